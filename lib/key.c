@@ -1,0 +1,639 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Key loading, generation, signing and verification over OpenSSL 3 EVP (files and pkcs11). */
+#include "key.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <termios.h>
+#include <unistd.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/store.h>
+#include <openssl/ui.h>
+#include <openssl/x509.h>
+
+#include "limits.h"
+#include "util.h"
+
+struct vs_key {
+	EVP_PKEY *pkey;
+	enum key_alg alg;
+	int has_private;
+	char id[KEY_ID_HEX_LEN + 1];
+	char source[8];
+};
+
+const char *key_alg_name(enum key_alg alg)
+{
+	switch (alg) {
+	case KEY_ALG_ED25519:
+		return "ed25519";
+	case KEY_ALG_P256:
+		return "p256";
+	case KEY_ALG_RSA3072:
+		return "rsa3072";
+	default:
+		return NULL;
+	}
+}
+
+enum key_alg key_alg_parse(const char *name)
+{
+	if (!name)
+		return KEY_ALG_NONE;
+	if (!strcmp(name, "ed25519"))
+		return KEY_ALG_ED25519;
+	if (!strcmp(name, "p256") || !strcmp(name, "ecdsa-p256"))
+		return KEY_ALG_P256;
+	if (!strcmp(name, "rsa3072") || !strcmp(name, "rsa"))
+		return KEY_ALG_RSA3072;
+	return KEY_ALG_NONE;
+}
+
+void key_id_of_spki(const uint8_t *der, size_t len, char out[static KEY_ID_HEX_LEN + 1])
+{
+	uint8_t md[32];
+
+	EVP_Digest(der, len, md, NULL, EVP_sha256(), NULL);
+	hex_encode(md, sizeof(md), out);
+}
+
+static int classify(EVP_PKEY *pkey, const char *object, enum key_alg *alg, struct vs_error *err)
+{
+	if (EVP_PKEY_is_a(pkey, "ED25519")) {
+		*alg = KEY_ALG_ED25519;
+		return 0;
+	}
+	if (EVP_PKEY_is_a(pkey, "EC")) {
+		char group[64] = "";
+		size_t gl = 0;
+
+		if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+						   sizeof(group), &gl) != 1 ||
+		    (strcmp(group, "prime256v1") && strcmp(group, "P-256")))
+			return vs_fail(err, VS_ERR_INPUT, object, "unsupported EC curve \"%s\" (only P-256)",
+				       group);
+		*alg = KEY_ALG_P256;
+		return 0;
+	}
+	if (EVP_PKEY_is_a(pkey, "RSA") || EVP_PKEY_is_a(pkey, "RSA-PSS")) {
+		if (EVP_PKEY_get_bits(pkey) < 3072)
+			return vs_fail(err, VS_ERR_INPUT, object, "RSA key of %d bits is too short (need 3072)",
+				       EVP_PKEY_get_bits(pkey));
+		*alg = KEY_ALG_RSA3072;
+		return 0;
+	}
+	return vs_fail(err, VS_ERR_INPUT, object, "unsupported key type \"%s\"",
+		       EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "?");
+}
+
+int key_from_pkey(EVP_PKEY *pkey, const char *object, struct vs_key **out, struct vs_error *err)
+{
+	struct vs_key *k;
+	unsigned char *der = NULL;
+	int derlen;
+	enum key_alg alg;
+
+	if (classify(pkey, object, &alg, err) < 0)
+		return -1;
+	derlen = i2d_PUBKEY(pkey, &der);
+	if (derlen <= 0)
+		return vs_fail_ssl(err, VS_ERR_INPUT, object, "cannot encode public key");
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		OPENSSL_free(der);
+		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+	}
+	key_id_of_spki(der, (size_t)derlen, k->id);
+	OPENSSL_free(der);
+	EVP_PKEY_up_ref(pkey);
+	k->pkey = pkey;
+	k->alg = alg;
+	k->has_private = 0;
+	snprintf(k->source, sizeof(k->source), "file");
+	*out = k;
+	return 0;
+}
+
+int key_from_public_pem(const char *pem, size_t len, const char *object, struct vs_key **out,
+			struct vs_error *err)
+{
+	BIO *bio;
+	EVP_PKEY *pkey;
+	int r;
+
+	if (len > VS_MAX_KEY_FILE_BYTES)
+		return vs_fail(err, VS_ERR_INPUT, object, "public key PEM too large");
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (!bio)
+		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+	pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (!pkey)
+		return vs_fail_ssl(err, VS_ERR_INPUT, object, "not a PEM public key (SubjectPublicKeyInfo)");
+	r = key_from_pkey(pkey, object, out, err);
+	EVP_PKEY_free(pkey);
+	return r;
+}
+
+int passphrase_prompt(const char *prompt, int confirm, char **out, struct vs_error *err)
+{
+	char *a = NULL, *b = NULL;
+	int fd, r = -1;
+	struct termios old, noecho;
+	FILE *tty = NULL;
+
+	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return vs_fail(err, VS_ERR_USAGE, NULL,
+			       "a passphrase is needed and there is no terminal: use --passphrase-file");
+	tty = fdopen(fd, "r+");
+	if (!tty) {
+		close(fd);
+		return vs_fail(err, VS_ERR_INTERNAL, NULL, "cannot open terminal");
+	}
+	a = OPENSSL_secure_zalloc(VS_MAX_PASSPHRASE_BYTES);
+	b = OPENSSL_secure_zalloc(VS_MAX_PASSPHRASE_BYTES);
+	if (!a || !b || tcgetattr(fd, &old) < 0) {
+		vs_fail(err, VS_ERR_INTERNAL, NULL, "cannot read passphrase from terminal");
+		goto out;
+	}
+	noecho = old;
+	noecho.c_lflag &= ~(tcflag_t)ECHO;
+	for (int round = 0; round < (confirm ? 2 : 1); round++) {
+		char *buf = round ? b : a;
+
+		fprintf(tty, "%s", round ? "Repeat passphrase: " : prompt);
+		fflush(tty);
+		tcsetattr(fd, TCSAFLUSH, &noecho);
+		if (!fgets(buf, VS_MAX_PASSPHRASE_BYTES, tty))
+			buf[0] = '\0';
+		tcsetattr(fd, TCSAFLUSH, &old);
+		fprintf(tty, "\n");
+		buf[strcspn(buf, "\r\n")] = '\0';
+	}
+	if (!a[0]) {
+		vs_fail(err, VS_ERR_USAGE, NULL, "empty passphrase");
+		goto out;
+	}
+	if (confirm && strcmp(a, b) != 0) {
+		vs_fail(err, VS_ERR_USAGE, NULL, "passphrases do not match");
+		goto out;
+	}
+	*out = a;
+	a = NULL;
+	r = 0;
+out:
+	if (a)
+		OPENSSL_secure_clear_free(a, VS_MAX_PASSPHRASE_BYTES);
+	if (b)
+		OPENSSL_secure_clear_free(b, VS_MAX_PASSPHRASE_BYTES);
+	fclose(tty);
+	return r;
+}
+
+struct pw_ctx {
+	const char *passfile;
+	const char *object;
+	struct vs_error *err;
+	int asked;
+};
+
+static int key_pem_password_cb(char *buf, int size, int rwflag, void *u)
+{
+	struct pw_ctx *c = u;
+	char *p = NULL;
+	int n;
+
+	(void)rwflag;
+	c->asked = 1;
+	if (c->passfile) {
+		if (passphrase_read_file(c->passfile, &p, c->err) < 0)
+			return -1;
+	} else {
+		char prompt[VS_MAX_PATH_BYTES + 32];
+
+		snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", c->object);
+		if (passphrase_prompt(prompt, 0, &p, c->err) < 0)
+			return -1;
+		/* passphrase_prompt allocates a fixed-size buffer; normalise to passphrase_free's size */
+	}
+	n = (int)strlen(p);
+	if (n >= size) {
+		n = -1;
+	} else {
+		memcpy(buf, p, (size_t)n);
+	}
+	OPENSSL_cleanse(p, strlen(p));
+	OPENSSL_secure_free(p);
+	return n;
+}
+
+static int load_from_store(const char *uri, int want_private, struct pw_ctx *pw, EVP_PKEY **out,
+			   struct vs_error *err)
+{
+	OSSL_STORE_CTX *st;
+	UI_METHOD *ui = NULL;
+	EVP_PKEY *found = NULL;
+
+	ui = UI_UTIL_wrap_read_pem_callback(key_pem_password_cb, 0);
+	st = OSSL_STORE_open(uri, ui, pw, NULL, NULL);
+	if (!st) {
+		UI_destroy_method(ui);
+		return vs_fail_ssl(err, VS_ERR_IO, uri, "cannot open key store (is pkcs11-provider configured?)");
+	}
+	OSSL_STORE_expect(st, want_private ? OSSL_STORE_INFO_PKEY : OSSL_STORE_INFO_PUBKEY);
+	while (!found && !OSSL_STORE_eof(st)) {
+		OSSL_STORE_INFO *info = OSSL_STORE_load(st);
+
+		if (!info)
+			continue;
+		if (want_private && OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
+			found = OSSL_STORE_INFO_get1_PKEY(info);
+		else if (!want_private && OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PUBKEY)
+			found = OSSL_STORE_INFO_get1_PUBKEY(info);
+		OSSL_STORE_INFO_free(info);
+	}
+	OSSL_STORE_close(st);
+	UI_destroy_method(ui);
+	if (!found)
+		return vs_fail_ssl(err, VS_ERR_INPUT, uri,
+				   want_private ? "no private key found" : "no public key found");
+	*out = found;
+	return 0;
+}
+
+int key_load_private(const char *spec, const char *passfile, struct vs_key **out, struct vs_error *err)
+{
+	struct pw_ctx pw = {passfile, spec, err, 0};
+	EVP_PKEY *pkey = NULL;
+	char *pem = NULL;
+	size_t len = 0;
+	BIO *bio;
+	int r;
+
+	vs_error_clear(err);
+	if (!strncmp(spec, "pkcs11:", 7)) {
+		if (load_from_store(spec, 1, &pw, &pkey, err) < 0)
+			return -1;
+		r = key_from_pkey(pkey, spec, out, err);
+		EVP_PKEY_free(pkey);
+		if (r == 0) {
+			(*out)->has_private = 1;
+			snprintf((*out)->source, sizeof((*out)->source), "pkcs11");
+		}
+		return r;
+	}
+	if (file_read_all(spec, VS_MAX_KEY_FILE_BYTES, &pem, &len, err) < 0)
+		return -1;
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (bio)
+		pkey = PEM_read_bio_PrivateKey(bio, NULL, key_pem_password_cb, &pw);
+	BIO_free(bio);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	if (!pkey) {
+		if (err->kind != VS_ERR_NONE)
+			return -1; /* passphrase file or prompt failed and said why */
+		ERR_clear_error();
+		if (pw.asked)
+			return vs_fail(err, VS_ERR_INPUT, spec, "wrong passphrase or corrupt key file");
+		return vs_fail(err, VS_ERR_INPUT, spec, "not a PEM private key");
+	}
+	r = key_from_pkey(pkey, spec, out, err);
+	EVP_PKEY_free(pkey);
+	if (r == 0)
+		(*out)->has_private = 1;
+	return r;
+}
+
+int key_load_public(const char *spec, struct vs_key **out, struct vs_error *err)
+{
+	char *pem = NULL, *path = NULL;
+	size_t len = 0, sl = strlen(spec);
+	int r;
+
+	vs_error_clear(err);
+	if (!strncmp(spec, "pkcs11:", 7)) {
+		struct pw_ctx pw = {NULL, spec, err, 0};
+		EVP_PKEY *pkey = NULL;
+
+		if (load_from_store(spec, 0, &pw, &pkey, err) < 0)
+			return -1;
+		r = key_from_pkey(pkey, spec, out, err);
+		EVP_PKEY_free(pkey);
+		if (r == 0)
+			snprintf((*out)->source, sizeof((*out)->source), "pkcs11");
+		return r;
+	}
+	if (sl > 4 && !strcmp(spec + sl - 4, ".key")) {
+		path = strdup(spec);
+		if (!path)
+			return vs_fail(err, VS_ERR_INTERNAL, spec, "out of memory");
+		memcpy(path + sl - 4, ".pub", 4);
+		if (access(path, F_OK) != 0) {
+			free(path);
+			return vs_fail(err, VS_ERR_IO, spec, "no public key file beside it (expected .pub)");
+		}
+	}
+	r = file_read_all(path ? path : spec, VS_MAX_KEY_FILE_BYTES, &pem, &len, err);
+	if (r == 0)
+		r = key_from_public_pem(pem, len, path ? path : spec, out, err);
+	free(pem);
+	free(path);
+	return r;
+}
+
+static int entropy_ready(int wait)
+{
+	unsigned char b;
+
+	if (getrandom(&b, 1, GRND_NONBLOCK) == 1)
+		return 0;
+	if (errno != EAGAIN || !wait)
+		return -1;
+	fprintf(stderr, "vmseal: waiting for the kernel entropy pool to be initialised...\n");
+	while (getrandom(&b, 1, 0) != 1)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+int key_generate(enum key_alg alg, int wait, struct vs_key **out, struct vs_error *err)
+{
+	EVP_PKEY *pkey = NULL;
+	int r;
+
+	if (getenv("VMSEAL_TEST_NO_ENTROPY") || entropy_ready(wait) < 0)
+		return vs_fail(err, VS_ERR_IO, "entropy",
+			       "kernel entropy pool not initialised; refusing to generate a key");
+	switch (alg) {
+	case KEY_ALG_ED25519:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		break;
+	case KEY_ALG_P256:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		break;
+	case KEY_ALG_RSA3072:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+		break;
+	default:
+		return vs_fail(err, VS_ERR_USAGE, "--alg", "unknown algorithm");
+	}
+	if (!pkey)
+		return vs_fail_ssl(err, VS_ERR_INTERNAL, key_alg_name(alg), "key generation failed");
+	r = key_from_pkey(pkey, "new key", out, err);
+	EVP_PKEY_free(pkey);
+	if (r == 0)
+		(*out)->has_private = 1;
+	return r;
+}
+
+static char *bio_to_string(BIO *bio, size_t *len)
+{
+	char *data, *copy;
+	long n = BIO_get_mem_data(bio, &data);
+
+	if (n < 0)
+		return NULL;
+	copy = OPENSSL_secure_malloc((size_t)n + 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, data, (size_t)n);
+	copy[n] = '\0';
+	*len = (size_t)n;
+	return copy;
+}
+
+char *key_public_pem(const struct vs_key *k)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *s = NULL, *data;
+	long n;
+
+	if (!bio)
+		return NULL;
+	if (PEM_write_bio_PUBKEY(bio, k->pkey) == 1) {
+		n = BIO_get_mem_data(bio, &data);
+		s = malloc((size_t)n + 1);
+		if (s) {
+			memcpy(s, data, (size_t)n);
+			s[n] = '\0';
+		}
+	}
+	BIO_free(bio);
+	return s;
+}
+
+int key_write_files(const struct vs_key *k, const char *base, const char *passphrase,
+		    struct vs_error *err)
+{
+	char keypath[VS_MAX_PATH_BYTES], pubpath[VS_MAX_PATH_BYTES];
+	BIO *bio = NULL;
+	char *priv = NULL, *pub = NULL;
+	size_t privlen = 0;
+	int r = -1, ok;
+
+	if (snprintf(keypath, sizeof(keypath), "%s.key", base) >= (int)sizeof(keypath) ||
+	    snprintf(pubpath, sizeof(pubpath), "%s.pub", base) >= (int)sizeof(pubpath))
+		return vs_fail(err, VS_ERR_USAGE, base, "path too long");
+	if (access(keypath, F_OK) == 0)
+		return vs_fail(err, VS_ERR_IO, keypath, "already exists; refusing to overwrite");
+	if (access(pubpath, F_OK) == 0)
+		return vs_fail(err, VS_ERR_IO, pubpath, "already exists; refusing to overwrite");
+	/* A secure-heap memory BIO is not available; the PEM is cleansed from the BIO on free. */
+	bio = BIO_new(BIO_s_secmem());
+	if (!bio)
+		bio = BIO_new(BIO_s_mem());
+	if (!bio)
+		return vs_fail(err, VS_ERR_INTERNAL, base, "out of memory");
+	if (passphrase)
+		ok = PEM_write_bio_PKCS8PrivateKey(bio, k->pkey, EVP_aes_256_cbc(), passphrase,
+						   (int)strlen(passphrase), NULL, NULL);
+	else
+		ok = PEM_write_bio_PKCS8PrivateKey(bio, k->pkey, NULL, NULL, 0, NULL, NULL);
+	if (ok != 1) {
+		vs_fail_ssl(err, VS_ERR_INTERNAL, keypath, "cannot encode private key");
+		goto out;
+	}
+	priv = bio_to_string(bio, &privlen);
+	pub = key_public_pem(k);
+	if (!priv || !pub) {
+		vs_fail(err, VS_ERR_INTERNAL, base, "out of memory");
+		goto out;
+	}
+	/* The public half goes first: a crash in between leaves a .pub without a .key, never a
+	 * private key whose public half is missing. */
+	if (file_write_atomic(pubpath, pub, strlen(pub), 0600, 0, err) < 0)
+		goto out;
+	fault_point("key-between-files");
+	if (file_write_atomic(keypath, priv, privlen, 0600, 0, err) < 0) {
+		unlink(pubpath);
+		goto out;
+	}
+	r = 0;
+out:
+	if (priv) {
+		OPENSSL_cleanse(priv, privlen);
+		OPENSSL_secure_free(priv);
+	}
+	free(pub);
+	BIO_free(bio);
+	return r;
+}
+
+static int is_digest_alg(const struct vs_key *k)
+{
+	return k->alg != KEY_ALG_ED25519;
+}
+
+int key_sign(const struct vs_key *k, const char *md, const uint8_t *msg, size_t len, uint8_t **sig,
+	     size_t *siglen, struct vs_error *err)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	int r = -1;
+
+	if (!ctx)
+		return vs_fail(err, VS_ERR_INTERNAL, key_id(k), "out of memory");
+	if (!k->has_private) {
+		vs_fail(err, VS_ERR_USAGE, key_id(k), "not a private key");
+		goto out;
+	}
+	if (EVP_DigestSignInit_ex(ctx, &pctx, is_digest_alg(k) ? (md ? md : "SHA256") : NULL, NULL,
+				  NULL, k->pkey, NULL) != 1) {
+		vs_fail_ssl(err, VS_ERR_INTERNAL, key_id(k), "cannot start signing");
+		goto out;
+	}
+	if (k->alg == KEY_ALG_RSA3072 &&
+	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1)) {
+		vs_fail_ssl(err, VS_ERR_INTERNAL, key_id(k), "cannot set RSA-PSS");
+		goto out;
+	}
+	if (EVP_DigestSign(ctx, NULL, &n, msg, len) != 1 || !(buf = malloc(n)) ||
+	    EVP_DigestSign(ctx, buf, &n, msg, len) != 1) {
+		vs_fail_ssl(err, VS_ERR_INTERNAL, key_id(k), "signing failed");
+		goto out;
+	}
+	*sig = buf;
+	*siglen = n;
+	buf = NULL;
+	r = 0;
+out:
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+static int ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen, uint8_t **der, size_t *derlen)
+{
+	ECDSA_SIG *s = ECDSA_SIG_new();
+	BIGNUM *r = BN_bin2bn(raw, 32, NULL), *sv = BN_bin2bn(raw + 32, 32, NULL);
+	unsigned char *p = NULL;
+	int n;
+
+	if (rawlen != 64 || !s || !r || !sv || ECDSA_SIG_set0(s, r, sv) != 1) {
+		ECDSA_SIG_free(s);
+		BN_free(r);
+		BN_free(sv);
+		return -1;
+	}
+	n = i2d_ECDSA_SIG(s, &p);
+	ECDSA_SIG_free(s);
+	if (n <= 0)
+		return -1;
+	*der = p;
+	*derlen = (size_t)n;
+	return 0;
+}
+
+int key_ecdsa_der_to_raw(const uint8_t *der, size_t derlen, uint8_t raw[static 64])
+{
+	const unsigned char *p = der;
+	ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
+	int r = -1;
+
+	if (s && p == der + derlen &&
+	    BN_bn2binpad(ECDSA_SIG_get0_r(s), raw, 32) == 32 &&
+	    BN_bn2binpad(ECDSA_SIG_get0_s(s), raw + 32, 32) == 32)
+		r = 0;
+	ECDSA_SIG_free(s);
+	return r;
+}
+
+int key_verify(const struct vs_key *k, const char *md, const uint8_t *msg, size_t len,
+	       const uint8_t *sig, size_t siglen, int raw_ecdsa)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	uint8_t *der = NULL;
+	size_t derlen = 0;
+	int r = -1;
+
+	if (!ctx)
+		return -1;
+	if (k->alg == KEY_ALG_P256 && raw_ecdsa) {
+		if (ecdsa_raw_to_der(sig, siglen, &der, &derlen) < 0)
+			goto out;
+		sig = der;
+		siglen = derlen;
+	}
+	if (EVP_DigestVerifyInit_ex(ctx, &pctx, is_digest_alg(k) ? (md ? md : "SHA256") : NULL, NULL,
+				    NULL, k->pkey, NULL) != 1)
+		goto out;
+	if (k->alg == KEY_ALG_RSA3072 &&
+	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_AUTO) != 1))
+		goto out;
+	if (EVP_DigestVerify(ctx, sig, siglen, msg, len) == 1)
+		r = 0;
+out:
+	ERR_clear_error();
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+const char *key_id(const struct vs_key *k)
+{
+	return k ? k->id : "(no key)";
+}
+
+enum key_alg key_alg(const struct vs_key *k)
+{
+	return k->alg;
+}
+
+int key_has_private(const struct vs_key *k)
+{
+	return k->has_private;
+}
+
+EVP_PKEY *key_pkey(const struct vs_key *k)
+{
+	return k->pkey;
+}
+
+const char *key_source(const struct vs_key *k)
+{
+	return k->source;
+}
+
+void key_free(struct vs_key *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->pkey);
+	free(k);
+}

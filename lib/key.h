@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Keys: load (PEM, encrypted PKCS#8, SPKI, pkcs11: URIs), generate, sign, verify, keyid. */
+#ifndef VMSEAL_KEY_H
+#define VMSEAL_KEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/evp.h>
+
+#include "error.h"
+
+enum key_alg {
+	KEY_ALG_NONE = 0,
+	KEY_ALG_ED25519,
+	KEY_ALG_P256,
+	KEY_ALG_RSA3072, /* any RSA key of >= 3072 bits */
+};
+
+#define KEY_ID_HEX_LEN 64
+
+struct vs_key;
+
+/* "ed25519", "p256", "rsa3072"; NULL for an unknown value. */
+const char *key_alg_name(enum key_alg alg);
+/* Parses a name accepted by --alg; KEY_ALG_NONE when unknown. */
+enum key_alg key_alg_parse(const char *name);
+
+/* Loads a private key from a PEM file (PKCS#8, encrypted or not) or a pkcs11: URI.
+ * passfile may be NULL: an encrypted key then asks on the terminal (no echo), or fails when
+ * there is none. The passphrase is wiped before return. */
+int key_load_private(const char *spec, const char *passfile, struct vs_key **out, struct vs_error *err);
+
+/* Loads a public key: an SPKI PEM file (NAME.pub), the NAME.pub beside a NAME.key, or a pkcs11:
+ * URI (its public object). */
+int key_load_public(const char *spec, struct vs_key **out, struct vs_error *err);
+
+/* Parses an SPKI PEM held in memory (the policy's public_key). object names it in errors. */
+int key_from_public_pem(const char *pem, size_t len, const char *object, struct vs_key **out,
+			struct vs_error *err);
+
+/* Wraps an EVP_PKEY (takes a reference on success). */
+int key_from_pkey(EVP_PKEY *pkey, const char *object, struct vs_key **out, struct vs_error *err);
+
+/* Generates a fresh key. Refuses while the kernel's entropy pool is not initialised
+ * (getrandom GRND_NONBLOCK); wait != 0 blocks until it is, printing a message once. */
+int key_generate(enum key_alg alg, int wait, struct vs_key **out, struct vs_error *err);
+
+/* Writes base.key (PKCS#8 PEM, AES-256 encrypted under passphrase, or plain when passphrase is
+ * NULL) and base.pub (SPKI PEM), both mode 0600, atomically; never overwrites either. */
+int key_write_files(const struct vs_key *k, const char *base, const char *passphrase,
+		    struct vs_error *err);
+
+/* SPKI PEM of the public key, malloc'd. */
+char *key_public_pem(const struct vs_key *k);
+
+/* Signs msg. md selects the hash for ECDSA/RSA ("SHA256" when NULL; ignored for Ed25519, which
+ * signs the message itself). RSA uses PSS with salt = digest length. *sig is malloc'd. */
+int key_sign(const struct vs_key *k, const char *md, const uint8_t *msg, size_t len, uint8_t **sig,
+	     size_t *siglen, struct vs_error *err);
+
+/* Returns 0 when sig is a valid signature on msg under k, -1 otherwise. ECDSA signatures are
+ * DER; raw r||s (64 bytes) is accepted when raw_ecdsa != 0 (RFC 9421). */
+int key_verify(const struct vs_key *k, const char *md, const uint8_t *msg, size_t len,
+	       const uint8_t *sig, size_t siglen, int raw_ecdsa);
+
+/* Converts a DER ECDSA signature to raw r||s of 32+32 bytes (RFC 9421 ecdsa-p256-sha256). */
+int key_ecdsa_der_to_raw(const uint8_t *der, size_t derlen, uint8_t raw[static 64]);
+
+const char *key_id(const struct vs_key *k);   /* lowercase hex SHA-256 of the DER SPKI */
+enum key_alg key_alg(const struct vs_key *k);
+int key_has_private(const struct vs_key *k);
+EVP_PKEY *key_pkey(const struct vs_key *k);
+const char *key_source(const struct vs_key *k); /* "file" or "pkcs11" */
+
+void key_free(struct vs_key *k);
+
+/* Keyid of a DER SPKI blob. out gets 65 bytes. */
+void key_id_of_spki(const uint8_t *der, size_t len, char out[static KEY_ID_HEX_LEN + 1]);
+
+/* Asks for a passphrase on /dev/tty without echo (twice when confirm != 0). */
+int passphrase_prompt(const char *prompt, int confirm, char **out, struct vs_error *err);
+
+#endif

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Host policy: trusted keys, template rules, revocations; the one image decision. */
+#ifndef VMSEAL_POLICY_H
+#define VMSEAL_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "key.h"
+#include "limits.h"
+#include "statement.h"
+
+enum key_status { KEY_STATUS_ACTIVE = 0, KEY_STATUS_RETIRED, KEY_STATUS_REVOKED };
+
+enum key_usage { USAGE_TEMPLATE = 1u << 0, USAGE_ADMIN = 1u << 1, USAGE_POLICY = 1u << 2 };
+
+enum role {
+	ROLE_VIEWER = 1u << 0,
+	ROLE_OPERATOR = 1u << 1,
+	ROLE_ADMIN = 1u << 2,
+	ROLE_SIGNER = 1u << 3,
+	ROLE_AUDITOR = 1u << 4,
+};
+
+struct policy_key {
+	char id[KEY_ID_HEX_LEN + 1];
+	struct vs_key *key;
+	char owner[VS_MAX_NAME_BYTES];
+	unsigned usage;  /* enum key_usage bits */
+	unsigned roles;  /* enum role bits */
+	enum key_status status;
+	int64_t not_before; /* 0: unset */
+	int64_t not_after;  /* 0: unset */
+};
+
+struct policy_template {
+	char match[VS_MAX_NAME_BYTES]; /* fnmatch(3) glob on the template name */
+	char (*keys)[KEY_ID_HEX_LEN + 1];
+	size_t nkeys;
+	unsigned threshold;
+	int64_t min_version;
+	int allow_overlay;
+};
+
+struct policy_gateway {
+	int64_t max_skew_s;
+	int64_t max_validity_s;
+	unsigned quorum_destroy; /* distinct admin signatures for destroy; 0/1: one */
+	unsigned quorum_delete;
+};
+
+struct policy {
+	int64_t version;
+	int enforce;
+	int allow_network_disks;
+	struct policy_key *keys;
+	size_t nkeys;
+	struct policy_template *templates;
+	size_t ntemplates;
+	char (*revoked)[65]; /* sorted */
+	size_t nrevoked;
+	struct policy_gateway gateway;
+	char audit_log[VS_MAX_PATH_BYTES]; /* "" when unset */
+	char digest[65];                   /* SHA-256 of the policy bytes, for caches */
+};
+
+/* Reads and parses a policy file (≤ VS_MAX_POLICY_BYTES, JSON_REJECT_DUPLICATES, every field
+ * typed; unknown fields are refused so that a typo cannot weaken the policy). */
+int policy_load(const char *path, struct policy **out, struct vs_error *err);
+int policy_parse(const char *json, size_t len, const char *object, struct policy **out,
+		 struct vs_error *err);
+void policy_free(struct policy *p);
+
+const struct policy_key *policy_find_key(const struct policy *p, const char *keyid);
+
+/* Checks that key k may be used for usage at time now: status (retired keys verify only
+ * when for_verify), not_before/not_after. 0 ok, -1 with the reason in err (DENIED). */
+int policy_key_check(const struct policy_key *k, unsigned usage, int for_verify, int64_t now,
+		     struct vs_error *err);
+
+/* First template rule whose glob matches name, or NULL. */
+const struct policy_template *policy_match_template(const struct policy *p, const char *name);
+
+int policy_digest_revoked(const struct policy *p, const char *digest_hex);
+
+/* Role parsing: "viewer" … "auditor" → bit, 0 when unknown. */
+unsigned role_parse(const char *name);
+
+enum decision { DECISION_DENY = 0, DECISION_ALLOW, DECISION_ALLOW_AUDIT_ONLY };
+
+struct image_verdict {
+	enum decision decision;      /* ALLOW_AUDIT_ONLY: denied, but enforce is false */
+	struct vs_error why;         /* the denial (also filled for ALLOW_AUDIT_ONLY) */
+	struct statement st;         /* the attested statement, when it parsed */
+	const struct policy_template *rule;
+	unsigned valid;              /* distinct valid signatures counted toward the threshold */
+	char signers[VS_MAX_SIGNATURES][KEY_ID_HEX_LEN + 1];
+	uint8_t root[32];            /* the image's digest, when computed */
+	uint64_t size;
+};
+
+/* The single image decision shared by vmseal-verify, the hook and the gateway: parses the
+ * envelope (bytes, already read), verifies signatures against policy keys (usage template,
+ * status, validity window at now), counts each key once toward the matched template's
+ * threshold, checks min_version, expiresAt, revoked digests, then the byte size and Merkle
+ * digest of the file open on fd. Cheap checks come first, so a bad signature never costs a
+ * full read. Returns 0 when a verdict was reached (see v->decision), -1 on a runtime error
+ * (I/O), which callers treat as a denial. */
+int policy_eval_image(const struct policy *p, int fd, const char *image_name, const char *envelope,
+		      size_t envelope_len, int64_t now, struct image_verdict *v, struct vs_error *err);
+
+#endif

@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Bounded file reads, crash-safe writes, encodings and time. */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+int fd_read_all(int fd, const char *name, size_t max, char **out, size_t *len, struct vs_error *err)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t cap, n = 0;
+
+	if (fstat(fd, &st) < 0)
+		return vs_fail(err, VS_ERR_IO, name, "cannot stat: %s", strerror(errno));
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+		return vs_fail(err, VS_ERR_INPUT, name, "file is %lld bytes, limit is %zu",
+			       (long long)st.st_size, max);
+	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
+	buf = malloc(cap);
+	if (!buf)
+		return vs_fail(err, VS_ERR_INTERNAL, name, "out of memory");
+	for (;;) {
+		ssize_t r;
+
+		if (n + 1 >= cap) {
+			char *nb;
+
+			if (cap > max + 1) {
+				free(buf);
+				return vs_fail(err, VS_ERR_INPUT, name, "input exceeds limit of %zu bytes", max);
+			}
+			cap = cap * 2 > max + 2 ? max + 2 : cap * 2;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				return vs_fail(err, VS_ERR_INTERNAL, name, "out of memory");
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return vs_fail(err, VS_ERR_IO, name, "read failed: %s", strerror(errno));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max) {
+			free(buf);
+			return vs_fail(err, VS_ERR_INPUT, name, "input exceeds limit of %zu bytes", max);
+		}
+	}
+	buf[n] = '\0';
+	*out = buf;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+int file_read_all(const char *path, size_t max, char **out, size_t *len, struct vs_error *err)
+{
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return vs_fail(err, errno == ENOENT ? VS_ERR_IO : VS_ERR_IO, path, "cannot open: %s",
+			       strerror(errno));
+	r = fd_read_all(fd, path, max, out, len, err);
+	close(fd);
+	return r;
+}
+
+static int write_full(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, r = -1;
+
+	if (!copy)
+		return -1;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		r = fsync(fd);
+		close(fd);
+	}
+	free(copy);
+	return r;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, int replace,
+		      struct vs_error *err)
+{
+	char tmp[VS_PATH_TMP_MAX];
+	unsigned char rnd[8];
+	char rhex[17];
+	int fd, saved;
+
+	if (strlen(path) + 32 >= sizeof(tmp))
+		return vs_fail(err, VS_ERR_USAGE, path, "path too long");
+	if (!replace && access(path, F_OK) == 0)
+		return vs_fail(err, VS_ERR_IO, path, "already exists; refusing to overwrite");
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return vs_fail(err, VS_ERR_INTERNAL, path, "no randomness for temp name");
+	hex_encode(rnd, sizeof(rnd), rhex);
+	snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, rhex);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return vs_fail(err, VS_ERR_IO, path, "cannot create temp file: %s", strerror(errno));
+	if (fchmod(fd, mode) < 0 || write_full(fd, data, len) < 0 || fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		return vs_fail(err, VS_ERR_IO, path, "write failed: %s", strerror(saved));
+	}
+	if (close(fd) < 0) {
+		saved = errno;
+		unlink(tmp);
+		return vs_fail(err, VS_ERR_IO, path, "write failed: %s", strerror(saved));
+	}
+	fault_point("before-rename");
+	if (replace) {
+		if (rename(tmp, path) < 0) {
+			saved = errno;
+			unlink(tmp);
+			return vs_fail(err, VS_ERR_IO, path, "cannot rename into place: %s", strerror(saved));
+		}
+	} else {
+		/* link() fails with EEXIST instead of replacing: never overwrite. */
+		if (link(tmp, path) < 0) {
+			saved = errno;
+			unlink(tmp);
+			if (saved == EEXIST)
+				return vs_fail(err, VS_ERR_IO, path, "already exists; refusing to overwrite");
+			return vs_fail(err, VS_ERR_IO, path, "cannot link into place: %s", strerror(saved));
+		}
+		unlink(tmp);
+	}
+	if (fsync_dir_of(path) < 0)
+		return vs_fail(err, VS_ERR_IO, path, "cannot fsync directory: %s", strerror(errno));
+	return 0;
+}
+
+void hex_encode(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int hex_decode(const char *in, uint8_t *out, size_t n)
+{
+	size_t i;
+
+	if (strlen(in) != 2 * n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+static const char b64std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *b64_encode(const uint8_t *in, size_t n)
+{
+	size_t olen = 4 * ((n + 2) / 3), i, o = 0;
+	char *out = malloc(olen + 1);
+
+	if (!out)
+		return NULL;
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+		out[o++] = b64std[v >> 18 & 63];
+		out[o++] = b64std[v >> 12 & 63];
+		out[o++] = b64std[v >> 6 & 63];
+		out[o++] = b64std[v & 63];
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)in[i] << 16;
+
+		out[o++] = b64std[v >> 18 & 63];
+		out[o++] = b64std[v >> 12 & 63];
+		out[o++] = '=';
+		out[o++] = '=';
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+
+		out[o++] = b64std[v >> 18 & 63];
+		out[o++] = b64std[v >> 12 & 63];
+		out[o++] = b64std[v >> 6 & 63];
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int b64val(char c, int urlsafe)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || (urlsafe && c == '-'))
+		return 62;
+	if (c == '/' || (urlsafe && c == '_'))
+		return 63;
+	return -1;
+}
+
+int b64_decode(const char *in, size_t inlen, int urlsafe, uint8_t **out, size_t *outlen)
+{
+	size_t i, o = 0, pad = 0;
+	uint8_t *buf;
+
+	if (inlen % 4 != 0)
+		return -1;
+	if (inlen >= 1 && in[inlen - 1] == '=')
+		pad++;
+	if (inlen >= 2 && in[inlen - 2] == '=')
+		pad++;
+	buf = malloc(inlen / 4 * 3 + 1);
+	if (!buf)
+		return -1;
+	for (i = 0; i < inlen; i += 4) {
+		int v[4], k;
+		int last = i + 4 == inlen;
+
+		for (k = 0; k < 4; k++) {
+			if (last && k >= 4 - (int)pad) {
+				if (in[i + k] != '=')
+					goto bad;
+				v[k] = 0;
+				continue;
+			}
+			v[k] = b64val(in[i + k], urlsafe);
+			if (v[k] < 0)
+				goto bad;
+		}
+		buf[o++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
+		if (!(last && pad == 2))
+			buf[o++] = (uint8_t)((v[1] & 15) << 4 | v[2] >> 2);
+		if (!(last && pad >= 1))
+			buf[o++] = (uint8_t)((v[2] & 3) << 6 | v[3]);
+		/* Canonical encoding: bits beyond the data must be zero. */
+		if (last && pad == 2 && (v[1] & 15))
+			goto bad;
+		if (last && pad == 1 && (v[2] & 3))
+			goto bad;
+	}
+	*out = buf;
+	*outlen = o;
+	return 0;
+bad:
+	free(buf);
+	return -1;
+}
+
+int time_parse_rfc3339(const char *s, int64_t *out)
+{
+	struct tm tm = {0};
+	const char *p;
+	int n = 0;
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
+		return -1;
+	p = s + n;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (strcmp(p, "Z") != 0)
+		return -1;
+	if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
+	    tm.tm_mday < 1 || tm.tm_mday > mdays[tm.tm_mon - 1] || tm.tm_hour > 23 ||
+	    tm.tm_min > 59 || tm.tm_sec > 60)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+void time_format_rfc3339(int64_t t, char *out, size_t outlen)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int duration_parse(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+	int64_t mult = 1;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	if (*end == 'd')
+		mult = 86400;
+	else if (*end == 'h')
+		mult = 3600;
+	else if (*end == 'm')
+		mult = 60;
+	else if (*end == 's' || *end == '\0')
+		mult = 1;
+	else
+		return -1;
+	if (*end && end[1])
+		return -1;
+	if (v <= 0 || v > (long long)(INT64_MAX / 86400 / 2))
+		return -1;
+	*out = (int64_t)v * mult;
+	return 0;
+}
+
+int64_t vs_now(void)
+{
+	const char *s = getenv("VMSEAL_NOW");
+
+	if (s && *s) {
+		char *end;
+		long long v = strtoll(s, &end, 10);
+
+		if (*end == '\0')
+			return v;
+	}
+	return (int64_t)time(NULL);
+}
+
+int passphrase_read_file(const char *path, char **out, struct vs_error *err)
+{
+	char *buf = NULL, *p;
+	size_t len = 0, n;
+
+	if (file_read_all(path, VS_MAX_PASSPHRASE_BYTES, &buf, &len, err) < 0)
+		return -1;
+	n = strcspn(buf, "\r\n");
+	if (n == 0) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+		return vs_fail(err, VS_ERR_INPUT, path, "passphrase file is empty");
+	}
+	p = OPENSSL_secure_malloc(n + 1);
+	if (!p) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+		return vs_fail(err, VS_ERR_INTERNAL, path, "out of memory");
+	}
+	memcpy(p, buf, n);
+	p[n] = '\0';
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	*out = p;
+	return 0;
+}
+
+void passphrase_free(char *p)
+{
+	if (p)
+		OPENSSL_secure_clear_free(p, strlen(p) + 1);
+}
+
+void secrets_protect_process(void)
+{
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* The secure heap is mlock'ed and guarded; best effort, tools work without it. */
+	if (!CRYPTO_secure_malloc_initialized())
+		CRYPTO_secure_malloc_init(64 * 1024, 32);
+}
+
+void fault_point(const char *point)
+{
+	const char *f = getenv("VMSEAL_FAULT");
+
+	if (f && strcmp(f, point) == 0)
+		kill(getpid(), SIGKILL);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Small shared helpers: bounded file reads, atomic writes, hex/base64, RFC 3339 time. */
+#ifndef VMSEAL_UTIL_H
+#define VMSEAL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "error.h"
+#include "limits.h"
+
+#define VS_PATH_TMP_MAX (VS_MAX_PATH_BYTES + 64)
+
+/* Reads a whole regular file of at most max bytes into a NUL-terminated malloc'd buffer.
+ * A larger file is refused (VS_ERR_INPUT), never truncated. */
+int file_read_all(const char *path, size_t max, char **out, size_t *len, struct vs_error *err);
+
+/* Like file_read_all on an open fd (not closed). */
+int fd_read_all(int fd, const char *name, size_t max, char **out, size_t *len, struct vs_error *err);
+
+/* Writes data to path atomically: a temp file in the same directory (O_CREAT|O_EXCL|O_NOFOLLOW,
+ * given mode), fsync, then rename (replace != 0) or link+unlink (replace == 0: an existing path is
+ * never overwritten), then fsync of the directory. A crash leaves the old state or the new one. */
+int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, int replace,
+		      struct vs_error *err);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void hex_encode(const uint8_t *in, size_t n, char *out);
+
+/* Strict lowercase/uppercase hex decode of exactly 2n chars into n bytes. */
+int hex_decode(const char *in, uint8_t *out, size_t n);
+
+/* Standard base64 with padding. Returns a malloc'd NUL-terminated string or NULL. */
+char *b64_encode(const uint8_t *in, size_t n);
+
+/* Strict standard base64 decode (padding required, no whitespace, canonical trailing bits);
+ * also accepts the URL-safe alphabet when urlsafe != 0. Returns 0 and a malloc'd buffer. */
+int b64_decode(const char *in, size_t inlen, int urlsafe, uint8_t **out, size_t *outlen);
+
+/* Parses "YYYY-MM-DDTHH:MM:SSZ" (UTC, optional fractional seconds) to seconds since the epoch. */
+int time_parse_rfc3339(const char *s, int64_t *out);
+
+/* Formats t as "YYYY-MM-DDTHH:MM:SSZ" into out (at least 21 bytes). */
+void time_format_rfc3339(int64_t t, char *out, size_t outlen);
+
+/* Parses a duration like "365d", "12h", "30m", "45s" or plain seconds. */
+int duration_parse(const char *s, int64_t *out);
+
+/* Current time in seconds; VMSEAL_NOW (seconds since epoch) overrides it for tests. */
+int64_t vs_now(void);
+
+/* Reads a passphrase file: first line, without the newline; refuses an empty one. The result
+ * is allocated with OPENSSL_secure_malloc when available; free with passphrase_free(). */
+int passphrase_read_file(const char *path, char **out, struct vs_error *err);
+void passphrase_free(char *p);
+
+/* Marks the process non-dumpable and locks its memory where allowed, for tools holding keys. */
+void secrets_protect_process(void);
+
+/* Fault injection for crash tests: when VMSEAL_FAULT equals point, the process kills itself
+ * with SIGKILL right there. Costs one getenv. */
+void fault_point(const char *point);
+
+#endif

@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared helpers for shell tests: each check prints PASS:/FAIL:/SKIP: lines that tests/run.sh
+# counts. Source it; it creates $T (a temp dir removed at exit) and puts the build on PATH.
+set -u
+top=${VMSEAL_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BIN=${VMSEAL_BIN:-$top/build/bin}
+export PATH="$BIN:$PATH"
+T=$(mktemp -d /tmp/vmseal-test.XXXXXX)
+cleanup_hooks=()
+_cleanup() { for h in "${cleanup_hooks[@]}"; do eval "$h"; done; rm -rf "$T"; }
+trap _cleanup EXIT
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; }
+skip() { echo "SKIP: $*"; }
+
+# expect_rc NAME RC CMD...: runs CMD, checks its exit code; output goes to $T/out and $T/err.
+expect_rc() {
+	local name=$1 want=$2; shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	local rc=$?
+	if [ "$rc" = "$want" ]; then pass "$name"; return 0; fi
+	fail "$name (exit $rc, want $want): $(head -c 400 "$T/err")"
+	return 1
+}
+
+# expect_deny NAME PATTERN CMD...: exit 1 and stderr matching PATTERN (grep -E), no "allowed".
+expect_deny() {
+	local name=$1 pat=$2; shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	local rc=$?
+	if [ "$rc" = 1 ] && grep -qE -- "$pat" "$T/err" && ! grep -q allowed "$T/out"; then
+		pass "$name"; return 0
+	fi
+	fail "$name (exit $rc, stderr: $(head -c 400 "$T/err"))"
+	return 1
+}
+
+# expect_err NAME PATTERN CMD...: exit 2 with stderr matching PATTERN, no "allowed".
+expect_err() {
+	local name=$1 pat=$2; shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	local rc=$?
+	if [ "$rc" = 2 ] && grep -qE -- "$pat" "$T/err" && ! grep -q allowed "$T/out"; then
+		pass "$name"; return 0
+	fi
+	fail "$name (exit $rc, stderr: $(head -c 400 "$T/err"))"
+	return 1
+}

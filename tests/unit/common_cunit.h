@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared CUnit runner for the unit test binaries. */
+#ifndef VMSEAL_TEST_COMMON_H
+#define VMSEAL_TEST_COMMON_H
+
+#include <CUnit/CUnit.h>
+
+struct test_case {
+	const char *name;
+	void (*fn)(void);
+};
+
+/* Registers one suite with the NULL-terminated cases and runs it; returns the process exit code. */
+int run_suite(const char *suite, const struct test_case *cases);
+
+/* Path of a fresh temp dir for this test binary (removed at exit). */
+const char *test_tmpdir(void);
+
+#endif

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for lib/util.c and lib/error.c: encodings, time, atomic writes. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common_cunit.h"
+#include "lib/error.h"
+#include "lib/util.h"
+
+static void test_b64_known(void)
+{
+	static const struct { const char *in, *out; } v[] = {
+		{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
+		{"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char *e = b64_encode((const uint8_t *)v[i].in, strlen(v[i].in));
+		uint8_t *d = NULL;
+		size_t dl = 0;
+
+		CU_ASSERT_STRING_EQUAL(e, v[i].out);
+		CU_ASSERT_EQUAL(b64_decode(e, strlen(e), 0, &d, &dl), 0);
+		CU_ASSERT_EQUAL(dl, strlen(v[i].in));
+		CU_ASSERT(memcmp(d, v[i].in, dl) == 0);
+		free(e);
+		free(d);
+	}
+}
+
+static void test_b64_rejects(void)
+{
+	static const char *bad[] = {"Zg=", "Zg", "Z===", "Zh==", "Zm9=", "Zm 9v", "Zm9v\n", "=Zm9",
+				    "Zm-v", "Zm_v", "Zg==Zg=="};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t *d = NULL;
+		size_t dl;
+
+		CU_ASSERT_EQUAL_FATAL(b64_decode(bad[i], strlen(bad[i]), 0, &d, &dl), -1);
+	}
+}
+
+static void test_hex(void)
+{
+	uint8_t b[3];
+	char s[7];
+
+	CU_ASSERT_EQUAL(hex_decode("00ff7A", b, 3), 0);
+	hex_encode(b, 3, s);
+	CU_ASSERT_STRING_EQUAL(s, "00ff7a");
+	CU_ASSERT_EQUAL(hex_decode("00ff7", b, 3), -1);
+	CU_ASSERT_EQUAL(hex_decode("00fg7a", b, 3), -1);
+}
+
+static void test_time(void)
+{
+	int64_t t;
+	char buf[32];
+
+	CU_ASSERT_EQUAL(time_parse_rfc3339("2026-11-23T12:00:00Z", &t), 0);
+	CU_ASSERT_EQUAL(t, 1795435200);
+	time_format_rfc3339(t, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "2026-11-23T12:00:00Z");
+	CU_ASSERT_EQUAL(time_parse_rfc3339("2026-11-23T12:00:00.5Z", &t), 0);
+	CU_ASSERT_EQUAL(time_parse_rfc3339("2026-11-23T12:00:00+01:00", &t), -1);
+	CU_ASSERT_EQUAL(time_parse_rfc3339("2026-02-30T12:00:00Z", &t), -1);
+	CU_ASSERT_EQUAL(time_parse_rfc3339("2026-11-23 12:00:00Z", &t), -1);
+	CU_ASSERT_EQUAL(time_parse_rfc3339("", &t), -1);
+	CU_ASSERT_EQUAL(duration_parse("365d", &t), 0);
+	CU_ASSERT_EQUAL(t, 365 * 86400);
+	CU_ASSERT_EQUAL(duration_parse("90", &t), 0);
+	CU_ASSERT_EQUAL(t, 90);
+	CU_ASSERT_EQUAL(duration_parse("-1d", &t), -1);
+	CU_ASSERT_EQUAL(duration_parse("1y", &t), -1);
+	CU_ASSERT_EQUAL(duration_parse("1dd", &t), -1);
+}
+
+static void test_atomic_write_never_overwrites(void)
+{
+	char path[256];
+	struct vs_error err = {0};
+	struct stat st;
+	char *data = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/f", test_tmpdir());
+	CU_ASSERT_EQUAL(file_write_atomic(path, "one", 3, 0600, 0, &err), 0);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	CU_ASSERT_EQUAL(file_write_atomic(path, "two", 3, 0600, 0, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "refusing to overwrite"));
+	CU_ASSERT_EQUAL(file_read_all(path, 100, &data, &len, &err), 0);
+	CU_ASSERT_STRING_EQUAL(data, "one");
+	free(data);
+	CU_ASSERT_EQUAL(file_write_atomic(path, "three", 5, 0600, 1, &err), 0);
+	CU_ASSERT_EQUAL(file_read_all(path, 100, &data, &len, &err), 0);
+	CU_ASSERT_STRING_EQUAL(data, "three");
+	free(data);
+	CU_ASSERT_EQUAL(file_read_all(path, 4, &data, &len, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_INPUT);
+}
+
+static void test_error_sanitizes(void)
+{
+	struct vs_error err = {0};
+
+	vs_fail(&err, VS_ERR_DENIED, "a\nb", "bad \"%s\"", "x\ry");
+	CU_ASSERT_STRING_EQUAL(err.object, "a?b");
+	CU_ASSERT_STRING_EQUAL(err.reason, "bad \"x?y\"");
+	CU_ASSERT_EQUAL(vs_error_exit_code(&err), 1);
+	err.kind = VS_ERR_IO;
+	CU_ASSERT_EQUAL(vs_error_exit_code(&err), 2);
+}
+
+int main(void)
+{
+	static const struct test_case cases[] = {
+		{"base64 known answers", test_b64_known},
+		{"base64 rejects non-canonical input", test_b64_rejects},
+		{"hex", test_hex},
+		{"RFC 3339 time and durations", test_time},
+		{"atomic write never overwrites", test_atomic_write_never_overwrites},
+		{"errors strip control characters", test_error_sanitizes},
+		{NULL, NULL},
+	};
+	return run_suite("util", cases);
+}
