@@ -10,7 +10,8 @@
 struct merkle_opts {
 	unsigned threads;  /* 0: one per online core */
 	int want_sha256;   /* also compute a plain SHA-256 of the whole file */
-	/* Called from one thread now and then with bytes hashed so far; may be NULL. */
+	/* Called from the calling thread (never concurrently) with the bytes hashed so far, after
+	 * chunks complete, and once with done == total before success; may be NULL. */
 	void (*progress)(uint64_t done, uint64_t total, void *arg);
 	void *progress_arg;
 };
@@ -21,8 +22,10 @@ struct merkle_result {
 	uint8_t sha256[32]; /* valid when want_sha256 */
 };
 
-/* Hashes the regular file open on fd (from offset 0, with pread; fd's offset is untouched).
- * Memory stays bounded (a few chunks per thread) whatever the size. name is for errors. */
+/* Hashes the regular file or block device open on fd (from offset 0, with pread; fd's offset is
+ * untouched). Memory stays bounded (one 256 KiB buffer per thread, plus threads + 2 chunk buffers
+ * with want_sha256) whatever the size. Fails if the size or mtime changed while hashing.
+ * name is for errors. */
 int merkle_root_fd(int fd, const char *name, const struct merkle_opts *opts,
 		   struct merkle_result *out, struct vs_error *err);
 

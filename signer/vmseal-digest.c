@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vmseal-digest: print images' vmseal-merkle-sha256 digests, like sha256sum but parallel. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/limits.h"
+#include "lib/merkle.h"
+#include "lib/util.h"
+
+#define PROG "vmseal-digest"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROG " [--sha256] [--threads N] [--progress] IMAGE...\n"
+		"\n"
+		"Print the vmseal-merkle-sha256 digest of each IMAGE (a regular file or a block\n"
+		"device): the RFC 6962 Merkle Tree Hash over the image's bytes cut into 4 MiB chunks,\n"
+		"leaf = SHA-256(0x00 || chunk), node = SHA-256(0x01 || left || right), and SHA-256 of\n"
+		"nothing for an empty image. This is the digest vmseal-sign puts into attestations.\n"
+		"Chunks are hashed in parallel, one thread per core; memory stays bounded (a few MiB)\n"
+		"whatever the image's size. An image whose size or mtime changes while it is read is\n"
+		"an error.\n"
+		"\n"
+		"Output, one line per IMAGE, fields separated by two spaces:\n"
+		"  <merkle hex>  <size in bytes>  IMAGE\n"
+		"  <merkle hex>  <size in bytes>  <sha256 hex>  IMAGE         (with --sha256)\n"
+		"Hex is lowercase. As with sha256sum, a name containing a newline or a backslash is\n"
+		"printed with those escaped as \\n and \\\\ and the line starts with a backslash.\n"
+		"\n"
+		"Options:\n"
+		"  --sha256       also print the plain SHA-256 of the whole image (for tools that only\n"
+		"                 know that). It is computed in the same pass by one extra thread, so\n"
+		"                 it costs about one core's SHA-256 speed.\n"
+		"  --threads N    hash with N threads (1-%d); default: one per core available.\n"
+		"  --progress     report the percentage done on stderr while hashing.\n"
+		"  -h, --help     show this help and exit.\n"
+		"  --version      print the version and exit.\n"
+		"\n"
+		"Exit status:\n"
+		"  0  every IMAGE was hashed\n"
+		"  2  usage error, or some IMAGE could not be hashed (one line on stderr names it;\n"
+		"     the other images are still printed)\n"
+		"\n"
+		"Examples:\n"
+		"  " PROG " debian-12.qcow2\n"
+		"  " PROG " --sha256 --threads 4 /dev/vg0/template-root\n",
+		VS_MERKLE_MAX_THREADS);
+}
+
+struct progress_state {
+	const char *name;
+	int last_percent;
+};
+
+static void progress_print(uint64_t done, uint64_t total, void *arg)
+{
+	struct progress_state *p = arg;
+	int percent = total ? (int)(done * 100 / total) : 100;
+
+	if (percent != p->last_percent) {
+		fprintf(stderr, PROG ": %s: %d%%\n", p->name, percent);
+		p->last_percent = percent;
+	}
+}
+
+/* Prints the name like sha256sum does: escape newline and backslash, flag the line with '\'. */
+static void print_line(const struct merkle_result *r, int with_sha256, const char *name)
+{
+	char root[65], sha[65];
+	int escape = strpbrk(name, "\n\\") != NULL;
+
+	hex_encode(r->root, 32, root);
+	printf("%s%s  %llu  ", escape ? "\\" : "", root, (unsigned long long)r->size);
+	if (with_sha256) {
+		hex_encode(r->sha256, 32, sha);
+		printf("%s  ", sha);
+	}
+	for (const char *s = name; *s; s++) {
+		if (escape && *s == '\n')
+			fputs("\\n", stdout);
+		else if (escape && *s == '\\')
+			fputs("\\\\", stdout);
+		else
+			putchar(*s);
+	}
+	putchar('\n');
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"sha256", no_argument, NULL, 's'},
+		{"threads", required_argument, NULL, 't'},
+		{"progress", no_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct merkle_opts opts = {0};
+	int show_progress = 0, rc = 0, c;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			opts.want_sha256 = 1;
+			break;
+		case 't': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (!*optarg || *end || optarg[0] == '-' || n < 1 || n > VS_MERKLE_MAX_THREADS) {
+				fprintf(stderr, PROG ": error: --threads: \"%s\" is not 1-%d (see --help)\n",
+					optarg, VS_MERKLE_MAX_THREADS);
+				return 2;
+			}
+			opts.threads = (unsigned)n;
+			break;
+		}
+		case 'p':
+			show_progress = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf(PROG " 0.1.0\n");
+			return 0;
+		default:
+			fprintf(stderr, PROG ": error: bad option (see --help)\n");
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, PROG ": error: no IMAGE given (see --help)\n");
+		return 2;
+	}
+
+	for (int i = optind; i < argc; i++) {
+		struct merkle_result r;
+		struct vs_error err = {0};
+		struct progress_state ps = {argv[i], -1};
+
+		if (show_progress) {
+			opts.progress = progress_print;
+			opts.progress_arg = &ps;
+		}
+		if (merkle_root_path(argv[i], &opts, &r, &err) < 0) {
+			fflush(stdout);
+			vs_error_print(PROG, &err);
+			rc = 2;
+			continue;
+		}
+		print_line(&r, opts.want_sha256, argv[i]);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, PROG ": error: writing the output failed\n");
+		rc = 2;
+	}
+	return rc;
+}
