@@ -1,0 +1,1055 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Hash-chained JSON Lines audit log (format, crash and verification rules: see audit.h). */
+#include "audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "limits.h"
+#include "util.h"
+
+#define HASH_LEN 32
+#define HEX_LEN 64
+#define NFIELDS 5
+#define TRUNC_MARK "\xe2\x80\xa6[truncated]"
+#define JSON_OUT_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
+
+static const char *const field_names[NFIELDS] = {"actor", "event", "object", "decision", "reason"};
+
+struct audit_log {
+	pthread_mutex_t mu; /* serialises this handle's threads; flock serialises handles */
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	/* Chain state after the last line this handle wrote or scanned. It is trusted only while
+	 * the file's size is still cached_end (another process appending changes the size). */
+	off_t cached_end;
+	uint64_t last_seq;
+	uint8_t last_hash[HASH_LEN];
+	char path[VS_MAX_PATH_BYTES];
+};
+
+static void sha256(const void *data, size_t len, uint8_t out[static HASH_LEN])
+{
+	unsigned int n = HASH_LEN;
+
+	EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+static int pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = pread(fd, (char *)buf + done, len - done, off + (off_t)done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO; /* the file shrank under us */
+			return -1;
+		}
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not valid:
+ * the same rules as jansson (no overlongs, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Copies at most cap input bytes of s (cut at a character boundary) as valid UTF-8: invalid
+ * bytes become the text "\xNN"; a cut is marked. Returns a malloc'd string or NULL. */
+static char *field_text(const char *s, size_t cap)
+{
+	size_t n = strlen(s), i = 0, o = 0;
+	char *out = malloc((n < cap ? n : cap) * 4 + sizeof(TRUNC_MARK));
+
+	if (!out)
+		return NULL;
+	while (i < n) {
+		size_t l = utf8_seq_len((const unsigned char *)s + i, n - i);
+
+		if (i + (l ? l : 1) > cap)
+			break;
+		if (l) {
+			memcpy(out + o, s + i, l);
+			o += l;
+			i += l;
+		} else {
+			o += (size_t)sprintf(out + o, "\\x%02x", (unsigned char)s[i]);
+			i++;
+		}
+	}
+	if (i < n) {
+		memcpy(out + o, TRUNC_MARK, sizeof(TRUNC_MARK) - 1);
+		o += sizeof(TRUNC_MARK) - 1;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* The canonical encoding of one entry; fields are valid UTF-8. Returns malloc'd text or NULL. */
+static char *encode_entry(uint64_t seq, const char *time, const char *const fields[NFIELDS],
+			  const char *prev_hex)
+{
+	json_t *o = json_object();
+	char *s = NULL;
+	int bad = !o || json_object_set_new(o, "seq", json_integer((json_int_t)seq)) ||
+		  json_object_set_new(o, "time", json_string(time));
+
+	for (int i = 0; i < NFIELDS && !bad; i++)
+		bad = json_object_set_new(o, field_names[i], json_string(fields[i]));
+	if (!bad && !json_object_set_new(o, "prev", json_string(prev_hex)))
+		s = json_dumps(o, JSON_OUT_FLAGS);
+	json_decref(o);
+	return s;
+}
+
+/* Builds the line for ev, cutting the longest field in half until it fits the limit. */
+static int format_event(uint64_t seq, const struct audit_event *ev, const uint8_t prev[static HASH_LEN],
+			char **out, size_t *outlen, struct vs_error *err)
+{
+	const char *raw[NFIELDS] = {ev->actor, ev->event, ev->object ? ev->object : "", ev->decision,
+				    ev->reason ? ev->reason : ""};
+	char *fields[NFIELDS] = {0};
+	size_t cap[NFIELDS];
+	char prev_hex[HEX_LEN + 1], when[32];
+	char *line = NULL;
+	int ret = -1;
+
+	for (int i = 0; i < NFIELDS; i++)
+		cap[i] = VS_MAX_AUDIT_LINE_BYTES;
+	hex_encode(prev, HASH_LEN, prev_hex);
+	time_format_rfc3339(vs_now(), when, sizeof(when));
+	for (int round = 0; round < 64; round++) {
+		size_t len, longest = 0;
+		int li = 0;
+
+		for (int i = 0; i < NFIELDS; i++) {
+			free(fields[i]);
+			fields[i] = field_text(raw[i], cap[i]);
+			if (!fields[i]) {
+				vs_fail(err, VS_ERR_INTERNAL, "audit event", "out of memory");
+				goto out;
+			}
+		}
+		free(line);
+		line = encode_entry(seq, when, (const char *const *)fields, prev_hex);
+		if (!line) {
+			vs_fail(err, VS_ERR_INTERNAL, "audit event", "cannot encode JSON");
+			goto out;
+		}
+		len = strlen(line);
+		if (len <= VS_MAX_AUDIT_LINE_BYTES) {
+			*out = line;
+			*outlen = len;
+			line = NULL;
+			ret = 0;
+			goto out;
+		}
+		for (int i = 0; i < NFIELDS; i++) {
+			size_t l = strlen(fields[i]);
+
+			if (l > longest)
+				longest = l, li = i;
+		}
+		cap[li] = (strlen(raw[li]) < cap[li] ? strlen(raw[li]) : cap[li]) / 2;
+	}
+	vs_fail(err, VS_ERR_INTERNAL, "audit event", "cannot fit the event into %u bytes",
+		VS_MAX_AUDIT_LINE_BYTES);
+out:
+	for (int i = 0; i < NFIELDS; i++)
+		free(fields[i]);
+	free(line);
+	return ret;
+}
+
+void audit_entry_clear(struct audit_entry *e)
+{
+	if (!e)
+		return;
+	free(e->time);
+	free(e->actor);
+	free(e->event);
+	free(e->object);
+	free(e->decision);
+	free(e->reason);
+	memset(e, 0, sizeof(*e));
+}
+
+int audit_parse_line(const char *line, size_t len, struct audit_entry *out, struct vs_error *err)
+{
+	static const char *const keys[] = {"seq", "time", "actor", "event", "object", "decision",
+					   "reason", "prev"};
+	const char *fields[NFIELDS];
+	json_error_t je;
+	json_t *root = NULL, *v;
+	char *canon = NULL;
+	int64_t t;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (len > VS_MAX_AUDIT_LINE_BYTES) {
+		vs_fail(err, VS_ERR_INPUT, NULL, "line of %zu bytes exceeds the limit of %u", len,
+			VS_MAX_AUDIT_LINE_BYTES);
+		goto out;
+	}
+	if (len == 0) {
+		vs_fail(err, VS_ERR_INPUT, NULL, "empty line");
+		goto out;
+	}
+	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		vs_fail(err, VS_ERR_INPUT, NULL, "not valid JSON: %s (column %d)", je.text, je.column);
+		goto out;
+	}
+	if (!json_is_object(root)) {
+		vs_fail(err, VS_ERR_INPUT, NULL, "not a JSON object");
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		v = json_object_get(root, keys[i]);
+		if (!v) {
+			vs_fail(err, VS_ERR_INPUT, NULL, "missing \"%s\"", keys[i]);
+			goto out;
+		}
+		if (i == 0 ? !json_is_integer(v) : !json_is_string(v)) {
+			vs_fail(err, VS_ERR_INPUT, NULL, "\"%s\" is not %s", keys[i],
+				i == 0 ? "an integer" : "a string");
+			goto out;
+		}
+	}
+	if (json_object_size(root) != sizeof(keys) / sizeof(keys[0])) {
+		vs_fail(err, VS_ERR_INPUT, NULL, "has %zu keys, the format has 8", json_object_size(root));
+		goto out;
+	}
+	if (json_integer_value(json_object_get(root, "seq")) < 1) {
+		vs_fail(err, VS_ERR_INPUT, NULL, "seq %" JSON_INTEGER_FORMAT " is not positive",
+			json_integer_value(json_object_get(root, "seq")));
+		goto out;
+	}
+	out->seq = (uint64_t)json_integer_value(json_object_get(root, "seq"));
+	v = json_object_get(root, "time");
+	if (time_parse_rfc3339(json_string_value(v), &t) < 0) {
+		vs_fail(err, VS_ERR_INPUT, NULL, "time \"%.40s\" is not RFC 3339 UTC", json_string_value(v));
+		goto out;
+	}
+	v = json_object_get(root, "prev");
+	{
+		const char *p = json_string_value(v);
+		uint8_t h[HASH_LEN];
+		int ok = json_string_length(v) == HEX_LEN && hex_decode(p, h, HASH_LEN) == 0;
+
+		for (size_t i = 0; ok && i < HEX_LEN; i++)
+			ok = !(p[i] >= 'A' && p[i] <= 'F');
+		if (!ok) {
+			vs_fail(err, VS_ERR_INPUT, NULL, "prev \"%.70s\" is not 64 lowercase hex digits", p);
+			goto out;
+		}
+		memcpy(out->prev, p, HEX_LEN + 1);
+	}
+	for (int i = 0; i < NFIELDS; i++)
+		fields[i] = json_string_value(json_object_get(root, field_names[i]));
+	/* Byte-for-byte canonical: the hash chain covers bytes, and a second spelling of the same
+	 * entry (other key order, escapes, spaces) would be a way to smuggle edits past readers. */
+	canon = encode_entry(out->seq, json_string_value(json_object_get(root, "time")), fields, out->prev);
+	if (!canon) {
+		vs_fail(err, VS_ERR_INTERNAL, NULL, "cannot encode JSON");
+		goto out;
+	}
+	if (strlen(canon) != len || memcmp(canon, line, len) != 0) {
+		vs_fail(err, VS_ERR_INPUT, NULL, "not in canonical form (key order, spacing or escapes)");
+		goto out;
+	}
+	out->time = strdup(json_string_value(json_object_get(root, "time")));
+	out->actor = strdup(fields[0]);
+	out->event = strdup(fields[1]);
+	out->object = strdup(fields[2]);
+	out->decision = strdup(fields[3]);
+	out->reason = strdup(fields[4]);
+	if (!out->time || !out->actor || !out->event || !out->object || !out->decision || !out->reason) {
+		vs_fail(err, VS_ERR_INTERNAL, NULL, "out of memory");
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret < 0)
+		audit_entry_clear(out);
+	free(canon);
+	json_decref(root);
+	return ret;
+}
+
+/* ---- appending ---- */
+
+static int open_log_fd(const char *path, int *fd_out, struct stat *st, struct vs_error *err)
+{
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return vs_fail(err, VS_ERR_IO, path, "cannot open audit log: %s", strerror(errno));
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return vs_fail(err, VS_ERR_IO, path, "audit log is not a regular file");
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int audit_open(const char *path, struct audit_log **out, struct vs_error *err)
+{
+	struct audit_log *log = NULL;
+	struct stat st;
+
+	*out = NULL;
+	if (!path || strlen(path) >= VS_MAX_PATH_BYTES)
+		return vs_fail(err, VS_ERR_USAGE, path ? "audit log" : "(null)", "bad audit log path");
+	log = calloc(1, sizeof(*log));
+	if (!log)
+		return vs_fail(err, VS_ERR_INTERNAL, path, "out of memory");
+	if (open_log_fd(path, &log->fd, &st, err) < 0) {
+		free(log);
+		return -1;
+	}
+	pthread_mutex_init(&log->mu, NULL);
+	log->dev = st.st_dev;
+	log->ino = st.st_ino;
+	log->cached_end = -1;
+	snprintf(log->path, sizeof(log->path), "%s", path);
+	*out = log;
+	return 0;
+}
+
+void audit_close(struct audit_log *log)
+{
+	if (!log)
+		return;
+	close(log->fd);
+	pthread_mutex_destroy(&log->mu);
+	free(log);
+}
+
+/* After a rename-style rotation or removal the path names another file: follow it, making
+ * what was written to the old one durable first. Called with mu held, before the flock. */
+static int follow_path(struct audit_log *log, struct vs_error *err)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(log->path, &st) == 0 && st.st_dev == log->dev && st.st_ino == log->ino)
+		return 0;
+	if (open_log_fd(log->path, &fd, &st, err) < 0)
+		return -1;
+	fdatasync(log->fd);
+	close(log->fd);
+	log->fd = fd;
+	log->dev = st.st_dev;
+	log->ino = st.st_ino;
+	log->cached_end = -1;
+	return 0;
+}
+
+/* Finds the last intact entry in the first size bytes of the log by reading lines backwards
+ * (each at most VS_MAX_AUDIT_LINE_BYTES, so one block of limit+1 bytes holds a whole line
+ * and the newline before it). Lines that do not parse are torn and skipped. */
+static int tail_scan(struct audit_log *log, off_t size, struct vs_error *err)
+{
+	const size_t block = VS_MAX_AUDIT_LINE_BYTES + 1;
+	char *buf = malloc(block);
+	off_t end = size;
+	int ret = -1;
+
+	log->last_seq = 0;
+	memset(log->last_hash, 0, HASH_LEN);
+	if (!buf)
+		return vs_fail(err, VS_ERR_INTERNAL, log->path, "out of memory");
+	if (size > 0) {
+		char c;
+
+		if (pread_full(log->fd, &c, 1, size - 1) < 0) {
+			vs_fail(err, VS_ERR_IO, log->path, "cannot read: %s", strerror(errno));
+			goto out;
+		}
+		if (c == '\n')
+			end = size - 1;
+	}
+	while (end > 0) {
+		off_t from = end > (off_t)block ? end - (off_t)block : 0, start;
+		size_t n = (size_t)(end - from);
+		char *nl;
+		struct audit_entry e;
+
+		if (pread_full(log->fd, buf, n, from) < 0) {
+			vs_fail(err, VS_ERR_IO, log->path, "cannot read: %s", strerror(errno));
+			goto out;
+		}
+		nl = memrchr(buf, '\n', n);
+		if (nl || from == 0) {
+			char *line = nl ? nl + 1 : buf;
+			size_t len = n - (size_t)(line - buf);
+
+			if (len <= VS_MAX_AUDIT_LINE_BYTES && audit_parse_line(line, len, &e, NULL) == 0) {
+				log->last_seq = e.seq;
+				sha256(line, len, log->last_hash);
+				audit_entry_clear(&e);
+				break;
+			}
+			start = from + (line - buf);
+		} else {
+			/* A line longer than the limit: not ours, find where it starts. */
+			for (start = -1; start < 0 && from > 0;) {
+				off_t f2 = from > (off_t)block ? from - (off_t)block : 0;
+
+				if (pread_full(log->fd, buf, (size_t)(from - f2), f2) < 0) {
+					vs_fail(err, VS_ERR_IO, log->path, "cannot read: %s", strerror(errno));
+					goto out;
+				}
+				nl = memrchr(buf, '\n', (size_t)(from - f2));
+				if (nl)
+					start = f2 + (nl - buf) + 1;
+				from = f2;
+			}
+			if (start < 0)
+				start = 0;
+		}
+		end = start - 1; /* the newline before this line, or -1 */
+	}
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
+/* Fault injection for crash tests: write half of the data, then die like a power cut would. */
+static void fault_mid_line(int fd, const char *buf, size_t len)
+{
+	const char *f = getenv("VMSEAL_FAULT");
+
+	if (f && strcmp(f, "audit-mid-line") == 0) {
+		if (write_full(fd, buf, len / 2) == 0)
+			fdatasync(fd);
+		fault_point("audit-mid-line");
+	}
+}
+
+int audit_sync(struct audit_log *log, struct vs_error *err)
+{
+	int fd, ret = 0;
+
+	/* fsync on a duplicate so that appends by other threads need not wait for the disk. */
+	pthread_mutex_lock(&log->mu);
+	fd = dup(log->fd);
+	pthread_mutex_unlock(&log->mu);
+	if (fd < 0)
+		return vs_fail(err, VS_ERR_IO, log->path, "cannot dup: %s", strerror(errno));
+	/* fdatasync also writes the size, which is all an append changes besides data. */
+	if (fdatasync(fd) < 0)
+		ret = vs_fail(err, VS_ERR_IO, log->path, "fsync failed: %s", strerror(errno));
+	close(fd);
+	return ret;
+}
+
+int audit_append_seq(struct audit_log *log, const struct audit_event *ev, int durable,
+		     uint64_t *seq_out, struct vs_error *err)
+{
+	struct stat st;
+	char *line = NULL, *buf = NULL;
+	size_t len = 0, n = 0;
+	int locked = 0, ret = -1;
+
+	if (!ev || !ev->actor || !ev->actor[0] || !ev->event || !ev->event[0] || !ev->decision ||
+	    !ev->decision[0])
+		return vs_fail(err, VS_ERR_USAGE, log->path, "audit event needs actor, event and decision");
+	pthread_mutex_lock(&log->mu);
+	if (follow_path(log, err) < 0)
+		goto out;
+	while (flock(log->fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			vs_fail(err, VS_ERR_IO, log->path, "cannot lock: %s", strerror(errno));
+			goto out;
+		}
+	}
+	locked = 1;
+	if (fstat(log->fd, &st) < 0) {
+		vs_fail(err, VS_ERR_IO, log->path, "cannot stat: %s", strerror(errno));
+		goto out;
+	}
+	/* The cache is ours only if nobody appended or truncated since we last wrote. */
+	if (st.st_size != log->cached_end && tail_scan(log, st.st_size, err) < 0)
+		goto out;
+	if (format_event(log->last_seq + 1, ev, log->last_hash, &line, &len, err) < 0)
+		goto out;
+	buf = malloc(len + 2);
+	if (!buf) {
+		vs_fail(err, VS_ERR_INTERNAL, log->path, "out of memory");
+		goto out;
+	}
+	if (st.st_size > 0 && st.st_size != log->cached_end) {
+		char c;
+
+		if (pread_full(log->fd, &c, 1, st.st_size - 1) < 0) {
+			vs_fail(err, VS_ERR_IO, log->path, "cannot read: %s", strerror(errno));
+			goto out;
+		}
+		if (c != '\n') /* a torn fragment: keep it on a line of its own */
+			buf[n++] = '\n';
+	}
+	memcpy(buf + n, line, len);
+	n += len;
+	buf[n++] = '\n';
+	fault_mid_line(log->fd, buf, n);
+	log->cached_end = -1;
+	if (write_full(log->fd, buf, n) < 0) {
+		vs_fail(err, VS_ERR_IO, log->path, "write failed: %s", strerror(errno));
+		goto out;
+	}
+	log->cached_end = st.st_size + (off_t)n;
+	log->last_seq++;
+	sha256(line, len, log->last_hash);
+	if (seq_out)
+		*seq_out = log->last_seq;
+	ret = 0;
+out:
+	if (locked)
+		flock(log->fd, LOCK_UN);
+	pthread_mutex_unlock(&log->mu);
+	free(line);
+	free(buf);
+	if (ret == 0 && durable)
+		ret = audit_sync(log, err);
+	return ret;
+}
+
+int audit_append(struct audit_log *log, const struct audit_event *ev, struct vs_error *err)
+{
+	return audit_append_seq(log, ev, 1, NULL, err);
+}
+
+int audit_append_nosync(struct audit_log *log, const struct audit_event *ev, struct vs_error *err)
+{
+	return audit_append_seq(log, ev, 0, NULL, err);
+}
+
+int audit_record(const char *path, const struct audit_event *ev, struct vs_error *err)
+{
+	struct audit_log *log;
+	int ret;
+
+	if (!path)
+		return 0;
+	if (audit_open(path, &log, err) < 0)
+		return -1;
+	ret = audit_append(log, ev, err);
+	audit_close(log);
+	return ret;
+}
+
+/* ---- group commit ---- */
+
+struct audit_group {
+	struct audit_log *log;
+	pthread_t thread;
+	pthread_mutex_t m;
+	pthread_cond_t wake; /* to the syncer: work, a durable waiter, or stop */
+	pthread_cond_t done; /* to waiters: synced moved */
+	uint64_t written;    /* appends completed (generation) */
+	uint64_t synced;     /* appends covered by a completed fsync */
+	uint64_t nsyncs;
+	unsigned waiters;    /* durable callers waiting */
+	int stop, failed;
+	struct timespec oldest; /* when the oldest unsynced append completed (monotonic) */
+	struct vs_error fail_err;
+};
+
+static void timespec_add_ms(struct timespec *t, long ms)
+{
+	t->tv_nsec += ms * 1000000L;
+	t->tv_sec += t->tv_nsec / 1000000000L;
+	t->tv_nsec %= 1000000000L;
+}
+
+static void *group_syncer(void *arg)
+{
+	struct audit_group *g = arg;
+
+	pthread_mutex_lock(&g->m);
+	for (;;) {
+		struct vs_error e = {0};
+		struct timespec deadline;
+		uint64_t target;
+		int rc;
+
+		while (!g->stop && g->written == g->synced)
+			pthread_cond_wait(&g->wake, &g->m);
+		if (g->written == g->synced)
+			break; /* stopping, nothing left */
+		/* Nobody waits: let a group gather, but no event stays unsynced longer than the delay. */
+		deadline = g->oldest;
+		timespec_add_ms(&deadline, AUDIT_GROUP_MAX_DELAY_MS);
+		while (!g->stop && g->waiters == 0 &&
+		       pthread_cond_timedwait(&g->wake, &g->m, &deadline) != ETIMEDOUT)
+			;
+		target = g->written;
+		pthread_mutex_unlock(&g->m);
+		rc = audit_sync(g->log, &e);
+		pthread_mutex_lock(&g->m);
+		g->nsyncs++;
+		if (rc < 0 && !g->failed) {
+			g->failed = 1;
+			g->fail_err = e;
+		}
+		g->synced = target;
+		/* Appends that finished during the fsync are at most this old. */
+		clock_gettime(CLOCK_MONOTONIC, &g->oldest);
+		pthread_cond_broadcast(&g->done);
+	}
+	pthread_mutex_unlock(&g->m);
+	return NULL;
+}
+
+int audit_group_start(struct audit_log *log, struct audit_group **out, struct vs_error *err)
+{
+	struct audit_group *g = calloc(1, sizeof(*g));
+	pthread_condattr_t ca;
+
+	*out = NULL;
+	if (!g)
+		return vs_fail(err, VS_ERR_INTERNAL, log->path, "out of memory");
+	g->log = log;
+	pthread_mutex_init(&g->m, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&g->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&g->done, NULL);
+	if (pthread_create(&g->thread, NULL, group_syncer, g) != 0) {
+		pthread_cond_destroy(&g->wake);
+		pthread_cond_destroy(&g->done);
+		pthread_mutex_destroy(&g->m);
+		free(g);
+		return vs_fail(err, VS_ERR_INTERNAL, log->path, "cannot start the audit sync thread");
+	}
+	*out = g;
+	return 0;
+}
+
+int audit_group_append(struct audit_group *g, const struct audit_event *ev, int durable,
+		       struct vs_error *err)
+{
+	uint64_t gen;
+	int ret = 0;
+
+	pthread_mutex_lock(&g->m);
+	if (g->failed) {
+		if (err)
+			*err = g->fail_err;
+		pthread_mutex_unlock(&g->m);
+		return -1;
+	}
+	pthread_mutex_unlock(&g->m);
+	if (audit_append_seq(g->log, ev, 0, NULL, err) < 0)
+		return -1;
+	/* The generation is taken after the write completed, so an fsync whose target includes
+	 * it started after the write: it covers it. */
+	pthread_mutex_lock(&g->m);
+	gen = ++g->written;
+	if (gen == g->synced + 1) {
+		clock_gettime(CLOCK_MONOTONIC, &g->oldest);
+		pthread_cond_signal(&g->wake);
+	}
+	if (durable) {
+		g->waiters++;
+		pthread_cond_signal(&g->wake);
+		while (g->synced < gen && !g->failed)
+			pthread_cond_wait(&g->done, &g->m);
+		g->waiters--;
+		if (g->failed) {
+			if (err)
+				*err = g->fail_err;
+			ret = -1;
+		}
+	}
+	pthread_mutex_unlock(&g->m);
+	return ret;
+}
+
+uint64_t audit_group_syncs(struct audit_group *g)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&g->m);
+	n = g->nsyncs;
+	pthread_mutex_unlock(&g->m);
+	return n;
+}
+
+void audit_group_stop(struct audit_group *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->m);
+	g->stop = 1;
+	pthread_cond_signal(&g->wake);
+	pthread_mutex_unlock(&g->m);
+	pthread_join(g->thread, NULL);
+	pthread_cond_destroy(&g->wake);
+	pthread_cond_destroy(&g->done);
+	pthread_mutex_destroy(&g->m);
+	free(g);
+}
+
+/* ---- reading ---- */
+
+/* Bounded line reader over the first limit bytes of fd. */
+struct line_reader {
+	int fd;
+	off_t left;    /* bytes still to read from the file */
+	size_t pos, fill;
+	int eof;
+	uint64_t lineno;
+	char buf[VS_MAX_AUDIT_LINE_BYTES + 1 + 65536];
+};
+
+/* Returns 1 with the next line (too_long set when it exceeded the limit and was dropped),
+ * 0 at the end, -1 on a read error. has_nl tells whether the line ended with a newline. */
+static int lr_next(struct line_reader *r, const char **line, size_t *len, int *too_long, int *has_nl)
+{
+	*too_long = 0;
+	for (;;) {
+		char *nl = memchr(r->buf + r->pos, '\n', r->fill - r->pos);
+		size_t avail = r->fill - r->pos;
+		ssize_t got;
+
+		if (nl) {
+			*line = r->buf + r->pos;
+			*len = (size_t)(nl - *line);
+			*has_nl = 1;
+			r->pos += *len + 1;
+			r->lineno++;
+			if (*len > VS_MAX_AUDIT_LINE_BYTES)
+				*too_long = 1;
+			return 1;
+		}
+		if (avail > VS_MAX_AUDIT_LINE_BYTES) { /* drop what cannot be a line of ours */
+			*too_long = 1;
+			r->pos = r->fill = 0;
+		}
+		if (r->eof || r->left == 0) {
+			if (r->fill == r->pos && !*too_long)
+				return 0;
+			*line = r->buf + r->pos;
+			*len = r->fill - r->pos;
+			*has_nl = 0;
+			r->pos = r->fill;
+			r->lineno++;
+			return 1;
+		}
+		if (r->pos > 0) {
+			memmove(r->buf, r->buf + r->pos, avail);
+			r->fill = avail;
+			r->pos = 0;
+		}
+		{
+			size_t want = sizeof(r->buf) - r->fill;
+
+			if ((off_t)want > r->left)
+				want = (size_t)r->left;
+			got = read(r->fd, r->buf + r->fill, want);
+		}
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (got == 0)
+			r->eof = 1;
+		r->fill += (size_t)got;
+		r->left -= got;
+	}
+}
+
+/* Opens path for reading and sizes a consistent snapshot: under a shared flock no append is
+ * half-way, so everything below the size seen then is complete. */
+static int reader_open(const char *path, struct line_reader **out, struct vs_error *err)
+{
+	struct line_reader *r;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*out = NULL;
+	if (fd < 0)
+		return vs_fail(err, VS_ERR_IO, path, "cannot open: %s", strerror(errno));
+	while (flock(fd, LOCK_SH) < 0 && errno == EINTR)
+		;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return vs_fail(err, VS_ERR_IO, path, "not a regular file");
+	}
+	flock(fd, LOCK_UN);
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		close(fd);
+		return vs_fail(err, VS_ERR_INTERNAL, path, "out of memory");
+	}
+	r->fd = fd;
+	r->left = st.st_size;
+	*out = r;
+	return 0;
+}
+
+static void reader_close(struct line_reader *r)
+{
+	if (!r)
+		return;
+	close(r->fd);
+	free(r);
+}
+
+/* A crash leaves the start of the next entry: a prefix of, or text starting with, {"seq":N,
+ * (or NUL bytes where the file system extended the file before writing the data). */
+static int looks_torn(const char *line, size_t len, uint64_t next_seq)
+{
+	char p[48];
+	size_t plen = (size_t)snprintf(p, sizeof(p), "{\"seq\":%" PRIu64 ",", next_seq);
+	size_t i;
+
+	for (i = 0; i < len && line[i] == '\0'; i++)
+		;
+	if (len > 0 && i == len)
+		return 1;
+	return memcmp(line, p, len < plen ? len : plen) == 0;
+}
+
+int audit_verify(const char *path, struct audit_verify_result *res, struct vs_error *err)
+{
+	struct line_reader *r = NULL;
+	uint8_t last_hash[HASH_LEN] = {0}, cur_hash[HASH_LEN];
+	uint64_t last_seq = 0;
+	/* Torn lines after last_seq, waiting for the chain to resume over them. */
+	uint64_t torn_pending = 0, torn_line = 0;
+	struct vs_error torn_why = {0};
+	/* A broken link between last_seq and the entry after it (whose seq and hash are kept),
+	 * waiting for one more line to tell which of the two was altered. */
+	int link_pending = 0;
+	uint64_t link_seq = 0;
+	uint8_t link_hash[HASH_LEN];
+	int ret = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (reader_open(path, &r, err) < 0)
+		return -1;
+	for (;;) {
+		const char *line;
+		size_t len;
+		int too_long, has_nl, rc = lr_next(r, &line, &len, &too_long, &has_nl), parsed;
+		struct audit_entry e;
+		struct vs_error why = {0};
+		char hex[HEX_LEN + 1];
+
+		if (rc < 0) {
+			vs_fail(err, VS_ERR_IO, path, "read failed: %s", strerror(errno));
+			goto out;
+		}
+		if (too_long)
+			vs_fail(&why, VS_ERR_INPUT, NULL, "line longer than %u bytes", VS_MAX_AUDIT_LINE_BYTES);
+		parsed = rc == 1 && !too_long && audit_parse_line(line, len, &e, &why) == 0;
+		if (link_pending) {
+			int next_broken = parsed && e.seq == link_seq + 1;
+
+			if (next_broken) {
+				hex_encode(link_hash, HASH_LEN, hex);
+				next_broken = strcmp(e.prev, hex) != 0;
+			}
+			if (parsed)
+				audit_entry_clear(&e);
+			if (next_broken) {
+				res->bad_seq = link_seq;
+				vs_fail(err, VS_ERR_DENIED, path,
+					"seq %" PRIu64 ": altered: its prev does not match seq %" PRIu64
+					" and seq %" PRIu64 "'s prev does not match it",
+					link_seq, last_seq, link_seq + 1);
+			} else {
+				res->bad_seq = last_seq;
+				vs_fail(err, VS_ERR_DENIED, path,
+					"seq %" PRIu64 ": altered: its hash does not match the prev recorded in seq %" PRIu64,
+					last_seq, link_seq);
+			}
+			goto out;
+		}
+		if (rc == 0)
+			break;
+		if (!parsed) {
+			if (!too_long && looks_torn(line, len, last_seq + 1)) {
+				if (torn_pending++ == 0) {
+					torn_line = r->lineno;
+					torn_why = why;
+				}
+				continue;
+			}
+			res->bad_seq = last_seq + 1;
+			vs_fail(err, VS_ERR_DENIED, path, "seq %" PRIu64 ": line %" PRIu64 " is not a valid entry: %s",
+				last_seq + 1, r->lineno, why.reason);
+			goto out;
+		}
+		sha256(line, len, cur_hash);
+		hex_encode(last_hash, HASH_LEN, hex);
+		if (torn_pending && (e.seq != last_seq + 1 || strcmp(e.prev, hex) != 0)) {
+			audit_entry_clear(&e);
+			res->bad_seq = last_seq + 1;
+			vs_fail(err, VS_ERR_DENIED, path, "seq %" PRIu64 ": line %" PRIu64 " is not a valid entry: %s",
+				last_seq + 1, torn_line, torn_why.reason);
+			goto out;
+		}
+		if (e.seq != last_seq + 1) {
+			res->bad_seq = last_seq + 1;
+			vs_fail(err, VS_ERR_DENIED, path, "seq %" PRIu64 ": %s: line %" PRIu64 " has seq %" PRIu64,
+				last_seq + 1, e.seq > last_seq + 1 ? "missing" : "out of order or repeated",
+				r->lineno, e.seq);
+			audit_entry_clear(&e);
+			goto out;
+		}
+		if (strcmp(e.prev, hex) != 0) {
+			if (last_seq == 0) {
+				res->bad_seq = 1;
+				vs_fail(err, VS_ERR_DENIED, path, "seq 1: prev of the first entry is not 64 zeros");
+				audit_entry_clear(&e);
+				goto out;
+			}
+			link_pending = 1;
+			link_seq = e.seq;
+			memcpy(link_hash, cur_hash, HASH_LEN);
+			audit_entry_clear(&e);
+			continue;
+		}
+		audit_entry_clear(&e);
+		if (torn_pending) {
+			if (res->torn_skipped == 0)
+				res->first_torn_after = last_seq;
+			res->torn_skipped += torn_pending;
+			torn_pending = 0;
+		}
+		last_seq++;
+		memcpy(last_hash, cur_hash, HASH_LEN);
+	}
+	res->entries = last_seq;
+	if (torn_pending) {
+		res->bad_seq = last_seq + 1;
+		vs_fail(err, VS_ERR_DENIED, path,
+			"seq %" PRIu64 ": torn last line (line %" PRIu64 ", a crash during an append?): %s",
+			last_seq + 1, torn_line, torn_why.reason);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret < 0)
+		res->entries = last_seq;
+	reader_close(r);
+	return ret;
+}
+
+int audit_verify_file(const char *path, uint64_t *entries, uint64_t *bad_seq, struct vs_error *err)
+{
+	struct audit_verify_result res;
+	int ret = audit_verify(path, &res, err);
+
+	if (entries)
+		*entries = res.entries;
+	if (bad_seq)
+		*bad_seq = ret < 0 ? res.bad_seq : 0;
+	return ret;
+}
+
+int audit_foreach(const char *path, uint64_t since, audit_entry_fn fn, audit_bad_line_fn bad,
+		  void *arg, struct vs_error *err)
+{
+	struct line_reader *r = NULL;
+	int ret = 0;
+
+	if (reader_open(path, &r, err) < 0)
+		return -1;
+	for (;;) {
+		const char *line;
+		size_t len;
+		int too_long, has_nl, rc = lr_next(r, &line, &len, &too_long, &has_nl);
+		struct audit_entry e;
+		struct vs_error why = {0};
+
+		if (rc < 0) {
+			ret = vs_fail(err, VS_ERR_IO, path, "read failed: %s", strerror(errno));
+			break;
+		}
+		if (rc == 0)
+			break;
+		if (too_long)
+			vs_fail(&why, VS_ERR_INPUT, NULL, "line longer than %u bytes", VS_MAX_AUDIT_LINE_BYTES);
+		if (too_long || audit_parse_line(line, len, &e, &why) < 0) {
+			if (bad)
+				bad(r->lineno, &why, arg);
+			continue;
+		}
+		if (e.seq >= since)
+			ret = fn(&e, line, len, arg);
+		audit_entry_clear(&e);
+		if (ret)
+			break;
+	}
+	reader_close(r);
+	return ret;
+}
