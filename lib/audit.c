@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Hash-chained JSON Lines audit log (format, crash and verification rules: see audit.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memrchr */
+#endif
 #include "audit.h"
 
 #include <errno.h>
@@ -960,7 +963,7 @@ int audit_verify(const char *path, struct audit_verify_result *res, struct vs_er
 		if (e.seq != last_seq + 1) {
 			res->bad_seq = last_seq + 1;
 			vs_fail(err, VS_ERR_DENIED, path, "seq %" PRIu64 ": %s: line %" PRIu64 " has seq %" PRIu64,
-				last_seq + 1, e.seq > last_seq + 1 ? "missing" : "out of order or repeated",
+				last_seq + 1, e.seq > last_seq + 1 ? "missing or out of order" : "out of order or repeated",
 				r->lineno, e.seq);
 			audit_entry_clear(&e);
 			goto out;
