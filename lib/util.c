@@ -118,13 +118,35 @@ static int fsync_dir_of(const char *path)
 	return r;
 }
 
+/* Opens an unnamed file in path's directory (O_TMPFILE): until it is linked, a crash leaves
+ * nothing behind. -1 with errno when the file system cannot. */
+static int open_unnamed(const char *path, unsigned mode)
+{
+	char *copy = strdup(path);
+	int fd;
+
+	if (!copy)
+		return -1;
+	fd = open(dirname(copy), O_WRONLY | O_TMPFILE | O_CLOEXEC, mode);
+	free(copy);
+	return fd;
+}
+
+static int link_unnamed(int fd, const char *dst)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW);
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, int replace,
 		      struct vs_error *err)
 {
 	char tmp[VS_PATH_TMP_MAX];
 	unsigned char rnd[8];
 	char rhex[17];
-	int fd, saved;
+	int fd, saved, unnamed = 1;
 
 	if (strlen(path) + 32 >= sizeof(tmp))
 		return vs_fail(err, VS_ERR_USAGE, path, "path too long");
@@ -134,29 +156,43 @@ int file_write_atomic(const char *path, const void *data, size_t len, unsigned m
 		return vs_fail(err, VS_ERR_INTERNAL, path, "no randomness for temp name");
 	hex_encode(rnd, sizeof(rnd), rhex);
 	snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, rhex);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	fd = open_unnamed(path, mode);
+	if (fd < 0) {
+		unnamed = 0;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	}
 	if (fd < 0)
-		return vs_fail(err, VS_ERR_IO, path, "cannot create temp file: %s", strerror(errno));
+		return vs_fail(err, VS_ERR_IO, path, "cannot create file: %s", strerror(errno));
 	if (fchmod(fd, mode) < 0 || write_full(fd, data, len) < 0 || fsync(fd) < 0) {
 		saved = errno;
 		close(fd);
-		unlink(tmp);
-		return vs_fail(err, VS_ERR_IO, path, "write failed: %s", strerror(saved));
-	}
-	if (close(fd) < 0) {
-		saved = errno;
-		unlink(tmp);
+		if (!unnamed)
+			unlink(tmp);
 		return vs_fail(err, VS_ERR_IO, path, "write failed: %s", strerror(saved));
 	}
 	fault_point("before-rename");
+	if (unnamed) {
+		/* link() never replaces: straight into place when not replacing, else via tmp. */
+		if (link_unnamed(fd, replace ? tmp : path) < 0) {
+			saved = errno;
+			close(fd);
+			if (saved == EEXIST && !replace)
+				return vs_fail(err, VS_ERR_IO, path, "already exists; refusing to overwrite");
+			return vs_fail(err, VS_ERR_IO, path, "cannot link into place: %s", strerror(saved));
+		}
+	}
+	if (close(fd) < 0) {
+		saved = errno;
+		unlink(unnamed && !replace ? path : tmp);
+		return vs_fail(err, VS_ERR_IO, path, "write failed: %s", strerror(saved));
+	}
 	if (replace) {
 		if (rename(tmp, path) < 0) {
 			saved = errno;
 			unlink(tmp);
 			return vs_fail(err, VS_ERR_IO, path, "cannot rename into place: %s", strerror(saved));
 		}
-	} else {
-		/* link() fails with EEXIST instead of replacing: never overwrite. */
+	} else if (!unnamed) {
 		if (link(tmp, path) < 0) {
 			saved = errno;
 			unlink(tmp);

@@ -19,8 +19,8 @@ int file_read_all(const char *path, size_t max, char **out, size_t *len, struct 
 /* Like file_read_all on an open fd (not closed). */
 int fd_read_all(int fd, const char *name, size_t max, char **out, size_t *len, struct vs_error *err);
 
-/* Writes data to path atomically: a temp file in the same directory (O_CREAT|O_EXCL|O_NOFOLLOW,
- * given mode), fsync, then rename (replace != 0) or link+unlink (replace == 0: an existing path is
+/* Writes data to path atomically: an unnamed O_TMPFILE in the same directory (else a named temp
+ * file, O_CREAT|O_EXCL|O_NOFOLLOW) with the given mode, fsync, then rename (replace != 0) or link+unlink (replace == 0: an existing path is
  * never overwritten), then fsync of the directory. A crash leaves the old state or the new one. */
 int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, int replace,
 		      struct vs_error *err);

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared bits of the command-line front ends: version, usage errors. */
+#ifndef VMSEAL_CLI_H
+#define VMSEAL_CLI_H
+
+#define VMSEAL_VERSION "0.1.0"
+
+/* Prints "prog: error: msg (see --help)" and returns 2 (usage error exit code). */
+int cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "prog VMSEAL_VERSION" and returns 0. */
+int cli_version(const char *prog);
+
+#endif

@@ -1,0 +1,609 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Policy parsing and the one image decision (policy_eval_image) shared by every front end. */
+#include "policy.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "dsse.h"
+#include "merkle.h"
+#include "util.h"
+
+unsigned role_parse(const char *name)
+{
+	static const struct { const char *name; unsigned bit; } roles[] = {
+		{"viewer", ROLE_VIEWER}, {"operator", ROLE_OPERATOR}, {"admin", ROLE_ADMIN},
+		{"signer", ROLE_SIGNER}, {"auditor", ROLE_AUDITOR},
+	};
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (!strcmp(name, roles[i].name))
+			return roles[i].bit;
+	return 0;
+}
+
+static unsigned usage_parse(const char *name)
+{
+	if (!strcmp(name, "template"))
+		return USAGE_TEMPLATE;
+	if (!strcmp(name, "admin"))
+		return USAGE_ADMIN;
+	if (!strcmp(name, "policy"))
+		return USAGE_POLICY;
+	return 0;
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nkeys; i++)
+		key_free(p->keys[i].key);
+	for (size_t i = 0; i < p->ntemplates; i++)
+		free(p->templates[i].keys);
+	free(p->keys);
+	free(p->templates);
+	free(p->revoked);
+	free(p);
+}
+
+/* Checks that o has only the listed fields, so that a misspelt field cannot silently weaken
+ * the policy (e.g. "threshhold"). */
+static int check_fields(json_t *o, const char *const *allowed, const char *where, const char *object,
+			struct vs_error *err)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(o, key, v) {
+		const char *const *a;
+
+		for (a = allowed; *a; a++)
+			if (!strcmp(*a, key))
+				break;
+		if (!*a)
+			return vs_fail(err, VS_ERR_INPUT, object, "%s: unknown field \"%.64s\"", where, key);
+	}
+	return 0;
+}
+
+static int opt_time(json_t *o, const char *field, int64_t *out, const char *where, const char *object,
+		    struct vs_error *err)
+{
+	json_t *v = json_object_get(o, field);
+
+	*out = 0;
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || time_parse_rfc3339(json_string_value(v), out) < 0)
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: %s is not an RFC 3339 UTC time", where, field);
+	return 0;
+}
+
+static int opt_bool(json_t *o, const char *field, int dflt, int *out, const char *where,
+		    const char *object, struct vs_error *err)
+{
+	json_t *v = json_object_get(o, field);
+
+	*out = dflt;
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: %s is not true or false", where, field);
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int opt_int(json_t *o, const char *field, int64_t dflt, int64_t min, int64_t max, int64_t *out,
+		   const char *where, const char *object, struct vs_error *err)
+{
+	json_t *v = json_object_get(o, field);
+
+	*out = dflt;
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: %s must be an integer in [%lld, %lld]", where,
+			       field, (long long)min, (long long)max);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int parse_key(json_t *o, size_t idx, struct policy_key *k, const char *object,
+		     struct vs_error *err)
+{
+	static const char *const fields[] = {"id", "public_key", "owner", "usage", "roles", "status",
+					     "not_before", "not_after", "comment", "reason",
+					     "created", "revoked_at", NULL};
+	char where[64];
+	json_t *v, *e;
+	size_t i;
+
+	snprintf(where, sizeof(where), "keys[%zu]", idx);
+	if (!json_is_object(o))
+		return vs_fail(err, VS_ERR_INPUT, object, "%s is not an object", where);
+	if (check_fields(o, fields, where, object, err) < 0)
+		return -1;
+	v = json_object_get(o, "public_key");
+	if (!json_is_string(v))
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: public_key missing", where);
+	if (key_from_public_pem(json_string_value(v), json_string_length(v), object, &k->key, err) < 0) {
+		vs_error_prefix(err, "%s", where);
+		return -1;
+	}
+	v = json_object_get(o, "id");
+	if (!json_is_string(v))
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: id missing", where);
+	if (strcmp(json_string_value(v), key_id(k->key)))
+		return vs_fail(err, VS_ERR_INPUT, object,
+			       "%s: id \"%.80s\" does not match its public key (keyid %s)", where,
+			       json_string_value(v), key_id(k->key));
+	memcpy(k->id, key_id(k->key), sizeof(k->id));
+	v = json_object_get(o, "owner");
+	if (v && (!json_is_string(v) || json_string_length(v) >= sizeof(k->owner)))
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: owner is not a short string", where);
+	snprintf(k->owner, sizeof(k->owner), "%s", v ? json_string_value(v) : "");
+	v = json_object_get(o, "usage");
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: usage must be a non-empty array", where);
+	json_array_foreach(v, i, e) {
+		unsigned u = json_is_string(e) ? usage_parse(json_string_value(e)) : 0;
+
+		if (!u)
+			return vs_fail(err, VS_ERR_INPUT, object,
+				       "%s: unknown usage (want template, admin or policy)", where);
+		k->usage |= u;
+	}
+	v = json_object_get(o, "roles");
+	if (v) {
+		if (!json_is_array(v))
+			return vs_fail(err, VS_ERR_INPUT, object, "%s: roles must be an array", where);
+		json_array_foreach(v, i, e) {
+			unsigned r = json_is_string(e) ? role_parse(json_string_value(e)) : 0;
+
+			if (!r)
+				return vs_fail(err, VS_ERR_INPUT, object, "%s: unknown role \"%.32s\"", where,
+					       json_is_string(e) ? json_string_value(e) : "?");
+			k->roles |= r;
+		}
+	}
+	v = json_object_get(o, "status");
+	if (!v || (json_is_string(v) && !strcmp(json_string_value(v), "active")))
+		k->status = KEY_STATUS_ACTIVE;
+	else if (json_is_string(v) && !strcmp(json_string_value(v), "retired"))
+		k->status = KEY_STATUS_RETIRED;
+	else if (json_is_string(v) && !strcmp(json_string_value(v), "revoked"))
+		k->status = KEY_STATUS_REVOKED;
+	else
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: status must be active, retired or revoked",
+			       where);
+	if (opt_time(o, "not_before", &k->not_before, where, object, err) < 0 ||
+	    opt_time(o, "not_after", &k->not_after, where, object, err) < 0)
+		return -1;
+	if (k->not_before && k->not_after && k->not_after <= k->not_before)
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: not_after is not after not_before", where);
+	return 0;
+}
+
+static int parse_template(json_t *o, size_t idx, const struct policy *p, struct policy_template *t,
+			  const char *object, struct vs_error *err)
+{
+	static const char *const fields[] = {"match", "keys", "threshold", "min_version",
+					     "allow_overlay", "comment", NULL};
+	char where[64];
+	json_t *v, *e;
+	size_t i;
+	int64_t n;
+
+	snprintf(where, sizeof(where), "templates[%zu]", idx);
+	if (!json_is_object(o))
+		return vs_fail(err, VS_ERR_INPUT, object, "%s is not an object", where);
+	if (check_fields(o, fields, where, object, err) < 0)
+		return -1;
+	v = json_object_get(o, "match");
+	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= sizeof(t->match))
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: match must be a non-empty glob", where);
+	memcpy(t->match, json_string_value(v), json_string_length(v) + 1);
+	v = json_object_get(o, "keys");
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > VS_MAX_POLICY_KEYS)
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: keys must be a non-empty array of keyids", where);
+	t->keys = calloc(json_array_size(v), sizeof(*t->keys));
+	if (!t->keys)
+		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) || !policy_find_key(p, json_string_value(e)))
+			return vs_fail(err, VS_ERR_INPUT, object, "%s: keys[%zu] \"%.80s\" is not a key of this policy",
+				       where, i, json_is_string(e) ? json_string_value(e) : "?");
+		for (size_t j = 0; j < t->nkeys; j++)
+			if (!strcmp(t->keys[j], json_string_value(e)))
+				return vs_fail(err, VS_ERR_INPUT, object, "%s: keyid listed twice", where);
+		memcpy(t->keys[t->nkeys++], json_string_value(e), KEY_ID_HEX_LEN + 1);
+	}
+	if (opt_int(o, "threshold", 1, 1, (int64_t)t->nkeys, &n, where, object, err) < 0)
+		return -1;
+	t->threshold = (unsigned)n;
+	if (opt_int(o, "min_version", 0, 0, INT64_MAX, &t->min_version, where, object, err) < 0)
+		return -1;
+	return opt_bool(o, "allow_overlay", 0, &t->allow_overlay, where, object, err);
+}
+
+static int cmp_digest(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int parse_gateway(json_t *o, struct policy_gateway *g, const char *object, struct vs_error *err)
+{
+	static const char *const fields[] = {"max_skew_s", "max_validity_s", "quorum", NULL};
+	static const char *const qfields[] = {"destroy", "delete", NULL};
+	json_t *q;
+	int64_t n;
+
+	g->max_skew_s = 300;
+	g->max_validity_s = 300;
+	if (!o)
+		return 0;
+	if (!json_is_object(o) || check_fields(o, fields, "gateway", object, err) < 0)
+		return json_is_object(o) ? -1 : vs_fail(err, VS_ERR_INPUT, object, "gateway is not an object");
+	if (opt_int(o, "max_skew_s", 300, 1, 86400, &g->max_skew_s, "gateway", object, err) < 0 ||
+	    opt_int(o, "max_validity_s", 300, 1, 86400, &g->max_validity_s, "gateway", object, err) < 0)
+		return -1;
+	q = json_object_get(o, "quorum");
+	if (!q)
+		return 0;
+	if (!json_is_object(q) || check_fields(q, qfields, "gateway.quorum", object, err) < 0)
+		return json_is_object(q) ? -1 : vs_fail(err, VS_ERR_INPUT, object, "gateway.quorum is not an object");
+	if (opt_int(q, "destroy", 1, 1, VS_MAX_SIGNATURES, &n, "gateway.quorum", object, err) < 0)
+		return -1;
+	g->quorum_destroy = (unsigned)n;
+	if (opt_int(q, "delete", g->quorum_destroy, 1, VS_MAX_SIGNATURES, &n, "gateway.quorum", object, err) < 0)
+		return -1;
+	g->quorum_delete = (unsigned)n;
+	return 0;
+}
+
+int policy_parse(const char *json, size_t len, const char *object, struct policy **out,
+		 struct vs_error *err)
+{
+	static const char *const fields[] = {"version", "enforce", "keys", "templates",
+					     "revoked_digests", "gateway", "audit_log",
+					     "allow_network_disks", "comment", NULL};
+	struct policy *p = NULL;
+	json_error_t jerr;
+	json_t *root, *v, *e;
+	size_t i;
+	int r = -1;
+
+	if (len > VS_MAX_POLICY_BYTES)
+		return vs_fail(err, VS_ERR_INPUT, object, "policy is %zu bytes, limit is %u", len,
+			       VS_MAX_POLICY_BYTES);
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return vs_fail(err, VS_ERR_INPUT, object, "policy is not valid JSON: %s (line %d)", jerr.text,
+			       jerr.line);
+	if (!json_is_object(root)) {
+		vs_fail(err, VS_ERR_INPUT, object, "policy is not a JSON object");
+		goto out;
+	}
+	if (check_fields(root, fields, "policy", object, err) < 0)
+		goto out;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+		goto out;
+	}
+	v = json_object_get(root, "version");
+	if (!json_is_integer(v) || json_integer_value(v) < 1) {
+		vs_fail(err, VS_ERR_INPUT, object, "policy version missing or not a positive integer");
+		goto out;
+	}
+	p->version = json_integer_value(v);
+	if (opt_bool(root, "enforce", 1, &p->enforce, "policy", object, err) < 0 ||
+	    opt_bool(root, "allow_network_disks", 0, &p->allow_network_disks, "policy", object, err) < 0)
+		goto out;
+	v = json_object_get(root, "audit_log");
+	if (v) {
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) >= sizeof(p->audit_log) || json_string_value(v)[0] != '/') {
+			vs_fail(err, VS_ERR_INPUT, object, "audit_log must be an absolute path");
+			goto out;
+		}
+		memcpy(p->audit_log, json_string_value(v), json_string_length(v) + 1);
+	}
+	v = json_object_get(root, "keys");
+	if (v && (!json_is_array(v) || json_array_size(v) > VS_MAX_POLICY_KEYS)) {
+		vs_fail(err, VS_ERR_INPUT, object, "keys must be an array of at most %d", VS_MAX_POLICY_KEYS);
+		goto out;
+	}
+	p->keys = calloc(json_array_size(v) + 1, sizeof(*p->keys));
+	if (!p->keys) {
+		vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+		goto out;
+	}
+	json_array_foreach(v, i, e) {
+		if (parse_key(e, i, &p->keys[i], object, err) < 0) {
+			p->nkeys = i + 1; /* free the partially parsed one too */
+			goto out;
+		}
+		p->nkeys = i + 1;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(p->keys[j].id, p->keys[i].id)) {
+				vs_fail(err, VS_ERR_INPUT, object, "keys[%zu]: keyid %s listed twice", i, p->keys[i].id);
+				goto out;
+			}
+	}
+	v = json_object_get(root, "templates");
+	if (v && (!json_is_array(v) || json_array_size(v) > VS_MAX_POLICY_TEMPLATES)) {
+		vs_fail(err, VS_ERR_INPUT, object, "templates must be an array of at most %d",
+			VS_MAX_POLICY_TEMPLATES);
+		goto out;
+	}
+	p->templates = calloc(json_array_size(v) + 1, sizeof(*p->templates));
+	if (!p->templates) {
+		vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+		goto out;
+	}
+	json_array_foreach(v, i, e) {
+		p->ntemplates = i + 1;
+		if (parse_template(e, i, p, &p->templates[i], object, err) < 0)
+			goto out;
+	}
+	v = json_object_get(root, "revoked_digests");
+	if (v && (!json_is_array(v) || json_array_size(v) > VS_MAX_REVOKED_DIGESTS)) {
+		vs_fail(err, VS_ERR_INPUT, object, "revoked_digests must be an array of at most %d",
+			VS_MAX_REVOKED_DIGESTS);
+		goto out;
+	}
+	p->revoked = calloc(json_array_size(v) + 1, sizeof(*p->revoked));
+	if (!p->revoked) {
+		vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+		goto out;
+	}
+	json_array_foreach(v, i, e) {
+		const char *s = json_is_string(e) ? json_string_value(e) : "";
+
+		if (strlen(s) != 64 || strspn(s, "0123456789abcdef") != 64) {
+			vs_fail(err, VS_ERR_INPUT, object, "revoked_digests[%zu] is not 64 lowercase hex digits", i);
+			goto out;
+		}
+		memcpy(p->revoked[i], s, 65);
+		p->nrevoked = i + 1;
+	}
+	qsort(p->revoked, p->nrevoked, sizeof(*p->revoked), cmp_digest);
+	if (parse_gateway(json_object_get(root, "gateway"), &p->gateway, object, err) < 0)
+		goto out;
+	{
+		uint8_t md[32];
+
+		EVP_Digest(json, len, md, NULL, EVP_sha256(), NULL);
+		hex_encode(md, 32, p->digest);
+	}
+	*out = p;
+	p = NULL;
+	r = 0;
+out:
+	policy_free(p);
+	json_decref(root);
+	return r;
+}
+
+int policy_load(const char *path, struct policy **out, struct vs_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (file_read_all(path, VS_MAX_POLICY_BYTES, &buf, &len, err) < 0)
+		return -1;
+	r = policy_parse(buf, len, path, out, err);
+	free(buf);
+	return r;
+}
+
+const struct policy_key *policy_find_key(const struct policy *p, const char *keyid)
+{
+	for (size_t i = 0; i < p->nkeys; i++)
+		if (!strcmp(p->keys[i].id, keyid))
+			return &p->keys[i];
+	return NULL;
+}
+
+int policy_key_check(const struct policy_key *k, unsigned usage, int for_verify, int64_t now,
+		     struct vs_error *err)
+{
+	char t[32];
+
+	if (k->status == KEY_STATUS_REVOKED)
+		return vs_fail(err, VS_ERR_DENIED, NULL, "key revoked");
+	if (k->status == KEY_STATUS_RETIRED && !for_verify)
+		return vs_fail(err, VS_ERR_DENIED, NULL, "key retired: it verifies old signatures but signs nothing new");
+	if (!(k->usage & usage))
+		return vs_fail(err, VS_ERR_DENIED, NULL, "key not authorised for %s use",
+			       usage == USAGE_TEMPLATE ? "template" : usage == USAGE_ADMIN ? "admin" : "policy");
+	if (k->not_before && now < k->not_before) {
+		time_format_rfc3339(k->not_before, t, sizeof(t));
+		return vs_fail(err, VS_ERR_DENIED, NULL, "key not valid before %s", t);
+	}
+	if (k->not_after && now > k->not_after) {
+		time_format_rfc3339(k->not_after, t, sizeof(t));
+		return vs_fail(err, VS_ERR_DENIED, NULL, "key expired at %s (not_after)", t);
+	}
+	return 0;
+}
+
+const struct policy_template *policy_match_template(const struct policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->ntemplates; i++)
+		if (fnmatch(p->templates[i].match, name, 0) == 0)
+			return &p->templates[i];
+	return NULL;
+}
+
+int policy_digest_revoked(const struct policy *p, const char *digest_hex)
+{
+	return bsearch(digest_hex, p->revoked, p->nrevoked, sizeof(*p->revoked), cmp_digest) != NULL;
+}
+
+static int rule_has_key(const struct policy_template *t, const char *keyid)
+{
+	for (size_t i = 0; i < t->nkeys; i++)
+		if (!strcmp(t->keys[i], keyid))
+			return 1;
+	return 0;
+}
+
+/* Counts the envelope's valid signatures toward rule's threshold, each key once. Fills
+ * reason with why the most relevant failing signature did not count. */
+static unsigned count_signatures(const struct policy *p, const struct policy_template *rule,
+				 const struct dsse_envelope *env, int64_t now, struct image_verdict *v,
+				 char *reason, size_t reasonlen)
+{
+	unsigned valid = 0;
+
+	reason[0] = '\0';
+	for (size_t i = 0; i < env->nsigs; i++) {
+		const struct dsse_signature *s = &env->sigs[i];
+		const struct policy_key *k = NULL;
+		struct vs_error kerr = {0};
+		char why[VS_ERR_REASON_MAX] = "";
+		int dup = 0;
+
+		if (s->keyid[0]) {
+			k = policy_find_key(p, s->keyid);
+			if (!k)
+				snprintf(why, sizeof(why), "unknown key");
+			else if (dsse_verify_sig(env, i, k->key) < 0) {
+				snprintf(why, sizeof(why), "bad signature");
+				k = NULL;
+			}
+		} else {
+			/* No keyid hint: the signature counts for whichever rule key verifies it. */
+			for (size_t j = 0; j < rule->nkeys && !k; j++) {
+				const struct policy_key *c = policy_find_key(p, rule->keys[j]);
+
+				if (c && dsse_verify_sig(env, i, c->key) == 0)
+					k = c;
+			}
+			if (!k)
+				snprintf(why, sizeof(why), "no key of the rule verifies it");
+		}
+		if (k && !why[0] && policy_key_check(k, USAGE_TEMPLATE, 1, now, &kerr) < 0)
+			snprintf(why, sizeof(why), "%s", kerr.reason);
+		if (k && !why[0] && !rule_has_key(rule, k->id))
+			snprintf(why, sizeof(why), "key not trusted for template \"%s\"", rule->match);
+		for (unsigned j = 0; k && !why[0] && j < valid; j++)
+			if (!strcmp(v->signers[j], k->id))
+				dup = 1;
+		if (dup)
+			snprintf(why, sizeof(why), "same key as an earlier signature, counted once");
+		if (why[0]) {
+			if (!reason[0] || strcmp(why, "same key as an earlier signature, counted once"))
+				snprintf(reason, reasonlen, "signature %zu (keyid %.8s…): %s", i + 1,
+					 s->keyid[0] ? s->keyid : "none", why);
+			continue;
+		}
+		memcpy(v->signers[valid++], k->id, KEY_ID_HEX_LEN + 1);
+	}
+	return valid;
+}
+
+int policy_eval_image(const struct policy *p, int fd, const char *image_name, const char *envelope,
+		      size_t envelope_len, int64_t now, struct image_verdict *v, struct vs_error *err)
+{
+	struct dsse_envelope *env = NULL;
+	struct merkle_result mr;
+	struct merkle_opts mo = {0};
+	char reason[VS_ERR_REASON_MAX], t[32], hex[65];
+	struct stat st;
+	int r = -1;
+
+	memset(v, 0, sizeof(*v));
+	v->decision = DECISION_DENY;
+	/* Every denial below goes into v->why; a runtime failure goes into err and returns -1. */
+	if (dsse_parse(envelope, envelope_len, image_name, &env, &v->why) < 0) {
+		v->why.kind = VS_ERR_DENIED;
+		vs_error_prefix(&v->why, "attestation");
+		goto verdict;
+	}
+	if (strcmp(env->payload_type, DSSE_INTOTO_TYPE)) {
+		vs_fail(&v->why, VS_ERR_DENIED, image_name, "payloadType \"%.64s\" is not \"%s\"",
+			env->payload_type, DSSE_INTOTO_TYPE);
+		goto verdict;
+	}
+	if (statement_parse(env->payload, env->payload_len, image_name, &v->st, &v->why) < 0) {
+		v->why.kind = VS_ERR_DENIED;
+		goto verdict;
+	}
+	v->rule = policy_match_template(p, v->st.template_name);
+	if (!v->rule) {
+		vs_fail(&v->why, VS_ERR_DENIED, image_name, "no policy rule matches template \"%s\"",
+			v->st.template_name);
+		goto verdict;
+	}
+	v->valid = count_signatures(p, v->rule, env, now, v, reason, sizeof(reason));
+	if (v->valid < v->rule->threshold) {
+		if (v->rule->threshold == 1 || v->valid == 0)
+			vs_fail(&v->why, VS_ERR_DENIED, image_name, "%s%s%u of %u required signatures valid",
+				reason, reason[0] ? "; " : "", v->valid, v->rule->threshold);
+		else
+			vs_fail(&v->why, VS_ERR_DENIED, image_name, "%u of %u required signatures valid%s%s",
+				v->valid, v->rule->threshold, reason[0] ? "; " : "", reason);
+		goto verdict;
+	}
+	if (v->st.template_version < v->rule->min_version) {
+		vs_fail(&v->why, VS_ERR_DENIED, image_name,
+			"template \"%s\" version %lld is below the policy's min_version %lld",
+			v->st.template_name, (long long)v->st.template_version,
+			(long long)v->rule->min_version);
+		goto verdict;
+	}
+	if (v->st.expires_at && now > v->st.expires_at) {
+		time_format_rfc3339(v->st.expires_at, t, sizeof(t));
+		vs_fail(&v->why, VS_ERR_DENIED, image_name, "attestation expired at %s", t);
+		goto verdict;
+	}
+	if (policy_digest_revoked(p, v->st.digest)) {
+		vs_fail(&v->why, VS_ERR_DENIED, image_name, "digest %.16s… is revoked by the policy",
+			v->st.digest);
+		goto verdict;
+	}
+	if (fstat(fd, &st) < 0) {
+		vs_fail(err, VS_ERR_IO, image_name, "cannot stat: %s", strerror(errno));
+		goto out;
+	}
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size != v->st.size) {
+		vs_fail(&v->why, VS_ERR_DENIED, image_name, "size is %lld bytes, attestation says %llu",
+			(long long)st.st_size, (unsigned long long)v->st.size);
+		goto verdict;
+	}
+	if (merkle_root_fd(fd, image_name, &mo, &mr, err) < 0)
+		goto out;
+	memcpy(v->root, mr.root, 32);
+	v->size = mr.size;
+	if (mr.size != v->st.size) {
+		vs_fail(&v->why, VS_ERR_DENIED, image_name, "size is %llu bytes, attestation says %llu",
+			(unsigned long long)mr.size, (unsigned long long)v->st.size);
+		goto verdict;
+	}
+	hex_encode(mr.root, 32, hex);
+	if (strcmp(hex, v->st.digest)) {
+		vs_fail(&v->why, VS_ERR_DENIED, image_name,
+			"digest mismatch: image is %.16s…, attestation says %.16s… (modified or another image)",
+			hex, v->st.digest);
+		goto verdict;
+	}
+	v->decision = DECISION_ALLOW;
+	vs_error_clear(&v->why);
+verdict:
+	if (v->decision == DECISION_DENY && !p->enforce)
+		v->decision = DECISION_ALLOW_AUDIT_ONLY;
+	r = 0;
+out:
+	dsse_free(env);
+	return r;
+}

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* in-toto Statement v1 with the urn:vmseal:template:v1 predicate: strict parse and encode. */
+#include "statement.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "util.h"
+
+static int only_fields(json_t *o, const char *const *allowed, const char *where, const char *object,
+		       struct vs_error *err)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(o, key, v) {
+		const char *const *a;
+
+		for (a = allowed; *a; a++)
+			if (!strcmp(*a, key))
+				break;
+		if (!*a)
+			return vs_fail(err, VS_ERR_INPUT, object, "%s: unknown field \"%.64s\"", where, key);
+	}
+	return 0;
+}
+
+static int get_string(json_t *o, const char *field, char *dst, size_t dstlen, const char *object,
+		      struct vs_error *err)
+{
+	json_t *v = json_object_get(o, field);
+
+	if (!json_is_string(v))
+		return vs_fail(err, VS_ERR_INPUT, object, "statement: \"%s\" missing or not a string", field);
+	if (json_string_length(v) == 0 || json_string_length(v) >= dstlen ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return vs_fail(err, VS_ERR_INPUT, object, "statement: \"%s\" is empty, too long or has NUL",
+			       field);
+	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
+static int get_uint(json_t *o, const char *field, int64_t min, int64_t *out, const char *object,
+		    struct vs_error *err)
+{
+	json_t *v = json_object_get(o, field);
+
+	if (!json_is_integer(v) || json_integer_value(v) < min)
+		return vs_fail(err, VS_ERR_INPUT, object,
+			       "statement: \"%s\" missing or not an integer >= %lld", field, (long long)min);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int get_time(json_t *o, const char *field, int64_t *out, const char *object, struct vs_error *err)
+{
+	char buf[64];
+
+	if (get_string(o, field, buf, sizeof(buf), object, err) < 0)
+		return -1;
+	if (time_parse_rfc3339(buf, out) < 0)
+		return vs_fail(err, VS_ERR_INPUT, object, "statement: \"%s\" is not RFC 3339 UTC: \"%s\"",
+			       field, buf);
+	return 0;
+}
+
+int statement_parse(const uint8_t *json, size_t len, const char *object, struct statement *st,
+		    struct vs_error *err)
+{
+	static const char *const top[] = {"_type", "subject", "predicateType", "predicate", NULL};
+	static const char *const subj[] = {"name", "digest", NULL};
+	static const char *const pred[] = {"template", "image", "signedAt", "expiresAt", NULL};
+	static const char *const tmpl[] = {"name", "version", NULL};
+	static const char *const img[] = {"format", "size", "chunkSize", NULL};
+	json_error_t jerr;
+	json_t *root, *v, *s, *d, *p, *t, *im;
+	char buf[128];
+	int64_t n;
+	int r = -1;
+
+	memset(st, 0, sizeof(*st));
+	root = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return vs_fail(err, VS_ERR_INPUT, object, "statement is not valid JSON: %s", jerr.text);
+	if (!json_is_object(root) || only_fields(root, top, "statement", object, err) < 0) {
+		if (!json_is_object(root))
+			vs_fail(err, VS_ERR_INPUT, object, "statement is not a JSON object");
+		goto out;
+	}
+	if (get_string(root, "_type", buf, sizeof(buf), object, err) < 0)
+		goto out;
+	if (strcmp(buf, STATEMENT_TYPE)) {
+		vs_fail(err, VS_ERR_INPUT, object, "statement _type \"%s\" is not \"%s\"", buf, STATEMENT_TYPE);
+		goto out;
+	}
+	if (get_string(root, "predicateType", buf, sizeof(buf), object, err) < 0)
+		goto out;
+	if (strcmp(buf, STATEMENT_PREDICATE_TYPE)) {
+		vs_fail(err, VS_ERR_INPUT, object, "predicateType \"%s\" is not \"%s\"", buf,
+			STATEMENT_PREDICATE_TYPE);
+		goto out;
+	}
+	v = json_object_get(root, "subject");
+	if (!json_is_array(v) || json_array_size(v) != 1) {
+		vs_fail(err, VS_ERR_INPUT, object, "statement must have exactly one subject");
+		goto out;
+	}
+	s = json_array_get(v, 0);
+	if (!json_is_object(s) || only_fields(s, subj, "subject", object, err) < 0 ||
+	    get_string(s, "name", st->subject_name, sizeof(st->subject_name), object, err) < 0) {
+		if (!json_is_object(s))
+			vs_fail(err, VS_ERR_INPUT, object, "subject is not an object");
+		goto out;
+	}
+	d = json_object_get(s, "digest");
+	if (!json_is_object(d) || json_object_size(d) < 1) {
+		vs_fail(err, VS_ERR_INPUT, object, "subject digest missing");
+		goto out;
+	}
+	if (get_string(d, STATEMENT_DIGEST_ALG, st->digest, sizeof(st->digest), object, err) < 0)
+		goto out;
+	{
+		uint8_t tmp[32];
+
+		if (strlen(st->digest) != 64 || hex_decode(st->digest, tmp, 32) < 0 ||
+		    strspn(st->digest, "0123456789abcdef") != 64) {
+			vs_fail(err, VS_ERR_INPUT, object, "digest \"%.80s\" is not 64 lowercase hex digits",
+				st->digest);
+			goto out;
+		}
+	}
+	p = json_object_get(root, "predicate");
+	if (!json_is_object(p) || only_fields(p, pred, "predicate", object, err) < 0) {
+		if (!json_is_object(p))
+			vs_fail(err, VS_ERR_INPUT, object, "predicate missing or not an object");
+		goto out;
+	}
+	t = json_object_get(p, "template");
+	if (!json_is_object(t) || only_fields(t, tmpl, "template", object, err) < 0 ||
+	    get_string(t, "name", st->template_name, sizeof(st->template_name), object, err) < 0 ||
+	    get_uint(t, "version", 0, &st->template_version, object, err) < 0) {
+		if (!json_is_object(t))
+			vs_fail(err, VS_ERR_INPUT, object, "predicate.template missing");
+		goto out;
+	}
+	im = json_object_get(p, "image");
+	if (!json_is_object(im) || only_fields(im, img, "image", object, err) < 0 ||
+	    get_string(im, "format", st->format, sizeof(st->format), object, err) < 0 ||
+	    get_uint(im, "size", 0, &n, object, err) < 0) {
+		if (!json_is_object(im))
+			vs_fail(err, VS_ERR_INPUT, object, "predicate.image missing");
+		goto out;
+	}
+	st->size = (uint64_t)n;
+	if (get_uint(im, "chunkSize", 1, &n, object, err) < 0)
+		goto out;
+	if (n != VS_CHUNK_SIZE) {
+		vs_fail(err, VS_ERR_INPUT, object, "chunkSize %lld is not %u", (long long)n, VS_CHUNK_SIZE);
+		goto out;
+	}
+	st->chunk_size = (uint64_t)n;
+	if (get_time(p, "signedAt", &st->signed_at, object, err) < 0)
+		goto out;
+	if (json_object_get(p, "expiresAt") && get_time(p, "expiresAt", &st->expires_at, object, err) < 0)
+		goto out;
+	r = 0;
+out:
+	json_decref(root);
+	return r;
+}
+
+char *statement_encode(const struct statement *st, size_t *len)
+{
+	char signed_at[32], expires_at[32];
+	json_t *root, *pred;
+	char *s;
+
+	time_format_rfc3339(st->signed_at, signed_at, sizeof(signed_at));
+	pred = json_pack("{s:{s:s, s:I}, s:{s:s, s:I, s:I}, s:s}",
+			 "template", "name", st->template_name, "version", (json_int_t)st->template_version,
+			 "image", "format", st->format, "size", (json_int_t)st->size, "chunkSize",
+			 (json_int_t)st->chunk_size, "signedAt", signed_at);
+	if (!pred)
+		return NULL;
+	if (st->expires_at) {
+		time_format_rfc3339(st->expires_at, expires_at, sizeof(expires_at));
+		json_object_set_new(pred, "expiresAt", json_string(expires_at));
+	}
+	root = json_pack("{s:s, s:[{s:s, s:{s:s}}], s:s, s:o}", "_type", STATEMENT_TYPE, "subject",
+			 "name", st->subject_name, "digest", STATEMENT_DIGEST_ALG, st->digest,
+			 "predicateType", STATEMENT_PREDICATE_TYPE, "predicate", pred);
+	if (!root)
+		return NULL;
+	s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (s && len)
+		*len = strlen(s);
+	return s;
+}

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vmseal-key subcommands, one file each (signer/key_NAME.c). */
+#ifndef VMSEAL_KEY_CMDS_H
+#define VMSEAL_KEY_CMDS_H
+
+int cmd_generate(int argc, char **argv);
+int cmd_id(int argc, char **argv);
+int cmd_policy_entry(int argc, char **argv);
+
+#endif

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vmseal-sign: write or countersign an image template's attestation (DSSE + in-toto). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/audit.h"
+#include "lib/cli.h"
+#include "lib/dsse.h"
+#include "lib/key.h"
+#include "lib/limits.h"
+#include "lib/merkle.h"
+#include "lib/statement.h"
+#include "lib/util.h"
+
+static const char *prog = "vmseal-sign";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vmseal-sign --key KEY --template NAME --template-version N [--expires DURATION]\n"
+		"                   [--passphrase-file FILE] [--append] [--force] [-o OUT]\n"
+		"                   [--audit-log FILE] IMAGE\n"
+		"\n"
+		"Hashes IMAGE (vmseal-merkle-sha256, all cores) and writes a DSSE envelope around an\n"
+		"in-toto Statement v1 naming the template, its version, the image's size and digest.\n"
+		"With --append, checks that OUT's statement matches IMAGE and adds this key's signature\n"
+		"(countersigning, for k-of-n policies) without changing the payload.\n"
+		"\n"
+		"Options:\n"
+		"  --key KEY               private key: NAME.key (PKCS#8 PEM) or a pkcs11: URI\n"
+		"  --passphrase-file FILE  passphrase for an encrypted key (else asked on the terminal)\n"
+		"  --template NAME         template name the policy matches on (e.g. debian-12)\n"
+		"  --template-version N    template version, a non-negative integer\n"
+		"  --expires DURATION      attestation lifetime: Nd, Nh, Nm, Ns or seconds (default 365d)\n"
+		"  --no-expires            write no expiresAt\n"
+		"  --format FMT            image format recorded in the statement (default: detected,\n"
+		"                          qcow2 or raw)\n"
+		"  --append                countersign the existing envelope OUT\n"
+		"  --force                 replace an existing OUT (default: refuse)\n"
+		"  -o, --output OUT        envelope path (default IMAGE.intoto.json)\n"
+		"  --audit-log FILE        append a 'sign' event to this audit log\n"
+		"  -h, --help              show this help\n"
+		"  --version               print the version\n"
+		"\n"
+		"The envelope is written atomically (temp file, fsync, rename): a crash leaves the old\n"
+		"envelope or the new one, never a partial file.\n"
+		"\n"
+		"Exit status: 0 signed, 1 refused (e.g. --append on an envelope for another image),\n"
+		"2 usage or runtime error.\n"
+		"\n"
+		"Examples:\n"
+		"  vmseal-sign --key keys/pipeline.key --passphrase-file pass --template debian-12 \\\n"
+		"              --template-version 3 debian-12.qcow2\n"
+		"  vmseal-sign --key keys/release.key --append debian-12.qcow2\n");
+}
+
+static const char *detect_format(int fd)
+{
+	unsigned char magic[4];
+
+	if (pread(fd, magic, 4, 0) == 4 && !memcmp(magic, "QFI\xfb", 4))
+		return "qcow2";
+	return "raw";
+}
+
+static int read_envelope(const char *path, struct dsse_envelope **env, struct vs_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (file_read_all(path, VS_MAX_ATTESTATION_BYTES, &buf, &len, err) < 0)
+		return -1;
+	r = dsse_parse(buf, len, path, env, err);
+	free(buf);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"key", required_argument, NULL, 'k'},
+		{"passphrase-file", required_argument, NULL, 'p'},
+		{"template", required_argument, NULL, 't'},
+		{"template-version", required_argument, NULL, 'v'},
+		{"expires", required_argument, NULL, 'e'},
+		{"no-expires", no_argument, NULL, 'E'},
+		{"format", required_argument, NULL, 'F'},
+		{"append", no_argument, NULL, 'a'},
+		{"force", no_argument, NULL, 'f'},
+		{"output", required_argument, NULL, 'o'},
+		{"audit-log", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *keyspec = NULL, *passfile = NULL, *tmpl = NULL, *format = NULL, *outpath = NULL,
+		   *auditlog = NULL, *image;
+	int64_t version = -1, expires = 365 * 86400;
+	int append = 0, force = 0, c, rc = 2, fd = -1;
+	struct vs_error err = {0};
+	struct vs_key *key = NULL;
+	struct dsse_envelope *env = NULL;
+	struct merkle_opts mo = {0};
+	struct merkle_result mr;
+	struct statement st;
+	char out_default[VS_MAX_PATH_BYTES], *payload = NULL, *json = NULL;
+	size_t plen = 0;
+
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': keyspec = optarg; break;
+		case 'p': passfile = optarg; break;
+		case 't': tmpl = optarg; break;
+		case 'v': {
+			char *end;
+
+			errno = 0;
+			version = strtoll(optarg, &end, 10);
+			if (errno || *end || end == optarg || version < 0)
+				return cli_usage_error(prog, "--template-version \"%s\" is not a non-negative integer", optarg);
+			break;
+		}
+		case 'e':
+			if (duration_parse(optarg, &expires) < 0)
+				return cli_usage_error(prog, "--expires \"%s\" is not a duration like 365d", optarg);
+			break;
+		case 'E': expires = 0; break;
+		case 'F':
+			if (strcmp(optarg, "qcow2") && strcmp(optarg, "raw"))
+				return cli_usage_error(prog, "--format must be qcow2 or raw");
+			format = optarg;
+			break;
+		case 'a': append = 1; break;
+		case 'f': force = 1; break;
+		case 'o': outpath = optarg; break;
+		case 'l': auditlog = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': return cli_version(prog);
+		default: return cli_usage_error(prog, "bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(prog, "expected exactly one IMAGE");
+	image = argv[optind];
+	if (!keyspec)
+		return cli_usage_error(prog, "--key is required");
+	if (!append && (!tmpl || version < 0))
+		return cli_usage_error(prog, "--template and --template-version are required");
+	if (tmpl && (strlen(tmpl) == 0 || strlen(tmpl) >= VS_MAX_NAME_BYTES))
+		return cli_usage_error(prog, "--template must be 1..%d bytes", VS_MAX_NAME_BYTES - 1);
+	if (!outpath) {
+		if (snprintf(out_default, sizeof(out_default), "%s.intoto.json", image) >= (int)sizeof(out_default))
+			return cli_usage_error(prog, "image path too long");
+		outpath = out_default;
+	}
+	secrets_protect_process();
+	fd = open(image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		vs_fail(&err, VS_ERR_IO, image, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	/* Load the key before the long hash, so a wrong passphrase fails at once. */
+	if (key_load_private(keyspec, passfile, &key, &err) < 0)
+		goto out;
+	if (merkle_root_fd(fd, image, &mo, &mr, &err) < 0)
+		goto out;
+	if (append) {
+		char hex[65];
+
+		if (read_envelope(outpath, &env, &err) < 0)
+			goto out;
+		if (strcmp(env->payload_type, DSSE_INTOTO_TYPE) ||
+		    statement_parse(env->payload, env->payload_len, outpath, &st, &err) < 0) {
+			if (!err.reason[0])
+				vs_fail(&err, VS_ERR_INPUT, outpath, "payloadType is not in-toto");
+			goto out;
+		}
+		hex_encode(mr.root, 32, hex);
+		if (strcmp(hex, st.digest) || st.size != mr.size) {
+			vs_fail(&err, VS_ERR_DENIED, image,
+				"refusing to countersign: envelope %s is for another image (digest %.16s…, image is %.16s…)",
+				outpath, st.digest, hex);
+			goto out;
+		}
+		if ((tmpl && strcmp(tmpl, st.template_name)) || (version >= 0 && version != st.template_version)) {
+			vs_fail(&err, VS_ERR_DENIED, outpath,
+				"refusing to countersign: envelope names template \"%s\" version %lld",
+				st.template_name, (long long)st.template_version);
+			goto out;
+		}
+		if (dsse_append(env, key, &err) < 0)
+			goto out;
+	} else {
+		const char *base = strrchr(image, '/');
+
+		if (!force && access(outpath, F_OK) == 0) {
+			vs_fail(&err, VS_ERR_IO, outpath, "already exists; use --append to countersign or --force to replace");
+			goto out;
+		}
+		memset(&st, 0, sizeof(st));
+		snprintf(st.subject_name, sizeof(st.subject_name), "%s", base ? base + 1 : image);
+		hex_encode(mr.root, 32, st.digest);
+		snprintf(st.template_name, sizeof(st.template_name), "%s", tmpl);
+		st.template_version = version;
+		snprintf(st.format, sizeof(st.format), "%s", format ? format : detect_format(fd));
+		st.size = mr.size;
+		st.chunk_size = VS_CHUNK_SIZE;
+		st.signed_at = vs_now();
+		st.expires_at = expires ? st.signed_at + expires : 0;
+		payload = statement_encode(&st, &plen);
+		if (!payload) {
+			vs_fail(&err, VS_ERR_INTERNAL, image, "cannot encode statement");
+			goto out;
+		}
+		if (dsse_sign(DSSE_INTOTO_TYPE, (const uint8_t *)payload, plen, key, &env, &err) < 0)
+			goto out;
+	}
+	json = dsse_encode(env);
+	if (!json) {
+		vs_fail(&err, VS_ERR_INTERNAL, outpath, "cannot encode envelope");
+		goto out;
+	}
+	fault_point("sign-before-write");
+	if (file_write_atomic(outpath, json, strlen(json), 0644, 1, &err) < 0)
+		goto out;
+	printf("%s: %s template %s version %lld, %zu signature%s, keyid %s\n", outpath,
+	       append ? "countersigned" : "signed", st.template_name, (long long)st.template_version,
+	       env->nsigs, env->nsigs == 1 ? "" : "s", key_id(key));
+	rc = 0;
+out:
+	if (auditlog) {
+		struct vs_error aerr = {0};
+		struct audit_event ev = {
+			.actor = key ? key_id(key) : "vmseal-sign",
+			.event = append ? "sign.append" : "sign",
+			.object = image,
+			.decision = rc == 0 ? "allow" : err.kind == VS_ERR_DENIED ? "deny" : "error",
+			.reason = rc == 0 ? NULL : err.reason,
+		};
+		if (audit_record(auditlog, &ev, &aerr) < 0) {
+			vs_error_print(prog, &aerr);
+			if (rc == 0)
+				rc = 2;
+		}
+	}
+	if (rc)
+		vs_error_print(prog, &err);
+	if (rc == 2 && err.kind == VS_ERR_DENIED)
+		rc = 1;
+	if (fd >= 0)
+		close(fd);
+	free(json);
+	free(payload);
+	dsse_free(env);
+	key_free(key);
+	return rc;
+}

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vmseal-verify: check an image against the host policy; exit 0 allowed, 1 denied, 2 error. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "lib/audit.h"
+#include "lib/cli.h"
+#include "lib/limits.h"
+#include "lib/policy.h"
+#include "lib/util.h"
+
+static const char *prog = "vmseal-verify";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vmseal-verify --policy POLICY [--attestation FILE] [--json]\n"
+		"                     [--audit-log FILE] IMAGE\n"
+		"\n"
+		"Checks IMAGE against the host policy: the attestation (default IMAGE.intoto.json)\n"
+		"must be a DSSE envelope around an in-toto Statement whose template matches a policy\n"
+		"rule, signed by enough of that rule's keys (each key counted once; keys must be\n"
+		"active or retired, inside not_before/not_after, with usage \"template\"), at or above\n"
+		"the rule's min_version, not expired, not a revoked digest, and IMAGE's size and\n"
+		"vmseal-merkle-sha256 digest must match. Anything that cannot be proven denies.\n"
+		"\n"
+		"Options:\n"
+		"  --policy POLICY     policy file (e.g. /etc/vmseal/policy.json); required\n"
+		"  --attestation FILE  envelope path (default IMAGE.intoto.json)\n"
+		"  --json              print the verdict as one JSON object on stdout\n"
+		"  --audit-log FILE    append the decision to this audit log (default: the policy's\n"
+		"                      audit_log, if set)\n"
+		"  -h, --help          show this help\n"
+		"  --version           print the version\n"
+		"\n"
+		"With \"enforce\": false in the policy (audit-only rollout), a would-deny verdict is\n"
+		"reported and logged, and the exit status is 0.\n"
+		"\n"
+		"Output: on success one line on stdout, \"allowed: IMAGE: template NAME version N, K of\n"
+		"M signatures\"; on denial one line on stderr, \"vmseal-verify: denied: IMAGE: REASON\".\n"
+		"\n"
+		"Exit status: 0 allowed, 1 denied, 2 usage or runtime error (policy missing or\n"
+		"unreadable, image unreadable): also a denial.\n"
+		"\n"
+		"Example:\n"
+		"  vmseal-verify --policy /etc/vmseal/policy.json /var/lib/libvirt/images/debian-12.qcow2\n");
+}
+
+static const char *decision_name(enum decision d)
+{
+	return d == DECISION_ALLOW ? "allow" : d == DECISION_ALLOW_AUDIT_ONLY ? "would-deny" : "deny";
+}
+
+static void print_json(const char *image, const struct image_verdict *v, const struct vs_error *err,
+		       int runtime_error)
+{
+	json_t *o = json_object(), *signers = json_array();
+	char hex[65];
+	char *s;
+
+	json_object_set_new(o, "image", json_string(image));
+	json_object_set_new(o, "decision", json_string(runtime_error ? "error" : decision_name(v->decision)));
+	if (runtime_error)
+		json_object_set_new(o, "reason", json_string(err->reason));
+	else if (v->decision != DECISION_ALLOW)
+		json_object_set_new(o, "reason", json_string(v->why.reason));
+	if (!runtime_error && v->st.template_name[0]) {
+		json_object_set_new(o, "template", json_string(v->st.template_name));
+		json_object_set_new(o, "version", json_integer(v->st.template_version));
+		json_object_set_new(o, "attested_digest", json_string(v->st.digest));
+		json_object_set_new(o, "attested_size", json_integer((json_int_t)v->st.size));
+	}
+	if (!runtime_error && v->size) {
+		hex_encode(v->root, 32, hex);
+		json_object_set_new(o, "digest", json_string(hex));
+	}
+	for (unsigned i = 0; !runtime_error && i < v->valid; i++)
+		json_array_append_new(signers, json_string(v->signers[i]));
+	json_object_set_new(o, "signers", signers);
+	if (!runtime_error && v->rule)
+		json_object_set_new(o, "threshold", json_integer(v->rule->threshold));
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"policy", required_argument, NULL, 'p'},
+		{"attestation", required_argument, NULL, 'a'},
+		{"json", no_argument, NULL, 'j'},
+		{"audit-log", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *policy_path = NULL, *att = NULL, *auditlog = NULL, *image;
+	char att_default[VS_MAX_PATH_BYTES], *envelope = NULL;
+	struct vs_error err = {0};
+	struct image_verdict v;
+	struct policy *p = NULL;
+	size_t envlen = 0;
+	int json = 0, c, rc = 2, fd = -1, runtime_error = 1;
+
+	memset(&v, 0, sizeof(v));
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': policy_path = optarg; break;
+		case 'a': att = optarg; break;
+		case 'j': json = 1; break;
+		case 'l': auditlog = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': return cli_version(prog);
+		default: return cli_usage_error(prog, "bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(prog, "expected exactly one IMAGE");
+	if (!policy_path)
+		return cli_usage_error(prog, "--policy is required");
+	image = argv[optind];
+	if (!att) {
+		if (snprintf(att_default, sizeof(att_default), "%s.intoto.json", image) >= (int)sizeof(att_default))
+			return cli_usage_error(prog, "image path too long");
+		att = att_default;
+	}
+	if (policy_load(policy_path, &p, &err) < 0) {
+		vs_error_prefix(&err, "cannot use policy");
+		goto out;
+	}
+	if (!auditlog && p->audit_log[0])
+		auditlog = p->audit_log;
+	fd = open(image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		vs_fail(&err, VS_ERR_IO, image, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (file_read_all(att, VS_MAX_ATTESTATION_BYTES, &envelope, &envlen, &err) < 0) {
+		/* A missing or oversized attestation is a verdict: the image is not proven good. */
+		if (err.kind == VS_ERR_INPUT || errno == ENOENT) {
+			v.decision = p->enforce ? DECISION_DENY : DECISION_ALLOW_AUDIT_ONLY;
+			vs_fail(&v.why, VS_ERR_DENIED, image, "attestation %s: %s", att, err.reason);
+			runtime_error = 0;
+		}
+		goto verdict;
+	}
+	if (policy_eval_image(p, fd, image, envelope, envlen, vs_now(), &v, &err) < 0)
+		goto verdict;
+	runtime_error = 0;
+verdict:
+	if (!runtime_error && v.decision == DECISION_ALLOW)
+		rc = 0;
+	else if (!runtime_error && v.decision == DECISION_ALLOW_AUDIT_ONLY)
+		rc = 0;
+	else if (!runtime_error)
+		rc = 1;
+out:
+	if (auditlog) {
+		struct vs_error aerr = {0};
+		struct audit_event ev = {
+			.actor = "vmseal-verify",
+			.event = "verify",
+			.object = image,
+			.decision = runtime_error ? "error" : v.decision == DECISION_ALLOW ? "allow"
+				  : v.decision == DECISION_ALLOW_AUDIT_ONLY ? "would-deny" : "deny",
+			.reason = runtime_error ? err.reason : v.decision == DECISION_ALLOW ? NULL : v.why.reason,
+		};
+		if (audit_record(auditlog, &ev, &aerr) < 0) {
+			/* An unrecorded decision is not a decision: deny. */
+			vs_error_print(prog, &aerr);
+			if (rc == 0) {
+				rc = 2;
+				runtime_error = 1;
+				err = aerr;
+			}
+		}
+	}
+	if (json && (p || runtime_error))
+		print_json(image, &v, &err, runtime_error);
+	if (runtime_error) {
+		vs_error_print(prog, &err);
+	} else if (v.decision == DECISION_ALLOW) {
+		if (!json)
+			printf("allowed: %s: template %s version %lld, %u of %u signatures\n", image,
+			       v.st.template_name, (long long)v.st.template_version, v.valid, v.rule->threshold);
+	} else if (v.decision == DECISION_ALLOW_AUDIT_ONLY) {
+		fprintf(stderr, "%s: would deny (policy not enforced, allowing): %s: %s\n", prog,
+			v.why.object[0] ? v.why.object : image, v.why.reason);
+	} else {
+		vs_error_print(prog, &v.why);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(envelope);
+	policy_free(p);
+	return rc;
+}
