@@ -35,6 +35,7 @@ struct audit_log {
 	int fd;
 	dev_t dev;
 	ino_t ino;
+	time_t path_checked; /* monotonic second of the last rotation check */
 	/* Chain state after the last line this handle wrote or scanned. It is trusted only while
 	 * the file's size is still cached_end (another process appending changes the size). */
 	off_t cached_end;
@@ -390,12 +391,19 @@ void audit_close(struct audit_log *log)
 }
 
 /* After a rename-style rotation or removal the path names another file: follow it, making
- * what was written to the old one durable first. Called with mu held, before the flock. */
+ * what was written to the old one durable first. Checked at most once a second (an lstat per
+ * append is a fifth of an append's cost), so up to a second of events may still go to the
+ * old file, chained there. Called with mu held, before the flock. */
 static int follow_path(struct audit_log *log, struct vs_error *err)
 {
+	struct timespec now;
 	struct stat st;
 	int fd;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec == log->path_checked)
+		return 0;
+	log->path_checked = now.tv_sec;
 	if (lstat(log->path, &st) == 0 && st.st_dev == log->dev && st.st_ino == log->ino)
 		return 0;
 	if (open_log_fd(log->path, &fd, &st, err) < 0)

@@ -50,7 +50,8 @@ struct audit_log;
 
 /* Opens (creating, mode 0600, never following a symlink) the log at path for appending. The
  * handle is thread-safe: appends from several threads through one handle are serialised, and
- * appends from several handles or processes are serialised by flock. */
+ * appends from several handles or processes are serialised by flock. When the path comes to
+ * name another file (rename rotation), the handle follows it within a second. */
 int audit_open(const char *path, struct audit_log **out, struct vs_error *err);
 
 /* Appends one event: takes an exclusive flock, finds the last intact line (reading the tail
