@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vmseal-hook: libvirt's qemu hook; refuses to start a domain whose disks are not attested. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/audit.h"
+#include "lib/diskcheck.h"
+#include "lib/domxml.h"
+#include "lib/error.h"
+#include "lib/evalcache.h"
+#include "lib/policy.h"
+#include "lib/util.h"
+
+#define PROG "vmseal"
+#define DEFAULT_CONFIG "/etc/vmseal/hook.conf"
+#define DEFAULT_POLICY "/etc/vmseal/policy.json"
+#define DEFAULT_AUDIT_LOG "/var/log/vmseal/audit.jsonl"
+#define DEFAULT_CACHE_DIR "/var/cache/vmseal"
+#define MAX_CONFIG_BYTES (64u << 10)
+
+struct hook_config {
+	char policy[VS_MAX_PATH_BYTES];
+	char audit_log[VS_MAX_PATH_BYTES]; /* "" : the policy's audit_log, else the default */
+	char cache_dir[VS_MAX_PATH_BYTES];
+	int no_cache;
+	unsigned seen;                     /* config keys already set, to refuse duplicates */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: vmseal DOMAIN OPERATION SUB-OPERATION EXTRA   (as libvirt runs it, XML on stdin)\n"
+"       vmseal-hook [--config FILE] [--policy FILE] [--audit-log FILE] [--no-cache]\n"
+"                   DOMAIN OPERATION SUB-OPERATION [EXTRA]\n"
+"\n"
+"libvirt's qemu hook (install as /etc/libvirt/hooks/qemu.d/vmseal, e.g. `make install-hook`).\n"
+"At \"prepare begin\", \"start begin\", \"restore begin\" and \"migrate begin\" it reads the domain\n"
+"XML from stdin and refuses the start unless every disk's whole backing chain is covered by\n"
+"valid attestations (IMAGE.intoto.json next to each image) under the host policy. A writable\n"
+"top overlay needs none when its backing template's policy rule has allow_overlay. Every other\n"
+"operation exits 0 at once. It prints nothing on stdout (libvirt keeps the XML of the filter\n"
+"operations restore and migrate unchanged), never calls libvirt and starts no process.\n"
+"\n"
+"Files and symlinks: image paths are opened once each, following symlinks as QEMU does; the\n"
+"decision is bound to the inode opened. The attestation is looked up next to the path as the\n"
+"XML names it. Disks of type 'volume' are refused (resolving them would mean calling libvirt):\n"
+"define disks with type 'file' or 'block'. Network disks are refused unless the policy has\n"
+"\"allow_network_disks\": true. A domain passing raw QEMU arguments (qemu:commandline) is refused.\n"
+"\n"
+"Options (for manual runs; libvirt passes none, use the config file):\n"
+"  --config FILE     configuration file (default " DEFAULT_CONFIG ", or $VMSEAL_HOOK_CONF)\n"
+"  --policy FILE     policy (default " DEFAULT_POLICY ", or $VMSEAL_POLICY, or policy=)\n"
+"  --audit-log FILE  audit log (default: the policy's audit_log, else " DEFAULT_AUDIT_LOG ")\n"
+"  --no-cache        judge every image afresh; neither read nor write the allow-cache\n"
+"  -h, --help        this text\n"
+"  --version         print the version\n"
+"\n"
+"Configuration file (optional; a missing file means defaults; any other problem denies):\n"
+"  # comment\n"
+"  policy = /etc/vmseal/policy.json\n"
+"  audit_log = /var/log/vmseal/audit.jsonl\n"
+"  cache_dir = " DEFAULT_CACHE_DIR "\n"
+"  no_cache = false\n"
+"Precedence: command line, then environment ($VMSEAL_POLICY), then the file, then defaults.\n"
+"\n"
+"Allow-cache: an allowed image's decision is remembered in cache_dir (created 0700; ignored if\n"
+"not owned by the hook's user or open to others), keyed by the image's and its attestation's\n"
+"(device, inode, size, mtime, ctime) and the policy's digest: any write to the image, a new\n"
+"attestation or a new policy misses the cache. Block devices are never cached. Entries expire\n"
+"with the attestation or the signing key. Denials are never cached.\n"
+"\n"
+"Audit: one event per disk (actor \"hook\", event \"hook.OPERATION\"), decision allow, deny or\n"
+"would-deny. If the event cannot be written, the start is refused.\n"
+"\n"
+"Exit status:\n"
+"  0  allowed (or an operation the hook does not judge; or enforce is false: would-deny)\n"
+"  1  denied: one line on stderr, \"vmseal: denied: domain D disk T FILE: REASON\"\n"
+"  2  refused because of an error (policy missing or unreadable, bad XML, I/O, bad config)\n"
+"\n"
+"Examples:\n"
+"  vmseal-hook --policy policy.json web1 start begin - < web1.xml\n"
+"  VMSEAL_POLICY=/tmp/p.json vmseal-hook web1 prepare begin - < web1.xml; echo $?\n");
+}
+
+static int judged(const char *op, const char *subop)
+{
+	static const char *const ops[] = {"prepare", "start", "restore", "migrate", NULL};
+
+	if (strcmp(subop, "begin"))
+		return 0;
+	for (const char *const *o = ops; *o; o++)
+		if (!strcmp(op, *o))
+			return 1;
+	return 0;
+}
+
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+static void sanitize_copy(char *out, size_t outlen, const char *in)
+{
+	snprintf(out, outlen, "%s", in);
+	sanitize(out);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int config_path_value(const char *path, unsigned lineno, const char *key, const char *val,
+			     char *out, struct vs_error *err)
+{
+	if (val[0] != '/' || strlen(val) >= VS_MAX_PATH_BYTES)
+		return vs_fail(err, VS_ERR_INPUT, path, "line %u: %s must be an absolute path", lineno, key);
+	strcpy(out, val);
+	return 0;
+}
+
+/* Reads KEY = VALUE lines; '#' starts a comment line. Unknown or repeated keys are errors, so
+ * that a typo cannot silently fall back to a default. */
+static int config_load(const char *path, int explicit, struct hook_config *cfg, struct vs_error *err)
+{
+	static const char *const keys[] = {"policy", "audit_log", "cache_dir", "no_cache", NULL};
+	char *data = NULL, *line, *save = NULL;
+	size_t len;
+	unsigned lineno = 0;
+	int ret = -1;
+
+	if (file_read_all(path, MAX_CONFIG_BYTES, &data, &len, err) < 0) {
+		struct stat st;
+
+		if (!explicit && lstat(path, &st) < 0 && errno == ENOENT) {
+			vs_error_clear(err);
+			return 0;
+		}
+		return -1;
+	}
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq, *key, *val;
+		unsigned k;
+
+		lineno++;
+		line = trim(line);
+		if (!line[0] || line[0] == '#')
+			continue;
+		eq = strchr(line, '=');
+		if (!eq) {
+			vs_fail(err, VS_ERR_INPUT, path, "line %u: expected KEY = VALUE", lineno);
+			goto out;
+		}
+		*eq = '\0';
+		key = trim(line);
+		val = trim(eq + 1);
+		for (k = 0; keys[k] && strcmp(keys[k], key); k++)
+			;
+		if (!keys[k]) {
+			vs_fail(err, VS_ERR_INPUT, path, "line %u: unknown key \"%.64s\"", lineno, key);
+			goto out;
+		}
+		if (cfg->seen & (1u << k)) {
+			vs_fail(err, VS_ERR_INPUT, path, "line %u: %s set twice", lineno, key);
+			goto out;
+		}
+		cfg->seen |= 1u << k;
+		if (!strcmp(key, "no_cache")) {
+			if (!strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1"))
+				cfg->no_cache = 1;
+			else if (!strcmp(val, "false") || !strcmp(val, "no") || !strcmp(val, "0"))
+				cfg->no_cache = 0;
+			else {
+				vs_fail(err, VS_ERR_INPUT, path, "line %u: no_cache must be true or false",
+					lineno);
+				goto out;
+			}
+		} else if (config_path_value(path, lineno, key, val,
+					     !strcmp(key, "policy") ? cfg->policy :
+					     !strcmp(key, "audit_log") ? cfg->audit_log : cfg->cache_dir,
+					     err) < 0) {
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(data);
+	return ret;
+}
+
+/* Context of one hook run, for the audit log and stderr. */
+struct run {
+	const char *op;
+	char domain[VS_MAX_NAME_BYTES];
+	char event[32];
+	char audit_path[VS_MAX_PATH_BYTES];
+	struct audit_log *log;
+};
+
+static int audit_mkdir_parent(const char *path)
+{
+	char dir[VS_MAX_PATH_BYTES];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Appends one event (not yet durable; run_finish syncs). */
+static int run_audit(struct run *run, const char *object, const char *decision, const char *reason,
+		     struct vs_error *err)
+{
+	struct audit_event ev = {.actor = "hook", .event = run->event, .object = object,
+				 .decision = decision, .reason = reason};
+
+	if (!run->log) {
+		audit_mkdir_parent(run->audit_path);
+		if (audit_open(run->audit_path, &run->log, err) < 0)
+			return -1;
+	}
+	return audit_append_nosync(run->log, &ev, err);
+}
+
+static int run_sync(struct run *run, struct vs_error *err)
+{
+	int r = 0;
+
+	if (run->log) {
+		r = audit_sync(run->log, err);
+		audit_close(run->log);
+		run->log = NULL;
+	}
+	return r;
+}
+
+/* Denies the whole domain for err (before or outside any disk): audit, one stderr line. */
+static int deny_domain(struct run *run, const struct vs_error *why)
+{
+	char object[VS_MAX_NAME_BYTES + 16], reason[VS_ERR_OBJECT_MAX + VS_ERR_REASON_MAX + 4];
+	struct vs_error aerr = {0};
+
+	snprintf(object, sizeof(object), "domain %s", run->domain);
+	if (why->object[0])
+		snprintf(reason, sizeof(reason), "%s: %s", why->object, why->reason);
+	else
+		snprintf(reason, sizeof(reason), "%s", why->reason);
+	if (run_audit(run, object, "deny", reason, &aerr) < 0 || run_sync(run, &aerr) < 0)
+		fprintf(stderr, "%s: denied: %s: %s (and the audit log failed: %s: %s)\n", PROG, object,
+			reason, aerr.object, aerr.reason);
+	else
+		fprintf(stderr, "%s: denied: %s: %s\n", PROG, object, reason);
+	return why->kind == VS_ERR_DENIED ? 1 : 2;
+}
+
+static int judge_domain(struct run *run, const struct hook_config *cfg, const char *argv_domain)
+{
+	struct policy *policy = NULL;
+	struct domain_xml *dom = NULL;
+	struct diskcheck dc;
+	struct vs_error err = {0};
+	char *xml = NULL;
+	size_t xmllen;
+	const char *cache_dir = NULL;
+	char dobj[VS_MAX_NAME_BYTES + 16];
+	int rc, would = 0;
+
+	diskcheck_init(&dc, NULL, vs_now(), NULL);
+	if (fd_read_all(STDIN_FILENO, "domain XML on stdin", VS_MAX_XML_BYTES, &xml, &xmllen, &err) < 0 ||
+	    policy_load(cfg->policy, &policy, &err) < 0) {
+		rc = deny_domain(run, &err);
+		goto out;
+	}
+	if (!cfg->audit_log[0] && policy->audit_log[0])
+		snprintf(run->audit_path, sizeof(run->audit_path), "%s", policy->audit_log);
+	if (domxml_parse(xml, xmllen, &dom, &err) < 0) {
+		rc = deny_domain(run, &err);
+		goto out;
+	}
+	if (strcmp(dom->name, argv_domain)) {
+		vs_fail(&err, VS_ERR_INPUT, "domain XML", "names domain \"%s\", libvirt passed \"%s\"",
+			dom->name, argv_domain);
+		rc = deny_domain(run, &err);
+		goto out;
+	}
+	if (dom->has_qemu_passthrough) {
+		vs_fail(&err, VS_ERR_DENIED, "",
+			"qemu:commandline / qemu:override can attach storage no <disk> shows");
+		if (policy->enforce) {
+			rc = deny_domain(run, &err);
+			goto out;
+		}
+		snprintf(dobj, sizeof(dobj), "domain %s", run->domain);
+		if (run_audit(run, dobj, "would-deny", err.reason, &err) < 0) {
+			rc = deny_domain(run, &err);
+			goto out;
+		}
+		fprintf(stderr, "%s: would deny (enforce is false): domain %s: %s\n", PROG, run->domain,
+			err.reason);
+		would = 1;
+	}
+	if (!cfg->no_cache) {
+		struct vs_error cerr;
+
+		/* An unusable cache directory only costs time: judge everything afresh. */
+		if (evalcache_dir_check(cfg->cache_dir, &cerr) == 0)
+			cache_dir = cfg->cache_dir;
+	}
+	diskcheck_init(&dc, policy, vs_now(), cache_dir);
+	for (size_t i = 0; i < dom->ndisks; i++) {
+		const struct domain_disk *d = &dom->disks[i];
+		const struct disk_layer *top = &d->layers[0];
+		char object[VS_MAX_NAME_BYTES + DOMXML_TARGET_MAX + VS_MAX_PATH_BYTES + 32], target[DOMXML_TARGET_MAX];
+		struct disk_result r;
+		const char *decision;
+		char reason[VS_ERR_OBJECT_MAX + VS_ERR_REASON_MAX + 4];
+
+		sanitize_copy(target, sizeof(target), d->target[0] ? d->target : "?");
+		snprintf(object, sizeof(object), "domain %s disk %s%s%s", run->domain, target,
+			 top->source || top->remote ? " " : "",
+			 top->source ? top->source : top->remote ? top->remote : "");
+		sanitize(object);
+		diskcheck_disk(&dc, d, &r);
+		if (r.decision == DECISION_ALLOW) {
+			decision = "allow";
+			snprintf(reason, sizeof(reason), "%s", r.summary);
+		} else {
+			decision = r.decision == DECISION_DENY ? "deny" : "would-deny";
+			/* the failing layer, when it is not the disk's own file */
+			if (r.why.object[0] && (!top->source || strcmp(r.why.object, top->source)))
+				snprintf(reason, sizeof(reason), "%s: %s", r.why.object, r.why.reason);
+			else
+				snprintf(reason, sizeof(reason), "%s", r.why.reason);
+		}
+		if (run_audit(run, object, decision, reason, &err) < 0) {
+			rc = deny_domain(run, &err);
+			goto out;
+		}
+		if (r.decision == DECISION_DENY) {
+			struct vs_error serr = {0};
+
+			if (run_sync(run, &serr) < 0)
+				fprintf(stderr, "%s: denied: %s: %s (and the audit log failed: %s)\n", PROG,
+					object, reason, serr.reason);
+			else
+				fprintf(stderr, "%s: denied: %s: %s\n", PROG, object, reason);
+			rc = r.why.kind == VS_ERR_DENIED ? 1 : 2;
+			goto out;
+		}
+		if (r.decision == DECISION_ALLOW_AUDIT_ONLY) {
+			fprintf(stderr, "%s: would deny (enforce is false): %s: %s\n", PROG, object, reason);
+			would = 1;
+		}
+	}
+	snprintf(dobj, sizeof(dobj), "domain %s", run->domain);
+	if (dom->ndisks == 0 && run_audit(run, dobj, would ? "would-deny" : "allow", "no disks", &err) < 0) {
+		rc = deny_domain(run, &err);
+		goto out;
+	}
+	/* An allow that cannot be made durable in the audit log is no allow. */
+	if (run_sync(run, &err) < 0) {
+		fprintf(stderr, "%s: denied: domain %s: cannot write the audit log: %s: %s\n", PROG,
+			run->domain, err.object, err.reason);
+		rc = 2;
+		goto out;
+	}
+	rc = 0;
+out:
+	if (run->log)
+		audit_close(run->log);
+	diskcheck_free(&dc);
+	domxml_free(dom);
+	policy_free(policy);
+	free(xml);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'}, {"policy", required_argument, NULL, 'p'},
+		{"audit-log", required_argument, NULL, 'a'}, {"no-cache", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct hook_config cfg = {.policy = DEFAULT_POLICY, .cache_dir = DEFAULT_CACHE_DIR};
+	const char *config = getenv("VMSEAL_HOOK_CONF"), *opt_policy = NULL, *opt_audit = NULL;
+	const char *env_policy = getenv("VMSEAL_POLICY");
+	struct run run = {0};
+	struct vs_error err = {0};
+	int opt_no_cache = 0, explicit_config = config != NULL, c;
+	char **pos;
+
+	/* libvirt's exact call (4 arguments, the last "-") is never parsed for options, so that a
+	 * domain name starting with '-' cannot be taken for one. */
+	if (argc == 5 && !strcmp(argv[4], "-")) {
+		pos = argv + 1;
+	} else {
+		while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+			switch (c) {
+			case 'c': config = optarg; explicit_config = 1; break;
+			case 'p': opt_policy = optarg; break;
+			case 'a': opt_audit = optarg; break;
+			case 'n': opt_no_cache = 1; break;
+			case 'h': usage(stdout); return 0;
+			case 'V': printf("vmseal-hook 0.1.0\n"); return 0;
+			default:
+				fprintf(stderr, "%s: error: bad option (see --help)\n", PROG);
+				return 2;
+			}
+		}
+		if (argc - optind < 3 || argc - optind > 4) {
+			fprintf(stderr, "%s: error: usage: vmseal DOMAIN OPERATION SUB-OPERATION - (see --help)\n",
+				PROG);
+			return 2;
+		}
+		pos = argv + optind;
+	}
+	if (!judged(pos[1], pos[2]))
+		return 0;
+
+	run.op = pos[1];
+	sanitize_copy(run.domain, sizeof(run.domain), pos[0]);
+	snprintf(run.event, sizeof(run.event), "hook.%s", pos[1]);
+	snprintf(run.audit_path, sizeof(run.audit_path), "%s", DEFAULT_AUDIT_LOG);
+	if (config_load(config ? config : DEFAULT_CONFIG, explicit_config, &cfg, &err) < 0)
+		return deny_domain(&run, &err);
+	if (env_policy && env_policy[0])
+		snprintf(cfg.policy, sizeof(cfg.policy), "%s", env_policy);
+	if (opt_policy)
+		snprintf(cfg.policy, sizeof(cfg.policy), "%s", opt_policy);
+	if (opt_audit)
+		snprintf(cfg.audit_log, sizeof(cfg.audit_log), "%s", opt_audit);
+	if (opt_no_cache)
+		cfg.no_cache = 1;
+	if (cfg.audit_log[0])
+		snprintf(run.audit_path, sizeof(run.audit_path), "%s", cfg.audit_log);
+	return judge_domain(&run, &cfg, pos[0]);
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A domain disk's launch decision: walk its backing chain, cross-check XML against the qcow2
+ * headers, and judge every layer with policy_eval_image(). */
+#ifndef VMSEAL_DISKCHECK_H
+#define VMSEAL_DISKCHECK_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "domxml.h"
+#include "error.h"
+#include "policy.h"
+
+struct diskcheck_memo;
+
+/* State shared by the disks of one domain: a template used by several disks is judged once. */
+struct diskcheck {
+	const struct policy *policy;
+	int64_t now;
+	const char *cache_dir;   /* NULL: no allow-cache */
+	struct diskcheck_memo *memo;
+	size_t nmemo, capmemo;
+};
+
+struct disk_result {
+	enum decision decision;  /* ALLOW_AUDIT_ONLY: would be denied, but enforce is false */
+	struct vs_error why;     /* object: the offending layer (a path) or the disk's source */
+	char summary[512];       /* for an allow: what was checked, for the audit log */
+	unsigned layers;         /* layers walked */
+	unsigned evaluated;      /* layers whose digest was computed */
+	unsigned cached;         /* layers allowed from the cache */
+};
+
+/* cache_dir may be NULL (no cache); it must have passed evalcache_dir_check(). */
+void diskcheck_init(struct diskcheck *c, const struct policy *p, int64_t now, const char *cache_dir);
+void diskcheck_free(struct diskcheck *c);
+
+/* Decides one disk. Files (type file) and block devices (type block) are opened once each
+ * (following symlinks, as libvirt and QEMU do; the decision is bound to the opened inode).
+ * With the chain in the XML (start begin) every layer must match the previous layer's qcow2
+ * header (same inode, same format); without it (prepare begin) the headers are followed.
+ * Denied: external data files, protocol backing names, loops, more than VS_MAX_BACKING_DEPTH
+ * layers, formats other than raw and qcow2, network disks unless the policy allows them,
+ * volume and other disk types, and any layer without an attestation that policy_eval_image()
+ * allows — except a writable top overlay whose backing layer's template rule has
+ * allow_overlay. With enforce false, denials of kind VS_ERR_DENIED become ALLOW_AUDIT_ONLY;
+ * errors (I/O, hostile headers) still deny. Returns 0 when the disk may start (ALLOW or
+ * ALLOW_AUDIT_ONLY), -1 when denied; r->why says why in both non-ALLOW cases. */
+int diskcheck_disk(struct diskcheck *c, const struct domain_disk *d, struct disk_result *r);
+
+#endif

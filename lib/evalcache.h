@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Allow-cache of image decisions: one small file per (image, attestation, policy) identity. */
+#ifndef VMSEAL_EVALCACHE_H
+#define VMSEAL_EVALCACHE_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "error.h"
+#include "limits.h"
+
+#define EVALCACHE_KEY_HEX 65
+
+/* What a cached allow remembers: enough to find the template rule again under the same policy
+ * (policy_match_template) and to stop trusting the entry when the attestation or a signing
+ * key's validity ends. */
+struct evalcache_entry {
+	char template_name[VS_MAX_NAME_BYTES];
+	int64_t template_version;
+	int64_t valid_until; /* 0: no end */
+};
+
+/* Key of one decision: SHA-256 over the image's and the attestation's (st_dev, st_ino, size,
+ * mtime ns, ctime ns) and the policy digest. Any write to either file changes its ctime, and
+ * so the key. */
+void evalcache_key(const struct stat *image, const struct stat *attestation,
+		   const char *policy_digest, char out[static EVALCACHE_KEY_HEX]);
+
+/* Makes sure dir exists (created 0700 if missing; its parent must exist) and is a real
+ * directory owned by the effective user with no group or other permissions. A cache directory
+ * anyone else could write would let them plant allow decisions. */
+int evalcache_dir_check(const char *dir, struct vs_error *err);
+
+/* Returns 1 and fills e on a hit that is still valid at now, 0 on a miss (absent, foreign
+ * owner, malformed or expired entries are all misses). */
+int evalcache_lookup(const char *dir, const char key[static EVALCACHE_KEY_HEX], int64_t now,
+		     struct evalcache_entry *e);
+
+/* Writes an entry atomically (temp file + rename, mode 0600). */
+int evalcache_store(const char *dir, const char key[static EVALCACHE_KEY_HEX],
+		    const struct evalcache_entry *e, struct vs_error *err);
+
+#endif
