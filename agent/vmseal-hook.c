@@ -333,11 +333,11 @@ static int judge_domain(struct run *run, const struct hook_config *cfg, const ch
 		struct disk_result r;
 		const char *decision;
 		char reason[VS_ERR_OBJECT_MAX + VS_ERR_REASON_MAX + 4];
+		const char *src = top->source ? top->source : top->remote ? top->remote : "";
 
 		sanitize_copy(target, sizeof(target), d->target[0] ? d->target : "?");
 		snprintf(object, sizeof(object), "domain %s disk %s%s%s", run->domain, target,
-			 top->source || top->remote ? " " : "",
-			 top->source ? top->source : top->remote ? top->remote : "");
+			 src[0] ? " " : "", src);
 		sanitize(object);
 		diskcheck_disk(&dc, d, &r);
 		if (r.decision == DECISION_ALLOW) {
@@ -346,7 +346,7 @@ static int judge_domain(struct run *run, const struct hook_config *cfg, const ch
 		} else {
 			decision = r.decision == DECISION_DENY ? "deny" : "would-deny";
 			/* the failing layer, when it is not the disk's own file */
-			if (r.why.object[0] && (!top->source || strcmp(r.why.object, top->source)))
+			if (r.why.object[0] && strcmp(r.why.object, src))
 				snprintf(reason, sizeof(reason), "%s: %s", r.why.object, r.why.reason);
 			else
 				snprintf(reason, sizeof(reason), "%s", r.why.reason);

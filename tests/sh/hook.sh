@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# vmseal-hook as libvirt runs it: recorded domain XML on stdin, exit codes, the one stderr line,
+# audit events, the allow-cache, and every denial (chain, headers, attestations, policy).
+source "$(dirname "$0")/lib.sh"
+cd "$T"
+command -v qemu-img >/dev/null || { skip "hook: qemu-img not installed (scripts/deps.sh)"; exit 0; }
+mkp() { "$PY" "$top/tests/mkpolicy.py" "$@"; }
+echo pass1 > pw
+vmseal-key generate --out a --passphrase-file pw >/dev/null || fail "keygen a"
+vmseal-key generate --out x --passphrase-file pw >/dev/null || fail "keygen x"
+vmseal-key policy-entry a.pub --owner pipeline > a.entry
+vmseal-key policy-entry a.pub --status revoked > a_revoked.entry
+RULES='[{"match":"debian-*","keys":["@a"],"threshold":1,"min_version":1,"allow_overlay":true}]'
+mkp pol.json "$RULES" a=a.entry
+mkp pol_nooverlay.json '[{"match":"debian-*","keys":["@a"]}]' a=a.entry
+mkp pol_revoked.json "$RULES" a=a_revoked.entry
+mkp pol_audit.json "$RULES" '{"enforce":false}' a=a.entry
+mkp pol_net.json "$RULES" '{"allow_network_disks":true}' a=a.entry
+sign() { vmseal-sign --passphrase-file pw --key "${KEY:-a.key}" --template "$2" --template-version 3 --force "$1" >/dev/null 2>signerr || fail "sign $1: $(cat signerr)"; }
+
+cat > hook.conf <<EOF
+# test configuration
+policy = $T/pol.json
+audit_log = $T/audit.jsonl
+cache_dir = $T/cache
+EOF
+export VMSEAL_HOOK_CONF=$T/hook.conf
+unset VMSEAL_POLICY
+
+# Images: a qcow2 template with content, a writable overlay on it, a readonly raw data disk.
+head -c 3000000 /dev/urandom > content.raw
+qemu-img convert -q -f raw -O qcow2 content.raw base.qcow2
+qemu-img create -q -f qcow2 -F qcow2 -b base.qcow2 top.qcow2
+head -c 1048576 /dev/urandom > data.raw
+sign base.qcow2 debian-12
+sign data.raw debian-data
+cp base.qcow2 base.qcow2.orig
+
+xml() { sed "s|@DIR@|$T|g" "$top/tests/data/xml/$1.xml"; }
+for f in web1-prepare-begin web1-start-begin web1-restore-begin web1-release-end; do xml $f > $f.xml; done
+hook() { local dom=$1 op=$2 sub=$3 in=$4; shift 4; vmseal-hook "$dom" "$op" "$sub" - < "$in"; }
+events() { grep -c "\"decision\":\"$1\"" audit.jsonl 2>/dev/null || true; }
+
+# --- allowed paths
+expect_rc "prepare begin: overlay on signed template, signed raw disk, empty cdrom" 0 \
+	hook web1 prepare begin web1-prepare-begin.xml
+[ ! -s "$T/out" ] && pass "prints nothing on stdout" || fail "stdout: $(cat "$T/out")"
+[ ! -s "$T/err" ] && pass "prints nothing on stderr when allowed" || fail "stderr: $(cat "$T/err")"
+[ "$(events allow)" = 3 ] && pass "three allow events (one per disk)" || fail "allow events: $(events allow)"
+grep -q '"event":"hook.prepare","object":"domain web1 disk vda '"$T"'/top.qcow2","decision":"allow","reason":"top.qcow2: writable overlay, template \\"debian-12\\" allows overlays; base.qcow2: template \\"debian-12\\" version 3"' audit.jsonl \
+	&& pass "audit names the overlay exemption and the template" || fail "audit: $(head -1 audit.jsonl)"
+expect_rc "start begin: XML chain matches the headers" 0 hook web1 start begin web1-start-begin.xml
+grep -q '"event":"hook.start".*base.qcow2: template \\"debian-12\\" version 3 (cached)' audit.jsonl \
+	&& pass "second decision comes from the allow-cache" || fail "no cached decision in audit"
+expect_rc "restore begin (filter): allowed" 0 hook web1 restore begin web1-restore-begin.xml
+[ ! -s "$T/out" ] && pass "restore filter prints nothing on stdout" || fail "restore stdout: $(cat "$T/out")"
+expect_rc "migrate begin (filter): allowed" 0 hook web1 migrate begin web1-start-begin.xml
+[ ! -s "$T/out" ] && pass "migrate filter prints nothing on stdout" || fail "migrate stdout"
+n=$(wc -l < audit.jsonl)
+expect_rc "release end is not judged, even without a policy and with garbage input" 0 \
+	env VMSEAL_POLICY=/nonexistent vmseal-hook web1 release end - <<< "not xml"
+expect_rc "started begin is not judged" 0 env VMSEAL_POLICY=/nonexistent vmseal-hook web1 started begin - < /dev/null
+expect_rc "prepare end is not judged" 0 env VMSEAL_POLICY=/nonexistent vmseal-hook web1 prepare end - < /dev/null
+[ "$(wc -l < audit.jsonl)" = "$n" ] && pass "operations not judged write no audit event" || fail "audit grew"
+expect_rc "audit chain verifies" 0 vmseal-audit verify audit.jsonl
+ls cache | grep -qE '^[0-9a-f]{64}$' && pass "cache entries are named by a 64-hex key" || fail "cache: $(ls cache)"
+[ "$(stat -c %a cache)" = 700 ] && pass "cache directory created 0700" || fail "cache mode $(stat -c %a cache)"
+
+# --- content changes, even after a cached allow
+"$PY" -c "
+f=open('base.qcow2','r+b'); f.seek(-100, 2); b=f.read(1); f.seek(-100, 2); f.write(bytes([b[0]^1]))"
+expect_deny "one byte of the template changed after a cached allow: denied" \
+	"^vmseal: denied: domain web1 disk vda $T/top.qcow2: $T/base.qcow2: digest mismatch" \
+	hook web1 start begin web1-start-begin.xml
+[ "$(wc -l < err)" = 1 ] && pass "exactly one stderr line" || fail "stderr has $(wc -l < err) lines"
+tail -1 audit.jsonl | grep -q '"decision":"deny","reason":".*digest mismatch' && pass "denial is audited" \
+	|| fail "last audit line: $(tail -1 audit.jsonl)"
+expect_deny "prepare begin (headers followed) also denies the changed template" \
+	"disk vda $T/top.qcow2: $T/base.qcow2: digest mismatch" hook web1 prepare begin web1-prepare-begin.xml
+cp base.qcow2.orig base.qcow2
+expect_rc "original bytes restored: allowed again" 0 hook web1 start begin web1-start-begin.xml
+
+# --- attestations
+mv data.raw.intoto.json data.att
+expect_deny "unsigned disk denied" "^vmseal: denied: domain web1 disk vdb $T/data.raw: no attestation \($T/data.raw.intoto.json not found\)$" \
+	hook web1 prepare begin web1-prepare-begin.xml
+KEY=x.key sign data.raw debian-data
+expect_deny "disk signed by a key not in the policy denied" "disk vdb $T/data.raw: signature 1 .*unknown key" \
+	hook web1 prepare begin web1-prepare-begin.xml
+mv data.att data.raw.intoto.json
+sed 's|<target dev=.vda. bus=.virtio./>|&<readonly/>|' web1-prepare-begin.xml > ro.xml
+expect_deny "readonly overlay still needs an attestation" "disk vda $T/top.qcow2: no attestation" \
+	hook web1 prepare begin ro.xml
+expect_deny "overlay denied when the template rule does not allow overlays" "disk vda $T/top.qcow2: no attestation" \
+	env VMSEAL_POLICY=$T/pol_nooverlay.json vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+expect_deny "revoked key denied" "disk vda $T/top.qcow2: $T/base.qcow2: .*key revoked" \
+	env VMSEAL_POLICY=$T/pol_revoked.json vmseal-hook web1 start begin - < web1-start-begin.xml
+
+# --- backing chain
+qemu-img create -q -f qcow2 evil.qcow2 16M
+cp top.qcow2 top.qcow2.orig
+qemu-img rebase -q -u -f qcow2 -F qcow2 -b evil.qcow2 top.qcow2
+expect_deny "start begin: overlay's header swapped to an unsigned backing file" \
+	"disk vda $T/top.qcow2: qcow2 header names backing file \"evil.qcow2\", but the XML's next layer is \"$T/base.qcow2\"" \
+	hook web1 start begin web1-start-begin.xml
+expect_deny "prepare begin: the swapped backing file is followed and has no attestation" \
+	"disk vda $T/top.qcow2: $T/evil.qcow2: no attestation" hook web1 prepare begin web1-prepare-begin.xml
+cp top.qcow2.orig top.qcow2
+qemu-img rebase -q -u -f qcow2 -F raw -b base.qcow2 top.qcow2
+expect_deny "backing format in the header differs from the XML" \
+	"header says backing format \"raw\", the XML says \"qcow2\"" hook web1 start begin web1-start-begin.xml
+cp top.qcow2.orig top.qcow2
+cp base.qcow2.orig other.qcow2
+sign other.qcow2 debian-12
+sed "s|$T/base.qcow2|$T/other.qcow2|" web1-start-begin.xml > swapped-xml.xml
+expect_deny "XML chain names a different (signed) backing file than the header" \
+	"qcow2 header names backing file \"base.qcow2\", but the XML's next layer is \"$T/other.qcow2\"" \
+	hook web1 start begin swapped-xml.xml
+"$PY" - web1-start-begin.xml cut.xml <<'PY'
+import re, sys
+x = open(sys.argv[1]).read()
+x = re.sub(r"<backingStore type='file' index='4'>.*?</backingStore>", "<backingStore/>", x, count=1, flags=re.S)
+open(sys.argv[2], "w").write(x)
+PY
+grep -q "<backingStore/>" cut.xml && ! grep -q "base.qcow2" cut.xml || fail "test setup: cut.xml"
+expect_deny "XML says the chain ends but the header names a backing file" \
+	"names backing file \"base.qcow2\" but the XML's chain ends here" hook web1 start begin cut.xml
+
+qemu-img create -q -f qcow2 loop.qcow2 16M
+qemu-img rebase -q -u -f qcow2 -F qcow2 -b loop.qcow2 loop.qcow2
+sed "s|$T/top.qcow2|$T/loop.qcow2|" web1-prepare-begin.xml > loop.xml
+expect_deny "self-loop in the backing chain denied" "backing chain loop: \"$T/loop.qcow2\" is also layer 0" \
+	hook web1 prepare begin loop.xml
+qemu-img create -q -f qcow2 -F qcow2 -b base.qcow2 c0.qcow2
+for i in $(seq 1 15); do qemu-img create -q -f qcow2 -F qcow2 -b c$((i - 1)).qcow2 c$i.qcow2; done
+# c14 → … → c0 → base is 16 layers; c15 makes 17
+sed "s|$T/top.qcow2|$T/c14.qcow2|" web1-prepare-begin.xml > depth16.xml
+sed "s|$T/top.qcow2|$T/c15.qcow2|" web1-prepare-begin.xml > depth17.xml
+expect_deny "17 layers denied" "backing chain deeper than 16 layers" hook web1 prepare begin depth17.xml
+expect_deny "16 layers pass the chain check (then need attestations)" "$T/c0.qcow2: no attestation" \
+	hook web1 prepare begin depth16.xml
+
+qemu-img create -q -f qcow2 -o data_file=$T/df.raw df.qcow2 16M
+sed "s|$T/top.qcow2|$T/df.qcow2|" web1-prepare-begin.xml > df.xml
+sign df.qcow2 debian-12
+expect_deny "qcow2 with an external data file denied (even when signed)" \
+	"disk vda $T/df.qcow2: qcow2 external data file \"$T/df.raw\" is not allowed" hook web1 prepare begin df.xml
+qemu-img create -q -f qcow2 proto.qcow2 16M
+qemu-img rebase -q -u -f qcow2 -F raw -b "nbd:127.0.0.1:10809" proto.qcow2
+sed "s|$T/top.qcow2|$T/proto.qcow2|" web1-prepare-begin.xml > proto.xml
+expect_deny "protocol backing file denied" "backing file \"nbd:127.0.0.1:10809\" uses a protocol" \
+	hook web1 prepare begin proto.xml
+sed "s|<driver name='qemu' type='raw'/>|<driver name='qemu' type='qcow2'/>|" web1-prepare-begin.xml > rawasqcow.xml
+expect_deny "raw file declared qcow2 denied" "disk vdb $T/data.raw: format is qcow2 but the file has no qcow2 header" \
+	hook web1 prepare begin rawasqcow.xml
+sed "s|<driver name='qemu' type='raw'/>|<driver name='qemu' type='vmdk'/>|" web1-prepare-begin.xml > vmdk.xml
+expect_deny "unsupported format denied" "format \"vmdk\" is not supported" hook web1 prepare begin vmdk.xml
+
+# hostile header built by hand: backing name length 0x7fffffff
+"$PY" - <<'PY'
+import struct
+h = bytearray(65536)
+struct.pack_into(">IIQIIQ", h, 0, 0x514649fb, 3, 512, 0x7fffffff, 16, 1 << 30)
+struct.pack_into(">QQQII", h, 72, 0, 0, 0, 4, 104)
+open("hostile.qcow2", "wb").write(h)
+PY
+sed "s|$T/top.qcow2|$T/hostile.qcow2|" web1-prepare-begin.xml > hostile.xml
+expect_err "hostile qcow2 header refused as an error" \
+	"^vmseal: denied: domain web1 disk vda $T/hostile.qcow2: backing file name length 2147483647" \
+	hook web1 prepare begin hostile.xml
+
+# --- disk types
+cat > net.xml <<EOF
+<domain type='qemu'><name>web1</name><devices>
+<disk type='network' device='disk'><driver name='qemu' type='raw'/>
+<source protocol='nbd' name='export1'><host name='127.0.0.1' port='10809'/></source>
+<target dev='vdc' bus='virtio'/></disk></devices></domain>
+EOF
+expect_deny "network disk denied by default" "disk vdc nbd:export1: network disks are not allowed by the policy" \
+	hook web1 prepare begin net.xml
+expect_rc "network disk allowed when the policy says so" 0 \
+	env VMSEAL_POLICY=$T/pol_net.json vmseal-hook web1 prepare begin - < net.xml
+xml kinds-start-begin > kinds.xml
+sed -i '/<disk type=.block./,/<\/disk>/d; /<disk type=.network./,/<\/disk>/d' kinds.xml
+expect_deny "volume disk denied" "disk vdb recpool/vol1.qcow2: disk type 'volume' cannot be checked" hook kinds start begin kinds.xml
+sed "s|<devices>|<devices><disk type='file' device='disk'><source file='$T/nope.qcow2'/><target dev='vdz'/></disk>|" \
+	web1-prepare-begin.xml > missing.xml
+expect_err "missing image refused as an error" "disk vdz $T/nope.qcow2: cannot open: No such file" \
+	hook web1 prepare begin missing.xml
+sed "s|<devices>|<devices><disk type='block' device='disk'><source dev='$T/data.raw'/><target dev='vdz'/></disk>|" \
+	web1-prepare-begin.xml > notblock.xml
+expect_deny "type block on a regular file denied" "disk type 'block' but not a block device" \
+	hook web1 prepare begin notblock.xml
+sed "s|<domain type='qemu' id='5'>|<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>|; s|</devices>|</devices><qemu:commandline><qemu:arg value='-drive'/><qemu:arg value='file=$T/evil.qcow2'/></qemu:commandline>|" \
+	web1-prepare-begin.xml > passthrough.xml
+expect_deny "qemu:commandline denied" "^vmseal: denied: domain web1: qemu:commandline" hook web1 prepare begin passthrough.xml
+
+# --- fail closed
+expect_err "policy missing refused" "^vmseal: denied: domain web1: .*nonexistent.json.*" \
+	env VMSEAL_POLICY=$T/nonexistent.json vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+echo '{"version":1,' > broken.json
+expect_err "unparsable policy refused" "^vmseal: denied: domain web1: " \
+	env VMSEAL_POLICY=$T/broken.json vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+expect_err "bad XML refused" "^vmseal: denied: domain web1: domain XML: not well-formed" \
+	hook web1 prepare begin <(head -c 300 web1-prepare-begin.xml)
+expect_err "empty stdin refused" "domain XML: not well-formed" hook web1 start begin /dev/null
+expect_err "XML of another domain refused" "names domain \"web1\", libvirt passed \"web2\"" \
+	hook web2 prepare begin web1-prepare-begin.xml
+printf 'policy = %s\nfrobnicate = 1\n' "$T/pol.json" > bad.conf
+expect_err "unknown config key refused" "bad.conf: line 2: unknown key \"frobnicate\"" \
+	env VMSEAL_HOOK_CONF=$T/bad.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+printf 'policy = relative.json\n' > bad2.conf
+expect_err "relative policy path in config refused" "line 1: policy must be an absolute path" \
+	env VMSEAL_HOOK_CONF=$T/bad2.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+printf 'policy = %s\naudit_log = /proc/nonexistent/audit.jsonl\n' "$T/pol.json" > noaudit.conf
+expect_err "an allow that cannot be audited is refused" "cannot write the audit log|audit log failed|/proc/nonexistent" \
+	env VMSEAL_HOOK_CONF=$T/noaudit.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+expect_rc "usage error without arguments" 2 vmseal-hook
+expect_rc "--help" 0 vmseal-hook --help
+grep -q "Exit status" out && pass "--help documents exit status" || fail "--help text"
+expect_rc "--version" 0 vmseal-hook --version
+grep -qx "vmseal-hook 0.1.0" out && pass "--version prints vmseal-hook 0.1.0" || fail "version: $(cat out)"
+expect_rc "--policy option overrides the config" 0 \
+	vmseal-hook --policy "$T/pol.json" --no-cache web1 prepare begin - < web1-prepare-begin.xml
+
+# --- audit-only mode
+mv data.raw.intoto.json data.att
+n=$(events would-deny)
+expect_rc "enforce false: unsigned disk starts" 0 \
+	env VMSEAL_POLICY=$T/pol_audit.json vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+grep -q "^vmseal: would deny (enforce is false): domain web1 disk vdb $T/data.raw: no attestation" err \
+	&& pass "would-deny on stderr" || fail "stderr: $(cat err)"
+[ "$(events would-deny)" = $((n + 1)) ] && pass "audit has a would-deny" || fail "would-deny events: $(events would-deny)"
+expect_err "enforce false: errors still refuse" "cannot open" \
+	env VMSEAL_POLICY=$T/pol_audit.json vmseal-hook web1 prepare begin - < missing.xml
+mv data.att data.raw.intoto.json
+
+# --- cache hygiene
+rm -rf cache; mkdir -m 0777 cache
+expect_rc "a cache directory open to others is ignored" 0 hook web1 prepare begin web1-prepare-begin.xml
+[ -z "$(ls cache)" ] && pass "nothing written to an untrusted cache" || fail "cache written: $(ls cache)"
+rm -rf cache
+printf 'policy = %s\naudit_log = %s/audit.jsonl\ncache_dir = %s/cache\nno_cache = true\n' "$T/pol.json" "$T" "$T" > nocache.conf
+expect_rc "no_cache = true" 0 env VMSEAL_HOOK_CONF=$T/nocache.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+[ ! -e cache ] && pass "no_cache writes no cache" || fail "cache exists with no_cache"
+expect_rc "cache rebuilt" 0 hook web1 prepare begin web1-prepare-begin.xml
+for f in cache/*; do printf 'vmseal-evalcache 1\ntemplate debian-12\nversion 3\nvalid_until 1\n' > "$f"; done
+expect_rc "expired cache entries are misses (still allowed by evaluation)" 0 hook web1 prepare begin web1-prepare-begin.xml
+tail -3 audit.jsonl | grep -q "(cached)" && fail "expired entry was used" || pass "expired entry not used"
+expect_rc "audit chain still verifies" 0 vmseal-audit verify audit.jsonl
