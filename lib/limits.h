@@ -11,6 +11,7 @@
 #define VS_MAX_SUBJECTS 16                  /* subjects in one Statement */
 #define VS_MAX_POLICY_KEYS 256              /* keys in one policy */
 #define VS_MAX_POLICY_TEMPLATES 256         /* template rules in one policy */
+#define VS_MAX_ROOT_KEYS 16                 /* root keys in root.json */
 #define VS_MAX_REVOKED_DIGESTS 65536        /* revoked digests in one policy */
 #define VS_MAX_DISKS 64                     /* disks in one domain */
 #define VS_MAX_BACKING_DEPTH 16             /* layers in one backing chain */

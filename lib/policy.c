@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "bundle.h"
 #include "dsse.h"
 #include "merkle.h"
 #include "util.h"
@@ -394,14 +396,42 @@ out:
 
 int policy_load(const char *path, struct policy **out, struct vs_error *err)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	int r;
+	struct root_of_trust *root = NULL;
+	char rootpath[VS_MAX_PATH_BYTES], *buf = NULL, *payload = NULL;
+	size_t len = 0, plen = 0;
+	int r = -1;
 
 	if (file_read_all(path, VS_MAX_POLICY_BYTES, &buf, &len, err) < 0)
 		return -1;
-	r = policy_parse(buf, len, path, out, err);
+	/* With a root of trust beside the policy, only a bundle that verifies under it is a
+	 * policy: a plain file there would let anyone who can write it bypass the signers. */
+	bundle_root_path(path, rootpath, sizeof(rootpath));
+	if (access(rootpath, F_OK) == 0) {
+		if (root_load(rootpath, &root, err) < 0) {
+			vs_error_prefix(err, "root of trust");
+			goto out;
+		}
+		if (!bundle_is_envelope(buf, len)) {
+			vs_fail(err, VS_ERR_INPUT, path,
+				"not a signed policy bundle, but %s requires one (install with vmseal-policy install)",
+				rootpath);
+			goto out;
+		}
+		if (bundle_open(root, buf, len, path, &payload, &plen, NULL, err) < 0) {
+			err->kind = VS_ERR_INPUT;
+			goto out;
+		}
+		r = policy_parse(payload, plen, path, out, err);
+	} else if (bundle_is_envelope(buf, len)) {
+		vs_fail(err, VS_ERR_INPUT, path, "signed policy bundle, but there is no %s to verify it",
+			rootpath);
+	} else {
+		r = policy_parse(buf, len, path, out, err);
+	}
+out:
+	free(payload);
 	free(buf);
+	root_free(root);
 	return r;
 }
 

@@ -66,7 +66,9 @@ struct policy {
 };
 
 /* Reads and parses a policy file (≤ VS_MAX_POLICY_BYTES, JSON_REJECT_DUPLICATES, every field
- * typed; unknown fields are refused so that a typo cannot weaken the policy). */
+ * typed; unknown fields are refused so that a typo cannot weaken the policy). When a root.json
+ * sits beside the policy file, the file must be a signed policy bundle verifying under it
+ * (lib/bundle.h); a bundle without a root.json is refused too. */
 int policy_load(const char *path, struct policy **out, struct vs_error *err);
 int policy_parse(const char *json, size_t len, const char *object, struct policy **out,
 		 struct vs_error *err);

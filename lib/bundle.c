@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Signed policy bundles and the root of trust that verifies them. */
+#include "bundle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "dsse.h"
+#include "util.h"
+
+void root_free(struct root_of_trust *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nkeys; i++)
+		key_free(r->keys[i].key);
+	free(r);
+}
+
+int root_parse(const char *json, size_t len, const char *object, struct root_of_trust **out,
+	       struct vs_error *err)
+{
+	struct root_of_trust *r = NULL;
+	json_error_t jerr;
+	json_t *root, *keys, *e, *v;
+	const char *field;
+	size_t i;
+	int ret = -1;
+
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return vs_fail(err, VS_ERR_INPUT, object, "root of trust is not valid JSON: %s", jerr.text);
+	if (!json_is_object(root)) {
+		vs_fail(err, VS_ERR_INPUT, object, "root of trust is not a JSON object");
+		goto out;
+	}
+	json_object_foreach(root, field, v) {
+		if (strcmp(field, "version") && strcmp(field, "threshold") && strcmp(field, "keys") &&
+		    strcmp(field, "comment")) {
+			vs_fail(err, VS_ERR_INPUT, object, "unknown field \"%.64s\"", field);
+			goto out;
+		}
+	}
+	if (!json_is_integer(json_object_get(root, "version")) ||
+	    json_integer_value(json_object_get(root, "version")) != 1) {
+		vs_fail(err, VS_ERR_INPUT, object, "version must be 1");
+		goto out;
+	}
+	keys = json_object_get(root, "keys");
+	if (!json_is_array(keys) || json_array_size(keys) == 0 || json_array_size(keys) > VS_MAX_ROOT_KEYS) {
+		vs_fail(err, VS_ERR_INPUT, object, "keys must be an array of 1..%d root keys", VS_MAX_ROOT_KEYS);
+		goto out;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+		goto out;
+	}
+	json_array_foreach(keys, i, e) {
+		json_t *id = json_object_get(e, "id"), *pem = json_object_get(e, "public_key"),
+		       *owner = json_object_get(e, "owner");
+
+		if (!json_is_object(e) || !json_is_string(id) || !json_is_string(pem) ||
+		    (owner && !json_is_string(owner))) {
+			vs_fail(err, VS_ERR_INPUT, object, "keys[%zu] needs string id and public_key", i);
+			goto out;
+		}
+		if (key_from_public_pem(json_string_value(pem), json_string_length(pem), object,
+					&r->keys[i].key, err) < 0)
+			goto out;
+		r->nkeys = i + 1;
+		if (strcmp(key_id(r->keys[i].key), json_string_value(id))) {
+			vs_fail(err, VS_ERR_INPUT, object, "keys[%zu]: id does not match its public key", i);
+			goto out;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(r->keys[j].id, json_string_value(id))) {
+				vs_fail(err, VS_ERR_INPUT, object, "keys[%zu]: keyid listed twice", i);
+				goto out;
+			}
+		memcpy(r->keys[i].id, key_id(r->keys[i].key), KEY_ID_HEX_LEN + 1);
+		snprintf(r->keys[i].owner, sizeof(r->keys[i].owner), "%s", owner ? json_string_value(owner) : "");
+	}
+	v = json_object_get(root, "threshold");
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > (json_int_t)r->nkeys) {
+		vs_fail(err, VS_ERR_INPUT, object, "threshold must be an integer in [1, %zu]", r->nkeys);
+		goto out;
+	}
+	r->threshold = (unsigned)json_integer_value(v);
+	*out = r;
+	r = NULL;
+	ret = 0;
+out:
+	root_free(r);
+	json_decref(root);
+	return ret;
+}
+
+int root_load(const char *path, struct root_of_trust **out, struct vs_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (file_read_all(path, VS_MAX_POLICY_BYTES, &buf, &len, err) < 0)
+		return -1;
+	r = root_parse(buf, len, path, out, err);
+	free(buf);
+	return r;
+}
+
+int bundle_is_envelope(const char *json, size_t len)
+{
+	json_t *root = json_loadb(json, len, 0, NULL);
+	int r = json_is_object(root) && json_object_get(root, "payloadType") != NULL;
+
+	json_decref(root);
+	return r;
+}
+
+int bundle_open(const struct root_of_trust *root, const char *json, size_t len, const char *object,
+		char **payload, size_t *plen, unsigned *valid, struct vs_error *err)
+{
+	struct dsse_envelope *env = NULL;
+	char counted[VS_MAX_SIGNATURES][KEY_ID_HEX_LEN + 1];
+	unsigned n = 0;
+	int r = -1;
+
+	if (dsse_parse(json, len, object, &env, err) < 0) {
+		err->kind = VS_ERR_DENIED;
+		vs_error_prefix(err, "policy bundle");
+		return -1;
+	}
+	if (strcmp(env->payload_type, BUNDLE_PAYLOAD_TYPE)) {
+		vs_fail(err, VS_ERR_DENIED, object, "payloadType \"%.64s\" is not \"%s\"", env->payload_type,
+			BUNDLE_PAYLOAD_TYPE);
+		goto out;
+	}
+	for (size_t i = 0; i < env->nsigs; i++) {
+		for (size_t k = 0; k < root->nkeys; k++) {
+			int dup = 0;
+
+			if (env->sigs[i].keyid[0] && strcmp(env->sigs[i].keyid, root->keys[k].id))
+				continue;
+			if (dsse_verify_sig(env, i, root->keys[k].key) < 0)
+				continue;
+			for (unsigned j = 0; j < n; j++)
+				dup |= !strcmp(counted[j], root->keys[k].id);
+			if (!dup)
+				memcpy(counted[n++], root->keys[k].id, KEY_ID_HEX_LEN + 1);
+			break;
+		}
+	}
+	if (n < root->threshold) {
+		vs_fail(err, VS_ERR_DENIED, object,
+			"policy bundle has %u valid root signature%s, root of trust requires %u", n,
+			n == 1 ? "" : "s", root->threshold);
+		goto out;
+	}
+	*payload = (char *)env->payload;
+	*plen = env->payload_len;
+	env->payload = NULL;
+	if (valid)
+		*valid = n;
+	r = 0;
+out:
+	dsse_free(env);
+	return r;
+}
+
+int64_t bundle_peek_version(const char *json, size_t len)
+{
+	json_t *root = json_loadb(json, len, 0, NULL), *v;
+	int64_t version = 0;
+
+	if (json_is_object(root) && json_is_string(json_object_get(root, "payload"))) {
+		uint8_t *raw = NULL;
+		size_t rl = 0;
+
+		v = json_object_get(root, "payload");
+		if (b64_decode(json_string_value(v), json_string_length(v), 1, &raw, &rl) == 0) {
+			json_decref(root);
+			root = json_loadb((const char *)raw, rl, 0, NULL);
+			free(raw);
+		}
+	}
+	v = json_object_get(root, "version");
+	if (json_is_integer(v))
+		version = json_integer_value(v);
+	json_decref(root);
+	return version;
+}
+
+void bundle_root_path(const char *policy_path, char *out, size_t outlen)
+{
+	const char *slash = strrchr(policy_path, '/');
+
+	if (!slash)
+		snprintf(out, outlen, "%s", ROOT_FILE_NAME);
+	else
+		snprintf(out, outlen, "%.*s/%s", (int)(slash - policy_path), policy_path, ROOT_FILE_NAME);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Signed policy bundles: a DSSE envelope around the policy, trusted through root.json. */
+#ifndef VMSEAL_BUNDLE_H
+#define VMSEAL_BUNDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "key.h"
+#include "limits.h"
+
+#define BUNDLE_PAYLOAD_TYPE "application/vnd.vmseal.policy+json"
+#define ROOT_FILE_NAME "root.json"
+
+struct root_key {
+	char id[KEY_ID_HEX_LEN + 1];
+	struct vs_key *key;
+	char owner[VS_MAX_NAME_BYTES];
+};
+
+/* root.json: {"version": 1, "threshold": K, "keys": [{"id", "public_key", "owner"}…]}. */
+struct root_of_trust {
+	struct root_key keys[VS_MAX_ROOT_KEYS];
+	size_t nkeys;
+	unsigned threshold;
+};
+
+int root_parse(const char *json, size_t len, const char *object, struct root_of_trust **out,
+	       struct vs_error *err);
+int root_load(const char *path, struct root_of_trust **out, struct vs_error *err);
+void root_free(struct root_of_trust *r);
+
+/* Is this JSON text a DSSE envelope (has "payloadType")? Cheap look, no verification. */
+int bundle_is_envelope(const char *json, size_t len);
+
+/* Verifies a bundle under root: payloadType, at least root->threshold distinct root keys with
+ * valid signatures. On success *payload (malloc'd, NUL-terminated) is the policy text and
+ * *valid the number of distinct valid root signatures. Failures are VS_ERR_DENIED. */
+int bundle_open(const struct root_of_trust *root, const char *json, size_t len, const char *object,
+		char **payload, size_t *plen, unsigned *valid, struct vs_error *err);
+
+/* The policy "version" of a policy file or bundle, without verifying anything (for rollback
+ * checks, where trusting a higher number can only refuse more). 0 when absent or unreadable. */
+int64_t bundle_peek_version(const char *json, size_t len);
+
+/* Path of the root.json that governs policy_path: the file of that name in the same directory. */
+void bundle_root_path(const char *policy_path, char *out, size_t outlen);
+
+#endif

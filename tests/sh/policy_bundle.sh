@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# vmseal-policy: root of trust, signed bundles, threshold, rollback, atomic concurrent installs,
+# and consumers (vmseal-verify) loading only verified policy once root.json exists.
+source "$(dirname "$0")/lib.sh"
+cd "$T"
+mkp() { "$PY" "$top/tests/mkpolicy.py" "$@"; }
+for k in r1 r2 r3 evil tk; do vmseal-key generate --out $k --no-passphrase >/dev/null; done
+vmseal-key policy-entry tk.pub > tk.entry
+R='[{"match":"debian-*","keys":["@tk"]}]'
+for v in 1 2 3 5; do mkp pol$v.json "$R" "{\"version\":$v}" tk=tk.entry; done
+head -c 100000 /dev/urandom > img
+vmseal-sign --key tk.key --template debian-12 --template-version 1 img >/dev/null
+
+expect_rc "root of trust written" 0 vmseal-policy root --threshold 2 -o root.json r1.pub r2.pub r3.pub
+expect_rc "sign a bundle" 0 vmseal-policy sign --key r1.key -o b2.json pol2.json
+expect_deny "one of two root signatures refused" "1 valid root signature, root of trust requires 2" vmseal-policy verify --root root.json b2.json
+expect_rc "countersign a bundle" 0 vmseal-policy sign --key r2.key --append b2.json
+expect_rc "bundle with 2 of 3 verifies" 0 vmseal-policy verify --root root.json b2.json
+grep -q "policy version 2, 2 valid root signatures" out && pass "verify names version and signatures" || fail "verify output: $(cat out)"
+cp b2.json b2dup.json
+"$PY" -c "
+import json; e=json.load(open('b2dup.json')); e['signatures'][1]=dict(e['signatures'][0]); json.dump(e,open('b2dup.json','w'))"
+expect_deny "same root key twice counts once" "1 valid root signature" vmseal-policy verify --root root.json b2dup.json
+vmseal-policy sign --key evil.key -o bevil.json pol3.json >/dev/null
+vmseal-policy sign --key r1.key --append bevil.json >/dev/null
+expect_deny "non-root key does not count" "1 valid root signature" vmseal-policy verify --root root.json bevil.json
+head -c 300 b2.json > btrunc.json
+expect_deny "truncated bundle refused" "not valid JSON" vmseal-policy verify --root root.json btrunc.json
+"$PY" -c "
+import json,base64; e=json.load(open('b2.json')); p=json.loads(base64.b64decode(e['payload'])); p['enforce']=False
+e['payload']=base64.b64encode(json.dumps(p).encode()).decode(); json.dump(e,open('btamper.json','w'))"
+expect_deny "tampered payload refused" "0 valid root signatures" vmseal-policy verify --root root.json btamper.json
+echo '{"version":1,"bogus":true}' > bad.json
+expect_err "signing a broken policy refused" "unknown field \"bogus\"" vmseal-policy sign --key r1.key bad.json
+
+mkdir etc && cp root.json etc/
+expect_rc "install version 2" 0 vmseal-policy install --policy etc/policy.json --audit-log audit.jsonl b2.json
+expect_rc "vmseal-verify loads the verified bundle" 0 vmseal-verify --policy etc/policy.json img
+for v in 1 3; do
+	vmseal-policy sign --key r1.key -o b$v.json pol$v.json >/dev/null
+	vmseal-policy sign --key r3.key --append b$v.json >/dev/null
+done
+expect_deny "rollback to version 1 refused" "rollback refused: bundle version 1 is not newer than installed version 2" vmseal-policy install --policy etc/policy.json --audit-log audit.jsonl b1.json
+expect_deny "reinstalling the same version refused" "not newer" vmseal-policy install --policy etc/policy.json b2.json
+expect_deny "install of an under-signed bundle refused" "requires 2" vmseal-policy install --policy etc/policy.json bevil.json
+cmp -s etc/policy.json b2.json && pass "refused installs leave the policy untouched" || fail "policy changed"
+expect_rc "install version 3" 0 vmseal-policy install --policy etc/policy.json b3.json
+grep -q '"decision":"deny"' audit.jsonl && grep -q '"event":"policy.install"' audit.jsonl && pass "installs are audited" || fail "audit"
+
+# Consumers load only verified policy once root.json is there.
+cp pol3.json etc/policy.json
+expect_err "plain policy refused when root.json exists" "not a signed policy bundle" vmseal-verify --policy etc/policy.json img
+cp btamper.json etc/policy.json
+expect_err "tampered bundle refused by vmseal-verify" "root signature" vmseal-verify --policy etc/policy.json img
+mkdir plain && cp b3.json plain/policy.json
+expect_err "bundle without root.json refused" "no .*root.json to verify it" vmseal-verify --policy plain/policy.json img
+
+# Concurrent installs: every run ends with one complete, verified, newest policy.
+cp b3.json etc/policy.json
+for v in $(seq 4 12); do
+	mkp p$v.json "$R" "{\"version\":$v}" tk=tk.entry
+	vmseal-policy sign --key r1.key -o c$v.json p$v.json >/dev/null
+	vmseal-policy sign --key r2.key --append c$v.json >/dev/null
+done
+for v in $(seq 4 12); do vmseal-policy install --policy etc/policy.json c$v.json >/dev/null 2>&1 & done
+wait
+"$PY" -c "
+import json,base64; e=json.load(open('etc/policy.json')); assert json.loads(base64.b64decode(e['payload']))['version']==12" \
+	&& pass "concurrent installs end at the newest version" || fail "concurrent installs: $(head -c 200 etc/policy.json)"
+expect_rc "policy after concurrent installs verifies" 0 vmseal-verify --policy etc/policy.json img
+ls etc | grep -q tmp && fail "temp files left: $(ls etc)" || pass "no temp files left"
+(VMSEAL_FAULT=policy-install-before-write vmseal-policy install --policy etc/policy.json c12.json >/dev/null 2>&1) 2>/dev/null
+expect_rc "policy intact after a crash during install" 0 vmseal-verify --policy etc/policy.json img
