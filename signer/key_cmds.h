@@ -6,5 +6,8 @@
 int cmd_generate(int argc, char **argv);
 int cmd_id(int argc, char **argv);
 int cmd_policy_entry(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_rotate(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
 
 #endif

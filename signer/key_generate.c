@@ -6,6 +6,7 @@
 
 #include "lib/cli.h"
 #include "lib/key.h"
+#include "lib/keymeta.h"
 #include "lib/util.h"
 #include "signer/key_cmds.h"
 
@@ -15,8 +16,9 @@ static void usage(FILE *f)
 		"Usage: vmseal-key generate [--alg ed25519|p256|rsa3072] --out DIR/NAME\n"
 		"                           [--passphrase-file FILE | --no-passphrase] [--no-wait]\n"
 		"\n"
-		"Generates a key pair and writes DIR/NAME.key (PKCS#8 PEM, AES-256 encrypted) and\n"
-		"DIR/NAME.pub (SubjectPublicKeyInfo PEM), both mode 0600, atomically. Existing files\n"
+		"Generates a key pair and writes DIR/NAME.key (PKCS#8 PEM, AES-256 encrypted),\n"
+		"DIR/NAME.pub (SubjectPublicKeyInfo PEM) and DIR/NAME.json (metadata: keyid, algorithm,\n"
+		"creation time, status active, location), all mode 0600, atomically. Existing files\n"
 		"are never overwritten. Prints the new keyid on stdout.\n"
 		"\n"
 		"Options:\n"
@@ -92,10 +94,7 @@ int cmd_generate(int argc, char **argv)
 			     : passphrase_prompt("New passphrase: ", 1, &pass, &err) < 0)
 			goto out;
 	}
-	if (key_generate(alg, wait, &k, &err) < 0)
-		goto out;
-	fault_point("keygen-before-write");
-	if (key_write_files(k, out, pass, &err) < 0)
+	if (keymeta_create_key(alg, wait, out, pass, NULL, &k, &err) < 0)
 		goto out;
 	printf("%s\n", key_id(k));
 	rc = 0;

@@ -14,6 +14,9 @@ static const struct {
 	{"generate", cmd_generate, "create a new key pair (NAME.key encrypted, NAME.pub)"},
 	{"id", cmd_id, "print the keyid of a key file or pkcs11: URI"},
 	{"policy-entry", cmd_policy_entry, "print a policy \"keys\" entry for a public key"},
+	{"list", cmd_list, "list keys with keyid, algorithm, creation time, status, location"},
+	{"rotate", cmd_rotate, "make the next key version, retire the old one (and in the policy)"},
+	{"revoke", cmd_revoke, "mark a key revoked in the policy and its metadata"},
 };
 
 static void usage(FILE *f)

@@ -12,6 +12,7 @@
 #include "lib/cli.h"
 #include "lib/dsse.h"
 #include "lib/key.h"
+#include "lib/keymeta.h"
 #include "lib/limits.h"
 #include "lib/merkle.h"
 #include "lib/statement.h"
@@ -47,10 +48,14 @@ static void usage(FILE *f)
 		"  -h, --help              show this help\n"
 		"  --version               print the version\n"
 		"\n"
+		"A key whose metadata (NAME.json beside NAME.key) says retired, revoked or destroyed\n"
+		"is refused: rotated-out keys verify what they signed but sign nothing new.\n"
+		"\n"
 		"The envelope is written atomically (temp file, fsync, rename): a crash leaves the old\n"
 		"envelope or the new one, never a partial file.\n"
 		"\n"
-		"Exit status: 0 signed, 1 refused (e.g. --append on an envelope for another image),\n"
+		"Exit status: 0 signed, 1 refused (--append on an envelope for another image, or a\n"
+		"retired, revoked or destroyed key),\n"
 		"2 usage or runtime error.\n"
 		"\n"
 		"Examples:\n"
@@ -165,8 +170,11 @@ int main(int argc, char **argv)
 		vs_fail(&err, VS_ERR_IO, image, "cannot open: %s", strerror(errno));
 		goto out;
 	}
-	/* Load the key before the long hash, so a wrong passphrase fails at once. */
-	if (key_load_private(keyspec, passfile, &key, &err) < 0)
+	/* Lifecycle first (a destroyed key has no file left to complete with), then load the
+	 * key before the long hash, so a wrong passphrase fails at once. */
+	if (keymeta_check_signable(keyspec, NULL, &err) < 0 ||
+	    key_load_private(keyspec, passfile, &key, &err) < 0 ||
+	    keymeta_check_signable(keyspec, key_id(key), &err) < 0)
 		goto out;
 	if (merkle_root_fd(fd, image, &mo, &mr, &err) < 0)
 		goto out;
