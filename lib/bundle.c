@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "dsse.h"
+#include "jsonx.h"
 #include "util.h"
 
 void root_free(struct root_of_trust *r)
@@ -24,8 +25,8 @@ int root_parse(const char *json, size_t len, const char *object, struct root_of_
 {
 	struct root_of_trust *r = NULL;
 	json_error_t jerr;
+	static const char *const fields[] = {"version", "threshold", "keys", "comment", NULL};
 	json_t *root, *keys, *e, *v;
-	const char *field;
 	size_t i;
 	int ret = -1;
 
@@ -36,13 +37,8 @@ int root_parse(const char *json, size_t len, const char *object, struct root_of_
 		vs_fail(err, VS_ERR_INPUT, object, "root of trust is not a JSON object");
 		goto out;
 	}
-	json_object_foreach(root, field, v) {
-		if (strcmp(field, "version") && strcmp(field, "threshold") && strcmp(field, "keys") &&
-		    strcmp(field, "comment")) {
-			vs_fail(err, VS_ERR_INPUT, object, "unknown field \"%.64s\"", field);
-			goto out;
-		}
-	}
+	if (json_check_fields(root, fields, "root of trust", object, err) < 0)
+		goto out;
 	if (!json_is_integer(json_object_get(root, "version")) ||
 	    json_integer_value(json_object_get(root, "version")) != 1) {
 		vs_fail(err, VS_ERR_INPUT, object, "version must be 1");

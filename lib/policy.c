@@ -14,6 +14,7 @@
 
 #include "bundle.h"
 #include "dsse.h"
+#include "jsonx.h"
 #include "merkle.h"
 #include "util.h"
 
@@ -52,26 +53,6 @@ void policy_free(struct policy *p)
 	free(p->templates);
 	free(p->revoked);
 	free(p);
-}
-
-/* Checks that o has only the listed fields, so that a misspelt field cannot silently weaken
- * the policy (e.g. "threshhold"). */
-static int check_fields(json_t *o, const char *const *allowed, const char *where, const char *object,
-			struct vs_error *err)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(o, key, v) {
-		const char *const *a;
-
-		for (a = allowed; *a; a++)
-			if (!strcmp(*a, key))
-				break;
-		if (!*a)
-			return vs_fail(err, VS_ERR_INPUT, object, "%s: unknown field \"%.64s\"", where, key);
-	}
-	return 0;
 }
 
 static int opt_time(json_t *o, const char *field, int64_t *out, const char *where, const char *object,
@@ -129,7 +110,7 @@ static int parse_key(json_t *o, size_t idx, struct policy_key *k, const char *ob
 	snprintf(where, sizeof(where), "keys[%zu]", idx);
 	if (!json_is_object(o))
 		return vs_fail(err, VS_ERR_INPUT, object, "%s is not an object", where);
-	if (check_fields(o, fields, where, object, err) < 0)
+	if (json_check_fields(o, fields, where, object, err) < 0)
 		return -1;
 	v = json_object_get(o, "public_key");
 	if (!json_is_string(v))
@@ -205,7 +186,7 @@ static int parse_template(json_t *o, size_t idx, const struct policy *p, struct 
 	snprintf(where, sizeof(where), "templates[%zu]", idx);
 	if (!json_is_object(o))
 		return vs_fail(err, VS_ERR_INPUT, object, "%s is not an object", where);
-	if (check_fields(o, fields, where, object, err) < 0)
+	if (json_check_fields(o, fields, where, object, err) < 0)
 		return -1;
 	v = json_object_get(o, "match");
 	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= sizeof(t->match))
@@ -250,7 +231,7 @@ static int parse_gateway(json_t *o, struct policy_gateway *g, const char *object
 	g->max_validity_s = 300;
 	if (!o)
 		return 0;
-	if (!json_is_object(o) || check_fields(o, fields, "gateway", object, err) < 0)
+	if (!json_is_object(o) || json_check_fields(o, fields, "gateway", object, err) < 0)
 		return json_is_object(o) ? -1 : vs_fail(err, VS_ERR_INPUT, object, "gateway is not an object");
 	if (opt_int(o, "max_skew_s", 300, 1, 86400, &g->max_skew_s, "gateway", object, err) < 0 ||
 	    opt_int(o, "max_validity_s", 300, 1, 86400, &g->max_validity_s, "gateway", object, err) < 0)
@@ -258,7 +239,7 @@ static int parse_gateway(json_t *o, struct policy_gateway *g, const char *object
 	q = json_object_get(o, "quorum");
 	if (!q)
 		return 0;
-	if (!json_is_object(q) || check_fields(q, qfields, "gateway.quorum", object, err) < 0)
+	if (!json_is_object(q) || json_check_fields(q, qfields, "gateway.quorum", object, err) < 0)
 		return json_is_object(q) ? -1 : vs_fail(err, VS_ERR_INPUT, object, "gateway.quorum is not an object");
 	if (opt_int(q, "destroy", 1, 1, VS_MAX_SIGNATURES, &n, "gateway.quorum", object, err) < 0)
 		return -1;
@@ -292,7 +273,7 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 		vs_fail(err, VS_ERR_INPUT, object, "policy is not a JSON object");
 		goto out;
 	}
-	if (check_fields(root, fields, "policy", object, err) < 0)
+	if (json_check_fields(root, fields, "policy", object, err) < 0)
 		goto out;
 	p = calloc(1, sizeof(*p));
 	if (!p) {

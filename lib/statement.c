@@ -7,25 +7,8 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "jsonx.h"
 #include "util.h"
-
-static int only_fields(json_t *o, const char *const *allowed, const char *where, const char *object,
-		       struct vs_error *err)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(o, key, v) {
-		const char *const *a;
-
-		for (a = allowed; *a; a++)
-			if (!strcmp(*a, key))
-				break;
-		if (!*a)
-			return vs_fail(err, VS_ERR_INPUT, object, "%s: unknown field \"%.64s\"", where, key);
-	}
-	return 0;
-}
 
 static int get_string(json_t *o, const char *field, char *dst, size_t dstlen, const char *object,
 		      struct vs_error *err)
@@ -84,7 +67,7 @@ int statement_parse(const uint8_t *json, size_t len, const char *object, struct 
 	root = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return vs_fail(err, VS_ERR_INPUT, object, "statement is not valid JSON: %s", jerr.text);
-	if (!json_is_object(root) || only_fields(root, top, "statement", object, err) < 0) {
+	if (!json_is_object(root) || json_check_fields(root, top, "statement", object, err) < 0) {
 		if (!json_is_object(root))
 			vs_fail(err, VS_ERR_INPUT, object, "statement is not a JSON object");
 		goto out;
@@ -108,7 +91,7 @@ int statement_parse(const uint8_t *json, size_t len, const char *object, struct 
 		goto out;
 	}
 	s = json_array_get(v, 0);
-	if (!json_is_object(s) || only_fields(s, subj, "subject", object, err) < 0 ||
+	if (!json_is_object(s) || json_check_fields(s, subj, "subject", object, err) < 0 ||
 	    get_string(s, "name", st->subject_name, sizeof(st->subject_name), object, err) < 0) {
 		if (!json_is_object(s))
 			vs_fail(err, VS_ERR_INPUT, object, "subject is not an object");
@@ -132,13 +115,13 @@ int statement_parse(const uint8_t *json, size_t len, const char *object, struct 
 		}
 	}
 	p = json_object_get(root, "predicate");
-	if (!json_is_object(p) || only_fields(p, pred, "predicate", object, err) < 0) {
+	if (!json_is_object(p) || json_check_fields(p, pred, "predicate", object, err) < 0) {
 		if (!json_is_object(p))
 			vs_fail(err, VS_ERR_INPUT, object, "predicate missing or not an object");
 		goto out;
 	}
 	t = json_object_get(p, "template");
-	if (!json_is_object(t) || only_fields(t, tmpl, "template", object, err) < 0 ||
+	if (!json_is_object(t) || json_check_fields(t, tmpl, "template", object, err) < 0 ||
 	    get_string(t, "name", st->template_name, sizeof(st->template_name), object, err) < 0 ||
 	    get_uint(t, "version", 0, &st->template_version, object, err) < 0) {
 		if (!json_is_object(t))
@@ -146,7 +129,7 @@ int statement_parse(const uint8_t *json, size_t len, const char *object, struct 
 		goto out;
 	}
 	im = json_object_get(p, "image");
-	if (!json_is_object(im) || only_fields(im, img, "image", object, err) < 0 ||
+	if (!json_is_object(im) || json_check_fields(im, img, "image", object, err) < 0 ||
 	    get_string(im, "format", st->format, sizeof(st->format), object, err) < 0 ||
 	    get_uint(im, "size", 0, &n, object, err) < 0) {
 		if (!json_is_object(im))
