@@ -526,9 +526,15 @@ static unsigned count_signatures(const struct policy *p, const struct policy_tem
 int policy_eval_image(const struct policy *p, int fd, const char *image_name, const char *envelope,
 		      size_t envelope_len, int64_t now, struct image_verdict *v, struct vs_error *err)
 {
+	return policy_eval_image_opts(p, fd, image_name, envelope, envelope_len, now, NULL, v, err);
+}
+
+int policy_eval_image_opts(const struct policy *p, int fd, const char *image_name,
+			   const char *envelope, size_t envelope_len, int64_t now,
+			   const struct merkle_opts *mo, struct image_verdict *v, struct vs_error *err)
+{
 	struct dsse_envelope *env = NULL;
 	struct merkle_result mr;
-	struct merkle_opts mo = {0};
 	char reason[VS_ERR_REASON_MAX], t[32], hex[65];
 	struct stat st;
 	int r = -1;
@@ -592,7 +598,7 @@ int policy_eval_image(const struct policy *p, int fd, const char *image_name, co
 			(long long)st.st_size, (unsigned long long)v->st.size);
 		goto verdict;
 	}
-	if (merkle_root_fd(fd, image_name, &mo, &mr, err) < 0)
+	if (merkle_root_fd(fd, image_name, mo, &mr, err) < 0)
 		goto out;
 	memcpy(v->root, mr.root, 32);
 	v->size = mr.size;

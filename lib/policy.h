@@ -11,6 +11,8 @@
 #include "limits.h"
 #include "statement.h"
 
+struct merkle_opts;
+
 enum key_status { KEY_STATUS_ACTIVE = 0, KEY_STATUS_RETIRED, KEY_STATUS_REVOKED };
 
 enum key_usage { USAGE_TEMPLATE = 1u << 0, USAGE_ADMIN = 1u << 1, USAGE_POLICY = 1u << 2 };
@@ -111,5 +113,11 @@ struct image_verdict {
  * (I/O), which callers treat as a denial. */
 int policy_eval_image(const struct policy *p, int fd, const char *image_name, const char *envelope,
 		      size_t envelope_len, int64_t now, struct image_verdict *v, struct vs_error *err);
+
+/* policy_eval_image with hashing options (threads, progress callback) for the Merkle digest;
+ * mo may be NULL (defaults). The decision is the same whatever mo says. */
+int policy_eval_image_opts(const struct policy *p, int fd, const char *image_name,
+			   const char *envelope, size_t envelope_len, int64_t now,
+			   const struct merkle_opts *mo, struct image_verdict *v, struct vs_error *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include "lib/error.h"
 #include "lib/limits.h"
 #include "lib/merkle.h"
+#include "lib/progress.h"
 #include "lib/util.h"
 
 #define PROG "vmseal-digest"
@@ -15,7 +16,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROG " [--sha256] [--threads N] [--progress] IMAGE...\n"
+		"Usage: " PROG " [--sha256] [--threads N] [--progress | --no-progress] IMAGE...\n"
 		"\n"
 		"Print the vmseal-merkle-sha256 digest of each IMAGE (a regular file or a block\n"
 		"device): the RFC 6962 Merkle Tree Hash over the image's bytes cut into 4 MiB chunks,\n"
@@ -36,7 +37,11 @@ static void usage(FILE *f)
 		"                 know that). It is computed in the same pass by one extra thread, so\n"
 		"                 it costs about one core's SHA-256 speed.\n"
 		"  --threads N    hash with N threads (1-%d); default: one per core available.\n"
-		"  --progress     report the percentage done on stderr while hashing.\n"
+		"  --progress     show bytes done, rate and ETA on stderr while hashing, whatever\n"
+		"                 the image's size (one line a second when stderr is not a terminal).\n"
+		"                 Default: shown only when stderr is a terminal and the image is\n"
+		"                 over 1 GiB.\n"
+		"  --no-progress  never show progress.\n"
 		"  -h, --help     show this help and exit.\n"
 		"  --version      print the version and exit.\n"
 		"\n"
@@ -49,22 +54,6 @@ static void usage(FILE *f)
 		"  " PROG " debian-12.qcow2\n"
 		"  " PROG " --sha256 --threads 4 /dev/vg0/template-root\n",
 		VS_MERKLE_MAX_THREADS);
-}
-
-struct progress_state {
-	const char *name;
-	int last_percent;
-};
-
-static void progress_print(uint64_t done, uint64_t total, void *arg)
-{
-	struct progress_state *p = arg;
-	int percent = total ? (int)(done * 100 / total) : 100;
-
-	if (percent != p->last_percent) {
-		fprintf(stderr, PROG ": %s: %d%%\n", p->name, percent);
-		p->last_percent = percent;
-	}
 }
 
 /* Prints the name like sha256sum does: escape newline and backslash, flag the line with '\'. */
@@ -96,12 +85,14 @@ int main(int argc, char **argv)
 		{"sha256", no_argument, NULL, 's'},
 		{"threads", required_argument, NULL, 't'},
 		{"progress", no_argument, NULL, 'p'},
+		{"no-progress", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct merkle_opts opts = {0};
-	int show_progress = 0, rc = 0, c;
+	enum progress_mode pmode = PROGRESS_AUTO;
+	int rc = 0, c;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -121,7 +112,10 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'p':
-			show_progress = 1;
+			pmode = PROGRESS_ON;
+			break;
+		case 'P':
+			pmode = PROGRESS_OFF;
 			break;
 		case 'h':
 			usage(stdout);
@@ -142,13 +136,13 @@ int main(int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		struct merkle_result r;
 		struct vs_error err = {0};
-		struct progress_state ps = {argv[i], -1};
+		struct progress pr;
 
-		if (show_progress) {
-			opts.progress = progress_print;
-			opts.progress_arg = &ps;
-		}
+		progress_init(&pr, pmode, stderr, PROG, argv[i]);
+		opts.progress = NULL;
+		progress_attach(&pr, &opts);
 		if (merkle_root_path(argv[i], &opts, &r, &err) < 0) {
+			progress_end(&pr);
 			fflush(stdout);
 			vs_error_print(PROG, &err);
 			rc = 2;

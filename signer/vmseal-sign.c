@@ -15,6 +15,7 @@
 #include "lib/keymeta.h"
 #include "lib/limits.h"
 #include "lib/merkle.h"
+#include "lib/progress.h"
 #include "lib/statement.h"
 #include "lib/util.h"
 
@@ -25,7 +26,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: vmseal-sign --key KEY --template NAME --template-version N [--expires DURATION]\n"
 		"                   [--passphrase-file FILE] [--append] [--force] [-o OUT]\n"
-		"                   [--audit-log FILE] IMAGE\n"
+		"                   [--audit-log FILE] [--progress | --no-progress] IMAGE\n"
 		"\n"
 		"Hashes IMAGE (vmseal-merkle-sha256, all cores) and writes a DSSE envelope around an\n"
 		"in-toto Statement v1 naming the template, its version, the image's size and digest.\n"
@@ -45,6 +46,9 @@ static void usage(FILE *f)
 		"  --force                 replace an existing OUT (default: refuse)\n"
 		"  -o, --output OUT        envelope path (default IMAGE.intoto.json)\n"
 		"  --audit-log FILE        append a 'sign' event to this audit log\n"
+		"  --progress              show bytes hashed, rate and ETA on stderr (default: only\n"
+		"                          when stderr is a terminal and IMAGE is over 1 GiB)\n"
+		"  --no-progress           never show progress\n"
 		"  -h, --help              show this help\n"
 		"  --version               print the version\n"
 		"\n"
@@ -100,6 +104,8 @@ int main(int argc, char **argv)
 		{"force", no_argument, NULL, 'f'},
 		{"output", required_argument, NULL, 'o'},
 		{"audit-log", required_argument, NULL, 'l'},
+		{"progress", no_argument, NULL, 'P'},
+		{"no-progress", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -113,6 +119,8 @@ int main(int argc, char **argv)
 	struct dsse_envelope *env = NULL;
 	struct merkle_opts mo = {0};
 	struct merkle_result mr;
+	struct progress pr;
+	enum progress_mode pmode = PROGRESS_AUTO;
 	struct statement st;
 	char out_default[VS_MAX_PATH_BYTES], *payload = NULL, *json = NULL;
 	size_t plen = 0;
@@ -145,6 +153,8 @@ int main(int argc, char **argv)
 		case 'f': force = 1; break;
 		case 'o': outpath = optarg; break;
 		case 'l': auditlog = optarg; break;
+		case 'P': pmode = PROGRESS_ON; break;
+		case 'N': pmode = PROGRESS_OFF; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': return cli_version(prog);
 		default: return cli_usage_error(prog, "bad option");
@@ -176,8 +186,12 @@ int main(int argc, char **argv)
 	    key_load_private(keyspec, passfile, &key, &err) < 0 ||
 	    keymeta_check_signable(keyspec, key_id(key), &err) < 0)
 		goto out;
-	if (merkle_root_fd(fd, image, &mo, &mr, &err) < 0)
+	progress_init(&pr, pmode, stderr, prog, image);
+	progress_attach(&pr, &mo);
+	if (merkle_root_fd(fd, image, &mo, &mr, &err) < 0) {
+		progress_end(&pr);
 		goto out;
+	}
 	if (append) {
 		char hex[65];
 

@@ -13,6 +13,7 @@
 #include "lib/cli.h"
 #include "lib/limits.h"
 #include "lib/policy.h"
+#include "lib/progress.h"
 #include "lib/util.h"
 
 static const char *prog = "vmseal-verify";
@@ -21,7 +22,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: vmseal-verify --policy POLICY [--attestation FILE] [--json]\n"
-		"                     [--audit-log FILE] IMAGE\n"
+		"                     [--audit-log FILE] [--progress | --no-progress] IMAGE\n"
 		"\n"
 		"Checks IMAGE against the host policy: the attestation (default IMAGE.intoto.json)\n"
 		"must be a DSSE envelope around an in-toto Statement whose template matches a policy\n"
@@ -36,6 +37,9 @@ static void usage(FILE *f)
 		"  --json              print the verdict as one JSON object on stdout\n"
 		"  --audit-log FILE    append the decision to this audit log (default: the policy's\n"
 		"                      audit_log, if set)\n"
+		"  --progress          show bytes hashed, rate and ETA on stderr (default: only when\n"
+		"                      stderr is a terminal and IMAGE is over 1 GiB)\n"
+		"  --no-progress       never show progress\n"
 		"  -h, --help          show this help\n"
 		"  --version           print the version\n"
 		"\n"
@@ -99,6 +103,8 @@ int main(int argc, char **argv)
 		{"attestation", required_argument, NULL, 'a'},
 		{"json", no_argument, NULL, 'j'},
 		{"audit-log", required_argument, NULL, 'l'},
+		{"progress", no_argument, NULL, 'P'},
+		{"no-progress", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -108,6 +114,9 @@ int main(int argc, char **argv)
 	struct vs_error err = {0};
 	struct image_verdict v;
 	struct policy *p = NULL;
+	struct merkle_opts mo = {0};
+	struct progress pr;
+	enum progress_mode pmode = PROGRESS_AUTO;
 	size_t envlen = 0;
 	int json = 0, c, rc = 2, fd = -1, runtime_error = 1;
 
@@ -118,6 +127,8 @@ int main(int argc, char **argv)
 		case 'a': att = optarg; break;
 		case 'j': json = 1; break;
 		case 'l': auditlog = optarg; break;
+		case 'P': pmode = PROGRESS_ON; break;
+		case 'N': pmode = PROGRESS_OFF; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': return cli_version(prog);
 		default: return cli_usage_error(prog, "bad option");
@@ -153,8 +164,12 @@ int main(int argc, char **argv)
 		}
 		goto verdict;
 	}
-	if (policy_eval_image(p, fd, image, envelope, envlen, vs_now(), &v, &err) < 0)
+	progress_init(&pr, pmode, stderr, prog, image);
+	progress_attach(&pr, &mo);
+	if (policy_eval_image_opts(p, fd, image, envelope, envlen, vs_now(), &mo, &v, &err) < 0) {
+		progress_end(&pr);
 		goto verdict;
+	}
 	runtime_error = 0;
 verdict:
 	if (!runtime_error && v.decision == DECISION_ALLOW)
