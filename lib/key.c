@@ -277,7 +277,6 @@ int key_load_private(const char *spec, const char *passfile, struct vs_key **out
 	EVP_PKEY *pkey = NULL;
 	char *pem = NULL;
 	size_t len = 0;
-	BIO *bio;
 	int r;
 
 	vs_error_clear(err);
@@ -294,21 +293,36 @@ int key_load_private(const char *spec, const char *passfile, struct vs_key **out
 	}
 	if (file_read_all(spec, VS_MAX_KEY_FILE_BYTES, &pem, &len, err) < 0)
 		return -1;
+	r = key_load_private_pem(pem, len, spec, passfile, out, err);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	return r;
+}
+
+int key_load_private_pem(const char *pem, size_t len, const char *object, const char *passfile,
+			 struct vs_key **out, struct vs_error *err)
+{
+	struct pw_ctx pw = {passfile, object, err, 0};
+	EVP_PKEY *pkey = NULL;
+	BIO *bio;
+	int r;
+
+	vs_error_clear(err);
+	if (len > VS_MAX_KEY_FILE_BYTES)
+		return vs_fail(err, VS_ERR_INPUT, object, "key file too large");
 	bio = BIO_new_mem_buf(pem, (int)len);
 	if (bio)
 		pkey = PEM_read_bio_PrivateKey(bio, NULL, key_pem_password_cb, &pw);
 	BIO_free(bio);
-	OPENSSL_cleanse(pem, len);
-	free(pem);
 	if (!pkey) {
 		if (err->kind != VS_ERR_NONE)
 			return -1; /* passphrase file or prompt failed and said why */
 		ERR_clear_error();
 		if (pw.asked)
-			return vs_fail(err, VS_ERR_INPUT, spec, "wrong passphrase or corrupt key file");
-		return vs_fail(err, VS_ERR_INPUT, spec, "not a PEM private key");
+			return vs_fail(err, VS_ERR_INPUT, object, "wrong passphrase or corrupt key file");
+		return vs_fail(err, VS_ERR_INPUT, object, "not a PEM private key");
 	}
-	r = key_from_pkey(pkey, spec, out, err);
+	r = key_from_pkey(pkey, object, out, err);
 	EVP_PKEY_free(pkey);
 	if (r == 0)
 		(*out)->has_private = 1;
@@ -367,14 +381,21 @@ static int entropy_ready(int wait)
 	return 0;
 }
 
+int key_entropy_ready(int wait, struct vs_error *err)
+{
+	if (getenv("VMSEAL_TEST_NO_ENTROPY") || entropy_ready(wait) < 0)
+		return vs_fail(err, VS_ERR_IO, "entropy",
+			       "kernel entropy pool not initialised; refusing to generate a key");
+	return 0;
+}
+
 int key_generate(enum key_alg alg, int wait, struct vs_key **out, struct vs_error *err)
 {
 	EVP_PKEY *pkey = NULL;
 	int r;
 
-	if (getenv("VMSEAL_TEST_NO_ENTROPY") || entropy_ready(wait) < 0)
-		return vs_fail(err, VS_ERR_IO, "entropy",
-			       "kernel entropy pool not initialised; refusing to generate a key");
+	if (key_entropy_ready(wait, err) < 0)
+		return -1;
 	switch (alg) {
 	case KEY_ALG_ED25519:
 		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");

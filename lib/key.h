@@ -45,6 +45,15 @@ int key_from_pkey(EVP_PKEY *pkey, const char *object, struct vs_key **out, struc
  * (getrandom GRND_NONBLOCK); wait != 0 blocks until it is, printing a message once. */
 int key_generate(enum key_alg alg, int wait, struct vs_key **out, struct vs_error *err);
 
+/* The entropy gate: 0 once the kernel's entropy pool is initialised (getrandom GRND_NONBLOCK).
+ * Otherwise waits (printing a message once) when wait != 0, else fails. The environment
+ * variable VMSEAL_TEST_NO_ENTROPY makes it fail, for tests. */
+int key_entropy_ready(int wait, struct vs_error *err);
+
+/* Like key_load_private on a PEM held in memory (object names it in errors and prompts). */
+int key_load_private_pem(const char *pem, size_t len, const char *object, const char *passfile,
+			 struct vs_key **out, struct vs_error *err);
+
 /* Writes base.key (PKCS#8 PEM, AES-256 encrypted under passphrase, or plain when passphrase is
  * NULL) and base.pub (SPKI PEM), both mode 0600, atomically; never overwrites either. */
 int key_write_files(const struct vs_key *k, const char *base, const char *passphrase,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "p11.h"
 #include "util.h"
 
 static const char *const status_names[] = {"active", "retired", "revoked", "destroyed"};
@@ -399,4 +400,45 @@ int keymeta_resolve(const char *spec, char *base, size_t baselen, struct keymeta
 	}
 	key_free(k);
 	return 0;
+}
+
+int keymeta_create_p11_key(enum key_alg alg, const char *uri, const char *pinfile, const char *base,
+			   struct vs_key **out, struct vs_error *err)
+{
+	char pub[VS_MAX_PATH_BYTES], meta[VS_MAX_PATH_BYTES], clean[VS_MAX_PATH_BYTES], *pem = NULL;
+	struct vs_key *k = NULL;
+	struct keymeta m;
+	int r = -1;
+
+	if (snprintf(pub, sizeof(pub), "%s.pub", base) >= (int)sizeof(pub) ||
+	    meta_path(base, meta, sizeof(meta), err) < 0)
+		return vs_fail(err, VS_ERR_USAGE, base, "path too long");
+	if (p11_uri_without_pin(uri, clean, sizeof(clean)) < 0)
+		return vs_fail(err, VS_ERR_USAGE, uri, "not a pkcs11: URI");
+	if (access(pub, F_OK) == 0 || access(meta, F_OK) == 0)
+		return vs_fail(err, VS_ERR_IO, base, "%s.pub or %s.json already exists; refusing to overwrite",
+			       base, base);
+	if (p11_generate(alg, uri, pinfile, &k, err) < 0)
+		return -1;
+	pem = key_public_pem(k);
+	if (!pem) {
+		vs_fail(err, VS_ERR_INTERNAL, base, "out of memory");
+		goto out;
+	}
+	keymeta_init(&m, base, k, clean);
+	if (file_write_atomic(pub, pem, strlen(pem), 0600, 0, err) < 0)
+		goto out;
+	if (keymeta_save(base, &m, 0, err) < 0) {
+		unlink(pub);
+		goto out;
+	}
+	if (out) {
+		*out = k;
+		k = NULL;
+	}
+	r = 0;
+out:
+	free(pem);
+	key_free(k);
+	return r;
 }

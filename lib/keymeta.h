@@ -74,6 +74,11 @@ char *keymeta_encode(const struct keymeta *m);
 int keymeta_create_key(enum key_alg alg, int wait, const char *base, const char *passphrase,
 		       const struct keymeta *m, struct vs_key **out, struct vs_error *err);
 
+/* Like keymeta_create_key for a key generated inside a PKCS#11 token (p11_generate): writes
+ * base.pub and base.json (location pkcs11, the URI without any PIN); there is no base.key. */
+int keymeta_create_p11_key(enum key_alg alg, const char *uri, const char *pinfile, const char *base,
+			   struct vs_key **out, struct vs_error *err);
+
 /* Finds what is known about the key at spec (DIR/NAME, NAME.key, NAME.pub or NAME.json): base
  * gets DIR/NAME; m the metadata, or for a key without metadata a record built from NAME.pub
  * (status active, created unknown) with *has_meta = 0. When both exist, their keyids must

@@ -9,5 +9,8 @@ int cmd_policy_entry(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_rotate(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
+int cmd_destroy(int argc, char **argv);
 
 #endif

@@ -15,11 +15,20 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: vmseal-key generate [--alg ed25519|p256|rsa3072] --out DIR/NAME\n"
 		"                           [--passphrase-file FILE | --no-passphrase] [--no-wait]\n"
+		"                           [--pkcs11 'pkcs11:token=TOKEN;object=LABEL']\n"
 		"\n"
 		"Generates a key pair and writes DIR/NAME.key (PKCS#8 PEM, AES-256 encrypted),\n"
 		"DIR/NAME.pub (SubjectPublicKeyInfo PEM) and DIR/NAME.json (metadata: keyid, algorithm,\n"
 		"creation time, status active, location), all mode 0600, atomically. Existing files\n"
 		"are never overwritten. Prints the new keyid on stdout.\n"
+		"\n"
+		"With --pkcs11 the key pair is generated inside the PKCS#11 token by OpenSSL's\n"
+		"pkcs11-provider (OPENSSL_CONF must load it): the private key is created sensitive and\n"
+		"never extractable and never leaves the token. Only DIR/NAME.pub (exported public key)\n"
+		"and DIR/NAME.json (location pkcs11, the URI) are written; sign with\n"
+		"--key 'pkcs11:token=TOKEN;object=LABEL'. --passphrase-file then holds the token PIN\n"
+		"(handed to the provider as pin-source, never read by vmseal-key); without it the\n"
+		"provider's configuration must supply the PIN.\n"
 		"\n"
 		"Options:\n"
 		"  --alg ALG              ed25519 (default), p256 (ECDSA P-256, SHA-256) or rsa3072\n"
@@ -30,6 +39,8 @@ static void usage(FILE *f)
 		"  --no-passphrase        write the private key unencrypted (test setups only)\n"
 		"  --no-wait              fail at once instead of waiting when the kernel's entropy\n"
 		"                         pool is not yet initialised (fresh VMs and hosts)\n"
+		"  --pkcs11 URI           generate inside this PKCS#11 token object (Ed25519, P-256\n"
+		"                         and RSA-3072 work with SoftHSM2 2.6)\n"
 		"  -h, --help             show this help\n"
 		"\n"
 		"Exit status: 0 written, 2 usage or runtime error (nothing is left half-written).\n"
@@ -46,10 +57,11 @@ int cmd_generate(int argc, char **argv)
 		{"passphrase-file", required_argument, NULL, 'p'},
 		{"no-passphrase", no_argument, NULL, 'n'},
 		{"no-wait", no_argument, NULL, 'w'},
+		{"pkcs11", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *prog = "vmseal-key generate", *out = NULL, *passfile = NULL;
+	const char *prog = "vmseal-key generate", *out = NULL, *passfile = NULL, *uri = NULL;
 	enum key_alg alg = KEY_ALG_ED25519;
 	int no_pass = 0, wait = 1, c, rc = 2;
 	struct vs_error err = {0};
@@ -75,6 +87,9 @@ int cmd_generate(int argc, char **argv)
 		case 'w':
 			wait = 0;
 			break;
+		case 'P':
+			uri = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -89,6 +104,17 @@ int cmd_generate(int argc, char **argv)
 	if (no_pass && passfile)
 		return cli_usage_error(prog, "--passphrase-file and --no-passphrase exclude each other");
 	secrets_protect_process();
+	if (uri) {
+		if (no_pass)
+			return cli_usage_error(prog, "--no-passphrase means nothing with --pkcs11");
+		if (!wait && key_entropy_ready(0, &err) < 0)
+			goto out;
+		if (keymeta_create_p11_key(alg, uri, passfile, out, &k, &err) < 0)
+			goto out;
+		printf("%s\n", key_id(k));
+		rc = 0;
+		goto out;
+	}
 	if (!no_pass) {
 		if (passfile ? passphrase_read_file(passfile, &pass, &err) < 0
 			     : passphrase_prompt("New passphrase: ", 1, &pass, &err) < 0)

@@ -17,6 +17,9 @@ static const struct {
 	{"list", cmd_list, "list keys with keyid, algorithm, creation time, status, location"},
 	{"rotate", cmd_rotate, "make the next key version, retire the old one (and in the policy)"},
 	{"revoke", cmd_revoke, "mark a key revoked in the policy and its metadata"},
+	{"backup", cmd_backup, "split a key file into K-of-N Shamir shares"},
+	{"recover", cmd_recover, "rebuild a key file from K shares, checking each one"},
+	{"destroy", cmd_destroy, "overwrite and unlink a key (or delete it from its token), audited"},
 };
 
 static void usage(FILE *f)
