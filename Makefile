@@ -69,6 +69,65 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_COMMON_OBJ) $(LIB_A)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# ---- fuzzing (hardening): tests/fuzz/fuzz_NAME.c, corpus tests/fuzz/corpus/NAME/ -------------
+# `make fuzz FUZZ_SECONDS=N` builds every target with clang + libFuzzer + ASan/UBSan into
+# build-fuzz/ and runs each for N seconds (`make -j2 -k fuzz` runs two at a time and keeps going
+# after a crash). New inputs go to build-fuzz/corpus/NAME/, crashes to build-fuzz/artifacts/NAME/,
+# logs to build-fuzz/logs/NAME.log; the repository's seed corpus is only read.
+# `make all` also links each target with tests/fuzz/replay.c (the normal compiler, ASan with
+# SAN=1) into $(BUILD)/fuzz/replay_NAME; tests/sh/fuzz_replay.sh replays the corpora in `make check`.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_OPTS ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_DIR := build-fuzz
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-D_GNU_SOURCE -iquote . -MMD -MP $(PKG_CFLAGS)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
+
+all: $(FUZZ_REPLAY)
+
+$(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(FUZZ_DIR)/lib/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) $(LDLIBS)
+
+.PHONY: fuzz fuzz-build fuzz-clean
+.SECONDARY: $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/replay.o \
+	$(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%) $(FUZZ_LIB_OBJ)
+fuzz-build: $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
+
+fuzz: $(FUZZ_NAMES:%=fuzz-run-%)
+
+# Not .PHONY (pattern rules cannot be); no file of that name is ever made.
+fuzz-run-%: $(FUZZ_DIR)/fuzz_%
+	@mkdir -p $(FUZZ_DIR)/corpus/$* $(FUZZ_DIR)/artifacts/$* $(FUZZ_DIR)/logs
+	@echo "  FUZZ    $* for $(FUZZ_SECONDS) s (log: $(FUZZ_DIR)/logs/$*.log)"
+	$(Q)./$< -max_total_time=$(FUZZ_SECONDS) $(FUZZ_OPTS) \
+		-artifact_prefix=$(FUZZ_DIR)/artifacts/$*/ $(FUZZ_DIR)/corpus/$* tests/fuzz/corpus/$* \
+		>$(FUZZ_DIR)/logs/$*.log 2>&1 || { tail -40 $(FUZZ_DIR)/logs/$*.log; exit 1; }
+	@grep -E '^stat::number_of_executed_units|^#[0-9]+ +DONE' $(FUZZ_DIR)/logs/$*.log | tail -2
+
+fuzz-clean:
+	rm -rf $(FUZZ_DIR)
+clean: fuzz-clean
+
+-include $(wildcard $(BUILD)/tests/fuzz/*.d $(FUZZ_DIR)/lib/*.d $(FUZZ_DIR)/*.d)
+# ---- end fuzzing (hardening) -----------------------------------------------------------------
+
 deps:
 	@scripts/deps.sh
 

@@ -38,6 +38,11 @@ int key_load_public(const char *spec, struct vs_key **out, struct vs_error *err)
 int key_from_public_pem(const char *pem, size_t len, const char *object, struct vs_key **out,
 			struct vs_error *err);
 
+/* Parses a private key PEM held in memory (PKCS#8, encrypted or not, or a traditional PEM).
+ * passphrase may be NULL: an encrypted key then fails (it never prompts). The caller wipes pem. */
+int key_from_private_pem_mem(const char *pem, size_t len, const char *passphrase, const char *object,
+			     struct vs_key **out, struct vs_error *err);
+
 /* Wraps an EVP_PKEY (takes a reference on success). */
 int key_from_pkey(EVP_PKEY *pkey, const char *object, struct vs_key **out, struct vs_error *err);
 
