@@ -149,6 +149,21 @@ install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)
 
+# --- install-hook (agent/vmseal-hook as libvirt's qemu hook; owner: hook) ---------------------
+# Installs the hook, creates /etc/vmseal, /var/cache/vmseal and /var/log/vmseal (0700); never
+# writes or overwrites a policy. libvirtd reads its hooks directory only when it starts.
+HOOK_DIR ?= /etc/libvirt/hooks/qemu.d
+HOOK_OWNER := $(if $(filter 0,$(shell id -u)),-o root -g root)
+install-hook: $(BUILD)/bin/vmseal-hook
+	install -d -m 0755 $(DESTDIR)$(HOOK_DIR)
+	install -m 0755 $(HOOK_OWNER) $(BUILD)/bin/vmseal-hook $(DESTDIR)$(HOOK_DIR)/vmseal
+	install -d -m 0755 $(DESTDIR)/etc/vmseal
+	install -d -m 0700 $(DESTDIR)/var/cache/vmseal $(DESTDIR)/var/log/vmseal
+	@[ -e $(DESTDIR)/etc/vmseal/policy.json ] || \
+		echo "note: no /etc/vmseal/policy.json yet: every domain start is refused until you install one"
+	@echo "note: restart libvirtd so that it sees the new hook"
+# --- end install-hook ------------------------------------------------------------------------
+
 clean:
 	rm -rf build build-san
 
