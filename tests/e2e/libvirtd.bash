@@ -3,7 +3,7 @@
 # runs a private, real libvirtd (qemu:///system) with the configuration measured to work on
 # these machines without systemd, saves every /etc file it touches and restores it at the end.
 #
-# Caller sets LV_RUN (a fresh directory) and calls, in order: lv_missing (prints why this cannot
+# Works with and without `set -e`. Caller sets LV_RUN (a fresh directory) and calls, in order: lv_missing (prints why this cannot
 # run, if so), lv_lock, lv_setup, lv_hook_install/lv_hook_remove, lv_start, … and lv_cleanup from
 # its exit trap. Domains must be named "$LV_DOMPFX-…" so that their QEMU processes can be found.
 
@@ -45,7 +45,7 @@ lv_save() { # copies existing files aside, to be copied back by lv_cleanup
 
 lv_setup() {
 	mkdir -p "$LV_RUN/backup"
-	find $LV_WATCH 2>/dev/null | sort > "$LV_RUN/etc-before.txt"
+	{ find $LV_WATCH 2>/dev/null || true; } | sort > "$LV_RUN/etc-before.txt"
 	: > "$LV_RUN/restore.list"
 	lv_save /etc/libvirt/qemu.conf /etc/libvirt/hooks/qemu.d/vmseal /etc/vmseal/hook.conf
 	if ! getent passwd libvirt-qemu >/dev/null || ! getent group libvirt-qemu >/dev/null; then
@@ -105,10 +105,10 @@ lv_stop() {
 		[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
 	done
 	if [ -n "$LV_PID" ] && kill -0 "$LV_PID" 2>/dev/null; then
-		kill -TERM "$LV_PID"
+		kill -TERM "$LV_PID" || true
 		for i in $(seq 50); do kill -0 "$LV_PID" 2>/dev/null || break; sleep 0.2; done
-		kill -KILL "$LV_PID" 2>/dev/null
-		wait "$LV_PID" 2>/dev/null
+		kill -KILL "$LV_PID" 2>/dev/null || true
+		wait "$LV_PID" 2>/dev/null || true
 	fi
 	LV_PID=
 	for pf in /run/libvirt/qemu/"$LV_DOMPFX"-*.pid; do
@@ -125,11 +125,11 @@ lv_cleanup() {
 	lv_stop
 	[ -f "$LV_RUN/restore.list" ] || return 0
 	while read -r f; do cp -a "$LV_RUN/backup$f" "$f"; done < "$LV_RUN/restore.list"
-	find $LV_WATCH 2>/dev/null | sort > "$LV_RUN/etc-after.txt"
+	{ find $LV_WATCH 2>/dev/null || true; } | sort > "$LV_RUN/etc-after.txt"
 	# anything created under the watched trees (hook, qemu.conf, dirs libvirtd made) goes
 	comm -13 "$LV_RUN/etc-before.txt" "$LV_RUN/etc-after.txt" | sort -r | while read -r f; do
 		rm -rf -- "$f"
-	done
+	done || true
 	rm -f "$LV_RUN/restore.list"
 }
 

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# libvirt hook cost: vmseal-hook's wall time for a 4-disk domain (4 qcow2 overlays on one 2 GiB
+# signed template), cold (empty allow-cache: one full digest) and cached; then, as root, the
+# time of `virsh create` of that domain on a real libvirtd with and without the hook installed.
+# Writes its section to $RESULT. Run it through bench/run.sh (`bench/run.sh hook`).
+#
+# Knobs (environment): BENCH_HOOK_GIB (template size, default 2), BENCH_HOOK_COLD (cold runs,
+# default 5), BENCH_HOOK_CACHED (cached runs, default 40), BENCH_HOOK_STARTS (virsh starts per
+# configuration, default 7).
+set -euo pipefail
+top=${VMSEAL_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+BIN=${BIN:-$top/build/bin}
+DATA=${BENCH_DATA:-$top/bench/data}
+RESULT=${RESULT:-/dev/stdout}
+GIB=${BENCH_HOOK_GIB:-2}
+COLD=${BENCH_HOOK_COLD:-5}
+CACHED=${BENCH_HOOK_CACHED:-40}
+STARTS=${BENCH_HOOK_STARTS:-7}
+PY=/usr/bin/python3
+HOOK=$BIN/vmseal-hook
+export PATH="$BIN:$PATH"
+
+for b in "$HOOK" "$BIN/vmseal-sign" "$BIN/vmseal-key"; do
+	[ -x "$b" ] || { echo "hook bench: $b missing (make all first)" >&2; exit 2; }
+done
+command -v qemu-img >/dev/null || { echo "hook bench: qemu-img missing" >&2; exit 2; }
+mkdir -p "$DATA"
+# Work files on the same file system as bench/data (not tmpfs): the audit fsync is part of the cost.
+work=$(mktemp -d "$DATA/hook-bench.XXXXXX")
+chmod 0755 "$work"
+LV_RUN=$work/lv
+cleanup() {
+	if declare -F lv_cleanup >/dev/null; then lv_cleanup; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+tpl="$DATA/hook-template-${GIB}g.raw"
+size=$((GIB * 1024 * 1024 * 1024))
+if [ "$(stat -c %s "$tpl" 2>/dev/null || echo 0)" != "$size" ]; then
+	echo "hook bench: creating $tpl ($GIB GiB of random data)"
+	head -c "$size" /dev/zero | openssl enc -aes-128-ctr -pass pass:vmseal-hook-bench -nosalt -pbkdf2 \
+		-out "$tpl.tmp"
+	mv "$tpl.tmp" "$tpl"
+fi
+cd "$work"
+echo bench > pw
+vmseal-key generate --out k --passphrase-file pw >/dev/null
+vmseal-key policy-entry k.pub --owner pipeline > k.entry
+"$PY" "$top/tests/mkpolicy.py" policy.json \
+	'[{"match":"debian-*","keys":["@k"],"min_version":1,"allow_overlay":true}]' k=k.entry
+echo "hook bench: signing the template"
+vmseal-sign --key k.key --passphrase-file pw --template debian-12 --template-version 3 --force \
+	"$tpl" >/dev/null
+mkdir -p img
+for d in a b c d; do qemu-img create -q -f qcow2 -F raw -b "$tpl" "img/disk-$d.qcow2"; done
+cat > hook.conf <<EOF
+policy = $work/policy.json
+audit_log = $work/audit.jsonl
+cache_dir = $work/cache
+EOF
+export VMSEAL_HOOK_CONF=$work/hook.conf
+
+# The domain XML as libvirt gives it at start begin: each disk with its backingStore chain.
+{
+	echo "<domain type='qemu'><name>bench4</name><devices>"
+	for d in a b c d; do
+		cat <<EOF
+<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
+<source file='$work/img/disk-$d.qcow2' index='1'/>
+<backingStore type='file' index='2'><format type='raw'/><source file='$tpl'/><backingStore/></backingStore>
+<target dev='vd$d' bus='virtio'/></disk>
+EOF
+	done
+	echo "</devices></domain>"
+} > start.xml
+# … and at prepare begin: top images only, the hook follows the headers.
+sed '/<backingStore type/d' start.xml > prepare.xml
+
+cat "$tpl" > /dev/null # warm: cold means "not in the allow-cache", not "on disk"
+
+# timeit N XML CLEAR CMD...: runs CMD N times with XML on stdin (CLEAR=1: empty the allow-cache
+# first); prints "median-wall max-wall median-cpu" in ms. CPU is the child's user+system time.
+cat > timeit.py <<'PY'
+import os, resource, shutil, statistics, subprocess, sys, time
+n, xml, clear, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1", sys.argv[4:]
+walls, cpus = [], []
+for _ in range(n):
+    if clear:
+        shutil.rmtree(os.environ["WORK"] + "/cache", ignore_errors=True)
+    with open(xml, "rb") as f:
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        t1 = time.perf_counter()
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        sys.exit("hook bench: refused: " + p.stderr.decode(errors="replace").strip())
+    walls.append((t1 - t0) * 1000)
+    cpus.append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
+print("%.1f %.1f %.1f" % (statistics.median(walls), max(walls), statistics.median(cpus)))
+PY
+export WORK=$work
+timeit() { "$PY" "$work/timeit.py" "$@"; }
+stats() { # median and max of the numbers on stdin, "median max"
+	sort -n | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+		printf "%.1f %.1f\n", m, v[NR]}'
+}
+# Idle share of all CPUs over one second, in percent, from /proc/stat.
+idle_percent() {
+	local a b i total=0
+	a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+	for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+	echo $(((b[4] - a[4] + b[5] - a[5]) * 100 / (total > 0 ? total : 1)))
+}
+# Waits (at most BENCH_QUIET_WAIT s, default 120) for a 90% idle machine: other work on these
+# shared cores would be measured as the hook's slowness. Sets idle_start.
+quiet_wait() {
+	local deadline=$((SECONDS + ${BENCH_QUIET_WAIT:-120})) idle
+	while idle=$(idle_percent); [ "$idle" -lt 90 ] && [ $SECONDS -lt $deadline ]; do
+		echo "hook bench: machine only $idle% idle, waiting" >&2
+		sleep 4
+	done
+	idle_start=$idle
+}
+
+quiet_wait
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "hook bench: cold runs"
+read -r cold_med cold_max cold_cpu < <(timeit "$COLD" start.xml 1 "$HOOK" bench4 start begin -)
+echo "hook bench: cached runs"
+timeit 1 start.xml 0 "$HOOK" bench4 start begin - > /dev/null # fill the cache
+read -r start_med start_max start_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" bench4 start begin -)
+read -r prep_med prep_max prep_cpu < <(timeit "$CACHED" prepare.xml 0 "$HOOK" bench4 prepare begin -)
+read -r nocache_med nocache_max nocache_cpu < <(timeit "$COLD" start.xml 0 "$HOOK" --no-cache bench4 start begin -)
+read -r other_med other_max other_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" bench4 started begin -)
+read -r true_med true_max true_cpu < <(timeit "$CACHED" start.xml 0 /bin/true)
+for v in "$cold_med" "$start_med" "$prep_med" "$nocache_med" "$other_med" "$true_med"; do
+	[ -n "$v" ] || { echo "hook bench: a hook run failed" >&2; exit 1; }
+done
+t0=$EPOCHREALTIME
+"$BIN/vmseal-digest" "$tpl" > /dev/null
+digest_ms=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.0f", (b - a) * 1000}')
+
+# --- virsh create with and without the hook (root only) -------------------------------------
+virsh_note=
+if [ "$(id -u)" != 0 ]; then
+	virsh_note="not measured: needs root (a private libvirtd)"
+else
+	source "$top/tests/e2e/libvirtd.bash"
+	why=$(lv_missing)
+	if [ -n "$why" ]; then
+		virsh_note="not measured: $why"
+	elif ! lv_lock > "$work/lock.out"; then
+		virsh_note="not measured: $(cat "$work/lock.out")"
+	else
+		mkdir -p "$LV_RUN"
+		lv_setup
+		n=0
+		# virsh_times N: prints the wall time of N `virsh create` runs (each then destroyed).
+		virsh_times() {
+			local i t0 t1
+			for i in $(seq "$1"); do
+				n=$((n + 1))
+				lv_domxml "$LV_DOMPFX-$n" "$work"/img/disk-{a,b,c,d}.qcow2 > "$work/dom.xml"
+				t0=$EPOCHREALTIME
+				$LV_V create "$work/dom.xml" > /dev/null 2> "$work/virsh.err" || {
+					echo "hook bench: virsh create failed: $(cat "$work/virsh.err")" >&2; exit 1; }
+				t1=$EPOCHREALTIME
+				$LV_V destroy "$LV_DOMPFX-$n" > /dev/null
+				awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f\n", (b - a) * 1000}'
+			done
+		}
+		echo "hook bench: virsh create without the hook"
+		lv_start > "$work/start.out" || { cat "$work/start.out" >&2; exit 1; }
+		virsh_times 1 > /dev/null # first start warms libvirtd and QEMU's files
+		read -r plain_med plain_max < <(virsh_times "$STARTS" | stats)
+		lv_stop
+		echo "hook bench: virsh create with the hook"
+		lv_hook_install "$HOOK" < "$work/hook.conf"
+		lv_start > "$work/start.out" || { cat "$work/start.out" >&2; exit 1; }
+		virsh_times 1 > /dev/null # fills the allow-cache
+		read -r hook_med hook_max < <(virsh_times "$STARTS" | stats)
+		lv_cleanup
+		[ -n "$plain_med" ] && [ -n "$hook_med" ] || { echo "hook bench: a virsh run failed" >&2; exit 1; }
+		overhead=$(awk -v a="$plain_med" -v b="$hook_med" 'BEGIN {printf "%+.1f", (b - a) * 100 / a}')
+	fi
+fi
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+{
+	echo "### libvirt hook ($(nproc) cores, $(df -T "$DATA" | awk 'NR==2{print $2}'), template $GIB GiB raw, 4 qcow2 overlays)"
+	echo
+	echo "| what | median ms | max ms | median CPU ms | runs | target |"
+	echo "|---|---|---|---|---|---|"
+	echo "| hook \`start begin\`, cold (empty allow-cache; template hashed once for 4 disks) | $cold_med | $cold_max | $cold_cpu | $COLD | ≈ digest ($digest_ms ms) |"
+	echo "| hook \`start begin\`, \`--no-cache\` | $nocache_med | $nocache_max | $nocache_cpu | $COLD | |"
+	echo "| hook \`start begin\`, cached | $start_med | $start_max | $start_cpu | $CACHED | ≤ 20 |"
+	echo "| hook \`prepare begin\` (follows headers), cached | $prep_med | $prep_max | $prep_cpu | $CACHED | ≤ 20 |"
+	echo "| hook, an operation it does not judge (\`started begin\`) | $other_med | $other_max | $other_cpu | $CACHED | |"
+	echo "| \`/bin/true\` (process start on this machine now) | $true_med | $true_max | $true_cpu | $CACHED | |"
+	if [ -z "$virsh_note" ]; then
+		echo "| \`virsh create\` 4-disk domain, no hook | $plain_med | $plain_max | | $STARTS | |"
+		echo "| \`virsh create\` 4-disk domain, hook installed, cached | $hook_med | $hook_max | | $STARTS | ≤ +10% |"
+	fi
+	echo
+	[ -n "$virsh_note" ] && echo "virsh create: $virsh_note." && echo
+	[ -z "$virsh_note" ] && echo "Hook overhead on \`virsh create\` (medians): **$overhead %** (libvirt runs the hook 3 times per start: prepare, start and started begin; two are judged)." && echo
+	echo "Command: \`bench/run.sh hook\`. Wall time around each process as a parent sees it (fork/exec included; Python \`subprocess\`, bash \`\$EPOCHREALTIME\` for virsh), CPU time from \`getrusage(RUSAGE_CHILDREN)\`, audit log and cache on the same file system (fsync included). QEMU under $([ -r /dev/kvm ] && echo KVM || echo TCG). Machine $idle_start% idle when the hook runs began (waits up to 120 s for 90%); load average before $load_before, after $load_after."
+} > "$RESULT"

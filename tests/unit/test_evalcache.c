@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for lib/evalcache.c: key sensitivity, trusted directory, strict entries, expiry. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common_cunit.h"
+#include "lib/evalcache.h"
+
+static const char *POLICY = "5d41402abc4b2a76b9719d911017c592aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+static void base_stats(struct stat *img, struct stat *att)
+{
+	memset(img, 0, sizeof(*img));
+	memset(att, 0, sizeof(*att));
+	img->st_dev = 2049;
+	img->st_ino = 1234;
+	img->st_size = 2147483648;
+	img->st_mtim.tv_sec = 1700000000;
+	img->st_mtim.tv_nsec = 1;
+	img->st_ctim.tv_sec = 1700000000;
+	img->st_ctim.tv_nsec = 2;
+	att->st_dev = 2049;
+	att->st_ino = 1235;
+	att->st_size = 900;
+	att->st_mtim.tv_sec = 1700000001;
+	att->st_ctim.tv_sec = 1700000001;
+}
+
+/* Every field of the key changes it: any write to image or attestation, or a new policy. */
+static void test_key_sensitivity(void)
+{
+	struct stat img, att, i2, a2;
+	char k0[EVALCACHE_KEY_HEX], k[EVALCACHE_KEY_HEX];
+
+	base_stats(&img, &att);
+	evalcache_key(&img, &att, POLICY, k0);
+	CU_ASSERT_EQUAL(strlen(k0), 64);
+	evalcache_key(&img, &att, POLICY, k);
+	CU_ASSERT_STRING_EQUAL(k, k0);
+#define CHANGED(mutation)                                  \
+	do {                                               \
+		i2 = img;                                  \
+		a2 = att;                                  \
+		mutation;                                  \
+		evalcache_key(&i2, &a2, POLICY, k);        \
+		CU_ASSERT_STRING_NOT_EQUAL(k, k0);         \
+	} while (0)
+	CHANGED(i2.st_dev++);
+	CHANGED(i2.st_ino++);
+	CHANGED(i2.st_size++);
+	CHANGED(i2.st_mtim.tv_nsec++);
+	CHANGED(i2.st_ctim.tv_nsec++);
+	CHANGED(i2.st_ctim.tv_sec++);
+	CHANGED(a2.st_dev++);
+	CHANGED(a2.st_ino++);
+	CHANGED(a2.st_size++);
+	CHANGED(a2.st_mtim.tv_nsec++);
+	CHANGED(a2.st_ctim.tv_nsec++);
+#undef CHANGED
+	evalcache_key(&img, &att, "6d41402abc4b2a76b9719d911017c592aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", k);
+	CU_ASSERT_STRING_NOT_EQUAL(k, k0);
+}
+
+static const char *subdir(const char *name)
+{
+	static char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
+	return path;
+}
+
+static void test_dir_check(void)
+{
+	struct vs_error err;
+	const char *d = subdir("cache");
+	char link[600];
+	struct stat st;
+
+	CU_ASSERT_EQUAL(evalcache_dir_check(d, &err), 0); /* created */
+	CU_ASSERT_EQUAL_FATAL(stat(d, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
+	CU_ASSERT_EQUAL(evalcache_dir_check(d, &err), 0); /* exists */
+	CU_ASSERT_EQUAL(chmod(d, 0770), 0);
+	CU_ASSERT_EQUAL(evalcache_dir_check(d, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "mode 0770"));
+	CU_ASSERT_EQUAL(chmod(d, 0700), 0);
+	snprintf(link, sizeof(link), "%s/cache-link", test_tmpdir());
+	CU_ASSERT_EQUAL(symlink(d, link), 0);
+	CU_ASSERT_EQUAL(evalcache_dir_check(link, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "not a directory"));
+	CU_ASSERT_EQUAL(evalcache_dir_check(subdir("missing-parent/cache"), &err), -1);
+}
+
+static void write_entry(const char *dir, const char *key, const char *text, unsigned mode)
+{
+	char path[700];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	fchmod(fd, mode);
+	close(fd);
+}
+
+static void test_store_lookup(void)
+{
+	const char *d = subdir("c2");
+	struct evalcache_entry e = {.template_version = 3, .valid_until = 2000}, got;
+	struct stat img, att;
+	struct vs_error err;
+	char key[EVALCACHE_KEY_HEX], other[EVALCACHE_KEY_HEX];
+
+	CU_ASSERT_EQUAL_FATAL(evalcache_dir_check(d, &err), 0);
+	base_stats(&img, &att);
+	evalcache_key(&img, &att, POLICY, key);
+	strcpy(e.template_name, "debian-12");
+	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 1000, &got), 0); /* empty */
+	CU_ASSERT_EQUAL_FATAL(evalcache_store(d, key, &e, &err), 0);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 1000, &got), 1);
+	CU_ASSERT_STRING_EQUAL(got.template_name, "debian-12");
+	CU_ASSERT_EQUAL(got.template_version, 3);
+	CU_ASSERT_EQUAL(got.valid_until, 2000);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 2000, &got), 0); /* expired */
+	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 5000, &got), 0);
+	img.st_ctim.tv_nsec++;
+	evalcache_key(&img, &att, POLICY, other);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, other, 1000, &got), 0); /* changed image */
+
+	e.valid_until = 0; /* no end */
+	CU_ASSERT_EQUAL(evalcache_store(d, key, &e, &err), 0);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 1ll << 40, &got), 1);
+
+	strcpy(e.template_name, "a\nb");
+	CU_ASSERT_EQUAL(evalcache_store(d, key, &e, &err), -1);
+	memset(other, 0, sizeof(other));
+	strcpy(other, "../../etc/passwd");
+	CU_ASSERT_EQUAL(evalcache_store(d, other, &e, &err), -1);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, other, 0, &got), 0);
+}
+
+/* Anything odd about an entry is a miss, never an allow. */
+static void test_bad_entries_miss(void)
+{
+	const char *d = subdir("c3");
+	struct evalcache_entry got;
+	struct vs_error err;
+	char key[EVALCACHE_KEY_HEX], path[700];
+	static const char *const bad[] = {
+		"",
+		"vmseal-evalcache 1\ntemplate debian-12\nversion 3\nvalid_until 0",     /* no final \n */
+		"vmseal-evalcache 2\ntemplate debian-12\nversion 3\nvalid_until 0\n",
+		"vmseal-evalcache 1\ntemplate \nversion 3\nvalid_until 0\n",
+		"vmseal-evalcache 1\ntemplate debian-12\nversion x\nvalid_until 0\n",
+		"vmseal-evalcache 1\ntemplate debian-12\nversion 3\nvalid_until -5\n",
+		"vmseal-evalcache 1\ntemplate debian-12\nversion 3\nvalid_until 0\nextra 1\n",
+		"vmseal-evalcache 1\nversion 3\ntemplate debian-12\nvalid_until 0\n",
+	};
+
+	CU_ASSERT_EQUAL_FATAL(evalcache_dir_check(d, &err), 0);
+	memset(key, 'a', 64);
+	key[64] = '\0';
+	write_entry(d, key, "vmseal-evalcache 1\ntemplate debian-12\nversion 3\nvalid_until 0\n", 0600);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 100, &got), 1); /* the good one, for contrast */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_entry(d, key, bad[i], 0600);
+		CU_ASSERT_EQUAL(evalcache_lookup(d, key, 100, &got), 0);
+	}
+	write_entry(d, key, "vmseal-evalcache 1\ntemplate debian-12\nversion 3\nvalid_until 0\n", 0666);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 100, &got), 0); /* writable by others */
+	snprintf(path, sizeof(path), "%s/%s", d, key);
+	unlink(path);
+	CU_ASSERT_EQUAL(symlink("/etc/hostname", path), 0);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 100, &got), 0); /* symlink */
+	key[3] = 'G';
+	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 100, &got), 0); /* not hex */
+}
+
+int main(void)
+{
+	static const struct test_case cases[] = {
+		{"key changes with every identity field", test_key_sensitivity},
+		{"cache directory must be ours and private", test_dir_check},
+		{"store, lookup, expiry", test_store_lookup},
+		{"malformed, foreign or odd entries miss", test_bad_entries_miss},
+		{NULL, NULL},
+	};
+	return run_suite("evalcache", cases);
+}
