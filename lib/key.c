@@ -351,7 +351,7 @@ int key_load_private_pem(const char *pem, size_t len, const char *object, const 
 	EVP_PKEY_free(pkey);
 	if (r == 0) {
 		(*out)->has_private = 1;
-		r = key_self_test(out, spec, err);
+		r = key_self_test(out, object, err);
 	}
 	return r;
 }
