@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Replay cache: each (keyid, nonce) is accepted once while its signature could still verify. */
+#ifndef VMSEAL_REPLAY_H
+#define VMSEAL_REPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum replay_result {
+	REPLAY_OK = 0,      /* first time seen: claimed until expires */
+	REPLAY_SEEN,        /* already claimed and not yet expired: a replay */
+	REPLAY_FULL,        /* no room without evicting an unexpired claim: refuse (fail closed) */
+	REPLAY_UNAVAILABLE, /* the store cannot answer (a remote store is down): refuse */
+};
+
+/*
+ * A replay store. Implementations must be thread-safe and must never forget a claim before
+ * its expires time (seconds since the epoch), so that a signature cannot be replayed while it
+ * is still valid. The in-memory store is below; a shared store (Redis, issue 8) implements the
+ * same two functions, e.g. with SET key NX EXAT expires.
+ */
+struct replay_store {
+	enum replay_result (*claim)(struct replay_store *s, const char *keyid, const char *nonce,
+				    int64_t expires, int64_t now);
+	void (*destroy)(struct replay_store *s);
+};
+
+static inline enum replay_result replay_claim(struct replay_store *s, const char *keyid,
+					      const char *nonce, int64_t expires, int64_t now)
+{
+	return s->claim(s, keyid, nonce, expires, now);
+}
+
+static inline void replay_destroy(struct replay_store *s)
+{
+	if (s)
+		s->destroy(s);
+}
+
+/* In-process store holding at most capacity live claims (capacity ≥ 1). Expired claims are
+ * swept when room is needed. NULL when out of memory. */
+struct replay_store *replay_memory_new(size_t capacity);
+
+/* Live claims in a memory store (for tests and metrics). */
+size_t replay_memory_count(struct replay_store *s);
+
+const char *replay_result_name(enum replay_result r);
+
+#endif
