@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vmseal-gateway internals shared by its files: state, request context, routes. */
+#ifndef VMSEAL_GATEWAY_H
+#define VMSEAL_GATEWAY_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <libvirt/libvirt.h>
+
+#include "lib/audit.h"
+#include "lib/error.h"
+#include "lib/httpsig.h"
+#include "lib/key.h"
+#include "lib/limits.h"
+#include "lib/policy.h"
+#include "lib/replay.h"
+
+struct gateway_config {
+	const char *listen;       /* "127.0.0.1:8443" */
+	const char *tls_cert, *tls_key, *client_ca;
+	const char *policy_path;
+	const char *libvirt_uri;
+	const char *response_key, *response_passfile;
+	const char *audit_log;    /* overrides the policy's audit_log */
+	const char *template_dir; /* verified templates: NAME and NAME.intoto.json */
+	const char *image_dir;    /* overlays of created domains */
+	unsigned threads;
+	size_t replay_capacity;
+	int verbose;
+};
+
+struct gateway {
+	struct gateway_config cfg;
+	pthread_rwlock_t policy_lock; /* read for a request, write for a SIGHUP reload */
+	struct policy *policy;
+	virConnectPtr conn;
+	struct vs_key *resp_key;
+	struct audit_log *audit;
+	struct audit_group *group;
+	char audit_path[VS_MAX_PATH_BYTES];
+	struct replay_store *replay;
+	int64_t started; /* signatures created before this are refused */
+	char *tls_cert_pem, *tls_key_pem, *client_ca_pem;
+	struct MHD_Daemon *daemon;
+};
+
+/* A route's answer: status and a JSON body (owned; NULL only with an error set). */
+struct reply {
+	unsigned status;
+	json_t *body;
+};
+
+/* Who is calling: the keys whose signatures verified (distinct keyids). */
+struct caller {
+	const struct policy_key *keys[HTTPSIG_MAX_SIGS];
+	size_t n;
+	const char *actor; /* first keyid, for the audit log */
+};
+
+struct route;
+typedef void (*route_fn)(struct gateway *gw, const struct route *rt, const char *name,
+			 const char *query, const char *body, size_t body_len, struct reply *out);
+
+enum route_quorum { QUORUM_NONE = 0, QUORUM_DESTROY, QUORUM_DELETE };
+
+struct route {
+	const char *method;
+	const char *pattern; /* "/v1/domains/{}/start": {} is one path segment, a name */
+	unsigned roles;      /* any of these role bits may call it; 0: no signature needed */
+	int changes_state;   /* its audit event must be durable before the answer */
+	enum route_quorum quorum;
+	const char *event;   /* audit event name */
+	route_fn fn;
+};
+
+/* Finds the route for method and path; *name gets the {} segment. Returns NULL with
+ * *path_known set when only the method is wrong (405). */
+const struct route *route_find(const char *method, const char *path, char *name, size_t namelen,
+			       int *path_known);
+
+/* Sets out to {"error": code, "detail": detail}. */
+void reply_error(struct reply *out, unsigned status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Audit one event through the group committer; durable waits for the fsync. */
+int gateway_audit(struct gateway *gw, const char *actor, const char *event, const char *object,
+		  const char *decision, const char *reason, int durable);
+
+/* Starts/stops the HTTPS server (gateway_http.c). */
+int gateway_http_start(struct gateway *gw, struct vs_error *err);
+void gateway_http_stop(struct gateway *gw);
+
+/* Opens the libvirt connection for the gateway's lifetime (gateway_routes.c). */
+int gateway_libvirt_open(struct gateway *gw, struct vs_error *err);
+void gateway_libvirt_close(struct gateway *gw);
+
+#endif

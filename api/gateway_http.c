@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vmseal-gateway HTTPS front: libmicrohttpd plumbing, limits, signature and role checks,
+ * replay claims, audit events and signed responses. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+
+#include "api/gateway.h"
+#include "lib/util.h"
+
+#define MAX_URI_BYTES VS_MAX_HEADER_BYTES
+#define RESPONSE_LABEL "gw"
+
+/* One request, from the URI log callback until MHD reports it completed. */
+struct req {
+	char *uri; /* raw request target, still percent-encoded */
+	int uri_too_long;
+	int started;
+	int done; /* a response was queued early (413) */
+	char *body;
+	size_t len;
+	struct http_field fields[VS_MAX_HEADERS];
+	size_t nfields;
+	int fields_over; /* too many, or one too long: 431 */
+};
+
+static const char *const required_components[] = {"@method", "@authority", "@path", "@query"};
+
+static const char *const accept_signature =
+	"sig1=(\"@method\" \"@authority\" \"@path\" \"@query\" \"content-digest\")"
+	";created;expires;nonce;keyid";
+
+int gateway_audit(struct gateway *gw, const char *actor, const char *event, const char *object,
+		  const char *decision, const char *reason, int durable)
+{
+	struct audit_event ev = {.actor = actor, .event = event, .object = object,
+				 .decision = decision, .reason = reason};
+	struct vs_error err = {0};
+
+	if (audit_group_append(gw->group, &ev, durable, &err) < 0) {
+		fprintf(stderr, "vmseal-gateway: audit: %s: %s\n", err.object, err.reason);
+		return -1;
+	}
+	return 0;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct req *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	if (strlen(uri) > MAX_URI_BYTES)
+		r->uri_too_long = 1;
+	else
+		r->uri = strdup(uri);
+	return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	if (!r)
+		return;
+	free(r->uri);
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+/* mTLS: ask for a certificate and let GnuTLS refuse the handshake without a valid one
+ * (MHD_OPTION_HTTPS_MEM_TRUST alone only requests it). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct gateway *gw = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code != MHD_CONNECTION_NOTIFY_STARTED || !gw->client_ca_pem)
+		return;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci && ci->tls_session) {
+		gnutls_session_t s = (gnutls_session_t)ci->tls_session;
+
+		gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+		gnutls_session_set_verify_cert(s, NULL, 0);
+	}
+}
+
+static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct req *r = cls;
+
+	if (r->nfields >= VS_MAX_HEADERS || !value || strlen(value) > VS_MAX_HEADER_BYTES ||
+	    strlen(key) > VS_MAX_HEADER_BYTES) {
+		r->fields_over = 1;
+		return MHD_NO;
+	}
+	r->fields[r->nfields++] = (struct http_field){key, value};
+	return MHD_YES;
+}
+
+/* The request as httpsig sees it. path and query point into buf. */
+struct req_view {
+	struct http_field_list list;
+	struct http_msg msg;
+	char target[MAX_URI_BYTES + 1];
+};
+
+static void req_view_init(struct req_view *v, struct req *r, const char *method)
+{
+	char *q;
+
+	snprintf(v->target, sizeof(v->target), "%s", r->uri ? r->uri : "/");
+	q = strchr(v->target, '?');
+	if (q)
+		*q++ = '\0';
+	v->list = (struct http_field_list){r->fields, r->nfields};
+	v->msg = (struct http_msg){.method = method, .scheme = "https", .path = v->target,
+				   .query = q, .fields = http_field_list_get, .fields_ctx = &v->list};
+	{
+		const char *host = NULL;
+
+		if (http_field_list_get(&v->list, "host", &host, 1) == 1)
+			v->msg.authority = host;
+	}
+}
+
+/* Serialises the reply, signs it bound to the request and queues it. */
+static enum MHD_Result respond(struct gateway *gw, struct MHD_Connection *conn,
+			       const struct req_view *rv, struct reply *rep, int want_accept_sig)
+{
+	static const char *const comps[] = {"@status", "content-type", "content-digest",
+					    "@method;req", "@path;req", "signature;req"};
+	char *body = NULL, *digest = NULL, *si = NULL, *sg = NULL;
+	struct http_field f[2];
+	struct http_field_list fl = {f, 2};
+	struct http_msg resp = {.status = (int)rep->status, .fields = http_field_list_get,
+				.fields_ctx = &fl, .request = &rv->msg};
+	struct httpsig_sign_params sp = {.label = RESPONSE_LABEL, .components = comps,
+					 .ncomponents = 6, .created = vs_now(), .with_alg = 1};
+	struct MHD_Response *mr;
+	struct vs_error err = {0};
+	const char *sigv = NULL;
+	enum MHD_Result ret = MHD_NO;
+	size_t len;
+
+	if (!rep->body)
+		reply_error(rep, 500, "internal", "out of memory");
+	body = json_dumps(rep->body, JSON_COMPACT);
+	if (!body)
+		return MHD_NO;
+	len = strlen(body);
+	if (content_digest_make("sha-256", (const uint8_t *)body, len, &digest, &err) < 0)
+		goto out;
+	f[0] = (struct http_field){"Content-Type", "application/json"};
+	f[1] = (struct http_field){"Content-Digest", digest};
+	/* A request without a usable Signature field gets a response that cannot cover it. */
+	if (!rv->msg.method || !rv->msg.authority ||
+	    http_field_list_get((void *)&rv->list, "signature", &sigv, 1) == 0 ||
+	    httpsig_sign(&resp, gw->resp_key, &sp, &si, &sg, &err) < 0) {
+		sp.ncomponents = 5;
+		if (httpsig_sign(&resp, gw->resp_key, &sp, &si, &sg, &err) < 0) {
+			sp.ncomponents = 3; /* no usable request line: status and body only */
+			if (httpsig_sign(&resp, gw->resp_key, &sp, &si, &sg, &err) < 0) {
+				fprintf(stderr, "vmseal-gateway: cannot sign response: %s\n",
+					err.reason);
+				goto out;
+			}
+		}
+	}
+	mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!mr)
+		goto out;
+	body = NULL;
+	MHD_add_response_header(mr, "Content-Type", "application/json");
+	MHD_add_response_header(mr, "Content-Digest", digest);
+	MHD_add_response_header(mr, "Signature-Input", si);
+	MHD_add_response_header(mr, "Signature", sg);
+	if (want_accept_sig)
+		MHD_add_response_header(mr, "Accept-Signature", accept_signature);
+	ret = MHD_queue_response(conn, rep->status, mr);
+	MHD_destroy_response(mr);
+out:
+	free(body);
+	free(digest);
+	free(si);
+	free(sg);
+	return ret;
+}
+
+static int policy_key_lookup(void *ctx, const char *keyid, const struct vs_key **key,
+			     const void **ref, struct vs_error *err)
+{
+	struct gateway *gw = ctx;
+	const struct policy_key *k = policy_find_key(gw->policy, keyid);
+
+	if (!k)
+		return vs_fail(err, VS_ERR_DENIED, "keyid", "unknown key \"%.64s\"", keyid);
+	if (!(k->usage & USAGE_ADMIN))
+		return vs_fail(err, VS_ERR_DENIED, "keyid", "key %.16s is not an admin key", keyid);
+	if (policy_key_check(k, USAGE_ADMIN, 0, vs_now(), err) < 0)
+		return -1;
+	*key = k->key;
+	*ref = k;
+	return 0;
+}
+
+static unsigned quorum_needed(const struct gateway *gw, const struct route *rt)
+{
+	unsigned q = 1;
+
+	if (rt->quorum == QUORUM_DESTROY)
+		q = gw->policy->gateway.quorum_destroy;
+	else if (rt->quorum == QUORUM_DELETE)
+		q = gw->policy->gateway.quorum_delete;
+	return q ? q : 1;
+}
+
+/* Checks signatures, replay, role and quorum. Returns 0 when the call may proceed; otherwise
+ * fills rep (401/403/503) and returns -1. actor gets the first keyid (or "anonymous"). */
+static int authorize(struct gateway *gw, const struct route *rt, const struct req_view *rv,
+		     const struct req *r, struct reply *rep, char *actor, size_t actorlen,
+		     char *why, size_t whylen, int *accept_sig)
+{
+	struct httpsig_verify_opts o = {
+		.key_lookup = policy_key_lookup, .key_ctx = gw, .required = required_components,
+		.nrequired = 4, .require_created = 1, .require_expires = 1, .require_nonce = 1,
+		.require_keyid = 1, .now = vs_now(), .max_skew_s = gw->policy->gateway.max_skew_s,
+		.max_validity_s = gw->policy->gateway.max_validity_s, .not_before = gw->started,
+		.body = (const uint8_t *)r->body, .body_len = r->len, .digest_if_body = 1};
+	struct httpsig_result res;
+	struct vs_error err = {0};
+	const struct policy_key *seen[HTTPSIG_MAX_SIGS];
+	size_t nseen = 0, with_role = 0;
+	unsigned need;
+
+	snprintf(actor, actorlen, "anonymous");
+	if (httpsig_verify(&rv->msg, &o, &res, &err) < 0) {
+		if (res.sigs[0].keyid[0])
+			snprintf(actor, actorlen, "%s", res.sigs[0].keyid);
+		snprintf(why, whylen, "%s: %s: %s", res.code, err.object, err.reason);
+		reply_error(rep, 401, res.code, "%s: %s", err.object, err.reason);
+		*accept_sig = 1;
+		return -1;
+	}
+	snprintf(actor, actorlen, "%s", res.sigs[0].keyid);
+	for (size_t i = 0; i < res.n; i++) {
+		enum replay_result rr = replay_claim(gw->replay, res.sigs[i].keyid, res.sigs[i].nonce,
+						     res.sigs[i].expires, o.now);
+
+		if (rr == REPLAY_SEEN) {
+			snprintf(why, whylen, "replay: signature %s nonce \"%.64s\" already used",
+				 res.sigs[i].label, res.sigs[i].nonce);
+			reply_error(rep, 401, "replay", "signature %s: nonce already used",
+				    res.sigs[i].label);
+			*accept_sig = 1;
+			return -1;
+		}
+		if (rr != REPLAY_OK) {
+			snprintf(why, whylen, "replay cache %s", replay_result_name(rr));
+			reply_error(rep, 503, "replay_cache_unavailable",
+				    "the replay cache is %s; try again later", replay_result_name(rr));
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < res.n; i++) {
+		const struct policy_key *k = res.sigs[i].key_ref;
+		size_t j;
+
+		for (j = 0; j < nseen && seen[j] != k; j++)
+			;
+		if (j < nseen)
+			continue;
+		seen[nseen++] = k;
+		if (k->roles & rt->roles)
+			with_role++;
+	}
+	need = quorum_needed(gw, rt);
+	if (with_role == 0) {
+		snprintf(why, whylen, "forbidden: no signer has a role for %s", rt->event);
+		reply_error(rep, 403, "forbidden", "key %.16s has no role allowed to call %s %s",
+			    actor, rt->method, rt->pattern);
+		return -1;
+	}
+	if (with_role < need) {
+		snprintf(why, whylen, "quorum: %zu of %u distinct signers", with_role, need);
+		reply_error(rep, 403, "quorum_not_met",
+			    "%s %s needs signatures from %u distinct admin keys, got %zu", rt->method,
+			    rt->pattern, need, with_role);
+		return -1;
+	}
+	snprintf(why, whylen, "%zu signer%s", with_role, with_role > 1 ? "s" : "");
+	return 0;
+}
+
+static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, struct req *r,
+			      const char *method)
+{
+	struct req_view *rv = calloc(1, sizeof(*rv));
+	struct reply rep = {0};
+	const struct route *rt;
+	char name[VS_MAX_NAME_BYTES], actor[HTTPSIG_MAX_PARAM + 1], why[1024];
+	char object[VS_MAX_NAME_BYTES + 64];
+	int path_known = 0, accept_sig = 0;
+	enum MHD_Result ret;
+
+	if (!rv)
+		return MHD_NO;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_field, r);
+	req_view_init(rv, r, method);
+	if (r->uri_too_long) {
+		reply_error(&rep, 414, "uri_too_long", "request target over %u bytes", MAX_URI_BYTES);
+		goto send;
+	}
+	if (r->fields_over) {
+		reply_error(&rep, 431, "header_limit",
+			    "at most %u header fields of at most %u bytes each", VS_MAX_HEADERS,
+			    VS_MAX_HEADER_BYTES);
+		goto send;
+	}
+	if (!rv->msg.authority) {
+		reply_error(&rep, 400, "bad_request", "no Host header");
+		goto send;
+	}
+	rt = route_find(method, rv->msg.path, name, sizeof(name), &path_known);
+	if (!rt) {
+		if (path_known)
+			reply_error(&rep, 405, "method_not_allowed", "%s is not allowed here", method);
+		else
+			reply_error(&rep, 404, "not_found", "no route for %.64s", rv->msg.path);
+		goto send;
+	}
+	if (!rt->roles) {
+		rt->fn(gw, rt, name, rv->msg.query, r->body, r->len, &rep);
+		goto send;
+	}
+	snprintf(object, sizeof(object), "%s %s", method, rv->msg.path);
+	pthread_rwlock_rdlock(&gw->policy_lock);
+	if (authorize(gw, rt, rv, r, &rep, actor, sizeof(actor), why, sizeof(why), &accept_sig) < 0) {
+		gateway_audit(gw, actor, rt->event, object, "deny", why, 0);
+		pthread_rwlock_unlock(&gw->policy_lock);
+		goto send;
+	}
+	/* The decision is logged (durably for a state change) before anything happens. */
+	if (gateway_audit(gw, actor, rt->event, object, "allow", why, rt->changes_state) < 0) {
+		reply_error(&rep, 503, "audit_unavailable", "the audit log cannot record this call");
+		pthread_rwlock_unlock(&gw->policy_lock);
+		goto send;
+	}
+	rt->fn(gw, rt, name, rv->msg.query, r->body, r->len, &rep);
+	if (rt->changes_state) {
+		char result[96];
+		json_t *code = rep.body ? json_object_get(rep.body, "error") : NULL;
+
+		snprintf(result, sizeof(result), "%u %s", rep.status,
+			 code ? json_string_value(code) : "ok");
+		if (gateway_audit(gw, actor, rt->event, object, rep.status < 300 ? "info" : "error",
+				  result, 1) < 0)
+			reply_error(&rep, 500, "audit_unavailable",
+				    "the call ran (%s) but its result could not be logged", result);
+	}
+	pthread_rwlock_unlock(&gw->policy_lock);
+send:
+	ret = respond(gw, conn, rv, &rep, accept_sig);
+	json_decref(rep.body);
+	free(rv);
+	return ret;
+}
+
+/* Early refusal while the body is still arriving. */
+static enum MHD_Result refuse_early(struct gateway *gw, struct MHD_Connection *conn, struct req *r,
+				    const char *method, unsigned status, const char *code,
+				    const char *detail)
+{
+	struct req_view *rv = calloc(1, sizeof(*rv));
+	struct reply rep = {0};
+	enum MHD_Result ret;
+
+	if (!rv)
+		return MHD_NO;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_field, r);
+	req_view_init(rv, r, method);
+	reply_error(&rep, status, code, "%s", detail);
+	r->done = 1;
+	ret = respond(gw, conn, rv, &rep, 0);
+	json_decref(rep.body);
+	free(rv);
+	return ret;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+				 const char *method, const char *version, const char *upload_data,
+				 size_t *upload_data_size, void **con_cls)
+{
+	struct gateway *gw = cls;
+	struct req *r = *con_cls;
+
+	if (!r)
+		return MHD_NO;
+	if (r->done) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (!r->started) {
+		/* Keep-alive: answer on a later call, once the whole body is in. */
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+		r->started = 1;
+		if (cl) {
+			char *end;
+			unsigned long long n;
+
+			errno = 0;
+			n = strtoull(cl, &end, 10);
+			if (errno || *end || end == cl || n > VS_MAX_BODY_BYTES)
+				return refuse_early(gw, conn, r, method, 413, "body_too_large",
+						    "request body over 1 MiB");
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		char *nb;
+
+		if (r->len + n > VS_MAX_BODY_BYTES)
+			return refuse_early(gw, conn, r, method, 413, "body_too_large",
+					    "request body over 1 MiB");
+		nb = realloc(r->body, r->len + n + 1);
+		if (!nb)
+			return MHD_NO;
+		r->body = nb;
+		memcpy(r->body + r->len, upload_data, n);
+		r->len += n;
+		r->body[r->len] = '\0';
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return handle(gw, conn, r, method);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, struct vs_error *err)
+{
+	char host[256];
+	const char *colon = strrchr(listen, ':');
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai = NULL;
+	size_t hl;
+	int rc;
+
+	if (!colon || colon == listen || !colon[1])
+		return vs_fail(err, VS_ERR_USAGE, "--listen", "expected HOST:PORT, got \"%s\"", listen);
+	hl = (size_t)(colon - listen);
+	if (listen[0] == '[' && colon[-1] == ']') {
+		listen++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		return vs_fail(err, VS_ERR_USAGE, "--listen", "host too long");
+	memcpy(host, listen, hl);
+	host[hl] = '\0';
+	rc = getaddrinfo(host, colon + 1, &hints, &ai);
+	if (rc != 0 || !ai)
+		return vs_fail(err, VS_ERR_USAGE, "--listen", "cannot resolve \"%s\": %s", host,
+			       gai_strerror(rc));
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return 0;
+}
+
+int gateway_http_start(struct gateway *gw, struct vs_error *err)
+{
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_AUTO;
+	const union MHD_DaemonInfo *di;
+
+	memset(&ss, 0, sizeof(ss));
+	if (parse_listen(gw->cfg.listen, &ss, err) < 0)
+		return -1;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (gw->cfg.verbose)
+		flags |= MHD_USE_ERROR_LOG;
+	{
+		struct MHD_OptionItem o[20];
+		size_t n = 0;
+
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, gw->tls_key_pem};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, gw->tls_cert_pem};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+						 (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3"};
+		if (gw->client_ca_pem)
+			o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+							 gw->client_ca_pem};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, gw->cfg.threads, NULL};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 << 10, NULL};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
+		/* Two-argument options take the function as intptr_t (MHD_OPTION_ARRAY rules). */
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, gw};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed,
+						 gw};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION,
+						 (intptr_t)on_connection, gw};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+		gw->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, gw, MHD_OPTION_ARRAY, o,
+					      MHD_OPTION_END);
+	}
+	if (!gw->daemon)
+		return vs_fail(err, VS_ERR_IO, gw->cfg.listen,
+			       "cannot start the HTTPS server (address in use, or bad TLS files)");
+	di = MHD_get_daemon_info(gw->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	fprintf(stderr, "vmseal-gateway: listening on https://%s (port %u), %u threads%s\n",
+		gw->cfg.listen, di ? di->port : 0, gw->cfg.threads,
+		gw->client_ca_pem ? ", client certificates required" : "");
+	return 0;
+}
+
+void gateway_http_stop(struct gateway *gw)
+{
+	if (gw->daemon)
+		MHD_stop_daemon(gw->daemon);
+	gw->daemon = NULL;
+}

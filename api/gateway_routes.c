@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vmseal-gateway routes: domains over libvirt, verified templates, audit tail, health. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <libvirt/virterror.h>
+
+#include "api/gateway.h"
+#include "lib/util.h"
+
+extern char **environ;
+
+#define MAX_AUDIT_ENTRIES 1000
+
+void reply_error(struct reply *out, unsigned status, const char *code, const char *fmt, ...)
+{
+	char detail[VS_ERR_REASON_MAX + VS_ERR_OBJECT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	json_decref(out->body);
+	out->status = status;
+	out->body = json_pack("{s:s, s:s}", "error", code, "detail", detail);
+}
+
+static void reply_ok(struct reply *out, unsigned status, json_t *body)
+{
+	json_decref(out->body);
+	out->status = status;
+	out->body = body;
+	if (!body)
+		reply_error(out, 500, "internal", "out of memory");
+}
+
+/* Maps the thread's last libvirt error to a status by what it means. */
+static void reply_virt(struct reply *out, const char *what, const char *name)
+{
+	int code = virGetLastErrorCode();
+	const char *msg = virGetLastErrorMessage();
+
+	switch (code) {
+	case VIR_ERR_NO_DOMAIN:
+		reply_error(out, 404, "not_found", "domain \"%s\" does not exist", name);
+		break;
+	case VIR_ERR_OPERATION_INVALID:
+	case VIR_ERR_DOM_EXIST:
+	case VIR_ERR_OPERATION_DENIED:
+		reply_error(out, 409, "conflict", "%s \"%s\": %s", what, name, msg);
+		break;
+	default:
+		reply_error(out, 502, "libvirt_error", "%s \"%s\": %s", what, name, msg);
+	}
+}
+
+static const char *state_name(int state)
+{
+	switch (state) {
+	case VIR_DOMAIN_RUNNING:
+		return "running";
+	case VIR_DOMAIN_BLOCKED:
+		return "blocked";
+	case VIR_DOMAIN_PAUSED:
+		return "paused";
+	case VIR_DOMAIN_SHUTDOWN:
+		return "shutting-down";
+	case VIR_DOMAIN_SHUTOFF:
+		return "shut-off";
+	case VIR_DOMAIN_CRASHED:
+		return "crashed";
+	case VIR_DOMAIN_PMSUSPENDED:
+		return "suspended";
+	default:
+		return "unknown";
+	}
+}
+
+/* NULL when the domain vanished meanwhile (or another libvirt error). */
+static json_t *domain_json(virDomainPtr d)
+{
+	virDomainInfo info;
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	const char *name = virDomainGetName(d);
+
+	if (!name || virDomainGetInfo(d, &info) < 0 || virDomainGetUUIDString(d, uuid) < 0)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s, s:I, s:i, s:b}", "name", name, "uuid", uuid, "state",
+			 state_name(info.state), "memory_kib", (json_int_t)info.maxMem, "vcpus",
+			 (int)info.nrVirtCpu, "persistent", virDomainIsPersistent(d) == 1);
+}
+
+/* Names of domains, templates and files: a conservative alphabet, so that they are safe in
+ * paths and XML without escaping. */
+static int name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static void domains_list(struct gateway *gw, const struct route *rt, const char *name,
+			 const char *query, const char *body, size_t body_len, struct reply *out)
+{
+	virDomainPtr *doms = NULL;
+	int n = virConnectListAllDomains(gw->conn, &doms, 0);
+	json_t *arr;
+
+	if (n < 0) {
+		reply_virt(out, "list", "*");
+		return;
+	}
+	arr = json_array();
+	for (int i = 0; i < n; i++) {
+		json_t *d = domain_json(doms[i]);
+
+		if (d)
+			json_array_append_new(arr, d);
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	reply_ok(out, 200, json_pack("{s:o}", "domains", arr));
+}
+
+static virDomainPtr lookup(struct gateway *gw, const char *name, struct reply *out)
+{
+	virDomainPtr d;
+
+	if (!name_ok(name)) {
+		reply_error(out, 404, "not_found", "no domain may be named \"%.64s\"", name);
+		return NULL;
+	}
+	d = virDomainLookupByName(gw->conn, name);
+	if (!d)
+		reply_virt(out, "lookup", name);
+	return d;
+}
+
+static void domain_get(struct gateway *gw, const struct route *rt, const char *name,
+		       const char *query, const char *body, size_t body_len, struct reply *out)
+{
+	virDomainPtr d = lookup(gw, name, out);
+	json_t *j;
+
+	if (!d)
+		return;
+	j = domain_json(d);
+	if (j)
+		reply_ok(out, 200, j);
+	else
+		reply_virt(out, "get", name);
+	virDomainFree(d);
+}
+
+static int domain_active(virDomainPtr d)
+{
+	virDomainInfo info;
+
+	if (virDomainGetInfo(d, &info) < 0)
+		return -1;
+	return info.state != VIR_DOMAIN_SHUTOFF && info.state != VIR_DOMAIN_CRASHED &&
+	       info.state != VIR_DOMAIN_NOSTATE;
+}
+
+/* start/shutdown/reboot/destroy: check the state first, so that the answer means the same
+ * whatever the driver reports for a pointless action. */
+static void domain_action(struct gateway *gw, const struct route *rt, const char *name,
+			  const char *query, const char *body, size_t body_len, struct reply *out)
+{
+	const char *verb = strrchr(rt->pattern, '/') + 1;
+	virDomainPtr d = lookup(gw, name, out);
+	int active, r;
+	json_t *j;
+
+	if (!d)
+		return;
+	active = domain_active(d);
+	if (active < 0) {
+		reply_virt(out, verb, name);
+		goto out;
+	}
+	if (!strcmp(verb, "start") ? active : !active) {
+		reply_error(out, 409, "conflict", "domain \"%s\" is %s", name,
+			    active ? "already running" : "not running");
+		goto out;
+	}
+	if (!strcmp(verb, "start"))
+		r = virDomainCreate(d);
+	else if (!strcmp(verb, "shutdown"))
+		r = virDomainShutdown(d);
+	else if (!strcmp(verb, "reboot"))
+		r = virDomainReboot(d, 0);
+	else
+		r = virDomainDestroy(d);
+	if (r < 0) {
+		reply_virt(out, verb, name);
+		goto out;
+	}
+	j = domain_json(d);
+	reply_ok(out, 200, j ? j : json_pack("{s:s}", "name", name));
+out:
+	virDomainFree(d);
+}
+
+static void overlay_path(struct gateway *gw, const char *name, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/%s.qcow2", gw->cfg.image_dir, name);
+}
+
+static void domain_delete(struct gateway *gw, const struct route *rt, const char *name,
+			  const char *query, const char *body, size_t body_len, struct reply *out)
+{
+	virDomainPtr d = lookup(gw, name, out);
+	char overlay[VS_MAX_PATH_BYTES], needle[VS_MAX_PATH_BYTES + 16];
+	char *xml = NULL;
+	int active, ours = 0;
+
+	if (!d)
+		return;
+	active = domain_active(d);
+	if (active != 0) {
+		if (active < 0)
+			reply_virt(out, "delete", name);
+		else
+			reply_error(out, 409, "conflict", "domain \"%s\" is running; destroy it first",
+				    name);
+		goto out;
+	}
+	if (virDomainIsPersistent(d) != 1) {
+		reply_error(out, 409, "conflict", "domain \"%s\" is not persistent", name);
+		goto out;
+	}
+	if (gw->cfg.image_dir) {
+		overlay_path(gw, name, overlay, sizeof(overlay));
+		snprintf(needle, sizeof(needle), "file='%s'", overlay);
+		xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+		ours = xml && strstr(xml, needle);
+	}
+	if (virDomainUndefine(d) < 0) {
+		reply_virt(out, "delete", name);
+		goto out;
+	}
+	/* The overlay we created goes with the domain; anything else stays. */
+	if (ours && unlink(overlay) < 0 && errno != ENOENT) {
+		reply_error(out, 500, "io_error", "domain deleted, overlay \"%s\" left: %s", overlay,
+			    strerror(errno));
+		goto out;
+	}
+	reply_ok(out, 200, json_pack("{s:s, s:b}", "name", name, "deleted", 1));
+out:
+	free(xml);
+	virDomainFree(d);
+}
+
+/* Evaluates a template file in template_dir against the policy. 0 with v filled when a verdict
+ * was reached. */
+static int template_eval(struct gateway *gw, const char *file, struct image_verdict *v,
+			 struct vs_error *err)
+{
+	char path[VS_MAX_PATH_BYTES], att[VS_MAX_PATH_BYTES + 16];
+	char *env = NULL;
+	size_t envlen = 0;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s", gw->cfg.template_dir, file);
+	snprintf(att, sizeof(att), "%s.intoto.json", path);
+	if (file_read_all(att, VS_MAX_ATTESTATION_BYTES, &env, &envlen, err) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		free(env);
+		return vs_fail(err, VS_ERR_IO, path, "cannot open: %s", strerror(errno));
+	}
+	r = policy_eval_image(gw->policy, fd, file, env, envlen, vs_now(), v, err);
+	close(fd);
+	free(env);
+	return r;
+}
+
+static void templates_list(struct gateway *gw, const struct route *rt, const char *name,
+			   const char *query, const char *body, size_t body_len, struct reply *out)
+{
+	DIR *dir;
+	struct dirent *e;
+	json_t *arr;
+
+	if (!gw->cfg.template_dir) {
+		reply_ok(out, 200, json_pack("{s:[]}", "templates"));
+		return;
+	}
+	dir = opendir(gw->cfg.template_dir);
+	if (!dir) {
+		reply_error(out, 500, "io_error", "template directory: %s", strerror(errno));
+		return;
+	}
+	arr = json_array();
+	while ((e = readdir(dir))) {
+		struct image_verdict v;
+		struct vs_error err = {0};
+		size_t n = strlen(e->d_name);
+		json_t *t;
+
+		if (!name_ok(e->d_name) || (n > 12 && !strcmp(e->d_name + n - 12, ".intoto.json")))
+			continue;
+		memset(&v, 0, sizeof(v));
+		if (template_eval(gw, e->d_name, &v, &err) < 0 && err.kind == VS_ERR_IO &&
+		    strstr(err.object, ".intoto.json"))
+			continue; /* not a template: no attestation beside it */
+		t = json_pack("{s:s, s:s, s:I, s:s}", "file", e->d_name, "template",
+			      v.st.template_name, "version", (json_int_t)v.st.template_version,
+			      "decision",
+			      v.decision == DECISION_ALLOW ? "allow"
+			      : v.decision == DECISION_ALLOW_AUDIT_ONLY ? "would-deny" : "deny");
+		if (t && v.decision != DECISION_ALLOW)
+			json_object_set_new(t, "reason", json_string(v.why.reason[0] ? v.why.reason
+										   : err.reason));
+		if (t)
+			json_array_append_new(arr, t);
+	}
+	closedir(dir);
+	reply_ok(out, 200, json_pack("{s:o}", "templates", arr));
+}
+
+/* Runs qemu-img (no shell) to create a qcow2 overlay backed by the template. */
+static int make_overlay(const char *backing, const char *fmt, const char *overlay,
+			struct vs_error *err)
+{
+	char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F", (char *)fmt, "-b",
+			(char *)backing, (char *)overlay, NULL};
+	pid_t pid;
+	int status, rc;
+
+	rc = posix_spawnp(&pid, "qemu-img", NULL, NULL, argv, environ);
+	if (rc != 0)
+		return vs_fail(err, VS_ERR_IO, "qemu-img", "cannot run: %s", strerror(rc));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return vs_fail(err, VS_ERR_IO, "qemu-img", "wait: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return vs_fail(err, VS_ERR_IO, "qemu-img", "failed (status %d)", status);
+	return 0;
+}
+
+static int get_int(json_t *o, const char *k, int64_t lo, int64_t hi, int64_t *out)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return -1;
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static void domain_create(struct gateway *gw, const struct route *rt, const char *unused,
+			  const char *query, const char *body, size_t body_len, struct reply *out)
+{
+	static const char *const fields[] = {"name", "template", "memory_mib", "vcpus"};
+	char tpath[VS_MAX_PATH_BYTES], overlay[VS_MAX_PATH_BYTES], xml[4 * VS_MAX_PATH_BYTES];
+	struct image_verdict v;
+	struct vs_error err = {0};
+	json_error_t jerr;
+	json_t *req = NULL;
+	const char *name, *tmpl, *key;
+	json_t *val;
+	int64_t mem = 0, vcpus = 0;
+	virDomainPtr d = NULL;
+	int fd, reserved = 0;
+
+	memset(&v, 0, sizeof(v));
+	req = json_loadb(body ? body : "", body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(req)) {
+		reply_error(out, 400, "bad_request", "body is not a JSON object: %s", jerr.text);
+		goto out;
+	}
+	json_object_foreach(req, key, val) {
+		size_t i;
+
+		for (i = 0; i < 4 && strcmp(key, fields[i]); i++)
+			;
+		if (i == 4) {
+			reply_error(out, 400, "bad_request", "unknown field \"%.64s\"", key);
+			goto out;
+		}
+	}
+	name = json_string_value(json_object_get(req, "name"));
+	tmpl = json_string_value(json_object_get(req, "template"));
+	if (!name || !name_ok(name) || !tmpl || !name_ok(tmpl) ||
+	    get_int(req, "memory_mib", 16, 1 << 20, &mem) < 0 ||
+	    get_int(req, "vcpus", 1, 64, &vcpus) < 0) {
+		reply_error(out, 400, "bad_request",
+			    "need name and template ([A-Za-z0-9._-], at most 64), memory_mib 16..1048576, "
+			    "vcpus 1..64");
+		goto out;
+	}
+	if (!gw->cfg.template_dir || !gw->cfg.image_dir) {
+		reply_error(out, 503, "not_configured",
+			    "the gateway runs without --template-dir/--image-dir");
+		goto out;
+	}
+	if ((d = virDomainLookupByName(gw->conn, name))) {
+		reply_error(out, 409, "conflict", "domain \"%s\" exists", name);
+		goto out;
+	}
+	if (template_eval(gw, tmpl, &v, &err) < 0) {
+		reply_error(out, err.kind == VS_ERR_IO && errno == ENOENT ? 404 : 403,
+			    err.kind == VS_ERR_IO && errno == ENOENT ? "not_found" : "template_denied",
+			    "template \"%s\": %s", tmpl, err.reason);
+		goto out;
+	}
+	if (v.decision == DECISION_DENY) {
+		reply_error(out, 403, "template_denied", "template \"%s\": %s", tmpl, v.why.reason);
+		goto out;
+	}
+	if (v.decision == DECISION_ALLOW_AUDIT_ONLY)
+		gateway_audit(gw, "gateway", "gateway.template", tmpl, "would-deny", v.why.reason, 0);
+	if (!v.rule || !v.rule->allow_overlay) {
+		reply_error(out, 403, "template_denied", "template \"%s\": overlays not allowed", tmpl);
+		goto out;
+	}
+	snprintf(tpath, sizeof(tpath), "%s/%s", gw->cfg.template_dir, tmpl);
+	overlay_path(gw, name, overlay, sizeof(overlay));
+	/* Reserve the overlay name so that two creates cannot share it. */
+	fd = open(overlay, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		reply_error(out, 409, "conflict", "overlay \"%s\": %s", overlay, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	reserved = 1;
+	if (make_overlay(tpath, strcmp(v.st.format, "raw") ? "qcow2" : "raw", overlay, &err) < 0) {
+		reply_error(out, 502, "overlay_failed", "%s: %s", err.object, err.reason);
+		goto out;
+	}
+	snprintf(xml, sizeof(xml),
+		 "<domain type='%s'><name>%s</name><memory unit='MiB'>%lld</memory>"
+		 "<vcpu>%lld</vcpu><os><type arch='x86_64'>hvm</type></os><devices>"
+		 "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+		 "<source file='%s'/><target dev='vda' bus='virtio'/></disk></devices></domain>",
+		 !strcmp(virConnectGetType(gw->conn) ? virConnectGetType(gw->conn) : "", "Test")
+			 ? "test"
+			 : (access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "qemu"),
+		 name, (long long)mem, (long long)vcpus, overlay);
+	d = virDomainDefineXML(gw->conn, xml);
+	if (!d) {
+		reply_virt(out, "define", name);
+		goto out;
+	}
+	reserved = 0;
+	reply_ok(out, 201, json_pack("{s:s, s:s, s:s, s:I, s:s}", "name", name, "template", tmpl,
+				     "overlay", overlay, "version",
+				     (json_int_t)v.st.template_version, "state", "shut-off"));
+out:
+	if (reserved)
+		unlink(overlay);
+	if (d)
+		virDomainFree(d);
+	json_decref(req);
+}
+
+struct audit_collect {
+	json_t *arr;
+	uint64_t last;
+};
+
+static int collect_entry(const struct audit_entry *e, const char *line, size_t len, void *arg)
+{
+	struct audit_collect *c = arg;
+	json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+
+	if (j)
+		json_array_append_new(c->arr, j);
+	c->last = e->seq;
+	return json_array_size(c->arr) >= MAX_AUDIT_ENTRIES;
+}
+
+static void audit_tail(struct gateway *gw, const struct route *rt, const char *name,
+		       const char *query, const char *body, size_t body_len, struct reply *out)
+{
+	struct audit_collect c = {.arr = json_array()};
+	struct vs_error err = {0};
+	uint64_t since = 1;
+
+	if (query && *query) {
+		char *end;
+
+		if (strncmp(query, "since=", 6) || !query[6] || query[6] == '-' || query[6] == '+') {
+			reply_error(out, 400, "bad_request", "query must be since=N");
+			json_decref(c.arr);
+			return;
+		}
+		errno = 0;
+		since = strtoull(query + 6, &end, 10);
+		if (*end || errno) {
+			reply_error(out, 400, "bad_request", "query must be since=N");
+			json_decref(c.arr);
+			return;
+		}
+	}
+	if (audit_foreach(gw->audit_path, since, collect_entry, NULL, &c, &err) < 0) {
+		reply_error(out, 500, "io_error", "%s: %s", err.object, err.reason);
+		json_decref(c.arr);
+		return;
+	}
+	reply_ok(out, 200, json_pack("{s:o, s:I}", "entries", c.arr, "next",
+				     (json_int_t)(c.last ? c.last + 1 : since)));
+}
+
+static void healthz(struct gateway *gw, const struct route *rt, const char *name,
+		    const char *query, const char *body, size_t body_len, struct reply *out)
+{
+	reply_ok(out, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+#define VIEW (ROLE_VIEWER | ROLE_OPERATOR | ROLE_ADMIN)
+#define OPER (ROLE_OPERATOR | ROLE_ADMIN)
+
+static const struct route routes[] = {
+	{"GET", "/healthz", 0, 0, QUORUM_NONE, "gateway.healthz", healthz},
+	{"GET", "/v1/domains", VIEW, 0, QUORUM_NONE, "gateway.domains.list", domains_list},
+	{"POST", "/v1/domains", OPER, 1, QUORUM_NONE, "gateway.domains.create", domain_create},
+	{"GET", "/v1/domains/{}", VIEW, 0, QUORUM_NONE, "gateway.domains.get", domain_get},
+	{"DELETE", "/v1/domains/{}", ROLE_ADMIN, 1, QUORUM_DELETE, "gateway.domains.delete",
+	 domain_delete},
+	{"POST", "/v1/domains/{}/start", OPER, 1, QUORUM_NONE, "gateway.domains.start",
+	 domain_action},
+	{"POST", "/v1/domains/{}/shutdown", OPER, 1, QUORUM_NONE, "gateway.domains.shutdown",
+	 domain_action},
+	{"POST", "/v1/domains/{}/reboot", OPER, 1, QUORUM_NONE, "gateway.domains.reboot",
+	 domain_action},
+	{"POST", "/v1/domains/{}/destroy", ROLE_ADMIN, 1, QUORUM_DESTROY, "gateway.domains.destroy",
+	 domain_action},
+	{"GET", "/v1/templates", VIEW, 0, QUORUM_NONE, "gateway.templates.list", templates_list},
+	{"GET", "/v1/audit", ROLE_AUDITOR | ROLE_ADMIN, 0, QUORUM_NONE, "gateway.audit.tail",
+	 audit_tail},
+};
+
+/* Matches path against a pattern; {} takes one non-empty segment. */
+static int pattern_match(const char *pat, const char *path, char *name, size_t namelen)
+{
+	while (*pat && *path) {
+		if (pat[0] == '{' && pat[1] == '}') {
+			size_t n = strcspn(path, "/");
+
+			if (n == 0 || n >= namelen)
+				return 0;
+			memcpy(name, path, n);
+			name[n] = '\0';
+			path += n;
+			pat += 2;
+			continue;
+		}
+		if (*pat++ != *path++)
+			return 0;
+	}
+	return !*pat && !*path;
+}
+
+const struct route *route_find(const char *method, const char *path, char *name, size_t namelen,
+			       int *path_known)
+{
+	*path_known = 0;
+	name[0] = '\0';
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!pattern_match(routes[i].pattern, path, name, namelen))
+			continue;
+		*path_known = 1;
+		if (!strcmp(routes[i].method, method))
+			return &routes[i];
+	}
+	return NULL;
+}
+
+static void silence(void *ud, virErrorPtr e)
+{
+}
+
+int gateway_libvirt_open(struct gateway *gw, struct vs_error *err)
+{
+	if (virInitialize() < 0)
+		return vs_fail(err, VS_ERR_INTERNAL, "libvirt", "cannot initialise");
+	virSetErrorFunc(NULL, silence);
+	gw->conn = virConnectOpen(gw->cfg.libvirt_uri);
+	if (!gw->conn)
+		return vs_fail(err, VS_ERR_IO, gw->cfg.libvirt_uri, "cannot connect: %s",
+			       virGetLastErrorMessage());
+	return 0;
+}
+
+void gateway_libvirt_close(struct gateway *gw)
+{
+	if (gw->conn)
+		virConnectClose(gw->conn);
+	gw->conn = NULL;
+}

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vmseal-gateway: HTTPS management API over libvirt; every call signed (RFC 9421) and audited. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+
+#include "api/gateway.h"
+#include "lib/util.h"
+
+#define PROG "vmseal-gateway"
+
+static void usage(FILE *f)
+{
+	fputs("Usage: vmseal-gateway --listen HOST:PORT --tls-cert FILE --tls-key FILE\n"
+	      "                      --policy POLICY --libvirt URI --response-key KEY\n"
+	      "                      [--client-ca FILE] [--audit-log FILE] [OPTIONS]\n"
+	      "\n"
+	      "HTTPS (TLS 1.3 only) management API in front of libvirt. Every call must carry an\n"
+	      "HTTP Message Signature (RFC 9421) by an admin key of the policy, covering @method,\n"
+	      "@authority, @path, @query and, with a body, content-digest (RFC 9530); with created,\n"
+	      "expires, nonce and keyid. Each (keyid, nonce) is accepted once. The key's roles decide\n"
+	      "what it may call; destroy and delete may need a quorum of admin signatures. Every\n"
+	      "decision is appended to the hash-chained audit log (durably before a state change).\n"
+	      "Responses are signed with the response key, bound to the request.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --listen HOST:PORT     address to listen on (port 0: any free port; the port is\n"
+	      "                         printed on stderr: \"listening on ... (port N)\")\n"
+	      "  --tls-cert FILE        server certificate chain (PEM)\n"
+	      "  --tls-key FILE         server private key (PEM, unencrypted)\n"
+	      "  --client-ca FILE       require client certificates issued by this CA (mutual TLS);\n"
+	      "                         a handshake without a valid one is refused\n"
+	      "  --policy FILE          host policy (admin keys, roles, gateway limits); SIGHUP reloads it\n"
+	      "  --libvirt URI          libvirt connection, e.g. qemu:///system or test:///default\n"
+	      "  --response-key KEY     key that signs responses (file or pkcs11: URI)\n"
+	      "  --passphrase-file F    passphrase of an encrypted --response-key\n"
+	      "  --audit-log FILE       audit log (default: the policy's audit_log; one is required)\n"
+	      "  --template-dir DIR     verified templates: IMAGE with IMAGE.intoto.json beside it\n"
+	      "  --image-dir DIR        where overlays of created domains are written\n"
+	      "  --threads N            worker threads (default: one per core)\n"
+	      "  --replay-capacity N    live (keyid, nonce) claims held (default 1048576); when full,\n"
+	      "                         calls are refused with 503 until claims expire\n"
+	      "  --verbose              log libmicrohttpd errors (failed handshakes, …)\n"
+	      "  --help, --version\n"
+	      "\n"
+	      "Routes (role needed; admin may call everything):\n"
+	      "  GET    /v1/domains, /v1/domains/NAME, /v1/templates   viewer, operator\n"
+	      "  POST   /v1/domains {name, template, memory_mib, vcpus} operator\n"
+	      "  POST   /v1/domains/NAME/start|shutdown|reboot          operator\n"
+	      "  POST   /v1/domains/NAME/destroy, DELETE /v1/domains/NAME  admin (quorum)\n"
+	      "  GET    /v1/audit?since=N                               auditor\n"
+	      "  GET    /healthz                                        none\n"
+	      "Errors are JSON {\"error\": CODE, \"detail\": TEXT}: 401 bad or missing signature\n"
+	      "(with Accept-Signature), replay; 403 role, quorum or template denied; 404, 409, 413,\n"
+	      "431, 502 (libvirt), 503 (replay cache full, audit log unavailable).\n"
+	      "\n"
+	      "Exit status: 0 after SIGINT/SIGTERM, 2 when it cannot start.\n"
+	      "\n"
+	      "Example:\n"
+	      "  vmseal-gateway --listen 127.0.0.1:8443 --tls-cert gw.crt --tls-key gw.key \\\n"
+	      "      --policy /etc/vmseal/policy.json --libvirt qemu:///system \\\n"
+	      "      --response-key /etc/vmseal/gateway.key --audit-log /var/log/vmseal/audit.jsonl\n",
+	      f);
+}
+
+static int read_pem(const char *path, char **out, struct vs_error *err)
+{
+	size_t len;
+
+	return file_read_all(path, VS_MAX_KEY_FILE_BYTES, out, &len, err);
+}
+
+static void reload_policy(struct gateway *gw)
+{
+	struct policy *np = NULL, *old;
+	struct vs_error err = {0};
+
+	if (policy_load(gw->cfg.policy_path, &np, &err) < 0) {
+		fprintf(stderr, PROG ": SIGHUP: policy not reloaded: %s: %s\n", err.object, err.reason);
+		gateway_audit(gw, "gateway", "gateway.policy.reload", gw->cfg.policy_path, "error",
+			      err.reason, 1);
+		return;
+	}
+	pthread_rwlock_wrlock(&gw->policy_lock);
+	old = gw->policy;
+	gw->policy = np;
+	pthread_rwlock_unlock(&gw->policy_lock);
+	policy_free(old);
+	gateway_audit(gw, "gateway", "gateway.policy.reload", gw->cfg.policy_path, "info",
+		      np->digest, 1);
+	fprintf(stderr, PROG ": policy reloaded (%s)\n", np->digest);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"tls-cert", required_argument, NULL, 'c'},
+		{"tls-key", required_argument, NULL, 'k'},
+		{"client-ca", required_argument, NULL, 'C'},
+		{"policy", required_argument, NULL, 'p'},
+		{"libvirt", required_argument, NULL, 'L'},
+		{"response-key", required_argument, NULL, 'r'},
+		{"passphrase-file", required_argument, NULL, 'P'},
+		{"audit-log", required_argument, NULL, 'a'},
+		{"template-dir", required_argument, NULL, 't'},
+		{"image-dir", required_argument, NULL, 'i'},
+		{"threads", required_argument, NULL, 'T'},
+		{"replay-capacity", required_argument, NULL, 'R'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct gateway gw;
+	struct vs_error err = {0};
+	char tdir[PATH_MAX], idir[PATH_MAX];
+	sigset_t set;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int c, rc = 2;
+
+	memset(&gw, 0, sizeof(gw));
+	gw.cfg.threads = ncpu > 0 && ncpu < 256 ? (unsigned)ncpu : 2;
+	gw.cfg.replay_capacity = 1u << 20;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char *end;
+		unsigned long v;
+
+		switch (c) {
+		case 'l': gw.cfg.listen = optarg; break;
+		case 'c': gw.cfg.tls_cert = optarg; break;
+		case 'k': gw.cfg.tls_key = optarg; break;
+		case 'C': gw.cfg.client_ca = optarg; break;
+		case 'p': gw.cfg.policy_path = optarg; break;
+		case 'L': gw.cfg.libvirt_uri = optarg; break;
+		case 'r': gw.cfg.response_key = optarg; break;
+		case 'P': gw.cfg.response_passfile = optarg; break;
+		case 'a': gw.cfg.audit_log = optarg; break;
+		case 't': gw.cfg.template_dir = optarg; break;
+		case 'i': gw.cfg.image_dir = optarg; break;
+		case 'v': gw.cfg.verbose = 1; break;
+		case 'T':
+		case 'R':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || v == 0 || (c == 'T' && v > 256) ||
+			    (c == 'R' && v > (1ul << 30))) {
+				fprintf(stderr, PROG ": error: bad --%s \"%s\" (see --help)\n",
+					c == 'T' ? "threads" : "replay-capacity", optarg);
+				return 2;
+			}
+			if (c == 'T')
+				gw.cfg.threads = (unsigned)v;
+			else
+				gw.cfg.replay_capacity = v;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			puts(PROG " 0.1.0");
+			return 0;
+		default:
+			fprintf(stderr, PROG ": error: bad arguments (see --help)\n");
+			return 2;
+		}
+	}
+	if (optind != argc || !gw.cfg.listen || !gw.cfg.tls_cert || !gw.cfg.tls_key ||
+	    !gw.cfg.policy_path || !gw.cfg.libvirt_uri || !gw.cfg.response_key) {
+		fprintf(stderr, PROG ": error: --listen, --tls-cert, --tls-key, --policy, --libvirt "
+				"and --response-key are required (see --help)\n");
+		return 2;
+	}
+	if (gw.cfg.template_dir) {
+		if (!realpath(gw.cfg.template_dir, tdir)) {
+			fprintf(stderr, PROG ": error: --template-dir %s: %s\n", gw.cfg.template_dir,
+				strerror(errno));
+			return 2;
+		}
+		gw.cfg.template_dir = tdir;
+	}
+	if (gw.cfg.image_dir) {
+		if (!realpath(gw.cfg.image_dir, idir)) {
+			fprintf(stderr, PROG ": error: --image-dir %s: %s\n", gw.cfg.image_dir,
+				strerror(errno));
+			return 2;
+		}
+		gw.cfg.image_dir = idir;
+	}
+	secrets_protect_process();
+	pthread_rwlock_init(&gw.policy_lock, NULL);
+
+	/* Signals are taken by sigwait in this thread only; every thread started below inherits
+	 * the mask. SIGPIPE from a client that went away must not kill the server. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (policy_load(gw.cfg.policy_path, &gw.policy, &err) < 0 ||
+	    key_load_private(gw.cfg.response_key, gw.cfg.response_passfile, &gw.resp_key, &err) < 0 ||
+	    read_pem(gw.cfg.tls_cert, &gw.tls_cert_pem, &err) < 0 ||
+	    read_pem(gw.cfg.tls_key, &gw.tls_key_pem, &err) < 0 ||
+	    (gw.cfg.client_ca && read_pem(gw.cfg.client_ca, &gw.client_ca_pem, &err) < 0))
+		goto fail;
+	if (httpsig_alg_of_key(gw.resp_key) == HTTPSIG_ALG_NONE) {
+		vs_fail(&err, VS_ERR_USAGE, gw.cfg.response_key, "key type cannot sign responses");
+		goto fail;
+	}
+	snprintf(gw.audit_path, sizeof(gw.audit_path), "%s",
+		 gw.cfg.audit_log ? gw.cfg.audit_log : gw.policy->audit_log);
+	if (!gw.audit_path[0]) {
+		vs_fail(&err, VS_ERR_USAGE, "audit log",
+			"none configured: give --audit-log or set audit_log in the policy");
+		goto fail;
+	}
+	if (audit_open(gw.audit_path, &gw.audit, &err) < 0 ||
+	    audit_group_start(gw.audit, &gw.group, &err) < 0)
+		goto fail;
+	gw.replay = replay_memory_new(gw.cfg.replay_capacity);
+	if (!gw.replay) {
+		vs_fail(&err, VS_ERR_INTERNAL, "replay cache", "out of memory");
+		goto fail;
+	}
+	if (gateway_libvirt_open(&gw, &err) < 0)
+		goto fail;
+	gw.started = vs_now();
+	if (gateway_http_start(&gw, &err) < 0)
+		goto fail;
+	gateway_audit(&gw, "gateway", "gateway.start", gw.cfg.listen, "info", gw.policy->digest, 1);
+
+	for (;;) {
+		int sig = 0;
+
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload_policy(&gw);
+			continue;
+		}
+		break;
+	}
+	gateway_http_stop(&gw);
+	gateway_audit(&gw, "gateway", "gateway.stop", gw.cfg.listen, "info", NULL, 1);
+	rc = 0;
+	goto out;
+fail:
+	vs_error_print(PROG, &err);
+	rc = 2;
+out:
+	gateway_http_stop(&gw);
+	gateway_libvirt_close(&gw);
+	if (gw.group)
+		audit_group_stop(gw.group);
+	audit_close(gw.audit);
+	replay_destroy(gw.replay);
+	key_free(gw.resp_key);
+	policy_free(gw.policy);
+	if (gw.tls_key_pem) {
+		OPENSSL_cleanse(gw.tls_key_pem, strlen(gw.tls_key_pem));
+		free(gw.tls_key_pem);
+	}
+	free(gw.tls_cert_pem);
+	free(gw.client_ca_pem);
+	pthread_rwlock_destroy(&gw.policy_lock);
+	return rc;
+}
