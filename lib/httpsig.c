@@ -425,8 +425,9 @@ int httpsig_sign(const struct http_msg *m, const struct vs_key *key,
 	    (p->expires && add_int_param(&params, "expires", p->expires) < 0) ||
 	    (p->nonce && add_string_param(&params, "nonce", p->nonce) < 0) ||
 	    add_string_param(&params, "keyid", p->keyid ? p->keyid : key_id(key)) < 0 ||
-	    (p->with_alg && add_string_param(&params, "alg",
-					     httpsig_alg_name(httpsig_alg_of_key(key))) < 0) ||
+	    (p->alg_name && add_string_param(&params, "alg", p->alg_name) < 0) ||
+	    (p->with_alg && !p->alg_name &&
+	     add_string_param(&params, "alg", httpsig_alg_name(httpsig_alg_of_key(key))) < 0) ||
 	    (p->tag && add_string_param(&params, "tag", p->tag) < 0)) {
 		vs_fail(err, VS_ERR_USAGE, "signature", "bad signature parameter");
 		goto out;

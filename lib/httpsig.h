@@ -81,7 +81,8 @@ struct httpsig_sign_params {
 	const char *nonce;             /* NULL: omitted */
 	const char *keyid;             /* NULL: the key's keyid */
 	const char *tag;               /* NULL: omitted */
-	int with_alg;                  /* add alg="…" */
+	int with_alg;                  /* add alg="…" (the key's algorithm) */
+	const char *alg_name;          /* add alg="alg_name" instead (tests of refusals) */
 };
 
 /* Signs m. On success *sig_input is the Signature-Input member ("label=(…);created=…") and
