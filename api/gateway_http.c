@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
@@ -16,6 +17,7 @@
 
 #define MAX_URI_BYTES VS_MAX_HEADER_BYTES
 #define RESPONSE_LABEL "gw"
+#define DISCARD_MAX_BYTES (4u << 20) /* read out of an oversized body before closing */
 
 /* One request, from the URI log callback until MHD reports it completed. */
 struct req {
@@ -23,6 +25,8 @@ struct req {
 	int uri_too_long;
 	int started;
 	int done; /* a response was queued early (413) */
+	int too_big;
+	size_t discarded;
 	char *body;
 	size_t len;
 	struct http_field fields[VS_MAX_HEADERS];
@@ -415,6 +419,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		/* Keep-alive: answer on a later call, once the whole body is in. */
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								 MHD_HTTP_HEADER_EXPECT);
 
 		r->started = 1;
 		if (cl) {
@@ -423,9 +429,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
 			errno = 0;
 			n = strtoull(cl, &end, 10);
-			if (errno || *end || end == cl || n > VS_MAX_BODY_BYTES)
-				return refuse_early(gw, conn, r, method, 413, "body_too_large",
-						    "request body over 1 MiB");
+			if (errno || *end || end == cl || n > VS_MAX_BODY_BYTES) {
+				/* A client waiting for 100 Continue gets the refusal instead and sends
+				 * no body; any other is read out (up to a bound) so that it sees the
+				 * answer instead of a reset connection. */
+				if (expect && !strcasecmp(expect, "100-continue"))
+					return refuse_early(gw, conn, r, method, 413, "body_too_large",
+							    "request body over 1 MiB");
+				r->too_big = 1;
+			}
 		}
 		return MHD_YES;
 	}
@@ -433,9 +445,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		size_t n = *upload_data_size;
 		char *nb;
 
-		if (r->len + n > VS_MAX_BODY_BYTES)
-			return refuse_early(gw, conn, r, method, 413, "body_too_large",
-					    "request body over 1 MiB");
+		*upload_data_size = 0;
+		if (r->too_big || r->len + n > VS_MAX_BODY_BYTES) {
+			r->too_big = 1;
+			r->discarded += n;
+			if (r->discarded > DISCARD_MAX_BYTES)
+				return refuse_early(gw, conn, r, method, 413, "body_too_large",
+						    "request body over 1 MiB");
+			return MHD_YES;
+		}
 		nb = realloc(r->body, r->len + n + 1);
 		if (!nb)
 			return MHD_NO;
@@ -443,9 +461,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		memcpy(r->body + r->len, upload_data, n);
 		r->len += n;
 		r->body[r->len] = '\0';
-		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (r->too_big)
+		return refuse_early(gw, conn, r, method, 413, "body_too_large",
+				    "request body over 1 MiB");
 	return handle(gw, conn, r, method);
 }
 
