@@ -3,7 +3,7 @@
 # ASan+UBSan into build-san/.
 
 PKG_CONFIG ?= pkg-config
-PKGS := openssl libvirt libmicrohttpd jansson cunit libxml-2.0 libcurl gnutls
+PKGS := openssl libvirt libmicrohttpd jansson cunit libxml-2.0 libcurl gnutls hiredis
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 

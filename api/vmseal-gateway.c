@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "api/gateway.h"
+#include "lib/replay_redis.h"
 #include "lib/util.h"
 
 #define PROG "vmseal-gateway"
@@ -46,6 +47,9 @@ static void usage(FILE *f)
 	      "  --threads N            worker threads (default: one per core)\n"
 	      "  --replay-capacity N    live (keyid, nonce) claims held (default 1048576); when full,\n"
 	      "                         calls are refused with 503 until claims expire\n"
+	      "  --replay-store URL     share the replay cache between gateway replicas in Redis:\n"
+	      "                         redis://[:PASSWORD@]HOST[:PORT][/DB]; each (keyid, nonce) is\n"
+	      "                         claimed with SET NX EX; Redis unreachable: 503 (fail closed)\n"
 	      "  --verbose              log libmicrohttpd errors (failed handshakes, …)\n"
 	      "  --help, --version\n"
 	      "\n"
@@ -113,6 +117,7 @@ int main(int argc, char **argv)
 		{"image-dir", required_argument, NULL, 'i'},
 		{"threads", required_argument, NULL, 'T'},
 		{"replay-capacity", required_argument, NULL, 'R'},
+		{"replay-store", required_argument, NULL, 'S'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -123,6 +128,7 @@ int main(int argc, char **argv)
 	char tdir[PATH_MAX], idir[PATH_MAX];
 	sigset_t set;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *replay_url = NULL;
 	int c, rc = 2;
 
 	memset(&gw, 0, sizeof(gw));
@@ -145,6 +151,7 @@ int main(int argc, char **argv)
 		case 't': gw.cfg.template_dir = optarg; break;
 		case 'i': gw.cfg.image_dir = optarg; break;
 		case 'v': gw.cfg.verbose = 1; break;
+		case 'S': replay_url = optarg; break;
 		case 'T':
 		case 'R':
 			errno = 0;
@@ -225,10 +232,16 @@ int main(int argc, char **argv)
 	if (audit_open(gw.audit_path, &gw.audit, &err) < 0 ||
 	    audit_group_start(gw.audit, &gw.group, &err) < 0)
 		goto fail;
-	gw.replay = replay_memory_new(gw.cfg.replay_capacity);
-	if (!gw.replay) {
-		vs_fail(&err, VS_ERR_INTERNAL, "replay cache", "out of memory");
-		goto fail;
+	if (replay_url) {
+		gw.replay = replay_redis_new(replay_url, gw.cfg.threads, &err);
+		if (!gw.replay)
+			goto fail;
+	} else {
+		gw.replay = replay_memory_new(gw.cfg.replay_capacity);
+		if (!gw.replay) {
+			vs_fail(&err, VS_ERR_INTERNAL, "replay cache", "out of memory");
+			goto fail;
+		}
 	}
 	if (gateway_libvirt_open(&gw, &err) < 0)
 		goto fail;

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared replay cache in Redis (hiredis): SET vmseal:replay:KEYID:NONCE 1 NX EX ttl. */
+#include "replay_redis.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <hiredis/hiredis.h>
+
+#include "limits.h"
+
+#define REDIS_RETRY_MS 250
+#define REDIS_TIMEOUT_MS 500
+
+struct redis_store {
+	struct replay_store base;
+	char host[256];
+	int port;
+	int db;
+	char password[256];
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	redisContext **idle; /* connected contexts not in use */
+	size_t nidle, cap, out;
+	int64_t retry_after_ms; /* no new connect attempt before this (monotonic ms) */
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int parse_url(struct redis_store *s, const char *url, struct vs_error *err)
+{
+	const char *p, *at, *slash, *colon;
+	char *end;
+
+	if (strncmp(url, "redis://", 8))
+		return vs_fail(err, VS_ERR_USAGE, url, "replay store URL must start with redis://");
+	p = url + 8;
+	s->port = 6379;
+	at = strchr(p, '@');
+	if (at) {
+		if (*p != ':' || (size_t)(at - p - 1) >= sizeof(s->password))
+			return vs_fail(err, VS_ERR_USAGE, url, "credentials must be :PASSWORD@");
+		memcpy(s->password, p + 1, (size_t)(at - p - 1));
+		p = at + 1;
+	}
+	slash = strchr(p, '/');
+	colon = strchr(p, ':');
+	if (colon && slash && colon > slash)
+		colon = NULL;
+	{
+		size_t hl = (size_t)((colon ? colon : slash ? slash : p + strlen(p)) - p);
+
+		if (hl == 0 || hl >= sizeof(s->host))
+			return vs_fail(err, VS_ERR_USAGE, url, "missing or overlong host");
+		memcpy(s->host, p, hl);
+	}
+	if (colon) {
+		long v;
+
+		errno = 0;
+		v = strtol(colon + 1, &end, 10);
+		if (errno || end == colon + 1 || (*end && *end != '/') || v < 1 || v > 65535)
+			return vs_fail(err, VS_ERR_USAGE, url, "bad port");
+		s->port = (int)v;
+	}
+	if (slash && slash[1]) {
+		long v;
+
+		errno = 0;
+		v = strtol(slash + 1, &end, 10);
+		if (errno || *end || v < 0 || v > 65535)
+			return vs_fail(err, VS_ERR_USAGE, url, "bad database number");
+		s->db = (int)v;
+	}
+	return 0;
+}
+
+/* Runs one command expecting "+OK"; 0 on success. */
+static int expect_ok(redisContext *c, redisReply *r)
+{
+	int ok = r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK");
+
+	(void)c;
+	if (r)
+		freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+static redisContext *connect_one(struct redis_store *s)
+{
+	struct timeval tv = {REDIS_TIMEOUT_MS / 1000, (REDIS_TIMEOUT_MS % 1000) * 1000};
+	redisContext *c = redisConnectWithTimeout(s->host, s->port, tv);
+
+	if (!c || c->err || redisSetTimeout(c, tv) != REDIS_OK)
+		goto fail;
+	if (s->password[0] && expect_ok(c, redisCommand(c, "AUTH %s", s->password)) < 0)
+		goto fail;
+	if (s->db && expect_ok(c, redisCommand(c, "SELECT %d", s->db)) < 0)
+		goto fail;
+	return c;
+fail:
+	if (c)
+		redisFree(c);
+	return NULL;
+}
+
+/* Takes an idle connection (*reused = 1) or makes one; NULL when Redis cannot be reached now. */
+static redisContext *take(struct redis_store *s, int *reused)
+{
+	redisContext *c = NULL;
+	int may_connect = 0;
+
+	*reused = 0;
+	pthread_mutex_lock(&s->lock);
+	while (s->nidle == 0 && s->out >= s->cap)
+		pthread_cond_wait(&s->cond, &s->lock);
+	if (s->nidle) {
+		c = s->idle[--s->nidle];
+		s->out++;
+		*reused = 1;
+	} else if (mono_ms() >= s->retry_after_ms) {
+		s->out++;
+		may_connect = 1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!may_connect)
+		return c;
+	c = connect_one(s);
+	if (!c) {
+		/* Only a failed connect pauses reconnecting, so a down Redis is not hammered. */
+		pthread_mutex_lock(&s->lock);
+		s->out--;
+		s->retry_after_ms = mono_ms() + REDIS_RETRY_MS;
+		pthread_cond_signal(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return c;
+}
+
+/* Returns a connection to the pool, or drops a broken one. */
+static void give_back(struct redis_store *s, redisContext *c, int broken)
+{
+	pthread_mutex_lock(&s->lock);
+	s->out--;
+	if (broken)
+		redisFree(c);
+	else
+		s->idle[s->nidle++] = c;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static enum replay_result redis_claim(struct replay_store *base, const char *keyid, const char *nonce,
+				      int64_t expires, int64_t now)
+{
+	struct redis_store *s = (struct redis_store *)base;
+	char key[64 + 2 * VS_MAX_HEADER_BYTES];
+	redisContext *c;
+	redisReply *r;
+	enum replay_result res = REPLAY_UNAVAILABLE;
+	long long ttl = expires - now + 1;
+	int n;
+
+	/* The claim must outlive the signature's validity on every replica; +1 s for rounding. */
+	if (ttl < 1)
+		ttl = 1;
+	n = snprintf(key, sizeof(key), "vmseal:replay:%s:%s", keyid, nonce);
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return REPLAY_UNAVAILABLE;
+	/* A pooled connection may have died with a Redis restart: one retry on a fresh one. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int reused, answered;
+
+		c = take(s, &reused);
+		if (!c)
+			return REPLAY_UNAVAILABLE;
+		r = redisCommand(c, "SET %b 1 NX EX %lld", key, (size_t)n, ttl);
+		if (r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK"))
+			res = REPLAY_OK;
+		else if (r && r->type == REDIS_REPLY_NIL)
+			res = REPLAY_SEEN;
+		answered = r != NULL;
+		if (r)
+			freeReplyObject(r);
+		give_back(s, c, c->err != 0 || res == REPLAY_UNAVAILABLE);
+		if (res != REPLAY_UNAVAILABLE || !reused || answered)
+			break;
+	}
+	return res;
+}
+
+static void redis_destroy(struct replay_store *base)
+{
+	struct redis_store *s = (struct redis_store *)base;
+
+	for (size_t i = 0; i < s->nidle; i++)
+		redisFree(s->idle[i]);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s->idle);
+	free(s);
+}
+
+struct replay_store *replay_redis_new(const char *url, unsigned connections, struct vs_error *err)
+{
+	struct redis_store *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		vs_fail(err, VS_ERR_INTERNAL, url, "out of memory");
+		return NULL;
+	}
+	if (parse_url(s, url, err) < 0) {
+		free(s);
+		return NULL;
+	}
+	s->cap = connections ? connections : 4;
+	s->idle = calloc(s->cap, sizeof(*s->idle));
+	if (!s->idle) {
+		free(s);
+		vs_fail(err, VS_ERR_INTERNAL, url, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->base.claim = redis_claim;
+	s->base.destroy = redis_destroy;
+	return &s->base;
+}

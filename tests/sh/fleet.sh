@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Two gateway replicas sharing a Redis replay cache (real redis-server on loopback): a request
+# captured at one replica is refused at the other; Redis down → 503 (fail closed), back → served.
+# Control: with the default in-process caches, the same cross-replica replay is accepted.
+source "$(dirname "$0")/lib.sh"
+for tool in redis-server redis-cli openssl curl; do
+	command -v $tool >/dev/null || { skip "fleet tests: $tool not installed"; exit 0; }
+done
+cd "$T"
+umask 077
+for k in viewer gwresp; do vmseal-key generate --out $k --no-passphrase >/dev/null; done
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key -out tls.crt \
+	-days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>/dev/null
+{
+	printf '{"version": 1, "keys": [\n'
+	vmseal-key policy-entry viewer.pub --usage admin --role viewer
+	printf '], "templates": []}\n'
+} > policy.json
+
+rport=$((20000 + RANDOM % 20000))
+start_redis() {
+	redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no --dir "$T" \
+		--logfile "$T/redis.log" --daemonize no &
+	rpid=$!
+	for _ in $(seq 100); do redis-cli -p $rport ping >/dev/null 2>&1 && return 0; sleep 0.05; done
+	return 1
+}
+stop_redis() { kill $rpid 2>/dev/null; wait $rpid 2>/dev/null; }
+cleanup_hooks+=("stop_redis")
+start_redis || { fail "redis-server did not start"; exit 1; }
+
+pids=()
+start_gateway() { # NAME [OPTIONS]: sets port_NAME
+	local name=$1; shift
+	vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json \
+		--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit-$name.jsonl" \
+		--threads 2 "$@" >/dev/null 2>"$name.log" &
+	pids+=($!)
+	cleanup_hooks+=("kill $! 2>/dev/null")
+	for _ in $(seq 100); do grep -q 'listening on' "$name.log" 2>/dev/null && break; sleep 0.05; done
+	eval "port_$name=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$name.log")"
+}
+# capture: sign a GET /v1/domains for replica A's authority, keep the headers
+capture() {
+	vmseal-call --url "https://127.0.0.1:$1" --key viewer.key --dry-run GET /v1/domains 2>req.txt >/dev/null
+	hdrs=()
+	while IFS= read -r line; do
+		case "$line" in Signature-Input:*|Signature:*) hdrs+=(-H "$line");; esac
+	done < req.txt
+}
+# send PORT AUTHORITY_PORT: the captured request to a replica, as if through one front end
+send() {
+	curl -s --cacert tls.crt -o body -w '%{http_code}' -H "Host: 127.0.0.1:$2" "${hdrs[@]}" \
+		"https://127.0.0.1:$1/v1/domains"
+}
+
+# --- control: in-process caches do not see each other's claims
+start_gateway m1; start_gateway m2
+capture $port_m1
+[ "$(send $port_m1 $port_m1)" = 200 ] && pass "control: captured request served by replica 1" || fail "control m1: $(cat body)"
+[ "$(send $port_m2 $port_m1)" = 200 ] && pass "control: without a shared cache, replica 2 accepts the replay" ||
+	fail "control m2 ($(cat body))"
+
+# --- shared cache in Redis
+start_gateway a --replay-store "redis://127.0.0.1:$rport/3"
+start_gateway b --replay-store "redis://127.0.0.1:$rport/3"
+[ -n "$port_a" ] && [ -n "$port_b" ] && pass "two replicas with --replay-store" || { fail "replicas: $(cat a.log b.log)"; exit 1; }
+capture $port_a
+code=$(send $port_a $port_a)
+[ "$code" = 200 ] && pass "request served by replica A" || fail "replica A ($code): $(cat body)"
+code=$(send $port_b $port_a)
+[ "$code" = 401 ] && grep -q '"error":"replay"' body && pass "the same request replayed to replica B: 401 replay" ||
+	fail "replay to B ($code): $(cat body)"
+code=$(send $port_a $port_a)
+[ "$code" = 401 ] && pass "replayed to replica A again: 401" || fail "replay to A ($code)"
+[ "$(redis-cli -p $rport -n 3 --scan --pattern 'vmseal:replay:*' | wc -l)" -ge 1 ] &&
+	pass "claims live in Redis db 3" || fail "no claims in Redis"
+ttl=$(redis-cli -p $rport -n 3 ttl "$(redis-cli -p $rport -n 3 --scan --pattern 'vmseal:replay:*' | head -1)")
+[ "$ttl" -gt 0 ] && [ "$ttl" -le 62 ] && pass "claims expire with the signature (ttl $ttl s)" || fail "ttl $ttl"
+
+# --- Redis down: fail closed; back: served
+stop_redis
+expect_rc "Redis down: signed call refused" 2 vmseal-call --url "https://127.0.0.1:$port_b" --cacert tls.crt \
+	--gateway-pub gwresp.pub --key viewer.key GET /v1/domains
+grep -q 'replay_cache_unavailable' out err && pass "Redis down: 503 replay_cache_unavailable" || fail "503: $(cat out err)"
+grep -q 'replay cache' audit-b.jsonl && pass "Redis down: refusal is an audit event" || fail "no audit event"
+curl -s --cacert tls.crt -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port_b/healthz" | grep -q 200 &&
+	pass "Redis down: /healthz still answers" || fail "healthz"
+start_redis || fail "redis restart"
+sleep 0.4
+expect_rc "Redis back: signed call served" 0 vmseal-call --url "https://127.0.0.1:$port_a" --cacert tls.crt \
+	--gateway-pub gwresp.pub --key viewer.key GET /v1/domains
+expect_err "malformed --replay-store refused at start" "redis://" vmseal-gateway --listen 127.0.0.1:0 \
+	--tls-cert tls.crt --tls-key tls.key --policy policy.json --libvirt test:///default \
+	--response-key gwresp.key --audit-log "$T/x.jsonl" --replay-store http://nope
+for p in "${pids[@]}"; do kill -0 $p 2>/dev/null || fail "gateway $p crashed"; done
+pass "no replica crashed"
