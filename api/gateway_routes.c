@@ -418,10 +418,14 @@ static void domain_create(struct gateway *gw, const struct route *rt, const char
 		reply_error(out, 409, "conflict", "domain \"%s\" exists", name);
 		goto out;
 	}
+	snprintf(tpath, sizeof(tpath), "%s/%s", gw->cfg.template_dir, tmpl);
+	if (access(tpath, F_OK) < 0) {
+		reply_error(out, 404, "not_found", "no template \"%s\"", tmpl);
+		goto out;
+	}
+	/* Any error while evaluating (no attestation, unreadable) denies. */
 	if (template_eval(gw, tmpl, &v, &err) < 0) {
-		reply_error(out, err.kind == VS_ERR_IO && errno == ENOENT ? 404 : 403,
-			    err.kind == VS_ERR_IO && errno == ENOENT ? "not_found" : "template_denied",
-			    "template \"%s\": %s", tmpl, err.reason);
+		reply_error(out, 403, "template_denied", "template \"%s\": %s", tmpl, err.reason);
 		goto out;
 	}
 	if (v.decision == DECISION_DENY) {
@@ -434,7 +438,6 @@ static void domain_create(struct gateway *gw, const struct route *rt, const char
 		reply_error(out, 403, "template_denied", "template \"%s\": overlays not allowed", tmpl);
 		goto out;
 	}
-	snprintf(tpath, sizeof(tpath), "%s/%s", gw->cfg.template_dir, tmpl);
 	overlay_path(gw, name, overlay, sizeof(overlay));
 	/* Reserve the overlay name so that two creates cannot share it. */
 	fd = open(overlay, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -591,14 +594,36 @@ static void silence(void *ud, virErrorPtr e)
 {
 }
 
+/* A remote driver (qemu:///system) needs an event loop for its keepalive messages. */
+static void *event_loop(void *arg)
+{
+	for (;;)
+		if (virEventRunDefaultImpl() < 0)
+			usleep(100000);
+	return NULL;
+}
+
 int gateway_libvirt_open(struct gateway *gw, struct vs_error *err)
 {
+	int remote = strncmp(gw->cfg.libvirt_uri, "test:", 5) != 0;
+
 	if (virInitialize() < 0)
 		return vs_fail(err, VS_ERR_INTERNAL, "libvirt", "cannot initialise");
 	virSetErrorFunc(NULL, silence);
+	if (remote) {
+		pthread_t th;
+
+		if (virEventRegisterDefaultImpl() < 0 ||
+		    pthread_create(&th, NULL, event_loop, NULL) != 0)
+			return vs_fail(err, VS_ERR_INTERNAL, "libvirt", "cannot start the event loop");
+		pthread_detach(th);
+	}
 	gw->conn = virConnectOpen(gw->cfg.libvirt_uri);
 	if (!gw->conn)
 		return vs_fail(err, VS_ERR_IO, gw->cfg.libvirt_uri, "cannot connect: %s",
+			       virGetLastErrorMessage());
+	if (remote && virConnectSetKeepAlive(gw->conn, 5, 3) < 0)
+		return vs_fail(err, VS_ERR_IO, gw->cfg.libvirt_uri, "cannot enable keepalive: %s",
 			       virGetLastErrorMessage());
 	return 0;
 }

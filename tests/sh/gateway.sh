@@ -34,6 +34,7 @@ vmseal-sign --key pipeline.key --template debian-12 --template-version 3 templat
 cp templates/debian-12.qcow2 templates/tampered.qcow2
 cp templates/debian-12.qcow2.intoto.json templates/tampered.qcow2.intoto.json
 printf 'x' | dd of=templates/tampered.qcow2 bs=1 seek=1000 conv=notrunc status=none
+cp templates/debian-12.qcow2 templates/unsigned.qcow2
 
 write_policy() { # $1: status of the viewer key
 	{
@@ -126,6 +127,8 @@ qemu-img info images/web1.qcow2 2>/dev/null | grep -q "backing file: $T/template
 expect_call "create again: 409" 2 conflict --key op.key POST /v1/domains "$body"
 expect_call "create from a tampered template: 403" 1 template_denied --key op.key POST /v1/domains \
 	'{"name":"web2","template":"tampered.qcow2","memory_mib":64,"vcpus":1}'
+expect_call "create from a template without attestation: 403" 1 template_denied --key op.key POST /v1/domains \
+	'{"name":"web2","template":"unsigned.qcow2","memory_mib":64,"vcpus":1}'
 expect_call "create from a missing template: 404" 2 not_found --key op.key POST /v1/domains \
 	'{"name":"web2","template":"nope.qcow2","memory_mib":64,"vcpus":1}'
 expect_call "create with an unknown field: 400" 2 bad_request --key op.key POST /v1/domains \
