@@ -41,6 +41,7 @@ for _ in $(seq 200); do grep -q 'listening on' gw.log && break; sleep 0.05; done
 port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' gw.log)
 [ -n "$port" ] || { cat gw.log >&2; exit 1; }
 
+loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
 # The ceiling, in this run.
 speed=$(openssl speed -multi "$cores" -seconds 3 ed25519 2>/dev/null | grep -E 'EdDSA \(Ed25519\)' | tail -1)
 S=$(awk '{print $(NF-1)}' <<<"$speed")
@@ -71,5 +72,6 @@ echo "Crypto ceiling in this run: \`openssl speed -multi $cores ed25519\`: S = $
 echo "C = 1/(1/V + 1/S) = $C/s. Signed rate / C = **$ratio** (target ≥ 0.5); p99 at half load"
 echo "$(val p99_ms "$halfrun") ms (target ≤ 5 ms). Every signed call verified one request signature, claimed"
 echo "its nonce, appended an audit event ($audited in the log, group-committed) and signed its response."
-echo "The load generator (bench/gateway_load.c) pre-signs its requests and shares the same cores."
+echo "The load generator (bench/gateway_load.c) pre-signs its requests and shares the same cores;"
+echo "load average when the run began: $loadavg (other work on the machine lowers every figure)."
 echo "Command: bench/gateway.sh (GW_SECONDS=$secs)."
