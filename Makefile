@@ -132,7 +132,7 @@ deps:
 	@scripts/deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all man $(UNIT_BINS)
 	@BUILD=$(BUILD) tests/run.sh
 
 unit: all $(UNIT_BINS)
@@ -145,9 +145,37 @@ demo: deps
 bench: all
 	@BUILD=$(BUILD) bench/run.sh
 
-install: all
-	install -d $(DESTDIR)$(BINDIR)
+# ---- packaging: man pages, make install, make deb ---------------------------------------------
+# man/NAME.N.scd (scdoc) -> $(BUILD)/man/NAME.N. `make install PREFIX=/usr DESTDIR=/tmp/root`
+# installs binaries, man pages, bash completion and the example policy; it never touches
+# /etc/vmseal/policy.json. The hook is installed by `make install-hook` or the .deb.
+MANDIR ?= $(PREFIX)/share/man
+COMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR ?= $(PREFIX)/share/doc/vmseal
+SCDOC ?= scdoc
+MAN_SRC := $(wildcard man/*.scd)
+MAN_PAGES := $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+PROG_NAMES := $(notdir $(PROGS))
+
+.PHONY: man
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  SCDOC   $<")
+	$(Q)$(SCDOC) <$< >$@.tmp && mv $@.tmp $@
+
+install: all man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(COMPDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)
+	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 completion/vmseal $(DESTDIR)$(COMPDIR)/vmseal
+	for p in $(PROG_NAMES); do ln -sf vmseal $(DESTDIR)$(COMPDIR)/$$p; done
+	install -m 0644 examples/policy.json $(DESTDIR)$(DOCDIR)/examples/policy.json
+
+# ---- end packaging -----------------------------------------------------------------------------
 
 # --- install-hook (agent/vmseal-hook as libvirt's qemu hook; owner: hook) ---------------------
 # Installs the hook, creates /etc/vmseal, /var/cache/vmseal and /var/log/vmseal (0700); never

@@ -26,6 +26,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: vmseal-key COMMAND [OPTIONS]\n"
+		"       vmseal-key --help | --version\n"
 		"\n"
 		"Manage vmseal signing keys. Private keys are PKCS#8, encrypted with a passphrase by\n"
 		"default, written 0600 with O_EXCL and never overwritten. A keyid is the lowercase hex\n"
