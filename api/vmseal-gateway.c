@@ -44,7 +44,8 @@ static void usage(FILE *f)
 	      "  --audit-log FILE       audit log (default: the policy's audit_log; one is required)\n"
 	      "  --template-dir DIR     verified templates: IMAGE with IMAGE.intoto.json beside it\n"
 	      "  --image-dir DIR        where overlays of created domains are written\n"
-	      "  --threads N            worker threads (default: one per core)\n"
+	      "  --threads N            worker threads (default: one per core, two per core with\n"
+	      "                         --replay-store)\n"
 	      "  --replay-capacity N    live (keyid, nonce) claims held (default 1048576); when full,\n"
 	      "                         calls are refused with 503 until claims expire\n"
 	      "  --replay-store URL     share the replay cache between gateway replicas in Redis:\n"
@@ -129,7 +130,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	const char *replay_url = NULL;
-	int c, rc = 2;
+	int c, rc = 2, threads_set = 0;
 
 	memset(&gw, 0, sizeof(gw));
 	gw.cfg.threads = ncpu > 0 && ncpu < 256 ? (unsigned)ncpu : 2;
@@ -162,8 +163,10 @@ int main(int argc, char **argv)
 					c == 'T' ? "threads" : "replay-capacity", optarg);
 				return 2;
 			}
-			if (c == 'T')
+			if (c == 'T') {
 				gw.cfg.threads = (unsigned)v;
+				threads_set = 1;
+			}
 			else
 				gw.cfg.replay_capacity = v;
 			break;
@@ -233,6 +236,9 @@ int main(int argc, char **argv)
 	    audit_group_start(gw.audit, &gw.group, &err) < 0)
 		goto fail;
 	if (replay_url) {
+		/* Each claim waits for a network round trip: twice the workers keep the cores busy. */
+		if (!threads_set && gw.cfg.threads <= 128)
+			gw.cfg.threads *= 2;
 		gw.replay = replay_redis_new(replay_url, gw.cfg.threads, &err);
 		if (!gw.replay)
 			goto fail;

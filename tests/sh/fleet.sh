@@ -37,7 +37,7 @@ start_gateway() { # NAME [OPTIONS]: sets port_NAME
 		--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit-$name.jsonl" \
 		--threads 2 "$@" >/dev/null 2>"$name.log" &
 	pids+=($!)
-	cleanup_hooks+=("kill $! 2>/dev/null")
+	cleanup_hooks+=("kill $! 2>/dev/null; wait $! 2>/dev/null")
 	for _ in $(seq 100); do grep -q 'listening on' "$name.log" 2>/dev/null && break; sleep 0.05; done
 	eval "port_$name=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$name.log")"
 }

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Fleet: gateway throughput with the shared Redis replay store vs the in-process cache, two
+# replicas each, same run, rounds interleaved (in-process, Redis, in-process, …), medians.
+# Signed GET /v1/domains over TLS 1.3 keep-alive, both replicas loaded at once; the rate of a
+# pair is the sum of its two replicas. Target: Redis ≥ 0.8 × in-process.
+# Writes a Markdown section to $RESULT (stdout when unset). FLEET_SECONDS, FLEET_ROUNDS.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+PKG_CONFIG=${PKG_CONFIG:-pkg-config}
+secs=${FLEET_SECONDS:-4}
+rounds=${FLEET_ROUNDS:-3}
+out=${RESULT:-/dev/stdout}
+export PATH="$top/$BUILD/bin:$PATH"
+command -v redis-server >/dev/null || { echo "bench/fleet.sh: redis-server not installed" >&2; exit 1; }
+work=$top/$BUILD/bench/fleet
+rm -rf "$work"; mkdir -p "$work"
+pids=()
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
+load=$top/$BUILD/bench/gateway_load
+${CC:-cc} -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -iquote "$top" \
+	-o "$load" "$top/bench/gateway_load.c" "$top/$BUILD/libvmseal.a" \
+	$($PKG_CONFIG --cflags --libs openssl jansson libcurl) -lpthread
+cd "$work"
+umask 077
+vmseal-key generate --out viewer --no-passphrase >/dev/null
+vmseal-key generate --out gwresp --no-passphrase >/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key -out tls.crt \
+	-days 1 -subj /CN=localhost 2>/dev/null
+{
+	printf '{"version": 1, "keys": ['
+	vmseal-key policy-entry viewer.pub --usage admin --role viewer
+	printf ']}\n'
+} > policy.json
+rport=$((20000 + RANDOM % 20000))
+redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+	--logfile "$work/redis.log" &
+pids+=($!)
+for _ in $(seq 100); do redis-cli -p $rport ping >/dev/null 2>&1 && break; sleep 0.05; done
+
+start() { # NAME [OPTIONS] → echo port
+	local name=$1; shift
+	vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json \
+		--libvirt test:///default --response-key gwresp.key --audit-log "$work/audit-$name.jsonl" \
+		"$@" >/dev/null 2>"$name.log" &
+	pids+=($!)
+	for _ in $(seq 200); do grep -q 'listening on' "$name.log" && break; sleep 0.05; done
+	sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$name.log"
+}
+m1=$(start m1); m2=$(start m2)
+r1=$(start r1 --replay-store "redis://127.0.0.1:$rport/0"); r2=$(start r2 --replay-store "redis://127.0.0.1:$rport/0")
+val() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+pair() { # PORT1 PORT2 → summed rate, max p99, summed errors
+	"$load" --port "$1" --key viewer.key --conns 16 --seconds "$secs" >a.out &
+	local p=$!
+	"$load" --port "$2" --key viewer.key --conns 16 --seconds "$secs" >b.out
+	wait $p
+	awk -v a="$(cat a.out)" -v b="$(cat b.out)" 'function g(s,k){match(s,k"=[0-9.]+");return substr(s,RSTART+length(k)+1,RLENGTH-length(k)-1)}
+		BEGIN{p=g(a,"p99_ms");q=g(b,"p99_ms");printf "%.0f %.2f %d\n", g(a,"rate")+g(b,"rate"), (p>q?p:q), g(a,"errors")+g(b,"errors")}'
+}
+mem=() red=()
+loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
+for i in $(seq "$rounds"); do
+	mem+=("$(pair "$m1" "$m2")")
+	red+=("$(pair "$r1" "$r2")")
+done
+median() { printf '%s\n' "$@" | sort -n -k1,1 | awk '{a[NR]=$0} END{print a[int((NR+1)/2)]}'; }
+mm=$(median "${mem[@]}"); rm_=$(median "${red[@]}")
+ratio=$(awk -v r="${rm_%% *}" -v m="${mm%% *}" 'BEGIN{printf "%.2f", r/m}')
+claims=$(redis-cli -p $rport dbsize)
+verdict=$(awk -v x="$ratio" 'BEGIN{print (x >= 0.8) ? "**met**" : "**MISSED**"}')
+{
+	echo "## Fleet: shared Redis replay cache vs in-process (bench/fleet.sh)"
+	echo
+	echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores; two gateway replicas per configuration (default"
+	echo "worker threads: one per core, two per core with --replay-store), both loaded at once with"
+	echo "signed GET /v1/domains over TLS 1.3 keep-alive"
+	echo "(16 connections each, ${secs} s), $rounds interleaved rounds, median of the summed rate."
+	echo "Load average when the run began: $loadavg."
+	echo
+	echo "| replay cache | rate, req/s (per round) | median req/s | worst p99 ms (median round) | errors |"
+	echo "|---|---|---:|---:|---:|"
+	echo "| in-process (default), per replica | $(printf '%s ' "${mem[@]%% *}") | ${mm%% *} | $(cut -d' ' -f2 <<<"$mm") | $(cut -d' ' -f3 <<<"$mm") |"
+	echo "| Redis \`--replay-store\`, shared | $(printf '%s ' "${red[@]%% *}") | ${rm_%% *} | $(cut -d' ' -f2 <<<"$rm_") | $(cut -d' ' -f3 <<<"$rm_") |"
+	echo
+	echo "Redis / in-process = **$ratio** (target ≥ 0.8): $verdict. Claims held in Redis at the end: $claims"
+	echo "(each one a (keyid, nonce) pair, expiring with its signature). Command: \`bench/fleet.sh\`."
+} >"$out"
