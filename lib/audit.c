@@ -568,7 +568,13 @@ int audit_append_seq(struct audit_log *log, const struct audit_event *ev, int du
 	fault_mid_line(log->fd, buf, n);
 	log->cached_end = -1;
 	if (write_full(log->fd, buf, n) < 0) {
-		vs_fail(err, VS_ERR_IO, log->path, "write failed: %s", strerror(errno));
+		int saved = errno;
+
+		/* A short write (disk full, quota) would leave a torn line that fails verification
+		 * until the next append; we hold the lock, so take it back. */
+		if (ftruncate(log->fd, st.st_size) == 0)
+			fdatasync(log->fd);
+		vs_fail(err, VS_ERR_IO, log->path, "write failed: %s", strerror(saved));
 		goto out;
 	}
 	log->cached_end = st.st_size + (off_t)n;

@@ -159,6 +159,9 @@ int dsse_parse(const char *json, size_t len, const char *object, struct dsse_env
 		if (!json_is_string(sig) ||
 		    b64_decode(json_string_value(sig), json_string_length(sig), 1, &ds->sig, &ds->siglen) < 0 ||
 		    ds->siglen == 0) {
+			/* not counted in nsigs yet, so dsse_free would not see it */
+			free(ds->sig);
+			ds->sig = NULL;
 			vs_fail(err, VS_ERR_INPUT, object, "signature %zu: sig missing or not valid base64",
 				i + 1);
 			goto out;
