@@ -141,6 +141,17 @@ read -r prep_med prep_max prep_cpu < <(timeit "$CACHED" prepare.xml 0 "$HOOK" be
 read -r nocache_med nocache_max nocache_cpu < <(timeit "$COLD" start.xml 0 "$HOOK" --no-cache bench4 start begin -)
 read -r other_med other_max other_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" bench4 started begin -)
 read -r true_med true_max true_cpu < <(timeit "$CACHED" start.xml 0 /bin/true)
+# Experiment: the same hook linked statically (no dynamic loading of libxml2, ICU, OpenSSL).
+static_note=
+if ${CC:-cc} -static -o "$work/hook-static" "$top/${BUILD:-build}/agent/vmseal-hook.o" \
+	"$top/${BUILD:-build}/libvmseal.a" -lxml2 -licuuc -licudata -lz -llzma -lcrypto -ljansson \
+	-lstdc++ -lm -ldl -lpthread > "$work/static.log" 2>&1; then
+	timeit 1 start.xml 0 "$work/hook-static" bench4 start begin - > /dev/null # page it in
+	read -r sstart_med sstart_max sstart_cpu < <(timeit "$CACHED" start.xml 0 "$work/hook-static" bench4 start begin -)
+	read -r sother_med sother_max sother_cpu < <(timeit "$CACHED" start.xml 0 "$work/hook-static" bench4 started begin -)
+else
+	static_note="static link failed: $(tail -1 "$work/static.log")"
+fi
 for v in "$cold_med" "$start_med" "$prep_med" "$nocache_med" "$other_med" "$true_med"; do
 	[ -n "$v" ] || { echo "hook bench: a hook run failed" >&2; exit 1; }
 done
@@ -217,12 +228,17 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "| hook \`prepare begin\` (follows headers), cached | $prep_med | $prep_max | $prep_cpu | $CACHED | ≤ 20 |"
 	echo "| hook, an operation it does not judge (\`started begin\`) | $other_med | $other_max | $other_cpu | $CACHED | |"
 	echo "| \`/bin/true\` (process start on this machine now) | $true_med | $true_max | $true_cpu | $CACHED | |"
+	if [ -z "$static_note" ]; then
+		echo "| experiment: hook linked statically, \`start begin\`, cached | $sstart_med | $sstart_max | $sstart_cpu | $CACHED | |"
+		echo "| experiment: hook linked statically, \`started begin\` | $sother_med | $sother_max | $sother_cpu | $CACHED | |"
+	fi
 	if [ -z "$virsh_note" ]; then
 		echo "| \`virsh create\` 4-disk domain, no hook | $plain_med | $plain_max | | $STARTS | |"
 		echo "| \`virsh create\` 4-disk domain, hook installed, cached | $hook_med | $hook_max | | $STARTS | ≤ +10% |"
 	fi
 	echo
 	[ -n "$virsh_note" ] && echo "virsh create: $virsh_note." && echo
+	[ -n "$static_note" ] && echo "Static experiment: $static_note." && echo
 	[ -z "$virsh_note" ] && echo "Hook overhead on \`virsh create\` (medians): **$overhead %** (same libvirtd, the hook file removed and restored between starts, $STARTS starts each, interleaved; libvirt runs the hook 3 times per start: prepare, start and started begin, two of them judged)." && echo
 	echo "Command: \`bench/run.sh hook\`. Wall time around each process as a parent sees it (fork/exec included; Python \`subprocess\`, bash \`\$EPOCHREALTIME\` for virsh), CPU time from \`getrusage(RUSAGE_CHILDREN)\`, timed commands at nice $NICE, audit log and cache on the same file system (fsync included). QEMU under $([ -r /dev/kvm ] && echo KVM || echo TCG). Machine $idle_start% idle when the hook runs began (waits up to 120 s for 90%); load average before $load_before, after $load_after."
 } > "$RESULT"
