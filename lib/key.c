@@ -642,7 +642,7 @@ int key_verify(const struct vs_key *k, const char *md, const uint8_t *msg, size_
 		goto out;
 	if (k->alg == KEY_ALG_RSA3072 &&
 	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_AUTO) != 1))
+	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
 		goto out;
 	if (EVP_DigestVerify(ctx, sig, siglen, msg, len) == 1)
 		r = 0;

@@ -73,7 +73,8 @@ int key_sign(const struct vs_key *k, const char *md, const uint8_t *msg, size_t 
 	     size_t *siglen, struct vs_error *err);
 
 /* Returns 0 when sig is a valid signature on msg under k, -1 otherwise. ECDSA signatures are
- * DER; raw r||s (64 bytes) is accepted when raw_ecdsa != 0 (RFC 9421). */
+ * DER; raw r||s (64 bytes) is accepted when raw_ecdsa != 0 (RFC 9421). RSA-PSS signatures
+ * must use MGF1 with the same hash and a salt as long as the digest (RFC 9421 §3.3.1). */
 int key_verify(const struct vs_key *k, const char *md, const uint8_t *msg, size_t len,
 	       const uint8_t *sig, size_t siglen, int raw_ecdsa);
 

@@ -2,6 +2,8 @@
 /* Unit tests for lib/dsse.c and lib/statement.c: PAE known answer, round trips, strictness. */
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "common_cunit.h"
 #include "lib/dsse.h"
@@ -62,6 +64,26 @@ static void round_trip(enum key_alg alg)
 static void test_round_trip_ed25519(void) { round_trip(KEY_ALG_ED25519); }
 static void test_round_trip_p256(void) { round_trip(KEY_ALG_P256); }
 static void test_round_trip_rsa(void) { round_trip(KEY_ALG_RSA3072); }
+
+/* An RSA-PSS signature with a salt other than the digest length is refused. */
+static void test_rsa_pss_salt_is_strict(void)
+{
+	struct vs_error err = {0};
+	struct vs_key *k = NULL;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	uint8_t sig[512];
+	size_t n = sizeof(sig);
+
+	CU_ASSERT_EQUAL_FATAL(key_generate(KEY_ALG_RSA3072, 1, &k, &err), 0);
+	CU_ASSERT_FATAL(EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), NULL, key_pkey(k)) == 1);
+	EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+	EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_MAX);
+	CU_ASSERT_FATAL(EVP_DigestSign(ctx, sig, &n, (const uint8_t *)"m", 1) == 1);
+	CU_ASSERT_EQUAL(key_verify(k, NULL, (const uint8_t *)"m", 1, sig, n, 0), -1);
+	EVP_MD_CTX_free(ctx);
+	key_free(k);
+}
 
 static void test_parse_rejects(void)
 {
@@ -157,6 +179,7 @@ int main(void)
 		{"round trip Ed25519", test_round_trip_ed25519},
 		{"round trip ECDSA P-256", test_round_trip_p256},
 		{"round trip RSA-PSS 3072", test_round_trip_rsa},
+		{"RSA-PSS salt length is strict", test_rsa_pss_salt_is_strict},
 		{"envelope parser rejects malformed input", test_parse_rejects},
 		{"envelope parser bounds signatures", test_too_many_signatures},
 		{"statement round trip", test_statement_round_trip},
