@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <jansson.h>
 #include <libgfshare.h>
 #include <openssl/crypto.h>
@@ -21,9 +22,24 @@ static void fill_rand_drbg(unsigned char *buf, unsigned int len)
 		abort();
 }
 
+/* The secure heap (mlock'ed, guarded) is small; when it is full or absent, fall back to plain
+ * memory locked with mlock (best effort). OPENSSL_secure_clear_free handles both kinds. */
+/* For gfshare_ctx_free, which "scrubs" its buffers through the same callback: zeros do. */
+static void fill_zero(unsigned char *buf, unsigned int len)
+{
+	OPENSSL_cleanse(buf, len);
+}
+
 static uint8_t *secure_buf(size_t len)
 {
-	return OPENSSL_secure_zalloc(len ? len : 1);
+	uint8_t *p = OPENSSL_secure_zalloc(len ? len : 1);
+
+	if (!p) {
+		p = OPENSSL_zalloc(len ? len : 1);
+		if (p)
+			mlock(p, len ? len : 1);
+	}
+	return p;
 }
 
 void share_data_free(uint8_t *data, size_t len)
@@ -49,6 +65,9 @@ int shamir_split(const uint8_t *secret, size_t len, unsigned count, unsigned thr
 		return vs_fail(err, VS_ERR_INPUT, "secret", "size %zu out of range", len);
 	if (key_entropy_ready(1, err) < 0)
 		return -1;
+	/* Instantiate the private DRBG now, while the secure heap it may live in has room. */
+	if (RAND_priv_bytes(xs, 1) != 1)
+		return vs_fail(err, VS_ERR_INTERNAL, "shares", "random generator unavailable");
 	memset(shares, 0, count * sizeof(*shares));
 	for (i = 0; i < count; i++)
 		xs[i] = (unsigned char)(i + 1);
@@ -75,8 +94,10 @@ int shamir_split(const uint8_t *secret, size_t len, unsigned count, unsigned thr
 	}
 	r = 0;
 out:
-	if (ctx)
+	if (ctx) {
+		gfshare_fill_rand = fill_zero;
 		gfshare_ctx_free(ctx); /* overwrites its coefficients before freeing */
+	}
 	share_data_free(copy, len);
 	if (r < 0)
 		for (i = 0; i < count; i++) {
@@ -101,8 +122,7 @@ int shamir_combine(uint8_t *const *shares, const uint8_t *xs, unsigned n, size_t
 	for (unsigned i = 0; i < n; i++)
 		gfshare_ctx_dec_giveshare(ctx, (unsigned char)i, shares[i]);
 	gfshare_ctx_dec_extract(ctx, out);
-	/* gfshare_ctx_free scrubs with gfshare_fill_rand: make sure it is a real function. */
-	gfshare_fill_rand = fill_rand_drbg;
+	gfshare_fill_rand = fill_zero;
 	gfshare_ctx_free(ctx);
 	return 0;
 }
@@ -157,7 +177,7 @@ char *share_encode(const struct key_share *s)
 		text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (text) {
 		n = strlen(text);
-		line = OPENSSL_secure_malloc(n + 2);
+		line = (char *)secure_buf(n + 2);
 		if (line) {
 			memcpy(line, text, n);
 			memcpy(line + n, "\n", 2);

@@ -131,6 +131,12 @@ int cmd_recover(int argc, char **argv)
 	}
 	if (shares_recombine(shares, (const char *const *)argv + optind, n, &secret, &len, &err) < 0)
 		goto out;
+	/* The share bytes are no longer needed: wipe them now and give the secure heap back, which
+	 * OpenSSL's PEM decoder needs for the private key. */
+	for (size_t i = 0; i < n; i++) {
+		share_data_free(shares[i].data, shares[i].size);
+		shares[i].data = NULL;
+	}
 	if (key_from_public_pem(shares[0].public_key, strlen(shares[0].public_key), "share public_key",
 				&pub, &err) < 0)
 		goto out;

@@ -109,3 +109,11 @@ grep -q "other hard link" err && pass "destroy warns about other hard links" || 
 expect_err "destroy of a missing key" "no key here" vmseal-key destroy nothere --yes
 expect_rc "destroy --help" 0 vmseal-key destroy --help
 for c in backup recover; do expect_rc "$c --help" 0 vmseal-key $c --help; done
+
+# --- a large split of a large key (more shares than the secure heap holds)
+vmseal-key generate --alg rsa3072 --out big --no-passphrase >/dev/null
+mkdir bigs
+expect_rc "backup 200-of-255 of an RSA key" 0 vmseal-key backup --shares 255 --threshold 200 --out-dir bigs big.key
+expect_rc "recover from 200 random shares of 255" 0 vmseal-key recover --out bigr $(ls bigs/*.json | shuf | head -200)
+cmp -s bigr.key big.key && pass "large split round trip" || fail "large split differs"
+expect_err "199 of 255 fail" "199 shares given, 200 of the 255" vmseal-key recover --out bigx $(ls bigs/*.json | shuf | head -199)
