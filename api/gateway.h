@@ -23,6 +23,7 @@ struct gateway_config {
 	const char *policy_path;
 	const char *libvirt_uri;
 	const char *response_key, *response_passfile;
+	const char *signing_key, *signing_passfile; /* POST /v1/sign (gateway_sign.c); NULL: off */
 	const char *audit_log;    /* overrides the policy's audit_log */
 	const char *template_dir; /* verified templates: NAME and NAME.intoto.json */
 	const char *image_dir;    /* overlays of created domains */
@@ -37,6 +38,7 @@ struct gateway {
 	struct policy *policy;
 	virConnectPtr conn;
 	struct vs_key *resp_key;
+	struct vs_key *sign_key; /* the remote signing service's key, or NULL */
 	struct audit_log *audit;
 	struct audit_group *group;
 	char audit_path[VS_MAX_PATH_BYTES];
@@ -87,6 +89,12 @@ void reply_error(struct reply *out, unsigned status, const char *code, const cha
 /* Audit one event through the group committer; durable waits for the fsync. */
 int gateway_audit(struct gateway *gw, const char *actor, const char *event, const char *object,
 		  const char *decision, const char *reason, int durable);
+
+/* The remote signing service (gateway_sign.c): loads --signing-key (refusing a key whose
+ * metadata says retired, revoked or destroyed); POST /v1/sign. */
+int gateway_sign_key_load(struct gateway *gw, struct vs_error *err);
+void sign_route(struct gateway *gw, const struct route *rt, const char *name, const char *query,
+		const char *body, size_t body_len, struct reply *out);
 
 /* Starts/stops the HTTPS server (gateway_http.c). */
 int gateway_http_start(struct gateway *gw, struct vs_error *err);

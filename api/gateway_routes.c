@@ -552,6 +552,7 @@ static const struct route routes[] = {
 	{"GET", "/v1/templates", VIEW, 0, QUORUM_NONE, "gateway.templates.list", templates_list},
 	{"GET", "/v1/audit", ROLE_AUDITOR | ROLE_ADMIN, 0, QUORUM_NONE, "gateway.audit.tail",
 	 audit_tail},
+	{"POST", "/v1/sign", ROLE_SIGNER | ROLE_ADMIN, 1, QUORUM_NONE, "gateway.sign", sign_route},
 };
 
 /* Matches path against a pattern; {} takes one non-empty segment. */

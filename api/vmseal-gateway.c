@@ -41,6 +41,9 @@ static void usage(FILE *f)
 	      "  --libvirt URI          libvirt connection, e.g. qemu:///system or test:///default\n"
 	      "  --response-key KEY     key that signs responses (file or pkcs11: URI)\n"
 	      "  --passphrase-file F    passphrase of an encrypted --response-key\n"
+	      "  --signing-key KEY      serve POST /v1/sign (remote signing): this key (file or pkcs11:\n"
+	      "                         URI) signs attestations for callers with role signer\n"
+	      "  --signing-passphrase-file F  passphrase (or token PIN) of --signing-key\n"
 	      "  --audit-log FILE       audit log (default: the policy's audit_log; one is required)\n"
 	      "  --template-dir DIR     verified templates: IMAGE with IMAGE.intoto.json beside it\n"
 	      "  --image-dir DIR        where overlays of created domains are written\n"
@@ -60,6 +63,8 @@ static void usage(FILE *f)
 	      "  POST   /v1/domains/NAME/start|shutdown|reboot          operator\n"
 	      "  POST   /v1/domains/NAME/destroy, DELETE /v1/domains/NAME  admin (quorum)\n"
 	      "  GET    /v1/audit?since=N                               auditor\n"
+	      "  POST   /v1/sign {digest, size, template, version, expires, name, format}  signer\n"
+	      "         -> DSSE envelope (in-toto Statement) signed with --signing-key\n"
 	      "  GET    /healthz                                        none\n"
 	      "Errors are JSON {\"error\": CODE, \"detail\": TEXT}: 401 bad or missing signature\n"
 	      "(with Accept-Signature), replay; 403 role, quorum or template denied; 404, 409, 413,\n"
@@ -113,6 +118,8 @@ int main(int argc, char **argv)
 		{"libvirt", required_argument, NULL, 'L'},
 		{"response-key", required_argument, NULL, 'r'},
 		{"passphrase-file", required_argument, NULL, 'P'},
+		{"signing-key", required_argument, NULL, 'K'},
+		{"signing-passphrase-file", required_argument, NULL, 'Q'},
 		{"audit-log", required_argument, NULL, 'a'},
 		{"template-dir", required_argument, NULL, 't'},
 		{"image-dir", required_argument, NULL, 'i'},
@@ -148,6 +155,8 @@ int main(int argc, char **argv)
 		case 'L': gw.cfg.libvirt_uri = optarg; break;
 		case 'r': gw.cfg.response_key = optarg; break;
 		case 'P': gw.cfg.response_passfile = optarg; break;
+		case 'K': gw.cfg.signing_key = optarg; break;
+		case 'Q': gw.cfg.signing_passfile = optarg; break;
 		case 'a': gw.cfg.audit_log = optarg; break;
 		case 't': gw.cfg.template_dir = optarg; break;
 		case 'i': gw.cfg.image_dir = optarg; break;
@@ -217,6 +226,7 @@ int main(int argc, char **argv)
 
 	if (policy_load(gw.cfg.policy_path, &gw.policy, &err) < 0 ||
 	    key_load_private(gw.cfg.response_key, gw.cfg.response_passfile, &gw.resp_key, &err) < 0 ||
+	    gateway_sign_key_load(&gw, &err) < 0 ||
 	    read_pem(gw.cfg.tls_cert, &gw.tls_cert_pem, &err) < 0 ||
 	    read_pem(gw.cfg.tls_key, &gw.tls_key_pem, &err) < 0 ||
 	    (gw.cfg.client_ca && read_pem(gw.cfg.client_ca, &gw.client_ca_pem, &err) < 0))
@@ -282,6 +292,7 @@ out:
 	audit_close(gw.audit);
 	replay_destroy(gw.replay);
 	key_free(gw.resp_key);
+	key_free(gw.sign_key);
 	policy_free(gw.policy);
 	if (gw.tls_key_pem) {
 		OPENSSL_cleanse(gw.tls_key_pem, strlen(gw.tls_key_pem));

@@ -86,11 +86,6 @@ int p11_generate(enum key_alg alg, const char *uri, const char *pinfile, struct 
 		return vs_fail(err, VS_ERR_USAGE, uri, "name the new key with object=LABEL");
 	if (key_entropy_ready(1, err) < 0)
 		return -1;
-	if (key_load_public(uri, &existing, &ignore) == 0) {
-		key_free(existing);
-		return vs_fail(err, VS_ERR_IO, uri, "the token already holds a key here; refusing to add another");
-	}
-	ERR_clear_error();
 	if (pinfile) {
 		if (!realpath(pinfile, abspin))
 			return vs_fail(err, VS_ERR_IO, pinfile, "cannot resolve PIN file: %s", strerror(errno));
@@ -101,6 +96,11 @@ int p11_generate(enum key_alg alg, const char *uri, const char *pinfile, struct 
 	} else {
 		snprintf(genuri, sizeof(genuri), "%s", uri);
 	}
+	if (key_load_public(genuri, &existing, &ignore) == 0) {
+		key_free(existing);
+		return vs_fail(err, VS_ERR_IO, uri, "the token already holds a key here; refusing to add another");
+	}
+	ERR_clear_error();
 	ctx = EVP_PKEY_CTX_new_from_name(NULL, type, "provider=pkcs11");
 	if (!ctx) {
 		vs_fail_ssl(err, VS_ERR_IO, uri, "no pkcs11 provider loaded (OPENSSL_CONF?)");

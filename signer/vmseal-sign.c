@@ -18,6 +18,7 @@
 #include "lib/progress.h"
 #include "lib/statement.h"
 #include "lib/util.h"
+#include "signer/sign_remote.h"
 
 static const char *prog = "vmseal-sign";
 
@@ -27,6 +28,8 @@ static void usage(FILE *f)
 		"Usage: vmseal-sign --key KEY --template NAME --template-version N [--expires DURATION]\n"
 		"                   [--passphrase-file FILE] [--append] [--force] [-o OUT]\n"
 		"                   [--audit-log FILE] [--progress | --no-progress] IMAGE\n"
+		"       vmseal-sign --remote URL --key ADMINKEY [--cacert FILE] [--gateway-pub FILE]\n"
+		"                   [--signer-pub FILE] --template NAME --template-version N ... IMAGE\n"
 		"\n"
 		"Hashes IMAGE (vmseal-merkle-sha256, all cores) and writes a DSSE envelope around an\n"
 		"in-toto Statement v1 naming the template, its version, the image's size and digest.\n"
@@ -46,6 +49,18 @@ static void usage(FILE *f)
 		"  --force                 replace an existing OUT (default: refuse)\n"
 		"  -o, --output OUT        envelope path (default IMAGE.intoto.json)\n"
 		"  --audit-log FILE        append a 'sign' event to this audit log\n"
+		"\n"
+		"Remote signing (the signing key stays on the signing service, e.g. in an HSM):\n"
+		"  --remote URL            hash IMAGE here and ask the gateway's signing service\n"
+		"                          (POST URL/v1/sign) to sign the statement; --key is then an\n"
+		"                          admin key with role signer that signs the HTTP request\n"
+		"                          (RFC 9421); the answer's statement is checked against what\n"
+		"                          was asked. Not with --append or --no-expires.\n"
+		"  --cacert FILE           CA certificate of the gateway's TLS certificate\n"
+		"  --cert FILE, --cert-key FILE  client certificate and key (mutual TLS)\n"
+		"  --gateway-pub FILE      the gateway's response-signing public key: the answer must\n"
+		"                          be signed by it, bound to this request\n"
+		"  --signer-pub FILE       the service's signing public key: the envelope must verify\n"
 		"  --progress              show bytes hashed, rate and ETA on stderr (default: only\n"
 		"                          when stderr is a terminal and IMAGE is over 1 GiB)\n"
 		"  --no-progress           never show progress\n"
@@ -106,6 +121,12 @@ int main(int argc, char **argv)
 		{"audit-log", required_argument, NULL, 'l'},
 		{"progress", no_argument, NULL, 'P'},
 		{"no-progress", no_argument, NULL, 'N'},
+		{"remote", required_argument, NULL, 'R'},
+		{"cacert", required_argument, NULL, 'C'},
+		{"cert", required_argument, NULL, 'c'},
+		{"cert-key", required_argument, NULL, 'K'},
+		{"gateway-pub", required_argument, NULL, 'G'},
+		{"signer-pub", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -122,6 +143,7 @@ int main(int argc, char **argv)
 	struct progress pr;
 	enum progress_mode pmode = PROGRESS_AUTO;
 	struct statement st;
+	struct sign_remote_opts ro = {0};
 	char out_default[VS_MAX_PATH_BYTES], *payload = NULL, *json = NULL;
 	size_t plen = 0;
 
@@ -155,6 +177,12 @@ int main(int argc, char **argv)
 		case 'l': auditlog = optarg; break;
 		case 'P': pmode = PROGRESS_ON; break;
 		case 'N': pmode = PROGRESS_OFF; break;
+		case 'R': ro.url = optarg; break;
+		case 'C': ro.cacert = optarg; break;
+		case 'c': ro.cert = optarg; break;
+		case 'K': ro.cert_key = optarg; break;
+		case 'G': ro.gateway_pub = optarg; break;
+		case 'S': ro.signer_pub = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': return cli_version(prog);
 		default: return cli_usage_error(prog, "bad option");
@@ -165,6 +193,10 @@ int main(int argc, char **argv)
 	image = argv[optind];
 	if (!keyspec)
 		return cli_usage_error(prog, "--key is required");
+	if (ro.url && (append || !expires))
+		return cli_usage_error(prog, "--remote does not go with --append or --no-expires");
+	if (!ro.url && (ro.cacert || ro.cert || ro.cert_key || ro.gateway_pub || ro.signer_pub))
+		return cli_usage_error(prog, "--cacert, --cert, --cert-key, --gateway-pub and --signer-pub need --remote");
 	if (!append && (!tmpl || version < 0))
 		return cli_usage_error(prog, "--template and --template-version are required");
 	if (tmpl && (strlen(tmpl) == 0 || strlen(tmpl) >= VS_MAX_NAME_BYTES))
@@ -240,7 +272,8 @@ int main(int argc, char **argv)
 			vs_fail(&err, VS_ERR_INTERNAL, image, "cannot encode statement");
 			goto out;
 		}
-		if (dsse_sign(DSSE_INTOTO_TYPE, (const uint8_t *)payload, plen, key, &env, &err) < 0)
+		if (ro.url ? sign_remote(&ro, key, &st, expires, &env, &err) < 0
+			   : dsse_sign(DSSE_INTOTO_TYPE, (const uint8_t *)payload, plen, key, &env, &err) < 0)
 			goto out;
 	}
 	json = dsse_encode(env);
@@ -253,7 +286,7 @@ int main(int argc, char **argv)
 		goto out;
 	printf("%s: %s template %s version %lld, %zu signature%s, keyid %s\n", outpath,
 	       append ? "countersigned" : "signed", st.template_name, (long long)st.template_version,
-	       env->nsigs, env->nsigs == 1 ? "" : "s", key_id(key));
+	       env->nsigs, env->nsigs == 1 ? "" : "s", ro.url ? env->sigs[0].keyid : key_id(key));
 	rc = 0;
 out:
 	if (auditlog) {

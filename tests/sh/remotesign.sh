@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Remote signing end to end: vmseal-sign --remote hashes locally and asks a real vmseal-gateway
+# (TLS 1.3, RFC 9421) whose --signing-key signs; roles, refusals, checks of the answer.
+source "$(dirname "$0")/lib.sh"
+for tool in openssl; do
+	command -v $tool >/dev/null || { skip "remote signing tests: $tool not installed"; exit 0; }
+done
+cd "$T"
+umask 077
+for k in signer viewer admin gwresp svc other retired; do
+	vmseal-key generate --out $k --no-passphrase >/dev/null || fail "generate $k"
+done
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key -out tls.crt \
+	-days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>/dev/null
+write_policy() { # $1: status of the service key in the gateway host's policy
+	{
+		printf '{"version": 1, "keys": [\n'
+		vmseal-key policy-entry signer.pub --owner pipeline --usage admin --role signer; echo ,
+		vmseal-key policy-entry viewer.pub --owner dave --usage admin --role viewer; echo ,
+		vmseal-key policy-entry svc.pub --owner signing-service --usage template --status "$1"
+		printf '], "templates": [{"match": "debian-*", "keys": ["%s"]}]}\n' "$(vmseal-key id svc.pub)"
+	} > policy.json
+}
+write_policy active
+dd if=/dev/urandom of=debian-12.qcow2 bs=1k count=600 status=none
+
+start_gateway() { # start_gateway LOG [OPTIONS]: sets $port and $gwpid
+	local log=$1; shift
+	vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json \
+		--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit.jsonl" \
+		--threads 2 "$@" >/dev/null 2>"$log" &
+	gwpid=$!
+	cleanup_hooks+=("kill $gwpid 2>/dev/null; wait $gwpid 2>/dev/null")
+	port=
+	for _ in $(seq 100); do
+		grep -q 'listening on' "$log" 2>/dev/null && break
+		kill -0 $gwpid 2>/dev/null || break
+		sleep 0.05
+	done
+	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log")
+	URL=https://127.0.0.1:$port
+}
+start_gateway gw.log --signing-key svc.key
+[ -n "$port" ] || { fail "gateway with --signing-key started: $(cat gw.log)"; exit 0; }
+rs() { vmseal-sign --remote "$URL" --cacert tls.crt --gateway-pub gwresp.pub "$@"; }
+
+expect_rc "remote sign (role signer)" 0 rs --key signer.key --signer-pub svc.pub \
+	--template debian-12 --template-version 4 debian-12.qcow2
+grep -q "keyid $(vmseal-key id svc.pub)" out && pass "signed by the service's key" || fail "keyid: $(cat out)"
+expect_rc "the remote attestation verifies" 0 vmseal-verify --policy policy.json debian-12.qcow2
+grep -q "version 4" out && pass "statement names the asked template version" || fail "verify: $(cat out)"
+"$PY" - <<'EOF' && pass "statement: digest, size, name computed locally" || fail "statement fields"
+import json, base64, os
+env = json.load(open("debian-12.qcow2.intoto.json"))
+st = json.loads(base64.b64decode(env["payload"]))
+assert st["subject"][0]["name"] == "debian-12.qcow2"
+assert st["predicate"]["image"]["size"] == os.path.getsize("debian-12.qcow2")
+assert len(env["signatures"]) == 1
+EOF
+! grep -q "PRIVATE" debian-12.qcow2.intoto.json && pass "nothing secret in the answer" || fail "secret"
+grep -q '"event":"gateway.sign".*"decision":"allow"' audit.jsonl && pass "the signing is audited" || fail "audit: $(tail -2 audit.jsonl)"
+printf 'x' | dd of=debian-12.qcow2 bs=1 seek=100 conv=notrunc status=none
+expect_deny "a changed image no longer verifies" "digest mismatch" vmseal-verify --policy policy.json debian-12.qcow2
+
+# refusals
+expect_deny "role viewer may not sign" "HTTP 403" rs --key viewer.key --template debian-12 --template-version 4 -o v.json debian-12.qcow2
+expect_deny "a key unknown to the gateway" "HTTP 401" rs --key other.key --template debian-12 --template-version 4 -o o.json debian-12.qcow2
+[ ! -e v.json ] && [ ! -e o.json ] && pass "no attestation written when refused" || fail "written"
+expect_deny "wrong --gateway-pub: the answer is not trusted" "response signature" \
+	rs --key signer.key --template debian-12 --template-version 4 -o w.json --gateway-pub other.pub debian-12.qcow2
+expect_deny "wrong --signer-pub: the envelope is not trusted" "does not verify under" \
+	rs --key signer.key --signer-pub other.pub --template debian-12 --template-version 4 -o w.json debian-12.qcow2
+[ ! -e w.json ] && pass "nothing written from an untrusted answer" || fail "w.json"
+vmseal-key revoke signer --reason "test: revoked admin" >/dev/null
+expect_deny "a revoked admin key is refused locally" "key revoked" rs --key signer.key --template debian-12 --template-version 4 -o r.json debian-12.qcow2
+"$PY" -c "import json; d=json.load(open('signer.json')); d['status']='active'; [d.pop(f) for f in ('revoked_at','reason')]; json.dump(d, open('signer.json','w'))"
+call() { vmseal-call --url "$URL" --cacert tls.crt --gateway-pub gwresp.pub --key signer.key "$@"; }
+D=$(printf '%064d' 0)
+expect_rc "bad digest is a 400" 2 call POST /v1/sign "{\"digest\":\"xyz\",\"size\":1,\"template\":\"debian-12\",\"version\":1}"
+grep -q '"bad_request"' out && pass "bad_request names the problem" || fail "400 body: $(cat out)"
+expect_rc "unknown field is a 400" 2 call POST /v1/sign "{\"digest\":\"$D\",\"size\":1,\"template\":\"debian-12\",\"version\":1,\"signedAt\":\"x\"}"
+expect_rc "template with a slash is a 400" 2 call POST /v1/sign "{\"digest\":\"$D\",\"size\":1,\"template\":\"../x\",\"version\":1}"
+expect_rc "expires too long is a 400" 2 call POST /v1/sign "{\"digest\":\"$D\",\"size\":1,\"template\":\"t\",\"version\":1,\"expires\":\"99999d\"}"
+expect_rc "minimal request" 0 call POST /v1/sign "{\"digest\":\"$D\",\"size\":0,\"template\":\"debian-x\",\"version\":0}"
+grep -q '"payloadType": *"application/vnd.in-toto+json"' out && pass "the answer is a DSSE envelope" || fail "envelope: $(cat out)"
+expect_rc "remote signing over an unknown CA fails" 2 vmseal-sign --remote "$URL" --key signer.key --template t --template-version 1 -o u.json debian-12.qcow2
+expect_rc "--remote with --append is a usage error" 2 rs --key signer.key --append debian-12.qcow2
+kill $gwpid; wait $gwpid 2>/dev/null
+
+# the service key itself: revoked in the host's policy, retired in its metadata, or absent
+write_policy revoked
+start_gateway gw2.log --signing-key svc.key
+expect_deny "service key revoked in the policy: 403" "key_refused.*revoked" rs --key signer.key --template debian-12 --template-version 5 -o x.json debian-12.qcow2
+kill $gwpid; wait $gwpid 2>/dev/null
+write_policy active
+start_gateway gw3.log
+expect_err "gateway without --signing-key: 503" "HTTP 503 not_configured" rs --key signer.key --template debian-12 --template-version 5 -o x.json debian-12.qcow2
+kill $gwpid; wait $gwpid 2>/dev/null
+vmseal-key rotate --old retired --out retired2 --no-passphrase >/dev/null
+start_gateway gw4.log --signing-key retired.key
+[ -z "$port" ] && grep -q "key retired" gw4.log && pass "the gateway refuses to start with a retired signing key" || fail "started: $(cat gw4.log)"
+
+# a service key inside a PKCS#11 token, when SoftHSM2 and the provider are here
+moddir=$(openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"/\1/p')
+module=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1)
+if command -v softhsm2-util >/dev/null && [ -f "$moddir/pkcs11.so" ] && [ -n "$module" ]; then
+	mkdir tokens
+	printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$T" > softhsm2.conf
+	export SOFTHSM2_CONF=$T/softhsm2.conf
+	softhsm2-util --init-token --free --label svc --pin 1234 --so-pin 5678 >/dev/null
+	printf 'openssl_conf = i\n[i]\nproviders = p\n[p]\ndefault = d\npkcs11 = k\n[d]\nactivate = 1\n[k]\nmodule = %s\npkcs11-module-path = %s\npkcs11-module-quirks = no-deinit\nactivate = 1\n' \
+		"$moddir/pkcs11.so" "$module" > openssl.cnf
+	export OPENSSL_CONF=$T/openssl.cnf
+	echo 1234 > pin
+	uri="pkcs11:token=svc;object=svc-p256"
+	vmseal-key generate --alg p256 --pkcs11 "$uri" --passphrase-file pin --out hsm >/dev/null || fail "token key"
+	"$PY" - "$(vmseal-key policy-entry hsm.pub --owner hsm-service)" <<'EOF'
+import json, sys
+p = json.load(open("policy.json")); e = json.loads(sys.argv[1])
+p["keys"].append(e); p["templates"][0]["keys"].append(e["id"]); json.dump(p, open("policy.json", "w"))
+EOF
+	start_gateway gw5.log --signing-key "$uri" --signing-passphrase-file pin
+	dd if=/dev/urandom of=img2 bs=1k count=64 status=none
+	expect_rc "remote sign with the service key in a PKCS#11 token" 0 \
+		rs --key signer.key --signer-pub hsm.pub --template debian-12 --template-version 6 img2
+	expect_rc "token-signed attestation verifies" 0 vmseal-verify --policy policy.json img2
+	kill $gwpid; wait $gwpid 2>/dev/null
+else
+	skip "remote signing with a PKCS#11 service key: softhsm2 or pkcs11-provider missing"
+fi
