@@ -102,7 +102,8 @@ static int get_keyid(json_t *o, const char *field, int required, char *out, cons
 {
 	if (get_str(o, field, required, out, KEY_ID_HEX_LEN + 1, object, err) < 0)
 		return -1;
-	if (out[0] && !is_keyid(out))
+	/* a required keyid may not be empty (found by fuzz_keymeta: "keyid": "" was accepted) */
+	if ((out[0] || required) && !is_keyid(out))
 		return vs_fail(err, VS_ERR_INPUT, object, "metadata: %s \"%.70s\" is not a keyid", field, out);
 	return 0;
 }
