@@ -157,15 +157,16 @@ MAN_SRC := $(wildcard man/*.scd)
 MAN_PAGES := $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
 PROG_NAMES := $(notdir $(PROGS))
 
-.PHONY: man
+.PHONY: man deb programs
 man: $(MAN_PAGES)
+programs: $(PROGS)
 
 $(BUILD)/man/%: man/%.scd
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  SCDOC   $<")
 	$(Q)$(SCDOC) <$< >$@.tmp && mv $@.tmp $@
 
-install: all man
+install: programs man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(COMPDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)
@@ -175,6 +176,12 @@ install: all man
 	for p in $(PROG_NAMES); do ln -sf vmseal $(DESTDIR)$(COMPDIR)/$$p; done
 	install -m 0644 examples/policy.json $(DESTDIR)$(DOCDIR)/examples/policy.json
 
+# The .deb is built from a copy of the tree outside it (dpkg-buildpackage writes ../); the
+# package lands in $(BUILD)/deb/. Missing build tools are installed when run as root.
+DEB_TOOLS := debhelper dpkg-dev fakeroot lintian scdoc
+deb:
+	@VMSEAL_EXTRA_PKGS="$(DEB_TOOLS)" scripts/deps.sh
+	@BUILD=$(BUILD) scripts/build-deb.sh
 # ---- end packaging -----------------------------------------------------------------------------
 
 # --- install-hook (agent/vmseal-hook as libvirt's qemu hook; owner: hook) ---------------------
