@@ -41,10 +41,14 @@ dpkg-deb -e "$deb" ctl
 watch="/etc/vmseal /etc/libvirt/hooks/qemu.d/vmseal /var/cache/vmseal /var/log/vmseal /var/log/vmseal-gateway
 /usr/share/doc/vmseal /lib/systemd/system/vmseal-gateway.service /usr/share/bash-completion/completions/vmseal"
 snapshot() { for p in $watch /usr/bin/vmseal-*; do [ -e "$p" ] || [ -L "$p" ] && find "$p"; done 2>/dev/null | sort; }
-snapshot >before
+# Cache and logs left by other tests' hooks (tests/e2e/libvirt.sh) go aside and come back.
+mkdir saved
+for d in /var/cache/vmseal /var/log/vmseal; do
+	[ -e $d ] && mv $d "saved/$(basename "$(dirname $d)")"
+done
 had_user=0; getent passwd vmseal >/dev/null && had_user=1
-had_log=0; [ -e /var/log/vmseal ] && had_log=1
-cleanup_hooks+=("dpkg -P vmseal >/dev/null 2>&1; [ $had_user = 1 ] || deluser --system --quiet vmseal >/dev/null 2>&1; [ $had_log = 1 ] || rm -rf /var/log/vmseal; rm -f /etc/vmseal/policy.json; rmdir /etc/vmseal 2>/dev/null")
+cleanup_hooks+=("dpkg -P vmseal >/dev/null 2>&1; [ $had_user = 1 ] || deluser --system --quiet vmseal >/dev/null 2>&1; rm -f /etc/vmseal/policy.json; rmdir /etc/vmseal 2>/dev/null; rm -rf /var/log/vmseal /var/cache/vmseal; [ -e $T/saved/cache ] && mv $T/saved/cache /var/cache/vmseal; [ -e $T/saved/log ] && mv $T/saved/log /var/log/vmseal")
+snapshot >before
 
 # --- install
 cp "$deb" .
@@ -140,7 +144,7 @@ if dpkg -P vmseal >purge.log 2>&1; then pass "dpkg -P vmseal"; else fail "dpkg -
 	|| fail "purge removed or changed /etc/vmseal/policy.json"
 rm -f /etc/vmseal/policy.json
 [ -f /var/log/vmseal/audit.jsonl ] && pass "audit log kept after purge (evidence)" || fail "audit log removed"
-[ $had_log = 1 ] || rm -rf /var/log/vmseal
+rm -rf /var/log/vmseal
 rmdir /etc/vmseal 2>/dev/null
 snapshot >after
 if diff before after >left; then pass "nothing left after dpkg -P (but the audit log, removed by this test)"
