@@ -4,6 +4,8 @@
 # Prints a Markdown table. The log lives under $BUILD (on disk: /tmp may be tmpfs, where fsync
 # costs nothing). Needs `make all` first (links $BUILD/libvmseal.a).
 set -euo pipefail
+# bench/run.sh passes RESULT, the section file to write; alone, the section goes to stdout.
+[ -n "${RESULT:-}" ] && exec >"$RESULT"
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}

@@ -7,6 +7,8 @@
 # the p99 latency at half the signed rate. Prints a Markdown section. Needs `make all`.
 # GW_SECONDS (default 4) sets each measurement's length.
 set -euo pipefail
+# bench/run.sh passes RESULT, the section file to write; alone, the section goes to stdout.
+[ -n "${RESULT:-}" ] && exec >"$RESULT"
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
