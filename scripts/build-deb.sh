@@ -11,6 +11,17 @@ version=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
 out=$top/$BUILD/deb
 src=$out/vmseal-$version
 
+# Up to date: a .deb (lintian passed) newer than every source file. FORCE=1 rebuilds.
+deb=$(ls "$out"/vmseal_"$version"_*.deb 2>/dev/null | head -1 || true)
+if [ -n "$deb" ] && [ "${FORCE:-0}" != 1 ] && git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	newer=$(cd "$top" && git ls-files -z --cached --others --exclude-standard |
+		xargs -0 -r sh -c 'for f; do if [ -f "$f" ] && [ "$f" -nt "$0" ]; then echo "$f"; fi; done' "$deb" | wc -l)
+	if [ "$newer" = 0 ]; then
+		echo "vmseal: $deb is up to date (FORCE=1 to rebuild)" >&2
+		echo "$deb"
+		exit 0
+	fi
+fi
 rm -rf "$out"
 mkdir -p "$src"
 # The files under version control plus new ones not ignored, never build output.
