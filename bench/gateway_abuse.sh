@@ -40,7 +40,9 @@ for ph, x in r["valid_calls"].items():
 print()
 print("Garbage answers by status (None: closed without an answer): " +
       ", ".join("%s: %d" % kv for kv in g["status_codes"].items()) +
-      ". The one 200 is the first use of the nonce that later requests replay.")
+      ". The 200s are the first use of the nonce that later requests replay, and mutations that"
+      " changed nothing HTTP keeps (a delete past the end, whitespace it strips); no changed"
+      " signature passed.")
 print()
 print("Oversized requests: " + "; ".join("%s → %s" % (k, v) for k, v in r["oversized"].items() if k != "seconds") + ".")
 print()
@@ -52,6 +54,10 @@ print("After %.0f s: idle TLS connections closed by the server %d/%d, half-open 
 print()
 print("Gateway alive at the end: %s; violations: %s." % ("yes" if r["gateway_alive"] else "NO",
       "; ".join(r["violations"]) or "none"))
+print()
+print("The lingering connections are opened after the concurrent phase: with them, the 1000 would")
+print("pass libmicrohttpd's default connection limit (FD_SETSIZE - 4 = 1020 per daemon), past which")
+print("new connections are refused; that is the gateway's ceiling for simultaneous connections.")
 print()
 print("Command: `bench/gateway_abuse.sh` (tests/gateway_abuse.py --scale full, seed %d)." % r["seed"])
 PY
