@@ -11,7 +11,8 @@ own CPU time; a run during which other work used more than MAX_FOREIGN of the CP
 away and repeated (at most RETRIES times, then kept and counted as disturbed). Before each run
 it waits for the machine to be 90% idle. Waiting and repeating share one time budget,
 BENCH_QUIET_WAIT seconds (default 300); once it is spent, runs are kept as they come. Writes {"results": [{"command", "times",
-"disturbed"}], "discarded": N}.
+"cpu" (own user+system seconds), "others" (CPU share other work took), "disturbed"}],
+"discarded": N}.
 """
 import json
 import os
@@ -71,6 +72,8 @@ def main(argv):
     runs, out = int(argv[0]), argv[1]
     cmds = [a.split("=", 1) for a in argv[2:]]
     times = {n: [] for n, _ in cmds}
+    cpu = {n: [] for n, _ in cmds}
+    others = {n: [] for n, _ in cmds}
     disturbed = {n: 0 for n, _ in cmds}
     discarded = 0
     for r in range(runs + 1):
@@ -93,8 +96,10 @@ def main(argv):
                       file=sys.stderr)
             if r:
                 times[name].append(wall)
-    json.dump({"results": [{"command": n, "times": times[n], "disturbed": disturbed[n]}
-                           for n, _ in cmds], "discarded": discarded,
+                cpu[name].append(own)
+                others[name].append(foreign)
+    json.dump({"results": [{"command": n, "times": times[n], "cpu": cpu[n],
+                            "others": others[n], "disturbed": disturbed[n]} for n, _ in cmds], "discarded": discarded,
                "timer": "hyperfine -N --runs 1" if HYPERFINE else "python perf_counter"},
               open(out, "w"))
 
