@@ -3,6 +3,7 @@
 # Runs the benchmarks and assembles bench/RESULTS.md.
 #
 # usage: bench/run.sh [NAME...]     (default: every bench/*.sh except this one)
+#        bench/run.sh --assemble    (only rebuild RESULTS.md from bench/results/, e.g. after a merge)
 #
 # Each bench/NAME.sh writes its own section to bench/results/NAME.md (and may print progress on
 # stdout/stderr). RESULTS.md is then rebuilt from all bench/results/*.md, in name order, so a
@@ -16,7 +17,9 @@ export BUILD VMSEAL_TOP="$top" BIN="$top/$BUILD/bin" BENCH_DATA="$top/bench/data
 mkdir -p "$top/bench/results" "$BENCH_DATA"
 
 names=("$@")
-if [ ${#names[@]} -eq 0 ]; then
+if [ "${1:-}" = --assemble ]; then
+	names=()
+elif [ ${#names[@]} -eq 0 ]; then
 	for s in "$top"/bench/*.sh; do
 		n=$(basename "$s" .sh)
 		[ "$n" = run ] || names+=("$n")
@@ -24,7 +27,7 @@ if [ ${#names[@]} -eq 0 ]; then
 fi
 
 failed=()
-for n in "${names[@]}"; do
+for n in ${names[@]+"${names[@]}"}; do
 	script="$top/bench/$n.sh"
 	if [ ! -f "$script" ] || [ "$n" = run ]; then
 		echo "bench: no such benchmark: $n" >&2; failed+=("$n"); continue
