@@ -2,6 +2,7 @@
 /* Bounded file reads, crash-safe writes, encodings and time. */
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -12,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -140,6 +142,40 @@ static int link_unnamed(int fd, const char *dst)
 	return linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW);
 }
 
+/* A kill between linking the temp name and renaming it over path (replace mode) leaves a
+ * complete but stray PATH.tmp-<16 hex>. The next successful replace of path removes such
+ * siblings once they are older than 10 s, so a writer still inside that window (microseconds)
+ * is never disturbed. */
+static void remove_stale_temps(const char *path)
+{
+	char dirbuf[VS_PATH_TMP_MAX], basebuf[VS_PATH_TMP_MAX];
+	const char *base;
+	struct dirent *e;
+	time_t now = time(NULL);
+	size_t bl;
+	DIR *d;
+
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	snprintf(basebuf, sizeof(basebuf), "%s", path);
+	base = basename(basebuf);
+	bl = strlen(base);
+	d = opendir(dirname(dirbuf));
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		const char *suf = e->d_name + bl;
+		struct stat st;
+
+		if (strncmp(e->d_name, base, bl) || strncmp(suf, ".tmp-", 5) || strlen(suf + 5) != 16 ||
+		    strspn(suf + 5, "0123456789abcdef") != 16)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    now - st.st_mtime >= 10)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, int replace,
 		      struct vs_error *err)
 {
@@ -192,6 +228,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, unsigned m
 			unlink(tmp);
 			return vs_fail(err, VS_ERR_IO, path, "cannot rename into place: %s", strerror(saved));
 		}
+		remove_stale_temps(path);
 	} else if (!unnamed) {
 		if (link(tmp, path) < 0) {
 			saved = errno;

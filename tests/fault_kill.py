@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 # Crash-consistency driver for tests/sh/faults.sh: runs a command RUNS times, kills it with SIGKILL
-# after a random delay (uniform over 0 .. 1.5 x its measured run time, so kills land before,
+# after a random delay (uniform over 0 .. 1.5 x its fastest run time, so kills land before,
 # during and after its writes), then checks what is on disk. Prints PASS:/FAIL: lines.
+#
+# A kill between the link of a finished temp file and its rename (file_write_atomic's replace
+# mode) leaves a complete NAME.tmp-<hex>; it must hold the new state, and the next successful
+# write must remove it.
 #
 # usage: fault_kill.py SCENARIO RUNS WORKDIR      (binaries on PATH; FAULT_SEED=N to replay)
 # SCENARIO: generate | sign | rotate | install | audit
-import base64, hashlib, json, os, random, shutil, signal, subprocess, sys, time
+import base64, hashlib, json, os, random, re, shutil, signal, subprocess, sys, time
 
 from cryptography.hazmat.primitives import serialization
 
@@ -58,10 +62,34 @@ def check_keyset(d, base, passphrase, problems):
     return "+".join(x for x, h in zip(("pub", "key", "json"), have) if h) or "none"
 
 
-def stray(d, allowed, problems):
-    extra = sorted(set(os.listdir(d)) - set(allowed))
+def temps_of(d, name):
+    """file_write_atomic's replace mode links the finished file to NAME.tmp-<16 hex> and renames
+    it over NAME: a kill between the two leaves that complete copy behind."""
+    return sorted(f for f in os.listdir(d) if re.fullmatch(re.escape(name) + r"\.tmp-[0-9a-f]{16}", f))
+
+
+def stray(d, allowed, problems, replaced=()):
+    tmps = {t for name in replaced for t in temps_of(d, name)}
+    extra = sorted(set(os.listdir(d)) - set(allowed) - tmps)
     if extra:
         problems.append("unexpected files: %s" % " ".join(extra))
+
+
+def stale_temp_cleaned(d, name, expect, rerun, problems):
+    """A leftover NAME.tmp-* must hold exactly the new state (expect(bytes) is true), and the next
+    successful write of NAME must remove it once it is 10 s old. Returns a state suffix."""
+    tmps = temps_of(d, name)
+    if not tmps:
+        return ""
+    for t in tmps:
+        if not expect(open(os.path.join(d, t), "rb").read()):
+            problems.append("leftover %s is not a complete new %s" % (t, name))
+        old = time.time() - 60
+        os.utime(os.path.join(d, t), (old, old))
+    rerun()
+    if temps_of(d, name):
+        problems.append("leftover %s not removed by the next write" % " ".join(temps_of(d, name)))
+    return "+stale-tmp-cleaned"
 
 
 def audit_ok(log, problems, resume=True):
@@ -84,13 +112,15 @@ def audit_ok(log, problems, resume=True):
 
 
 def measure(setup, cmd, env=None):
+    """The fastest of 5 runs: kill delays drawn up to 1.5x that land mostly inside a run even
+    when the machine is busy."""
     times = []
-    for _ in range(3):
+    for _ in range(5):
         setup()
         t = time.monotonic()
         sh(*cmd, env=env)
         times.append(time.monotonic() - t)
-    return sorted(times)[1]
+    return min(times)
 
 
 def kill_loop(name, setup, cmd, check, n, env=None):
@@ -118,7 +148,7 @@ def kill_loop(name, setup, cmd, check, n, env=None):
         states[state] = states.get(state, 0) + 1
         for pr in problems:
             failures.append("run %d (%s, killed after %.1f ms): %s" % (i, state, delay * 1e3, pr))
-    summary = "%s: %d runs, typical run %.0f ms, %d killed, %d completed; states: %s" % (
+    summary = "%s: %d runs, fastest run %.0f ms, %d killed, %d completed; states: %s" % (
         name, n, t * 1e3, killed, completed,
         ", ".join("%s %d" % kv for kv in sorted(states.items())))
     if failures:
@@ -191,6 +221,8 @@ def run_sign():
     d = "sign"
     old = open("fx/old.json", "rb").read()
     mode = {}
+    argv = ["vmseal-sign", "--key", d + "/k.key", "--template", "t1", "--template-version", "2",
+            "--force", "-o", d + "/out.json", "--audit-log", d + "/audit.log", d + "/img"]
 
     def setup():
         fresh(d)
@@ -203,8 +235,15 @@ def run_sign():
             shutil.copy("sign.audit", d + "/audit.log")
 
     def check(problems, rc):
-        stray(d, ["k.key", "k.pub", "k.json", "img", "pol.json", "out.json", "audit.log"], problems)
+        stray(d, ["k.key", "k.pub", "k.json", "img", "pol.json", "out.json", "audit.log"], problems,
+              replaced=["out.json"])
         out = d + "/out.json"
+        def is_new(b):
+            open(d + "/probe.json", "wb").write(b)
+            ok = verifies(d + "/pol.json", d + "/probe.json", d + "/img", problems, "leftover temp")
+            os.unlink(d + "/probe.json")
+            return ok
+        cleaned = stale_temp_cleaned(d, "out.json", is_new, lambda: sh(*argv), problems)
         if not os.path.exists(out):
             state = "absent"
             if mode["force"]:
@@ -222,13 +261,11 @@ def run_sign():
                 st = json.loads(base64.b64decode(env["payload"]))
                 if st["predicate"]["template"]["version"] != 2:
                     problems.append("new envelope has version %s" % st["predicate"]["template"]["version"])
-        state += "/audit-" + audit_ok(d + "/audit.log", problems)
+        state += cleaned + "/audit-" + audit_ok(d + "/audit.log", problems)
         if os.path.exists(d + "/audit.log"):
             shutil.copy(d + "/audit.log", "sign.audit")  # the log grows across runs
         return state
 
-    argv = ["vmseal-sign", "--key", d + "/k.key", "--template", "t1", "--template-version", "2",
-            "--force", "-o", d + "/out.json", "--audit-log", d + "/audit.log", d + "/img"]
     ok = kill_loop("vmseal-sign", setup, argv, check, runs)
     return ok
 
@@ -257,7 +294,13 @@ def run_rotate():
             shutil.copy(base + "/" + f, d)
 
     def check(problems, rc):
-        stray(d, names + ["k-v2.key", "k-v2.pub", "k-v2.json", "pol.json.bak"], problems)
+        stray(d, names + ["k-v2.key", "k-v2.pub", "k-v2.json", "pol.json.bak"], problems,
+              replaced=["pol.json", "k.json"])
+        for t in temps_of(d, "pol.json") + temps_of(d, "k.json"):
+            try:
+                json.load(open(os.path.join(d, t)))  # complete (its successor removes it)
+            except Exception as e:
+                problems.append("leftover %s is not complete: %s" % (t, e))
         new = check_keyset(d, "k-v2", None, problems)
         newkid = keyid_of_pub(d + "/k-v2.pub") if new != "none" and not problems else None
         polb = open(d + "/pol.json", "rb").read()
@@ -314,14 +357,22 @@ def run_install():
         if os.path.exists("inst.audit"):
             shutil.copy("inst.audit", d + "/audit.log")
 
+    argv = ["vmseal-policy", "install", "--policy", d + "/policy.json", "--audit-log",
+            d + "/audit.log", base + "/v2.bundle"]
+
     def check(problems, rc):
-        extra = sorted(set(os.listdir(d)) - {"root.json", "policy.json", "audit.log"})
+        extra = sorted(set(os.listdir(d)) - {"root.json", "policy.json", "audit.log"} -
+                       set(temps_of(d, "policy.json")))
         # the install lock file may stay; anything else is a leftover
         extra = [e for e in extra if not e.endswith(".lock")]
         if extra:
             problems.append("unexpected files: %s" % " ".join(extra))
         b = open(d + "/policy.json", "rb").read() if os.path.exists(d + "/policy.json") else None
         state = "v1" if b == v1 else "v2" if b == v2 else "other"
+        if state == "v1":  # a leftover can only come from a kill before the rename
+            state += stale_temp_cleaned(d, "policy.json", lambda x: x == v2, lambda: sh(*argv), problems)
+            if state.endswith("cleaned") and open(d + "/policy.json", "rb").read() != v2:
+                problems.append("the write after the leftover did not install v2")
         if state == "other":
             problems.append("policy.json is neither bundle (%s)" % (len(b) if b else "missing"))
         if rc == 0 and state != "v2":
@@ -331,9 +382,7 @@ def run_install():
             shutil.copy(d + "/audit.log", "inst.audit")
         return state
 
-    return kill_loop("vmseal-policy install", setup,
-                     ["vmseal-policy", "install", "--policy", d + "/policy.json", "--audit-log",
-                      d + "/audit.log", base + "/v2.bundle"], check, runs)
+    return kill_loop("vmseal-policy install", setup, argv, check, runs)
 
 
 def run_audit():
@@ -357,7 +406,7 @@ def run_audit():
     else:
         n = int(res.stdout.split()[1])
         # every append that returned 0 is in the log (plus the measuring runs and resumes)
-        if n < done["n"] + 3:
+        if n < done["n"] + 5:
             print("FAIL: audit log has %d entries, %d appends completed" % (n, done["n"]))
             ok = False
         else:
