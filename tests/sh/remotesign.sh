@@ -104,6 +104,7 @@ start_gateway gw4.log --signing-key retired.key
 # a service key inside a PKCS#11 token, when SoftHSM2 and the provider are here
 moddir=$(openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"/\1/p')
 module=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1)
+case "$BIN" in *build-san*) module= ;; esac # ASan refuses pkcs11-provider's RTLD_DEEPBIND dlopen
 if command -v softhsm2-util >/dev/null && [ -f "$moddir/pkcs11.so" ] && [ -n "$module" ]; then
 	mkdir tokens
 	printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$T" > softhsm2.conf
@@ -127,5 +128,5 @@ EOF
 	expect_rc "token-signed attestation verifies" 0 vmseal-verify --policy policy.json img2
 	kill $gwpid; wait $gwpid 2>/dev/null
 else
-	skip "remote signing with a PKCS#11 service key: softhsm2 or pkcs11-provider missing"
+	skip "remote signing with a PKCS#11 service key: softhsm2 or pkcs11-provider missing (or a SAN=1 build)"
 fi
