@@ -113,7 +113,7 @@ int cmd_rotate(int argc, char **argv)
 	};
 	const char *prog = "vmseal-key rotate", *out = NULL, *oldspec = NULL, *passfile = NULL,
 		   *policy = NULL;
-	char oldbase[VS_MAX_PATH_BYTES], newbase[VS_MAX_PATH_BYTES], *pass = NULL, *pem = NULL;
+	char oldbase[VS_MAX_PATH_BYTES], newbase[VS_MAX_PATH_BYTES], *pass = NULL;
 	enum key_alg alg = KEY_ALG_NONE;
 	int no_pass = 0, wait = 1, in_place = 0, has_meta = 0, c, rc = 2;
 	struct vs_error err = {0};
@@ -193,29 +193,36 @@ int cmd_rotate(int argc, char **argv)
 	if (keymeta_create_key(alg, wait, newbase, pass, &lineage, &k, &err) < 0)
 		goto out;
 	fault_point("rotate-after-new-key");
+	/*
+	 * With --in-place the policy is the commit point: it is saved before the old key's metadata
+	 * says "retired", so a crash in between leaves the new policy (which already names the old key
+	 * retired) and metadata that only lags; the other order could leave the old policy in force
+	 * with its only key marked retired.
+	 */
+	if (doc && policy_doc_rotate(doc, old.keyid, k, now, &err) < 0)
+		goto policy_failed;
+	if (in_place && policy_doc_save(doc, &err) < 0)
+		goto policy_failed;
+	fault_point("rotate-after-policy");
 	if (old.status == KEYMETA_ACTIVE) {
 		old.status = KEYMETA_RETIRED;
 		old.retired_at = now;
 	}
 	memcpy(old.replaced_by, key_id(k), sizeof(old.replaced_by));
 	if (keymeta_save(oldbase, &old, 1, &err) < 0) {
-		vs_error_prefix(&err, "new key %s written, but the old key's metadata was not updated", newbase);
+		vs_error_prefix(&err, "new key %s written%s, but the old key's metadata was not updated",
+				newbase, in_place ? " and the policy changed" : "");
 		goto out;
 	}
 	printf("%s\n", key_id(k));
 	printf("%s (keyid %.16s…) replaces %s (keyid %.16s…, now %s)\n", newbase, key_id(k), oldbase,
 	       old.keyid, keymeta_status_name(old.status));
 	if (doc) {
-		if (policy_doc_rotate(doc, old.keyid, k, now, &err) < 0)
-			goto policy_failed;
-		if (in_place && policy_doc_save(doc, &err) < 0)
-			goto policy_failed;
 		printf("%s %s:\n%s", in_place ? "applied to" : "change to make in", policy,
 		       policy_doc_changes(doc));
 		if (in_place)
 			printf("previous policy kept in %s.bak\n", policy);
 	} else {
-		pem = key_public_pem(k);
 		printf("change to make in the policy:\n"
 		       "  add a keys entry for %s with the owner, usage and roles of %s:\n"
 		       "    vmseal-key policy-entry %s.pub --owner ... --usage ...\n"
@@ -228,13 +235,12 @@ int cmd_rotate(int argc, char **argv)
 	rc = 0;
 	goto out;
 policy_failed:
-	vs_error_prefix(&err, "new key %s written and %s retired, but the policy was not changed", newbase,
+	vs_error_prefix(&err, "new key %s written, but neither the policy nor %s was changed", newbase,
 			oldbase);
 out:
 	if (rc)
 		vs_error_print(prog, &err);
 	passphrase_free(pass);
-	free(pem);
 	key_free(k);
 	policy_doc_free(doc);
 	return rc;

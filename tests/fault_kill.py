@@ -295,7 +295,10 @@ def run_rotate():
 
     def check(problems, rc):
         stray(d, names + ["k-v2.key", "k-v2.pub", "k-v2.json", "pol.json.bak"], problems,
-              replaced=["pol.json", "k.json"])
+              replaced=["pol.json", "k.json", "pol.json.bak"])
+        for t in temps_of(d, "pol.json.bak"):
+            if open(os.path.join(d, t), "rb").read() != old_pol:
+                problems.append("leftover %s is not the old policy" % t)
         for t in temps_of(d, "pol.json") + temps_of(d, "k.json"):
             try:
                 json.load(open(os.path.join(d, t)))  # complete (its successor removes it)
@@ -322,6 +325,9 @@ def run_rotate():
             if meta["status"] == "retired" and (new != "pub+key+json" or meta.get("replaced_by") != newkid):
                 problems.append("old key retired in favour of %s, new key files: %s" %
                                 (meta.get("replaced_by"), new))
+            # the policy is the commit point: metadata may lag it, never lead it
+            if meta["status"] == "retired" and pstate != "new-policy":
+                problems.append("old key's metadata says retired but the old policy is in force")
         except Exception as e:
             problems.append("k.json unreadable: %s" % e)
         # what the old key signed verifies under whichever policy is there (retired still verifies)
