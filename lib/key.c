@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,16 @@ struct vs_key {
 	int has_private;
 	char id[KEY_ID_HEX_LEN + 1];
 	char source[8];
+	/*
+	 * Contexts initialised once for the default digest and copied for each signature. OpenSSL
+	 * 3.0's EVP_Digest{Sign,Verify}Init_ex fetch the algorithm under process-wide locks, which
+	 * kept two gateway threads from verifying faster than about 1.5 threads' worth; a copy does
+	 * not fetch. Built on first use under tmpl_lock and read-only afterwards (copying reads
+	 * them only), so threads share them. Not used for pkcs11 keys: the token decides there.
+	 */
+	pthread_mutex_t tmpl_lock;
+	EVP_MD_CTX *tmpl[2]; /* [0] verify, [1] sign */
+	int tmpl_failed[2];
 };
 
 const char *key_alg_name(enum key_alg alg)
@@ -112,6 +123,7 @@ int key_from_pkey(EVP_PKEY *pkey, const char *object, struct vs_key **out, struc
 		OPENSSL_free(der);
 		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
 	}
+	pthread_mutex_init(&k->tmpl_lock, NULL);
 	key_id_of_spki(der, (size_t)derlen, k->id);
 	OPENSSL_free(der);
 	EVP_PKEY_up_ref(pkey);
@@ -543,32 +555,76 @@ static int is_digest_alg(const struct vs_key *k)
 	return k->alg != KEY_ALG_ED25519;
 }
 
+/* Starts a signing (sign = 1) or verifying context for k and md; RSA keys get PSS with the
+ * salt length of the digest. */
+static int start_ctx(const struct vs_key *k, const char *md, int sign, EVP_MD_CTX *ctx)
+{
+	EVP_PKEY_CTX *pctx = NULL;
+	const char *mdname = is_digest_alg(k) ? (md ? md : "SHA256") : NULL;
+	int r = sign ? EVP_DigestSignInit_ex(ctx, &pctx, mdname, NULL, NULL, k->pkey, NULL)
+		     : EVP_DigestVerifyInit_ex(ctx, &pctx, mdname, NULL, NULL, k->pkey, NULL);
+
+	if (r != 1)
+		return -1;
+	if (k->alg == KEY_ALG_RSA3072 &&
+	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
+		return -1;
+	return 0;
+}
+
+/* A context ready for one signature: a copy of the key's template when md is the default one,
+ * else (or when copying is not possible) a fresh one. NULL on failure. */
+static EVP_MD_CTX *ready_ctx(const struct vs_key *k, const char *md, int sign)
+{
+	struct vs_key *mk = (struct vs_key *)k; /* the template cache is not part of the value */
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new(), *t;
+
+	if (!ctx)
+		return NULL;
+	if ((!md || !strcmp(md, "SHA256") || !is_digest_alg(k)) && strcmp(k->source, "pkcs11")) {
+		t = __atomic_load_n(&mk->tmpl[sign], __ATOMIC_ACQUIRE);
+		if (!t && !__atomic_load_n(&mk->tmpl_failed[sign], __ATOMIC_RELAXED)) {
+			pthread_mutex_lock(&mk->tmpl_lock);
+			t = mk->tmpl[sign];
+			if (!t && !mk->tmpl_failed[sign]) {
+				t = EVP_MD_CTX_new();
+				if (!t || start_ctx(k, NULL, sign, t) < 0) {
+					EVP_MD_CTX_free(t);
+					t = NULL;
+					__atomic_store_n(&mk->tmpl_failed[sign], 1, __ATOMIC_RELAXED);
+				} else {
+					__atomic_store_n(&mk->tmpl[sign], t, __ATOMIC_RELEASE);
+				}
+			}
+			pthread_mutex_unlock(&mk->tmpl_lock);
+			ERR_clear_error();
+		}
+		if (t && EVP_MD_CTX_copy_ex(ctx, t) == 1)
+			return ctx;
+		ERR_clear_error();
+		EVP_MD_CTX_reset(ctx);
+	}
+	if (start_ctx(k, md, sign, ctx) < 0) {
+		EVP_MD_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 int key_sign(const struct vs_key *k, const char *md, const uint8_t *msg, size_t len, uint8_t **sig,
 	     size_t *siglen, struct vs_error *err)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_PKEY_CTX *pctx = NULL;
+	EVP_MD_CTX *ctx = NULL;
 	uint8_t *buf = NULL;
 	size_t n = 0;
 	int r = -1;
 
+	if (!k->has_private)
+		return vs_fail(err, VS_ERR_USAGE, key_id(k), "not a private key");
+	ctx = ready_ctx(k, md, 1);
 	if (!ctx)
-		return vs_fail(err, VS_ERR_INTERNAL, key_id(k), "out of memory");
-	if (!k->has_private) {
-		vs_fail(err, VS_ERR_USAGE, key_id(k), "not a private key");
-		goto out;
-	}
-	if (EVP_DigestSignInit_ex(ctx, &pctx, is_digest_alg(k) ? (md ? md : "SHA256") : NULL, NULL,
-				  NULL, k->pkey, NULL) != 1) {
-		vs_fail_ssl(err, VS_ERR_INTERNAL, key_id(k), "cannot start signing");
-		goto out;
-	}
-	if (k->alg == KEY_ALG_RSA3072 &&
-	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1)) {
-		vs_fail_ssl(err, VS_ERR_INTERNAL, key_id(k), "cannot set RSA-PSS");
-		goto out;
-	}
+		return vs_fail_ssl(err, VS_ERR_INTERNAL, key_id(k), "cannot start signing");
 	if (EVP_DigestSign(ctx, NULL, &n, msg, len) != 1 || !(buf = malloc(n)) ||
 	    EVP_DigestSign(ctx, buf, &n, msg, len) != 1) {
 		vs_fail_ssl(err, VS_ERR_INTERNAL, key_id(k), "signing failed");
@@ -623,28 +679,19 @@ int key_ecdsa_der_to_raw(const uint8_t *der, size_t derlen, uint8_t raw[static 6
 int key_verify(const struct vs_key *k, const char *md, const uint8_t *msg, size_t len,
 	       const uint8_t *sig, size_t siglen, int raw_ecdsa)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_PKEY_CTX *pctx = NULL;
+	EVP_MD_CTX *ctx = NULL;
 	uint8_t *der = NULL;
 	size_t derlen = 0;
 	int r = -1;
 
-	if (!ctx)
-		return -1;
 	if (k->alg == KEY_ALG_P256 && raw_ecdsa) {
 		if (ecdsa_raw_to_der(sig, siglen, &der, &derlen) < 0)
 			goto out;
 		sig = der;
 		siglen = derlen;
 	}
-	if (EVP_DigestVerifyInit_ex(ctx, &pctx, is_digest_alg(k) ? (md ? md : "SHA256") : NULL, NULL,
-				    NULL, k->pkey, NULL) != 1)
-		goto out;
-	if (k->alg == KEY_ALG_RSA3072 &&
-	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
-		goto out;
-	if (EVP_DigestVerify(ctx, sig, siglen, msg, len) == 1)
+	ctx = ready_ctx(k, md, 0);
+	if (ctx && EVP_DigestVerify(ctx, sig, siglen, msg, len) == 1)
 		r = 0;
 out:
 	ERR_clear_error();
@@ -682,6 +729,9 @@ void key_free(struct vs_key *k)
 {
 	if (!k)
 		return;
+	EVP_MD_CTX_free(k->tmpl[0]);
+	EVP_MD_CTX_free(k->tmpl[1]);
+	pthread_mutex_destroy(&k->tmpl_lock);
 	EVP_PKEY_free(k->pkey);
 	free(k);
 }

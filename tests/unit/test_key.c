@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for lib/key.c signing and verification: every algorithm, other digests, and one
+ * key shared by threads (the per-key template contexts are built lazily and copied). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common_cunit.h"
+#include "lib/key.h"
+
+#define ROUNDS 200
+
+struct worker {
+	struct vs_key *k;
+	const char *md;
+	int rounds, good, bad;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t msg[64];
+
+	for (int i = 0; i < w->rounds; i++) {
+		uint8_t *sig = NULL;
+		size_t n = 0;
+		struct vs_error err = {0};
+
+		memset(msg, i, sizeof(msg));
+		if (key_sign(w->k, w->md, msg, sizeof(msg), &sig, &n, &err) < 0)
+			continue;
+		if (key_verify(w->k, w->md, msg, sizeof(msg), sig, n, 0) == 0)
+			w->good++;
+		msg[i % sizeof(msg)] ^= 1; /* a changed message must not verify */
+		if (key_verify(w->k, w->md, msg, sizeof(msg), sig, n, 0) == 0)
+			w->bad++;
+		sig[n / 2] ^= 0x10; /* nor a changed signature over the right one */
+		msg[i % sizeof(msg)] ^= 1;
+		if (key_verify(w->k, w->md, msg, sizeof(msg), sig, n, 0) == 0)
+			w->bad++;
+		free(sig);
+	}
+	return NULL;
+}
+
+static void threads_share_key(enum key_alg alg, const char *md, int rounds)
+{
+	struct vs_key *k = NULL;
+	struct vs_error err = {0};
+	struct worker w[4];
+	pthread_t t[4];
+
+	CU_ASSERT_EQUAL_FATAL(key_generate(alg, 0, &k, &err), 0);
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){k, md, rounds, 0, 0};
+		pthread_create(&t[i], NULL, work, &w[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CU_ASSERT_EQUAL(w[i].good, rounds);
+		CU_ASSERT_EQUAL(w[i].bad, 0);
+	}
+	key_free(k);
+}
+
+static void test_ed25519_threads(void)
+{
+	threads_share_key(KEY_ALG_ED25519, NULL, ROUNDS);
+}
+
+static void test_p256_threads(void)
+{
+	threads_share_key(KEY_ALG_P256, NULL, ROUNDS);
+	threads_share_key(KEY_ALG_P256, "SHA512", ROUNDS); /* not the template's digest: a fresh context */
+}
+
+static void test_rsa_threads(void)
+{
+	threads_share_key(KEY_ALG_RSA3072, NULL, 25); /* RSA signing is slow */
+}
+
+/* A signature made with one digest does not verify under another (templates are per digest). */
+static void test_digest_is_bound(void)
+{
+	struct vs_key *k = NULL;
+	struct vs_error err = {0};
+	const uint8_t msg[] = "vmseal";
+	uint8_t *sig = NULL;
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL_FATAL(key_generate(KEY_ALG_P256, 0, &k, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(key_sign(k, "SHA512", msg, sizeof(msg), &sig, &n, &err), 0);
+	CU_ASSERT_EQUAL(key_verify(k, "SHA512", msg, sizeof(msg), sig, n, 0), 0);
+	CU_ASSERT_NOT_EQUAL(key_verify(k, NULL, msg, sizeof(msg), sig, n, 0), 0);
+	CU_ASSERT_NOT_EQUAL(key_verify(k, "SHA256", msg, sizeof(msg), sig, n, 0), 0);
+	free(sig);
+	key_free(k);
+}
+
+int main(void)
+{
+	static const struct test_case cases[] = {
+		{"ed25519: one key, four threads", test_ed25519_threads},
+		{"p256: one key, four threads, two digests", test_p256_threads},
+		{"rsa3072: one key, four threads", test_rsa_threads},
+		{"a signature is bound to its digest", test_digest_is_bound},
+		{NULL, NULL},
+	};
+	return run_suite("key", cases);
+}
