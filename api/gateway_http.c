@@ -139,9 +139,9 @@ static void req_view_init(struct req_view *v, struct req *r, const char *method)
 	}
 }
 
-/* Serialises the reply, signs it bound to the request and queues it. */
-static enum MHD_Result respond(struct gateway *gw, struct MHD_Connection *conn,
-			       const struct req_view *rv, struct reply *rep, int want_accept_sig)
+/* Serialises the reply and signs it bound to the request; NULL on failure. */
+static struct MHD_Response *make_response(struct gateway *gw, const struct req_view *rv,
+					  struct reply *rep, int want_accept_sig)
 {
 	static const char *const comps[] = {"@status", "content-type", "content-digest",
 					    "@method;req", "@path;req", "signature;req"};
@@ -152,17 +152,16 @@ static enum MHD_Result respond(struct gateway *gw, struct MHD_Connection *conn,
 				.fields_ctx = &fl, .request = &rv->msg};
 	struct httpsig_sign_params sp = {.label = RESPONSE_LABEL, .components = comps,
 					 .ncomponents = 6, .created = vs_now(), .with_alg = 1};
-	struct MHD_Response *mr;
+	struct MHD_Response *mr = NULL;
 	struct vs_error err = {0};
 	const char *sigv = NULL;
-	enum MHD_Result ret = MHD_NO;
 	size_t len;
 
 	if (!rep->body)
 		reply_error(rep, 500, "internal", "out of memory");
 	body = json_dumps(rep->body, JSON_COMPACT);
 	if (!body)
-		return MHD_NO;
+		return NULL;
 	len = strlen(body);
 	if (content_digest_make("sha-256", (const uint8_t *)body, len, &digest, &err) < 0)
 		goto out;
@@ -192,14 +191,32 @@ static enum MHD_Result respond(struct gateway *gw, struct MHD_Connection *conn,
 	MHD_add_response_header(mr, "Signature", sg);
 	if (want_accept_sig)
 		MHD_add_response_header(mr, "Accept-Signature", accept_signature);
-	ret = MHD_queue_response(conn, rep->status, mr);
-	MHD_destroy_response(mr);
 out:
 	free(body);
 	free(digest);
 	free(si);
 	free(sg);
+	return mr;
+}
+
+/* Queues mr (made for rep) and lets go of it. */
+static enum MHD_Result queue(struct MHD_Connection *conn, struct MHD_Response *mr,
+			     const struct reply *rep)
+{
+	enum MHD_Result ret;
+
+	if (!mr)
+		return MHD_NO;
+	ret = MHD_queue_response(conn, rep->status, mr);
+	MHD_destroy_response(mr);
 	return ret;
+}
+
+/* Serialises the reply, signs it bound to the request and queues it. */
+static enum MHD_Result respond(struct gateway *gw, struct MHD_Connection *conn,
+			       const struct req_view *rv, struct reply *rep, int want_accept_sig)
+{
+	return queue(conn, make_response(gw, rv, rep, want_accept_sig), rep);
 }
 
 static int policy_key_lookup(void *ctx, const char *keyid, const struct vs_key **key,
@@ -230,11 +247,51 @@ static unsigned quorum_needed(const struct gateway *gw, const struct route *rt)
 	return q ? q : 1;
 }
 
-/* Checks signatures, replay, role and quorum. Returns 0 when the call may proceed; otherwise
- * fills rep (401/403/503) and returns -1. actor gets the first keyid (or "anonymous"). */
+/* Checks signatures, role and quorum, and starts claiming the nonces in *claims (which the
+ * caller must finish with claims_refused before anything leaves). Returns 0 when the call may
+ * proceed so far; otherwise fills rep (401/403) and returns -1 with the claims finished.
+ * actor gets the first keyid (or "anonymous"). */
+/* A request's nonce claims, started once its signatures verified. */
+struct claims {
+	struct replay_batch b;
+	int started;
+	char label[HTTPSIG_MAX_SIGS][HTTPSIG_MAX_LABEL + 1];
+	char nonce[HTTPSIG_MAX_SIGS][65]; /* for the audit reason, cut at 64 bytes */
+};
+
+/* Waits for the claims; returns 1 with rep and why filled (401 replay, 503 store) when one of
+ * them was refused, 0 when all were granted (or none was started). */
+static int claims_refused(struct gateway *gw, struct claims *c, struct reply *rep, char *why,
+			  size_t whylen, int *accept_sig)
+{
+	size_t i;
+	enum replay_result rr;
+
+	if (!c->started)
+		return 0;
+	c->started = 0;
+	i = replay_claim_finish(gw->replay, &c->b);
+	if (i == c->b.n)
+		return 0;
+	rr = c->b.res[i];
+	json_decref(rep->body);
+	rep->body = NULL;
+	if (rr == REPLAY_SEEN) {
+		snprintf(why, whylen, "replay: signature %s nonce \"%s\" already used", c->label[i],
+			 c->nonce[i]);
+		reply_error(rep, 401, "replay", "signature %s: nonce already used", c->label[i]);
+		*accept_sig = 1;
+	} else {
+		snprintf(why, whylen, "replay cache %s", replay_result_name(rr));
+		reply_error(rep, 503, "replay_cache_unavailable",
+			    "the replay cache is %s; try again later", replay_result_name(rr));
+	}
+	return 1;
+}
+
 static int authorize(struct gateway *gw, const struct route *rt, const struct req_view *rv,
 		     const struct req *r, struct reply *rep, char *actor, size_t actorlen,
-		     char *why, size_t whylen, int *accept_sig)
+		     char *why, size_t whylen, int *accept_sig, struct claims *claims)
 {
 	struct httpsig_verify_opts o = {
 		.key_lookup = policy_key_lookup, .key_ctx = gw, .required = required_components,
@@ -258,24 +315,18 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 		return -1;
 	}
 	snprintf(actor, actorlen, "%s", res.sigs[0].keyid);
-	for (size_t i = 0; i < res.n; i++) {
-		enum replay_result rr = replay_claim(gw->replay, res.sigs[i].keyid, res.sigs[i].nonce,
-						     res.sigs[i].expires, o.now);
+	{
+		struct replay_item items[HTTPSIG_MAX_SIGS];
 
-		if (rr == REPLAY_SEEN) {
-			snprintf(why, whylen, "replay: signature %s nonce \"%.64s\" already used",
-				 res.sigs[i].label, res.sigs[i].nonce);
-			reply_error(rep, 401, "replay", "signature %s: nonce already used",
-				    res.sigs[i].label);
-			*accept_sig = 1;
-			return -1;
+		for (size_t i = 0; i < res.n; i++)
+			items[i] = (struct replay_item){res.sigs[i].keyid, res.sigs[i].nonce,
+							res.sigs[i].expires};
+		for (size_t i = 0; i < res.n; i++) {
+			snprintf(claims->label[i], sizeof(claims->label[i]), "%s", res.sigs[i].label);
+			snprintf(claims->nonce[i], sizeof(claims->nonce[i]), "%.64s", res.sigs[i].nonce);
 		}
-		if (rr != REPLAY_OK) {
-			snprintf(why, whylen, "replay cache %s", replay_result_name(rr));
-			reply_error(rep, 503, "replay_cache_unavailable",
-				    "the replay cache is %s; try again later", replay_result_name(rr));
-			return -1;
-		}
+		replay_claim_start(gw->replay, items, res.n, o.now, &claims->b);
+		claims->started = 1;
 	}
 	for (size_t i = 0; i < res.n; i++) {
 		const struct policy_key *k = res.sigs[i].key_ref;
@@ -290,6 +341,9 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 			with_role++;
 	}
 	need = quorum_needed(gw, rt);
+	if ((with_role == 0 || with_role < need) &&
+	    claims_refused(gw, claims, rep, why, whylen, accept_sig))
+		return -1;
 	if (with_role == 0) {
 		snprintf(why, whylen, "forbidden: no signer has a role for %s", rt->event);
 		reply_error(rep, 403, "forbidden", "key %.16s has no role allowed to call %s %s",
@@ -316,6 +370,8 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 	char name[VS_MAX_NAME_BYTES], actor[HTTPSIG_MAX_PARAM + 1], why[1024];
 	char object[VS_MAX_NAME_BYTES + 64];
 	int path_known = 0, accept_sig = 0;
+	struct claims claims = {.started = 0};
+	struct MHD_Response *mr = NULL;
 	enum MHD_Result ret;
 
 	if (!rv)
@@ -350,11 +406,35 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 	}
 	snprintf(object, sizeof(object), "%s %s", method, rv->msg.path);
 	pthread_rwlock_rdlock(&gw->policy_lock);
-	if (authorize(gw, rt, rv, r, &rep, actor, sizeof(actor), why, sizeof(why), &accept_sig) < 0) {
-		gateway_audit(gw, actor, rt->event, object, "deny", why, 0);
+	if (authorize(gw, rt, rv, r, &rep, actor, sizeof(actor), why, sizeof(why), &accept_sig,
+		      &claims) < 0)
+		goto deny;
+	if (!rt->changes_state && !strcmp(method, "GET") && claims.b.pending) {
+		/*
+		 * A read, with the claims on their way to a remote store (the in-process one has
+		 * answered already): the read runs and its answer is signed during the round trip.
+		 * Nothing leaves, and nothing is logged as allowed, before every claim is granted.
+		 */
+		rt->fn(gw, rt, name, rv->msg.query, r->body, r->len, &rep);
+		mr = make_response(gw, rv, &rep, 0);
+		if (claims_refused(gw, &claims, &rep, why, sizeof(why), &accept_sig)) {
+			if (mr)
+				MHD_destroy_response(mr);
+			mr = NULL;
+			goto deny;
+		}
+		if (gateway_audit(gw, actor, rt->event, object, "allow", why, 0) < 0) {
+			if (mr)
+				MHD_destroy_response(mr);
+			mr = NULL;
+			json_decref(rep.body);
+			reply_error(&rep, 503, "audit_unavailable", "the audit log cannot record this call");
+		}
 		pthread_rwlock_unlock(&gw->policy_lock);
 		goto send;
 	}
+	if (claims_refused(gw, &claims, &rep, why, sizeof(why), &accept_sig))
+		goto deny;
 	/* The decision is logged (durably for a state change) before anything happens. */
 	if (gateway_audit(gw, actor, rt->event, object, "allow", why, rt->changes_state) < 0) {
 		reply_error(&rep, 503, "audit_unavailable", "the audit log cannot record this call");
@@ -374,8 +454,13 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 				    "the call ran (%s) but its result could not be logged", result);
 	}
 	pthread_rwlock_unlock(&gw->policy_lock);
+	goto send;
+deny:
+	claims_refused(gw, &claims, &rep, why, sizeof(why), &accept_sig); /* never left pending */
+	gateway_audit(gw, actor, rt->event, object, "deny", why, 0);
+	pthread_rwlock_unlock(&gw->policy_lock);
 send:
-	ret = respond(gw, conn, rv, &rep, accept_sig);
+	ret = mr ? queue(conn, mr, &rep) : respond(gw, conn, rv, &rep, accept_sig);
 	json_decref(rep.body);
 	free(rv);
 	return ret;

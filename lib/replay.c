@@ -120,6 +120,36 @@ out:
 	return r;
 }
 
+void replay_claim_start(struct replay_store *s, const struct replay_item *items, size_t n,
+			int64_t now, struct replay_batch *b)
+{
+	b->n = n < REPLAY_MAX_BATCH ? n : REPLAY_MAX_BATCH;
+	b->pending = NULL;
+	for (size_t i = 0; i < b->n; i++)
+		b->res[i] = REPLAY_UNAVAILABLE;
+	if (s->start) {
+		b->pending = s->start(s, items, b->n, now, b->res);
+		return;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		b->res[i] = s->claim(s, items[i].keyid, items[i].nonce, items[i].expires, now);
+		if (b->res[i] != REPLAY_OK)
+			break;
+	}
+}
+
+size_t replay_claim_finish(struct replay_store *s, struct replay_batch *b)
+{
+	size_t i;
+
+	if (b->pending)
+		s->finish(s, b->pending, b->res);
+	b->pending = NULL;
+	for (i = 0; i < b->n && b->res[i] == REPLAY_OK; i++)
+		;
+	return i;
+}
+
 static void mem_destroy(struct replay_store *s)
 {
 	struct memstore *m = (struct memstore *)s;

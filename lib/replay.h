@@ -19,11 +19,40 @@ enum replay_result {
  * is still valid. The in-memory store is below; a shared store (Redis, issue 8) implements the
  * same two functions, e.g. with SET key NX EXAT expires.
  */
+struct replay_item {
+	const char *keyid, *nonce;
+	int64_t expires;
+};
+
 struct replay_store {
 	enum replay_result (*claim)(struct replay_store *s, const char *keyid, const char *nonce,
 				    int64_t expires, int64_t now);
 	void (*destroy)(struct replay_store *s);
+	/* Optional, for a remote store: sends the claims of items without waiting for the answers
+	 * and returns what finish needs (NULL: res[] is already filled in); finish waits for the
+	 * answers, fills res[] and releases the pending state. */
+	void *(*start)(struct replay_store *s, const struct replay_item *items, size_t n,
+		       int64_t now, enum replay_result *res);
+	void (*finish)(struct replay_store *s, void *pending, enum replay_result *res);
 };
+
+#define REPLAY_MAX_BATCH 8
+
+/* Claims of one request in two steps, so that a caller can work while a remote store answers.
+ * Every replay_claim_start must be followed by one replay_claim_finish. */
+struct replay_batch {
+	size_t n;
+	enum replay_result res[REPLAY_MAX_BATCH];
+	void *pending;
+};
+
+/* Starts claiming items[0..n) (n ≤ REPLAY_MAX_BATCH). A store without start claims them now,
+ * in order, up to the first that is not REPLAY_OK (the rest are left REPLAY_UNAVAILABLE). */
+void replay_claim_start(struct replay_store *s, const struct replay_item *items, size_t n,
+			int64_t now, struct replay_batch *b);
+
+/* Waits for the answers; returns the index of the first claim that is not REPLAY_OK, or n. */
+size_t replay_claim_finish(struct replay_store *s, struct replay_batch *b);
 
 static inline enum replay_result replay_claim(struct replay_store *s, const char *keyid,
 					      const char *nonce, int64_t expires, int64_t now)

@@ -159,42 +159,129 @@ static void give_back(struct redis_store *s, redisContext *c, int broken)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Claims sent on a connection, waiting for their answers. */
+struct pending {
+	redisContext *c;
+	int reused;
+	size_t n;
+	size_t keylen[REPLAY_MAX_BATCH];
+	long long ttl[REPLAY_MAX_BATCH];
+	char *key[REPLAY_MAX_BATCH]; /* into keys */
+	char keys[];
+};
+
+#define KEY_PREFIX "vmseal:replay:"
+
+/* Queues the SETs of p on its connection and writes them out; -1 if the connection failed. */
+static int send_claims(struct pending *p)
+{
+	int done = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (redisAppendCommand(p->c, "SET %b 1 NX EX %lld", p->key[i], p->keylen[i],
+				       p->ttl[i]) != REDIS_OK)
+			return -1;
+	while (!done)
+		if (redisBufferWrite(p->c, &done) != REDIS_OK)
+			return -1;
+	return 0;
+}
+
+/* Reads the answers into res; returns how many were read before an error (n if none). */
+static size_t read_claims(struct pending *p, enum replay_result *res)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		redisReply *r = NULL;
+		int ok = 1;
+
+		if (redisGetReply(p->c, (void **)&r) != REDIS_OK || !r)
+			return i;
+		if (r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK"))
+			res[i] = REPLAY_OK;
+		else if (r->type == REDIS_REPLY_NIL)
+			res[i] = REPLAY_SEEN;
+		else
+			ok = 0; /* an error reply (OOM, read-only replica...): fail closed */
+		freeReplyObject(r);
+		if (!ok)
+			return i;
+	}
+	return p->n;
+}
+
+/*
+ * The first step: the claims go out at once on a pooled connection, and the caller goes on
+ * (the gateway builds and signs its answer meanwhile) until redis_finish reads the replies.
+ * A round trip costs both sides syscalls and a wake-up; a reply that is already there when it
+ * is read costs the caller no sleep.
+ */
+static void *redis_start(struct replay_store *base, const struct replay_item *items, size_t n,
+			 int64_t now, enum replay_result *res)
+{
+	struct redis_store *s = (struct redis_store *)base;
+	struct pending *p;
+	size_t total = 0, off = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += sizeof(KEY_PREFIX) + strlen(items[i].keyid) + 1 + strlen(items[i].nonce);
+	p = malloc(sizeof(*p) + total);
+	if (!p)
+		return NULL; /* res stays REPLAY_UNAVAILABLE: fail closed */
+	p->n = n;
+	for (size_t i = 0; i < n; i++) {
+		int len;
+
+		p->key[i] = p->keys + off;
+		len = snprintf(p->key[i], total - off, KEY_PREFIX "%s:%s", items[i].keyid, items[i].nonce);
+		p->keylen[i] = (size_t)len;
+		off += (size_t)len + 1;
+		/* The claim must outlive the signature's validity on every replica; +1 s for rounding. */
+		p->ttl[i] = items[i].expires - now + 1 < 1 ? 1 : items[i].expires - now + 1;
+	}
+	p->c = take(s, &p->reused);
+	if (p->c && send_claims(p) < 0 && !p->reused) {
+		give_back(s, p->c, 1);
+		p->c = NULL;
+	}
+	(void)res;
+	return p;
+}
+
+static void redis_finish(struct replay_store *base, void *pending, enum replay_result *res)
+{
+	struct redis_store *s = (struct redis_store *)base;
+	struct pending *p = pending;
+
+	for (int attempt = 0; attempt < 2 && p->c; attempt++) {
+		size_t answered = read_claims(p, res);
+		int broken = answered < p->n || p->c->err != 0;
+
+		give_back(s, p->c, broken);
+		p->c = NULL;
+		/* A pooled connection may have died with a Redis restart: when it answered nothing,
+		 * the claims go once more on a fresh one. Claims left without an answer stay
+		 * UNAVAILABLE: their SET may or may not have happened; the caller fails closed. */
+		if (!broken || answered || !p->reused)
+			break;
+		p->c = take(s, &p->reused);
+		if (p->c && send_claims(p) < 0) {
+			give_back(s, p->c, 1);
+			p->c = NULL;
+		}
+		p->reused = 0; /* no third attempt */
+	}
+	free(p);
+}
+
 static enum replay_result redis_claim(struct replay_store *base, const char *keyid, const char *nonce,
 				      int64_t expires, int64_t now)
 {
-	struct redis_store *s = (struct redis_store *)base;
-	char key[64 + 2 * VS_MAX_HEADER_BYTES];
-	redisContext *c;
-	redisReply *r;
+	struct replay_item item = {keyid, nonce, expires};
 	enum replay_result res = REPLAY_UNAVAILABLE;
-	long long ttl = expires - now + 1;
-	int n;
+	void *p = redis_start(base, &item, 1, now, &res);
 
-	/* The claim must outlive the signature's validity on every replica; +1 s for rounding. */
-	if (ttl < 1)
-		ttl = 1;
-	n = snprintf(key, sizeof(key), "vmseal:replay:%s:%s", keyid, nonce);
-	if (n < 0 || (size_t)n >= sizeof(key))
-		return REPLAY_UNAVAILABLE;
-	/* A pooled connection may have died with a Redis restart: one retry on a fresh one. */
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int reused, answered;
-
-		c = take(s, &reused);
-		if (!c)
-			return REPLAY_UNAVAILABLE;
-		r = redisCommand(c, "SET %b 1 NX EX %lld", key, (size_t)n, ttl);
-		if (r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK"))
-			res = REPLAY_OK;
-		else if (r && r->type == REDIS_REPLY_NIL)
-			res = REPLAY_SEEN;
-		answered = r != NULL;
-		if (r)
-			freeReplyObject(r);
-		give_back(s, c, c->err != 0 || res == REPLAY_UNAVAILABLE);
-		if (res != REPLAY_UNAVAILABLE || !reused || answered)
-			break;
-	}
+	if (p)
+		redis_finish(base, p, &res);
 	return res;
 }
 
@@ -232,6 +319,8 @@ struct replay_store *replay_redis_new(const char *url, unsigned connections, str
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	s->base.claim = redis_claim;
+	s->base.start = redis_start;
+	s->base.finish = redis_finish;
 	s->base.destroy = redis_destroy;
 	return &s->base;
 }

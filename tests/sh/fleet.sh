@@ -72,6 +72,14 @@ code=$(send $port_a $port_a)
 code=$(send $port_b $port_a)
 [ "$code" = 401 ] && grep -q '"error":"replay"' body && pass "the same request replayed to replica B: 401 replay" ||
 	fail "replay to B ($code): $(cat body)"
+# A remote store's claims are answered while the read runs: the refused replay must carry none
+# of its data, and be logged as denied, never as allowed.
+grep -q '"domains"' body && fail "the replay's 401 leaks the domain list: $(cat body)" ||
+	pass "the replay's 401 carries no domain data"
+grep '"event":"gateway.domains.list"' audit-b.jsonl | grep -q '"decision":"allow"' &&
+	fail "replica B logged the replay as allowed" || pass "replica B did not log the replay as allowed"
+grep '"event":"gateway.domains.list"' audit-b.jsonl | grep '"decision":"deny"' | grep -q 'already used' &&
+	pass "replica B logged the replay as denied (nonce already used)" || fail "no deny event: $(cat audit-b.jsonl)"
 code=$(send $port_a $port_a)
 [ "$code" = 401 ] && pass "replayed to replica A again: 401" || fail "replay to A ($code)"
 [ "$(redis-cli -p $rport -n 3 --scan --pattern 'vmseal:replay:*' | wc -l)" -ge 1 ] &&

@@ -115,6 +115,25 @@ static void test_threads_claim_each_once(void)
 	replay_destroy(s);
 }
 
+/* The in-process store answers two-step claims at once, stopping at the first refusal. */
+static void test_start_finish_memory(void)
+{
+	struct replay_store *s = replay_memory_new(100);
+	struct replay_item items[3] = {{"k", "a", 200}, {"k", "b", 200}, {"k", "c", 200}};
+	struct replay_batch b;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(replay_claim(s, "k", "b", 200, 100), REPLAY_OK);
+	replay_claim_start(s, items, 3, 100, &b);
+	CU_ASSERT_PTR_NULL(b.pending);
+	CU_ASSERT_EQUAL(replay_claim_finish(s, &b), 1);
+	CU_ASSERT_EQUAL(b.res[0], REPLAY_OK);
+	CU_ASSERT_EQUAL(b.res[1], REPLAY_SEEN);
+	CU_ASSERT_EQUAL(b.res[2], REPLAY_UNAVAILABLE); /* not tried: the request is refused anyway */
+	CU_ASSERT_EQUAL(replay_claim(s, "k", "c", 200, 100), REPLAY_OK);
+	replay_destroy(s);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -122,6 +141,7 @@ int main(void)
 		{"full store refuses, never evicts unexpired", test_full_never_evicts_unexpired},
 		{"large sharded store stays bounded", test_large_sharded},
 		{"threads racing claim each pair once", test_threads_claim_each_once},
+		{"two-step claims stop at the first refusal", test_start_finish_memory},
 		{NULL, NULL},
 	};
 	return run_suite("replay", cases);

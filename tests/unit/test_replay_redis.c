@@ -100,6 +100,68 @@ static void test_down_fails_closed_then_recovers(void)
 	replay_destroy(a);
 }
 
+/* Two-step claims (the gateway's path): several pairs in one round trip, answered in order. */
+static void test_start_finish(void)
+{
+	struct vs_error err = {0};
+	struct replay_store *a = replay_redis_new(url, 1, &err);
+	int64_t now = time(NULL);
+	char n1[32], n2[32], n3[32];
+	struct replay_item items[3] = {{"k", n1, now + 60}, {"k", n2, now + 60}, {"k", n3, now + 60}};
+	struct replay_batch b;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	snprintf(n1, sizeof(n1), "s1-%ld", (long)random());
+	snprintf(n2, sizeof(n2), "s2-%ld", (long)random());
+	snprintf(n3, sizeof(n3), "s3-%ld", (long)random());
+	CU_ASSERT_EQUAL(replay_claim(a, "k", n2, now + 60, now), REPLAY_OK);
+	replay_claim_start(a, items, 3, now, &b);
+	CU_ASSERT_PTR_NOT_NULL(b.pending); /* sent, not yet read */
+	CU_ASSERT_EQUAL(replay_claim_finish(a, &b), 1);
+	CU_ASSERT_EQUAL(b.res[0], REPLAY_OK);
+	CU_ASSERT_EQUAL(b.res[1], REPLAY_SEEN);
+	CU_ASSERT_EQUAL(b.res[2], REPLAY_OK);
+	/* the one pooled connection was given back: the store still answers */
+	CU_ASSERT_EQUAL(replay_claim(a, "k", n3, now + 60, now), REPLAY_SEEN);
+	replay_claim_start(a, items, 1, now, &b);
+	CU_ASSERT_EQUAL(replay_claim_finish(a, &b), 0);
+	CU_ASSERT_EQUAL(b.res[0], REPLAY_SEEN);
+	replay_destroy(a);
+}
+
+/* A Redis restart between two calls: the claims sent on the dead pooled connection get no answer
+ * and go again on a fresh one; while Redis is down, every claim is refused. */
+static void test_start_finish_restart(void)
+{
+	struct vs_error err = {0};
+	struct replay_store *a = replay_redis_new(url, 1, &err);
+	int64_t now = time(NULL);
+	struct replay_item items[2] = {{"k", "r1", now + 60}, {"k", "r2", now + 60}};
+	struct replay_batch b;
+
+	CU_ASSERT_EQUAL(replay_claim(a, "k", "warm", now + 60, now), REPLAY_OK);
+	stop_redis();
+	replay_claim_start(a, items, 2, now, &b);
+	CU_ASSERT_EQUAL(replay_claim_finish(a, &b), 0);
+	CU_ASSERT_EQUAL(b.res[0], REPLAY_UNAVAILABLE);
+	CU_ASSERT_EQUAL(b.res[1], REPLAY_UNAVAILABLE);
+	CU_ASSERT_EQUAL_FATAL(start_redis(), 0);
+	usleep(300000); /* past the reconnect pause */
+	replay_claim_start(a, items, 2, now, &b);
+	CU_ASSERT_EQUAL(replay_claim_finish(a, &b), 2);
+	CU_ASSERT_EQUAL(replay_claim(a, "k", "warm2", now + 60, now), REPLAY_OK);
+	stop_redis();
+	CU_ASSERT_EQUAL_FATAL(start_redis(), 0);
+	/* the pooled connection is stale now: the retry on a fresh one answers */
+	{
+		struct replay_item again[1] = {{"k", "r3", now + 60}};
+
+		replay_claim_start(a, again, 1, now, &b);
+		CU_ASSERT_EQUAL(replay_claim_finish(a, &b), 1);
+	}
+	replay_destroy(a);
+}
+
 static void test_bad_urls(void)
 {
 	static const char *bad[] = {"http://x", "redis://", "redis://:pw", "redis://h:0", "redis://h:99999",
@@ -119,6 +181,8 @@ int main(void)
 		{"claims expire after their signature", test_claim_expires},
 		{"Redis down fails closed, recovers", test_down_fails_closed_then_recovers},
 		{"malformed URLs refused", test_bad_urls},
+		{"two-step claims, pipelined, in order", test_start_finish},
+		{"two-step claims across a Redis restart", test_start_finish_restart},
 		{NULL, NULL},
 	};
 	int rc;
