@@ -52,7 +52,11 @@ C=$(awk -v s="$S" -v v="$V" 'BEGIN{printf "%.0f", 1/(1/v + 1/s)}')
 
 val() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 health=$("$load" --port "$port" --path /healthz --conns 32 --seconds "$secs")
+ticks() { awk '{print $14 + $15}' "/proc/$gwpid/stat"; }
+t0=$(ticks)
 signed=$("$load" --port "$port" --key viewer.key --conns 32 --seconds "$secs" --count $((25000 * secs)))
+server_us=$(awk -v dt="$(($(ticks) - t0))" -v hz="$(getconf CLK_TCK)" -v n="$(val requests "$signed")" \
+	'BEGIN{printf "%.0f", n ? dt / hz * 1e6 / n : 0}')
 rate=$(val rate "$signed")
 half=$(awk -v r="$rate" 'BEGIN{printf "%.0f", r/2}')
 halfrun=$("$load" --port "$port" --key viewer.key --conns 16 --seconds "$secs" --rate "$half")
@@ -74,6 +78,8 @@ echo "Crypto ceiling in this run: \`openssl speed -multi $cores ed25519\`: S = $
 echo "C = 1/(1/V + 1/S) = $C/s. Signed rate / C = **$ratio** (target ≥ 0.5); p99 at half load"
 echo "$(val p99_ms "$halfrun") ms (target ≤ 5 ms). Every signed call verified one request signature, claimed"
 echo "its nonce, appended an audit event ($audited in the log, group-committed) and signed its response."
+echo "CPU per signed call at full load: gateway $server_us µs, load generator $(val client_cpu_us "$signed") µs"
+echo "(the crypto alone is 1/(V/$cores) + 1/(S/$cores) = $(awk -v s="$S" -v v="$V" -v c="$cores" 'BEGIN{printf "%.0f", 1e6*c/v + 1e6*c/s}') µs of one core)."
 echo "The load generator (bench/gateway_load.c) pre-signs its requests and shares the same cores;"
 echo "load average when the run began: $loadavg (other work on the machine lowers every figure)."
 echo "Command: bench/gateway.sh (GW_SECONDS=$secs)."
