@@ -29,8 +29,14 @@ struct gateway_config {
 	const char *image_dir;    /* overlays of created domains */
 	unsigned threads;
 	size_t replay_capacity;
+	unsigned request_timeout_s; /* --request-timeout; 0: no deadline */
+	unsigned max_connections;   /* --max-connections, bounded by the open-file limit */
 	int verbose;
 };
+
+#define GATEWAY_REQUEST_TIMEOUT_DEFAULT 10
+#define GATEWAY_MAX_CONNECTIONS_DEFAULT 4096
+#define GATEWAY_FD_RESERVE 64 /* descriptors kept for everything but connections (plus 2/thread) */
 
 struct gateway {
 	struct gateway_config cfg;
@@ -46,6 +52,7 @@ struct gateway {
 	int64_t started; /* signatures created before this are refused */
 	char *tls_cert_pem, *tls_key_pem, *client_ca_pem;
 	struct MHD_Daemon *daemon;
+	struct conn_guard *conns; /* gateway_conn.c */
 };
 
 /* A route's answer: status and a JSON body (owned; NULL only with an error set). */
@@ -99,6 +106,22 @@ void sign_route(struct gateway *gw, const struct route *rt, const char *name, co
 /* Starts/stops the HTTPS server (gateway_http.c). */
 int gateway_http_start(struct gateway *gw, struct vs_error *err);
 void gateway_http_stop(struct gateway *gw);
+
+/* The connection guard (gateway_conn.c): a deadline from the moment a connection is ready for
+ * a request (accepted, or its previous request answered) until that request is received in
+ * full; connections past it are shut down. conn_guard_notify is the NOTIFY_CONNECTION hook. */
+struct MHD_Connection;
+enum conn_guard_event { CONN_REQUEST_LINE, CONN_REQUEST_RECEIVED, CONN_REQUEST_COMPLETED };
+int conn_guard_start(struct gateway *gw, struct vs_error *err);
+void conn_guard_stop_reaper(struct gateway *gw);
+void conn_guard_free(struct gateway *gw);
+void conn_guard_notify(struct gateway *gw, struct MHD_Connection *conn, void **socket_context,
+		       int code);
+void conn_guard_event(struct gateway *gw, struct MHD_Connection *conn, enum conn_guard_event ev);
+
+/* Raises the soft RLIMIT_NOFILE to the hard limit and bounds cfg.max_connections by it
+ * (an explicit --max-connections that does not fit is an error). */
+int gateway_fd_budget(struct gateway *gw, int explicit_max, struct vs_error *err);
 
 /* Opens the libvirt connection for the gateway's lifetime (gateway_routes.c). */
 int gateway_libvirt_open(struct gateway *gw, struct vs_error *err);

@@ -58,6 +58,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct req *r = calloc(1, sizeof(*r));
 
+	conn_guard_event(cls, conn, CONN_REQUEST_LINE);
 	if (!r)
 		return NULL;
 	if (strlen(uri) > MAX_URI_BYTES)
@@ -72,6 +73,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct req *r = *con_cls;
 
+	conn_guard_event(cls, conn, CONN_REQUEST_COMPLETED);
 	if (!r)
 		return;
 	free(r->uri);
@@ -88,6 +90,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	struct gateway *gw = cls;
 	const union MHD_ConnectionInfo *ci;
 
+	conn_guard_notify(gw, conn, socket_context, code);
 	if (code != MHD_CONNECTION_NOTIFY_STARTED || !gw->client_ca_pem)
 		return;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -548,6 +551,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		r->body[r->len] = '\0';
 		return MHD_YES;
 	}
+	conn_guard_event(gw, conn, CONN_REQUEST_RECEIVED); /* its deadline is met */
 	if (r->too_big)
 		return refuse_early(gw, conn, r, method, 413, "body_too_large",
 				    "request body over 1 MiB");
@@ -597,6 +601,8 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 		flags |= MHD_USE_IPv6;
 	if (gw->cfg.verbose)
 		flags |= MHD_USE_ERROR_LOG;
+	if (conn_guard_start(gw, err) < 0)
+		return -1;
 	{
 		struct MHD_OptionItem o[20];
 		size_t n = 0;
@@ -612,6 +618,10 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, gw->cfg.threads, NULL};
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 << 10, NULL};
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL};
+		/* Past the limit libmicrohttpd stops accepting; new connections wait in the
+		 * listen backlog until one closes (the default is FD_SETSIZE - 4 = 1020). */
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+						 gw->cfg.max_connections, NULL};
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
 		/* Two-argument options take the function as intptr_t (MHD_OPTION_ARRAY rules). */
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, gw};
@@ -626,16 +636,25 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 	if (!gw->daemon)
 		return vs_fail(err, VS_ERR_IO, gw->cfg.listen,
 			       "cannot start the HTTPS server (address in use, or bad TLS files)");
+	di = MHD_get_daemon_info(gw->daemon, MHD_DAEMON_INFO_FLAGS);
+	/* select() cannot watch descriptors past FD_SETSIZE: more connections need epoll. */
+	if (!di || !(di->flags & MHD_USE_EPOLL)) {
+		gateway_http_stop(gw);
+		return vs_fail(err, VS_ERR_INTERNAL, "libmicrohttpd", "built without epoll");
+	}
 	di = MHD_get_daemon_info(gw->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	fprintf(stderr, "vmseal-gateway: listening on https://%s (port %u), %u threads%s\n",
-		gw->cfg.listen, di ? di->port : 0, gw->cfg.threads,
-		gw->client_ca_pem ? ", client certificates required" : "");
+	fprintf(stderr, "vmseal-gateway: listening on https://%s (port %u), %u threads, "
+			"at most %u connections, request timeout %u s%s\n",
+		gw->cfg.listen, di ? di->port : 0, gw->cfg.threads, gw->cfg.max_connections,
+		gw->cfg.request_timeout_s, gw->client_ca_pem ? ", client certificates required" : "");
 	return 0;
 }
 
 void gateway_http_stop(struct gateway *gw)
 {
+	conn_guard_stop_reaper(gw);
 	if (gw->daemon)
 		MHD_stop_daemon(gw->daemon);
 	gw->daemon = NULL;
+	conn_guard_free(gw); /* after the daemon: its CLOSED notifications use the guard */
 }

@@ -54,7 +54,16 @@ static void usage(FILE *f)
 	      "  --replay-store URL     share the replay cache between gateway replicas in Redis:\n"
 	      "                         redis://[:PASSWORD@]HOST[:PORT][/DB]; each (keyid, nonce) is\n"
 	      "                         claimed with SET NX EX; Redis unreachable: 503 (fail closed)\n"
-	      "  --verbose              log libmicrohttpd errors (failed handshakes, …)\n"
+	      "  --request-timeout S    a connection must deliver each request (headers and body)\n"
+	      "                         within S seconds of being accepted or of its previous\n"
+	      "                         answer, or it is closed (slowloris; an idle keep-alive\n"
+	      "                         connection is closed after S too); default 10, 0: off\n"
+	      "  --max-connections N    connections held at once (default 4096, lowered to what the\n"
+	      "                         open-file limit allows; the soft limit is raised to the hard\n"
+	      "                         one at start); past it new connections wait in the listen\n"
+	      "                         backlog until one closes\n"
+	      "  --verbose              log libmicrohttpd errors (failed handshakes, …) and cut\n"
+	      "                         connections\n"
 	      "  --help, --version\n"
 	      "\n"
 	      "Routes (role needed; admin may call everything):\n"
@@ -126,6 +135,8 @@ int main(int argc, char **argv)
 		{"threads", required_argument, NULL, 'T'},
 		{"replay-capacity", required_argument, NULL, 'R'},
 		{"replay-store", required_argument, NULL, 'S'},
+		{"request-timeout", required_argument, NULL, 'W'},
+		{"max-connections", required_argument, NULL, 'M'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -137,11 +148,13 @@ int main(int argc, char **argv)
 	sigset_t set;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	const char *replay_url = NULL;
-	int c, rc = 2, threads_set = 0;
+	int c, rc = 2, threads_set = 0, max_set = 0;
 
 	memset(&gw, 0, sizeof(gw));
 	gw.cfg.threads = ncpu > 0 && ncpu < 256 ? (unsigned)ncpu : 2;
 	gw.cfg.replay_capacity = 1u << 20;
+	gw.cfg.request_timeout_s = GATEWAY_REQUEST_TIMEOUT_DEFAULT;
+	gw.cfg.max_connections = GATEWAY_MAX_CONNECTIONS_DEFAULT;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		char *end;
 		unsigned long v;
@@ -162,6 +175,23 @@ int main(int argc, char **argv)
 		case 'i': gw.cfg.image_dir = optarg; break;
 		case 'v': gw.cfg.verbose = 1; break;
 		case 'S': replay_url = optarg; break;
+		case 'W':
+		case 'M':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || optarg[0] == '-' ||
+			    (c == 'W' && v > 3600) || (c == 'M' && (v == 0 || v > 1000000))) {
+				fprintf(stderr, PROG ": error: bad --%s \"%s\" (see --help)\n",
+					c == 'W' ? "request-timeout" : "max-connections", optarg);
+				return 2;
+			}
+			if (c == 'W') {
+				gw.cfg.request_timeout_s = (unsigned)v;
+			} else {
+				gw.cfg.max_connections = (unsigned)v;
+				max_set = 1;
+			}
+			break;
 		case 'T':
 		case 'R':
 			errno = 0;
@@ -259,7 +289,7 @@ int main(int argc, char **argv)
 			goto fail;
 		}
 	}
-	if (gateway_libvirt_open(&gw, &err) < 0)
+	if (gateway_libvirt_open(&gw, &err) < 0 || gateway_fd_budget(&gw, max_set, &err) < 0)
 		goto fail;
 	gw.started = vs_now();
 	if (gateway_http_start(&gw, &err) < 0)

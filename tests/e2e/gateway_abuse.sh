@@ -62,6 +62,8 @@ print("PASS:" if l["idle_tls_closed_by_server"] == l["idle_tls_opened"] else "FA
       "idle TLS connections closed by the server: %d/%d" % (l["idle_tls_closed_by_server"], l["idle_tls_opened"]))
 print("PASS:" if l["halfopen_closed_by_server"] == l["halfopen_opened"] else "FAIL:",
       "half-open handshakes closed by the server: %d/%d" % (l["halfopen_closed_by_server"], l["halfopen_opened"]))
+print("PASS:" if l["slowloris_still_open"] == 0 else "FAIL:",
+      "slowloris senders closed by the server: %d/%d" % (l["slowloris_opened"] - l["slowloris_still_open"], l["slowloris_opened"]))
 print("PASS:" if r["gateway_alive"] else "FAIL:", "the gateway survived")
 PY
 [ $rc = 0 ] && pass "abuse run without violations" || fail "abuse run: $(grep -A5 violations abuse.out | head -8)"
