@@ -14,6 +14,7 @@
 #include <libvirt/virterror.h>
 
 #include "api/gateway.h"
+#include "lib/gwbody.h"
 #include "lib/util.h"
 
 extern char **environ;
@@ -98,24 +99,6 @@ static json_t *domain_json(virDomainPtr d)
 			 (int)info.nrVirtCpu, "persistent", virDomainIsPersistent(d) == 1);
 }
 
-/* Names of domains, templates and files: a conservative alphabet, so that they are safe in
- * paths and XML without escaping. */
-static int name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 static void domains_list(struct gateway *gw, const struct route *rt, const char *name,
 			 const char *query, const char *body, size_t body_len, struct reply *out)
 {
@@ -143,7 +126,7 @@ static virDomainPtr lookup(struct gateway *gw, const char *name, struct reply *o
 {
 	virDomainPtr d;
 
-	if (!name_ok(name)) {
+	if (!gwbody_name_ok(name)) {
 		reply_error(out, 404, "not_found", "no domain may be named \"%.64s\"", name);
 		return NULL;
 	}
@@ -317,7 +300,7 @@ static void templates_list(struct gateway *gw, const struct route *rt, const cha
 		size_t n = strlen(e->d_name);
 		json_t *t;
 
-		if (!name_ok(e->d_name) || (n > 12 && !strcmp(e->d_name + n - 12, ".intoto.json")))
+		if (!gwbody_name_ok(e->d_name) || (n > 12 && !strcmp(e->d_name + n - 12, ".intoto.json")))
 			continue;
 		memset(&v, 0, sizeof(v));
 		if (template_eval(gw, e->d_name, &v, &err) < 0 && err.kind == VS_ERR_IO &&
@@ -358,57 +341,24 @@ static int make_overlay(const char *backing, const char *fmt, const char *overla
 	return 0;
 }
 
-static int get_int(json_t *o, const char *k, int64_t lo, int64_t hi, int64_t *out)
-{
-	json_t *v = json_object_get(o, k);
-
-	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-		return -1;
-	*out = json_integer_value(v);
-	return 0;
-}
-
 static void domain_create(struct gateway *gw, const struct route *rt, const char *unused,
 			  const char *query, const char *body, size_t body_len, struct reply *out)
 {
-	static const char *const fields[] = {"name", "template", "memory_mib", "vcpus"};
+	struct gwbody_create req;
 	char tpath[VS_MAX_PATH_BYTES], overlay[VS_MAX_PATH_BYTES], xml[4 * VS_MAX_PATH_BYTES];
 	struct image_verdict v;
 	struct vs_error err = {0};
-	json_error_t jerr;
-	json_t *req = NULL;
-	const char *name, *tmpl, *key;
-	json_t *val;
-	int64_t mem = 0, vcpus = 0;
+	const char *name, *tmpl;
 	virDomainPtr d = NULL;
 	int fd, reserved = 0;
 
 	memset(&v, 0, sizeof(v));
-	req = json_loadb(body ? body : "", body_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(req)) {
-		reply_error(out, 400, "bad_request", "body is not a JSON object: %s", jerr.text);
+	if (gwbody_parse_create(body, body_len, &req, &err) < 0) {
+		reply_error(out, 400, "bad_request", "%s", err.reason);
 		goto out;
 	}
-	json_object_foreach(req, key, val) {
-		size_t i;
-
-		for (i = 0; i < 4 && strcmp(key, fields[i]); i++)
-			;
-		if (i == 4) {
-			reply_error(out, 400, "bad_request", "unknown field \"%.64s\"", key);
-			goto out;
-		}
-	}
-	name = json_string_value(json_object_get(req, "name"));
-	tmpl = json_string_value(json_object_get(req, "template"));
-	if (!name || !name_ok(name) || !tmpl || !name_ok(tmpl) ||
-	    get_int(req, "memory_mib", 16, 1 << 20, &mem) < 0 ||
-	    get_int(req, "vcpus", 1, 64, &vcpus) < 0) {
-		reply_error(out, 400, "bad_request",
-			    "need name and template ([A-Za-z0-9._-], at most 64), memory_mib 16..1048576, "
-			    "vcpus 1..64");
-		goto out;
-	}
+	name = req.name;
+	tmpl = req.template_name;
 	if (!gw->cfg.template_dir || !gw->cfg.image_dir) {
 		reply_error(out, 503, "not_configured",
 			    "the gateway runs without --template-dir/--image-dir");
@@ -459,7 +409,7 @@ static void domain_create(struct gateway *gw, const struct route *rt, const char
 		 !strcmp(virConnectGetType(gw->conn) ? virConnectGetType(gw->conn) : "", "Test")
 			 ? "test"
 			 : (access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "qemu"),
-		 name, (long long)mem, (long long)vcpus, overlay);
+		 name, (long long)req.memory_mib, (long long)req.vcpus, overlay);
 	d = virDomainDefineXML(gw->conn, xml);
 	if (!d) {
 		reply_virt(out, "define", name);
@@ -474,7 +424,6 @@ out:
 		unlink(overlay);
 	if (d)
 		virDomainFree(d);
-	json_decref(req);
 }
 
 struct audit_collect {
