@@ -120,7 +120,8 @@ void conn_guard_notify(struct gateway *gw, struct MHD_Connection *conn, void **s
 void conn_guard_event(struct gateway *gw, struct MHD_Connection *conn, enum conn_guard_event ev);
 
 /* Raises the soft RLIMIT_NOFILE to the hard limit and bounds cfg.max_connections by it
- * (an explicit --max-connections that does not fit is an error). */
+ * (an explicit --max-connections that does not fit, or that is below cfg.threads, is an
+ * error). */
 int gateway_fd_budget(struct gateway *gw, int explicit_max, struct vs_error *err);
 
 /* Opens the libvirt connection for the gateway's lifetime (gateway_routes.c). */

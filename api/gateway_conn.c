@@ -290,7 +290,13 @@ int gateway_fd_budget(struct gateway *gw, int explicit_max, struct vs_error *err
 			rl.rlim_cur = rl.rlim_max;
 	}
 	room = rl.rlim_cur > reserve ? rl.rlim_cur - reserve : 0;
-	if (room < 1)
+	/* libmicrohttpd shares the limit out among its worker threads; one whose share is 0
+	 * never wakes up again, and MHD_stop_daemon waits for it for ever. */
+	if (explicit_max && gw->cfg.max_connections < gw->cfg.threads)
+		return vs_fail(err, VS_ERR_USAGE, "--max-connections",
+			       "%u is fewer than the %u worker threads", gw->cfg.max_connections,
+			       gw->cfg.threads);
+	if (room < gw->cfg.threads)
 		return vs_fail(err, VS_ERR_USAGE, "RLIMIT_NOFILE", "open-file limit %llu is too low",
 			       (unsigned long long)rl.rlim_cur);
 	if (gw->cfg.max_connections > room) {

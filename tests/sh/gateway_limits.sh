@@ -44,6 +44,12 @@ expect_err "--request-timeout abc refused" 'bad --request-timeout' \
 	vmseal-gateway --request-timeout abc --listen 127.0.0.1:0
 expect_err "--max-connections 0 refused" 'bad --max-connections' \
 	vmseal-gateway --max-connections 0 --listen 127.0.0.1:0
+# fewer connections than worker threads would leave a worker that never wakes (stop hangs)
+timeout 10 vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json \
+	--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit.jsonl" --threads 4 \
+	--max-connections 3 >/dev/null 2>few.log
+[ $? = 2 ] && grep -q -- '--max-connections: 3 is fewer than the 4 worker threads' few.log \
+	&& pass "--max-connections below --threads refused" || fail "--max-connections 3 --threads 4: $(cat few.log)"
 hard=$(ulimit -Hn)
 if [ "$hard" != unlimited ] && [ "$hard" -lt 4000 ]; then
 	skip "open-file budget and 1500 connections: hard limit $hard below 4000"
@@ -91,7 +97,7 @@ if [ "$hard" = unlimited ] || [ "$hard" -ge 4000 ]; then
 start_gateway gw2.log
 [ -n "$port" ] || { fail "gateway started: $(cat gw2.log)"; exit 0; }
 rm -f go
-$CONNS hold --port "$port" --cacert tls.crt --n 1500 --handshake-s 5 --go go >hold.out 2>&1 &
+$CONNS hold --port "$port" --cacert tls.crt --n 1500 --handshake-s 15 --go go >hold.out 2>&1 &
 hp=$!
 for _ in $(seq 300); do [ -s hold.out ] && break; sleep 0.05; done
 expect_rc "signed call while 1500 TLS connections are held" 0 call --key viewer.key GET /v1/domains
