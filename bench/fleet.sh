@@ -99,7 +99,7 @@ verdict=$(awk -v x="$ratio" 'BEGIN{print (x >= 0.8) ? "**met**" : "**MISSED**"}'
 	echo "## Fleet: shared Redis replay cache vs in-process (bench/fleet.sh)"
 	echo
 	echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores; two gateway replicas per configuration (default"
-	echo "worker threads: one per core, two per core with --replay-store), both loaded at once with"
+	echo "worker threads: one per core, four per core with --replay-store), both loaded at once with"
 	echo "signed GET /v1/domains over TLS 1.3 keep-alive"
 	echo "(16 connections each, ${secs} s), $rounds rounds (in-process then Redis, back to back),"
 	echo "median of the summed rate; the ratio is the median of the rounds' ratios."
