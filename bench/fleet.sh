@@ -19,16 +19,12 @@ work=$top/$BUILD/bench/fleet
 rm -rf "$work"; mkdir -p "$work"
 pids=()
 trap 'for p in "${pids[@]}" $(cat "$work"/*.pid 2>/dev/null); do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
-load=$top/$BUILD/bench/gateway_load
-${CC:-cc} -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -iquote "$top" \
-	-o "$load" "$top/bench/gateway_load.c" "$top/$BUILD/libvmseal.a" \
-	$($PKG_CONFIG --cflags --libs openssl jansson libcurl) -lpthread
+# shellcheck source=bench/common/gateway_setup.bash
+. "$top/bench/common/gateway_setup.bash"
+build_gateway_load
 cd "$work"
 umask 077
-vmseal-key generate --out viewer --no-passphrase >/dev/null
-vmseal-key generate --out gwresp --no-passphrase >/dev/null
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key -out tls.crt \
-	-days 1 -subj /CN=localhost 2>/dev/null
+make_gateway_keys
 {
 	printf '{"version": 1, "keys": ['
 	vmseal-key policy-entry viewer.pub --usage admin --role viewer

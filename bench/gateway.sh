@@ -20,16 +20,12 @@ rm -rf "$work"
 mkdir -p "$work"
 gwpid=
 trap '[ -n "$gwpid" ] && kill $gwpid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-load=$top/$BUILD/bench/gateway_load
-${CC:-cc} -O2 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -iquote "$top" \
-	-o "$load" "$top/bench/gateway_load.c" "$top/$BUILD/libvmseal.a" \
-	$($PKG_CONFIG --cflags --libs openssl jansson libcurl) -lpthread
+# shellcheck source=bench/common/gateway_setup.bash
+. "$top/bench/common/gateway_setup.bash"
+build_gateway_load
 cd "$work"
 umask 077
-vmseal-key generate --out viewer --no-passphrase >/dev/null
-vmseal-key generate --out gwresp --no-passphrase >/dev/null
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key -out tls.crt \
-	-days 1 -subj /CN=localhost 2>/dev/null
+make_gateway_keys
 {
 	printf '{"version": 1, "enforce": true, "keys": ['
 	vmseal-key policy-entry viewer.pub --owner bench --usage admin --role viewer
