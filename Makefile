@@ -64,7 +64,40 @@ $(BUILD)/bin/$(1): $(BUILD)/$(2)/$(1).o $(patsubst %.c,$(BUILD)/%.o,$(wildcard $
 endef
 $(foreach m,$(PROG_MAIN),$(eval $(call PROG_template,$(basename $(notdir $(m))),$(patsubst %/,%,$(dir $(m))))))
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_COMMON_OBJ) $(LIB_A)
+# ---- test build: the same sources with -DVMSEAL_TEST_BUILD ----------------------------------
+# Release binaries ($(BUILD)/bin, what `make install` and the .deb ship) hold no switch that moves
+# time, skips a check or injects a fault. Only this build has the fault points (VMSEAL_FAULT) and
+# the entropy simulation (VMSEAL_TEST_NO_ENTROPY): $(BUILD)/testbin/ for the shell tests that
+# need them (tests/sh/lib.sh: $$TESTBIN), $(BUILD)/testbuild/libvmseal.a for the unit tests.
+# Tests move time with libfaketime, in both builds.
+TEST_BUILD := $(BUILD)/testbuild
+TEST_LIB_OBJ := $(LIB_SRC:%.c=$(TEST_BUILD)/%.o)
+TEST_LIB_A := $(TEST_BUILD)/libvmseal.a
+TESTBINS := $(patsubst %.c,$(BUILD)/testbin/%,$(notdir $(PROG_MAIN)))
+all: $(TESTBINS)
+
+$(TEST_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC-TEST $<")
+	$(Q)$(CC) $(CPPFLAGS) -DVMSEAL_TEST_BUILD $(CFLAGS) -c -o $@ $<
+
+$(TEST_LIB_A): $(TEST_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+define TESTPROG_template
+$(BUILD)/testbin/$(1): $(TEST_BUILD)/$(2)/$(1).o $(patsubst %.c,$(TEST_BUILD)/%.o,$(wildcard $(2)/$(1:vmseal-%=%)_*.c)) $(TEST_LIB_A)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach m,$(PROG_MAIN),$(eval $(call TESTPROG_template,$(basename $(notdir $(m))),$(patsubst %/,%,$(dir $(m))))))
+-include $(wildcard $(TEST_BUILD)/*/*.d)
+$(BUILD)/tests/unit/%.o: CPPFLAGS += -DVMSEAL_TEST_BUILD
+# ---- end test build ---------------------------------------------------------------------------
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_COMMON_OBJ) $(TEST_LIB_A)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

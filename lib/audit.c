@@ -491,9 +491,7 @@ out:
 /* Fault injection for crash tests: write half of the data, then die like a power cut would. */
 static void fault_mid_line(int fd, const char *buf, size_t len)
 {
-	const char *f = getenv("VMSEAL_FAULT");
-
-	if (f && strcmp(f, "audit-mid-line") == 0) {
+	if (fault_is("audit-mid-line")) {
 		if (write_full(fd, buf, len / 2) == 0)
 			fdatasync(fd);
 		fault_point("audit-mid-line");

@@ -51,8 +51,9 @@ int key_from_pkey(EVP_PKEY *pkey, const char *object, struct vs_key **out, struc
 int key_generate(enum key_alg alg, int wait, struct vs_key **out, struct vs_error *err);
 
 /* The entropy gate: 0 once the kernel's entropy pool is initialised (getrandom GRND_NONBLOCK).
- * Otherwise waits (printing a message once) when wait != 0, else fails. The environment
- * variable VMSEAL_TEST_NO_ENTROPY makes it fail, for tests. */
+ * Otherwise waits (printing a message once) when wait != 0, else fails. Only in the test build
+ * (-DVMSEAL_TEST_BUILD, make's $(BUILD)/testbin) the variable VMSEAL_TEST_NO_ENTROPY makes it
+ * fail; release binaries have no such switch. */
 int key_entropy_ready(int wait, struct vs_error *err);
 
 /* Like key_load_private on a PEM held in memory (object names it in errors and prompts). */

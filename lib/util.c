@@ -453,15 +453,6 @@ int duration_parse(const char *s, int64_t *out)
 
 int64_t vs_now(void)
 {
-	const char *s = getenv("VMSEAL_NOW");
-
-	if (s && *s) {
-		char *end;
-		long long v = strtoll(s, &end, 10);
-
-		if (*end == '\0')
-			return v;
-	}
 	return (int64_t)time(NULL);
 }
 
@@ -506,10 +497,17 @@ void secrets_protect_process(void)
 		CRYPTO_secure_malloc_init(64 * 1024, 32);
 }
 
-void fault_point(const char *point)
+#ifdef VMSEAL_TEST_BUILD
+int fault_is(const char *point)
 {
 	const char *f = getenv("VMSEAL_FAULT");
 
-	if (f && strcmp(f, point) == 0)
+	return f && strcmp(f, point) == 0;
+}
+
+void fault_point(const char *point)
+{
+	if (fault_is(point))
 		kill(getpid(), SIGKILL);
 }
+#endif

@@ -47,7 +47,7 @@ void time_format_rfc3339(int64_t t, char *out, size_t outlen);
 /* Parses a duration like "365d", "12h", "30m", "45s" or plain seconds. */
 int duration_parse(const char *s, int64_t *out);
 
-/* Current time in seconds; VMSEAL_NOW (seconds since epoch) overrides it for tests. */
+/* Current time in seconds since the epoch (the system clock; tests move it with libfaketime). */
 int64_t vs_now(void);
 
 /* Reads a passphrase file: first line, without the newline; refuses an empty one. The result
@@ -58,8 +58,16 @@ void passphrase_free(char *p);
 /* Marks the process non-dumpable and locks its memory where allowed, for tools holding keys. */
 void secrets_protect_process(void);
 
-/* Fault injection for crash tests: when VMSEAL_FAULT equals point, the process kills itself
- * with SIGKILL right there. Costs one getenv. */
+/* Fault injection for crash tests, compiled only into the test build (make's $(BUILD)/testbin,
+ * -DVMSEAL_TEST_BUILD): when VMSEAL_FAULT equals point, the process kills itself with SIGKILL
+ * right there. In release binaries it is nothing at all: no getenv, not even the point's name. */
+#ifdef VMSEAL_TEST_BUILD
 void fault_point(const char *point);
+/* Test build only: 1 when VMSEAL_FAULT equals point. */
+int fault_is(const char *point);
+#else
+#define fault_point(point) ((void)0)
+#define fault_is(point) 0
+#endif
 
 #endif

@@ -6,7 +6,7 @@ set -u
 BUILD=${BUILD:-build}
 what=${1:-all}
 top=$(cd "$(dirname "$0")/.." && pwd)
-export VMSEAL_BIN="$top/$BUILD/bin" VMSEAL_TOP="$top" PATH="$top/$BUILD/bin:$PATH"
+export VMSEAL_BIN="$top/$BUILD/bin" VMSEAL_TESTBIN="$top/$BUILD/testbin" VMSEAL_TOP="$top" PATH="$top/$BUILD/bin:$PATH"
 passed=0 failed=0 skipped=0
 failures=()
 log=$(mktemp -d)

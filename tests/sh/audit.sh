@@ -45,7 +45,7 @@ expect_rc "--version" 0 vmseal-audit --version
 grep -qx 'vmseal-audit 0.1.0' "$T/out" && pass "--version prints the version" || fail "--version: $(cat "$T/out")"
 
 # kill -9 half-way through writing a line
-{ VMSEAL_FAULT=audit-mid-line vmseal-audit append --actor hook --event hook.start --decision deny \
+{ VMSEAL_FAULT=audit-mid-line "$TESTBIN/vmseal-audit" append --actor hook --event hook.start --decision deny \
 	--object crash "$log"; rc=$?; } 2>/dev/null
 [ $rc = 137 ] && pass "fault point kills the appender (exit 137)" || fail "appender exit $rc, want 137"
 [ -n "$(tail -c 1 "$log")" ] && pass "log ends in a torn line" || fail "log still ends with a newline"

@@ -5,7 +5,8 @@
 #     CI runs 200): vmseal-key generate, vmseal-sign --force, vmseal-key rotate --in-place,
 #     vmseal-policy install, vmseal-audit append. Afterwards no partial or stray file, the old or
 #     the new state is complete (keys load and match, envelopes verify), the audit chain verifies.
-#  2. kill -9 at each named fault point (VMSEAL_FAULT, lib/util.h fault_point): the same checks
+#  2. kill -9 at each named fault point (VMSEAL_FAULT, lib/util.h fault_point; the test build in
+#     $TESTBIN, release binaries have none): the same checks
 #     at the exact moments between two writes.
 #  3. disk full (a 64 KiB tmpfs) and a read-only file system (tmpfs remounted ro), as root: a
 #     clear error, exit 2, nothing half-written, nothing lost.
@@ -29,9 +30,9 @@ head -c 100000 /dev/urandom > img
 vmseal-key policy-entry k.pub > k.entry
 "$PY" "$top/tests/mkpolicy.py" pol.json '[{"match":"t*","keys":["@k"],"threshold":1}]' k=k.entry
 vmseal-sign --key k.key --template t1 --template-version 1 -o old.json img >/dev/null
-killed_at() { # killed_at POINT CMD...: runs CMD with VMSEAL_FAULT=POINT, which must kill it
-	local point=$1; shift
-	VMSEAL_FAULT=$point "$@" >/dev/null 2>"$T/err"
+killed_at() { # killed_at POINT CMD...: runs CMD (from the test build) with VMSEAL_FAULT=POINT, which must kill it
+	local point=$1 cmd=$2; shift 2
+	VMSEAL_FAULT=$point "$TESTBIN/$cmd" "$@" >/dev/null 2>"$T/err"
 	local rc=$?
 	[ $rc = 137 ] || { fail "fault point $point not reached (exit $rc): $(head -c 300 "$T/err")"; return 1; }
 }

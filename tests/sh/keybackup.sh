@@ -27,9 +27,9 @@ EOF
 expect_err "backup never overwrites shares" "already exists" vmseal-key backup --shares 5 --threshold 3 k.key
 expect_err "threshold above shares refused" "threshold 6 is more than" vmseal-key backup --shares 5 --threshold 6 k.key
 expect_err "threshold 1 refused (each share would be the key)" "threshold must be 2" vmseal-key backup --shares 5 --threshold 1 k.key
-expect_err "backup has the entropy gate" "entropy" env VMSEAL_TEST_NO_ENTROPY=1 vmseal-key backup --shares 3 --threshold 2 --out-dir /tmp k.key
+expect_err "backup has the entropy gate" "entropy" env VMSEAL_TEST_NO_ENTROPY=1 "$TESTBIN/vmseal-key" backup --shares 3 --threshold 2 --out-dir /tmp k.key
 mkdir crash
-(VMSEAL_FAULT=backup-between-shares vmseal-key backup --shares 3 --threshold 2 --out-dir crash k.key; true) >/dev/null 2>&1
+(VMSEAL_FAULT=backup-between-shares "$TESTBIN/vmseal-key" backup --shares 3 --threshold 2 --out-dir crash k.key; true) >/dev/null 2>&1
 [ "$(ls crash | wc -l)" -le 1 ] && pass "kill -9 mid-backup leaves at most the shares already written" || fail "crash: $(ls crash)"
 
 # --- recover: any K of N

@@ -61,7 +61,7 @@ expect_err "rotate checks the policy before making a key" "is not in the policy"
 	vmseal-key rotate --out pl --passphrase-file pw --policy <(mkp /dev/stdout '[]' other=other.entry)
 [ ! -e pl-v2.key ] && [ ! -e pl-v2.json ] && pass "no key made when the policy refuses" || fail "key made"
 expect_err "rotate has the entropy gate" "entropy pool not initialised" \
-	env VMSEAL_TEST_NO_ENTROPY=1 vmseal-key rotate --out pl --passphrase-file pw --no-wait
+	env VMSEAL_TEST_NO_ENTROPY=1 "$TESTBIN/vmseal-key" rotate --out pl --passphrase-file pw --no-wait
 [ ! -e pl-v2.key ] && [ "$(jget pl.json 'd["status"]')" = active ] && pass "nothing changed without entropy" || fail "changed without entropy"
 expect_rc "rotate without --in-place" 0 vmseal-key rotate --out pl --passphrase-file pw --policy pol.json
 cmp -s pol.json pol.orig && [ ! -e pol.json.bak ] && pass "policy untouched without --in-place" || fail "policy changed"
@@ -117,7 +117,7 @@ expect_err "rotate refuses an invalid policy" "not valid JSON" vmseal-key rotate
 
 # kill -9 between .bak and the new policy: the policy is the old one or the new one, never torn
 cp pol.json pol.before
-(VMSEAL_FAULT=policy-after-bak vmseal-key rotate --out other --no-passphrase --policy pol.json --in-place; true) >/dev/null 2>&1
+(VMSEAL_FAULT=policy-after-bak "$TESTBIN/vmseal-key" rotate --out other --no-passphrase --policy pol.json --in-place; true) >/dev/null 2>&1
 cmp -s pol.json pol.before && vmseal-verify --policy pol.json img >/dev/null && pass "crash after .bak leaves the old, valid policy" || fail "policy torn"
 
 # --- revoke

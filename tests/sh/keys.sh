@@ -26,11 +26,11 @@ expect_err "empty passphrase file refused" "passphrase file is empty" vmseal-key
 expect_err "no terminal and no passphrase file" "no terminal" setsid vmseal-key generate --out n </dev/null
 expect_rc "explicit --no-passphrase" 0 vmseal-key generate --out plain --no-passphrase
 grep -q "BEGIN PRIVATE KEY" plain.key && pass "--no-passphrase writes a plain PKCS#8" || fail "plain key"
-expect_err "entropy gate refuses without entropy" "entropy pool not initialised" env VMSEAL_TEST_NO_ENTROPY=1 vmseal-key generate --out ent --no-passphrase --no-wait
+expect_err "entropy gate refuses without entropy" "entropy pool not initialised" env VMSEAL_TEST_NO_ENTROPY=1 "$TESTBIN/vmseal-key" generate --out ent --no-passphrase --no-wait
 [ ! -e ent.key ] && pass "no key written without entropy" || fail "key written without entropy"
 expect_err "unknown algorithm" "unknown --alg" vmseal-key generate --alg dsa --out d --no-passphrase
 for point in keygen-before-write key-between-files before-rename; do
-	(VMSEAL_FAULT=$point vmseal-key generate --out crash_$point --passphrase-file pw >/dev/null 2>&1) 2>/dev/null
+	(VMSEAL_FAULT=$point "$TESTBIN/vmseal-key" generate --out crash_$point --passphrase-file pw >/dev/null 2>&1) 2>/dev/null
 	if [ -e crash_$point.key ] || ls crash_$point.*tmp* >/dev/null 2>&1; then
 		fail "kill -9 at $point left a partial key: $(ls crash_$point* 2>&1)"
 	else

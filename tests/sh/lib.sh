@@ -4,6 +4,10 @@
 set -u
 top=${VMSEAL_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BIN=${VMSEAL_BIN:-$top/build/bin}
+# The test build (same sources, -DVMSEAL_TEST_BUILD): the only binaries with fault points
+# (VMSEAL_FAULT) and the entropy simulation (VMSEAL_TEST_NO_ENTROPY). Call them by full path,
+# "$TESTBIN/vmseal-key ...", only where a test needs those; move time with libfaketime.
+TESTBIN=${VMSEAL_TESTBIN:-$(dirname "$BIN")/testbin}
 export PATH="$BIN:$PATH"
 T=$(mktemp -d /tmp/vmseal-test.XXXXXX)
 cleanup_hooks=()

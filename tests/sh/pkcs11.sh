@@ -82,7 +82,7 @@ expect_err "wrong PIN fails to sign" "no private key found|PIN|login" \
 expect_err "wrong PIN fails to generate" "failed" vmseal-key generate --pkcs11 "$tok;object=vs-bad" --passphrase-file badpin --out bad
 expect_err "PIN inside the URI refused" "no query" vmseal-key generate --pkcs11 "$tok;object=vs-q?pin-value=1234" --out q
 expect_err "entropy gate for token keys" "entropy pool not initialised" \
-	env VMSEAL_TEST_NO_ENTROPY=1 vmseal-key generate --pkcs11 "$tok;object=vs-noent" --passphrase-file pin --out noent --no-wait
+	env VMSEAL_TEST_NO_ENTROPY=1 "$TESTBIN/vmseal-key" generate --pkcs11 "$tok;object=vs-noent" --passphrase-file pin --out noent --no-wait
 ! vmseal-key id "$tok;object=vs-noent" >/dev/null 2>&1 && pass "no token object made without entropy" || fail "object made"
 expect_rc "list shows token keys" 0 vmseal-key list .
 grep -qE "^k_p256 .* active +pkcs11:token=vmseal;object=vs-p256$" out && pass "list: location is the URI" || fail "list: $(cat out)"

@@ -70,5 +70,5 @@ import json,base64; e=json.load(open('etc/policy.json')); assert json.loads(base
 	&& pass "concurrent installs end at the newest version" || fail "concurrent installs: $(head -c 200 etc/policy.json)"
 expect_rc "policy after concurrent installs verifies" 0 vmseal-verify --policy etc/policy.json img
 ls etc | grep -q tmp && fail "temp files left: $(ls etc)" || pass "no temp files left"
-(VMSEAL_FAULT=policy-install-before-write vmseal-policy install --policy etc/policy.json c12.json >/dev/null 2>&1) 2>/dev/null
+(VMSEAL_FAULT=policy-install-before-write "$TESTBIN/vmseal-policy" install --policy etc/policy.json c12.json >/dev/null 2>&1) 2>/dev/null
 expect_rc "policy intact after a crash during install" 0 vmseal-verify --policy etc/policy.json img

@@ -88,7 +88,7 @@ printf 'zzz' > other2; sign --key c.key --append -o two.json other2 && fail "cou
 
 # --- statement contents
 sign --key a.key --template debian-12 --template-version 3 --expires 1s -o exp.json img
-expect_deny "expired attestation denied" "attestation expired at" env VMSEAL_NOW=$(( $(date +%s) + 100 )) vmseal-verify --policy pol.json --attestation exp.json img
+expect_deny "expired attestation denied" "attestation expired at" faketime -f '+100s' vmseal-verify --policy pol.json --attestation exp.json img
 mkp pol_minv.json '[{"match":"debian-*","keys":["@a"],"min_version":4}]' a=a.entry
 expect_deny "version below min_version denied" "version 3 is below the policy's min_version 4" vmseal-verify --policy pol_minv.json img
 digest=$(vmseal-digest img | cut -d' ' -f1)
@@ -148,7 +148,7 @@ sign --key a.key --template debian-12 --template-version 3 -o al.att.json --audi
 vmseal-audit verify al.jsonl >/dev/null && [ "$(wc -l < al.jsonl)" = 2 ] && pass "sign and verify are audit events" || fail "audit events: $(cat al.jsonl)"
 
 # --- signing never leaves a partial file
-(VMSEAL_FAULT=sign-before-write vmseal-sign --key a.key --passphrase-file pw --template debian-12 --template-version 3 -o crash.json img 2>/dev/null) 2>/dev/null
+(VMSEAL_FAULT=sign-before-write "$TESTBIN/vmseal-sign" --key a.key --passphrase-file pw --template debian-12 --template-version 3 -o crash.json img 2>/dev/null) 2>/dev/null
 [ ! -e crash.json ] && ! ls crash.json.tmp-* >/dev/null 2>&1 && pass "kill -9 before write leaves no envelope" || fail "partial envelope after crash"
 vmseal-sign --key a.key --passphrase-file pw --template debian-12 --template-version 3 img 2>err >/dev/null
 grep -q "already exists" err && pass "existing envelope not overwritten without --force" || fail "overwrote envelope"
