@@ -11,6 +11,7 @@
 
 #include "lib/audit.h"
 #include "lib/error.h"
+#include "lib/gwnames.h"
 #include "lib/httpsig.h"
 #include "lib/key.h"
 #include "lib/limits.h"
@@ -53,6 +54,12 @@ struct gateway {
 	char *tls_cert_pem, *tls_key_pem, *client_ca_pem;
 	struct MHD_Daemon *daemon;
 	struct conn_guard *conns; /* gateway_conn.c */
+	/* The @authority values a call may be signed for (--authority, else the certificate's
+	 * names with the bound port). name_ptrs[0..nnames) are published once, before the
+	 * "listening" line; until then every signed call is refused (nnames is read atomically). */
+	struct gwnames names;
+	const char *name_ptrs[VS_MAX_AUTHORITIES];
+	size_t nnames;
 };
 
 /* A route's answer: status and a JSON body (owned; NULL only with an error set). */

@@ -301,6 +301,8 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 		.nrequired = 4, .require_created = 1, .require_expires = 1, .require_nonce = 1,
 		.require_keyid = 1, .now = vs_now(), .max_skew_s = gw->policy->gateway.max_skew_s,
 		.max_validity_s = gw->policy->gateway.max_validity_s, .not_before = gw->started,
+		.check_authority = 1, .authorities = gw->name_ptrs,
+		.nauthorities = __atomic_load_n(&gw->nnames, __ATOMIC_ACQUIRE),
 		.body = (const uint8_t *)r->body, .body_len = r->len, .digest_if_body = 1};
 	struct httpsig_result res;
 	struct vs_error err = {0};
@@ -643,6 +645,20 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 		return vs_fail(err, VS_ERR_INTERNAL, "libmicrohttpd", "built without epoll");
 	}
 	di = MHD_get_daemon_info(gw->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	if (!gw->names.n && gwnames_add_cert(&gw->names, gw->tls_cert_pem, di ? di->port : 0,
+					     err) < 0) {
+		gateway_http_stop(gw);
+		return -1;
+	}
+	{
+		char names[1024];
+
+		for (size_t i = 0; i < gw->names.n; i++)
+			gw->name_ptrs[i] = gw->names.v[i];
+		__atomic_store_n(&gw->nnames, gw->names.n, __ATOMIC_RELEASE);
+		gwnames_format(&gw->names, names, sizeof(names));
+		fprintf(stderr, "vmseal-gateway: calls must be signed for one of: %s\n", names);
+	}
 	fprintf(stderr, "vmseal-gateway: listening on https://%s (port %u), %u threads, "
 			"at most %u connections, request timeout %u s%s\n",
 		gw->cfg.listen, di ? di->port : 0, gw->cfg.threads, gw->cfg.max_connections,

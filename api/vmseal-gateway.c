@@ -62,6 +62,13 @@ static void usage(FILE *f)
 	      "                         lowered to what the open-file limit allows; the soft limit\n"
 	      "                         is raised to the hard one at start); past it new\n"
 	      "                         connections wait in the listen backlog until one closes\n"
+	      "  --authority HOST[:PORT]  a name this gateway answers to (repeatable): the\n"
+	      "                         @authority a call is signed for must be one of them, else\n"
+	      "                         401 wrong_authority (a call made for another gateway);\n"
+	      "                         HOST alone means port 443; default: every DNS and IP\n"
+	      "                         subjectAltName of --tls-cert with the listening port.\n"
+	      "                         Behind a load balancer give the name clients use (and\n"
+	      "                         share --replay-store between the replicas)\n"
 	      "  --verbose              log libmicrohttpd errors (failed handshakes, …) and cut\n"
 	      "                         connections\n"
 	      "  --help, --version\n"
@@ -137,6 +144,7 @@ int main(int argc, char **argv)
 		{"replay-store", required_argument, NULL, 'S'},
 		{"request-timeout", required_argument, NULL, 'W'},
 		{"max-connections", required_argument, NULL, 'M'},
+		{"authority", required_argument, NULL, 'A'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -174,6 +182,13 @@ int main(int argc, char **argv)
 		case 't': gw.cfg.template_dir = optarg; break;
 		case 'i': gw.cfg.image_dir = optarg; break;
 		case 'v': gw.cfg.verbose = 1; break;
+		case 'A':
+			if (gwnames_add(&gw.names, optarg, &err) < 0) {
+				fprintf(stderr, PROG ": error: bad --authority \"%s\": %s\n", optarg,
+					err.reason);
+				return 2;
+			}
+			break;
 		case 'S': replay_url = optarg; break;
 		case 'W':
 		case 'M':

@@ -696,6 +696,11 @@ static int verify_one(const struct http_msg *m, const struct httpsig_verify_opts
 				 "created %lld is %lld s from now (at most %lld)",
 				 (long long)out->created, (long long)(out->created - o->now),
 				 (long long)o->max_skew_s);
+	if (has_created && o->max_future_skew_s > 0 && out->created > o->now + o->max_future_skew_s)
+		return fail_code(res, HTTPSIG_E_SKEW, err, VS_ERR_DENIED, obj,
+				 "created %lld is %lld s in the future (at most %lld)",
+				 (long long)out->created, (long long)(out->created - o->now),
+				 (long long)o->max_future_skew_s);
 	if (has_expires && has_created && out->expires <= out->created)
 		return fail_code(res, HTTPSIG_E_EXPIRED, err, VS_ERR_DENIED, obj,
 				 "expires %lld is not after created %lld", (long long)out->expires,
@@ -781,6 +786,21 @@ int httpsig_verify(const struct http_msg *m, const struct httpsig_verify_opts *o
 		fail_code(res, HTTPSIG_E_MISSING, err, VS_ERR_DENIED, "request",
 			  "no %s field", !input_v ? "Signature-Input" : "Signature");
 		goto out;
+	}
+	if (opts->check_authority) {
+		char auth[VS_MAX_AUTHORITY_BYTES];
+		size_t i = 0;
+
+		if (m->authority &&
+		    httpsig_normalize_authority(m->scheme, m->authority, auth, sizeof(auth)) == 0)
+			for (; i < opts->nauthorities && strcmp(auth, opts->authorities[i]); i++)
+				;
+		if (!m->authority || i >= opts->nauthorities) {
+			fail_code(res, HTTPSIG_E_AUTHORITY, err, VS_ERR_DENIED, "@authority",
+				  "\"%.64s\" is not a name of this gateway",
+				  m->authority ? m->authority : "");
+			goto out;
+		}
 	}
 	if (sf_parse_dict(input_v, strlen(input_v), &inputs, err) < 0) {
 		res->code = HTTPSIG_E_MALFORMED;

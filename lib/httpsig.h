@@ -120,7 +120,14 @@ struct httpsig_verify_opts {
 	int64_t now;
 	int64_t max_skew_s;     /* |created - now| <= max_skew_s */
 	int64_t max_validity_s; /* expires - created <= max_validity_s */
+	int64_t max_future_skew_s; /* created - now <= max_future_skew_s (0: max_skew_s applies) */
 	int64_t not_before;     /* created < not_before is refused (signatures from before start) */
+	/* The verifier's own names (normalised authorities, httpsig_normalize_authority): with
+	 * check_authority set, the message's @authority must be one of them, else
+	 * HTTPSIG_E_AUTHORITY (a call signed for another host; none listed refuses all). */
+	int check_authority;
+	const char *const *authorities;
+	size_t nauthorities;
 	const uint8_t *body;    /* the received body, for Content-Digest */
 	size_t body_len;
 	int digest_if_body;     /* a non-empty body needs a covered, matching content-digest */
@@ -136,6 +143,7 @@ struct httpsig_verify_opts {
 #define HTTPSIG_E_SKEW "clock_skew"                  /* created too far from now */
 #define HTTPSIG_E_VALIDITY "validity_too_long"       /* expires - created too large */
 #define HTTPSIG_E_BEFORE_START "signature_predates_start"
+#define HTTPSIG_E_AUTHORITY "wrong_authority"       /* signed for another host */
 #define HTTPSIG_E_KEY "key_refused"                  /* unknown, revoked, wrong usage */
 #define HTTPSIG_E_ALG "alg_mismatch"
 #define HTTPSIG_E_BAD "signature_invalid"

@@ -23,6 +23,8 @@
 #define VS_MAX_AUDIT_LINE_BYTES (16u << 10) /* one audit log line */
 #define VS_MAX_NAME_BYTES 256               /* a template or domain name */
 #define VS_MAX_PATH_BYTES 4096              /* a file path */
+#define VS_MAX_AUTHORITIES 32               /* names a gateway answers to (--authority) */
+#define VS_MAX_AUTHORITY_BYTES 272          /* one HOST[:PORT]: a DNS name of 255, a port */
 
 #define VS_CHUNK_SIZE (4u << 20)            /* Merkle leaf size, bytes */
 #define VS_MERKLE_MAX_THREADS 64

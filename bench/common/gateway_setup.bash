@@ -16,5 +16,5 @@ make_gateway_keys() {
 	vmseal-key generate --out viewer --no-passphrase >/dev/null
 	vmseal-key generate --out gwresp --no-passphrase >/dev/null
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key -out tls.crt \
-		-days 1 -subj /CN=localhost 2>/dev/null
+		-days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>/dev/null
 }

@@ -31,45 +31,50 @@ cleanup_hooks+=("stop_redis")
 start_redis || { fail "redis-server did not start"; exit 1; }
 
 pids=()
+# Replicas behind one front end share its name (mgmt.example, port 443) and each answers to its
+# own address too; the front end is emulated by sending Host: mgmt.example.
+next_port=$((20000 + (RANDOM + 1000) % 20000))
 start_gateway() { # NAME [OPTIONS]: sets port_NAME
 	local name=$1; shift
-	vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json \
+	next_port=$((next_port + 1))
+	vmseal-gateway --listen 127.0.0.1:$next_port --tls-cert tls.crt --tls-key tls.key --policy policy.json \
 		--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit-$name.jsonl" \
+		--authority mgmt.example --authority 127.0.0.1:$next_port \
 		--threads 2 "$@" >/dev/null 2>"$name.log" &
 	pids+=($!)
 	cleanup_hooks+=("kill $! 2>/dev/null; wait $! 2>/dev/null")
 	for _ in $(seq 100); do grep -q 'listening on' "$name.log" 2>/dev/null && break; sleep 0.05; done
 	eval "port_$name=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$name.log")"
 }
-# capture: sign a GET /v1/domains for replica A's authority, keep the headers
+# capture: sign a GET /v1/domains for the front end's name, keep the headers
 capture() {
-	vmseal-call --url "https://127.0.0.1:$1" --key viewer.key --dry-run GET /v1/domains 2>req.txt >/dev/null
+	vmseal-call --url "https://mgmt.example" --key viewer.key --dry-run GET /v1/domains 2>req.txt >/dev/null
 	hdrs=()
 	while IFS= read -r line; do
 		case "$line" in Signature-Input:*|Signature:*) hdrs+=(-H "$line");; esac
 	done < req.txt
 }
-# send PORT AUTHORITY_PORT: the captured request to a replica, as if through one front end
+# send PORT: the captured request to a replica, as if through the front end
 send() {
-	curl -s --cacert tls.crt -o body -w '%{http_code}' -H "Host: 127.0.0.1:$2" "${hdrs[@]}" \
+	curl -s --cacert tls.crt -o body -w '%{http_code}' -H "Host: mgmt.example" "${hdrs[@]}" \
 		"https://127.0.0.1:$1/v1/domains"
 }
 
 # --- control: in-process caches do not see each other's claims
 start_gateway m1; start_gateway m2
-capture $port_m1
-[ "$(send $port_m1 $port_m1)" = 200 ] && pass "control: captured request served by replica 1" || fail "control m1: $(cat body)"
-[ "$(send $port_m2 $port_m1)" = 200 ] && pass "control: without a shared cache, replica 2 accepts the replay" ||
+capture
+[ "$(send $port_m1)" = 200 ] && pass "control: captured request served by replica 1" || fail "control m1: $(cat body)"
+[ "$(send $port_m2)" = 200 ] && pass "control: without a shared cache, replica 2 accepts the replay" ||
 	fail "control m2 ($(cat body))"
 
 # --- shared cache in Redis
 start_gateway a --replay-store "redis://127.0.0.1:$rport/3"
 start_gateway b --replay-store "redis://127.0.0.1:$rport/3"
 [ -n "$port_a" ] && [ -n "$port_b" ] && pass "two replicas with --replay-store" || { fail "replicas: $(cat a.log b.log)"; exit 1; }
-capture $port_a
-code=$(send $port_a $port_a)
+capture
+code=$(send $port_a)
 [ "$code" = 200 ] && pass "request served by replica A" || fail "replica A ($code): $(cat body)"
-code=$(send $port_b $port_a)
+code=$(send $port_b)
 [ "$code" = 401 ] && grep -q '"error":"replay"' body && pass "the same request replayed to replica B: 401 replay" ||
 	fail "replay to B ($code): $(cat body)"
 # A remote store's claims are answered while the read runs: the refused replay must carry none
@@ -80,7 +85,7 @@ grep '"event":"gateway.domains.list"' audit-b.jsonl | grep -q '"decision":"allow
 	fail "replica B logged the replay as allowed" || pass "replica B did not log the replay as allowed"
 grep '"event":"gateway.domains.list"' audit-b.jsonl | grep '"decision":"deny"' | grep -q 'already used' &&
 	pass "replica B logged the replay as denied (nonce already used)" || fail "no deny event: $(cat audit-b.jsonl)"
-code=$(send $port_a $port_a)
+code=$(send $port_a)
 [ "$code" = 401 ] && pass "replayed to replica A again: 401" || fail "replay to A ($code)"
 [ "$(redis-cli -p $rport -n 3 --scan --pattern 'vmseal:replay:*' | wc -l)" -ge 1 ] &&
 	pass "claims live in Redis db 3" || fail "no claims in Redis"

@@ -246,6 +246,73 @@ code=$(curl -s --cacert tls.crt -o body -w '%{http_code}' -H "Signature-Input: s
 [ "$code" = 200 ] && grep -q '"domains"' body && pass "independent client (curl + openssl pkeyutl) accepted" ||
 	fail "independent client ($code): $(cat body)"
 
+# ---- @authority: a call is good for the gateway it was signed for (issue 15 item 1) ----
+# indep_call AUTHORITY HOST_HEADER PORT: an independent client's GET /v1/domains signed for
+# AUTHORITY (normalised: lowercase, no :443), sent to 127.0.0.1:PORT with Host: HOST_HEADER; prints the HTTP status.
+indep_call() {
+	local c kid p
+	c=$(date +%s); kid=$(vmseal-key id viewer.pub)
+	p="(\"@method\" \"@authority\" \"@path\" \"@query\");created=$c;expires=$((c + 60));nonce=\"auth-$RANDOM$RANDOM\";keyid=\"$kid\""
+	printf '"@method": GET\n"@authority": %s\n"@path": /v1/domains\n"@query": ?\n"@signature-params": %s' "$1" "$p" >base.txt
+	curl -s --cacert tls.crt -o body -w '%{http_code}' -H "Host: $2" -H "Signature-Input: sig1=$p" \
+		-H "Signature: sig1=:$(openssl pkeyutl -sign -inkey viewer.key -rawin -in base.txt | base64 -w0):" \
+		"https://127.0.0.1:$3/v1/domains"
+}
+grep -q "calls must be signed for one of: 127.0.0.1:$port, localhost:$port" gw.log &&
+	pass "default names: the certificate's IP and DNS names with the listening port" ||
+	fail "default names: $(grep 'signed for' gw.log)"
+code=$(indep_call "other.example:$port" "other.example:$port" "$port")
+[ "$code" = 401 ] && grep -q '"error":"wrong_authority"' body &&
+	pass "call signed for another host (Host: other.example): 401 wrong_authority" ||
+	fail "call for another host ($code): $(cat body)"
+code=$(indep_call "localhost:$port" "LOCALHOST:$port" "$port")
+[ "$code" = 200 ] && pass "a certificate name in upper case is the same name" || fail "LOCALHOST ($code): $(cat body)"
+vmseal-call --url "https://localhost:$port" --cacert tls.crt --gateway-pub gwresp.pub --key viewer.key \
+	GET /v1/domains >out 2>err && pass "vmseal-call by the certificate's DNS name" ||
+	fail "vmseal-call via localhost: $(cat err)"
+gwa=$gwpid
+start_gateway gwb.log --audit-log "$T/audit-b.jsonl"
+portb=$port; port=${URL##*:}
+vmseal-call --url "$URL" --key viewer.key --dry-run GET /v1/domains 2>req.txt >/dev/null
+hdrs=()
+while IFS= read -r line; do
+	case "$line" in Signature-Input:*|Signature:*) hdrs+=(-H "$line");; esac
+done < req.txt
+code=$(curl -s --cacert tls.crt -o body -w '%{http_code}' "${hdrs[@]}" -H "Host: 127.0.0.1:$port" \
+	"https://127.0.0.1:$portb/v1/domains")
+[ "$code" = 401 ] && grep -q '"error":"wrong_authority"' body &&
+	pass "a call signed for gateway A, replayed to gateway B: 401 wrong_authority" ||
+	fail "call for A sent to B ($code): $(cat body)"
+code=$(curl -s --cacert tls.crt -o body -w '%{http_code}' "${hdrs[@]}" "$URL/v1/domains")
+[ "$code" = 200 ] && pass "the same call at gateway A: 200" || fail "call at A ($code): $(cat body)"
+grep -q '"decision":"deny","reason":"wrong_authority: @authority: \\"127.0.0.1:'"$port"'\\" is not a name of this gateway"' audit-b.jsonl &&
+	pass "audit: the wrong authority is logged" || fail "audit wrong_authority: $(grep -c wrong_authority audit.jsonl)"
+kill $gwpid; wait $gwpid 2>/dev/null
+# behind a load balancer: the name clients use, and nothing else
+start_gateway gwlb.log --audit-log "$T/audit-b.jsonl" --authority LB.example --authority 127.0.0.2:9443
+portb=$port; port=${URL##*:}
+grep -q "calls must be signed for one of: lb.example, 127.0.0.2:9443" gwlb.log &&
+	pass "--authority: the names given (lowercased, port 443 implied)" || fail "--authority names: $(cat gwlb.log)"
+code=$(indep_call "lb.example" "lb.example" "$portb")
+[ "$code" = 200 ] && pass "--authority lb.example: a call signed for lb.example is served" ||
+	fail "lb.example ($code): $(cat body)"
+code=$(indep_call "lb.example" "lb.example:443" "$portb")
+[ "$code" = 200 ] && pass "--authority lb.example: lb.example:443 is the same name" ||
+	fail "lb.example:443 ($code): $(cat body)"
+code=$(indep_call "127.0.0.1:$portb" "127.0.0.1:$portb" "$portb")
+[ "$code" = 401 ] && grep -q '"error":"wrong_authority"' body &&
+	pass "--authority given: the certificate's names are not added" || fail "SAN with --authority ($code): $(cat body)"
+kill $gwpid; wait $gwpid 2>/dev/null
+gwpid=$gwa
+for bad in 'a/b' 'host:0' 'host:70000' 'user@host' '[zz]:1' ''; do
+	expect_err "--authority \"$bad\" refused" "bad --authority" vmseal-gateway --authority "$bad" --listen 127.0.0.1:0
+done
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout nosan.key -out nosan.crt \
+	-days 1 -subj /CN=localhost 2>/dev/null
+expect_err "a certificate without subjectAltName and no --authority: refused at start" "no DNS or IP subjectAltName" \
+	timeout 10 vmseal-gateway --listen 127.0.0.1:0 --tls-cert nosan.crt --tls-key nosan.key --policy policy.json \
+	--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit2.jsonl"
+
 # ---- limits ----
 head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' 'a' > big
 code=$(curl -s --cacert tls.crt -o body -w '%{http_code}' -H 'Content-Type: application/json' \

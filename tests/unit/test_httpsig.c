@@ -811,6 +811,53 @@ static void test_authority_and_derived(void)
 		sf_item_free(&items[i]);
 }
 
+/* Issue 15 item 1: a call signed for one gateway is refused by another; item 3: created may
+ * lie only max_future_skew_s ahead. */
+static void test_own_names_and_future(void)
+{
+	static const char *const ours[] = {"gw.example:8443", "10.0.0.1:8443"};
+	static const char *const others[] = {"gw2.example:8443", "gw.example:8444"};
+	struct vs_key *k = NULL;
+	struct vs_error err = {0};
+	struct keystore ks = {.n = 1};
+	struct httpsig_sign_params sp;
+	struct httpsig_verify_opts o;
+	struct call c;
+
+	CU_ASSERT_EQUAL_FATAL(key_generate(KEY_ALG_ED25519, 1, &k, &err), 0);
+	ks.ids[0] = key_id(k);
+	ks.keys[0] = k;
+	sp = gw_params(k);
+	CU_ASSERT_EQUAL_FATAL(call_sign(&c, k, &sp), 0);
+	o = gw_opts(&ks, &c);
+	o.check_authority = 1;
+	o.authorities = ours;
+	o.nauthorities = 2;
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), "ok"); /* "GW.example:8443" normalised */
+	o.authorities = others;
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), HTTPSIG_E_AUTHORITY);
+	o.nauthorities = 0; /* no names yet: nothing passes */
+	o.authorities = ours;
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), HTTPSIG_E_AUTHORITY);
+	o.nauthorities = 2;
+	c.msg.authority = NULL;
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), HTTPSIG_E_AUTHORITY);
+	call_free(&c);
+
+	/* created 3 s ahead: within max_skew_s (300) but past max_future_skew_s (2) */
+	sp = gw_params(k);
+	sp.created = 1000003;
+	CU_ASSERT_EQUAL_FATAL(call_sign(&c, k, &sp), 0);
+	o = gw_opts(&ks, &c);
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), "ok");
+	o.max_future_skew_s = 2;
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), HTTPSIG_E_SKEW);
+	o.max_future_skew_s = 3;
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), "ok");
+	call_free(&c);
+	key_free(k);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -825,6 +872,7 @@ int main(void)
 		{"signed response bound to the request", test_signed_response},
 		{"content digest", test_content_digest},
 		{"authority and derived components", test_authority_and_derived},
+		{"own names (wrong_authority) and future skew", test_own_names_and_future},
 		{NULL, NULL},
 	};
 	return run_suite("httpsig", cases);
