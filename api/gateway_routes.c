@@ -384,7 +384,7 @@ static void domain_create(struct gateway *gw, const struct route *rt, const char
 	}
 	if (v.decision == DECISION_ALLOW_AUDIT_ONLY)
 		gateway_audit(gw, "gateway", "gateway.template", tmpl, "would-deny", v.why.reason, 0);
-	if (!v.rule || !v.rule->allow_overlay) {
+	if (!v.rule || !v.allow_overlay) {
 		reply_error(out, 403, "template_denied", "template \"%s\": overlays not allowed", tmpl);
 		goto out;
 	}

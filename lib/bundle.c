@@ -117,11 +117,16 @@ int bundle_is_envelope(const char *json, size_t len)
 	return r;
 }
 
+static const char *root_key_owner(const struct root_key *k)
+{
+	return k->owner[0] ? k->owner : k->id;
+}
+
 int bundle_open(const struct root_of_trust *root, const char *json, size_t len, const char *object,
 		char **payload, size_t *plen, unsigned *valid, struct vs_error *err)
 {
 	struct dsse_envelope *env = NULL;
-	char counted[VS_MAX_SIGNATURES][KEY_ID_HEX_LEN + 1];
+	const struct root_key *counted[VS_MAX_SIGNATURES];
 	unsigned n = 0;
 	int r = -1;
 
@@ -143,10 +148,11 @@ int bundle_open(const struct root_of_trust *root, const char *json, size_t len, 
 				continue;
 			if (dsse_verify_sig(env, i, root->keys[k].key) < 0)
 				continue;
+			/* A threshold counts distinct owners (the keyid when the owner is unset). */
 			for (unsigned j = 0; j < n; j++)
-				dup |= !strcmp(counted[j], root->keys[k].id);
-			if (!dup)
-				memcpy(counted[n++], root->keys[k].id, KEY_ID_HEX_LEN + 1);
+				dup |= !strcmp(root_key_owner(counted[j]), root_key_owner(&root->keys[k]));
+			if (!dup && n < VS_MAX_SIGNATURES)
+				counted[n++] = &root->keys[k];
 			break;
 		}
 	}

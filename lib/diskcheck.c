@@ -469,7 +469,7 @@ int diskcheck_disk(struct diskcheck *c, const struct domain_disk *d, struct disk
 		struct layer *l = &layers[j];
 
 		if (j == 0 && n > 1 && !d->readonly && layers[1].decision != DECISION_DENY &&
-		    layers[1].rule && layers[1].rule->allow_overlay) {
+		    layers[1].rule && policy_template_allows_overlay(c->policy, layers[1].template_name)) {
 			l->exempt = 1;
 			continue;
 		}

@@ -3,6 +3,7 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +103,7 @@ static int parse_key(json_t *o, size_t idx, struct policy_key *k, const char *ob
 {
 	static const char *const fields[] = {"id", "public_key", "owner", "usage", "roles", "status",
 					     "not_before", "not_after", "comment", "reason",
-					     "created", "revoked_at", NULL};
+					     "created", "revoked_at", "retired_at", NULL};
 	char where[64];
 	json_t *v, *e;
 	size_t i;
@@ -170,6 +171,13 @@ static int parse_key(json_t *o, size_t idx, struct policy_key *k, const char *ob
 		return -1;
 	if (k->not_before && k->not_after && k->not_after <= k->not_before)
 		return vs_fail(err, VS_ERR_INPUT, object, "%s: not_after is not after not_before", where);
+	if (opt_time(o, "retired_at", &k->retired_at, where, object, err) < 0)
+		return -1;
+	/* An active key with a retirement date would be half retired: say which one is meant.
+	 * (A revoked key may keep the retired_at it had: it verifies nothing anyway.) */
+	if (json_object_get(o, "retired_at") && k->status == KEY_STATUS_ACTIVE)
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: retired_at is set but status is \"active\"",
+			       where);
 	return 0;
 }
 
@@ -455,6 +463,89 @@ const struct policy_template *policy_match_template(const struct policy *p, cons
 	return NULL;
 }
 
+int policy_template_allows_overlay(const struct policy *p, const char *name)
+{
+	int matched = 0;
+
+	for (size_t i = 0; i < p->ntemplates; i++) {
+		if (fnmatch(p->templates[i].match, name, 0) != 0)
+			continue;
+		if (!p->templates[i].allow_overlay)
+			return 0;
+		matched = 1;
+	}
+	return matched;
+}
+
+const char *policy_key_owner(const struct policy_key *k)
+{
+	return k->owner[0] ? k->owner : k->id;
+}
+
+static void lint_add(char *out, size_t outlen, unsigned *n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void lint_add(char *out, size_t outlen, unsigned *n, const char *fmt, ...)
+{
+	size_t used = strnlen(out, outlen);
+	va_list ap;
+
+	(*n)++;
+	if (used + 1 >= outlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out + used, outlen - used, fmt, ap);
+	va_end(ap);
+	used = strnlen(out, outlen);
+	if (used + 1 < outlen) {
+		out[used] = '\n';
+		out[used + 1] = '\0';
+	}
+}
+
+unsigned policy_lint(const struct policy *p, char *out, size_t outlen)
+{
+	unsigned n = 0;
+
+	if (outlen)
+		out[0] = '\0';
+	for (size_t i = 0; i < p->nkeys; i++)
+		if (p->keys[i].status == KEY_STATUS_RETIRED && !p->keys[i].retired_at)
+			lint_add(out, outlen, &n,
+				 "keys[%zu] (keyid %.16s…): retired without retired_at: signatures claiming any date still verify",
+				 i, p->keys[i].id);
+	for (size_t i = 0; i < p->ntemplates; i++) {
+		const struct policy_template *t = &p->templates[i];
+		const char *owners[VS_MAX_POLICY_KEYS];
+		unsigned nowners = 0;
+
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(p->templates[j].match, t->match))
+				lint_add(out, outlen, &n,
+					 "templates[%zu] \"%s\": same match as templates[%zu]: both must hold, so the weaker one adds nothing",
+					 i, t->match, j);
+		for (size_t j = 0; j < t->nkeys; j++) {
+			const struct policy_key *k = policy_find_key(p, t->keys[j]);
+			int seen = 0;
+
+			if (!k || k->status == KEY_STATUS_REVOKED || !(k->usage & USAGE_TEMPLATE))
+				continue;
+			for (unsigned o = 0; o < nowners; o++)
+				seen |= !strcmp(owners[o], policy_key_owner(k));
+			if (!seen && nowners < VS_MAX_POLICY_KEYS)
+				owners[nowners++] = policy_key_owner(k);
+		}
+		if (nowners == 0)
+			lint_add(out, outlen, &n,
+				 "templates[%zu] \"%s\": none of its keys can sign templates (revoked or no template usage): it denies every image it matches",
+				 i, t->match);
+		else if (nowners < t->threshold)
+			lint_add(out, outlen, &n,
+				 "templates[%zu] \"%s\": threshold %u but its usable keys belong to %u distinct owner%s: it can never be met",
+				 i, t->match, t->threshold, nowners, nowners == 1 ? "" : "s");
+	}
+	return n;
+}
+
 int policy_digest_revoked(const struct policy *p, const char *digest_hex)
 {
 	return bsearch(digest_hex, p->revoked, p->nrevoked, sizeof(*p->revoked), cmp_digest) != NULL;
@@ -468,12 +559,17 @@ static int rule_has_key(const struct policy_template *t, const char *keyid)
 	return 0;
 }
 
-/* Counts the envelope's valid signatures toward rule's threshold, each key once. Fills
- * reason with why the most relevant failing signature did not count. */
+#define COUNTED_ONCE "same owner as an earlier signature, counted once"
+
+/* Counts the envelope's valid signatures toward rule's threshold, each owner once (one
+ * person's current and retired keys are one signature). signed_at is the Statement's claim,
+ * checked against retired_at. Fills signers and reason with why the most relevant failing
+ * signature did not count. */
 static unsigned count_signatures(const struct policy *p, const struct policy_template *rule,
-				 const struct dsse_envelope *env, int64_t now, struct image_verdict *v,
-				 char *reason, size_t reasonlen)
+				 const struct dsse_envelope *env, int64_t now, int64_t signed_at,
+				 char signers[][KEY_ID_HEX_LEN + 1], char *reason, size_t reasonlen)
 {
+	const struct policy_key *counted[VS_MAX_SIGNATURES];
 	unsigned valid = 0;
 
 	reason[0] = '\0';
@@ -505,20 +601,28 @@ static unsigned count_signatures(const struct policy *p, const struct policy_tem
 		}
 		if (k && !why[0] && policy_key_check(k, USAGE_TEMPLATE, 1, now, &kerr) < 0)
 			snprintf(why, sizeof(why), "%s", kerr.reason);
+		if (k && !why[0] && k->retired_at && signed_at > k->retired_at) {
+			char t1[32], t2[32];
+
+			time_format_rfc3339(k->retired_at, t1, sizeof(t1));
+			time_format_rfc3339(signed_at, t2, sizeof(t2));
+			snprintf(why, sizeof(why), "key retired at %s, signedAt %s is later", t1, t2);
+		}
 		if (k && !why[0] && !rule_has_key(rule, k->id))
 			snprintf(why, sizeof(why), "key not trusted for template \"%s\"", rule->match);
 		for (unsigned j = 0; k && !why[0] && j < valid; j++)
-			if (!strcmp(v->signers[j], k->id))
+			if (!strcmp(policy_key_owner(counted[j]), policy_key_owner(k)))
 				dup = 1;
 		if (dup)
-			snprintf(why, sizeof(why), "same key as an earlier signature, counted once");
+			snprintf(why, sizeof(why), COUNTED_ONCE);
 		if (why[0]) {
-			if (!reason[0] || strcmp(why, "same key as an earlier signature, counted once"))
+			if (!reason[0] || strcmp(why, COUNTED_ONCE))
 				snprintf(reason, reasonlen, "signature %zu (keyid %.8s…): %s", i + 1,
 					 s->keyid[0] ? s->keyid : "none", why);
 			continue;
 		}
-		memcpy(v->signers[valid++], k->id, KEY_ID_HEX_LEN + 1);
+		counted[valid] = k;
+		memcpy(signers[valid++], k->id, KEY_ID_HEX_LEN + 1);
 	}
 	return valid;
 }
@@ -556,27 +660,49 @@ int policy_eval_image_opts(const struct policy *p, int fd, const char *image_nam
 		v->why.kind = VS_ERR_DENIED;
 		goto verdict;
 	}
-	v->rule = policy_match_template(p, v->st.template_name);
+	/* Every matching rule must hold: adding a broad rule can never weaken a narrow one. */
+	v->allow_overlay = 1;
+	for (size_t i = 0; i < p->ntemplates; i++) {
+		const struct policy_template *rule = &p->templates[i];
+		char signers[VS_MAX_SIGNATURES][KEY_ID_HEX_LEN + 1];
+		unsigned valid;
+
+		if (fnmatch(rule->match, v->st.template_name, 0) != 0)
+			continue;
+		valid = count_signatures(p, rule, env, now, v->st.signed_at, signers, reason, sizeof(reason));
+		if (!rule->allow_overlay)
+			v->allow_overlay = 0;
+		if (!v->rule || rule->threshold > v->rule->threshold || valid < rule->threshold) {
+			v->rule = rule;
+			v->valid = valid;
+			memcpy(v->signers, signers, sizeof(signers));
+		}
+		if (valid < rule->threshold) {
+			char which[VS_MAX_NAME_BYTES + 32] = "";
+
+			if (p->ntemplates > 1)
+				snprintf(which, sizeof(which), "rule \"%s\": ", rule->match);
+			if (rule->threshold == 1 || valid == 0)
+				vs_fail(&v->why, VS_ERR_DENIED, image_name, "%s%s%s%u of %u required signatures valid",
+					which, reason, reason[0] ? "; " : "", valid, rule->threshold);
+			else
+				vs_fail(&v->why, VS_ERR_DENIED, image_name, "%s%u of %u required signatures valid%s%s",
+					which, valid, rule->threshold, reason[0] ? "; " : "", reason);
+			goto verdict;
+		}
+		if (v->st.template_version < rule->min_version) {
+			v->rule = rule;
+			vs_fail(&v->why, VS_ERR_DENIED, image_name,
+				"template \"%s\" version %lld is below the policy's min_version %lld",
+				v->st.template_name, (long long)v->st.template_version,
+				(long long)rule->min_version);
+			goto verdict;
+		}
+	}
 	if (!v->rule) {
+		v->allow_overlay = 0;
 		vs_fail(&v->why, VS_ERR_DENIED, image_name, "no policy rule matches template \"%s\"",
 			v->st.template_name);
-		goto verdict;
-	}
-	v->valid = count_signatures(p, v->rule, env, now, v, reason, sizeof(reason));
-	if (v->valid < v->rule->threshold) {
-		if (v->rule->threshold == 1 || v->valid == 0)
-			vs_fail(&v->why, VS_ERR_DENIED, image_name, "%s%s%u of %u required signatures valid",
-				reason, reason[0] ? "; " : "", v->valid, v->rule->threshold);
-		else
-			vs_fail(&v->why, VS_ERR_DENIED, image_name, "%u of %u required signatures valid%s%s",
-				v->valid, v->rule->threshold, reason[0] ? "; " : "", reason);
-		goto verdict;
-	}
-	if (v->st.template_version < v->rule->min_version) {
-		vs_fail(&v->why, VS_ERR_DENIED, image_name,
-			"template \"%s\" version %lld is below the policy's min_version %lld",
-			v->st.template_name, (long long)v->st.template_version,
-			(long long)v->rule->min_version);
 		goto verdict;
 	}
 	if (v->st.expires_at && now > v->st.expires_at) {

@@ -34,6 +34,7 @@ struct policy_key {
 	enum key_status status;
 	int64_t not_before; /* 0: unset */
 	int64_t not_after;  /* 0: unset */
+	int64_t retired_at; /* status retired: signatures claiming a later signedAt are refused; 0: unset */
 };
 
 struct policy_template {
@@ -83,8 +84,25 @@ const struct policy_key *policy_find_key(const struct policy *p, const char *key
 int policy_key_check(const struct policy_key *k, unsigned usage, int for_verify, int64_t now,
 		     struct vs_error *err);
 
-/* First template rule whose glob matches name, or NULL. */
+/* First template rule whose glob matches name, or NULL. Every matching rule must hold
+ * (policy_eval_image checks them all): use this one only to learn whether any rule applies. */
 const struct policy_template *policy_match_template(const struct policy *p, const char *name);
+
+/* 1 when every template rule matching name allows a writable overlay (a broad rule cannot lift
+ * a narrow rule's refusal, nor the other way round), 0 otherwise (and when none matches). */
+int policy_template_allows_overlay(const struct policy *p, const char *name);
+
+/* Who a key stands for when signatures are counted: its owner, or its keyid when the owner is
+ * unset. Thresholds and quorums count distinct owners, so one person's two keys (say, a
+ * rotated key and its retired predecessor) make one signature. */
+const char *policy_key_owner(const struct policy_key *k);
+
+/* Rules that can never apply or never be met, one warning per line appended to out (at most
+ * outlen bytes, NUL-terminated): a rule shadowed by an identical earlier match, a rule whose
+ * keys cannot be used for templates (revoked, no template usage), a threshold higher than the
+ * number of distinct owners among its usable keys, a retired key without retired_at. Returns
+ * the number of warnings. The policy stays valid: these are mistakes, not attacks. */
+unsigned policy_lint(const struct policy *p, char *out, size_t outlen);
 
 int policy_digest_revoked(const struct policy *p, const char *digest_hex);
 
@@ -97,8 +115,9 @@ struct image_verdict {
 	enum decision decision;      /* ALLOW_AUDIT_ONLY: denied, but enforce is false */
 	struct vs_error why;         /* the denial (also filled for ALLOW_AUDIT_ONLY) */
 	struct statement st;         /* the attested statement, when it parsed */
-	const struct policy_template *rule;
-	unsigned valid;              /* distinct valid signatures counted toward the threshold */
+	const struct policy_template *rule; /* the failing rule, or the strictest matching one */
+	int allow_overlay;           /* every matching rule allows overlays */
+	unsigned valid;              /* distinct owners' valid signatures counted for rule */
 	char signers[VS_MAX_SIGNATURES][KEY_ID_HEX_LEN + 1];
 	uint8_t root[32];            /* the image's digest, when computed */
 	uint64_t size;
@@ -106,9 +125,10 @@ struct image_verdict {
 
 /* The single image decision shared by vmseal-verify, the hook and the gateway: parses the
  * envelope (bytes, already read), verifies signatures against policy keys (usage template,
- * status, validity window at now), counts each key once toward the matched template's
- * threshold, checks min_version, expiresAt, revoked digests, then the byte size and Merkle
- * digest of the file open on fd. Cheap checks come first, so a bad signature never costs a
+ * status, validity window at now, retired_at against the Statement's signedAt), and for EVERY
+ * template rule whose glob matches counts each owner once toward that rule's threshold and
+ * checks its min_version (a broad rule never weakens a narrow one), then expiresAt, revoked
+ * digests, then the byte size and Merkle digest of the file open on fd. Cheap checks come first, so a bad signature never costs a
  * full read. Returns 0 when a verdict was reached (see v->decision), -1 on a runtime error
  * (I/O), which callers treat as a denial. */
 int policy_eval_image(const struct policy *p, int fd, const char *image_name, const char *envelope,

@@ -150,8 +150,9 @@ int policy_doc_rotate(struct policy_doc *d, const char *old_id, const struct vs_
 	     key_alg_name(key_alg(newkey)), old_id);
 	if (!strcmp(status_of(old), "active")) {
 		json_object_set_new(old, "status", json_string("retired"));
-		note(d, "key %s: status active -> retired (verifies what it signed, signs nothing new)\n",
-		     old_id);
+		json_object_set_new(old, "retired_at", json_string(created));
+		note(d, "key %s: status active -> retired at %s (verifies what it signed until then, signs nothing new)\n",
+		     old_id, created);
 	} else {
 		note(d, "key %s: status stays %s\n", old_id, status_of(old));
 	}

@@ -117,9 +117,17 @@ static void test_key_check(void)
 	CU_ASSERT_EQUAL(policy_key_check(&k, USAGE_TEMPLATE, 1, 3001, &err), -1);
 }
 
-/* Signs an in-memory image with the given keys and evaluates it. */
-static enum decision eval(const char *policy, const uint8_t *img, size_t len, struct vs_key **signers,
-			  int nsigners, int64_t version, char *why, size_t whylen)
+struct eval_opts {
+	const char *template_name; /* default "debian-12" */
+	int64_t signed_at;         /* default 1000 */
+	const char *digest;        /* replaces the Statement's digest when set */
+	int allow_overlay;         /* out */
+	unsigned valid;            /* out */
+};
+
+/* Signs an in-memory image with the given keys and evaluates it at time 2000. */
+static enum decision eval_ex(const char *policy, const uint8_t *img, size_t len, struct vs_key **signers,
+			     int nsigners, int64_t version, struct eval_opts *o, char *why, size_t whylen)
 {
 	struct statement st = {0};
 	struct dsse_envelope *env = NULL;
@@ -137,12 +145,15 @@ static enum decision eval(const char *policy, const uint8_t *img, size_t len, st
 	merkle_root_mem(img, len, root);
 	strcpy(st.subject_name, "img");
 	hex_encode(root, 32, st.digest);
-	strcpy(st.template_name, "debian-12");
+	if (o && o->digest)
+		snprintf(st.digest, sizeof(st.digest), "%s", o->digest);
+	snprintf(st.template_name, sizeof(st.template_name), "%s",
+		 o && o->template_name ? o->template_name : "debian-12");
 	st.template_version = version;
 	strcpy(st.format, "raw");
 	st.size = len;
 	st.chunk_size = VS_CHUNK_SIZE;
-	st.signed_at = 1000;
+	st.signed_at = o && o->signed_at ? o->signed_at : 1000;
 	payload = statement_encode(&st, &plen);
 	CU_ASSERT_EQUAL_FATAL(dsse_sign(DSSE_INTOTO_TYPE, (uint8_t *)payload, plen, signers[0], &env, &err), 0);
 	for (int i = 1; i < nsigners; i++)
@@ -151,6 +162,10 @@ static enum decision eval(const char *policy, const uint8_t *img, size_t len, st
 	CU_ASSERT_EQUAL_FATAL(policy_parse(policy, strlen(policy), "p", &p, &err), 0);
 	CU_ASSERT_EQUAL(policy_eval_image(p, fd, "img", json, strlen(json), 2000, &v, &err), 0);
 	snprintf(why, whylen, "%s", v.why.reason);
+	if (o) {
+		o->allow_overlay = v.allow_overlay;
+		o->valid = v.valid;
+	}
 	close(fd);
 	free(json);
 	free(payload);
@@ -158,6 +173,52 @@ static enum decision eval(const char *policy, const uint8_t *img, size_t len, st
 	policy_free(p);
 	return v.decision;
 }
+
+static enum decision eval(const char *policy, const uint8_t *img, size_t len, struct vs_key **signers,
+			  int nsigners, int64_t version, char *why, size_t whylen)
+{
+	return eval_ex(policy, img, len, signers, nsigners, version, NULL, why, whylen);
+}
+
+/* A policy from a template where K1/K2 stand for the two keys' ids and P1/P2 for their PEMs
+ * (JSON-escaped), so each test writes the policy it means. */
+static char *policy_from(const char *tmpl)
+{
+	char *pem[2] = {key_public_pem(k1), key_public_pem(k2)}, *esc[2], *out;
+	const char *ids[2] = {key_id(k1), key_id(k2)};
+	size_t cap = strlen(tmpl) * 4 + 4096, n = 0;
+
+	for (int i = 0; i < 2; i++) {
+		json_t *j = json_string(pem[i]);
+		char *d = json_dumps(j, JSON_ENCODE_ANY);
+
+		d[strlen(d) - 1] = '\0'; /* drop the quotes: the template has its own */
+		esc[i] = strdup(d + 1);
+		free(d);
+		json_decref(j);
+	}
+	out = malloc(cap);
+	for (const char *t = tmpl; *t; t++) {
+		if ((t[0] == 'K' || t[0] == 'P') && (t[1] == '1' || t[1] == '2')) {
+			const char *r = t[0] == 'K' ? ids[t[1] - '1'] : esc[t[1] - '1'];
+
+			n += (size_t)snprintf(out + n, cap - n, "%s", r);
+			t++;
+			continue;
+		}
+		out[n++] = *t;
+	}
+	out[n] = '\0';
+	for (int i = 0; i < 2; i++) {
+		free(pem[i]);
+		free(esc[i]);
+	}
+	return out;
+}
+
+#define KEYS2(extra1, extra2)                                                                     \
+	"\"keys\":[{\"id\":\"K1\",\"public_key\":\"P1\",\"usage\":[\"template\"]" extra1 "},"      \
+	"{\"id\":\"K2\",\"public_key\":\"P2\",\"usage\":[\"template\"]" extra2 "}]"
 
 static void test_eval(void)
 {
@@ -185,6 +246,161 @@ static void test_eval(void)
 	free(j);
 }
 
+/* #14 item 7: a broad rule listed first used to win alone ("first match"): k2 by itself got
+ * debian-12 through although the narrow rule needs both keys. Every matching rule must hold. */
+static void test_every_matching_rule(void)
+{
+	static uint8_t img[3000];
+	struct vs_key *one[] = {k2}, *both[] = {k1, k2};
+	struct eval_opts o = {0};
+	char why[512], *j;
+
+	memset(img, 3, sizeof(img));
+	j = policy_from("{\"version\":1," KEYS2("", "") ",\"templates\":["
+			"{\"match\":\"*\",\"keys\":[\"K2\"],\"threshold\":1,\"allow_overlay\":true},"
+			"{\"match\":\"debian-*\",\"keys\":[\"K1\",\"K2\"],\"threshold\":2}]}");
+	CU_ASSERT_EQUAL(eval(j, img, sizeof(img), one, 1, 1, why, sizeof(why)), DECISION_DENY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "rule \"debian-*\": 1 of 2 required signatures valid"));
+	CU_ASSERT_EQUAL(eval_ex(j, img, sizeof(img), both, 2, 1, &o, why, sizeof(why)), DECISION_ALLOW);
+	/* the narrow rule does not allow overlays: the broad one cannot lift that */
+	CU_ASSERT_EQUAL(o.allow_overlay, 0);
+	CU_ASSERT_EQUAL(o.valid, 2);
+	o = (struct eval_opts){.template_name = "ubuntu-24"};
+	CU_ASSERT_EQUAL(eval_ex(j, img, sizeof(img), one, 1, 1, &o, why, sizeof(why)), DECISION_ALLOW);
+	CU_ASSERT_EQUAL(o.allow_overlay, 1);
+	free(j);
+	/* min_version of a later matching rule holds too */
+	j = policy_from("{\"version\":1," KEYS2("", "") ",\"templates\":["
+			"{\"match\":\"*\",\"keys\":[\"K1\",\"K2\"]},"
+			"{\"match\":\"debian-*\",\"keys\":[\"K1\",\"K2\"],\"min_version\":5}]}");
+	CU_ASSERT_EQUAL(eval(j, img, sizeof(img), both, 2, 4, why, sizeof(why)), DECISION_DENY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "below the policy's min_version 5"));
+	free(j);
+}
+
+/* #14 item 5: one owner's two keys (a rotated key and its predecessor) are one signature. */
+static void test_threshold_counts_owners(void)
+{
+	static uint8_t img[3000];
+	struct vs_key *both[] = {k1, k2};
+	struct eval_opts o = {0};
+	char why[512], *j;
+
+	memset(img, 4, sizeof(img));
+	j = policy_from("{\"version\":1," KEYS2(",\"owner\":\"pipeline\"", ",\"owner\":\"pipeline\"")
+			",\"templates\":[{\"match\":\"debian-*\",\"keys\":[\"K1\",\"K2\"],\"threshold\":2}]}");
+	CU_ASSERT_EQUAL(eval_ex(j, img, sizeof(img), both, 2, 1, &o, why, sizeof(why)), DECISION_DENY);
+	CU_ASSERT_EQUAL(o.valid, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "1 of 2 required signatures valid"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "same owner as an earlier signature"));
+	free(j);
+	j = policy_from("{\"version\":1," KEYS2(",\"owner\":\"pipeline\"", ",\"owner\":\"release\"")
+			",\"templates\":[{\"match\":\"debian-*\",\"keys\":[\"K1\",\"K2\"],\"threshold\":2}]}");
+	CU_ASSERT_EQUAL(eval(j, img, sizeof(img), both, 2, 1, why, sizeof(why)), DECISION_ALLOW);
+	free(j);
+}
+
+/* #14 item 5: a retired key verifies only what claims to be signed before retired_at. */
+static void test_retired_at(void)
+{
+	static uint8_t img[3000];
+	struct vs_key *one[] = {k1};
+	struct eval_opts o = {.signed_at = 1500};
+	char why[512], *j;
+	struct policy *p = NULL;
+	struct vs_error err = {0};
+
+	memset(img, 5, sizeof(img));
+	j = policy_from("{\"version\":1," KEYS2(",\"status\":\"retired\",\"retired_at\":\"1970-01-01T00:20:00Z\"", "")
+			",\"templates\":[{\"match\":\"debian-*\",\"keys\":[\"K1\",\"K2\"]}]}");
+	CU_ASSERT_EQUAL(eval_ex(j, img, sizeof(img), one, 1, 1, &o, why, sizeof(why)), DECISION_DENY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "key retired at 1970-01-01T00:20:00Z, signedAt 1970-01-01T00:25:00Z is later"));
+	o.signed_at = 1199;
+	CU_ASSERT_EQUAL(eval_ex(j, img, sizeof(img), one, 1, 1, &o, why, sizeof(why)), DECISION_ALLOW);
+	free(j);
+	j = policy_from("{\"version\":1," KEYS2(",\"retired_at\":\"2026-01-01T00:00:00Z\"", "") "}");
+	CU_ASSERT_EQUAL(policy_parse(j, strlen(j), "p", &p, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "retired_at is set but status is \"active\""));
+	free(j);
+}
+
+/* #14 item 13: a key with only not_after, in the past, verifies nothing. */
+static void test_not_after_only(void)
+{
+	static uint8_t img[3000];
+	struct vs_key *one[] = {k1};
+	struct policy_key k = {.usage = USAGE_TEMPLATE, .not_after = 1999};
+	struct vs_error err = {0};
+	char why[512], *j;
+
+	CU_ASSERT_EQUAL(policy_key_check(&k, USAGE_TEMPLATE, 1, 2000, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "key expired at"));
+	k.not_after = 2000;
+	CU_ASSERT_EQUAL(policy_key_check(&k, USAGE_TEMPLATE, 1, 2000, &err), 0);
+	memset(img, 6, sizeof(img));
+	j = policy_from("{\"version\":1," KEYS2(",\"not_after\":\"1970-01-01T00:30:00Z\"", "")
+			",\"templates\":[{\"match\":\"debian-*\",\"keys\":[\"K1\"]}]}");
+	CU_ASSERT_EQUAL(eval(j, img, sizeof(img), one, 1, 1, why, sizeof(why)), DECISION_DENY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "key expired at 1970-01-01T00:30:00Z"));
+	free(j);
+}
+
+/* #14 item 13: the digest must match in all 64 hex digits, not a prefix; and a policy without
+ * "enforce" enforces (denies, not audit-only). */
+static void test_digest_all_digits_and_default_enforce(void)
+{
+	static uint8_t img[3000];
+	struct vs_key *one[] = {k1};
+	struct eval_opts o = {0};
+	uint8_t root[32];
+	char why[512], hex[65], *j;
+
+	memset(img, 8, sizeof(img));
+	merkle_root_mem(img, sizeof(img), root);
+	hex_encode(root, 32, hex);
+	hex[63] = hex[63] == '0' ? '1' : '0';
+	o.digest = hex;
+	j = policy_from("{\"version\":1," KEYS2("", "") ",\"templates\":[{\"match\":\"debian-*\",\"keys\":[\"K1\"]}]}");
+	CU_ASSERT_EQUAL(eval_ex(j, img, sizeof(img), one, 1, 1, &o, why, sizeof(why)), DECISION_DENY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "digest mismatch"));
+	hex[20] = hex[20] == 'a' ? 'b' : 'a';
+	CU_ASSERT_EQUAL(eval_ex(j, img, sizeof(img), one, 1, 1, &o, why, sizeof(why)), DECISION_DENY);
+	o.digest = NULL;
+	CU_ASSERT_EQUAL(eval_ex(j, img, sizeof(img), one, 1, 1, &o, why, sizeof(why)), DECISION_ALLOW);
+	free(j);
+}
+
+/* #14 item 7: rules that can never apply are named. */
+static void test_lint(void)
+{
+	static const struct { const char *tmpl, *want; } cases[] = {
+		{",\"templates\":[{\"match\":\"a-*\",\"keys\":[\"K1\",\"K2\"],\"threshold\":2}]}", NULL},
+		{",\"templates\":[{\"match\":\"a-*\",\"keys\":[\"K1\"]},{\"match\":\"a-*\",\"keys\":[\"K2\"]}]}",
+		 "same match as templates[0]"},
+		{",\"templates\":[{\"match\":\"a-*\",\"keys\":[\"K2\"]}]}", "none of its keys can sign templates"},
+		{",\"templates\":[{\"match\":\"a-*\",\"keys\":[\"K1\",\"K2\"],\"threshold\":2}]}", "can never be met"},
+	};
+	static const char *const keys[] = {KEYS2("", ""), KEYS2("", ""),
+					   KEYS2("", ",\"status\":\"revoked\""),
+					   KEYS2(",\"owner\":\"x\"", ",\"owner\":\"x\"")};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char tmpl[2048], out[1024], *j;
+		struct policy *p = NULL;
+		struct vs_error err = {0};
+		unsigned n;
+
+		snprintf(tmpl, sizeof(tmpl), "{\"version\":1,%s%s", keys[i], cases[i].tmpl);
+		j = policy_from(tmpl);
+		CU_ASSERT_EQUAL_FATAL(policy_parse(j, strlen(j), "p", &p, &err), 0);
+		n = policy_lint(p, out, sizeof(out));
+		CU_ASSERT_EQUAL(n, cases[i].want ? 1u : 0u);
+		if (cases[i].want)
+			CU_ASSERT_PTR_NOT_NULL(strstr(out, cases[i].want));
+		policy_free(p);
+		free(j);
+	}
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -192,6 +408,12 @@ int main(void)
 		{"parse rejects bad policies", test_parse_rejects},
 		{"key status, usage and validity window", test_key_check},
 		{"image decision: threshold, revocation, audit-only, min_version", test_eval},
+		{"every matching template rule must hold", test_every_matching_rule},
+		{"thresholds count distinct owners", test_threshold_counts_owners},
+		{"retired_at refuses later signatures", test_retired_at},
+		{"key with only not_after, in the past", test_not_after_only},
+		{"digest compared in full; no enforce field enforces", test_digest_all_digits_and_default_enforce},
+		{"policy_lint names rules that can never apply", test_lint},
 		{NULL, NULL},
 	};
 	struct vs_error err = {0};
