@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 int cli_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -15,6 +16,17 @@ int cli_usage_error(const char *prog, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see %s --help)\n", prog);
 	return 2;
+}
+
+void cli_warn_lines(const char *prog, const char *object, const char *text)
+{
+	while (text && *text) {
+		const char *nl = strchr(text, '\n');
+		int len = nl ? (int)(nl - text) : (int)strlen(text);
+
+		fprintf(stderr, "%s: warning: %s: %.*s\n", prog, object, len, text);
+		text += len + (nl ? 1 : 0);
+	}
 }
 
 int cli_version(const char *prog)

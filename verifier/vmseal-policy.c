@@ -129,6 +129,15 @@ done:
 	return rc;
 }
 
+/* Rules that can never apply are mistakes worth a warning, not a refusal. */
+static void warn_lint(const char *path, const struct policy *pol)
+{
+	char text[4096];
+
+	if (policy_lint(pol, text, sizeof(text)))
+		cli_warn_lines(prog, path, text);
+}
+
 static int cmd_sign(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -186,6 +195,7 @@ static int cmd_sign(int argc, char **argv)
 		if (policy_parse(buf, len, in, &pol, &err) < 0)
 			goto fail;
 	}
+	warn_lint(in, pol);
 	if (key_load_private(keyspec, passfile, &key, &err) < 0)
 		goto fail;
 	if (append ? dsse_append(env, key, &err) < 0
@@ -229,6 +239,8 @@ static int open_bundle(const char *rootpath, const char *path, const char *buf, 
 		r = policy_parse(payload, plen, path, pol, err);
 		if (r < 0)
 			err->kind = VS_ERR_DENIED;
+		else
+			warn_lint(path, *pol);
 	}
 	free(payload);
 	root_free(root);

@@ -148,6 +148,12 @@ int main(int argc, char **argv)
 		vs_error_prefix(&err, "cannot use policy");
 		goto out;
 	}
+	{
+		char lint[4096];
+
+		if (policy_lint(p, lint, sizeof(lint)))
+			cli_warn_lines(prog, policy_path, lint);
+	}
 	if (!auditlog && p->audit_log[0])
 		auditlog = p->audit_log;
 	fd = open(image, O_RDONLY | O_CLOEXEC);

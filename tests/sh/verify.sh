@@ -79,7 +79,7 @@ import json
 e = json.load(open("dup.json")); e["signatures"].append(dict(e["signatures"][0]))
 json.dump(e, open("dup.json", "w"))
 PY
-expect_deny "threshold 2 with the same key twice denied" "same key as an earlier signature" vmseal-verify --policy pol2.json --attestation dup.json img
+expect_deny "threshold 2 with the same key twice denied" "same owner as an earlier signature" vmseal-verify --policy pol2.json --attestation dup.json img
 cp img.intoto.json two.json
 sign --key b.key --append -o two.json img
 expect_rc "threshold 2 met by countersignature" 0 vmseal-verify --policy pol2.json --attestation two.json img
