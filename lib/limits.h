@@ -26,6 +26,21 @@
 #define VS_MAX_AUTHORITIES 32               /* names a gateway answers to (--authority) */
 #define VS_MAX_AUTHORITY_BYTES 272          /* one HOST[:PORT]: a DNS name of 255, a port */
 
+/* SSH certificates and KRLs (lib/sshbuf.c, sshkey.c, sshcert.c, sshkrl.c) */
+#define VS_MAX_SSH_BLOB_BYTES (256u << 10)   /* one SSH key, certificate or KRL in wire format */
+#define VS_MAX_SSH_LINE_BYTES (64u << 10)    /* one authorized_keys-style line (key or cert) */
+#define VS_MAX_SSH_RSA_BITS 16384            /* largest RSA modulus accepted */
+#define VS_MIN_SSH_RSA_BITS 2048             /* smallest RSA modulus accepted */
+#define VS_MAX_SSH_PRINCIPALS 32             /* principals in one certificate */
+#define VS_MAX_SSH_PRINCIPAL_BYTES 256       /* one principal name */
+#define VS_MAX_SSH_KEY_ID_BYTES 512          /* a certificate's key id */
+#define VS_MAX_SSH_OPTION_BYTES 4096         /* one critical option's value (force-command ...) */
+#define VS_MAX_SSH_OPTIONS 16                /* critical options or extensions in one certificate */
+#define VS_MAX_SSH_VALIDITY_S (12 * 3600)    /* hard cap on a certificate's validity */
+#define VS_DEFAULT_SSH_VALIDITY_S (15 * 60)  /* a key's maximum validity when the policy names none */
+#define VS_SSH_BACKDATE_S 60                 /* valid_after lies this far in the past (clock skew) */
+#define VS_MAX_SSH_REVOKED 65536             /* revoked serials or keys kept for the KRL */
+
 #define VS_CHUNK_SIZE (4u << 20)            /* Merkle leaf size, bytes */
 #define VS_MERKLE_MAX_THREADS 64
 
