@@ -67,15 +67,19 @@ int root_parse(const char *json, size_t len, const char *object, struct root_of_
 					&r->keys[i].key, err) < 0)
 			goto out;
 		r->nkeys = i + 1;
-		if (strcmp(key_id(r->keys[i].key), json_string_value(id))) {
-			vs_fail(err, VS_ERR_INPUT, object, "keys[%zu]: id does not match its public key", i);
-			goto out;
-		}
+		/* The keys, not the ids: one root key in two encodings would meet a 2-of-2 alone. */
 		for (size_t j = 0; j < i; j++)
-			if (!strcmp(r->keys[j].id, json_string_value(id))) {
-				vs_fail(err, VS_ERR_INPUT, object, "keys[%zu]: keyid listed twice", i);
+			if (key_same_material(r->keys[j].key, r->keys[i].key)) {
+				vs_fail(err, VS_ERR_INPUT, object,
+					"keys[%zu] is the same public key as keys[%zu] (keyid %s): a key may be listed once, in any encoding",
+					i, j, key_id(r->keys[i].key));
 				goto out;
 			}
+		if (strcmp(key_id(r->keys[i].key), json_string_value(id))) {
+			vs_fail(err, VS_ERR_INPUT, object, "keys[%zu]: id does not match its public key (keyid %s)",
+				i, key_id(r->keys[i].key));
+			goto out;
+		}
 		memcpy(r->keys[i].id, key_id(r->keys[i].key), KEY_ID_HEX_LEN + 1);
 		snprintf(r->keys[i].owner, sizeof(r->keys[i].owner), "%s", owner ? json_string_value(owner) : "");
 	}

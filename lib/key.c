@@ -15,6 +15,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/store.h>
@@ -29,6 +30,8 @@ struct vs_key {
 	enum key_alg alg;
 	int has_private;
 	char id[KEY_ID_HEX_LEN + 1];
+	unsigned char *spki; /* the canonical DER SPKI the id is computed over (key_canonical_spki) */
+	size_t spki_len;
 	char source[8];
 	/*
 	 * Contexts initialised once for the default digest and copied for each signature. OpenSSL
@@ -106,17 +109,127 @@ static int classify(EVP_PKEY *pkey, const char *object, enum key_alg *alg, struc
 		       EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "?");
 }
 
+/* DER SubjectPublicKeyInfo prefix of a P-256 named-curve key (id-ecPublicKey, prime256v1), up to
+ * and including the BIT STRING's unused-bits byte; the 65-byte uncompressed point follows. */
+static const unsigned char p256_spki_prefix[] = {
+	0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
+	0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+};
+
+static int canonical_p256(EVP_PKEY *pub, unsigned char **out, size_t *outlen)
+{
+	BIGNUM *x = NULL, *y = NULL;
+	unsigned char *buf = NULL;
+	size_t n = sizeof(p256_spki_prefix);
+	int r = -1;
+
+	if (EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_EC_PUB_X, &x) != 1 ||
+	    EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_EC_PUB_Y, &y) != 1)
+		goto out;
+	buf = OPENSSL_malloc(n + 65);
+	if (!buf)
+		goto out;
+	memcpy(buf, p256_spki_prefix, n);
+	buf[n] = 0x04;
+	if (BN_bn2binpad(x, buf + n + 1, 32) != 32 || BN_bn2binpad(y, buf + n + 33, 32) != 32)
+		goto out;
+	*out = buf;
+	*outlen = n + 65;
+	buf = NULL;
+	r = 0;
+out:
+	OPENSSL_free(buf);
+	BN_free(x);
+	BN_free(y);
+	return r;
+}
+
+static int canonical_rsa(EVP_PKEY *pub, unsigned char **out, size_t *outlen)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *rsa = NULL;
+	unsigned char *der = NULL;
+	int len, r = -1;
+
+	if (EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+	    EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
+		goto out;
+	bld = OSSL_PARAM_BLD_new();
+	if (!bld || OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) != 1 ||
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) != 1)
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &rsa, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto out;
+	len = i2d_PUBKEY(rsa, &der);
+	if (len <= 0)
+		goto out;
+	*out = der;
+	*outlen = (size_t)len;
+	r = 0;
+out:
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
+	return r;
+}
+
+/*
+ * One key, one keyid (issue #14 item 1): the id is computed over one canonical encoding of the
+ * public key, whatever encoding it came in. Ed25519: the DER SPKI (there is only one). P-256:
+ * the named-curve SPKI with the uncompressed point, also for a key written compressed or with
+ * explicit curve parameters. RSA: the rsaEncryption SPKI of (n, e), also for a key written as an
+ * RSASSA-PSS SPKI: it is the same key (OpenSSH and TUF identify RSA keys by n and e too), and
+ * vmseal always verifies RSA with its own PSS parameters. The SPKI is first re-read by the
+ * default provider, so token (pkcs11) keys are canonicalised by the same code.
+ */
+static int key_canonical_spki(EVP_PKEY *pkey, enum key_alg alg, unsigned char **out, size_t *outlen)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_PKEY *pub = NULL;
+	int len, r = -1;
+
+	len = i2d_PUBKEY(pkey, &der);
+	if (len <= 0)
+		return -1;
+	if (alg == KEY_ALG_ED25519) {
+		*out = der;
+		*outlen = (size_t)len;
+		return 0;
+	}
+	p = der;
+	pub = d2i_PUBKEY(NULL, &p, len);
+	if (pub)
+		r = alg == KEY_ALG_P256 ? canonical_p256(pub, out, outlen) : canonical_rsa(pub, out, outlen);
+	EVP_PKEY_free(pub);
+	OPENSSL_free(der);
+	return r;
+}
+
+int key_same_material(const struct vs_key *a, const struct vs_key *b)
+{
+	return a->spki_len == b->spki_len && memcmp(a->spki, b->spki, a->spki_len) == 0;
+}
+
 int key_from_pkey(EVP_PKEY *pkey, const char *object, struct vs_key **out, struct vs_error *err)
 {
 	struct vs_key *k;
 	unsigned char *der = NULL;
-	int derlen;
+	size_t derlen = 0;
 	enum key_alg alg;
 
 	if (classify(pkey, object, &alg, err) < 0)
 		return -1;
-	derlen = i2d_PUBKEY(pkey, &der);
-	if (derlen <= 0)
+	if (key_canonical_spki(pkey, alg, &der, &derlen) < 0)
 		return vs_fail_ssl(err, VS_ERR_INPUT, object, "cannot encode public key");
 	k = calloc(1, sizeof(*k));
 	if (!k) {
@@ -124,8 +237,9 @@ int key_from_pkey(EVP_PKEY *pkey, const char *object, struct vs_key **out, struc
 		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
 	}
 	pthread_mutex_init(&k->tmpl_lock, NULL);
-	key_id_of_spki(der, (size_t)derlen, k->id);
-	OPENSSL_free(der);
+	key_id_of_spki(der, derlen, k->id);
+	k->spki = der;
+	k->spki_len = derlen;
 	EVP_PKEY_up_ref(pkey);
 	k->pkey = pkey;
 	k->alg = alg;
@@ -738,6 +852,7 @@ void key_free(struct vs_key *k)
 	EVP_MD_CTX_free(k->tmpl[1]);
 	pthread_mutex_destroy(&k->tmpl_lock);
 	EVP_PKEY_free(k->pkey);
+	OPENSSL_free(k->spki);
 	free(k);
 }
 

@@ -82,7 +82,12 @@ int key_verify(const struct vs_key *k, const char *md, const uint8_t *msg, size_
 /* Converts a DER ECDSA signature to raw r||s of 32+32 bytes (RFC 9421 ecdsa-p256-sha256). */
 int key_ecdsa_der_to_raw(const uint8_t *der, size_t derlen, uint8_t raw[static 64]);
 
-const char *key_id(const struct vs_key *k);   /* lowercase hex SHA-256 of the DER SPKI */
+/* Lowercase hex SHA-256 of the key's canonical DER SPKI: Ed25519 as written, P-256 named curve
+ * with the uncompressed point, RSA as rsaEncryption (n, e) even when given as RSASSA-PSS. One
+ * key has one id whatever encoding it came in. */
+const char *key_id(const struct vs_key *k);
+/* 1 when a and b are the same public key (compares the canonical encodings, not ids or files). */
+int key_same_material(const struct vs_key *a, const struct vs_key *b);
 enum key_alg key_alg(const struct vs_key *k);
 int key_has_private(const struct vs_key *k);
 EVP_PKEY *key_pkey(const struct vs_key *k);

@@ -98,8 +98,8 @@ static int opt_int(json_t *o, const char *field, int64_t dflt, int64_t min, int6
 	return 0;
 }
 
-static int parse_key(json_t *o, size_t idx, struct policy_key *k, const char *object,
-		     struct vs_error *err)
+static int parse_key(json_t *o, size_t idx, const struct policy *p, struct policy_key *k,
+		     const char *object, struct vs_error *err)
 {
 	static const char *const fields[] = {"id", "public_key", "owner", "usage", "roles", "status",
 					     "not_before", "not_after", "comment", "reason",
@@ -120,6 +120,13 @@ static int parse_key(json_t *o, size_t idx, struct policy_key *k, const char *ob
 		vs_error_prefix(err, "%s", where);
 		return -1;
 	}
+	/* Compare the keys, not the ids: one private key must not count twice toward a threshold
+	 * by being listed in two encodings (issue #14 item 1). */
+	for (size_t j = 0; j < idx; j++)
+		if (key_same_material(p->keys[j].key, k->key))
+			return vs_fail(err, VS_ERR_INPUT, object,
+				       "%s is the same public key as keys[%zu] (keyid %s): a key may be listed once, in any encoding",
+				       where, j, key_id(k->key));
 	v = json_object_get(o, "id");
 	if (!json_is_string(v))
 		return vs_fail(err, VS_ERR_INPUT, object, "%s: id missing", where);
@@ -317,16 +324,11 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 		goto out;
 	}
 	json_array_foreach(v, i, e) {
-		if (parse_key(e, i, &p->keys[i], object, err) < 0) {
+		if (parse_key(e, i, p, &p->keys[i], object, err) < 0) {
 			p->nkeys = i + 1; /* free the partially parsed one too */
 			goto out;
 		}
 		p->nkeys = i + 1;
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(p->keys[j].id, p->keys[i].id)) {
-				vs_fail(err, VS_ERR_INPUT, object, "keys[%zu]: keyid %s listed twice", i, p->keys[i].id);
-				goto out;
-			}
 	}
 	v = json_object_get(root, "templates");
 	if (v && (!json_is_array(v) || json_array_size(v) > VS_MAX_POLICY_TEMPLATES)) {

@@ -115,7 +115,19 @@ static int cmd_root(int argc, char **argv)
 	json_object_set_new(root, "threshold", json_integer(threshold));
 	json_object_set(root, "keys", keys);
 	s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!s || file_write_atomic(out, s, strlen(s), 0644, 0, &err) < 0)
+	if (!s) {
+		vs_fail(&err, VS_ERR_INTERNAL, out, "cannot encode root of trust");
+		goto fail;
+	}
+	{
+		/* Write only what hosts will read: the same key twice, in any encoding, is refused. */
+		struct root_of_trust *check = NULL;
+
+		if (root_parse(s, strlen(s), out, &check, &err) < 0)
+			goto fail;
+		root_free(check);
+	}
+	if (file_write_atomic(out, s, strlen(s), 0644, 0, &err) < 0)
 		goto fail;
 	printf("%s: root of trust, %zu keys, threshold %ld\n", out, json_array_size(keys), threshold);
 	rc = 0;

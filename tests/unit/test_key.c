@@ -9,6 +9,9 @@
 #include "common_cunit.h"
 #include "lib/key.h"
 
+#include <openssl/core_names.h>
+#include <openssl/x509.h>
+
 #define ROUNDS 200
 
 struct worker {
@@ -98,6 +101,54 @@ static void test_digest_is_bound(void)
 	key_free(k);
 }
 
+/* A copy of k's public key re-encoded with the point compressed (what openssl ec -conv_form
+ * compressed writes). */
+static struct vs_key *compressed_copy(const struct vs_key *k)
+{
+	EVP_PKEY *dup = EVP_PKEY_dup(key_pkey(k));
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	struct vs_key *out = NULL;
+	struct vs_error err = {0};
+	EVP_PKEY *pub;
+	int len;
+
+	CU_ASSERT_FATAL(dup != NULL);
+	CU_ASSERT_EQUAL(EVP_PKEY_set_utf8_string_param(dup, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+						       "compressed"), 1);
+	len = i2d_PUBKEY(dup, &der);
+	CU_ASSERT_EQUAL(len, 59); /* 26 + 33: the SPKI really is compressed */
+	p = der;
+	pub = d2i_PUBKEY(NULL, &p, len);
+	CU_ASSERT_EQUAL(key_from_pkey(pub, "compressed", &out, &err), 0);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(dup);
+	OPENSSL_free(der);
+	return out;
+}
+
+static void test_one_key_one_id(void)
+{
+	struct vs_key *p = NULL, *q = NULL, *c, *e = NULL;
+	struct vs_error err = {0};
+
+	CU_ASSERT_EQUAL_FATAL(key_generate(KEY_ALG_P256, 0, &p, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(key_generate(KEY_ALG_P256, 0, &q, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(key_generate(KEY_ALG_ED25519, 0, &e, &err), 0);
+	c = compressed_copy(p);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT_STRING_EQUAL(key_id(c), key_id(p));
+	CU_ASSERT(key_same_material(c, p));
+	/* must refuse: other keys are other material */
+	CU_ASSERT(!key_same_material(p, q));
+	CU_ASSERT(!key_same_material(p, e));
+	CU_ASSERT_STRING_NOT_EQUAL(key_id(p), key_id(q));
+	key_free(c);
+	key_free(p);
+	key_free(q);
+	key_free(e);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -105,6 +156,7 @@ int main(void)
 		{"p256: one key, four threads, two digests", test_p256_threads},
 		{"rsa3072: one key, four threads", test_rsa_threads},
 		{"a signature is bound to its digest", test_digest_is_bound},
+		{"one key, one id: P-256 compressed and uncompressed", test_one_key_one_id},
 		{NULL, NULL},
 	};
 	return run_suite("key", cases);
