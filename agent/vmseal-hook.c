@@ -441,7 +441,8 @@ int main(int argc, char **argv)
 	run.op = pos[1];
 	sanitize_copy(run.domain, sizeof(run.domain), pos[0]);
 	snprintf(run.event, sizeof(run.event), "hook.%s", pos[1]);
-	snprintf(run.audit_path, sizeof(run.audit_path), "%s", DEFAULT_AUDIT_LOG);
+	/* --audit-log holds even when the config file is refused (that denial is logged too). */
+	snprintf(run.audit_path, sizeof(run.audit_path), "%s", opt_audit ? opt_audit : DEFAULT_AUDIT_LOG);
 	if (config_load(config ? config : DEFAULT_CONFIG, explicit_config, &cfg, &err) < 0)
 		return deny_domain(&run, &err);
 	if (env_policy && env_policy[0])

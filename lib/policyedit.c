@@ -178,6 +178,40 @@ out:
 	return r;
 }
 
+int policy_doc_rotate_plan(struct policy_doc *d, const char *old_id, enum key_alg alg,
+			   struct vs_error *err)
+{
+	json_t *old = find_key(d, old_id), *tmpls, *t, *v;
+	size_t i;
+
+	if (!old)
+		return vs_fail(err, VS_ERR_INPUT, d->path, "keyid %.16s… (the key being rotated) is not in the policy",
+			       old_id);
+	v = json_object_get(d->root, "version");
+	note(d, "policy version %lld -> %lld\n", (long long)json_integer_value(v),
+	     (long long)json_integer_value(v) + 1);
+	note(d, "add key NEW (active, %s) with the owner, usage and roles of %.16s…\n",
+	     key_alg_name(alg), old_id);
+	if (!strcmp(status_of(old), "active"))
+		note(d, "key %s: status active -> retired (verifies what it signed, signs nothing new)\n",
+		     old_id);
+	else
+		note(d, "key %s: status stays %s\n", old_id, status_of(old));
+	tmpls = json_object_get(d->root, "templates");
+	json_array_foreach(tmpls, i, t) {
+		json_t *tk = json_object_get(t, "keys"), *e;
+		size_t j;
+
+		json_array_foreach(tk, j, e)
+			if (json_is_string(e) && !strcmp(json_string_value(e), old_id)) {
+				note(d, "templates[%zu] \"%s\": trust NEW beside %.16s…\n", i,
+				     json_string_value(json_object_get(t, "match")), old_id);
+				break;
+			}
+	}
+	return 0;
+}
+
 int policy_doc_revoke(struct policy_doc *d, const char *keyid, const char *reason, int64_t now,
 		      struct vs_error *err)
 {

@@ -27,6 +27,12 @@ int policy_doc_load(const char *path, struct policy_doc **out, struct vs_error *
 int policy_doc_rotate(struct policy_doc *d, const char *old_id, const struct vs_key *newkey,
 		      int64_t now, struct vs_error *err);
 
+/* The dry run of policy_doc_rotate: records in policy_doc_changes what the rotation of old_id
+ * to a new key of algorithm alg would change, the new keyid written as "NEW", and changes
+ * nothing else in d. Refuses as policy_doc_rotate does when old_id is not in the policy. */
+int policy_doc_rotate_plan(struct policy_doc *d, const char *old_id, enum key_alg alg,
+			   struct vs_error *err);
+
 /* Revocation: old_id's status becomes "revoked", with reason and revoked_at = now. Returns 1
  * (and changes nothing) when the key was already revoked. */
 int policy_doc_revoke(struct policy_doc *d, const char *keyid, const char *reason, int64_t now,

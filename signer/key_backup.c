@@ -69,7 +69,8 @@ int cmd_backup(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *prog = "vmseal-key backup", *keyfile, *outdir = NULL;
-	char base[VS_MAX_PATH_BYTES], dirbuf[VS_MAX_PATH_BYTES], (*paths)[VS_MAX_PATH_BYTES] = NULL;
+	char base[VS_MAX_PATH_BYTES], dirbuf[VS_MAX_PATH_BYTES], keydir[VS_MAX_PATH_BYTES];
+	char (*paths)[VS_MAX_PATH_BYTES] = NULL;
 	char *file = NULL, *text = NULL;
 	unsigned n = 0, k = 0, i, written = 0;
 	uint8_t *secret = NULL, *shares[SHARE_MAX_COUNT] = {0}, rnd[16];
@@ -109,9 +110,13 @@ int cmd_backup(int argc, char **argv)
 		vs_fail(&err, VS_ERR_USAGE, keyfile, "a pkcs11 key never leaves its token: back up the token instead");
 		goto out;
 	}
-	snprintf(dirbuf, sizeof(dirbuf), "%s", base);
-	if (!outdir)
-		outdir = dirname(dirbuf);
+	/* dirname() may return its argument or a static string: copy the result, since dirbuf
+	 * is reused for the key file's name below. */
+	if (!outdir) {
+		snprintf(dirbuf, sizeof(dirbuf), "%s", base);
+		snprintf(keydir, sizeof(keydir), "%s", dirname(dirbuf));
+		outdir = keydir;
+	}
 	snprintf(dirbuf, sizeof(dirbuf), "%s.key", base);
 	if (file_read_all(dirbuf, VS_MAX_KEY_FILE_BYTES, &file, &len, &err) < 0)
 		goto out;

@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "lib/audit.h"
 #include "lib/cli.h"
 #include "lib/key.h"
 #include "lib/keymeta.h"
 #include "lib/p11.h"
+#include "lib/shamir.h"
 #include "lib/shred.h"
 #include "lib/util.h"
 #include "signer/key_cmds.h"
@@ -21,17 +23,21 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: vmseal-key destroy DIR/NAME|NAME.key|pkcs11:URI [--yes] [--audit-log FILE]\n"
-		"                          [--pin-file FILE] [--module PKCS11_MODULE]\n"
+		"Usage: vmseal-key destroy DIR/NAME|NAME.key|SHARE.json|pkcs11:URI [--yes]\n"
+		"                          [--audit-log FILE] [--pin-file FILE] [--module PKCS11_MODULE]\n"
 		"\n"
-		"Destroys a private key for good.\n"
+		"Destroys a private key, or one backup share of it, for good.\n"
+		"\n"
+		"Before a byte is written the file must be a PEM private key (a share: a valid share\n"
+		"file), a regular file and not a symbolic link, and no other hard link may name it:\n"
+		"otherwise nothing is touched and the reason is printed.\n"
 		"\n"
 		"A key file is overwritten in place, same length, with random bytes and then zeros\n"
 		"(fsync after each pass), then unlinked and its directory fsynced. NAME.json is kept\n"
 		"as a tombstone with status \"destroyed\" and destroyed_at (vmseal-sign refuses the\n"
 		"key, 'vmseal-key list' shows it); NAME.pub stays, so what the key signed can still\n"
 		"be checked. Backup shares found beside the key (NAME.share-*.json) and other hard\n"
-		"links to the key file are reported: they must be destroyed too.\n"
+		"links to the key file are refused (remove them first).\n"
 		"\n"
 		"Overwriting cannot guarantee erasure on SSDs (wear levelling), copy-on-write file\n"
 		"systems (btrfs, ZFS), journaling with data=journal, snapshots or backups. For an\n"
@@ -52,7 +58,8 @@ static void usage(FILE *f)
 		"Exit status: 0 destroyed, 2 usage or runtime error (e.g. already destroyed).\n"
 		"\n"
 		"Example:\n"
-		"  vmseal-key destroy keys/pipeline-v1 --yes --audit-log /var/log/vmseal/keys.jsonl\n");
+		"  vmseal-key destroy keys/pipeline-v1 --yes --audit-log keys/audit.jsonl\n"
+		"  vmseal-key destroy keys/pipeline-v1.share-2-of-5.json --yes\n");
 }
 
 static int confirm(const char *what, struct vs_error *err)
@@ -77,19 +84,52 @@ static int confirm(const char *what, struct vs_error *err)
 static void warn_shares(const char *base, const char *name)
 {
 	char dirbuf[VS_MAX_PATH_BYTES], prefix[VS_MAX_NAME_BYTES + 8];
+	const char *dir;
 	struct dirent *de;
 	DIR *d;
 
 	snprintf(dirbuf, sizeof(dirbuf), "%s", base);
-	d = opendir(dirname(dirbuf));
+	dir = dirname(dirbuf);
+	d = opendir(dir);
 	if (!d)
 		return;
 	snprintf(prefix, sizeof(prefix), "%s.share-", name);
 	while ((de = readdir(d)) != NULL)
 		if (!strncmp(de->d_name, prefix, strlen(prefix)))
-			fprintf(stderr, "vmseal-key destroy: warning: backup share %s/%s still holds the key: destroy it too\n",
-				dirbuf, de->d_name);
+			fprintf(stderr, "vmseal-key destroy: warning: backup share %s/%s still holds the key: "
+				"destroy it too (vmseal-key destroy %s/%s --yes)\n", dir, de->d_name, dir,
+				de->d_name);
 	closedir(d);
+}
+
+/* A share file, told by its content (a NAME.json beside a key is metadata, not a share); an
+ * altered share is still one, and file_shred_check then says what is wrong with it. */
+static int is_share_file(const char *path)
+{
+	struct vs_error err = {0};
+	char *data = NULL;
+	size_t len = 0, n = strlen(path);
+	int r;
+
+	if (n < 5 || strcmp(path + n - 5, ".json"))
+		return 0;
+	if (file_read_all(path, SHARE_MAX_FILE_BYTES, &data, &len, &err) < 0)
+		return 0;
+	r = memmem(data, len, "\"" SHARE_FORMAT "\"", strlen(SHARE_FORMAT) + 2) != NULL;
+	OPENSSL_cleanse(data, len);
+	free(data);
+	return r;
+}
+
+/* Destroys one backup share file: the same checks and overwrite as a key file. */
+static int destroy_share(const char *path, int yes, char *object, size_t objlen, struct vs_error *err)
+{
+	snprintf(object, objlen, "backup share %s", path);
+	if (file_shred_check(path, SHRED_KEY_SHARE, err) < 0 || (!yes && confirm(object, err) < 0) ||
+	    file_shred(path, SHRED_KEY_SHARE, err) < 0)
+		return -1;
+	printf("destroyed %s: overwritten (random, then zeros), fsynced, unlinked\n", object);
+	return 0;
 }
 
 int cmd_destroy(int argc, char **argv)
@@ -106,7 +146,6 @@ int cmd_destroy(int argc, char **argv)
 		   *spec;
 	char base[VS_MAX_PATH_BYTES], keypath[VS_MAX_PATH_BYTES], object[VS_MAX_PATH_BYTES + 100];
 	int yes = 0, has_meta = 0, c, rc = 2;
-	unsigned links = 0;
 	struct vs_error err = {0};
 	struct keymeta m;
 	const char *uri = NULL;
@@ -128,6 +167,10 @@ int cmd_destroy(int argc, char **argv)
 	memset(&m, 0, sizeof(m));
 	if (!strncmp(spec, "pkcs11:", 7)) {
 		uri = spec;
+	} else if (is_share_file(spec)) {
+		if (destroy_share(spec, yes, object, sizeof(object), &err) == 0)
+			rc = 0;
+		goto out;
 	} else {
 		if (keymeta_resolve(spec, base, sizeof(base), &m, &has_meta, &err) < 0)
 			goto out;
@@ -139,6 +182,11 @@ int cmd_destroy(int argc, char **argv)
 		if (m.pkcs11)
 			uri = m.uri;
 	}
+	if (!uri) {
+		snprintf(keypath, sizeof(keypath), "%s.key", base);
+		if (file_shred_check(keypath, SHRED_PRIVATE_KEY, &err) < 0)
+			goto out;
+	}
 	if (!yes && confirm(object, &err) < 0)
 		goto out;
 	if (uri) {
@@ -146,13 +194,9 @@ int cmd_destroy(int argc, char **argv)
 			goto out;
 		printf("destroyed %s: deleted from its token\n", object);
 	} else {
-		snprintf(keypath, sizeof(keypath), "%s.key", base);
-		if (file_shred(keypath, &links, &err) < 0)
+		if (file_shred(keypath, SHRED_PRIVATE_KEY, &err) < 0)
 			goto out;
 		printf("destroyed %s: %s overwritten (random, then zeros), fsynced, unlinked\n", object, keypath);
-		if (links)
-			fprintf(stderr, "%s: warning: %u other hard link%s to %s now name%s a zeroed file: remove %s too\n",
-				prog, links, links == 1 ? "" : "s", keypath, links == 1 ? "s" : "", links == 1 ? "it" : "them");
 	}
 	fault_point("destroy-before-meta");
 	if (!uri || has_meta) {

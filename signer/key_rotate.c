@@ -18,7 +18,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: vmseal-key rotate --out DIR/NAME [--old DIR/OLDNAME] [--alg ed25519|p256|rsa3072]\n"
 		"                         [--passphrase-file FILE | --no-passphrase] [--no-wait]\n"
-		"                         [--policy POLICY [--in-place]]\n"
+		"                         [--policy POLICY] [--in-place]\n"
 		"\n"
 		"Makes the next version of a key and retires the current one.\n"
 		"\n"
@@ -34,13 +34,17 @@ static void usage(FILE *f)
 		"from now on, while attestations it made keep verifying. A revoked or destroyed old\n"
 		"key keeps that status. The old key's passphrase is not needed.\n"
 		"\n"
-		"Policy. The change to make is printed: add the new key with the old one's owner,\n"
-		"usage and roles; mark the old one retired; trust the new keyid in every template rule\n"
-		"that trusts the old one; increment the policy version. With --policy the change is\n"
-		"worked out against that policy (checked before any key is made: the old keyid must be\n"
-		"in it), and with --in-place also applied: POLICY.bak gets the old bytes, POLICY is\n"
-		"replaced atomically (temp file, fsync, rename) after the result passed the same\n"
-		"parser vmseal-verify uses.\n"
+		"Dry run. Without --in-place nothing is written: no key is made, no metadata and no\n"
+		"policy changes. What would be done is printed, with the exact command that applies it\n"
+		"(the same arguments plus --in-place), which can be run later.\n"
+		"\n"
+		"Policy. The change is: add the new key with the old one's owner, usage and roles;\n"
+		"mark the old one retired; trust the new keyid in every template rule that trusts the\n"
+		"old one; increment the policy version. With --policy it is worked out against that\n"
+		"policy (checked before any key is made: the old keyid must be in it), and with\n"
+		"--in-place applied: POLICY.bak gets the old bytes, POLICY is replaced atomically\n"
+		"(temp file, fsync, rename) after the result passed the same parser vmseal-verify\n"
+		"uses. Without --policy the change to make by hand is printed.\n"
 		"\n"
 		"Options:\n"
 		"  --out DIR/NAME         the lineage (without --old) or the new key's name (with --old)\n"
@@ -50,10 +54,12 @@ static void usage(FILE *f)
 		"  --no-passphrase        write the new private key unencrypted (test setups only)\n"
 		"  --no-wait              fail at once when the kernel entropy pool is not ready\n"
 		"  --policy POLICY        the policy to work out the change against\n"
-		"  --in-place             apply the change to POLICY (keeps POLICY.bak)\n"
+		"  --in-place             do it: make the new key, retire the old one, and edit POLICY\n"
+		"                         (keeps POLICY.bak); without it, a dry run\n"
 		"  -h, --help             show this help\n"
 		"\n"
-		"Output: the first line is the new keyid, then one line per change.\n"
+		"Output: with --in-place the first line is the new keyid, then one line per change; a\n"
+		"dry run's first line is \"dry run: nothing written\", its last the command to apply.\n"
 		"\n"
 		"Exit status: 0 rotated, 2 usage or runtime error (no key is made when the policy or\n"
 		"the old key cannot be read).\n"
@@ -61,7 +67,8 @@ static void usage(FILE *f)
 		"Examples:\n"
 		"  vmseal-key rotate --out keys/pipeline --passphrase-file pass \\\n"
 		"                    --policy /etc/vmseal/policy.json --in-place\n"
-		"  vmseal-key rotate --old keys/pipeline-2025 --out keys/pipeline-2026 --passphrase-file pass\n");
+		"  vmseal-key rotate --old keys/pipeline-2025 --out keys/pipeline-2026 --passphrase-file pass \\\n"
+		"                    --in-place\n");
 }
 
 static int exists_key(const char *base)
@@ -73,6 +80,53 @@ static int exists_key(const char *base)
 		return 1;
 	snprintf(p, sizeof(p), "%s.pub", base);
 	return access(p, F_OK) == 0;
+}
+
+/* Prints arg for a POSIX shell: as is when it holds only safe characters, else single-quoted. */
+static void print_shell_word(const char *arg)
+{
+	if (arg[0] && strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+				 "-_./=:@%+,") == strlen(arg)) {
+		fputs(arg, stdout);
+		return;
+	}
+	putchar('\'');
+	for (; *arg; arg++)
+		if (*arg == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*arg);
+	putchar('\'');
+}
+
+/* The dry run: what --in-place would do, and the command that does it. Writes nothing. */
+static int rotate_plan(int argc, char **argv, const char *oldbase, const struct keymeta *old,
+		       const char *newbase, enum key_alg alg, struct policy_doc *doc, const char *policy,
+		       struct vs_error *err)
+{
+	if (exists_key(newbase))
+		return vs_fail(err, VS_ERR_IO, newbase, "already exists; refusing to overwrite");
+	if (doc && policy_doc_rotate_plan(doc, old->keyid, alg, err) < 0)
+		return -1;
+	printf("dry run: nothing written\n");
+	printf("would write %s (%s, version %lld), replacing %s (keyid %.16s…, %s)\n", newbase,
+	       key_alg_name(alg), (long long)old->version + 1, oldbase, old->keyid,
+	       old->status == KEYMETA_ACTIVE ? "would become retired" : keymeta_status_name(old->status));
+	if (doc)
+		printf("would change in %s:\n%s", policy, policy_doc_changes(doc));
+	else
+		printf("change to make in the policy (or give --policy POLICY to have it made):\n"
+		       "  add a keys entry for the new key with the owner, usage and roles of %s\n"
+		       "  set the status of key %s to \"retired\"\n"
+		       "  add the new keyid to every template rule whose keys list %s\n"
+		       "  increment the policy version\n", old->keyid, old->keyid, old->keyid);
+	printf("to apply: vmseal-key rotate");
+	for (int i = 1; i < argc; i++) {
+		putchar(' ');
+		print_shell_word(argv[i]);
+	}
+	printf(" --in-place\n");
+	return 0;
 }
 
 /* Finds the highest existing version of lineage (DIR/NAME, DIR/NAME-v2, ...): old gets its
@@ -146,8 +200,6 @@ int cmd_rotate(int argc, char **argv)
 		return cli_usage_error(prog, "--out DIR/NAME is required");
 	if (no_pass && passfile)
 		return cli_usage_error(prog, "--passphrase-file and --no-passphrase exclude each other");
-	if (in_place && !policy)
-		return cli_usage_error(prog, "--in-place needs --policy");
 	secrets_protect_process();
 	if (oldspec) {
 		if (keymeta_base(out, newbase, sizeof(newbase)) < 0) {
@@ -184,6 +236,11 @@ int cmd_rotate(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (!in_place) {
+		if (rotate_plan(argc, argv, oldbase, &old, newbase, alg, doc, policy, &err) == 0)
+			rc = 0;
+		goto out;
+	}
 	if (!no_pass && (passfile ? passphrase_read_file(passfile, &pass, &err) < 0
 				  : passphrase_prompt("New passphrase: ", 1, &pass, &err) < 0))
 		goto out;
@@ -201,7 +258,7 @@ int cmd_rotate(int argc, char **argv)
 	 */
 	if (doc && policy_doc_rotate(doc, old.keyid, k, now, &err) < 0)
 		goto policy_failed;
-	if (in_place && policy_doc_save(doc, &err) < 0)
+	if (doc && policy_doc_save(doc, &err) < 0)
 		goto policy_failed;
 	fault_point("rotate-after-policy");
 	if (old.status == KEYMETA_ACTIVE) {
@@ -211,17 +268,15 @@ int cmd_rotate(int argc, char **argv)
 	memcpy(old.replaced_by, key_id(k), sizeof(old.replaced_by));
 	if (keymeta_save(oldbase, &old, 1, &err) < 0) {
 		vs_error_prefix(&err, "new key %s written%s, but the old key's metadata was not updated",
-				newbase, in_place ? " and the policy changed" : "");
+				newbase, doc ? " and the policy changed" : "");
 		goto out;
 	}
 	printf("%s\n", key_id(k));
 	printf("%s (keyid %.16s…) replaces %s (keyid %.16s…, now %s)\n", newbase, key_id(k), oldbase,
 	       old.keyid, keymeta_status_name(old.status));
 	if (doc) {
-		printf("%s %s:\n%s", in_place ? "applied to" : "change to make in", policy,
-		       policy_doc_changes(doc));
-		if (in_place)
-			printf("previous policy kept in %s.bak\n", policy);
+		printf("applied to %s:\n%s", policy, policy_doc_changes(doc));
+		printf("previous policy kept in %s.bak\n", policy);
 	} else {
 		printf("change to make in the policy:\n"
 		       "  add a keys entry for %s with the owner, usage and roles of %s:\n"
@@ -229,7 +284,7 @@ int cmd_rotate(int argc, char **argv)
 		       "  set the status of key %s to \"retired\"\n"
 		       "  add %s to every template rule whose keys list %s\n"
 		       "  increment the policy version\n"
-		       "(or run again with --policy POLICY --in-place to apply it)\n",
+		       "(or give --policy POLICY to have it made)\n",
 		       key_id(k), old.keyid, newbase, old.keyid, key_id(k), old.keyid);
 	}
 	rc = 0;

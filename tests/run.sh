@@ -12,6 +12,30 @@ failures=()
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
+# Tests leave the host as they found it: the host's own vmseal paths are compared before and
+# after each test (type, mode, owner, size and content; a directory that existed empty must
+# still exist). A test that touches them fails, named.
+host_paths="/etc/vmseal /var/log/vmseal /var/log/vmseal-gateway /var/cache/vmseal /var/lib/vmseal
+/etc/libvirt/hooks/qemu.d /etc/logrotate.d/vmseal"
+host_snapshot() {
+	local p
+	for p in $host_paths; do
+		[ -e "$p" ] || [ -L "$p" ] || { echo "$p absent"; continue; }
+		find "$p" -printf '%p %y %m %u %g %s %l\n' 2>&1
+		find "$p" -type f -readable -exec sha256sum {} + 2>/dev/null
+	done | sort
+}
+# host_check NAME: fails NAME if the host's paths differ from the last snapshot.
+host_check() {
+	host_snapshot >"$log/host.now"
+	if ! diff "$log/host.before" "$log/host.now" >"$log/host.diff"; then
+		echo "FAIL: $1 changed the host's vmseal paths: $(grep '^[<>]' "$log/host.diff" | head -4 | tr '\n' ' ')"
+		failed=$((failed + 1)); failures+=("$1")
+		cp "$log/host.now" "$log/host.before"
+	fi
+}
+host_snapshot >"$log/host.before"
+
 if [ "$what" = all ] || [ "$what" = unit ]; then
 	for t in "$top/$BUILD"/tests/test_*; do
 		[ -x "$t" ] || continue
@@ -31,6 +55,7 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 			failures+=("$name")
 		fi
 	done
+	host_check unit
 fi
 
 if [ "$what" = all ] || [ "$what" = sh ]; then
@@ -53,6 +78,7 @@ if [ "$what" = all ] || [ "$what" = sh ]; then
 			failures+=("$name")
 			echo "--- output of $name (last 40 lines)"; tail -40 "$log/$name.out"
 		fi
+		host_check "$name"
 	done
 fi
 

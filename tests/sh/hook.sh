@@ -209,11 +209,12 @@ expect_err "XML of another domain refused" "names domain \"web1\", libvirt passe
 	hook web2 prepare begin web1-prepare-begin.xml
 printf 'policy = %s\nfrobnicate = 1\n' "$T/pol.json" > bad.conf
 expect_err "unknown config key refused" "bad.conf: line 2: unknown key \"frobnicate\"" \
-	env VMSEAL_HOOK_CONF=$T/bad.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+	env VMSEAL_HOOK_CONF=$T/bad.conf vmseal-hook --audit-log "$T/audit.jsonl" web1 prepare begin - < web1-prepare-begin.xml
+tail -1 audit.jsonl | grep -q 'unknown key' && pass "a refused config file is audited where --audit-log says" || fail "bad config not audited: $(tail -1 audit.jsonl)"
 printf 'policy = relative.json\n' > bad2.conf
 expect_err "relative policy path in config refused" "line 1: policy must be an absolute path" \
-	env VMSEAL_HOOK_CONF=$T/bad2.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
-printf 'policy = %s\naudit_log = /proc/nonexistent/audit.jsonl\n' "$T/pol.json" > noaudit.conf
+	env VMSEAL_HOOK_CONF=$T/bad2.conf vmseal-hook --audit-log "$T/audit.jsonl" web1 prepare begin - < web1-prepare-begin.xml
+printf 'policy = %s\naudit_log = /proc/nonexistent/audit.jsonl\ncache_dir = %s/cache\n' "$T/pol.json" "$T" > noaudit.conf
 expect_err "an allow that cannot be audited is refused" "cannot write the audit log|audit log failed|/proc/nonexistent" \
 	env VMSEAL_HOOK_CONF=$T/noaudit.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
 expect_rc "usage error without arguments" 2 vmseal-hook

@@ -100,12 +100,39 @@ vmseal-key generate --out e --no-passphrase >/dev/null
 vmseal-key backup --shares 2 --threshold 2 e.key >/dev/null
 expect_rc "destroy warns about shares" 0 vmseal-key destroy e.key --yes
 grep -q "e.share-1-of-2.json" err && pass "destroy names the backup shares still holding the key" || fail "no share warning: $(cat err)"
-# The overwrite itself: watch the blocks through a hard link the destroy cannot unlink.
+# Refused before a byte is written: another hard link, a file that is not a key, a symlink.
 vmseal-key generate --out f --no-passphrase >/dev/null
 ln f.key f.link
-expect_rc "destroy a key with a second hard link" 0 vmseal-key destroy f --yes
-! grep -q "PRIVATE KEY" f.link && [ "$(tr -d '\0' < f.link | wc -c)" = 0 ] && pass "key bytes overwritten (zeros at the end)" || fail "bytes remain: $(head -c 60 f.link)"
-grep -q "other hard link" err && pass "destroy warns about other hard links" || fail "no link warning"
+sum=$(sha256sum <f.key)
+expect_err "destroy refuses a key file with another hard link" "1 other hard link names this file: nothing overwritten" \
+	vmseal-key destroy f --yes
+[ "$(sha256sum <f.link)" = "$sum" ] && grep -q '"status": "active"' f.json && pass "refused destroy wrote nothing (key bytes and metadata as before)" ||
+	fail "hard-linked key changed"
+rm f.link
+vmseal-key generate --out nk --no-passphrase >/dev/null
+echo '{"version": 1, "keys": []}' >nk.key
+expect_err "destroy refuses a NAME.key that is not a private key" "nk.key: not a PEM private key file: nothing overwritten" \
+	vmseal-key destroy nk --yes
+[ "$(cat nk.key)" = '{"version": 1, "keys": []}' ] && pass "the file that is not a key is untouched" || fail "non-key overwritten"
+vmseal-key generate --out sl --no-passphrase >/dev/null
+mv sl.key sl.real && ln -s sl.real sl.key
+expect_err "destroy refuses a symlinked key file" "symbolic link" vmseal-key destroy sl --yes
+grep -q "PRIVATE KEY" sl.real && pass "symlink target untouched" || fail "symlink target overwritten"
+# The overwrite itself: watch the blocks through a descriptor held open across the destroy.
+exec 8<f.key
+expect_rc "destroy a key" 0 vmseal-key destroy f --yes
+! grep -q "PRIVATE KEY" /proc/$$/fd/8 && [ "$(tr -d '\0' </proc/$$/fd/8 | wc -c)" = 0 ] && pass "key bytes overwritten (zeros at the end)" ||
+	fail "bytes remain: $(head -c 60 /proc/$$/fd/8)"
+exec 8<&-
+# Shares: destroy tells you to destroy them, and can.
+expect_rc "destroy a backup share" 0 vmseal-key destroy e.share-1-of-2.json --yes --audit-log audit.jsonl
+[ ! -e e.share-1-of-2.json ] && grep -q "backup share e.share-1-of-2.json" out && pass "share destroyed" || fail "share: $(cat out err)"
+grep -q '"object":"backup share e.share-1-of-2.json"' audit.jsonl && pass "share destroy audited" || fail "share audit: $(tail -1 audit.jsonl)"
+cp e.share-2-of-2.json e.share-bad.json && sed -i 's/"index": 2/"index": 7/' e.share-bad.json
+expect_err "destroy refuses an altered share (not a share file any more)" "e.share-bad.json" vmseal-key destroy e.share-bad.json --yes
+[ -s e.share-bad.json ] && pass "altered share untouched" || fail "altered share gone"
+ln e.share-2-of-2.json e.share-link.json
+expect_err "destroy refuses a share with another hard link" "other hard link" vmseal-key destroy e.share-2-of-2.json --yes
 expect_err "destroy of a missing key" "no key here" vmseal-key destroy nothere --yes
 expect_rc "destroy --help" 0 vmseal-key destroy --help
 for c in backup recover; do expect_rc "$c --help" 0 vmseal-key $c --help; done

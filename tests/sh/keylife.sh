@@ -61,11 +61,28 @@ expect_err "rotate checks the policy before making a key" "is not in the policy"
 	vmseal-key rotate --out pl --passphrase-file pw --policy <(mkp /dev/stdout '[]' other=other.entry)
 [ ! -e pl-v2.key ] && [ ! -e pl-v2.json ] && pass "no key made when the policy refuses" || fail "key made"
 expect_err "rotate has the entropy gate" "entropy pool not initialised" \
-	env VMSEAL_TEST_NO_ENTROPY=1 "$TESTBIN/vmseal-key" rotate --out pl --passphrase-file pw --no-wait
+	env VMSEAL_TEST_NO_ENTROPY=1 "$TESTBIN/vmseal-key" rotate --out pl --passphrase-file pw --no-wait --in-place
 [ ! -e pl-v2.key ] && [ "$(jget pl.json 'd["status"]')" = active ] && pass "nothing changed without entropy" || fail "changed without entropy"
-expect_rc "rotate without --in-place" 0 vmseal-key rotate --out pl --passphrase-file pw --policy pol.json
-cmp -s pol.json pol.orig && [ ! -e pol.json.bak ] && pass "policy untouched without --in-place" || fail "policy changed"
-grep -q "change to make in pol.json" out && grep -q "status active -> retired" out && pass "prints the change to make" || fail "change: $(cat out)"
+tree() { find . -maxdepth 1 -type f ! -name out ! -name err ! -name 'tree.*' -printf '%f %m %s\n' | sort; sha256sum pl* pol* | sort; }
+tree >tree.before
+expect_rc "rotate without --in-place (dry run)" 0 vmseal-key rotate --out pl --passphrase-file pw --policy pol.json
+tree >tree.after
+cmp -s pol.json pol.orig && [ ! -e pol.json.bak ] && [ ! -e pl-v2.key ] && [ ! -e pl-v2.json ] && [ ! -e pl-v2.pub ] &&
+	[ "$(jget pl.json 'd["status"]')" = active ] && cmp -s tree.before tree.after &&
+	pass "rotate without --in-place changes nothing: no key, metadata and policy as they were" ||
+	fail "dry run changed: $(diff tree.before tree.after | head -5)"
+head -1 out | grep -qx "dry run: nothing written" && grep -q "would write pl-v2 (ed25519, version 2), replacing pl" out &&
+	grep -q "would change in pol.json" out && grep -q "status active -> retired" out &&
+	grep -q 'templates\[0\] "debian-\*": trust NEW' out && ! grep -q alpine out &&
+	pass "the dry run prints the change it would make" || fail "dry run output: $(cat out)"
+apply=$(tail -1 out | sed -n 's/^to apply: //p')
+[ "$apply" = "vmseal-key rotate --out pl --passphrase-file pw --policy pol.json --in-place" ] &&
+	pass "the dry run prints the command that applies it" || fail "apply line: $(tail -1 out)"
+vmseal-key rotate --old pl --out "it's" --no-passphrase >out2 2>&1
+[ "$(tail -1 out2)" = "to apply: vmseal-key rotate --old pl --out 'it'\''s' --no-passphrase --in-place" ] &&
+	pass "the apply command is quoted for the shell" || fail "quoting: $(tail -1 out2)"
+# the printed command, run later, applies exactly that change
+expect_rc "rotate --in-place (the dry run's command, run later)" 0 eval "$apply"
 new=$(head -1 out)
 [ "$new" = "$(vmseal-key id pl-v2.pub)" ] && pass "first line is the new keyid" || fail "keyid line: $new"
 grep -q "BEGIN ENCRYPTED PRIVATE KEY" pl-v2.key && [ "$(stat -c %a pl-v2.key)" = 600 ] && pass "new version encrypted, 0600" || fail "new key"
@@ -75,16 +92,6 @@ grep -q "BEGIN ENCRYPTED PRIVATE KEY" pl-v2.key && [ "$(stat -c %a pl-v2.key)" =
 expect_deny "retired key signs nothing new" "pl.key: key retired .*replaced by keyid ${new:0:16}" \
 	vmseal-sign --key pl.key --passphrase-file pw --template debian-12 --template-version 2 -o x.json img
 [ ! -e x.json ] && pass "no attestation from a retired key" || fail "retired key signed"
-
-# undo that rotation by hand, then rotate v1 -> v2 again, this time applied to the policy
-rm pl-v2.*
-"$PY" - <<'EOF'
-import json; d = json.load(open("pl.json")); d["status"] = "active"
-for f in ("replaced_by", "retired_at"): d.pop(f)
-open("pl.json", "w").write(json.dumps(d))
-EOF
-expect_rc "rotate --in-place" 0 vmseal-key rotate --out pl --passphrase-file pw --policy pol.json --in-place
-new=$(head -1 out)
 cmp -s pol.json.bak pol.orig && pass "POLICY.bak holds the old policy" || fail "bak"
 [ "$(jget pol.json 'd["version"]')" = 2 ] && pass "policy version incremented" || fail "version"
 [ "$(jget pol.json '[k["status"] for k in d["keys"] if k["id"]=="'$old'"][0]')" = retired ] && pass "old key retired in the policy" || fail "old status"
@@ -105,7 +112,9 @@ v3=$(head -1 out)
 	pass "lineage: pl -> pl-v2 -> pl-v3" || fail "v3"
 [ "$(jget pol.json 'len(d["templates"][0]["keys"])')" = 4 ] && [ "$(jget pol.json 'd["version"]')" = 3 ] && pass "policy after two rotations" || fail "two rotations"
 vmseal-key generate --alg p256 --out legacy --no-passphrase >/dev/null && rm legacy.json
-expect_rc "rotate --old (explicit names, legacy key without metadata)" 0 vmseal-key rotate --old legacy.key --out fresh --no-passphrase
+expect_rc "rotate --old --out without --in-place (dry run)" 0 vmseal-key rotate --old legacy.key --out fresh --no-passphrase
+[ ! -e fresh.key ] && [ ! -e fresh.pub ] && [ ! -e legacy.json ] && pass "--old/--out dry run writes nothing" || fail "dry run wrote: $(ls fresh* legacy*)"
+expect_rc "rotate --old (explicit names, legacy key without metadata)" 0 vmseal-key rotate --old legacy.key --out fresh --no-passphrase --in-place
 [ "$(jget legacy.json 'd["status"]')" = retired ] && [ "$(jget fresh.json 'd["alg"]')" = p256 ] && pass "--old: old retired, algorithm kept" || fail "--old"
 expect_err "rotate of a missing key" "no key to rotate" vmseal-key rotate --out nothere --no-passphrase
 cp pol.json pol.before
@@ -121,6 +130,27 @@ cp pol.json pol.before
 cmp -s pol.json pol.before && vmseal-verify --policy pol.json img >/dev/null && pass "crash after .bak leaves the old, valid policy" || fail "policy torn"
 
 # --- revoke
+# every key command from another working directory, on keys in a directory below it
+mkdir -p far/keys far/cwd
+vmseal-key generate --out far/keys/fk --no-passphrase >/dev/null
+(cd far/cwd && vmseal-key policy-entry ../keys/fk.pub --owner pipeline --usage template) >far/fk.entry
+mkp far/pol.json '[{"match":"debian-*","keys":["@fk"],"threshold":1}]' fk=far/fk.entry
+far() { (cd far/cwd && "$@"); }
+expect_rc "from another directory: id" 0 far vmseal-key id ../keys/fk.pub
+expect_rc "from another directory: list" 0 far vmseal-key list ../keys
+expect_rc "from another directory: backup" 0 far vmseal-key backup --shares 3 --threshold 2 ../keys/fk.key
+[ -f far/keys/fk.share-1-of-3.json ] && [ ! -e far/cwd/fk.share-1-of-3.json ] && pass "backup from another directory writes the shares beside the key" || fail "shares: $(ls far/keys far/cwd)"
+expect_rc "from another directory: recover" 0 far vmseal-key recover --out ../keys/fk-restored ../keys/fk.share-1-of-3.json ../keys/fk.share-3-of-3.json
+cmp -s far/keys/fk.key far/keys/fk-restored.key && pass "recovered from another directory" || fail "recover"
+expect_rc "from another directory: rotate dry run" 0 far vmseal-key rotate --out ../keys/fk --no-passphrase --policy ../pol.json
+expect_rc "from another directory: rotate --in-place" 0 far vmseal-key rotate --out ../keys/fk --no-passphrase --policy ../pol.json --in-place
+[ -f far/keys/fk-v2.key ] && pass "rotated beside the old key" || fail "rotate: $(ls far/keys)"
+expect_rc "from another directory: revoke" 0 far vmseal-key revoke ../keys/fk-v2.key --reason test --policy ../pol.json --in-place
+expect_rc "from another directory: destroy a share" 0 far vmseal-key destroy ../keys/fk.share-2-of-3.json --yes
+[ ! -e far/keys/fk.share-2-of-3.json ] && pass "share destroyed" || fail "share left"
+expect_rc "from another directory: destroy" 0 far vmseal-key destroy ../keys/fk --yes
+grep -q "fk.share-1-of-3.json" err && pass "destroy names the remaining shares by their path" || fail "share warning: $(cat err)"
+
 expect_rc "revoke by keyid --in-place" 0 vmseal-key revoke "$new" --reason "key leaked" --policy pol.json --in-place
 [ "$(jget pol.json '[(k["status"],k["reason"],"revoked_at" in k) for k in d["keys"] if k["id"]=="'$new'"][0]')" = "('revoked', 'key leaked', True)" ] &&
 	pass "policy entry: revoked, reason, revoked_at" || fail "revoke entry"

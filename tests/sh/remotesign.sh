@@ -97,7 +97,7 @@ write_policy active
 start_gateway gw3.log
 expect_err "gateway without --signing-key: 503" "HTTP 503 not_configured" rs --key signer.key --template debian-12 --template-version 5 -o x.json debian-12.qcow2
 kill $gwpid; wait $gwpid 2>/dev/null
-vmseal-key rotate --old retired --out retired2 --no-passphrase >/dev/null
+vmseal-key rotate --old retired --out retired2 --no-passphrase --in-place >/dev/null
 start_gateway gw4.log --signing-key retired.key
 [ -z "$port" ] && grep -q "key retired" gw4.log && pass "the gateway refuses to start with a retired signing key" || fail "started: $(cat gw4.log)"
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -13,6 +14,7 @@
 #include "lib/p11.h"
 #include "lib/policyedit.h"
 #include "lib/shamir.h"
+#include "lib/shred.h"
 #include "lib/util.h"
 
 #define KID "4d8e631e5f5b83128e79dab78dce6b7dbf44186706ef0fdba6be98c9222b9dc5"
@@ -279,6 +281,55 @@ static void test_policyedit(void)
 	key_free(b);
 }
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* destroy's refusals: each case must be refused before a byte is written. */
+static void test_shred_refusals(void)
+{
+	static const char pem[] = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
+	char key[512], link2[512], sym[512], notkey[512], *got = NULL;
+	struct vs_error err = {0};
+	size_t len;
+
+	snprintf(key, sizeof(key), "%s/shred.key", test_tmpdir());
+	snprintf(link2, sizeof(link2), "%s/shred.link", test_tmpdir());
+	snprintf(sym, sizeof(sym), "%s/shred.sym", test_tmpdir());
+	snprintf(notkey, sizeof(notkey), "%s/notkey.key", test_tmpdir());
+	write_file(key, pem);
+	write_file(notkey, "{\"version\": 1}\n");
+	CU_ASSERT_EQUAL(link(key, link2), 0);
+	CU_ASSERT_EQUAL(symlink(key, sym), 0);
+
+	CU_ASSERT_EQUAL(file_shred_check(key, SHRED_PRIVATE_KEY, &err), -1);
+	CU_ASSERT(strstr(err.reason, "other hard link") != NULL);
+	CU_ASSERT_EQUAL(file_shred(key, SHRED_PRIVATE_KEY, &err), -1);
+	CU_ASSERT_EQUAL(file_read_all(link2, 4096, &got, &len, &err), 0);
+	CU_ASSERT(got && len == strlen(pem) && !memcmp(got, pem, len));
+	free(got);
+	CU_ASSERT_EQUAL(file_shred(sym, SHRED_PRIVATE_KEY, &err), -1);
+	CU_ASSERT(strstr(err.reason, "symbolic link") != NULL);
+	CU_ASSERT_EQUAL(file_shred(notkey, SHRED_PRIVATE_KEY, &err), -1);
+	CU_ASSERT(strstr(err.reason, "not a PEM private key") != NULL);
+	CU_ASSERT_EQUAL(file_shred(notkey, SHRED_KEY_SHARE, &err), -1);
+	CU_ASSERT_EQUAL(file_shred(key, SHRED_KEY_SHARE, &err), -1);
+	CU_ASSERT_EQUAL(access(notkey, F_OK), 0);
+
+	/* The one case that is allowed: one name, a key. */
+	unlink(sym);
+	unlink(link2);
+	CU_ASSERT_EQUAL(file_shred_check(key, SHRED_PRIVATE_KEY, &err), 0);
+	CU_ASSERT_EQUAL(file_shred(key, SHRED_PRIVATE_KEY, &err), 0);
+	CU_ASSERT_NOT_EQUAL(access(key, F_OK), 0);
+	unlink(notkey);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -289,6 +340,7 @@ int main(void)
 		{"share files: encode, parse, recombine, refusals", test_share_files},
 		{"pkcs11 URI without PIN", test_p11_uri_without_pin},
 		{"policy edits: rotate, revoke, .bak, concurrent change", test_policyedit},
+		{"destroy refuses hard links, symlinks and non-keys before writing", test_shred_refusals},
 		{NULL, NULL},
 	};
 	return run_suite("keylife", cases);
