@@ -23,6 +23,10 @@
 #define VS_MAX_AUDIT_LINE_BYTES (16u << 10) /* one audit log line */
 #define VS_MAX_NAME_BYTES 256               /* a template or domain name */
 #define VS_MAX_PATH_BYTES 4096              /* a file path */
+#define VS_MAX_BOOT_CMDLINES 8              /* command lines one kernel's Statement allows */
+#define VS_MAX_CMDLINE_BYTES 2048           /* one kernel command line, with its NUL (x86 COMMAND_LINE_SIZE) */
+#define VS_MAX_BOOT_PINS 256                /* pinned boot-file digests in one policy */
+#define VS_MAX_BOOT_RULES 256               /* boot-file rules in one policy */
 #define VS_MAX_AUTHORITIES 32               /* names a gateway answers to (--authority) */
 #define VS_MAX_AUTHORITY_BYTES 272          /* one HOST[:PORT]: a DNS name of 255, a port */
 

@@ -17,6 +17,7 @@
 #include "dsse.h"
 #include "jsonx.h"
 #include "merkle.h"
+#include "policy_boot.h"
 #include "util.h"
 
 unsigned role_parse(const char *name)
@@ -39,6 +40,8 @@ static unsigned usage_parse(const char *name)
 		return USAGE_ADMIN;
 	if (!strcmp(name, "policy"))
 		return USAGE_POLICY;
+	if (!strcmp(name, "boot"))
+		return USAGE_BOOT;
 	return 0;
 }
 
@@ -53,6 +56,7 @@ void policy_free(struct policy *p)
 	free(p->keys);
 	free(p->templates);
 	free(p->revoked);
+	policy_boot_free(&p->boot);
 	free(p);
 }
 
@@ -72,30 +76,13 @@ static int opt_time(json_t *o, const char *field, int64_t *out, const char *wher
 static int opt_bool(json_t *o, const char *field, int dflt, int *out, const char *where,
 		    const char *object, struct vs_error *err)
 {
-	json_t *v = json_object_get(o, field);
-
-	*out = dflt;
-	if (!v)
-		return 0;
-	if (!json_is_boolean(v))
-		return vs_fail(err, VS_ERR_INPUT, object, "%s: %s is not true or false", where, field);
-	*out = json_is_true(v);
-	return 0;
+	return json_opt_bool(o, field, dflt, out, where, object, err);
 }
 
 static int opt_int(json_t *o, const char *field, int64_t dflt, int64_t min, int64_t max, int64_t *out,
 		   const char *where, const char *object, struct vs_error *err)
 {
-	json_t *v = json_object_get(o, field);
-
-	*out = dflt;
-	if (!v)
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-		return vs_fail(err, VS_ERR_INPUT, object, "%s: %s must be an integer in [%lld, %lld]", where,
-			       field, (long long)min, (long long)max);
-	*out = json_integer_value(v);
-	return 0;
+	return json_opt_int(o, field, dflt, min, max, out, where, object, err);
 }
 
 static int parse_key(json_t *o, size_t idx, const struct policy *p, struct policy_key *k,
@@ -147,7 +134,7 @@ static int parse_key(json_t *o, size_t idx, const struct policy *p, struct polic
 
 		if (!u)
 			return vs_fail(err, VS_ERR_INPUT, object,
-				       "%s: unknown usage (want template, admin or policy)", where);
+				       "%s: unknown usage (want template, admin, policy or boot)", where);
 		k->usage |= u;
 	}
 	v = json_object_get(o, "roles");
@@ -188,14 +175,36 @@ static int parse_key(json_t *o, size_t idx, const struct policy *p, struct polic
 	return 0;
 }
 
+int policy_parse_keyids(json_t *v, const struct policy *p, const char *where, const char *object,
+			char (**keys)[KEY_ID_HEX_LEN + 1], size_t *nkeys, struct vs_error *err)
+{
+	json_t *e;
+	size_t i;
+
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > VS_MAX_POLICY_KEYS)
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: keys must be a non-empty array of keyids", where);
+	*keys = calloc(json_array_size(v), sizeof(**keys));
+	if (!*keys)
+		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) || !policy_find_key(p, json_string_value(e)))
+			return vs_fail(err, VS_ERR_INPUT, object, "%s: keys[%zu] \"%.80s\" is not a key of this policy",
+				       where, i, json_is_string(e) ? json_string_value(e) : "?");
+		for (size_t j = 0; j < *nkeys; j++)
+			if (!strcmp((*keys)[j], json_string_value(e)))
+				return vs_fail(err, VS_ERR_INPUT, object, "%s: keyid listed twice", where);
+		memcpy((*keys)[(*nkeys)++], json_string_value(e), KEY_ID_HEX_LEN + 1);
+	}
+	return 0;
+}
+
 static int parse_template(json_t *o, size_t idx, const struct policy *p, struct policy_template *t,
 			  const char *object, struct vs_error *err)
 {
 	static const char *const fields[] = {"match", "keys", "threshold", "min_version",
 					     "allow_overlay", "comment", NULL};
 	char where[64];
-	json_t *v, *e;
-	size_t i;
+	json_t *v;
 	int64_t n;
 
 	snprintf(where, sizeof(where), "templates[%zu]", idx);
@@ -207,21 +216,8 @@ static int parse_template(json_t *o, size_t idx, const struct policy *p, struct 
 	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= sizeof(t->match))
 		return vs_fail(err, VS_ERR_INPUT, object, "%s: match must be a non-empty glob", where);
 	memcpy(t->match, json_string_value(v), json_string_length(v) + 1);
-	v = json_object_get(o, "keys");
-	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > VS_MAX_POLICY_KEYS)
-		return vs_fail(err, VS_ERR_INPUT, object, "%s: keys must be a non-empty array of keyids", where);
-	t->keys = calloc(json_array_size(v), sizeof(*t->keys));
-	if (!t->keys)
-		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
-	json_array_foreach(v, i, e) {
-		if (!json_is_string(e) || !policy_find_key(p, json_string_value(e)))
-			return vs_fail(err, VS_ERR_INPUT, object, "%s: keys[%zu] \"%.80s\" is not a key of this policy",
-				       where, i, json_is_string(e) ? json_string_value(e) : "?");
-		for (size_t j = 0; j < t->nkeys; j++)
-			if (!strcmp(t->keys[j], json_string_value(e)))
-				return vs_fail(err, VS_ERR_INPUT, object, "%s: keyid listed twice", where);
-		memcpy(t->keys[t->nkeys++], json_string_value(e), KEY_ID_HEX_LEN + 1);
-	}
+	if (policy_parse_keyids(json_object_get(o, "keys"), p, where, object, &t->keys, &t->nkeys, err) < 0)
+		return -1;
 	if (opt_int(o, "threshold", 1, 1, (int64_t)t->nkeys, &n, where, object, err) < 0)
 		return -1;
 	t->threshold = (unsigned)n;
@@ -270,7 +266,7 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 {
 	static const char *const fields[] = {"version", "enforce", "keys", "templates",
 					     "revoked_digests", "gateway", "audit_log",
-					     "allow_network_disks", "comment", NULL};
+					     "allow_network_disks", "comment", "boot", NULL};
 	struct policy *p = NULL;
 	json_error_t jerr;
 	json_t *root, *v, *e;
@@ -368,7 +364,8 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 		p->nrevoked = i + 1;
 	}
 	qsort(p->revoked, p->nrevoked, sizeof(*p->revoked), cmp_digest);
-	if (parse_gateway(json_object_get(root, "gateway"), &p->gateway, object, err) < 0)
+	if (parse_gateway(json_object_get(root, "gateway"), &p->gateway, object, err) < 0 ||
+	    policy_boot_parse(json_object_get(root, "boot"), p, object, err) < 0)
 		goto out;
 	{
 		uint8_t md[32];
@@ -445,7 +442,8 @@ int policy_key_check(const struct policy_key *k, unsigned usage, int for_verify,
 		return vs_fail(err, VS_ERR_DENIED, NULL, "key retired: it verifies old signatures but signs nothing new");
 	if (!(k->usage & usage))
 		return vs_fail(err, VS_ERR_DENIED, NULL, "key not authorised for %s use",
-			       usage == USAGE_TEMPLATE ? "template" : usage == USAGE_ADMIN ? "admin" : "policy");
+			       usage == USAGE_TEMPLATE ? "template" : usage == USAGE_ADMIN ? "admin" :
+			       usage == USAGE_BOOT ? "boot" : "policy");
 	if (k->not_before && now < k->not_before) {
 		time_format_rfc3339(k->not_before, t, sizeof(t));
 		return vs_fail(err, VS_ERR_DENIED, NULL, "key not valid before %s", t);
@@ -553,80 +551,151 @@ int policy_digest_revoked(const struct policy *p, const char *digest_hex)
 	return bsearch(digest_hex, p->revoked, p->nrevoked, sizeof(*p->revoked), cmp_digest) != NULL;
 }
 
-static int rule_has_key(const struct policy_template *t, const char *keyid)
+static int keys_have(const char (*keys)[KEY_ID_HEX_LEN + 1], size_t nkeys, const char *keyid)
 {
-	for (size_t i = 0; i < t->nkeys; i++)
-		if (!strcmp(t->keys[i], keyid))
+	for (size_t i = 0; i < nkeys; i++)
+		if (!strcmp(keys[i], keyid))
 			return 1;
 	return 0;
 }
 
 #define COUNTED_ONCE "same owner as an earlier signature, counted once"
 
-/* Counts the envelope's valid signatures toward rule's threshold, each owner once (one
- * person's current and retired keys are one signature). signed_at is the Statement's claim,
- * checked against retired_at. Fills signers and reason with why the most relevant failing
- * signature did not count. */
-static unsigned count_signatures(const struct policy *p, const struct policy_template *rule,
-				 const struct dsse_envelope *env, int64_t now, int64_t signed_at,
-				 char signers[][KEY_ID_HEX_LEN + 1], char *reason, size_t reasonlen)
+int policy_check_signatures(const struct policy *p, const struct dsse_envelope *env,
+			    const char (*keys)[KEY_ID_HEX_LEN + 1], size_t nkeys, unsigned threshold,
+			    unsigned usage, const char *rule, const char *prefix, const char *object,
+			    int64_t now, int64_t signed_at, unsigned *validp,
+			    char (*signers)[KEY_ID_HEX_LEN + 1], struct vs_error *why)
 {
 	const struct policy_key *counted[VS_MAX_SIGNATURES];
+	char reason[VS_ERR_REASON_MAX] = "";
 	unsigned valid = 0;
 
-	reason[0] = '\0';
 	for (size_t i = 0; i < env->nsigs; i++) {
 		const struct dsse_signature *s = &env->sigs[i];
 		const struct policy_key *k = NULL;
 		struct vs_error kerr = {0};
-		char why[VS_ERR_REASON_MAX] = "";
+		char w[VS_ERR_REASON_MAX] = "";
 		int dup = 0;
 
 		if (s->keyid[0]) {
 			k = policy_find_key(p, s->keyid);
 			if (!k)
-				snprintf(why, sizeof(why), "unknown key");
+				snprintf(w, sizeof(w), "unknown key");
 			else if (dsse_verify_sig(env, i, k->key) < 0) {
-				snprintf(why, sizeof(why), "bad signature");
+				snprintf(w, sizeof(w), "bad signature");
 				k = NULL;
 			}
 		} else {
 			/* No keyid hint: the signature counts for whichever rule key verifies it. */
-			for (size_t j = 0; j < rule->nkeys && !k; j++) {
-				const struct policy_key *c = policy_find_key(p, rule->keys[j]);
+			for (size_t j = 0; j < nkeys && !k; j++) {
+				const struct policy_key *c = policy_find_key(p, keys[j]);
 
 				if (c && dsse_verify_sig(env, i, c->key) == 0)
 					k = c;
 			}
 			if (!k)
-				snprintf(why, sizeof(why), "no key of the rule verifies it");
+				snprintf(w, sizeof(w), "no key of the rule verifies it");
 		}
-		if (k && !why[0] && policy_key_check(k, USAGE_TEMPLATE, 1, now, &kerr) < 0)
-			snprintf(why, sizeof(why), "%s", kerr.reason);
-		if (k && !why[0] && k->retired_at && signed_at > k->retired_at) {
+		if (k && !w[0] && policy_key_check(k, usage, 1, now, &kerr) < 0)
+			snprintf(w, sizeof(w), "%s", kerr.reason);
+		if (k && !w[0] && k->retired_at && signed_at > k->retired_at) {
 			char t1[32], t2[32];
 
 			time_format_rfc3339(k->retired_at, t1, sizeof(t1));
 			time_format_rfc3339(signed_at, t2, sizeof(t2));
-			snprintf(why, sizeof(why), "key retired at %s, signedAt %s is later", t1, t2);
+			snprintf(w, sizeof(w), "key retired at %s, signedAt %s is later", t1, t2);
 		}
-		if (k && !why[0] && !rule_has_key(rule, k->id))
-			snprintf(why, sizeof(why), "key not trusted for template \"%s\"", rule->match);
-		for (unsigned j = 0; k && !why[0] && j < valid; j++)
+		if (k && !w[0] && !keys_have(keys, nkeys, k->id))
+			snprintf(w, sizeof(w), "key not trusted for %s", rule);
+		for (unsigned j = 0; k && !w[0] && j < valid; j++)
 			if (!strcmp(policy_key_owner(counted[j]), policy_key_owner(k)))
 				dup = 1;
 		if (dup)
-			snprintf(why, sizeof(why), COUNTED_ONCE);
-		if (why[0]) {
-			if (!reason[0] || strcmp(why, COUNTED_ONCE))
-				snprintf(reason, reasonlen, "signature %zu (keyid %.8s…): %s", i + 1,
-					 s->keyid[0] ? s->keyid : "none", why);
+			snprintf(w, sizeof(w), COUNTED_ONCE);
+		if (w[0]) {
+			if (!reason[0] || strcmp(w, COUNTED_ONCE))
+				snprintf(reason, sizeof(reason), "signature %zu (keyid %.8s…): %s", i + 1,
+					 s->keyid[0] ? s->keyid : "none", w);
 			continue;
 		}
 		counted[valid] = k;
 		memcpy(signers[valid++], k->id, KEY_ID_HEX_LEN + 1);
 	}
-	return valid;
+	*validp = valid;
+	if (valid >= threshold)
+		return 0;
+	if (threshold == 1 || valid == 0)
+		return vs_fail(why, VS_ERR_DENIED, object, "%s%s%s%u of %u required signatures valid", prefix,
+			       reason, reason[0] ? "; " : "", valid, threshold);
+	return vs_fail(why, VS_ERR_DENIED, object, "%s%u of %u required signatures valid%s%s", prefix, valid,
+		       threshold, reason[0] ? "; " : "", reason);
+}
+
+int policy_open_attestation(const char *envelope, size_t envelope_len, const char *name,
+			    struct dsse_envelope **envp, struct statement *st, struct vs_error *why)
+{
+	struct dsse_envelope *env = NULL;
+
+	*envp = NULL;
+	if (dsse_parse(envelope, envelope_len, name, &env, why) < 0) {
+		why->kind = VS_ERR_DENIED;
+		vs_error_prefix(why, "attestation");
+		return -1;
+	}
+	if (strcmp(env->payload_type, DSSE_INTOTO_TYPE)) {
+		vs_fail(why, VS_ERR_DENIED, name, "payloadType \"%.64s\" is not \"%s\"", env->payload_type,
+			DSSE_INTOTO_TYPE);
+		dsse_free(env);
+		return -1;
+	}
+	if (statement_parse(env->payload, env->payload_len, name, st, why) < 0) {
+		why->kind = VS_ERR_DENIED;
+		dsse_free(env);
+		return -1;
+	}
+	*envp = env;
+	return 0;
+}
+
+int policy_check_subject(const struct policy *p, int fd, const char *name, const struct statement *sm,
+			 int64_t now, const struct merkle_opts *mo, struct merkle_result *mr,
+			 struct vs_error *why, struct vs_error *err)
+{
+	char t[32], hex[65];
+	struct stat st;
+
+	vs_error_clear(why);
+	if (sm->expires_at && now > sm->expires_at) {
+		time_format_rfc3339(sm->expires_at, t, sizeof(t));
+		vs_fail(why, VS_ERR_DENIED, name, "attestation expired at %s", t);
+		return 0;
+	}
+	if (policy_digest_revoked(p, sm->digest)) {
+		vs_fail(why, VS_ERR_DENIED, name, "digest %.16s… is revoked by the policy", sm->digest);
+		return 0;
+	}
+	if (fstat(fd, &st) < 0)
+		return vs_fail(err, VS_ERR_IO, name, "cannot stat: %s", strerror(errno));
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size != sm->size) {
+		vs_fail(why, VS_ERR_DENIED, name, "size is %lld bytes, attestation says %llu",
+			(long long)st.st_size, (unsigned long long)sm->size);
+		return 0;
+	}
+	if (merkle_root_fd(fd, name, mo, mr, err) < 0)
+		return -1;
+	if (mr->size != sm->size) {
+		vs_fail(why, VS_ERR_DENIED, name, "size is %llu bytes, attestation says %llu",
+			(unsigned long long)mr->size, (unsigned long long)sm->size);
+		return 0;
+	}
+	hex_encode(mr->root, 32, hex);
+	if (strcmp(hex, sm->digest))
+		vs_fail(why, VS_ERR_DENIED, name,
+			"digest mismatch: %s is %.16s…, attestation says %.16s… (modified or another %s)",
+			sm->predicate == STATEMENT_BOOT ? "file" : "image", hex, sm->digest,
+			sm->predicate == STATEMENT_BOOT ? "file" : "image");
+	return 0;
 }
 
 int policy_eval_image(const struct policy *p, int fd, const char *image_name, const char *envelope,
@@ -640,26 +709,18 @@ int policy_eval_image_opts(const struct policy *p, int fd, const char *image_nam
 			   const struct merkle_opts *mo, struct image_verdict *v, struct vs_error *err)
 {
 	struct dsse_envelope *env = NULL;
-	struct merkle_result mr;
-	char reason[VS_ERR_REASON_MAX], t[32], hex[65];
-	struct stat st;
+	struct merkle_result mr = {0};
 	int r = -1;
 
 	memset(v, 0, sizeof(*v));
 	v->decision = DECISION_DENY;
 	/* Every denial below goes into v->why; a runtime failure goes into err and returns -1. */
-	if (dsse_parse(envelope, envelope_len, image_name, &env, &v->why) < 0) {
-		v->why.kind = VS_ERR_DENIED;
-		vs_error_prefix(&v->why, "attestation");
+	if (policy_open_attestation(envelope, envelope_len, image_name, &env, &v->st, &v->why) < 0)
 		goto verdict;
-	}
-	if (strcmp(env->payload_type, DSSE_INTOTO_TYPE)) {
-		vs_fail(&v->why, VS_ERR_DENIED, image_name, "payloadType \"%.64s\" is not \"%s\"",
-			env->payload_type, DSSE_INTOTO_TYPE);
-		goto verdict;
-	}
-	if (statement_parse(env->payload, env->payload_len, image_name, &v->st, &v->why) < 0) {
-		v->why.kind = VS_ERR_DENIED;
+	if (v->st.predicate != STATEMENT_TEMPLATE) {
+		vs_fail(&v->why, VS_ERR_DENIED, image_name,
+			"the attestation is for a boot file (%s \"%s\"), not a disk image",
+			boot_kind_name(v->st.boot_kind), v->st.template_name);
 		goto verdict;
 	}
 	/* Every matching rule must hold: adding a broad rule can never weaken a narrow one. */
@@ -667,29 +728,28 @@ int policy_eval_image_opts(const struct policy *p, int fd, const char *image_nam
 	for (size_t i = 0; i < p->ntemplates; i++) {
 		const struct policy_template *rule = &p->templates[i];
 		char signers[VS_MAX_SIGNATURES][KEY_ID_HEX_LEN + 1];
+		char label[VS_MAX_NAME_BYTES + 16], which[VS_MAX_NAME_BYTES + 32] = "";
+		struct vs_error sigwhy = {0};
 		unsigned valid;
+		int held;
 
 		if (fnmatch(rule->match, v->st.template_name, 0) != 0)
 			continue;
-		valid = count_signatures(p, rule, env, now, v->st.signed_at, signers, reason, sizeof(reason));
+		snprintf(label, sizeof(label), "template \"%s\"", rule->match);
+		if (p->ntemplates > 1)
+			snprintf(which, sizeof(which), "rule \"%s\": ", rule->match);
+		held = policy_check_signatures(p, env, (const char (*)[KEY_ID_HEX_LEN + 1])rule->keys,
+					       rule->nkeys, rule->threshold, USAGE_TEMPLATE, label, which,
+					       image_name, now, v->st.signed_at, &valid, signers, &sigwhy) == 0;
 		if (!rule->allow_overlay)
 			v->allow_overlay = 0;
-		if (!v->rule || rule->threshold > v->rule->threshold || valid < rule->threshold) {
+		if (!v->rule || rule->threshold > v->rule->threshold || !held) {
 			v->rule = rule;
 			v->valid = valid;
 			memcpy(v->signers, signers, sizeof(signers));
 		}
-		if (valid < rule->threshold) {
-			char which[VS_MAX_NAME_BYTES + 32] = "";
-
-			if (p->ntemplates > 1)
-				snprintf(which, sizeof(which), "rule \"%s\": ", rule->match);
-			if (rule->threshold == 1 || valid == 0)
-				vs_fail(&v->why, VS_ERR_DENIED, image_name, "%s%s%s%u of %u required signatures valid",
-					which, reason, reason[0] ? "; " : "", valid, rule->threshold);
-			else
-				vs_fail(&v->why, VS_ERR_DENIED, image_name, "%s%u of %u required signatures valid%s%s",
-					which, valid, rule->threshold, reason[0] ? "; " : "", reason);
+		if (!held) {
+			v->why = sigwhy;
 			goto verdict;
 		}
 		if (v->st.template_version < rule->min_version) {
@@ -707,41 +767,12 @@ int policy_eval_image_opts(const struct policy *p, int fd, const char *image_nam
 			v->st.template_name);
 		goto verdict;
 	}
-	if (v->st.expires_at && now > v->st.expires_at) {
-		time_format_rfc3339(v->st.expires_at, t, sizeof(t));
-		vs_fail(&v->why, VS_ERR_DENIED, image_name, "attestation expired at %s", t);
-		goto verdict;
-	}
-	if (policy_digest_revoked(p, v->st.digest)) {
-		vs_fail(&v->why, VS_ERR_DENIED, image_name, "digest %.16s… is revoked by the policy",
-			v->st.digest);
-		goto verdict;
-	}
-	if (fstat(fd, &st) < 0) {
-		vs_fail(err, VS_ERR_IO, image_name, "cannot stat: %s", strerror(errno));
-		goto out;
-	}
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size != v->st.size) {
-		vs_fail(&v->why, VS_ERR_DENIED, image_name, "size is %lld bytes, attestation says %llu",
-			(long long)st.st_size, (unsigned long long)v->st.size);
-		goto verdict;
-	}
-	if (merkle_root_fd(fd, image_name, mo, &mr, err) < 0)
+	if (policy_check_subject(p, fd, image_name, &v->st, now, mo, &mr, &v->why, err) < 0)
 		goto out;
 	memcpy(v->root, mr.root, 32);
 	v->size = mr.size;
-	if (mr.size != v->st.size) {
-		vs_fail(&v->why, VS_ERR_DENIED, image_name, "size is %llu bytes, attestation says %llu",
-			(unsigned long long)mr.size, (unsigned long long)v->st.size);
+	if (v->why.kind != VS_ERR_NONE)
 		goto verdict;
-	}
-	hex_encode(mr.root, 32, hex);
-	if (strcmp(hex, v->st.digest)) {
-		vs_fail(&v->why, VS_ERR_DENIED, image_name,
-			"digest mismatch: image is %.16s…, attestation says %.16s… (modified or another image)",
-			hex, v->st.digest);
-		goto verdict;
-	}
 	v->decision = DECISION_ALLOW;
 	vs_error_clear(&v->why);
 verdict:

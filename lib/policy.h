@@ -11,11 +11,19 @@
 #include "limits.h"
 #include "statement.h"
 
+struct dsse_envelope;
+
 struct merkle_opts;
+struct merkle_result;
 
 enum key_status { KEY_STATUS_ACTIVE = 0, KEY_STATUS_RETIRED, KEY_STATUS_REVOKED };
 
-enum key_usage { USAGE_TEMPLATE = 1u << 0, USAGE_ADMIN = 1u << 1, USAGE_POLICY = 1u << 2 };
+enum key_usage {
+	USAGE_TEMPLATE = 1u << 0,
+	USAGE_ADMIN = 1u << 1,
+	USAGE_POLICY = 1u << 2,
+	USAGE_BOOT = 1u << 3, /* boot files: kernels, initrds, firmware, NVRAM, DTBs, ACPI tables */
+};
 
 enum role {
 	ROLE_VIEWER = 1u << 0,
@@ -46,6 +54,34 @@ struct policy_template {
 	int allow_overlay;
 };
 
+/* A boot file the policy trusts by its digest (distribution firmware such as SeaBIOS or OVMF). */
+struct policy_boot_pin {
+	char path[VS_MAX_PATH_BYTES]; /* "" : any path; else this pin decides for exactly this path */
+	enum boot_kind kind;
+	char digest[65];              /* vmseal-merkle-sha256 */
+	uint64_t size;
+	size_t ncmdlines;             /* kernel pins: the command lines it may boot with */
+	char (*cmdlines)[VS_MAX_CMDLINE_BYTES];
+};
+
+/* Which signed boot files are trusted: every rule whose glob matches the Statement's boot.name
+ * and whose kinds include the file's kind must hold. */
+struct policy_boot_rule {
+	char match[VS_MAX_NAME_BYTES]; /* fnmatch(3) glob on boot.name */
+	unsigned kinds;                /* bit (1u << enum boot_kind) per allowed kind */
+	char (*keys)[KEY_ID_HEX_LEN + 1];
+	size_t nkeys;
+	unsigned threshold;
+	int64_t min_version;
+};
+
+struct policy_boot {
+	struct policy_boot_pin *pins;
+	size_t npins;
+	struct policy_boot_rule *rules;
+	size_t nrules;
+};
+
 struct policy_gateway {
 	int64_t max_skew_s;
 	int64_t max_validity_s;
@@ -64,6 +100,7 @@ struct policy {
 	char (*revoked)[65]; /* sorted */
 	size_t nrevoked;
 	struct policy_gateway gateway;
+	struct policy_boot boot;           /* the "boot" section; empty: no boot file is trusted */
 	char audit_log[VS_MAX_PATH_BYTES]; /* "" when unset */
 	char digest[65];                   /* SHA-256 of the policy bytes, for caches */
 };
@@ -122,6 +159,33 @@ struct image_verdict {
 	uint8_t root[32];            /* the image's digest, when computed */
 	uint64_t size;
 };
+
+/* Parses an attestation's bytes: the DSSE envelope, its in-toto payloadType, the Statement.
+ * 0 with *env set (dsse_free it); -1 with the reason in why (DENIED: a verdict). */
+int policy_open_attestation(const char *envelope, size_t envelope_len, const char *name,
+			    struct dsse_envelope **env, struct statement *st, struct vs_error *why);
+
+/* Counts env's signatures that are valid under p for a rule that trusts keys[0..nkeys-1]: the
+ * signature verifies, the key is listed by the rule, policy_key_check(usage, for_verify) holds
+ * at now, a retired key's retired_at is not before signed_at (the Statement's claim), and each
+ * owner counts once. rule names the rule in reasons ("template \"debian-*\""); prefix (may be
+ * "") starts the denial. signers (VS_MAX_SIGNATURES entries) receives the keyids counted.
+ * Returns 0 when at least threshold signatures count, else -1 with why (DENIED, object)
+ * naming the most relevant failing signature. */
+int policy_check_signatures(const struct policy *p, const struct dsse_envelope *env,
+			    const char (*keys)[KEY_ID_HEX_LEN + 1], size_t nkeys, unsigned threshold,
+			    unsigned usage, const char *rule, const char *prefix, const char *object,
+			    int64_t now, int64_t signed_at, unsigned *valid,
+			    char (*signers)[KEY_ID_HEX_LEN + 1], struct vs_error *why);
+
+/* The checks every attested file shares once its signatures hold, cheap ones first: the
+ * Statement's expiresAt at now, its digest not revoked by the policy, then the byte size and the
+ * Merkle digest of the file open on fd (mo: hashing options, may be NULL; mr receives the
+ * digest when computed). Returns 0 when a verdict was reached (why->kind is VS_ERR_NONE when
+ * the file is covered, VS_ERR_DENIED when not), -1 on an I/O error (err). */
+int policy_check_subject(const struct policy *p, int fd, const char *name, const struct statement *st,
+			 int64_t now, const struct merkle_opts *mo, struct merkle_result *mr,
+			 struct vs_error *why, struct vs_error *err);
 
 /* The single image decision shared by vmseal-verify, the hook and the gateway: parses the
  * envelope (bytes, already read), verifies signatures against policy keys (usage template,

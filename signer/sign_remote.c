@@ -60,7 +60,7 @@ int sign_remote(const struct sign_remote_opts *o, const struct vs_key *admin,
 		goto out;
 	}
 	/* The service must have signed what was asked, nothing else. */
-	if (strcmp(got.digest, want->digest) || got.size != want->size ||
+	if (got.predicate != want->predicate || strcmp(got.digest, want->digest) || got.size != want->size ||
 	    strcmp(got.template_name, want->template_name) ||
 	    got.template_version != want->template_version ||
 	    strcmp(got.subject_name, want->subject_name) || strcmp(got.format, want->format) ||

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Boot-file decisions: pins first (cheap for small distribution firmware), then the boot
+ * attestation; signatures, expiry and revocation are policy.c's, never repeated here. */
+#include "bootfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dsse.h"
+#include "merkle.h"
+#include "util.h"
+
+/* Opens path for reading without blocking on a FIFO or acquiring a tty, and refuses anything
+ * but a regular file before a byte is read. */
+static int open_regular(const char *path, const char *what, struct stat *st, int *missing,
+			struct vs_error *err)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	*missing = fd < 0 && errno == ENOENT;
+	if (fd < 0)
+		return vs_fail(err, *missing ? VS_ERR_DENIED : VS_ERR_IO, path, "cannot open %s: %s",
+			       what, strerror(errno));
+	if (fstat(fd, st) < 0) {
+		vs_fail(err, VS_ERR_IO, path, "cannot stat %s: %s", what, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		vs_fail(err, VS_ERR_DENIED, path, "%s is not a regular file", what);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int cmdline_listed(const char (*list)[VS_MAX_CMDLINE_BYTES], size_t n, const char *cmdline)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], cmdline))
+			return 1;
+	return 0;
+}
+
+static void deny_cmdline(struct bootfile_result *r, const char *path, const char *cmdline,
+			 const char *by)
+{
+	char shown[160];
+
+	/* Quote the command line safely: it came from the domain XML. */
+	snprintf(shown, sizeof(shown), "%s", cmdline);
+	for (char *c = shown; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '"')
+			*c = '?';
+	vs_fail(&r->why, VS_ERR_DENIED, path, "kernel command line \"%s\"%s is not one %s allows", shown,
+		strlen(cmdline) >= sizeof(shown) ? "…" : "", by);
+}
+
+/* Pins: 1 when a pin decided (r filled: allow or deny), 0 when none applies, -1 on I/O error. */
+static int check_pins(const struct policy *p, enum boot_kind kind, int fd, const struct stat *st,
+		      const char *path, const char *cmdline, struct bootfile_result *r, struct vs_error *err)
+{
+	const struct policy_boot_pin *path_pin = NULL, *match = NULL;
+	struct merkle_result mr;
+	char hex[65];
+	int any = 0;
+
+	for (size_t i = 0; i < p->boot.npins; i++) {
+		const struct policy_boot_pin *pin = &p->boot.pins[i];
+		struct stat pst;
+
+		if (pin->kind != kind)
+			continue;
+		any = 1;
+		if (pin->path[0] && (!strcmp(pin->path, path) ||
+				     (stat(pin->path, &pst) == 0 && pst.st_dev == st->st_dev &&
+				      pst.st_ino == st->st_ino)))
+			path_pin = pin;
+	}
+	if (!any)
+		return 0;
+	if (merkle_root_fd(fd, path, NULL, &mr, err) < 0)
+		return -1;
+	hex_encode(mr.root, 32, hex);
+	for (size_t i = 0; i < p->boot.npins && !match; i++) {
+		const struct policy_boot_pin *pin = &p->boot.pins[i];
+
+		if (pin->kind != kind || pin->size != mr.size || strcmp(pin->digest, hex))
+			continue;
+		/* With a pin for this path, only pins for this path count. */
+		if (path_pin ? pin->path[0] && (pin == path_pin || !strcmp(pin->path, path_pin->path))
+			     : !pin->path[0])
+			match = pin;
+	}
+	if (!match && !path_pin)
+		return 0;
+	if (!match) {
+		vs_fail(&r->why, VS_ERR_DENIED, path,
+			"pinned digest mismatch: the %s is %.16s… (%llu bytes), the policy pins %.16s… (%llu bytes) for %s",
+			boot_kind_name(kind), hex, (unsigned long long)mr.size, path_pin->digest,
+			(unsigned long long)path_pin->size, path_pin->path);
+		return 1;
+	}
+	if (policy_digest_revoked(p, hex)) {
+		vs_fail(&r->why, VS_ERR_DENIED, path, "digest %.16s… is revoked by the policy", hex);
+		return 1;
+	}
+	if (kind == BOOT_KIND_KERNEL &&
+	    !cmdline_listed((const char (*)[VS_MAX_CMDLINE_BYTES])match->cmdlines, match->ncmdlines, cmdline)) {
+		deny_cmdline(r, path, cmdline, "the policy's pin");
+		return 1;
+	}
+	r->pinned = 1;
+	r->decision = DECISION_ALLOW;
+	snprintf(r->summary, sizeof(r->summary), "%s pinned by the policy: digest %.16s…, %llu bytes",
+		 boot_kind_name(kind), hex, (unsigned long long)mr.size);
+	return 1;
+}
+
+/* Every boot rule matching the Statement's name and kind must accept its signatures and version. */
+static int check_rules(const struct policy *p, const struct dsse_envelope *env, enum boot_kind kind,
+		       const char *path, int64_t now, struct bootfile_result *r)
+{
+	size_t matched = 0;
+
+	for (size_t i = 0; i < p->boot.nrules; i++) {
+		const struct policy_boot_rule *rule = &p->boot.rules[i];
+		char label[VS_MAX_NAME_BYTES + 32], prefix[VS_MAX_NAME_BYTES + 32];
+
+		if (!(rule->kinds & (1u << kind)) || fnmatch(rule->match, r->st.template_name, 0))
+			continue;
+		matched++;
+		snprintf(label, sizeof(label), "boot rule \"%s\"", rule->match);
+		snprintf(prefix, sizeof(prefix), "%s: ", label);
+		memset(r->signers, 0, sizeof(r->signers));
+		if (policy_check_signatures(p, env, (const char (*)[KEY_ID_HEX_LEN + 1])rule->keys, rule->nkeys,
+					    rule->threshold, USAGE_BOOT, label, prefix, path, now,
+					    r->st.signed_at, &r->valid, r->signers, &r->why) < 0)
+			return -1;
+		if (r->st.template_version < rule->min_version)
+			return vs_fail(&r->why, VS_ERR_DENIED, path,
+				       "%s \"%s\" version %lld is below %s's min_version %lld",
+				       boot_kind_name(kind), r->st.template_name, (long long)r->st.template_version,
+				       label, (long long)rule->min_version);
+	}
+	if (!matched)
+		return vs_fail(&r->why, VS_ERR_DENIED, path, "no boot rule of the policy matches %s \"%s\"",
+			       boot_kind_name(kind), r->st.template_name);
+	return 0;
+}
+
+static int check_attestation(const struct policy *p, enum boot_kind kind, int fd, const char *path,
+			     const char *cmdline, int64_t now, struct bootfile_result *r, struct vs_error *err)
+{
+	char apath[VS_PATH_TMP_MAX], *buf = NULL;
+	struct dsse_envelope *env = NULL;
+	struct merkle_result mr = {0};
+	struct stat ast;
+	size_t len;
+	int afd, missing, ret = -1;
+
+	if ((size_t)snprintf(apath, sizeof(apath), "%s%s", path, BOOTFILE_ATTESTATION_SUFFIX) >= sizeof(apath))
+		return vs_fail(err, VS_ERR_INPUT, path, "attestation path too long");
+	afd = open_regular(apath, "attestation", &ast, &missing, &r->why);
+	if (afd < 0) {
+		if (r->why.kind != VS_ERR_DENIED) {
+			*err = r->why;
+			return -1;
+		}
+		if (missing)
+			vs_fail(&r->why, VS_ERR_DENIED, path,
+				"unsigned %s: no attestation (%s not found) and no pin of the policy covers it",
+				boot_kind_name(kind), apath);
+		return 0;
+	}
+	if (fd_read_all(afd, apath, VS_MAX_ATTESTATION_BYTES, &buf, &len, err) < 0) {
+		if (err->kind == VS_ERR_INPUT) { /* too large: a verdict, not an error */
+			r->why = *err;
+			r->why.kind = VS_ERR_DENIED;
+			vs_error_clear(err);
+			ret = 0;
+		}
+		goto out;
+	}
+	ret = 0;
+	if (policy_open_attestation(buf, len, path, &env, &r->st, &r->why) < 0)
+		goto out;
+	if (r->st.predicate != STATEMENT_BOOT) {
+		vs_fail(&r->why, VS_ERR_DENIED, path,
+			"the attestation is for a disk image template (\"%s\"), not a boot file",
+			r->st.template_name);
+		goto out;
+	}
+	if (r->st.boot_kind != kind) {
+		vs_fail(&r->why, VS_ERR_DENIED, path, "signed as %s \"%s\", used as %s",
+			boot_kind_name(r->st.boot_kind), r->st.template_name, boot_kind_name(kind));
+		goto out;
+	}
+	if (check_rules(p, env, kind, path, now, r) < 0)
+		goto out;
+	if (kind == BOOT_KIND_KERNEL &&
+	    !cmdline_listed((const char (*)[VS_MAX_CMDLINE_BYTES])r->st.cmdlines, r->st.ncmdlines, cmdline)) {
+		deny_cmdline(r, path, cmdline, "the kernel's Statement");
+		goto out;
+	}
+	if (policy_check_subject(p, fd, path, &r->st, now, NULL, &mr, &r->why, err) < 0) {
+		ret = -1;
+		goto out;
+	}
+	if (r->why.kind != VS_ERR_NONE)
+		goto out;
+	r->decision = DECISION_ALLOW;
+	snprintf(r->summary, sizeof(r->summary), "signed %s \"%s\" version %lld, %u signature%s (keyid %.8s…)",
+		 boot_kind_name(kind), r->st.template_name, (long long)r->st.template_version, r->valid,
+		 r->valid == 1 ? "" : "s", r->signers[0]);
+out:
+	dsse_free(env);
+	free(buf);
+	close(afd);
+	return ret;
+}
+
+int bootfile_check(const struct policy *p, enum boot_kind kind, const char *path, const char *cmdline,
+		   int64_t now, struct bootfile_result *r, struct vs_error *err)
+{
+	struct stat st;
+	int fd, ret = -1, pinned, missing;
+
+	memset(r, 0, sizeof(*r));
+	r->decision = DECISION_DENY;
+	if (kind == BOOT_KIND_NONE)
+		return vs_fail(err, VS_ERR_INTERNAL, path, "bootfile_check without a boot kind");
+	if (!cmdline)
+		cmdline = ""; /* no <cmdline>: QEMU boots the kernel with an empty one */
+	fd = open_regular(path, boot_kind_name(kind), &st, &missing, &r->why);
+	if (fd < 0) {
+		if (r->why.kind != VS_ERR_DENIED) {
+			*err = r->why;
+			return -1;
+		}
+		goto verdict;
+	}
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	pinned = check_pins(p, kind, fd, &st, path, cmdline, r, err);
+	if (pinned < 0)
+		goto out;
+	if (!pinned && check_attestation(p, kind, fd, path, cmdline, now, r, err) < 0)
+		goto out;
+verdict:
+	if (r->decision == DECISION_ALLOW)
+		vs_error_clear(&r->why);
+	else if (!p->enforce)
+		r->decision = DECISION_ALLOW_AUDIT_ONLY;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
