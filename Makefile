@@ -17,9 +17,16 @@ else
 BUILD := build
 endif
 
+# The version has one home, debian/changelog's first line: lib/cli.c prints it for every program
+# (cli_version), the man pages' headers carry it.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+ifeq ($(VERSION),)
+$(error cannot read the version from debian/changelog)
+endif
+
 PKG_CFLAGS := $(filter-out -I/usr/include/x86_64-linux-gnu,$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-CPPFLAGS += -D_GNU_SOURCE -iquote .
+CPPFLAGS += -D_GNU_SOURCE -iquote . -DVMSEAL_VERSION='"$(VERSION)"'
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -fstack-protector-strong \
           -D_FORTIFY_SOURCE=2 -MMD -MP $(PKG_CFLAGS)
 LDLIBS += $(PKG_LIBS) -lgfshare -lpthread
@@ -118,7 +125,7 @@ FUZZ_OPTS ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 FUZZ_DIR := build-fuzz
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
-	-D_GNU_SOURCE -iquote . -MMD -MP $(PKG_CFLAGS)
+	-D_GNU_SOURCE -iquote . -DVMSEAL_VERSION='"$(VERSION)"' -MMD -MP $(PKG_CFLAGS)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
 
 all: $(FUZZ_REPLAY)
@@ -194,10 +201,12 @@ PROG_NAMES := $(notdir $(PROGS))
 man: $(MAN_PAGES)
 programs: $(PROGS)
 
-$(BUILD)/man/%: man/%.scd
+$(BUILD)/man/%: man/%.scd debian/changelog
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  SCDOC   $<")
-	$(Q)$(SCDOC) <$< >$@.tmp && mv $@.tmp $@
+	$(Q)sed 's/@VERSION@/$(VERSION)/g' $< | $(SCDOC) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/lib/cli.o $(BUILD)/testbuild/lib/cli.o $(FUZZ_DIR)/lib/cli.o: debian/changelog
 
 install: programs man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \

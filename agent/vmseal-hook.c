@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/audit.h"
+#include "lib/cli.h"
 #include "lib/diskcheck.h"
 #include "lib/domxml.h"
 #include "lib/error.h"
@@ -422,7 +423,7 @@ int main(int argc, char **argv)
 			case 'a': opt_audit = optarg; break;
 			case 'n': opt_no_cache = 1; break;
 			case 'h': usage(stdout); return 0;
-			case 'V': printf("vmseal-hook 0.1.0\n"); return 0;
+			case 'V': return cli_version("vmseal-hook");
 			default:
 				fprintf(stderr, "%s: error: bad option (see --help)\n", PROG);
 				return 2;

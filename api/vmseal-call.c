@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <openssl/rand.h>
 
+#include "lib/cli.h"
 #include "lib/httpsig.h"
 #include "lib/key.h"
 #include "lib/util.h"
@@ -326,8 +327,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'V':
-			puts(PROG " 0.1.0");
-			return 0;
+			return cli_version(PROG);
 		default:
 			fprintf(stderr, PROG ": error: bad arguments (see --help)\n");
 			return 2;

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "api/gateway.h"
+#include "lib/cli.h"
 #include "lib/replay_redis.h"
 #include "lib/util.h"
 
@@ -228,8 +229,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'V':
-			puts(PROG " 0.1.0");
-			return 0;
+			return cli_version(PROG);
 		default:
 			fprintf(stderr, PROG ": error: bad arguments (see --help)\n");
 			return 2;

@@ -29,6 +29,10 @@ void cli_warn_lines(const char *prog, const char *object, const char *text)
 	}
 }
 
+#ifndef VMSEAL_VERSION
+#error "VMSEAL_VERSION comes from the Makefile (debian/changelog)"
+#endif
+
 int cli_version(const char *prog)
 {
 	printf("%s %s\n", prog, VMSEAL_VERSION);

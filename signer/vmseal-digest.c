@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/cli.h"
 #include "lib/error.h"
 #include "lib/limits.h"
 #include "lib/merkle.h"
@@ -121,8 +122,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'V':
-			printf(PROG " 0.1.0\n");
-			return 0;
+			return cli_version(PROG);
 		default:
 			fprintf(stderr, PROG ": error: bad option (see --help)\n");
 			return 2;

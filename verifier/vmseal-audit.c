@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/cli.h"
 #include "lib/audit.h"
 #include "lib/error.h"
 
 #define PROG "vmseal-audit"
-#define VERSION "0.1.0"
 
 static const char usage_text[] =
 	"Usage: vmseal-audit verify FILE\n"
@@ -257,8 +257,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
-		printf("%s %s\n", PROG, VERSION);
-		return 0;
+		return cli_version(PROG);
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)

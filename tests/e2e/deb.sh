@@ -58,7 +58,7 @@ else
 	fail "apt-get install: $(tail -5 apt.log)"; exit 0
 fi
 PATH=/usr/bin:$PATH
-[ "$(command -v vmseal-verify)" = /usr/bin/vmseal-verify ] && [ "$(vmseal-verify --version 2>&1)" = "vmseal-verify 0.1.0" ] \
+[ "$(command -v vmseal-verify)" = /usr/bin/vmseal-verify ] && [ "$(vmseal-verify --version 2>&1)" = "vmseal-verify $VERSION" ] \
 	&& pass "/usr/bin/vmseal-verify --version" || fail "vmseal-verify: $(command -v vmseal-verify) $(vmseal-verify --version 2>&1)"
 for b in /usr/bin/vmseal-*; do "$b" --version >/dev/null 2>&1 || fail "$b --version"; done
 hook=/etc/libvirt/hooks/qemu.d/vmseal

@@ -92,7 +92,7 @@ grep '^PASS: ' run.out
 	fail "README stopped in $(grep '^== block' run.out | tail -1) with exit $rc: $(tail -5 run.err | tr '\n' ' ')"
 
 # --- what the administrator should now see
-grep -qx 'vmseal-verify 0.1.0' run.out && pass "step 1: vmseal-verify --version" || fail "no version line"
+grep -qx "vmseal-verify $VERSION" run.out && pass "step 1: vmseal-verify --version" || fail "no version line"
 [ "$(grep -c '^allowed: /var/lib/libvirt/images/debian-12.qcow2: template debian-12 version 1' run.out)" = 2 ] \
 	&& pass "steps 3 and 7: the template is allowed by the plain and the signed policy" \
 	|| fail "vmseal-verify lines: $(grep allowed run.out)"

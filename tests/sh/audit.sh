@@ -42,7 +42,7 @@ expect_rc "--help" 0 vmseal-audit --help
 grep -q '^Exit status:' "$T/out" && grep -q 'Examples:' "$T/out" && pass "--help documents exit codes and examples" \
 	|| fail "--help text"
 expect_rc "--version" 0 vmseal-audit --version
-grep -qx 'vmseal-audit 0.1.0' "$T/out" && pass "--version prints the version" || fail "--version: $(cat "$T/out")"
+grep -qx "vmseal-audit $VERSION" "$T/out" && pass "--version prints the version" || fail "--version: $(cat "$T/out")"
 
 # kill -9 half-way through writing a line
 { VMSEAL_FAULT=audit-mid-line "$TESTBIN/vmseal-audit" append --actor hook --event hook.start --decision deny \

@@ -106,8 +106,8 @@ expect_err "--threads x" "--threads" vmseal-digest --threads 2x "$T/img-1"
 expect_err "unknown option" "bad option" vmseal-digest --frobnicate "$T/img-1"
 expect_rc "--help" 0 vmseal-digest --help && grep -q -- '--sha256' "$T/out" && grep -q 'Exit status' "$T/out" \
 	&& pass "--help documents options and exit status" || fail "--help text"
-expect_rc "--version" 0 vmseal-digest --version && [ "$(cat "$T/out")" = "vmseal-digest 0.1.0" ] \
-	&& pass "--version prints 'vmseal-digest 0.1.0'" || fail "--version: $(cat "$T/out")"
+expect_rc "--version" 0 vmseal-digest --version && [ "$(cat "$T/out")" = "vmseal-digest $VERSION" ] \
+	&& pass "--version prints \"vmseal-digest $VERSION\"" || fail "--version: $(cat "$T/out")"
 if expect_rc "--progress" 0 vmseal-digest --progress "$T/img-$((5 * C))"; then
 	grep -q '(100%), .*done in' "$T/err" && pass "--progress reaches 100%" || fail "--progress: $(cat "$T/err")"
 fi

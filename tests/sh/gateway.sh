@@ -375,7 +375,7 @@ vmseal-call --url "$MURL" --cacert tls.crt --cert client.crt --cert-key client.k
 
 # ---- command line ----
 expect_rc "vmseal-gateway --version" 0 vmseal-gateway --version
-grep -q 'vmseal-gateway 0.1.0' "$T/out" && pass "version string" || fail "version string"
+grep -q "vmseal-gateway $VERSION" "$T/out" && pass "version string" || fail "version string"
 expect_rc "vmseal-gateway --help" 0 vmseal-gateway --help
 grep -q 'Exit status' "$T/out" && grep -q -- '--client-ca' "$T/out" && pass "gateway --help documents options" ||
 	fail "gateway --help"

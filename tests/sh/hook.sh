@@ -221,7 +221,7 @@ expect_rc "usage error without arguments" 2 vmseal-hook
 expect_rc "--help" 0 vmseal-hook --help
 grep -q "Exit status" out && pass "--help documents exit status" || fail "--help text"
 expect_rc "--version" 0 vmseal-hook --version
-grep -qx "vmseal-hook 0.1.0" out && pass "--version prints vmseal-hook 0.1.0" || fail "version: $(cat out)"
+grep -qx "vmseal-hook $VERSION" out && pass "--version prints vmseal-hook $VERSION" || fail "version: $(cat out)"
 expect_rc "--policy option overrides the config" 0 \
 	vmseal-hook --policy "$T/pol.json" --no-cache web1 prepare begin - < web1-prepare-begin.xml
 

@@ -13,6 +13,8 @@ T=$(mktemp -d /tmp/vmseal-test.XXXXXX)
 cleanup_hooks=()
 _cleanup() { for h in "${cleanup_hooks[@]}"; do eval "$h"; done; rm -rf "$T"; }
 trap _cleanup EXIT
+# The version every program prints: debian/changelog's first line (the Makefile's one source).
+VERSION=$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' "$top/debian/changelog")
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 

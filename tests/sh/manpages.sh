@@ -70,8 +70,8 @@ for cmd in "${cmds[@]}"; do
 	for sect in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" EXAMPLES "SEE ALSO"; do
 		grep -q "^# $sect\$" "$page" || fail "$cmd: man page has no $sect section"
 	done
-	grep -q -- '--version' "$cmd.hopts" && "$cmd" --version | grep -qx "$cmd 0.1.0" \
-		|| fail "$cmd: --version missing or not \"$cmd 0.1.0\""
+	grep -q -- '--version' "$cmd.hopts" && "$cmd" --version | grep -qx "$cmd $VERSION" \
+		|| fail "$cmd: --version missing or not \"$cmd $VERSION\""
 done
 
 # The comparison catches drift: drop one option from a page, add one to --help.
@@ -91,4 +91,15 @@ if [ -d "$top/$(basename "$(dirname "$BIN")")/man" ]; then
 		ls "$(dirname "$BIN")"/man/"$cmd".[1-8] >/dev/null 2>&1 || fail "$cmd: page not built by make man"
 	done
 	pass "make man built a page for every command"
+fi
+
+# One version for all: debian/changelog's, printed through lib/cli (cli_version) and put into the
+# built pages' headers; no program or library file spells a version of its own.
+[ -n "$VERSION" ] && pass "version $VERSION read from debian/changelog" || fail "no version in debian/changelog"
+own=$(grep -nE '"[0-9]+\.[0-9]+\.[0-9]+"|[a-z] [0-9]+\.[0-9]+\.[0-9]+\\n|PROG " [0-9]|#define VERSION ' "$top"/lib/*.[ch] "$top"/signer/*.c \
+	"$top"/verifier/*.c "$top"/agent/*.c "$top"/api/*.c | head -3)
+[ -z "$own" ] && pass "no source file hard-codes a version" || fail "a version spelled in the source: $own"
+if [ -d "$(dirname "$BIN")/man" ]; then
+	bad=$(for p in "$(dirname "$BIN")"/man/vmseal-*.[1-8]; do grep "^\.TH" "$p" | grep -q "\"vmseal $VERSION\"" || echo "$p"; done)
+	[ -z "$bad" ] && pass "built man pages carry version $VERSION" || fail "man page headers: $bad"
 fi
