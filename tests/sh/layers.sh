@@ -4,7 +4,8 @@
 # higher one, and lib/ never includes a front end (signer/ verifier/ agent/ api/) or tests/.
 # The table below is the layering the code shows (README "Layout" draws it). A module not in it
 # gets the layer above the highest module it includes (so a new module never breaks the check,
-# and a low module cannot reach a high one through it); a cycle of includes fails.
+# and a low module cannot reach a high one through it); a cycle of includes fails. Files
+# NAME_PART.[ch] are part of module NAME (policy_boot, replay_redis, merkle_priv).
 source "$(dirname "$0")/lib.sh"
 cd "$T"
 
@@ -12,7 +13,7 @@ cd "$T"
 # 3: policy; 4: decisions and clients built on the policy or on RFC 9421.
 LAYERS="
 0 error limits util jsonx cli replay
-1 sf key p11 merkle progress qcow2 domxml audit evalcache replay_redis shamir sshbuf
+1 sf key p11 merkle progress qcow2 domxml audit evalcache shamir sshbuf
 2 httpsig dsse statement keymeta shred gwnames sshkey sshcert sshkrl
 3 bundle policy gwbody
 4 diskcheck policyedit gwclient
@@ -28,8 +29,8 @@ for line in table.strip().splitlines():
     n, *mods = line.split()
     for m in mods:
         layer[m] = int(n)
-def module(path):
-    return re.sub(r"_priv$", "", os.path.basename(path).rsplit(".", 1)[0])
+def module(path):  # NAME_PART.c belongs to module NAME (policy_boot.c is policy's, merkle_priv.h merkle's)
+    return os.path.basename(path).rsplit(".", 1)[0].split("_")[0]
 incs, bad = {}, []
 for f in sorted(os.listdir(libdir)):
     if not f.endswith((".c", ".h")):
