@@ -247,6 +247,7 @@ int audit_parse_line(const char *line, size_t len, struct audit_entry *out, stru
 	json_t *root = NULL, *v;
 	char *canon = NULL;
 	int64_t t;
+	char tbuf[32];
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -291,7 +292,9 @@ int audit_parse_line(const char *line, size_t len, struct audit_entry *out, stru
 	}
 	out->seq = (uint64_t)json_integer_value(json_object_get(root, "seq"));
 	v = json_object_get(root, "time");
-	if (time_parse_rfc3339(json_string_value(v), &t) < 0) {
+	/* Canonical: UTC as vmseal writes it ("…Z", no offset, no fraction), so one event has one line. */
+	if (time_parse_rfc3339(json_string_value(v), &t) < 0 ||
+	    (time_format_rfc3339(t, tbuf, sizeof(tbuf)), strcmp(tbuf, json_string_value(v)))) {
 		vs_fail(err, VS_ERR_INPUT, NULL, "time \"%.40s\" is not RFC 3339 UTC", json_string_value(v));
 		goto out;
 	}

@@ -22,6 +22,7 @@
 #define VS_MAX_SIG_COMPONENTS 32            /* components in one Signature-Input entry */
 #define VS_MAX_AUDIT_LINE_BYTES (16u << 10) /* one audit log line */
 #define VS_MAX_NAME_BYTES 256               /* a template or domain name */
+#define VS_MAX_TIME_FRACTION_DIGITS 9      /* RFC 3339 time-secfrac: nanoseconds at most */
 #define VS_MAX_PATH_BYTES 4096              /* a file path */
 #define VS_MAX_BOOT_CMDLINES 8              /* command lines one kernel's Statement allows */
 #define VS_MAX_CMDLINE_BYTES 2048           /* one kernel command line, with its NUL (x86 COMMAND_LINE_SIZE) */

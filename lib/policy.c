@@ -69,7 +69,7 @@ static int opt_time(json_t *o, const char *field, int64_t *out, const char *wher
 	if (!v)
 		return 0;
 	if (!json_is_string(v) || time_parse_rfc3339(json_string_value(v), out) < 0)
-		return vs_fail(err, VS_ERR_INPUT, object, "%s: %s is not an RFC 3339 UTC time", where, field);
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: %s is not an RFC 3339 time", where, field);
 	return 0;
 }
 
@@ -682,8 +682,14 @@ int policy_check_subject(const struct policy *p, int fd, const char *name, const
 			(long long)st.st_size, (unsigned long long)sm->size);
 		return 0;
 	}
-	if (merkle_root_fd(fd, name, mo, mr, err) < 0)
-		return -1;
+	{
+		/* A sha256 in the subject is checked too, from the same pass over the bytes. */
+		struct merkle_opts o = mo ? *mo : (struct merkle_opts){0};
+
+		o.want_sha256 = sm->sha256[0] != '\0';
+		if (merkle_root_fd(fd, name, &o, mr, err) < 0)
+			return -1;
+	}
 	if (mr->size != sm->size) {
 		vs_fail(why, VS_ERR_DENIED, name, "size is %llu bytes, attestation says %llu",
 			(unsigned long long)mr->size, (unsigned long long)sm->size);
@@ -695,6 +701,12 @@ int policy_check_subject(const struct policy *p, int fd, const char *name, const
 			"digest mismatch: %s is %.16s…, attestation says %.16s… (modified or another %s)",
 			sm->predicate == STATEMENT_BOOT ? "file" : "image", hex, sm->digest,
 			sm->predicate == STATEMENT_BOOT ? "file" : "image");
+	else if (sm->sha256[0]) {
+		hex_encode(mr->sha256, 32, hex);
+		if (strcmp(hex, sm->sha256))
+			vs_fail(why, VS_ERR_DENIED, name, "sha256 mismatch: %s is %.16s…, attestation says %.16s…",
+				sm->predicate == STATEMENT_BOOT ? "file" : "image", hex, sm->sha256);
+	}
 	return 0;
 }
 

@@ -37,6 +37,14 @@ static int get_uint(json_t *o, const char *field, int64_t min, int64_t *out, con
 	return 0;
 }
 
+static int get_hex_digest(const char *hex, const char *alg, const char *object, struct vs_error *err)
+{
+	if (strlen(hex) != 64 || strspn(hex, "0123456789abcdef") != 64)
+		return vs_fail(err, VS_ERR_INPUT, object, "%s digest \"%.80s\" is not 64 lowercase hex digits",
+			       alg, hex);
+	return 0;
+}
+
 static int get_time(json_t *o, const char *field, int64_t *out, const char *object, struct vs_error *err)
 {
 	char buf[64];
@@ -44,7 +52,7 @@ static int get_time(json_t *o, const char *field, int64_t *out, const char *obje
 	if (get_string(o, field, buf, sizeof(buf), object, err) < 0)
 		return -1;
 	if (time_parse_rfc3339(buf, out) < 0)
-		return vs_fail(err, VS_ERR_INPUT, object, "statement: \"%s\" is not RFC 3339 UTC: \"%s\"",
+		return vs_fail(err, VS_ERR_INPUT, object, "statement: \"%s\" is not an RFC 3339 time: \"%s\"",
 			       field, buf);
 	return 0;
 }
@@ -229,18 +237,27 @@ int statement_parse(const uint8_t *json, size_t len, const char *object, struct 
 		vs_fail(err, VS_ERR_INPUT, object, "subject digest missing");
 		goto out;
 	}
-	if (get_string(d, STATEMENT_DIGEST_ALG, st->digest, sizeof(st->digest), object, err) < 0)
-		goto out;
 	{
-		uint8_t tmp[32];
+		const char *alg;
+		json_t *dv;
 
-		if (strlen(st->digest) != 64 || hex_decode(st->digest, tmp, 32) < 0 ||
-		    strspn(st->digest, "0123456789abcdef") != 64) {
-			vs_fail(err, VS_ERR_INPUT, object, "digest \"%.80s\" is not 64 lowercase hex digits",
-				st->digest);
-			goto out;
+		/* Every digest named is one vmseal checks (issue #14 item 9). */
+		json_object_foreach(d, alg, dv) {
+			if (strcmp(alg, STATEMENT_DIGEST_ALG) && strcmp(alg, STATEMENT_SHA256_ALG)) {
+				vs_fail(err, VS_ERR_INPUT, object,
+					"subject digest algorithm \"%.40s\" is not one vmseal checks (%s, %s)",
+					alg, STATEMENT_DIGEST_ALG, STATEMENT_SHA256_ALG);
+				goto out;
+			}
 		}
 	}
+	if (get_string(d, STATEMENT_DIGEST_ALG, st->digest, sizeof(st->digest), object, err) < 0 ||
+	    get_hex_digest(st->digest, STATEMENT_DIGEST_ALG, object, err) < 0)
+		goto out;
+	if (json_object_get(d, STATEMENT_SHA256_ALG) &&
+	    (get_string(d, STATEMENT_SHA256_ALG, st->sha256, sizeof(st->sha256), object, err) < 0 ||
+	     get_hex_digest(st->sha256, STATEMENT_SHA256_ALG, object, err) < 0))
+		goto out;
 	p = json_object_get(root, "predicate");
 	if (!json_is_object(p)) {
 		vs_fail(err, VS_ERR_INPUT, object, "predicate missing or not an object");
@@ -304,6 +321,9 @@ char *statement_encode(const struct statement *st, size_t *len)
 			 "predicate", pred);
 	if (!root)
 		return NULL;
+	if (st->sha256[0])
+		json_object_set_new(json_object_get(json_array_get(json_object_get(root, "subject"), 0), "digest"),
+				    STATEMENT_SHA256_ALG, json_string(st->sha256));
 	s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (s && len)

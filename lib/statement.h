@@ -14,6 +14,7 @@
 #define STATEMENT_PREDICATE_TYPE "urn:vmseal:template:v1"
 #define STATEMENT_BOOT_PREDICATE_TYPE "urn:vmseal:boot:v1"
 #define STATEMENT_DIGEST_ALG "vmseal-merkle-sha256"
+#define STATEMENT_SHA256_ALG "sha256"
 
 enum statement_predicate { STATEMENT_TEMPLATE = 0, STATEMENT_BOOT };
 
@@ -32,6 +33,7 @@ struct statement {
 	enum statement_predicate predicate;
 	char subject_name[VS_MAX_NAME_BYTES];
 	char digest[65];           /* vmseal-merkle-sha256, lowercase hex */
+	char sha256[65];           /* optional plain SHA-256 of the whole file; "" when absent */
 	char template_name[VS_MAX_NAME_BYTES]; /* template.name, or boot.name */
 	int64_t template_version;              /* template.version, or boot.version */
 	char format[16];           /* template only: "qcow2", "raw" */
@@ -49,7 +51,9 @@ struct statement {
  * and bounded, unknown fields refused, digest 64 lowercase hex, chunkSize == VS_CHUNK_SIZE.
  * A boot Statement names a known kind; a kernel's lists 1..VS_MAX_BOOT_CMDLINES distinct
  * command lines without control characters, and no other kind may list any. Callers check
- * st->predicate: a boot Statement never covers a disk, nor a template Statement a boot file. */
+ * st->predicate: a boot Statement never covers a disk, nor a template Statement a boot file.
+ * The subject's digest holds vmseal-merkle-sha256 and optionally sha256, each 64 lowercase
+ * hex; any other algorithm is refused (every digest a subject names is checked). */
 int statement_parse(const uint8_t *json, size_t len, const char *object, struct statement *out,
 		    struct vs_error *err);
 

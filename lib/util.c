@@ -382,33 +382,83 @@ bad:
 	return -1;
 }
 
+/* Reads exactly n decimal digits (no sign, no space) at *p and advances past them. */
+static int digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+static int days_in_month(int year, int month)
+{
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return month == 2 && leap ? 29 : mdays[month - 1];
+}
+
+/* Days from 1970-01-01 to year-month-day of the proleptic Gregorian calendar (H. Hinnant's
+ * days_from_civil): no timegm, no time zone, no normalisation of out-of-range fields. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + doe - 719468;
+}
+
 int time_parse_rfc3339(const char *s, int64_t *out)
 {
-	struct tm tm = {0};
-	const char *p;
-	int n = 0;
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int year, mon, mday, hour, min, sec, oh = 0, om = 0, sign = 0;
+	const char *p = s;
+	int64_t t;
 
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
+	if (!s || digits(&p, 4, &year) < 0 || *p++ != '-' || digits(&p, 2, &mon) < 0 || *p++ != '-' ||
+	    digits(&p, 2, &mday) < 0 || *p++ != 'T' || digits(&p, 2, &hour) < 0 || *p++ != ':' ||
+	    digits(&p, 2, &min) < 0 || *p++ != ':' || digits(&p, 2, &sec) < 0)
 		return -1;
-	p = s + n;
 	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return -1;
+		const char *f = ++p;
+
 		while (*p >= '0' && *p <= '9')
 			p++;
+		if (p == f || p - f > VS_MAX_TIME_FRACTION_DIGITS)
+			return -1;
 	}
-	if (strcmp(p, "Z") != 0)
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p++ == '+' ? 1 : -1;
+		if (digits(&p, 2, &oh) < 0 || *p++ != ':' || digits(&p, 2, &om) < 0 || oh > 23 || om > 59)
+			return -1;
+	} else {
 		return -1;
-	if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
-	    tm.tm_mday < 1 || tm.tm_mday > mdays[tm.tm_mon - 1] || tm.tm_hour > 23 ||
-	    tm.tm_min > 59 || tm.tm_sec > 60)
+	}
+	if (*p != '\0')
 		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	*out = (int64_t)timegm(&tm);
+	/* A leap second (:60) is refused: it exists only at the end of some months, and nothing
+	 * vmseal reads carries one. */
+	if (mon < 1 || mon > 12 || mday < 1 || mday > days_in_month(year, mon) || hour > 23 ||
+	    min > 59 || sec > 59)
+		return -1;
+	t = days_from_civil(year, mon, mday) * 86400 + hour * 3600 + min * 60 + sec;
+	t -= (int64_t)sign * (oh * 3600 + om * 60);
+	/* 0 is what every reader takes for an absent field ("no limit"): a time at or before the
+	 * epoch is refused rather than read as never expiring. */
+	if (t <= 0)
+		return -1;
+	*out = t;
 	return 0;
 }
 

@@ -38,7 +38,12 @@ char *b64_encode(const uint8_t *in, size_t n);
  * also accepts the URL-safe alphabet when urlsafe != 0. Returns 0 and a malloc'd buffer. */
 int b64_decode(const char *in, size_t inlen, int urlsafe, uint8_t **out, size_t *outlen);
 
-/* Parses "YYYY-MM-DDTHH:MM:SSZ" (UTC, optional fractional seconds) to seconds since the epoch. */
+/* Parses an RFC 3339 date-time, strictly: "YYYY-MM-DDTHH:MM:SS" with exactly two digits per field
+ * (no sign, no space), a real calendar date (leap years), hours 00-23, minutes and seconds 00-59
+ * (no leap second), an optional fraction of 1..VS_MAX_TIME_FRACTION_DIGITS digits (dropped), then
+ * "Z" or a "+hh:mm"/"-hh:mm" offset. The result is seconds since the epoch, UTC, and must be after
+ * 1970-01-01T00:00:00Z: readers take 0 for an absent field, so that time is refused, never read
+ * as "no limit". -1 for anything else. */
 int time_parse_rfc3339(const char *s, int64_t *out);
 
 /* Formats t as "YYYY-MM-DDTHH:MM:SSZ" into out (at least 21 bytes). */

@@ -45,6 +45,8 @@ static void usage(FILE *f)
 		"  --no-expires            write no expiresAt\n"
 		"  --format FMT            image format recorded in the statement (default: detected,\n"
 		"                          qcow2 or raw)\n"
+		"  --sha256                also name the image's plain SHA-256 in the subject (for tools\n"
+		"                          that know only sha256); verifiers check it as well\n"
 		"  --append                countersign the existing envelope OUT\n"
 		"  --force                 replace an existing OUT (default: refuse)\n"
 		"  -o, --output OUT        envelope path (default IMAGE.intoto.json)\n"
@@ -55,7 +57,7 @@ static void usage(FILE *f)
 		"                          (POST URL/v1/sign) to sign the statement; --key is then an\n"
 		"                          admin key with role signer that signs the HTTP request\n"
 		"                          (RFC 9421); the answer's statement is checked against what\n"
-		"                          was asked. Not with --append or --no-expires.\n"
+		"                          was asked. Not with --append, --no-expires, --sha256.\n"
 		"  --cacert FILE           CA certificate of the gateway's TLS certificate\n"
 		"  --cert FILE, --cert-key FILE  client certificate and key (mutual TLS)\n"
 		"  --gateway-pub FILE      the gateway's response-signing public key: the answer must\n"
@@ -115,6 +117,7 @@ int main(int argc, char **argv)
 		{"expires", required_argument, NULL, 'e'},
 		{"no-expires", no_argument, NULL, 'E'},
 		{"format", required_argument, NULL, 'F'},
+		{"sha256", no_argument, NULL, '2'},
 		{"append", no_argument, NULL, 'a'},
 		{"force", no_argument, NULL, 'f'},
 		{"output", required_argument, NULL, 'o'},
@@ -171,6 +174,7 @@ int main(int argc, char **argv)
 				return cli_usage_error(prog, "--format must be qcow2 or raw");
 			format = optarg;
 			break;
+		case '2': mo.want_sha256 = 1; break;
 		case 'a': append = 1; break;
 		case 'f': force = 1; break;
 		case 'o': outpath = optarg; break;
@@ -193,8 +197,8 @@ int main(int argc, char **argv)
 	image = argv[optind];
 	if (!keyspec)
 		return cli_usage_error(prog, "--key is required");
-	if (ro.url && (append || !expires))
-		return cli_usage_error(prog, "--remote does not go with --append or --no-expires");
+	if (ro.url && (append || !expires || mo.want_sha256))
+		return cli_usage_error(prog, "--remote does not go with --append, --no-expires or --sha256");
 	if (!ro.url && (ro.cacert || ro.cert || ro.cert_key || ro.gateway_pub || ro.signer_pub))
 		return cli_usage_error(prog, "--cacert, --cert, --cert-key, --gateway-pub and --signer-pub need --remote");
 	if (!append && (!tmpl || version < 0))
@@ -260,6 +264,8 @@ int main(int argc, char **argv)
 		memset(&st, 0, sizeof(st));
 		snprintf(st.subject_name, sizeof(st.subject_name), "%s", base ? base + 1 : image);
 		hex_encode(mr.root, 32, st.digest);
+		if (mo.want_sha256)
+			hex_encode(mr.sha256, 32, st.sha256);
 		snprintf(st.template_name, sizeof(st.template_name), "%s", tmpl);
 		st.template_version = version;
 		snprintf(st.format, sizeof(st.format), "%s", format ? format : detect_format(fd));
