@@ -50,6 +50,7 @@ struct gateway {
 	struct audit_group *group;
 	char audit_path[VS_MAX_PATH_BYTES];
 	struct replay_store *replay;
+	int replay_is_redis; /* --replay-store: refusals can say why Redis was not used */
 	int64_t started; /* signatures created before this are refused */
 	char *tls_cert_pem, *tls_key_pem, *client_ca_pem;
 	struct MHD_Daemon *daemon;

@@ -13,6 +13,7 @@
 #include <microhttpd.h>
 
 #include "api/gateway.h"
+#include "lib/replay_redis.h"
 #include "lib/util.h"
 
 #define MAX_URI_BYTES VS_MAX_HEADER_BYTES
@@ -260,6 +261,7 @@ struct claims {
 	int started;
 	char label[HTTPSIG_MAX_SIGS][HTTPSIG_MAX_LABEL + 1];
 	char nonce[HTTPSIG_MAX_SIGS][65]; /* for the audit reason, cut at 64 bytes */
+	char keyid[HTTPSIG_MAX_SIGS][65];
 };
 
 /* Waits for the claims; returns 1 with rep and why filled (401 replay, 503 store) when one of
@@ -284,10 +286,22 @@ static int claims_refused(struct gateway *gw, struct claims *c, struct reply *re
 			 c->nonce[i]);
 		reply_error(rep, 401, "replay", "signature %s: nonce already used", c->label[i]);
 		*accept_sig = 1;
+	} else if (rr == REPLAY_KEY_FULL) {
+		snprintf(why, whylen, "too many live claims: key %s holds %lld",
+			 c->keyid[i], (long long)gw->policy->gateway.max_claims_per_key);
+		reply_error(rep, 429, "too_many_claims",
+			    "key %.16s holds its %lld live replay claims; try again when they expire",
+			    c->keyid[i], (long long)gw->policy->gateway.max_claims_per_key);
 	} else {
-		snprintf(why, whylen, "replay cache %s", replay_result_name(rr));
+		char refused[VS_ERR_REASON_MAX] = "";
+
+		if (gw->replay_is_redis)
+			replay_redis_refused(gw->replay, refused, sizeof(refused));
+		snprintf(why, whylen, "replay cache %s%s%s", replay_result_name(rr),
+			 refused[0] ? ": " : "", refused);
 		reply_error(rep, 503, "replay_cache_unavailable",
-			    "the replay cache is %s; try again later", replay_result_name(rr));
+			    "the replay cache is %s%s%s; try again later", replay_result_name(rr),
+			    refused[0] ? ": " : "", refused);
 	}
 	return 1;
 }
@@ -300,6 +314,7 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 		.key_lookup = policy_key_lookup, .key_ctx = gw, .required = required_components,
 		.nrequired = 4, .require_created = 1, .require_expires = 1, .require_nonce = 1,
 		.require_keyid = 1, .now = vs_now(), .max_skew_s = gw->policy->gateway.max_skew_s,
+		.max_future_skew_s = gw->policy->gateway.max_future_skew_s,
 		.max_validity_s = gw->policy->gateway.max_validity_s, .not_before = gw->started,
 		.check_authority = 1, .authorities = gw->name_ptrs,
 		.nauthorities = __atomic_load_n(&gw->nnames, __ATOMIC_ACQUIRE),
@@ -320,25 +335,11 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 		return -1;
 	}
 	snprintf(actor, actorlen, "%s", res.sigs[0].keyid);
-	{
-		struct replay_item items[HTTPSIG_MAX_SIGS];
-
-		for (size_t i = 0; i < res.n; i++)
-			items[i] = (struct replay_item){res.sigs[i].keyid, res.sigs[i].nonce,
-							res.sigs[i].expires};
-		for (size_t i = 0; i < res.n; i++) {
-			snprintf(claims->label[i], sizeof(claims->label[i]), "%s", res.sigs[i].label);
-			snprintf(claims->nonce[i], sizeof(claims->nonce[i]), "%.64s", res.sigs[i].nonce);
-		}
-		replay_claim_start(gw->replay, items, res.n, o.now, &claims->b);
-		claims->started = 1;
-	}
 	for (size_t i = 0; i < res.n; i++) {
 		const struct policy_key *k = res.sigs[i].key_ref;
 		size_t j;
 
-		/* One owner's several keys are one signer: a quorum counts people. */
-		for (j = 0; j < nseen && strcmp(policy_key_owner(seen[j]), policy_key_owner(k)); j++)
+		for (j = 0; j < nseen && seen[j] != k; j++)
 			;
 		if (j < nseen)
 			continue;
@@ -347,9 +348,6 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 			with_role++;
 	}
 	need = quorum_needed(gw, rt);
-	if ((with_role == 0 || with_role < need) &&
-	    claims_refused(gw, claims, rep, why, whylen, accept_sig))
-		return -1;
 	if (with_role == 0) {
 		snprintf(why, whylen, "forbidden: no signer has a role for %s", rt->event);
 		reply_error(rep, 403, "forbidden", "key %.16s has no role allowed to call %s %s",
@@ -362,6 +360,21 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 			    "%s %s needs signatures from %u distinct admin keys, got %zu", rt->method,
 			    rt->pattern, need, with_role);
 		return -1;
+	}
+	/* Only an authorized call takes replay slots: a key without the role for a route cannot
+	 * fill the cache with calls that are refused anyway. */
+	{
+		struct replay_item items[HTTPSIG_MAX_SIGS];
+
+		for (size_t i = 0; i < res.n; i++) {
+			items[i] = (struct replay_item){res.sigs[i].keyid, res.sigs[i].nonce,
+							res.sigs[i].expires};
+			snprintf(claims->label[i], sizeof(claims->label[i]), "%s", res.sigs[i].label);
+			snprintf(claims->nonce[i], sizeof(claims->nonce[i]), "%.64s", res.sigs[i].nonce);
+			snprintf(claims->keyid[i], sizeof(claims->keyid[i]), "%.64s", res.sigs[i].keyid);
+		}
+		replay_claim_start(gw->replay, items, res.n, o.now, &claims->b);
+		claims->started = 1;
 	}
 	snprintf(why, whylen, "%zu signer%s", with_role, with_role > 1 ? "s" : "");
 	return 0;

@@ -26,8 +26,12 @@ static void usage(FILE *f)
 	      "HTTPS (TLS 1.3 only) management API in front of libvirt. Every call must carry an\n"
 	      "HTTP Message Signature (RFC 9421) by an admin key of the policy, covering @method,\n"
 	      "@authority, @path, @query and, with a body, content-digest (RFC 9530); with created,\n"
-	      "expires, nonce and keyid. Each (keyid, nonce) is accepted once. The key's roles decide\n"
-	      "what it may call; destroy and delete may need a quorum of admin signatures. Every\n"
+	      "expires, nonce and keyid; created at most max_skew_s in the past and\n"
+	      "max_future_skew_s (default 2) ahead. The key's roles decide what it may call;\n"
+	      "destroy and delete may need a quorum of admin signatures. An allowed call claims its\n"
+	      "(keyid, nonce) once; a key holds at most max_claims_per_key live claims (429 past it).\n"
+	      "At start the gateway waits max_future_skew_s + 1 s before it listens and refuses\n"
+	      "older signatures, so nothing accepted before a restart is accepted again. Every\n"
 	      "decision is appended to the hash-chained audit log (durably before a state change).\n"
 	      "Responses are signed with the response key, bound to the request.\n"
 	      "\n"
@@ -54,7 +58,9 @@ static void usage(FILE *f)
 	      "                         calls are refused with 503 until claims expire\n"
 	      "  --replay-store URL     share the replay cache between gateway replicas in Redis:\n"
 	      "                         redis://[:PASSWORD@]HOST[:PORT][/DB]; each (keyid, nonce) is\n"
-	      "                         claimed with SET NX EX; Redis unreachable: 503 (fail closed)\n"
+	      "                         claimed with SET NX EX; Redis unreachable: 503 (fail closed);\n"
+	      "                         Redis must have maxmemory-policy noeviction (checked at\n"
+	      "                         every connect: another policy could evict claims)\n"
 	      "  --request-timeout S    a connection must deliver each request (headers and body)\n"
 	      "                         within S seconds of being accepted or of its previous\n"
 	      "                         answer, or it is closed (slowloris; an idle keep-alive\n"
@@ -84,8 +90,9 @@ static void usage(FILE *f)
 	      "         -> DSSE envelope (in-toto Statement) signed with --signing-key\n"
 	      "  GET    /healthz                                        none\n"
 	      "Errors are JSON {\"error\": CODE, \"detail\": TEXT}: 401 bad or missing signature\n"
-	      "(with Accept-Signature), replay; 403 role, quorum or template denied; 404, 409, 413,\n"
-	      "431, 502 (libvirt), 503 (replay cache full, audit log unavailable).\n"
+	      "(with Accept-Signature), wrong_authority, replay; 403 role, quorum or template denied;\n"
+	      "404, 409, 413, 429 (key's live claims), 431, 502 (libvirt), 503 (replay cache full,\n"
+	      "audit log unavailable).\n"
 	      "\n"
 	      "Exit status: 0 after SIGINT/SIGTERM, 2 when it cannot start.\n"
 	      "\n"
@@ -119,6 +126,7 @@ static void reload_policy(struct gateway *gw)
 	gw->policy = np;
 	pthread_rwlock_unlock(&gw->policy_lock);
 	policy_free(old);
+	replay_set_key_limit(gw->replay, (size_t)np->gateway.max_claims_per_key);
 	gateway_audit(gw, "gateway", "gateway.policy.reload", gw->cfg.policy_path, "info",
 		      np->digest, 1);
 	fprintf(stderr, PROG ": policy reloaded (%s)\n", np->digest);
@@ -158,6 +166,10 @@ int main(int argc, char **argv)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	const char *replay_url = NULL;
 	int c, rc = 2, threads_set = 0, max_set = 0;
+
+	/* Before anything else: a call the previous gateway accepted was created at most
+	 * max_future_skew_s after it stopped, so after this moment (see below). */
+	int64_t t_start = vs_now();
 
 	memset(&gw, 0, sizeof(gw));
 	gw.cfg.threads = ncpu > 0 && ncpu < 256 ? (unsigned)ncpu : 2;
@@ -298,8 +310,9 @@ int main(int argc, char **argv)
 		if (!threads_set && gw.cfg.threads <= 64)
 			gw.cfg.threads *= 4;
 		gw.replay = replay_redis_new(replay_url, gw.cfg.threads, &err);
-		if (!gw.replay)
+		if (!gw.replay || replay_redis_check(gw.replay, &err) < 0)
 			goto fail;
+		gw.replay_is_redis = 1;
 	} else {
 		gw.replay = replay_memory_new(gw.cfg.replay_capacity);
 		if (!gw.replay) {
@@ -309,7 +322,16 @@ int main(int argc, char **argv)
 	}
 	if (gateway_libvirt_open(&gw, &err) < 0 || gateway_fd_budget(&gw, max_set, &err) < 0)
 		goto fail;
-	gw.started = vs_now();
+	/*
+	 * The in-process replay cache starts empty, so a call accepted before a restart must fail
+	 * otherwise: one created up to t_start + max_future_skew_s may have been, so the gateway
+	 * refuses those (signature_predates_start) and listens only once calls created now are
+	 * later than that (a wait of at most max_future_skew_s + 1 s, mostly spent loading).
+	 */
+	gw.started = t_start + gw.policy->gateway.max_future_skew_s + 1;
+	replay_set_key_limit(gw.replay, (size_t)gw.policy->gateway.max_claims_per_key);
+	while (vs_now() < gw.started)
+		usleep(50000);
 	if (gateway_http_start(&gw, &err) < 0)
 		goto fail;
 	gateway_audit(&gw, "gateway", "gateway.start", gw.cfg.listen, "info", gw.policy->digest, 1);

@@ -43,7 +43,7 @@ start() { # NAME [OPTIONS] → echo port
 		--libvirt test:///default --response-key gwresp.key --audit-log "$work/audit-$name.jsonl" \
 		"$@" >/dev/null 2>"$name.log" &
 	echo $! >"$name.pid" # (this runs in $(...): the pids array is the parent's, so the trap reads these)
-	for _ in $(seq 200); do grep -q 'listening on' "$name.log" && break; sleep 0.05; done
+	for _ in $(seq 300); do grep -q 'listening on' "$name.log" && break; sleep 0.05; done
 	sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$name.log"
 }
 m1=$(start m1); m2=$(start m2)

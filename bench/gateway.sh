@@ -35,7 +35,7 @@ vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --polic
 	--libvirt test:///default --response-key gwresp.key --audit-log "$work/audit.jsonl" \
 	--threads "$cores" >/dev/null 2>gw.log &
 gwpid=$!
-for _ in $(seq 200); do grep -q 'listening on' gw.log && break; sleep 0.05; done
+for _ in $(seq 300); do grep -q 'listening on' gw.log && break; sleep 0.05; done
 port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' gw.log)
 [ -n "$port" ] || { cat gw.log >&2; exit 1; }
 

@@ -71,7 +71,7 @@ remote() { # remote THREADS SIGNING_KEY [OPTIONS]: prints the driver's line
 		--libvirt test:///default --response-key gwresp.key --audit-log "${AUDIT:-$work/audit.jsonl}" \
 		--threads "$cores" --signing-key "$@" >/dev/null 2>gw.log &
 	gwpid=$!
-	for _ in $(seq 200); do grep -q 'listening on' gw.log && break; sleep 0.05; done
+	for _ in $(seq 300); do grep -q 'listening on' gw.log && break; sleep 0.05; done
 	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' gw.log)
 	[ -n "$port" ] || { cat gw.log >&2; exit 1; }
 	"$drv" remote "https://127.0.0.1:$port" signer.key tls.crt gwresp.pub "$n" "$secs"

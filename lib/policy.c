@@ -233,19 +233,26 @@ static int cmp_digest(const void *a, const void *b)
 
 static int parse_gateway(json_t *o, struct policy_gateway *g, const char *object, struct vs_error *err)
 {
-	static const char *const fields[] = {"max_skew_s", "max_validity_s", "quorum", NULL};
+	static const char *const fields[] = {"max_skew_s", "max_future_skew_s", "max_validity_s",
+					     "max_claims_per_key", "quorum", NULL};
 	static const char *const qfields[] = {"destroy", "delete", NULL};
 	json_t *q;
 	int64_t n;
 
 	g->max_skew_s = 300;
+	g->max_future_skew_s = POLICY_FUTURE_SKEW_DEFAULT;
 	g->max_validity_s = 300;
+	g->max_claims_per_key = POLICY_CLAIMS_PER_KEY_DEFAULT;
 	if (!o)
 		return 0;
 	if (!json_is_object(o) || json_check_fields(o, fields, "gateway", object, err) < 0)
 		return json_is_object(o) ? -1 : vs_fail(err, VS_ERR_INPUT, object, "gateway is not an object");
 	if (opt_int(o, "max_skew_s", 300, 1, 86400, &g->max_skew_s, "gateway", object, err) < 0 ||
-	    opt_int(o, "max_validity_s", 300, 1, 86400, &g->max_validity_s, "gateway", object, err) < 0)
+	    opt_int(o, "max_validity_s", 300, 1, 86400, &g->max_validity_s, "gateway", object, err) < 0 ||
+	    opt_int(o, "max_future_skew_s", POLICY_FUTURE_SKEW_DEFAULT, 1, 60, &g->max_future_skew_s,
+		    "gateway", object, err) < 0 ||
+	    opt_int(o, "max_claims_per_key", POLICY_CLAIMS_PER_KEY_DEFAULT, 1, 1 << 30,
+		    &g->max_claims_per_key, "gateway", object, err) < 0)
 		return -1;
 	q = json_object_get(o, "quorum");
 	if (!q)

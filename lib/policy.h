@@ -82,9 +82,14 @@ struct policy_boot {
 	size_t nrules;
 };
 
+#define POLICY_FUTURE_SKEW_DEFAULT 2          /* s; a gateway waits this long (+1) at start */
+#define POLICY_CLAIMS_PER_KEY_DEFAULT 262144  /* a quarter of the default replay capacity */
+
 struct policy_gateway {
-	int64_t max_skew_s;
+	int64_t max_skew_s;        /* how far created may lie in the past */
+	int64_t max_future_skew_s; /* how far created may lie ahead (default 2) */
 	int64_t max_validity_s;
+	int64_t max_claims_per_key; /* live replay claims one key may hold (default 262144) */
 	unsigned quorum_destroy; /* distinct admin signatures for destroy; 0/1: one */
 	unsigned quorum_delete;
 };

@@ -1,19 +1,31 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* In-memory replay store: sharded hash tables with a fixed node pool, swept by expiry. */
 #include "replay.h"
+#include "replay_priv.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #define SHARDS 16
 #define NIL UINT32_MAX
+#define KEYS_PER_SHARD 512 /* distinct keyids with claims in one shard (a policy has <= 256) */
 
 struct node {
-	uint8_t id[32]; /* SHA-256(keyid NUL nonce): fixed size whatever the client sends */
-	int64_t expires;
+	uint8_t id[32];    /* SHA-256(secret, keyid NUL nonce): fixed size, not chosen by clients */
+	int64_t expires;   /* the signature's expires, wall clock */
+	int64_t mono_exp;  /* the same moment on the monotonic clock (ms), as seen at the claim */
 	uint32_t next;
+	uint16_t keyslot;  /* its keyid's entry in the shard's keys[] */
+};
+
+/* Live claims of one keyid in one shard. */
+struct keycount {
+	uint8_t kh[16]; /* SHA-256(secret, keyid), cut */
+	uint32_t live;
 };
 
 struct shard {
@@ -22,12 +34,18 @@ struct shard {
 	uint32_t *buckets;
 	uint32_t nbuckets, cap, used, free_head;
 	int64_t last_sweep;
+	struct keycount keys[KEYS_PER_SHARD];
+	uint32_t nkeys;
 };
 
 struct memstore {
 	struct replay_store base;
 	struct shard shards[SHARDS];
 	int nshards; /* 1 for small stores, so that a store of n claims holds exactly n */
+	uint8_t secret[32]; /* keys the shard and bucket choice: a client cannot aim at one shard */
+	uint32_t key_limit; /* live claims per keyid per shard; 0: no bound (read atomically) */
+	int64_t (*mono_ms)(void *ctx);
+	void *mono_ctx;
 };
 
 const char *replay_result_name(enum replay_result r)
@@ -39,13 +57,22 @@ const char *replay_result_name(enum replay_result r)
 		return "replay";
 	case REPLAY_FULL:
 		return "full";
+	case REPLAY_KEY_FULL:
+		return "key_full";
 	default:
 		return "unavailable";
 	}
 }
 
+/* A claim may be forgotten only once its signature has expired on both clocks: a wall-clock
+ * step forward (or back) alone never frees a claim that could still be replayed. */
+static int node_expired(const struct node *n, int64_t now, int64_t mono)
+{
+	return n->expires <= now && n->mono_exp <= mono;
+}
+
 /* Frees every expired node of one shard. Caller holds the lock. */
-static void sweep(struct shard *sh, int64_t now)
+static void sweep(struct shard *sh, int64_t now, int64_t mono)
 {
 	for (uint32_t b = 0; b < sh->nbuckets; b++) {
 		uint32_t *link = &sh->buckets[b];
@@ -53,10 +80,11 @@ static void sweep(struct shard *sh, int64_t now)
 		while (*link != NIL) {
 			struct node *n = &sh->nodes[*link];
 
-			if (n->expires <= now) {
+			if (node_expired(n, now, mono)) {
 				uint32_t idx = *link;
 
 				*link = n->next;
+				sh->keys[n->keyslot].live--;
 				n->next = sh->free_head;
 				sh->free_head = idx;
 				sh->used--;
@@ -68,42 +96,92 @@ static void sweep(struct shard *sh, int64_t now)
 	sh->last_sweep = now;
 }
 
+/* The entry counting kh's claims in sh (reusing one with none live), or -1 when the table is
+ * full of other keys' live claims. Caller holds the lock. */
+static int keyslot_find(struct shard *sh, const uint8_t kh[static 16])
+{
+	int reuse = -1;
+
+	for (uint32_t i = 0; i < sh->nkeys; i++) {
+		if (memcmp(sh->keys[i].kh, kh, 16) == 0)
+			return (int)i;
+		if (reuse < 0 && sh->keys[i].live == 0)
+			reuse = (int)i;
+	}
+	if (reuse < 0 && sh->nkeys < KEYS_PER_SHARD)
+		reuse = (int)sh->nkeys++;
+	if (reuse >= 0) {
+		memcpy(sh->keys[reuse].kh, kh, 16);
+		sh->keys[reuse].live = 0;
+	}
+	return reuse;
+}
+
+static int64_t mono_ms_real(void *ctx)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int keyed_digest(const struct memstore *m, const char *keyid, const char *nonce,
+			uint8_t out[static 32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned len = 0;
+	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+		 EVP_DigestUpdate(ctx, m->secret, sizeof(m->secret)) == 1 &&
+		 EVP_DigestUpdate(ctx, keyid, strlen(keyid) + 1) == 1 &&
+		 (!nonce || EVP_DigestUpdate(ctx, nonce, strlen(nonce)) == 1) &&
+		 EVP_DigestFinal_ex(ctx, out, &len) == 1;
+
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
 static enum replay_result mem_claim(struct replay_store *s, const char *keyid, const char *nonce,
 				    int64_t expires, int64_t now)
 {
 	struct memstore *m = (struct memstore *)s;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t id[32];
-	unsigned idlen = 0;
+	uint8_t id[32], kh[32];
 	struct shard *sh;
-	uint32_t b, i;
+	uint32_t b, i, limit = __atomic_load_n(&m->key_limit, __ATOMIC_RELAXED);
+	int64_t mono = m->mono_ms(m->mono_ctx);
+	int slot;
 	enum replay_result r = REPLAY_OK;
 
-	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, keyid, strlen(keyid) + 1) != 1 ||
-	    EVP_DigestUpdate(ctx, nonce, strlen(nonce)) != 1 ||
-	    EVP_DigestFinal_ex(ctx, id, &idlen) != 1) {
-		EVP_MD_CTX_free(ctx);
+	if (keyed_digest(m, keyid, nonce, id) < 0 || keyed_digest(m, keyid, NULL, kh) < 0)
 		return REPLAY_UNAVAILABLE;
-	}
-	EVP_MD_CTX_free(ctx);
 	sh = &m->shards[id[0] % m->nshards];
 	memcpy(&b, id + 4, sizeof(b));
 	pthread_mutex_lock(&sh->lock);
 	b %= sh->nbuckets;
 	for (i = sh->buckets[b]; i != NIL; i = sh->nodes[i].next) {
-		if (memcmp(sh->nodes[i].id, id, 32) == 0) {
-			if (sh->nodes[i].expires > now) {
+		struct node *n = &sh->nodes[i];
+
+		if (memcmp(n->id, id, 32) == 0) {
+			if (!node_expired(n, now, mono)) {
 				r = REPLAY_SEEN;
 			} else {
 				/* expired claim of the same pair: renew it */
-				sh->nodes[i].expires = expires;
+				n->expires = expires;
+				n->mono_exp = mono + (expires > now ? expires - now : 0) * 1000;
 			}
 			goto out;
 		}
 	}
 	if (sh->free_head == NIL || now > sh->last_sweep + 1)
-		sweep(sh, now);
+		sweep(sh, now, mono);
+	slot = keyslot_find(sh, kh);
+	if (slot < 0) {
+		r = REPLAY_FULL;
+		goto out;
+	}
+	if (limit && sh->keys[slot].live >= limit) {
+		r = REPLAY_KEY_FULL;
+		goto out;
+	}
 	if (sh->free_head == NIL) {
 		r = REPLAY_FULL;
 		goto out;
@@ -112,8 +190,11 @@ static enum replay_result mem_claim(struct replay_store *s, const char *keyid, c
 	sh->free_head = sh->nodes[i].next;
 	memcpy(sh->nodes[i].id, id, 32);
 	sh->nodes[i].expires = expires;
+	sh->nodes[i].mono_exp = mono + (expires > now ? expires - now : 0) * 1000;
+	sh->nodes[i].keyslot = (uint16_t)slot;
 	sh->nodes[i].next = sh->buckets[b];
 	sh->buckets[b] = i;
+	sh->keys[slot].live++;
 	sh->used++;
 out:
 	pthread_mutex_unlock(&sh->lock);
@@ -175,7 +256,29 @@ size_t replay_memory_count(struct replay_store *s)
 	return n;
 }
 
+void replay_set_key_limit(struct replay_store *s, size_t per_key)
+{
+	if (s->set_key_limit)
+		s->set_key_limit(s, per_key);
+}
+
+static void mem_set_key_limit(struct replay_store *s, size_t per_key)
+{
+	struct memstore *m = (struct memstore *)s;
+	/* Claims spread evenly over the shards (keyed hash): each takes its share, rounded up. */
+	size_t share = per_key ? (per_key + (size_t)m->nshards - 1) / (size_t)m->nshards : 0;
+
+	__atomic_store_n(&m->key_limit, share > UINT32_MAX ? UINT32_MAX : (uint32_t)share,
+			 __ATOMIC_RELAXED);
+}
+
 struct replay_store *replay_memory_new(size_t capacity)
+{
+	return replay_memory_new_clock(capacity, mono_ms_real, NULL);
+}
+
+struct replay_store *replay_memory_new_clock(size_t capacity, int64_t (*mono_ms)(void *ctx),
+					     void *ctx)
 {
 	struct memstore *m;
 
@@ -186,6 +289,13 @@ struct replay_store *replay_memory_new(size_t capacity)
 		return NULL;
 	m->base.claim = mem_claim;
 	m->base.destroy = mem_destroy;
+	m->base.set_key_limit = mem_set_key_limit;
+	m->mono_ms = mono_ms;
+	m->mono_ctx = ctx;
+	if (RAND_bytes(m->secret, sizeof(m->secret)) != 1) {
+		free(m);
+		return NULL;
+	}
 	m->nshards = capacity >= 64 * SHARDS ? SHARDS : 1;
 	for (int k = 0; k < m->nshards; k++) {
 		struct shard *sh = &m->shards[k];

@@ -11,6 +11,7 @@ enum replay_result {
 	REPLAY_SEEN,        /* already claimed and not yet expired: a replay */
 	REPLAY_FULL,        /* no room without evicting an unexpired claim: refuse (fail closed) */
 	REPLAY_UNAVAILABLE, /* the store cannot answer (a remote store is down): refuse */
+	REPLAY_KEY_FULL,    /* this keyid holds its bound of live claims: refuse it alone */
 };
 
 /*
@@ -34,6 +35,8 @@ struct replay_store {
 	void *(*start)(struct replay_store *s, const struct replay_item *items, size_t n,
 		       int64_t now, enum replay_result *res);
 	void (*finish)(struct replay_store *s, void *pending, enum replay_result *res);
+	/* Optional: bounds the live claims of each keyid (0: no bound). */
+	void (*set_key_limit)(struct replay_store *s, size_t per_key);
 };
 
 #define REPLAY_MAX_BATCH 8
@@ -66,9 +69,16 @@ static inline void replay_destroy(struct replay_store *s)
 		s->destroy(s);
 }
 
-/* In-process store holding at most capacity live claims (capacity ≥ 1). Expired claims are
- * swept when room is needed. NULL when out of memory. */
+/* In-process store holding at most capacity live claims (capacity ≥ 1). A claim is kept until
+ * its expires has passed on the wall clock AND as long again on the monotonic clock as it had
+ * left when it was made, so a clock step neither way frees a claim early. Shards and buckets
+ * are chosen by a keyed hash (a random secret per store), so clients cannot aim their nonces at
+ * one shard. Expired claims are swept when room is needed. NULL when out of memory. */
 struct replay_store *replay_memory_new(size_t capacity);
+
+/* Bounds each keyid's live claims to about per_key (0: no bound); past it a claim of that key
+ * is REPLAY_KEY_FULL while other keys still claim. Stores without the bound ignore it. */
+void replay_set_key_limit(struct replay_store *s, size_t per_key);
 
 /* Live claims in a memory store (for tests and metrics). */
 size_t replay_memory_count(struct replay_store *s);

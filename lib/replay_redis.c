@@ -26,6 +26,7 @@ struct redis_store {
 	redisContext **idle; /* connected contexts not in use */
 	size_t nidle, cap, out;
 	int64_t retry_after_ms; /* no new connect attempt before this (monotonic ms) */
+	char refused[VS_ERR_REASON_MAX]; /* why the last connection was refused ("" when none) */
 };
 
 static int64_t mono_ms(void)
@@ -95,10 +96,48 @@ static int expect_ok(redisContext *c, redisReply *r)
 	return ok ? 0 : -1;
 }
 
+/*
+ * Claims are keys with a TTL: every maxmemory-policy but noeviction may drop one under memory
+ * pressure (allkeys-* any key, volatile-* exactly those with a TTL), and a dropped claim is a
+ * replay. So only noeviction is accepted (a full Redis then refuses the SET: fail closed).
+ * 0 when this Redis keeps every claim; -1 with why filled otherwise.
+ */
+static int check_eviction(redisContext *c, char *why, size_t whylen)
+{
+	redisReply *r = redisCommand(c, "INFO memory");
+	const char *p;
+	size_t n;
+	int ok = 0;
+
+	if (!r || r->type != REDIS_REPLY_STRING) {
+		snprintf(why, whylen, "Redis does not answer INFO memory, so its maxmemory-policy "
+				      "cannot be checked");
+		goto out;
+	}
+	p = strstr(r->str, "maxmemory_policy:");
+	if (!p) {
+		snprintf(why, whylen, "Redis INFO memory names no maxmemory_policy");
+		goto out;
+	}
+	p += strlen("maxmemory_policy:");
+	n = strcspn(p, "\r\n");
+	ok = n == strlen("noeviction") && !strncmp(p, "noeviction", n);
+	if (!ok)
+		snprintf(why, whylen,
+			 "Redis maxmemory-policy is %.*s, which may evict replay claims (a replay); "
+			 "set maxmemory-policy noeviction",
+			 (int)(n < 64 ? n : 64), p);
+out:
+	if (r)
+		freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
 static redisContext *connect_one(struct redis_store *s)
 {
 	struct timeval tv = {REDIS_TIMEOUT_MS / 1000, (REDIS_TIMEOUT_MS % 1000) * 1000};
 	redisContext *c = redisConnectWithTimeout(s->host, s->port, tv);
+	char why[VS_ERR_REASON_MAX];
 
 	if (!c || c->err || redisSetTimeout(c, tv) != REDIS_OK)
 		goto fail;
@@ -106,11 +145,47 @@ static redisContext *connect_one(struct redis_store *s)
 		goto fail;
 	if (s->db && expect_ok(c, redisCommand(c, "SELECT %d", s->db)) < 0)
 		goto fail;
+	if (check_eviction(c, why, sizeof(why)) < 0) {
+		pthread_mutex_lock(&s->lock);
+		snprintf(s->refused, sizeof(s->refused), "%s", why);
+		pthread_mutex_unlock(&s->lock);
+		goto fail;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->refused[0] = '\0';
+	pthread_mutex_unlock(&s->lock);
 	return c;
 fail:
 	if (c)
 		redisFree(c);
 	return NULL;
+}
+
+int replay_redis_refused(struct replay_store *base, char *why, size_t whylen)
+{
+	struct redis_store *s = (struct redis_store *)base;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = s->refused[0] != '\0';
+	snprintf(why, whylen, "%s", s->refused);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int replay_redis_check(struct replay_store *base, struct vs_error *err)
+{
+	struct redis_store *s = (struct redis_store *)base;
+	redisContext *c = connect_one(s);
+	char why[VS_ERR_REASON_MAX];
+
+	if (c) {
+		redisFree(c);
+		return 0;
+	}
+	if (replay_redis_refused(base, why, sizeof(why)))
+		return vs_fail(err, VS_ERR_USAGE, "--replay-store", "%s", why);
+	return 0; /* unreachable now: claims fail closed until it is back */
 }
 
 /* Takes an idle connection (*reused = 1) or makes one; NULL when Redis cannot be reached now. */

@@ -13,4 +13,14 @@
  * than a failed connect per retry period. Returns NULL with err on a malformed url. */
 struct replay_store *replay_redis_new(const char *url, unsigned connections, struct vs_error *err);
 
+/* Every connection (the first and each reconnect) checks that Redis cannot evict claims: its
+ * maxmemory-policy must be noeviction (any other policy may drop keys with a TTL). A Redis that
+ * fails the check is not used: claims answer REPLAY_UNAVAILABLE, and replay_redis_refused
+ * returns 1 with the reason. */
+int replay_redis_refused(struct replay_store *s, char *why, size_t whylen);
+
+/* Connects once now: -1 with err when Redis answers but fails the eviction check (refuse to
+ * start), 0 when it passes or cannot be reached (claims fail closed until it can). */
+int replay_redis_check(struct replay_store *s, struct vs_error *err);
+
 #endif

@@ -65,7 +65,7 @@ systemctl() {
 				"\${args[@]}" >/dev/null 2>$T/gw.log
 		) &
 		echo \$! >$T/gw.pid
-		for _ in \$(seq 100); do grep -q 'listening on' $T/gw.log 2>/dev/null && return 0; sleep 0.05; done
+		for _ in \$(seq 300); do grep -q 'listening on' $T/gw.log 2>/dev/null && return 0; sleep 0.05; done
 		echo "gateway did not start: \$(cat $T/gw.log)" >&2; return 1 ;;
 	"status vmseal-gateway --no-pager")
 		kill -0 \$(cat $T/gw.pid) && echo "vmseal-gateway.service: active (running), pid \$(cat $T/gw.pid)" ;;

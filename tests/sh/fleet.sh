@@ -43,7 +43,7 @@ start_gateway() { # NAME [OPTIONS]: sets port_NAME
 		--threads 2 "$@" >/dev/null 2>"$name.log" &
 	pids+=($!)
 	cleanup_hooks+=("kill $! 2>/dev/null; wait $! 2>/dev/null")
-	for _ in $(seq 100); do grep -q 'listening on' "$name.log" 2>/dev/null && break; sleep 0.05; done
+	for _ in $(seq 300); do grep -q 'listening on' "$name.log" 2>/dev/null && break; sleep 0.05; done
 	eval "port_$name=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$name.log")"
 }
 # capture: sign a GET /v1/domains for the front end's name, keep the headers

@@ -64,7 +64,7 @@ start_gateway() {
 		--template-dir templates --image-dir images --threads 2 "$@" >/dev/null 2>"$log" &
 	gwpid=$!
 	cleanup_hooks+=("kill $gwpid 2>/dev/null; wait $gwpid 2>/dev/null")
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		grep -q 'listening on' "$log" 2>/dev/null && break
 		sleep 0.05
 	done

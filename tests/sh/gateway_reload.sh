@@ -34,7 +34,7 @@ vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --polic
 	--template-dir templates --image-dir images --threads 2 >/dev/null 2>gw.log &
 gwpid=$!
 cleanup_hooks+=("kill $gwpid 2>/dev/null; wait $gwpid 2>/dev/null")
-for _ in $(seq 100); do grep -q 'listening on' gw.log && break; sleep 0.05; done
+for _ in $(seq 300); do grep -q 'listening on' gw.log && break; sleep 0.05; done
 port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' gw.log)
 [ -n "$port" ] || { fail "gateway started: $(cat gw.log)"; exit 0; }
 call() { vmseal-call --url "https://127.0.0.1:$port" --cacert tls.crt --gateway-pub gwresp.pub "$@"; }

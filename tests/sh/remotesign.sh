@@ -33,7 +33,7 @@ start_gateway() { # start_gateway LOG [OPTIONS]: sets $port and $gwpid
 	gwpid=$!
 	cleanup_hooks+=("kill $gwpid 2>/dev/null; wait $gwpid 2>/dev/null")
 	port=
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		grep -q 'listening on' "$log" 2>/dev/null && break
 		kill -0 $gwpid 2>/dev/null || break
 		sleep 0.05

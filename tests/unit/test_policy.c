@@ -53,6 +53,8 @@ static void test_parse_ok_and_defaults(void)
 	CU_ASSERT_EQUAL(p->nkeys, 2);
 	CU_ASSERT_EQUAL(p->templates[0].threshold, 1);
 	CU_ASSERT_EQUAL(p->gateway.max_skew_s, 300);
+	CU_ASSERT_EQUAL(p->gateway.max_future_skew_s, 2);
+	CU_ASSERT_EQUAL(p->gateway.max_claims_per_key, 262144);
 	CU_ASSERT_EQUAL(p->enforce, 1);
 	CU_ASSERT_PTR_NOT_NULL(policy_match_template(p, "debian-12"));
 	CU_ASSERT_PTR_NULL(policy_match_template(p, "ubuntu-24"));
@@ -73,6 +75,9 @@ static void test_parse_rejects(void)
 		{"", "{\"version\":0}", "version"},
 		{"", "{\"revoked_digests\":[\"ABC\"]}", "revoked_digests[0]"},
 		{"", "{\"gateway\":{\"max_skew_s\":-1}}", "max_skew_s"},
+		{"", "{\"gateway\":{\"max_future_skew_s\":0}}", "max_future_skew_s must be an integer in [1, 60]"},
+		{"", "{\"gateway\":{\"max_future_skew_s\":61}}", "max_future_skew_s"},
+		{"", "{\"gateway\":{\"max_claims_per_key\":0}}", "max_claims_per_key"},
 		{"", "{\"audit_log\":\"relative\"}", "absolute path"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -3,52 +3,74 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <openssl/evp.h>
 
 #include "common_cunit.h"
 #include "lib/replay.h"
+#include "lib/replay_priv.h"
+
+/* A monotonic clock the tests step: claim_at moves it with the wall clock they pass. */
+static int64_t fake_ms;
+
+static int64_t fake_clock(void *ctx)
+{
+	return fake_ms;
+}
+
+static struct replay_store *fake_store(size_t capacity)
+{
+	return replay_memory_new_clock(capacity, fake_clock, NULL);
+}
+
+static enum replay_result claim_at(struct replay_store *s, const char *k, const char *n,
+				   int64_t expires, int64_t now)
+{
+	fake_ms = now * 1000;
+	return replay_claim(s, k, n, expires, now);
+}
 
 static void test_claim_once(void)
 {
-	struct replay_store *s = replay_memory_new(100);
+	struct replay_store *s = fake_store(100);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	CU_ASSERT_EQUAL(replay_claim(s, "k1", "n1", 200, 100), REPLAY_OK);
-	CU_ASSERT_EQUAL(replay_claim(s, "k1", "n1", 200, 150), REPLAY_SEEN);
-	CU_ASSERT_EQUAL(replay_claim(s, "k1", "n1", 300, 199), REPLAY_SEEN);
+	CU_ASSERT_EQUAL(claim_at(s, "k1", "n1", 200, 100), REPLAY_OK);
+	CU_ASSERT_EQUAL(claim_at(s, "k1", "n1", 200, 150), REPLAY_SEEN);
+	CU_ASSERT_EQUAL(claim_at(s, "k1", "n1", 300, 199), REPLAY_SEEN);
 	/* the same nonce under another key, another nonce under the same key */
-	CU_ASSERT_EQUAL(replay_claim(s, "k2", "n1", 200, 100), REPLAY_OK);
-	CU_ASSERT_EQUAL(replay_claim(s, "k1", "n2", 200, 100), REPLAY_OK);
+	CU_ASSERT_EQUAL(claim_at(s, "k2", "n1", 200, 100), REPLAY_OK);
+	CU_ASSERT_EQUAL(claim_at(s, "k1", "n2", 200, 100), REPLAY_OK);
 	/* the pair is hashed with a separator: "k1"+"n1" differs from "k"+"1n1" */
-	CU_ASSERT_EQUAL(replay_claim(s, "k", "1n1", 200, 100), REPLAY_OK);
+	CU_ASSERT_EQUAL(claim_at(s, "k", "1n1", 200, 100), REPLAY_OK);
 	CU_ASSERT_EQUAL(replay_memory_count(s), 4);
 	/* once expired, the signature itself is refused; the pair may be claimed again */
-	CU_ASSERT_EQUAL(replay_claim(s, "k1", "n1", 400, 200), REPLAY_OK);
-	CU_ASSERT_EQUAL(replay_claim(s, "k1", "n1", 400, 300), REPLAY_SEEN);
+	CU_ASSERT_EQUAL(claim_at(s, "k1", "n1", 400, 200), REPLAY_OK);
+	CU_ASSERT_EQUAL(claim_at(s, "k1", "n1", 400, 300), REPLAY_SEEN);
 	CU_ASSERT_STRING_EQUAL(replay_result_name(REPLAY_SEEN), "replay");
 	replay_destroy(s);
 }
 
 static void test_full_never_evicts_unexpired(void)
 {
-	struct replay_store *s = replay_memory_new(3);
+	struct replay_store *s = fake_store(3);
 	char nonce[16];
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	for (int i = 0; i < 3; i++) {
 		snprintf(nonce, sizeof(nonce), "n%d", i);
-		CU_ASSERT_EQUAL(replay_claim(s, "k", nonce, 100 + i, 50), REPLAY_OK);
+		CU_ASSERT_EQUAL(claim_at(s, "k", nonce, 100 + i, 50), REPLAY_OK);
 	}
-	CU_ASSERT_EQUAL(replay_claim(s, "k", "n3", 200, 50), REPLAY_FULL);
+	CU_ASSERT_EQUAL(claim_at(s, "k", "n3", 200, 50), REPLAY_FULL);
 	/* the unexpired claims are all still there */
 	for (int i = 0; i < 3; i++) {
 		snprintf(nonce, sizeof(nonce), "n%d", i);
-		CU_ASSERT_EQUAL(replay_claim(s, "k", nonce, 100 + i, 99), REPLAY_SEEN);
+		CU_ASSERT_EQUAL(claim_at(s, "k", nonce, 100 + i, 99), REPLAY_SEEN);
 	}
 	/* at 101 the first two have expired: room for two */
-	CU_ASSERT_EQUAL(replay_claim(s, "k", "n3", 200, 101), REPLAY_OK);
-	CU_ASSERT_EQUAL(replay_claim(s, "k", "n4", 200, 101), REPLAY_OK);
-	CU_ASSERT_EQUAL(replay_claim(s, "k", "n5", 200, 101), REPLAY_FULL);
-	CU_ASSERT_EQUAL(replay_claim(s, "k", "n2", 200, 101), REPLAY_SEEN);
+	CU_ASSERT_EQUAL(claim_at(s, "k", "n3", 200, 101), REPLAY_OK);
+	CU_ASSERT_EQUAL(claim_at(s, "k", "n4", 200, 101), REPLAY_OK);
+	CU_ASSERT_EQUAL(claim_at(s, "k", "n5", 200, 101), REPLAY_FULL);
+	CU_ASSERT_EQUAL(claim_at(s, "k", "n2", 200, 101), REPLAY_SEEN);
 	CU_ASSERT_EQUAL(replay_memory_count(s), 3);
 	replay_destroy(s);
 	CU_ASSERT_PTR_NULL(replay_memory_new(0));
@@ -134,6 +156,88 @@ static void test_start_finish_memory(void)
 	replay_destroy(s);
 }
 
+/* Issue 15 item 3: a wall-clock step forward and back, or back alone, frees no claim that
+ * could still be replayed. */
+static void test_clock_steps(void)
+{
+	struct replay_store *s = fake_store(100);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	fake_ms = 1000 * 1000;
+	CU_ASSERT_EQUAL(replay_claim(s, "k", "captured", 1060, 1000), REPLAY_OK);
+	/* +1000 s on the wall clock, 1 s of real time: a sweep (another claim) frees nothing */
+	fake_ms += 1000;
+	CU_ASSERT_EQUAL(replay_claim(s, "k", "other", 2060, 2000), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_memory_count(s), 2);
+	/* and back: the captured call is within its window again, and still refused */
+	fake_ms += 1000;
+	CU_ASSERT_EQUAL(replay_claim(s, "k", "captured", 1060, 1002), REPLAY_SEEN);
+	/* back 500 s while real time passes the claim's life: kept until the wall clock agrees */
+	fake_ms += 200 * 1000;
+	CU_ASSERT_EQUAL(replay_claim(s, "k", "other2", 600, 500), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_claim(s, "k", "captured", 1060, 1030), REPLAY_SEEN);
+	/* expired on both clocks: the pair may be claimed again (its signature is refused anyway) */
+	CU_ASSERT_EQUAL(replay_claim(s, "k", "captured", 1200, 1061), REPLAY_OK);
+	replay_destroy(s);
+}
+
+/* Issue 15 item 2: one key holds a bounded number of live claims; others are not starved. */
+static void test_key_limit(void)
+{
+	struct replay_store *s = fake_store(100);
+	char nonce[16];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	replay_set_key_limit(s, 3);
+	for (int i = 0; i < 3; i++) {
+		snprintf(nonce, sizeof(nonce), "n%d", i);
+		CU_ASSERT_EQUAL(claim_at(s, "flooder", nonce, 200, 100), REPLAY_OK);
+	}
+	CU_ASSERT_EQUAL(claim_at(s, "flooder", "n3", 200, 100), REPLAY_KEY_FULL);
+	CU_ASSERT_EQUAL(claim_at(s, "flooder", "n0", 200, 100), REPLAY_SEEN); /* still claimed */
+	CU_ASSERT_EQUAL(claim_at(s, "admin", "n0", 200, 100), REPLAY_OK);
+	CU_ASSERT_EQUAL(claim_at(s, "admin", "n1", 200, 100), REPLAY_OK);
+	CU_ASSERT_STRING_EQUAL(replay_result_name(REPLAY_KEY_FULL), "key_full");
+	/* once the flooder's claims expire it may claim again */
+	CU_ASSERT_EQUAL(claim_at(s, "flooder", "n3", 400, 201), REPLAY_OK);
+	replay_set_key_limit(s, 0);
+	for (int i = 4; i < 20; i++) {
+		snprintf(nonce, sizeof(nonce), "n%d", i);
+		CU_ASSERT_EQUAL(claim_at(s, "flooder", nonce, 400, 201), REPLAY_OK);
+	}
+	replay_destroy(s);
+}
+
+/* Issue 15 item 2: nonces chosen to share one shard under a public hash do not fill a shard
+ * (the shard is picked by a keyed hash). 1024 claims in 16 shards of 64: 200 nonces that all
+ * fall in shard 0 by SHA-256(keyid NUL nonce) fill only a share of each. */
+static void test_shards_not_aimable(void)
+{
+	struct replay_store *s = replay_memory_new(1024);
+	char nonce[32];
+	int found = 0, ok = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	for (unsigned i = 0; found < 200; i++) {
+		uint8_t id[32];
+		unsigned len = 0;
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+		snprintf(nonce, sizeof(nonce), "aim-%u", i);
+		EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+		EVP_DigestUpdate(c, "k", 2);
+		EVP_DigestUpdate(c, nonce, strlen(nonce));
+		EVP_DigestFinal_ex(c, id, &len);
+		EVP_MD_CTX_free(c);
+		if (id[0] % 16)
+			continue;
+		found++;
+		ok += replay_claim(s, "k", nonce, 1000, 10) == REPLAY_OK;
+	}
+	CU_ASSERT_EQUAL(ok, 200);
+	replay_destroy(s);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -142,6 +246,9 @@ int main(void)
 		{"large sharded store stays bounded", test_large_sharded},
 		{"threads racing claim each pair once", test_threads_claim_each_once},
 		{"two-step claims stop at the first refusal", test_start_finish_memory},
+		{"wall-clock steps free no live claim", test_clock_steps},
+		{"live claims bounded per key", test_key_limit},
+		{"shards cannot be aimed at", test_shards_not_aimable},
 		{NULL, NULL},
 	};
 	return run_suite("replay", cases);

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# vmseal-gateway's replay defences under attack (issue 15 items 2, 3, 4), each against a real
+# gateway over TLS 1.3: calls created too far ahead; a captured call replayed after a restart
+# and after a wall-clock step forward and back (libfaketime, monotonic clock left alone);
+# forbidden calls that would fill the replay cache; a key past its bound of live claims (429
+# for it alone); a Redis that could evict claims refused at start and at reconnect.
+source "$(dirname "$0")/lib.sh"
+for tool in openssl curl; do
+	command -v $tool >/dev/null || { skip "gateway replay tests: $tool not installed"; exit 0; }
+done
+cd "$T"
+umask 077
+for k in viewer admin auditor gwresp; do vmseal-key generate --out $k --no-passphrase >/dev/null; done
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key -out tls.crt \
+	-days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+write_policy() { # $1: extra gateway fields
+	{
+		printf '{"version": 1, "enforce": true, "keys": [\n'
+		vmseal-key policy-entry viewer.pub --owner dave --usage admin --role viewer; echo ,
+		vmseal-key policy-entry admin.pub --owner alice --usage admin --role admin; echo ,
+		vmseal-key policy-entry auditor.pub --owner erin --usage admin --role auditor
+		printf '], "templates": [], "gateway": {"max_skew_s": 300, "max_validity_s": 300%s}}\n' "$1"
+	} >policy.json
+}
+write_policy ""
+
+# start_gateway LOG [OPTIONS]: sets $port and $gwpid; every gateway answers to replay.example
+# (as behind a front end), so a call captured at one instance is valid at the next.
+start_gateway() {
+	local log=$1; shift
+	"${PRE[@]}" vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key \
+		--policy policy.json --libvirt test:///default --response-key gwresp.key \
+		--audit-log "$T/audit.jsonl" --threads 2 --authority replay.example "$@" >/dev/null 2>"$log" &
+	gwpid=$!
+	cleanup_hooks+=("kill $gwpid 2>/dev/null; wait $gwpid 2>/dev/null")
+	port=
+	for _ in $(seq 300); do
+		grep -q 'listening on' "$log" 2>/dev/null && break
+		kill -0 $gwpid 2>/dev/null || break
+		sleep 0.05
+	done
+	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log")
+}
+stop_gateway() { kill $gwpid 2>/dev/null; wait $gwpid 2>/dev/null; }
+PRE=()
+# capture KEY METHOD PATH [vmseal-call options]: a signed request for replay.example, kept in hdrs
+capture() {
+	local key=$1 method=$2 path=$3; shift 3
+	vmseal-call --url https://replay.example --key "$key" --dry-run "$@" "$method" "$path" 2>req.txt >/dev/null
+	hdrs=()
+	while IFS= read -r line; do
+		case "$line" in Signature-Input:*|Signature:*) hdrs+=(-H "$line");; esac
+	done <req.txt
+}
+# send METHOD PATH: the captured request to the gateway; prints the status, body in ./body
+send() {
+	curl -s --cacert tls.crt -o body -w '%{http_code}' -X "$1" -H "Host: replay.example" "${hdrs[@]}" \
+		"https://127.0.0.1:$port$2"
+}
+# signed KEY METHOD PATH [options]: capture and send at once
+signed() { capture "$@"; send "$2" "$3"; }
+
+# ---- item 3: created in the future, restarts ----
+start_gateway gw.log
+[ -n "$port" ] || { fail "gateway started: $(cat gw.log)"; exit 0; }
+now=$(date +%s)
+code=$(signed viewer.key GET /v1/domains --created $((now + 200)) --expires $((now + 260)))
+[ "$code" = 401 ] && grep -q '"error":"clock_skew"' body && grep -q 'in the future (at most 2)' body &&
+	pass "created 200 s in the future: 401 clock_skew (max_future_skew_s 2)" || fail "created +200 ($code): $(cat body)"
+code=$(signed viewer.key GET /v1/domains --created $((now + 4)) --expires $((now + 60)))
+[ "$code" = 401 ] && grep -q '"error":"clock_skew"' body &&
+	pass "created 4 s in the future: 401 clock_skew" || fail "created +4 ($code): $(cat body)"
+now=$(date +%s)
+capture viewer.key GET /v1/domains --created $((now + 2)) --expires $((now + 60))
+code=$(send GET /v1/domains)
+[ "$code" = 200 ] && pass "created 2 s in the future: served" || fail "created +2 ($code): $(cat body)"
+t_stop=$(date +%s)
+stop_gateway
+start_gateway gw2.log
+[ -n "$port" ] || { fail "gateway restarted: $(cat gw2.log)"; exit 0; }
+t_up=$(date +%s)
+code=$(send GET /v1/domains)
+[ "$code" = 401 ] && grep -q '"error":"signature_predates_start"' body &&
+	pass "a call accepted before a restart, created in the future, replayed after it: 401 signature_predates_start" ||
+	fail "replay after restart ($code): $(cat body)"
+[ $((t_up - t_stop)) -le 5 ] && pass "restart took $((t_up - t_stop)) s (at most max_future_skew_s + 1 of waiting)" ||
+	fail "restart took $((t_up - t_stop)) s"
+code=$(signed viewer.key GET /v1/domains)
+[ "$code" = 200 ] && pass "a fresh call after the restart: served" || fail "fresh call ($code): $(cat body)"
+stop_gateway
+
+# ---- item 3: a wall-clock step forward and back frees no claim ----
+FT=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
+if [ -r "$FT" ]; then
+	echo "+0" >ft
+	PRE=(env LD_PRELOAD="$FT" FAKETIME_TIMESTAMP_FILE="$T/ft" FAKETIME_NO_CACHE=1
+		FAKETIME_DONT_FAKE_MONOTONIC=1)
+	start_gateway gw3.log
+	PRE=()
+	if [ -n "$port" ]; then
+		capture viewer.key GET /v1/domains
+		first=("${hdrs[@]}")
+		code=$(send GET /v1/domains)
+		[ "$code" = 200 ] && pass "clock step: the captured call is served once" || fail "clock step first ($code): $(cat body)"
+		echo "+1000" >ft
+		sleep 0.3
+		now=$(date +%s)
+		# calls in the stepped time make the cache sweep (at most once a second)
+		code=$(signed viewer.key GET /v1/domains --created $((now + 1000)) --expires $((now + 1060)))
+		sleep 1.2
+		code2=$(signed viewer.key GET /v1/domains --created $((now + 1001)) --expires $((now + 1060)))
+		[ "$code" = 200 ] && [ "$code2" = 200 ] && pass "clock step: the gateway's wall clock +1000 s (calls signed for it served)" ||
+			fail "clock step +1000 ($code $code2): $(cat body)"
+		echo "+0" >ft
+		sleep 0.3
+		hdrs=("${first[@]}")
+		code=$(send GET /v1/domains)
+		[ "$code" = 401 ] && grep -q '"error":"replay"' body &&
+			pass "clock step +1000 s and back: the captured call replayed is refused (401 replay)" ||
+			fail "replay after a clock step ($code): $(cat body)"
+		stop_gateway
+	else
+		fail "gateway under libfaketime started: $(cat gw3.log)"
+	fi
+else
+	skip "clock step: libfaketime not installed"
+fi
+
+# ---- item 2: replay slots only for authorized calls, bounded per key ----
+start_gateway gw4.log --replay-capacity 8
+n403=0
+for i in $(seq 10); do
+	[ "$(signed auditor.key GET /v1/domains)" = 403 ] && n403=$((n403 + 1))
+done
+[ $n403 = 10 ] && pass "10 forbidden calls by a key without the role: 403 each" || fail "forbidden flood: $n403 of 10 got 403"
+code=$(signed admin.key GET /v1/domains)
+[ "$code" = 200 ] && pass "after 10 forbidden calls in a cache of 8 claims, an admin's call is served" ||
+	fail "admin after a forbidden flood ($code): $(cat body)"
+stop_gateway
+write_policy ', "max_claims_per_key": 5'
+start_gateway gw5.log --replay-capacity 100
+ok=0
+for i in $(seq 5); do [ "$(signed viewer.key GET /v1/domains)" = 200 ] && ok=$((ok + 1)); done
+code=$(signed viewer.key GET /v1/domains)
+[ $ok = 5 ] && [ "$code" = 429 ] && grep -q '"error":"too_many_claims"' body &&
+	pass "a key past max_claims_per_key (5 live claims): 429 too_many_claims" || fail "per-key bound ($ok, $code): $(cat body)"
+code=$(signed admin.key GET /v1/domains)
+[ "$code" = 200 ] && pass "another key is still served while one is at its bound" || fail "other key ($code): $(cat body)"
+grep -q '"decision":"deny","reason":"too many live claims: key' audit.jsonl &&
+	pass "audit: the per-key refusal is logged" || fail "no too-many-claims audit event"
+stop_gateway
+write_policy ""
+# ---- item 4: a Redis that could evict claims is refused, at start and at reconnect ----
+if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+	rport=$((20000 + RANDOM % 20000))
+	start_redis() { # POLICY
+		redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no --dir "$T" \
+			--logfile "$T/redis.log" --daemonize no --maxmemory 2mb --maxmemory-policy "$1" &
+		rpid=$!
+		for _ in $(seq 100); do redis-cli -p $rport ping >/dev/null 2>&1 && return 0; sleep 0.05; done
+		return 1
+	}
+	stop_redis() { kill $rpid 2>/dev/null; wait $rpid 2>/dev/null; }
+	cleanup_hooks+=("stop_redis")
+	start_redis allkeys-lru || fail "redis-server did not start"
+	timeout 20 vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json \
+		--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit-r.jsonl" \
+		--replay-store "redis://127.0.0.1:$rport/2" >/dev/null 2>lru.log
+	rc=$?
+	[ $rc = 2 ] && grep -q 'maxmemory-policy is allkeys-lru, which may evict replay claims' lru.log &&
+		pass "Redis with maxmemory-policy allkeys-lru: the gateway refuses to start (exit 2)" ||
+		fail "allkeys-lru at start (exit $rc): $(cat lru.log)"
+	redis-cli -p $rport config set maxmemory-policy volatile-ttl >/dev/null
+	timeout 20 vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json \
+		--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit-r.jsonl" \
+		--replay-store "redis://127.0.0.1:$rport/2" >/dev/null 2>ttl.log
+	[ $? = 2 ] && grep -q 'maxmemory-policy is volatile-ttl' ttl.log &&
+		pass "Redis with maxmemory-policy volatile-ttl (claims have a TTL): refused too" || fail "volatile-ttl: $(cat ttl.log)"
+	stop_redis
+	start_redis noeviction || fail "redis-server did not restart"
+	start_gateway gwr.log --audit-log "$T/audit-r.jsonl" --replay-store "redis://127.0.0.1:$rport/2"
+	capture viewer.key GET /v1/domains
+	first=("${hdrs[@]}")
+	code=$(send GET /v1/domains)
+	[ "$code" = 200 ] && pass "Redis with noeviction: served" || fail "noeviction ($code): $(cat body) $(cat gwr.log)"
+	# a flood of claims fills this Redis: with noeviction it refuses new claims, keeps old ones
+	redis-cli -p $rport -n 2 eval "for i=1,40000 do redis.call('SET','vmseal:replay:flood:'..i,string.rep('x',64),'EX',300) end" 0 >/dev/null 2>&1
+	hdrs=("${first[@]}")
+	code=$(send GET /v1/domains)
+	# (a full Redis refuses every write, even SET NX of a key it holds: 503, never served)
+	{ [ "$code" = 401 ] && grep -q '"error":"replay"' body; } || { [ "$code" = 503 ] && grep -q replay_cache_unavailable body; } &&
+		pass "after a flood fills Redis (noeviction), the captured call is not served again ($code)" ||
+		fail "replay after a flood ($code): $(cat body)"
+	[ "$(redis-cli -p $rport -n 2 --scan --pattern 'vmseal:replay:*' | grep -vc flood)" -ge 1 ] &&
+		pass "the captured call's claim survived the flood" || fail "claim evicted by the flood"
+	code=$(signed viewer.key GET /v1/domains)
+	[ "$code" = 503 ] && pass "Redis full: a new claim fails closed (503)" || fail "Redis full ($code): $(cat body)"
+	redis-cli -p $rport -n 2 flushdb >/dev/null
+	# Redis comes back with an evicting policy: the gateway's reconnect refuses it
+	stop_redis
+	start_redis allkeys-lru || fail "redis-server did not restart"
+	code=$(signed viewer.key GET /v1/domains)
+	[ "$code" = 503 ] && grep -q 'maxmemory-policy is allkeys-lru' body &&
+		pass "Redis back with allkeys-lru: the reconnect is refused, calls get 503 naming the policy" ||
+		fail "allkeys-lru at reconnect ($code): $(cat body)"
+	grep -q '"decision":"deny","reason":"replay cache unavailable: Redis maxmemory-policy is allkeys-lru' audit-r.jsonl &&
+		pass "audit: the refused Redis is named" || fail "audit for the refused Redis: $(tail -2 audit-r.jsonl)"
+	stop_gateway
+	stop_redis
+else
+	skip "Redis eviction: redis-server not installed"
+fi
+vmseal-audit verify audit.jsonl >/dev/null 2>&1 && pass "audit chain intact" || fail "audit chain"
