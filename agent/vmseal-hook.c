@@ -11,6 +11,7 @@
 #include "lib/audit.h"
 #include "lib/cli.h"
 #include "lib/diskcheck.h"
+#include "lib/domallow.h"
 #include "lib/domxml.h"
 #include "lib/error.h"
 #include "lib/evalcache.h"
@@ -22,9 +23,11 @@
 #define DEFAULT_POLICY "/etc/vmseal/policy.json"
 #define DEFAULT_AUDIT_LOG "/var/log/vmseal/audit.jsonl"
 #define DEFAULT_CACHE_DIR "/var/cache/vmseal"
+#define DEFAULT_STATE_DIR "/var/lib/vmseal"
 #define MAX_CONFIG_BYTES (64u << 10)
 
 struct hook_config {
+	char path[VS_MAX_PATH_BYTES];      /* this file */
 	char policy[VS_MAX_PATH_BYTES];
 	char audit_log[VS_MAX_PATH_BYTES]; /* "" : the policy's audit_log, else the default */
 	char cache_dir[VS_MAX_PATH_BYTES];
@@ -210,6 +213,7 @@ struct run {
 	char event[32];
 	char audit_path[VS_MAX_PATH_BYTES];
 	struct audit_log *log;
+	int denied_rc;
 };
 
 static int audit_mkdir_parent(const char *path)
@@ -273,6 +277,71 @@ static int deny_domain(struct run *run, const struct vs_error *why)
 	return why->kind == VS_ERR_DENIED ? 1 : 2;
 }
 
+/* vmseal's own paths: no domain XML may name them (a file chardev into the cache directory
+ * forges allow-cache entries, one onto the audit log truncates it). */
+static int protect_paths(const struct hook_config *cfg, const struct run *run,
+			 struct domallow_protect *pr, struct vs_error *err)
+{
+	char root[VS_MAX_PATH_BYTES + 16];
+	const char *slash = strrchr(cfg->policy, '/');
+
+	snprintf(root, sizeof(root), "%.*s/root.json", slash ? (int)(slash - cfg->policy) : 1,
+		 slash ? cfg->policy : ".");
+	memset(pr, 0, sizeof(*pr));
+	if (domallow_protect_add(pr, cfg->policy, "policy", err) < 0 ||
+	    domallow_protect_add(pr, root, "root of trust", err) < 0 ||
+	    domallow_protect_add(pr, run->audit_path, "audit log", err) < 0 ||
+	    domallow_protect_add(pr, cfg->cache_dir, "cache directory", err) < 0 ||
+	    domallow_protect_add(pr, DEFAULT_STATE_DIR, "state directory", err) < 0 ||
+	    domallow_protect_add(pr, "/etc/vmseal", "configuration directory", err) < 0 ||
+	    domallow_protect_add(pr, "/var/log/vmseal", "audit log directory", err) < 0 ||
+	    domallow_protect_add(pr, DEFAULT_CACHE_DIR, "cache directory", err) < 0)
+		return -1;
+	if (cfg->path[0] && domallow_protect_add(pr, cfg->path, "hook configuration", err) < 0)
+		return -1;
+	return 0;
+}
+
+/* The whole domain against the allow-list (lib/domallow): -1 when denied (printed and audited,
+ * run->denied_rc set); a refusal with enforce false becomes a would-deny (*would). */
+static int judge_whole_domain(struct run *run, const struct hook_config *cfg, const struct policy *policy,
+			      const char *xml, size_t xmllen, int *would)
+{
+	struct domallow_protect *pr = calloc(1, sizeof(*pr));
+	struct domallow_result *res = calloc(1, sizeof(*res));
+	struct domallow_opts o = {.launch = &policy->launch, .protect = pr};
+	struct vs_error err = {0};
+	int r = -1;
+
+	if (!pr || !res) {
+		vs_fail(&err, VS_ERR_INTERNAL, "hook", "out of memory");
+		goto deny;
+	}
+	if (protect_paths(cfg, run, pr, &err) < 0)
+		goto deny;
+	if (domallow_operation_check(&policy->launch, run->op, &err) < 0 ||
+	    domallow_check(xml, xmllen, &o, res, &err) < 0 || domallow_boot_check(res, &err) < 0) {
+		char dobj[VS_MAX_NAME_BYTES + 16], reason[VS_ERR_OBJECT_MAX + VS_ERR_REASON_MAX + 4];
+
+		if (err.kind != VS_ERR_DENIED || policy->enforce)
+			goto deny;
+		snprintf(dobj, sizeof(dobj), "domain %s", run->domain);
+		snprintf(reason, sizeof(reason), "%s%s%s", err.object, err.object[0] ? ": " : "", err.reason);
+		if (run_audit(run, dobj, "would-deny", reason, &err) < 0)
+			goto deny;
+		fprintf(stderr, "%s: would deny (enforce is false): domain %s: %s\n", PROG, run->domain, reason);
+		*would = 1;
+	}
+	r = 0;
+	goto out;
+deny:
+	run->denied_rc = deny_domain(run, &err);
+out:
+	free(pr);
+	free(res);
+	return r;
+}
+
 static int judge_domain(struct run *run, const struct hook_config *cfg, const char *argv_domain)
 {
 	struct policy *policy = NULL;
@@ -303,21 +372,9 @@ static int judge_domain(struct run *run, const struct hook_config *cfg, const ch
 		rc = deny_domain(run, &err);
 		goto out;
 	}
-	if (dom->has_qemu_passthrough) {
-		vs_fail(&err, VS_ERR_DENIED, "",
-			"qemu:commandline / qemu:override can attach storage no <disk> shows");
-		if (policy->enforce) {
-			rc = deny_domain(run, &err);
-			goto out;
-		}
-		snprintf(dobj, sizeof(dobj), "domain %s", run->domain);
-		if (run_audit(run, dobj, "would-deny", err.reason, &err) < 0) {
-			rc = deny_domain(run, &err);
-			goto out;
-		}
-		fprintf(stderr, "%s: would deny (enforce is false): domain %s: %s\n", PROG, run->domain,
-			err.reason);
-		would = 1;
+	if (judge_whole_domain(run, cfg, policy, xml, xmllen, &would) < 0) {
+		rc = run->denied_rc;
+		goto out;
 	}
 	if (!cfg->no_cache) {
 		struct vs_error cerr;
@@ -446,6 +503,7 @@ int main(int argc, char **argv)
 	snprintf(run.audit_path, sizeof(run.audit_path), "%s", opt_audit ? opt_audit : DEFAULT_AUDIT_LOG);
 	if (config_load(config ? config : DEFAULT_CONFIG, explicit_config, &cfg, &err) < 0)
 		return deny_domain(&run, &err);
+	snprintf(cfg.path, sizeof(cfg.path), "%s", config ? config : DEFAULT_CONFIG);
 	if (env_policy && env_policy[0])
 		snprintf(cfg.policy, sizeof(cfg.policy), "%s", env_policy);
 	if (opt_policy)

@@ -483,6 +483,15 @@ int diskcheck_disk(struct diskcheck *c, const struct domain_disk *d, struct disk
 			goto out;
 		}
 	}
+	/* The guest would write into the signed template itself. */
+	if (n > 0 && !d->readonly && !layers[0].exempt && layers[0].decision == DECISION_ALLOW) {
+		vs_fail(&e, VS_ERR_DENIED, layers[0].path,
+			"a writable disk directly on a signed layer; attach it <readonly/> or through an overlay");
+		if (refuse(c, r, &e)) {
+			final = 1;
+			goto out;
+		}
+	}
 	for (int j = 0; j < n; j++) {
 		const struct layer *l = &layers[j];
 		const char *base = strrchr(l->path, '/');

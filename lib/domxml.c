@@ -222,13 +222,11 @@ void domxml_free(struct domain_xml *d)
 	free(d);
 }
 
-int domxml_parse(const char *xml, size_t len, struct domain_xml **out, struct vs_error *err)
+int domxml_read(const char *xml, size_t len, struct _xmlDoc **out, struct vs_error *err)
 {
 	xmlParserCtxtPtr ctxt = NULL;
 	xmlDocPtr doc = NULL;
-	xmlNode *root, *name = NULL;
-	struct domain_xml *d = NULL;
-	xmlChar *text = NULL;
+	xmlNode *root;
 	int ret = -1;
 
 	*out = NULL;
@@ -269,6 +267,26 @@ int domxml_parse(const char *xml, size_t len, struct domain_xml **out, struct vs
 			root ? (const char *)root->name : "");
 		goto out;
 	}
+	*out = doc;
+	doc = NULL;
+	ret = 0;
+out:
+	xmlFreeDoc(doc);
+	return ret;
+}
+
+int domxml_parse(const char *xml, size_t len, struct domain_xml **out, struct vs_error *err)
+{
+	xmlDocPtr doc = NULL;
+	xmlNode *root, *name = NULL;
+	struct domain_xml *d = NULL;
+	xmlChar *text = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	if (domxml_read(xml, len, &doc, err) < 0)
+		goto out;
+	root = xmlDocGetRootElement(doc);
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		vs_fail(err, VS_ERR_INTERNAL, "domain XML", "out of memory");
@@ -321,6 +339,5 @@ out:
 	xmlFree(text);
 	domxml_free(d);
 	xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
 	return ret;
 }

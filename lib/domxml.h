@@ -53,6 +53,11 @@ int domxml_parse(const char *xml, size_t len, struct domain_xml **out, struct vs
 
 void domxml_free(struct domain_xml *d);
 
+struct _xmlDoc;
+/* The safe reading domxml_parse uses, for other judges of the same document: same limits, no
+ * DTD, root element <domain>. Free *out with xmlFreeDoc. */
+int domxml_read(const char *xml, size_t len, struct _xmlDoc **out, struct vs_error *err);
+
 const char *disk_device_name(enum disk_device d);
 
 #endif

@@ -45,6 +45,9 @@
 #define VS_DEFAULT_SSH_VALIDITY_S (15 * 60)  /* a key's maximum validity when the policy names none */
 #define VS_SSH_BACKDATE_S 60                 /* valid_after lies this far in the past (clock skew) */
 #define VS_MAX_SSH_REVOKED 65536             /* revoked serials or keys kept for the KRL */
+#define VS_MAX_XML_DEPTH 24                 /* element nesting judged in a domain XML */
+#define VS_MAX_BOOT_FILES 16                /* boot files (loader, kernel, ACPI tables…) per domain */
+#define VS_MAX_PROTECTED_PATHS 16           /* vmseal's own paths the domain XML may not name */
 
 #define VS_CHUNK_SIZE (4u << 20)            /* Merkle leaf size, bytes */
 #define VS_MERKLE_MAX_THREADS 64

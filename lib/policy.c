@@ -273,7 +273,7 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 {
 	static const char *const fields[] = {"version", "enforce", "keys", "templates",
 					     "revoked_digests", "gateway", "audit_log",
-					     "allow_network_disks", "comment", "boot", NULL};
+					     "allow_network_disks", "comment", "boot", "launch", NULL};
 	struct policy *p = NULL;
 	json_error_t jerr;
 	json_t *root, *v, *e;
@@ -372,7 +372,8 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 	}
 	qsort(p->revoked, p->nrevoked, sizeof(*p->revoked), cmp_digest);
 	if (parse_gateway(json_object_get(root, "gateway"), &p->gateway, object, err) < 0 ||
-	    policy_boot_parse(json_object_get(root, "boot"), p, object, err) < 0)
+	    policy_boot_parse(json_object_get(root, "boot"), p, object, err) < 0 ||
+	    policy_launch_parse(json_object_get(root, "launch"), &p->launch, object, err) < 0)
 		goto out;
 	{
 		uint8_t md[32];

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "key.h"
 #include "limits.h"
+#include "policy_launch.h"
 #include "statement.h"
 
 struct dsse_envelope;
@@ -106,6 +107,7 @@ struct policy {
 	size_t nrevoked;
 	struct policy_gateway gateway;
 	struct policy_boot boot;           /* the "boot" section; empty: no boot file is trusted */
+	struct policy_launch launch;       /* emulators, opt-ins, log_dir, require_rng */
 	char audit_log[VS_MAX_PATH_BYTES]; /* "" when unset */
 	char digest[65];                   /* SHA-256 of the policy bytes, for caches */
 };

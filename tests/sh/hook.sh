@@ -17,6 +17,7 @@ mkp pol_nooverlay.json '[{"match":"debian-*","keys":["@a"]}]' a=a.entry
 mkp pol_revoked.json "$RULES" a=a_revoked.entry
 mkp pol_audit.json "$RULES" '{"enforce":false}' a=a.entry
 mkp pol_net.json "$RULES" '{"allow_network_disks":true}' a=a.entry
+mkp pol_restore.json "$RULES" '{"launch":{"allow":{"restore":true}}}' a=a.entry
 sign() { vmseal-sign --passphrase-file pw --key "${KEY:-a.key}" --template "$2" --template-version 3 --force "$1" >/dev/null 2>signerr || fail "sign $1: $(cat signerr)"; }
 
 cat > hook.conf <<EOF
@@ -53,7 +54,11 @@ grep -q '"event":"hook.prepare","object":"domain web1 disk vda '"$T"'/top.qcow2"
 expect_rc "start begin: XML chain matches the headers" 0 hook web1 start begin web1-start-begin.xml
 grep -q '"event":"hook.start".*base.qcow2: template \\"debian-12\\" version 3 (cached)' audit.jsonl \
 	&& pass "second decision comes from the allow-cache" || fail "no cached decision in audit"
-expect_rc "restore begin (filter): allowed" 0 hook web1 restore begin web1-restore-begin.xml
+expect_deny "restore begin: denied (the saved RAM cannot be verified)" \
+	"^vmseal: denied: domain web1: restore: a saved image's RAM cannot be verified; refused unless the policy sets launch.allow.restore" \
+	hook web1 restore begin web1-restore-begin.xml
+expect_rc "restore begin (filter) with launch.allow.restore: allowed" 0 \
+	env VMSEAL_POLICY=$T/pol_restore.json vmseal-hook web1 restore begin - < web1-restore-begin.xml
 [ ! -s "$T/out" ] && pass "restore filter prints nothing on stdout" || fail "restore stdout: $(cat "$T/out")"
 expect_rc "migrate begin (filter): allowed" 0 hook web1 migrate begin web1-start-begin.xml
 [ ! -s "$T/out" ] && pass "migrate filter prints nothing on stdout" || fail "migrate stdout"
@@ -90,6 +95,12 @@ expect_deny "disk signed by a key not in the policy denied" "disk vdb $T/data.ra
 	hook web1 prepare begin web1-prepare-begin.xml
 mv data.att data.raw.intoto.json
 sed 's|<target dev=.vda. bus=.virtio./>|&<readonly/>|' web1-prepare-begin.xml > ro.xml
+sed "s|$T/top.qcow2|$T/base.qcow2|" web1-prepare-begin.xml > onbase.xml
+expect_deny "writable disk directly on a signed template denied (diskcheck: writable disk on a signed layer)" \
+	"^vmseal: denied: domain web1 disk vda $T/base.qcow2: a writable disk directly on a signed layer; attach it <readonly/> or through an overlay" \
+	hook web1 prepare begin onbase.xml
+sed 's|<target dev=.vda. bus=.virtio./>|&<readonly/>|' onbase.xml > onbase-ro.xml
+expect_rc "the same template attached readonly is allowed" 0 hook web1 prepare begin onbase-ro.xml
 expect_deny "readonly overlay still needs an attestation" "disk vda $T/top.qcow2: no attestation" \
 	hook web1 prepare begin ro.xml
 expect_deny "overlay denied when the template rule does not allow overlays" "disk vda $T/top.qcow2: no attestation" \
@@ -172,7 +183,7 @@ expect_err "hostile qcow2 header refused as an error" \
 
 # --- disk types
 cat > net.xml <<EOF
-<domain type='qemu'><name>web1</name><devices>
+<domain type='qemu'><name>web1</name><devices><emulator>/usr/bin/qemu-system-x86_64</emulator>
 <disk type='network' device='disk'><driver name='qemu' type='raw'/>
 <source protocol='nbd' name='export1'><host name='127.0.0.1' port='10809'/></source>
 <target dev='vdc' bus='virtio'/></disk></devices></domain>
@@ -194,7 +205,7 @@ expect_deny "type block on a regular file denied" "disk type 'block' but not a b
 	hook web1 prepare begin notblock.xml
 sed "s|<domain type='qemu' id='5'>|<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>|; s|</devices>|</devices><qemu:commandline><qemu:arg value='-drive'/><qemu:arg value='file=$T/evil.qcow2'/></qemu:commandline>|" \
 	web1-prepare-begin.xml > passthrough.xml
-expect_deny "qemu:commandline denied" "^vmseal: denied: domain web1: qemu:commandline" hook web1 prepare begin passthrough.xml
+expect_deny "qemu:commandline denied" "^vmseal: denied: domain web1: <qemu:commandline>: qemu:commandline passes raw arguments" hook web1 prepare begin passthrough.xml
 
 # --- fail closed
 expect_err "policy missing refused" "^vmseal: denied: domain web1: .*nonexistent.json.*" \

@@ -1,0 +1,1168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The allow-list of libvirt's domain XML (see domallow.h): one table, one walk over the whole
+ * document. Elements are matched as libvirt's XPath queries match them (no namespace). */
+#include "domallow_priv.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <libxml/tree.h>
+
+#include "domxml.h"
+
+#define QEMU_NS_HREF "http://libvirt.org/schemas/domain/qemu/1.0"
+#define WALK_PATH_MAX 512
+
+struct domallow_walk {
+	const struct domallow_opts *o;
+	const struct policy_launch *launch;
+	struct domallow_result *r;
+	struct vs_error *err;
+	char path[WALK_PATH_MAX];           /* the element being judged, "devices/disk/source" */
+	const struct domallow_entry *cur;   /* its entry */
+};
+
+static const struct policy_launch no_launch;
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+const char *domallow_class_name(enum domallow_class c)
+{
+	switch (c) {
+	case DOMALLOW_HARMLESS: return "harmless";
+	case DOMALLOW_SIGNED: return "signed";
+	case DOMALLOW_OPTIN: return "opt-in";
+	default: return "refused";
+	}
+}
+
+static int has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list ? list : ""; *p;) {
+		const char *e = strchr(p, ' ');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+
+		if (l == n && !strncmp(p, word, n))
+			return 1;
+		p += l;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
+/* "devices/disk/source" -> "<devices><disk><source>" */
+static void display(const char *path, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (const char *p = path; *p && o + 3 < outlen;) {
+		const char *e = strchr(p, '/');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		int w = snprintf(out + o, outlen - o, "<%.*s>", (int)l, p);
+
+		if (w < 0 || (size_t)w >= outlen - o)
+			break;
+		o += (size_t)w;
+		p += l + (e ? 1 : 0);
+	}
+}
+
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+static int entry_index(const struct domallow_entry *e);
+
+/* Denies the element being judged: object "<a><b> VALUE", reason from fmt. */
+static int deny(struct domallow_walk *w, const char *value, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int deny(struct domallow_walk *w, const char *value, const char *fmt, ...)
+{
+	char where[VS_ERR_OBJECT_MAX];
+	va_list ap;
+
+	display(w->path, where, sizeof(where));
+	vs_error_clear(w->err);
+	w->err->kind = VS_ERR_DENIED;
+	if (value && value[0])
+		snprintf(w->err->object, sizeof(w->err->object), "%s %s", where, value);
+	else
+		snprintf(w->err->object, sizeof(w->err->object), "%s", where);
+	sanitize(w->err->object);
+	va_start(ap, fmt);
+	vsnprintf(w->err->reason, sizeof(w->err->reason), fmt, ap);
+	va_end(ap);
+	sanitize(w->err->reason);
+	w->r->denied_entry = w->cur ? entry_index(w->cur) : -1;
+	return -1;
+}
+
+/* Attribute value copied into out; "" when absent. Too long: denied. */
+static int prop(struct domallow_walk *w, xmlNode *n, const char *name, char *out, size_t outlen)
+{
+	xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
+	size_t l;
+
+	out[0] = '\0';
+	if (!v)
+		return 0;
+	l = strlen((const char *)v);
+	if (l >= outlen) {
+		xmlFree(v);
+		return deny(w, "", "attribute %s is longer than %zu bytes", name, outlen - 1);
+	}
+	memcpy(out, v, l + 1);
+	xmlFree(v);
+	return 0;
+}
+
+/* The element's text, trimmed of surrounding white space. */
+static int text_of(struct domallow_walk *w, xmlNode *n, char *out, size_t outlen)
+{
+	xmlChar *v = xmlNodeGetContent(n);
+	const char *s = v ? (const char *)v : "";
+	size_t l;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	l = strlen(s);
+	while (l && (s[l - 1] == ' ' || s[l - 1] == '\t' || s[l - 1] == '\n' || s[l - 1] == '\r'))
+		l--;
+	out[0] = '\0';
+	if (l >= outlen) {
+		xmlFree(v);
+		return deny(w, "", "text is longer than %zu bytes", outlen - 1);
+	}
+	memcpy(out, s, l);
+	out[l] = '\0';
+	xmlFree(v);
+	return 0;
+}
+
+static int parent_prop(struct domallow_walk *w, xmlNode *n, const char *name, char *out, size_t outlen)
+{
+	if (!n->parent || n->parent->type != XML_ELEMENT_NODE) {
+		out[0] = '\0';
+		return 0;
+	}
+	return prop(w, n->parent, name, out, outlen);
+}
+
+/* ---- paths -------------------------------------------------------------------------------- */
+
+/* Canonical form of an absolute path that need not exist: "." "..", "//" removed lexically,
+ * then the longest existing prefix resolved with realpath(3) (symlinks followed, as QEMU and
+ * libvirt follow them). */
+static int canon(const char *in, char out[VS_MAX_PATH_BYTES])
+{
+	char norm[VS_MAX_PATH_BYTES], head[VS_MAX_PATH_BYTES], real[PATH_MAX];
+	size_t o = 0, cut;
+
+	if (in[0] != '/' || strlen(in) >= VS_MAX_PATH_BYTES)
+		return -1;
+	for (const char *p = in; *p;) {
+		const char *e;
+		size_t l;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		e = strchr(p, '/');
+		l = e ? (size_t)(e - p) : strlen(p);
+		if (l == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (l == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > 0 && norm[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else {
+			norm[o++] = '/';
+			memcpy(norm + o, p, l);
+			o += l;
+		}
+		p += l;
+	}
+	norm[o] = '\0';
+	cut = o;
+	for (;;) {
+		memcpy(head, norm, cut);
+		head[cut] = '\0';
+		if (realpath(cut ? head : "/", real)) {
+			int w = snprintf(out, VS_MAX_PATH_BYTES, "%s%s", strcmp(real, "/") ? real : "",
+					 norm + cut);
+
+			if (w < 0 || w >= VS_MAX_PATH_BYTES)
+				return -1;
+			if (!out[0])
+				strcpy(out, "/");
+			return 0;
+		}
+		if (cut == 0)
+			return -1;
+		while (cut > 0 && norm[cut - 1] != '/')
+			cut--;
+		cut--;
+	}
+}
+
+/* a is b, lies below b, or contains b (both canonical). */
+static int path_overlaps(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (!strcmp(a, b) || !strcmp(a, "/") || !strcmp(b, "/"))
+		return 1;
+	if (la > lb && !strncmp(a, b, lb) && a[lb] == '/')
+		return 1;
+	if (lb > la && !strncmp(a, b, la) && b[la] == '/')
+		return 1;
+	return 0;
+}
+
+int domallow_protect_add(struct domallow_protect *p, const char *path, const char *what,
+			 struct vs_error *err)
+{
+	struct stat st;
+
+	if (p->n >= VS_MAX_PROTECTED_PATHS)
+		return vs_fail(err, VS_ERR_INTERNAL, path, "more than %d protected paths",
+			       VS_MAX_PROTECTED_PATHS);
+	if (canon(path, p->p[p->n].path) < 0)
+		return vs_fail(err, VS_ERR_INPUT, path, "a protected path must be absolute");
+	snprintf(p->p[p->n].what, sizeof(p->p[p->n].what), "%s", what);
+	p->p[p->n].exists = stat(path, &st) == 0;
+	if (p->p[p->n].exists) {
+		p->p[p->n].dev = st.st_dev;
+		p->p[p->n].ino = st.st_ino;
+	}
+	p->n++;
+	return 0;
+}
+
+/* A path named by the XML: absolute, and no vmseal path. */
+static int path_check(struct domallow_walk *w, const char *attr, const char *value)
+{
+	const struct domallow_protect *pr = w->o->protect;
+	char c[VS_MAX_PATH_BYTES];
+	struct stat st;
+	int exists;
+
+	if (!value[0])
+		return 0;
+	if (value[0] != '/')
+		return deny(w, value, "%s is not an absolute path", attr);
+	if (canon(value, c) < 0)
+		return deny(w, value, "%s cannot be resolved", attr);
+	if (!pr)
+		return 0;
+	exists = stat(value, &st) == 0;
+	for (size_t i = 0; i < pr->n; i++)
+		if (path_overlaps(c, pr->p[i].path) ||
+		    (exists && pr->p[i].exists && st.st_dev == pr->p[i].dev && st.st_ino == pr->p[i].ino))
+			return deny(w, value, "names a vmseal path (%s %s)", pr->p[i].what, pr->p[i].path);
+	return 0;
+}
+
+/* File output (file chardevs, <log file>, audio files) only below the policy's log_dir. */
+static int under_log_dir(struct domallow_walk *w, const char *value)
+{
+	const struct domallow_protect *pr = w->o->protect;
+	char c[VS_MAX_PATH_BYTES], d[VS_MAX_PATH_BYTES];
+	size_t l;
+
+	if (!w->launch->log_dir[0])
+		return deny(w, value, "writes a host file; the policy has no launch.log_dir for guest output");
+	if (canon(w->launch->log_dir, d) < 0 || canon(value, c) < 0)
+		return deny(w, value, "cannot be resolved");
+	for (size_t i = 0; pr && i < pr->n; i++)
+		if (path_overlaps(d, pr->p[i].path))
+			return deny(w, value, "launch.log_dir %s overlaps a vmseal path (%s %s)",
+				    w->launch->log_dir, pr->p[i].what, pr->p[i].path);
+	l = strlen(d);
+	if (!(strlen(c) > l && !strncmp(c, d, l) && (c[l] == '/' || !strcmp(d, "/"))))
+		return deny(w, value, "writes a host file outside launch.log_dir %s", w->launch->log_dir);
+	return 0;
+}
+
+/* Root-owned, not writable by group or other, in root-owned directories not writable by
+ * group or other (sticky ones excepted). path is canonical. */
+static int file_trusted(struct domallow_walk *w, const char *shown, const char *path)
+{
+	char dir[VS_MAX_PATH_BYTES];
+	struct stat st;
+	char *slash;
+
+	if (stat(path, &st) < 0)
+		return deny(w, shown, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return deny(w, shown, "%s is not a regular file", path);
+	if (st.st_uid != 0 || (st.st_mode & 022))
+		return deny(w, shown, "%s is owned by uid %u with mode %04o (must be root's, not writable by group or other)",
+			    path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+	snprintf(dir, sizeof(dir), "%s", path);
+	while ((slash = strrchr(dir, '/'))) {
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (lstat(dir, &st) < 0)
+			return deny(w, shown, "%s: %s", dir, strerror(errno));
+		if (st.st_uid != 0 || ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)))
+			return deny(w, shown, "directory %s is owned by uid %u with mode %04o (must be root's, not writable by group or other)",
+				    dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		if (!strcmp(dir, "/"))
+			break;
+	}
+	return 0;
+}
+
+/* ---- rules ---------------------------------------------------------------------------------- */
+
+static int need_optin(struct domallow_walk *w, const char *value, unsigned bit, const char *why)
+{
+	if (w->launch->allow & bit)
+		return 0;
+	return deny(w, value, "%s; refused unless the policy sets launch.allow.%s", why, launch_optin_name(bit));
+}
+
+static int rule_emulator(struct domallow_walk *w, xmlNode *n)
+{
+	char text[VS_MAX_PATH_BYTES], real[VS_MAX_PATH_BYTES];
+	const struct policy_launch *l = w->launch;
+	size_t np = l->nemulators ? l->nemulators : 1;
+	int ok_text = 0, ok_real = 0;
+
+	if (text_of(w, n, text, sizeof(text)) < 0)
+		return -1;
+	if (w->r->emulator[0])
+		return deny(w, text, "more than one <emulator>");
+	if (!text[0])
+		return deny(w, "", "empty <emulator>");
+	if (!realpath(text, real))
+		return deny(w, text, "cannot be resolved: %s", strerror(errno));
+	for (size_t i = 0; i < np; i++) {
+		const char *pat = l->nemulators ? l->emulators[i] : POLICY_LAUNCH_DEFAULT_EMULATOR;
+
+		ok_text |= fnmatch(pat, text, FNM_PATHNAME) == 0;
+		ok_real |= fnmatch(pat, real, FNM_PATHNAME) == 0;
+	}
+	if (!ok_text || !ok_real)
+		return deny(w, text, "%s is not one of the policy's emulators (launch.emulators%s)",
+			    ok_text ? real : "an emulator that", l->nemulators ? "" : ", default " POLICY_LAUNCH_DEFAULT_EMULATOR);
+	if (file_trusted(w, text, real) < 0)
+		return -1;
+	snprintf(w->r->emulator, sizeof(w->r->emulator), "%s", text);
+	return 0;
+}
+
+static int boot_add(struct domallow_walk *w, enum boot_kind kind, const char *path)
+{
+	struct domallow_bootfile *b;
+
+	if (!path[0])
+		return 0;
+	if (w->r->nboot >= VS_MAX_BOOT_FILES)
+		return deny(w, path, "more than %d boot files", VS_MAX_BOOT_FILES);
+	b = &w->r->boot[w->r->nboot++];
+	b->kind = kind;
+	display(w->path, b->element, sizeof(b->element));
+	snprintf(b->path, sizeof(b->path), "%s", path);
+	return 0;
+}
+
+static int rule_bootfile(struct domallow_walk *w, xmlNode *n)
+{
+	static const struct { const char *name; enum boot_kind kind; } kinds[] = {
+		{"loader", BOOT_LOADER}, {"nvram", BOOT_NVRAM}, {"kernel", BOOT_KERNEL},
+		{"initrd", BOOT_INITRD}, {"dtb", BOOT_DTB}, {"table", BOOT_ACPI_TABLE},
+	};
+	char text[VS_MAX_PATH_BYTES], tmpl[VS_MAX_PATH_BYTES];
+
+	if (text_of(w, n, text, sizeof(text)) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp((const char *)n->name, kinds[i].name) && boot_add(w, kinds[i].kind, text) < 0)
+			return -1;
+	if (!strcmp((const char *)n->name, "nvram")) {
+		if (prop(w, n, "template", tmpl, sizeof(tmpl)) < 0 || boot_add(w, BOOT_NVRAM_TEMPLATE, tmpl) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int rule_cmdline(struct domallow_walk *w, xmlNode *n)
+{
+	if (w->r->has_cmdline)
+		return deny(w, "", "more than one <cmdline>");
+	if (text_of(w, n, w->r->cmdline, sizeof(w->r->cmdline)) < 0)
+		return -1;
+	w->r->has_cmdline = 1;
+	return 0;
+}
+
+/* A character device's type: serial, parallel, console, channel, smartcard passthrough,
+ * redirdev. */
+static int chardev_type(struct domallow_walk *w, const char *type)
+{
+	static const char *const harmless = "pty unix null vc spicevmc spiceport qemu-vdagent tcp udp dbus file";
+
+	if (!type[0] || has_word(harmless, type))
+		return 0; /* libvirt's default is pty; file output is judged at its <source> */
+	if (!strcmp(type, "pipe") || !strcmp(type, "dev"))
+		return need_optin(w, type, LAUNCH_ALLOW_HOST_CHARDEV,
+				  "a chardev on a host pipe or device reads and writes host files");
+	return deny(w, type, "chardev type \"%s\" is not allowed", type);
+}
+
+static int rule_chardev(struct domallow_walk *w, xmlNode *n)
+{
+	char type[32];
+
+	if (prop(w, n, "type", type, sizeof(type)) < 0)
+		return -1;
+	return chardev_type(w, type);
+}
+
+static int rule_chardev_source(struct domallow_walk *w, xmlNode *n)
+{
+	char type[32], path[VS_MAX_PATH_BYTES];
+
+	if (parent_prop(w, n, "type", type, sizeof(type)) < 0 || prop(w, n, "path", path, sizeof(path)) < 0)
+		return -1;
+	if (!strcmp(type, "file"))
+		return under_log_dir(w, path[0] ? path : "(no path)");
+	return 0;
+}
+
+static int rule_log(struct domallow_walk *w, xmlNode *n)
+{
+	char file[VS_MAX_PATH_BYTES];
+
+	if (prop(w, n, "file", file, sizeof(file)) < 0)
+		return -1;
+	return file[0] ? under_log_dir(w, file) : 0;
+}
+
+static int rule_interface(struct domallow_walk *w, xmlNode *n)
+{
+	char type[32];
+
+	if (prop(w, n, "type", type, sizeof(type)) < 0)
+		return -1;
+	if (!strcmp(type, "user") || !strcmp(type, "network") || !strcmp(type, "bridge"))
+		return 0;
+	if (!strcmp(type, "hostdev"))
+		return need_optin(w, type, LAUNCH_ALLOW_HOSTDEV, "a host PCI device in the guest");
+	return need_optin(w, type[0] ? type : "(no type)", LAUNCH_ALLOW_HOST_INTERFACE,
+			  "interfaces other than user, network and bridge reach host devices, sockets or scripts");
+}
+
+static int rule_rom(struct domallow_walk *w, xmlNode *n)
+{
+	char file[VS_MAX_PATH_BYTES];
+
+	if (prop(w, n, "file", file, sizeof(file)) < 0)
+		return -1;
+	if (!file[0])
+		return 0;
+	return need_optin(w, file, LAUNCH_ALLOW_OPTION_ROM,
+			  "an option ROM file runs in the guest before the signed boot disk");
+}
+
+static int rule_graphics(struct domallow_walk *w, xmlNode *n)
+{
+	char type[32];
+
+	if (prop(w, n, "type", type, sizeof(type)) < 0)
+		return -1;
+	if (!strcmp(type, "vnc") || !strcmp(type, "spice"))
+		return 0;
+	return deny(w, type, "graphics type \"%s\" is not allowed (vnc and spice are)", type);
+}
+
+static int rule_input(struct domallow_walk *w, xmlNode *n)
+{
+	char type[32];
+
+	if (prop(w, n, "type", type, sizeof(type)) < 0)
+		return -1;
+	if (!strcmp(type, "passthrough") || !strcmp(type, "evdev"))
+		return need_optin(w, type, LAUNCH_ALLOW_HOSTDEV, "a host input device in the guest");
+	return 0;
+}
+
+static int rule_rng_backend(struct domallow_walk *w, xmlNode *n)
+{
+	char model[32], rngmodel[64], text[VS_MAX_PATH_BYTES], c[VS_MAX_PATH_BYTES];
+	int virtio;
+
+	if (prop(w, n, "model", model, sizeof(model)) < 0 || parent_prop(w, n, "model", rngmodel, sizeof(rngmodel)) < 0 ||
+	    text_of(w, n, text, sizeof(text)) < 0)
+		return -1;
+	virtio = !strncmp(rngmodel, "virtio", 6);
+	if (!strcmp(model, "random")) {
+		if (!text[0])
+			strcpy(text, "/dev/random"); /* libvirt's default */
+		if (canon(text, c) < 0 || (strcmp(c, "/dev/urandom") && strcmp(c, "/dev/random")))
+			return deny(w, text, "an rng must be fed by /dev/urandom or /dev/random");
+		w->r->has_rng |= virtio;
+		return 0;
+	}
+	if (!strcmp(model, "builtin")) {
+		w->r->has_rng |= virtio;
+		return 0;
+	}
+	if (!strcmp(model, "egd")) {
+		char type[32];
+
+		if (prop(w, n, "type", type, sizeof(type)) < 0 || chardev_type(w, type) < 0)
+			return -1;
+		return need_optin(w, model, LAUNCH_ALLOW_HOST_CHARDEV, "an egd rng reads entropy from a host chardev");
+	}
+	return deny(w, model, "rng backend \"%s\" is not allowed", model);
+}
+
+static int rule_memory_device(struct domallow_walk *w, xmlNode *n)
+{
+	char model[32];
+
+	if (prop(w, n, "model", model, sizeof(model)) < 0)
+		return -1;
+	if (!strcmp(model, "dimm") || !strcmp(model, "virtio-mem"))
+		return 0;
+	if (!strcmp(model, "nvdimm") || !strcmp(model, "virtio-pmem"))
+		return need_optin(w, model, LAUNCH_ALLOW_NVDIMM,
+				  "a host file mapped into the guest as memory (it can hold code)");
+	return deny(w, model, "memory device model \"%s\" is not allowed", model);
+}
+
+static int rule_sysinfo(struct domallow_walk *w, xmlNode *n)
+{
+	char type[32];
+
+	if (prop(w, n, "type", type, sizeof(type)) < 0)
+		return -1;
+	if (!strcmp(type, "smbios"))
+		return 0;
+	if (!strcmp(type, "fwcfg"))
+		return need_optin(w, type, LAUNCH_ALLOW_FWCFG,
+				  "fw_cfg entries hand host files to the guest's firmware and boot (e.g. Ignition configs)");
+	return deny(w, type, "sysinfo type \"%s\" is not allowed", type);
+}
+
+static int rule_tpm_backend(struct domallow_walk *w, xmlNode *n)
+{
+	char type[32];
+
+	if (prop(w, n, "type", type, sizeof(type)) < 0)
+		return -1;
+	if (!strcmp(type, "emulator"))
+		return 0;
+	if (!strcmp(type, "passthrough") || !strcmp(type, "external"))
+		return need_optin(w, type, LAUNCH_ALLOW_TPM_PASSTHROUGH,
+				  "a host TPM device or an external TPM socket in the guest");
+	return deny(w, type, "tpm backend \"%s\" is not allowed", type);
+}
+
+static int rule_smartcard(struct domallow_walk *w, xmlNode *n)
+{
+	char mode[32], type[32];
+
+	if (prop(w, n, "mode", mode, sizeof(mode)) < 0 || prop(w, n, "type", type, sizeof(type)) < 0)
+		return -1;
+	if (!strcmp(mode, "passthrough"))
+		return chardev_type(w, type);
+	if (!strcmp(mode, "host") || !strcmp(mode, "host-certificates"))
+		return 0;
+	return deny(w, mode, "smartcard mode \"%s\" is not allowed", mode);
+}
+
+static int rule_audio(struct domallow_walk *w, xmlNode *n)
+{
+	char type[32], path[VS_MAX_PATH_BYTES];
+
+	if (prop(w, n, "type", type, sizeof(type)) < 0 || prop(w, n, "path", path, sizeof(path)) < 0)
+		return -1;
+	if (!strcmp(type, "none") || !strcmp(type, "spice"))
+		return 0;
+	if (!strcmp(type, "file"))
+		return under_log_dir(w, path[0] ? path : "(no path)");
+	return deny(w, type, "audio type \"%s\" uses a host sound device or server", type);
+}
+
+static int rule_disk_source(struct domallow_walk *w, xmlNode *n)
+{
+	char fdgroup[VS_MAX_NAME_BYTES];
+
+	if (prop(w, n, "fdgroup", fdgroup, sizeof(fdgroup)) < 0)
+		return -1;
+	if (fdgroup[0])
+		return deny(w, fdgroup, "fdgroup: QEMU would use a file descriptor passed by the caller, not the file the hook checked");
+	return 0;
+}
+
+/* "+0:+0", "root:root", "0:5", "user:root": is the user or the group root? */
+static int dac_label_is_root(const char *label)
+{
+	char part[2][VS_MAX_NAME_BYTES];
+	const char *colon = strchr(label, ':');
+
+	if (!colon || (size_t)(colon - label) >= sizeof(part[0]) || strlen(colon + 1) >= sizeof(part[1]))
+		return 1; /* not a user:group label: refuse, it cannot be judged */
+	memcpy(part[0], label, (size_t)(colon - label));
+	part[0][colon - label] = '\0';
+	strcpy(part[1], colon + 1);
+	for (int i = 0; i < 2; i++) {
+		const char *s = part[i];
+		char *end;
+		unsigned long id;
+
+		if (s[0] == '+' || (s[0] >= '0' && s[0] <= '9')) {
+			errno = 0;
+			id = strtoul(s + (s[0] == '+'), &end, 10);
+			if (errno || *end || end == s + (s[0] == '+') || id == 0)
+				return 1;
+			continue;
+		}
+		if (i == 0) {
+			const struct passwd *pw = getpwnam(s);
+
+			if (!pw || pw->pw_uid == 0)
+				return 1;
+		} else {
+			const struct group *gr = getgrnam(s);
+
+			if (!gr || gr->gr_gid == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* <seclabel> of the domain (QEMU's own label) or of one device (its file's label). */
+static int rule_seclabel(struct domallow_walk *w, xmlNode *n)
+{
+	char type[32], model[32], label[VS_MAX_NAME_BYTES] = "";
+	int domain_level = !strcmp(w->path, "seclabel"), has_label = 0, has_base = 0;
+
+	if (prop(w, n, "type", type, sizeof(type)) < 0 || prop(w, n, "model", model, sizeof(model)) < 0)
+		return -1;
+	for (xmlNode *c = n->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (!strcmp((const char *)c->name, "label")) {
+			has_label = 1;
+			if (text_of(w, c, label, sizeof(label)) < 0)
+				return -1;
+		}
+		has_base |= !strcmp((const char *)c->name, "baselabel");
+	}
+	if (domain_level && (!type[0] || !strcmp(type, "dynamic")) && !has_base)
+		return 0; /* libvirt makes the label from qemu.conf; a dynamic label in the XML is ignored */
+	if (has_label && (!model[0] || !strcmp(model, "dac")) && dac_label_is_root(label))
+		return deny(w, label, "a DAC label of uid or gid 0 runs %s as root",
+			    domain_level ? "QEMU" : "the file's access");
+	if (!domain_level && !has_label)
+		return 0; /* relabel='no' alone: libvirt leaves the file's label alone */
+	return need_optin(w, type[0] ? type : model, LAUNCH_ALLOW_SECLABEL,
+			  "a security label chosen by the domain XML");
+}
+
+/* ---- the table ---------------------------------------------------------------------------- */
+
+#define H(p, a, ps) {p, DOMALLOW_HARMLESS, a, ps, 0, 0, NULL, NULL}
+#define HR(p, a, ps, r) {p, DOMALLOW_HARMLESS, a, ps, 0, 0, r, NULL}
+#define HS(p, a) {p, DOMALLOW_HARMLESS, a, NULL, 0, DA_SUBTREE, NULL, NULL}
+#define S(p, a, ps, r) {p, DOMALLOW_SIGNED, a, ps, 0, 0, r, NULL}
+#define O(p, bit, why) {p, DOMALLOW_OPTIN, NULL, NULL, bit, DA_SUBTREE, NULL, why}
+#define R(p, why) {p, DOMALLOW_REFUSED, NULL, NULL, 0, 0, NULL, why}
+
+/* Path-free attributes shared by the chardevs (serial, parallel, console, channel). */
+#define CHR_SOURCE_ATTRS "mode host service tls channel append master slave"
+#define CHARDEV(dev) \
+	HR(dev, "type tty", "tty", rule_chardev), \
+	HR(dev "/source", CHR_SOURCE_ATTRS, "path", rule_chardev_source), \
+	H(dev "/target", "type port name state address", NULL), \
+	H(dev "/target/model", "name", NULL), \
+	H(dev "/protocol", "type", NULL), \
+	HR(dev "/log", "append", "file", rule_log)
+
+static const struct domallow_entry table[] = {
+	H("", "type id", NULL), /* <domain> itself */
+	H("name", "", NULL),
+	H("uuid", "", NULL),
+	H("genid", "", NULL),
+	H("title", "", NULL),
+	H("description", "", NULL),
+	{"metadata", DOMALLOW_HARMLESS, "", NULL, 0, DA_SKIP, NULL, NULL},
+	H("memory", "unit dumpCore", NULL),
+	H("currentMemory", "unit", NULL),
+	H("maxMemory", "slots unit", NULL),
+	H("vcpu", "placement cpuset current", NULL),
+	HS("vcpus", ""),
+	H("iothreads", "", NULL),
+	HS("iothreadids", ""),
+	HS("cputune", ""),
+	HS("memtune", ""),
+	HS("numatune", ""),
+	HS("memoryBacking", ""),
+	HS("resource", ""),
+	H("resource/partition", "", NULL), /* a cgroup, not a file */
+	HS("features", ""),
+	HS("cpu", "mode match check migratable"),
+	HS("clock", "offset timezone adjustment basis"),
+	HS("pm", ""),
+	HS("perf", ""),
+	HS("keywrap", ""),
+	H("on_poweroff", "", NULL),
+	H("on_reboot", "", NULL),
+	H("on_crash", "", NULL),
+	H("on_lockfailure", "", NULL),
+	HS("blkiotune", ""),
+	H("blkiotune/device/path", "", "#text"), /* cgroup I/O tuning of a host device */
+	R("bootloader", "a host bootloader program (Xen) runs outside the signed chain"),
+	R("bootloader_args", "arguments to a host bootloader program"),
+	R("idmap", "user namespace maps (LXC)"),
+	R("os/init", "a container init path (LXC)"),
+
+	/* sysinfo: SMBIOS strings are harmless; fw_cfg entries are host files */
+	{"sysinfo", DOMALLOW_HARMLESS, "type", NULL, 0, DA_SUBTREE, rule_sysinfo, NULL},
+	H("sysinfo/entry", "name", "file"),
+
+	/* <os>: boot files are signed like disks */
+	H("os", "firmware", NULL),
+	H("os/type", "arch machine", NULL),
+	H("os/boot", "dev", NULL),
+	H("os/bootmenu", "enable timeout", NULL),
+	H("os/smbios", "mode", NULL),
+	H("os/bios", "useserial rebootTimeout", NULL),
+	H("os/firmware", "", NULL),
+	H("os/firmware/feature", "enabled name", NULL),
+	S("os/loader", "readonly secure type stateless format", "#text", rule_bootfile),
+	S("os/nvram", "format templateFormat", "#text template", rule_bootfile),
+	S("os/kernel", "", "#text", rule_bootfile),
+	S("os/initrd", "", "#text", rule_bootfile),
+	S("os/dtb", "", "#text", rule_bootfile),
+	S("os/cmdline", "", NULL, rule_cmdline),
+	H("os/acpi", "", NULL),
+	S("os/acpi/table", "type", "#text", rule_bootfile),
+
+	/* domain-level security label */
+	HR("seclabel", "type model relabel", NULL, rule_seclabel),
+	H("seclabel/label", "", NULL),
+	H("seclabel/imagelabel", "", NULL),
+	H("seclabel/baselabel", "", NULL),
+
+	H("devices", "", NULL),
+	HR("devices/emulator", "", "#text", rule_emulator),
+
+	/* disks: structure here, images in lib/diskcheck */
+	H("devices/disk", "type device snapshot model rawio sgio", NULL),
+	HR("devices/disk/source", "index startupPolicy protocol name query pool volume mode tls fdgroup",
+	   "file dev dir", rule_disk_source),
+	H("devices/disk/source/host", "name port transport", "socket"),
+	H("devices/disk/source/auth", "username", NULL),
+	H("devices/disk/source/auth/secret", "type usage uuid", NULL),
+	H("devices/disk/source/config", "", "file"),
+	H("devices/disk/source/dataStore", "type", NULL), /* refused by lib/diskcheck */
+	H("devices/disk/source/dataStore/format", "type", NULL),
+	HR("devices/disk/source/dataStore/source", "index", "file dev", rule_disk_source),
+	H("devices/disk/backingStore", "type index", NULL),
+	H("devices/disk/backingStore/format", "type", NULL),
+	HR("devices/disk/backingStore/source", "index protocol name", "file dev", rule_disk_source),
+	H("devices/disk/target", "dev bus tray removable rotation_rate", NULL),
+	H("devices/disk/readonly", "", NULL),
+	H("devices/disk/shareable", "", NULL),
+	H("devices/disk/transient", "shareBacking", NULL),
+	H("devices/disk/serial", "", NULL),
+	H("devices/disk/wwn", "", NULL),
+	H("devices/disk/vendor", "", NULL),
+	H("devices/disk/product", "", NULL),
+	HS("devices/disk/iotune", ""),
+	H("devices/disk/blockio", "logical_block_size physical_block_size discard_granularity", NULL),
+	H("devices/disk/geometry", "cyls heads secs trans", NULL),
+	H("devices/disk/encryption", "format engine", NULL),
+	H("devices/disk/encryption/secret", "type uuid usage", NULL),
+	H("devices/disk/auth", "username", NULL),
+	H("devices/disk/auth/secret", "type usage uuid", NULL),
+
+	/* controllers */
+	H("devices/controller", "type index model ports vectors maxGrantFrames maxEventChannels", NULL),
+	H("devices/controller/target", "chassisNr chassis port busNr hotplug index memReserve", NULL),
+	H("devices/controller/model", "name", NULL),
+	H("devices/controller/master", "startport", NULL),
+	H("devices/controller/pcihole64", "unit", NULL),
+
+	/* network interfaces: user, network and bridge without an option ROM file */
+	HR("devices/interface", "type trustGuestRxFilters", NULL, rule_interface),
+	H("devices/interface/mac", "address type check", NULL),
+	H("devices/interface/model", "type", NULL),
+	H("devices/interface/source", "network bridge portgroup portid dev mode type address port",
+	  "path"),
+	H("devices/interface/source/local", "address port", NULL),
+	H("devices/interface/target", "dev managed", NULL),
+	H("devices/interface/link", "state", NULL),
+	H("devices/interface/mtu", "size", NULL),
+	H("devices/interface/filterref", "filter", NULL),
+	H("devices/interface/filterref/parameter", "name value", NULL),
+	HS("devices/interface/virtualport", "type"),
+	HS("devices/interface/bandwidth", ""),
+	HS("devices/interface/vlan", "trunk"),
+	HS("devices/interface/tune", ""),
+	HS("devices/interface/coalesce", ""),
+	H("devices/interface/ip", "address family prefix peer", NULL),
+	H("devices/interface/route", "family address netmask prefix gateway metric", NULL),
+	H("devices/interface/guest", "dev actual", NULL),
+	H("devices/interface/teaming", "type persistent", NULL),
+	R("devices/interface/script", "an interface script runs a host program as root"),
+	R("devices/interface/downscript", "an interface script runs a host program as root"),
+	R("devices/interface/backend", "tap and vhost device paths name host devices"),
+	HR("*/rom", "bar enabled", "file", rule_rom),
+
+	/* character devices, consoles, the qemu-ga channel */
+	CHARDEV("devices/serial"),
+	CHARDEV("devices/parallel"),
+	CHARDEV("devices/console"),
+	CHARDEV("devices/channel"),
+
+	/* graphics, video, input, sound */
+	HR("devices/graphics", "type port autoport websocket listen passwd passwdValidTo connected keymap sharePolicy tlsPort defaultMode powerControl",
+	   "socket", rule_graphics),
+	H("devices/graphics/listen", "type address network autoGenerated", "socket"),
+	H("devices/graphics/channel", "name mode", NULL),
+	H("devices/graphics/image", "compression", NULL),
+	H("devices/graphics/jpeg", "compression", NULL),
+	H("devices/graphics/zlib", "compression", NULL),
+	H("devices/graphics/playback", "compression", NULL),
+	H("devices/graphics/streaming", "mode", NULL),
+	H("devices/graphics/clipboard", "copypaste", NULL),
+	H("devices/graphics/mouse", "mode", NULL),
+	H("devices/graphics/filetransfer", "enable", NULL),
+	H("devices/graphics/gl", "enable", "rendernode"),
+	H("devices/graphics/audio", "id", NULL),
+	H("devices/video", "", NULL),
+	H("devices/video/model", "type vram heads primary ram vgamem vram64 blob", NULL),
+	H("devices/video/model/acceleration", "accel3d accel2d", "rendernode"),
+	H("devices/video/model/resolution", "x y", NULL),
+	HR("devices/input", "type bus model", NULL, rule_input),
+	H("devices/input/source", "grab repeat grabToggle", "evdev dev"),
+	H("devices/sound", "model", NULL),
+	H("devices/sound/codec", "type", NULL),
+	H("devices/sound/audio", "id", NULL),
+	{"devices/audio", DOMALLOW_HARMLESS, "id type timerPeriod", "path", 0, DA_SUBTREE, rule_audio, NULL},
+
+	/* small devices of a normal VM */
+	H("devices/memballoon", "model autodeflate freePageReporting", NULL),
+	H("devices/memballoon/stats", "period", NULL),
+	H("devices/watchdog", "model action", NULL),
+	H("devices/panic", "model", NULL),
+	H("devices/hub", "type", NULL),
+	H("devices/rng", "model", NULL),
+	H("devices/rng/rate", "bytes period", NULL),
+	HR("devices/rng/backend", "model type", "#text", rule_rng_backend),
+	HR("devices/rng/backend/source", CHR_SOURCE_ATTRS, "path", rule_chardev_source),
+	H("devices/rng/backend/protocol", "type", NULL),
+	H("devices/vsock", "model", NULL),
+	H("devices/vsock/cid", "auto address", NULL),
+	HS("devices/iommu", "model"),
+	H("devices/tpm", "model", NULL),
+	HR("devices/tpm/backend", "type version persistent_state debug", NULL, rule_tpm_backend),
+	H("devices/tpm/backend/device", "", "path"),
+	H("devices/tpm/backend/source", "type mode", "path"),
+	H("devices/tpm/backend/encryption", "secret", NULL),
+	HS("devices/tpm/backend/active_pcr_banks", ""),
+	HR("devices/smartcard", "mode type", NULL, rule_smartcard),
+	H("devices/smartcard/certificate", "", NULL),
+	{"devices/smartcard/database", DOMALLOW_OPTIN, "", "#text", LAUNCH_ALLOW_SMARTCARD_DB, 0, NULL,
+	 "a host NSS certificate database"},
+	HR("devices/smartcard/source", CHR_SOURCE_ATTRS, "path", rule_chardev_source),
+	H("devices/smartcard/protocol", "type", NULL),
+	HR("devices/memory", "model access discard", NULL, rule_memory_device),
+	H("devices/memory/source", "", NULL),
+	H("devices/memory/source/path", "", "#text"),
+	H("devices/memory/source/pagesize", "unit", NULL),
+	H("devices/memory/source/nodemask", "", NULL),
+	H("devices/memory/source/alignsize", "unit", NULL),
+	H("devices/memory/source/pmem", "", NULL),
+	HS("devices/memory/target", ""),
+
+	/* host resources: opt-in, everything below them allowed once opted in */
+	O("devices/hostdev", LAUNCH_ALLOW_HOSTDEV, "a host device (PCI, USB, SCSI, mdev) in the guest"),
+	O("devices/redirdev", LAUNCH_ALLOW_REDIRDEV, "USB redirection from outside the host's control"),
+	O("devices/filesystem", LAUNCH_ALLOW_FILESYSTEM, "a host directory shared into the guest"),
+	O("devices/shmem", LAUNCH_ALLOW_SHMEM, "memory shared with processes on the host"),
+
+	/* per-device security labels and the generic sub-elements of every device */
+	HR("*/seclabel", "model relabel", NULL, rule_seclabel),
+	H("*/seclabel/label", "", NULL),
+	H("*/alias", "name", NULL),
+	HS("*/address", "type domain bus slot function multifunction controller target unit port reg cssid ssid devno iobase irq base"),
+	H("*/boot", "order loadparm", NULL),
+	H("*/acpi", "index", NULL),
+	HS("*/driver", "name type cache error_policy rerror_policy io ioeventfd event_idx copy_on_read discard iothread detect_zeroes queues queue_size iommu ats packed page_per_vq txmode tx_queue_size rx_queue_size rss rss_hash_report vgaconf cmd_per_lun max_sectors intremap caching_mode eim iotlb aw_bits"),
+
+	/* raw QEMU passthrough: no entry can judge what it attaches */
+	R("qemu:commandline", "qemu:commandline passes raw arguments to QEMU (it can attach storage no <disk> shows)"),
+	R("qemu:override", "qemu:override changes device properties behind libvirt's back"),
+	R("qemu:capabilities", "qemu:capabilities changes what libvirt believes QEMU can do"),
+	R("qemu:deprecation", "qemu:deprecation changes QEMU's behaviour behind libvirt's back"),
+};
+
+const struct domallow_entry *domallow_table(size_t *n)
+{
+	*n = sizeof(table) / sizeof(table[0]);
+	return table;
+}
+
+static int entry_index(const struct domallow_entry *e)
+{
+	return (int)(e - table);
+}
+
+static int path_match(const char *pat, const char *path)
+{
+	size_t lp, l;
+
+	if (pat[0] != '*' || pat[1] != '/')
+		return !strcmp(pat, path);
+	pat += 2;
+	lp = strlen(pat);
+	l = strlen(path);
+	return l > lp && path[l - lp - 1] == '/' && !strcmp(path + l - lp, pat);
+}
+
+const struct domallow_entry *domallow_lookup(const char *path)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (path_match(table[i].path, path))
+			return &table[i];
+	return NULL;
+}
+
+/* ---- the walk ----------------------------------------------------------------------------- */
+
+/* Attribute names that name host paths in libvirt's schema (tests/unit/test_domallow.c keeps
+ * this in step with domaincommon.rng): inside a DA_SUBTREE they still need an entry. */
+static const char *const pathy_attrs =
+	"file path dev socket dir template database rendernode tty evdev tap vhost logFile";
+
+/* lenient: 0 strict (the entry's lists only), LENIENT_SUBTREE (any attribute but path-like
+ * ones), LENIENT_OPTIN (inside an opted-in host resource: path-like ones must still not name
+ * a vmseal path). */
+#define LENIENT_SUBTREE 1
+#define LENIENT_OPTIN 2
+
+static int judge_attrs(struct domallow_walk *w, xmlNode *n, const struct domallow_entry *e, int lenient)
+{
+	char value[VS_MAX_PATH_BYTES];
+
+	for (xmlAttr *a = n->properties; a; a = a->next) {
+		const char *name = (const char *)a->name;
+
+		if (a->ns)
+			return deny(w, "", "unknown attribute %s:%s", a->ns->prefix ? (const char *)a->ns->prefix : "?", name);
+		if (e && e->paths && has_word(e->paths, name)) {
+			if (prop(w, n, name, value, sizeof(value)) < 0 || path_check(w, name, value) < 0)
+				return -1;
+			continue;
+		}
+		if (e && has_word(e->attrs, name))
+			continue;
+		if (lenient && !has_word(pathy_attrs, name))
+			continue;
+		if (lenient == LENIENT_OPTIN) {
+			/* opted in: names that are not absolute paths (a mount tag) are not paths */
+			if (prop(w, n, name, value, sizeof(value)) < 0 ||
+			    (value[0] == '/' && path_check(w, name, value) < 0))
+				return -1;
+			continue;
+		}
+		{
+			char where[VS_ERR_OBJECT_MAX];
+
+			display(w->path, where, sizeof(where));
+			if (strlen(where) > 1)
+				where[strlen(where) - 1] = '\0'; /* "<a><b" + " name>" */
+			vs_error_clear(w->err);
+			w->err->kind = VS_ERR_DENIED;
+			snprintf(w->err->object, sizeof(w->err->object), "%s %s>", where, name);
+			sanitize(w->err->object);
+			snprintf(w->err->reason, sizeof(w->err->reason), lenient ?
+				 "attribute names a host path and has no entry in the allow-list" :
+				 "unknown attribute");
+			w->r->denied_entry = e ? entry_index(e) : -1;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int walk_children(struct domallow_walk *w, xmlNode *n, int lenient, int depth);
+
+static int walk_elem(struct domallow_walk *w, xmlNode *n, int lenient, int depth)
+{
+	size_t plen = strlen(w->path);
+	const char *name = (const char *)n->name;
+	const struct domallow_entry *e;
+	char text[VS_MAX_PATH_BYTES];
+	int ret = -1;
+
+	if (depth > VS_MAX_XML_DEPTH)
+		return deny(w, "", "elements nested deeper than %d", VS_MAX_XML_DEPTH);
+	/* a backingStore inside a backingStore is judged like the outer one */
+	if (!(n->ns == NULL && !strcmp(name, "backingStore") && plen >= 13 &&
+	      !strcmp(w->path + plen - 12, "backingStore"))) {
+		int l;
+
+		if (n->ns && n->ns->href && !strcmp((const char *)n->ns->href, QEMU_NS_HREF))
+			l = snprintf(w->path + plen, sizeof(w->path) - plen, "%sqemu:%s", plen ? "/" : "", name);
+		else if (n->ns)
+			l = snprintf(w->path + plen, sizeof(w->path) - plen, "%s%s:%s", plen ? "/" : "",
+				     n->ns->prefix ? (const char *)n->ns->prefix : "?", name);
+		else
+			l = snprintf(w->path + plen, sizeof(w->path) - plen, "%s%s", plen ? "/" : "", name);
+		if (l < 0 || (size_t)l >= sizeof(w->path) - plen) {
+			w->path[plen] = '\0';
+			return deny(w, "", "element path too long");
+		}
+	}
+	e = domallow_lookup(w->path);
+	w->cur = e;
+	if (!e) {
+		if (!lenient || n->ns) {
+			deny(w, "", "unknown element");
+			goto out;
+		}
+		if (judge_attrs(w, n, NULL, lenient) < 0)
+			goto out;
+		for (xmlNode *c = n->children; c; c = c->next)
+			if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+				if (text_of(w, n, text, sizeof(text)) < 0)
+					goto out;
+				if (text[0] == '/' && lenient == LENIENT_OPTIN) {
+					if (path_check(w, "text", text) < 0)
+						goto out;
+				} else if (text[0] == '/') {
+					deny(w, text, "text names a host path and has no entry in the allow-list");
+					goto out;
+				}
+				break;
+			}
+		ret = walk_children(w, n, lenient, depth);
+		goto out;
+	}
+	if (w->o->hits)
+		w->o->hits[entry_index(e)]++;
+	if (e->cls == DOMALLOW_REFUSED) {
+		deny(w, "", "%s", e->why);
+		goto out;
+	}
+	if (e->cls == DOMALLOW_OPTIN && need_optin(w, "", e->optin, e->why) < 0)
+		goto out;
+	if (judge_attrs(w, n, e, e->cls == DOMALLOW_OPTIN ? LENIENT_OPTIN : 0) < 0)
+		goto out;
+	if (e->paths && has_word(e->paths, "#text")) {
+		if (text_of(w, n, text, sizeof(text)) < 0 || path_check(w, "text", text) < 0)
+			goto out;
+	}
+	w->cur = e;
+	if (e->rule && e->rule(w, n) < 0)
+		goto out;
+	if (e->flags & DA_SKIP) {
+		ret = 0;
+		goto out;
+	}
+	if (e->cls == DOMALLOW_OPTIN)
+		lenient = LENIENT_OPTIN;
+	else if ((e->flags & DA_SUBTREE) && !lenient)
+		lenient = LENIENT_SUBTREE;
+	ret = walk_children(w, n, lenient, depth);
+out:
+	if (ret == 0)
+		w->path[plen] = '\0';
+	return ret;
+}
+
+static int walk_children(struct domallow_walk *w, xmlNode *n, int lenient, int depth)
+{
+	for (xmlNode *c = n->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (walk_elem(w, c, lenient, depth + 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int domallow_check(const char *xml, size_t len, const struct domallow_opts *o,
+		   struct domallow_result *r, struct vs_error *err)
+{
+	struct domallow_walk w = {.o = o, .r = r, .err = err};
+	xmlDoc *doc = NULL;
+	xmlNode *root;
+	int ret = -1;
+
+	memset(r, 0, sizeof(*r));
+	r->denied_entry = -1;
+	w.launch = o->launch ? o->launch : &no_launch;
+	if (domxml_read(xml, len, &doc, err) < 0)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	w.cur = domallow_lookup("");
+	if (o->hits)
+		o->hits[entry_index(w.cur)]++;
+	if (judge_attrs(&w, root, w.cur, 0) < 0 || walk_children(&w, root, 0, 0) < 0)
+		goto out;
+	w.path[0] = '\0';
+	w.cur = NULL;
+	if (!r->emulator[0]) {
+		vs_fail(err, VS_ERR_DENIED, "<devices><emulator>",
+			"missing: the emulator must be named so that it can be checked");
+		goto out;
+	}
+	if (w.launch->require_rng && !r->has_rng) {
+		vs_fail(err, VS_ERR_DENIED, "<devices><rng>",
+			"missing: the policy requires a virtio rng fed by /dev/urandom or /dev/random");
+		goto out;
+	}
+	ret = 0;
+out:
+	xmlFreeDoc(doc);
+	return ret;
+}
+
+int domallow_boot_check(const struct domallow_result *r, struct vs_error *err)
+{
+	if (r->nboot)
+		return vs_fail(err, VS_ERR_DENIED, r->boot[0].element,
+			       "%s: boot files cannot be verified yet (only disks are signed); remove it",
+			       r->boot[0].path);
+	if (r->has_cmdline)
+		return vs_fail(err, VS_ERR_DENIED, "<os><cmdline>",
+			       "a kernel command line needs a signed kernel");
+	return 0;
+}
+
+int domallow_operation_check(const struct policy_launch *l, const char *op, struct vs_error *err)
+{
+	if (!strcmp(op, "restore") && !(l->allow & LAUNCH_ALLOW_RESTORE))
+		return vs_fail(err, VS_ERR_DENIED, "restore",
+			       "a saved image's RAM cannot be verified; refused unless the policy sets launch.allow.restore");
+	return 0;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The allow-list table itself, for the tests (tests/unit/test_domallow.c) only. */
+#ifndef VMSEAL_DOMALLOW_PRIV_H
+#define VMSEAL_DOMALLOW_PRIV_H
+
+#include "domallow.h"
+
+struct domallow_walk;
+struct _xmlNode;
+
+struct domallow_entry {
+	/* Element path below <domain>, "devices/disk/source"; "*\/x/y" matches x/y under any
+	 * parent. A <backingStore> inside a <backingStore> has the path of the outer one. */
+	const char *path;
+	enum domallow_class cls;
+	const char *attrs;  /* attributes that name nothing on the host, space separated */
+	const char *paths;  /* attributes naming a host path ("#text": the element's text) */
+	unsigned optin;     /* DOMALLOW_OPTIN: the launch.allow bit that admits it */
+	unsigned flags;     /* DA_* */
+	int (*rule)(struct domallow_walk *w, struct _xmlNode *n); /* value rules; NULL: none */
+	const char *why;    /* OPTIN / REFUSED: the risk, for the denial */
+};
+
+/* Below this element anything goes (guest-visible tuning libvirt documents as such), except
+ * attributes named like host paths (file, path, dev, socket, dir …) and text starting with
+ * '/', which must match an entry of their own. */
+#define DA_SUBTREE 1u
+/* Skip the whole subtree (<metadata>: libvirt stores it and never interprets it). */
+#define DA_SKIP 2u
+
+const struct domallow_entry *domallow_table(size_t *n);
+
+/* The entry an element path matches, as domallow_check() looks it up; NULL when none. */
+const struct domallow_entry *domallow_lookup(const char *path);
+
+#endif

@@ -1,0 +1,806 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for lib/domallow.c: every table entry has an allowed and a denied case (the
+ * denied ones of harmless entries are made by adding an unknown attribute to each element of
+ * every allowed document), and libvirt's own schema has no path-naming element or attribute
+ * the table does not know. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "common_cunit.h"
+#include "lib/domallow_priv.h"
+#include "lib/util.h"
+
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+#define QEMU "/usr/bin/qemu-system-x86_64"
+
+static char T[512];
+static struct domallow_protect prot;
+static size_t ntable;
+static const struct domallow_entry *table;
+static unsigned char *cov_allow, *cov_deny;
+
+struct dcase {
+	const char *name;
+	const char *top;       /* elements after <name>; NULL: a plain <os> */
+	const char *devices;   /* inside <devices> after the <emulator> */
+	unsigned allow;        /* launch.allow bits */
+	int logdir;            /* launch.log_dir = T/logs */
+	const char *reason;    /* NULL: allowed; else a substring of "object: reason" */
+	const char *emulator;  /* NULL: QEMU */
+	const char *pattern;   /* launch.emulators[0]; NULL: the default */
+	int require_rng;
+};
+
+/* Replaces every @T@ in s by the test directory. */
+static char *subst(const char *s)
+{
+	size_t n = strlen(s) + 1, tl = strlen(T);
+	char *out, *o;
+
+	for (const char *p = s; (p = strchr(p, '@')); p++)
+		n += tl;
+	out = o = malloc(n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	while (*s) {
+		if (!strncmp(s, "@T@", 3) || !strncmp(s, "@DIR@", 5)) {
+			memcpy(o, T, tl);
+			o += tl;
+			s += s[1] == 'T' ? 3 : 5;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static char *case_xml(const struct dcase *c)
+{
+	const char *fmt = "<domain type='qemu'><name>t</name><memory unit='MiB'>64</memory>%s<devices>"
+			  "<emulator>%s</emulator>%s</devices></domain>";
+	const char *top = c->top ? c->top : "<os><type arch='x86_64' machine='pc'>hvm</type></os>";
+	const char *dev = c->devices ? c->devices : "";
+	const char *emu = c->emulator ? c->emulator : QEMU;
+	size_t n = strlen(fmt) + strlen(top) + strlen(dev) + strlen(emu) + 1;
+	char *x = malloc(n), *y;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	snprintf(x, n, fmt, top, emu, dev);
+	y = subst(x);
+	free(x);
+	return y;
+}
+
+static void case_launch(const struct dcase *c, struct policy_launch *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->allow = c->allow;
+	l->require_rng = c->require_rng;
+	if (c->logdir)
+		snprintf(l->log_dir, sizeof(l->log_dir), "%s/logs", T);
+	if (c->pattern) {
+		char *p = subst(c->pattern);
+
+		snprintf(l->emulators[0], sizeof(l->emulators[0]), "%s", p);
+		l->nemulators = 1;
+		free(p);
+	}
+}
+
+/* Runs xml; returns domallow_check's result with err and r filled. hits: per entry. */
+static int run_xml(const char *xml, const struct policy_launch *l, unsigned *hits,
+		   struct domallow_result *r, struct vs_error *err)
+{
+	struct domallow_opts o = {.launch = l, .protect = &prot, .hits = hits};
+
+	memset(hits, 0, ntable * sizeof(*hits));
+	vs_error_clear(err);
+	return domallow_check(xml, strlen(xml), &o, r, err);
+}
+
+/* The path domallow judges an element under (see domallow_priv.h). */
+static void node_path(xmlNode *n, char *out, size_t outlen)
+{
+	char tmp[512];
+
+	out[0] = '\0';
+	for (; n && n->parent && n->parent->type == XML_ELEMENT_NODE; n = n->parent) {
+		const char *name = (const char *)n->name;
+
+		if (!strcmp(name, "backingStore") && !strcmp((const char *)n->parent->name, "backingStore"))
+			continue;
+		snprintf(tmp, sizeof(tmp), "%s%s%s%s", n->ns ? "qemu:" : "", name, out[0] ? "/" : "", out);
+		snprintf(out, outlen, "%s", tmp);
+	}
+}
+
+static int entry_index(const struct domallow_entry *e)
+{
+	return (int)(e - table);
+}
+
+static int under_skip(xmlNode *n)
+{
+	char p[512];
+
+	for (n = n->parent; n && n->type == XML_ELEMENT_NODE; n = n->parent) {
+		const struct domallow_entry *e;
+
+		node_path(n, p, sizeof(p));
+		e = domallow_lookup(p);
+		if (e && (e->flags & DA_SKIP))
+			return 1;
+	}
+	return 0;
+}
+
+/* Every element of an allowed document, given an attribute no entry lists, must be denied by
+ * its own entry as "unknown attribute". */
+static void mutate_all(xmlDoc *doc, xmlNode *n, const struct policy_launch *l, unsigned *hits, const char *name)
+{
+	for (; n; n = n->next) {
+		const struct domallow_entry *e;
+		struct domallow_result r;
+		struct vs_error err;
+		xmlChar *buf = NULL;
+		int len, rc;
+		char p[512];
+
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		mutate_all(doc, n->children, l, hits, name);
+		node_path(n, p, sizeof(p));
+		e = domallow_lookup(p);
+		if (!e || e->cls == DOMALLOW_OPTIN || n->ns || under_skip(n))
+			continue;
+		xmlSetProp(n, (const xmlChar *)"vmsealbogus", (const xmlChar *)"1");
+		xmlDocDumpMemory(doc, &buf, &len);
+		xmlUnsetProp(n, (const xmlChar *)"vmsealbogus");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+		rc = run_xml((const char *)buf, l, hits, &r, &err);
+		xmlFree(buf);
+		if (rc != -1 || r.denied_entry != entry_index(e) || !strstr(err.reason, "unknown attribute")) {
+			fprintf(stderr, "\n%s: bogus attribute on <%s> (entry %s): rc %d, entry %d, %s: %s\n", name,
+				p, e->path, rc, r.denied_entry, err.object, err.reason);
+			CU_FAIL("an unknown attribute was not denied by its element's entry");
+			continue;
+		}
+		cov_deny[entry_index(e)] = 1;
+	}
+}
+
+static void run_case(const struct dcase *c)
+{
+	struct policy_launch l;
+	struct domallow_result r;
+	struct vs_error err;
+	unsigned *hits = calloc(ntable, sizeof(*hits));
+	char *xml = case_xml(c);
+	char said[VS_ERR_OBJECT_MAX + VS_ERR_REASON_MAX + 4];
+	char *want = c->reason ? subst(c->reason) : NULL;
+	int rc;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hits);
+	case_launch(c, &l);
+	rc = run_xml(xml, &l, hits, &r, &err);
+	snprintf(said, sizeof(said), "%s: %s", err.object, err.reason);
+	if (!c->reason) {
+		if (rc != 0)
+			fprintf(stderr, "\n%s: denied: %s\n", c->name, said);
+		CU_ASSERT_EQUAL(rc, 0);
+		if (rc == 0) {
+			xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), "t.xml", NULL, XML_PARSE_NONET);
+
+			for (size_t i = 0; i < ntable; i++)
+				if (hits[i])
+					cov_allow[i] = 1;
+			CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+			mutate_all(doc, xmlDocGetRootElement(doc), &l, hits, c->name);
+			xmlFreeDoc(doc);
+		}
+	} else {
+		if (rc != -1 || err.kind != VS_ERR_DENIED || !strstr(said, want))
+			fprintf(stderr, "\n%s: rc %d, want denial \"%s\", got \"%s\"\n", c->name, rc, want,
+				rc ? said : "allowed");
+		CU_ASSERT_EQUAL(rc, -1);
+		CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
+		CU_ASSERT_PTR_NOT_NULL(strstr(said, want));
+		if (rc == -1 && r.denied_entry >= 0)
+			cov_deny[r.denied_entry] = 1;
+	}
+	free(want);
+	free(xml);
+	free(hits);
+}
+
+/* ---- the cases ------------------------------------------------------------------------------- */
+
+#define A_ALL (LAUNCH_ALLOW_HOSTDEV | LAUNCH_ALLOW_REDIRDEV | LAUNCH_ALLOW_SMARTCARD_DB | \
+	       LAUNCH_ALLOW_SHMEM | LAUNCH_ALLOW_TPM_PASSTHROUGH | LAUNCH_ALLOW_FILESYSTEM | \
+	       LAUNCH_ALLOW_NVDIMM | LAUNCH_ALLOW_FWCFG | LAUNCH_ALLOW_OPTION_ROM | \
+	       LAUNCH_ALLOW_HOST_CHARDEV | LAUNCH_ALLOW_HOST_INTERFACE | LAUNCH_ALLOW_SECLABEL)
+
+static const char top_all[] =
+	"<uuid>5fb18672-63df-4b26-a4b4-7a17d16d386d</uuid><genid>43dc0cf8-809b-4adb-9bea-a9abb5f3d90d</genid>"
+	"<title>t</title><description>d</description>"
+	"<metadata><app:x xmlns:app='http://example.org/app'><app:alias name='/etc/vmseal/policy.json'/></app:x></metadata>"
+	"<maxMemory slots='16' unit='KiB'>1524288</maxMemory><currentMemory unit='MiB'>64</currentMemory>"
+	"<vcpu placement='static' current='1'>2</vcpu><vcpus><vcpu id='0' enabled='yes'/></vcpus>"
+	"<iothreads>1</iothreads><iothreadids><iothread id='1'/></iothreadids>"
+	"<cputune><shares>1024</shares></cputune><memtune><hard_limit unit='G'>1</hard_limit></memtune>"
+	"<numatune><memory mode='strict' nodeset='0'/></numatune>"
+	"<memoryBacking><hugepages/><source type='file'/></memoryBacking>"
+	"<resource><partition>/machine</partition></resource>"
+	"<features><acpi/><apic/><hyperv mode='custom'><relaxed state='on'/></hyperv></features>"
+	"<cpu mode='host-model' check='partial'><topology sockets='1' cores='2' threads='1'/></cpu>"
+	"<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/></clock>"
+	"<pm><suspend-to-mem enabled='no'/></pm><perf><event name='cmt' enabled='no'/></perf>"
+	"<keywrap><cipher name='aes' state='off'/></keywrap>"
+	"<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>"
+	"<on_lockfailure>poweroff</on_lockfailure>"
+	"<blkiotune><weight>800</weight><device><path>/dev/sda</path><weight>1000</weight></device></blkiotune>"
+	"<sysinfo type='smbios'><system><entry name='manufacturer'>x</entry></system></sysinfo>"
+	"<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/><bootmenu enable='no'/>"
+	"<smbios mode='sysinfo'/><bios useserial='yes'/></os>"
+	"<seclabel type='dynamic' model='dac' relabel='yes'><label>+0:+0</label><imagelabel>+0:+0</imagelabel></seclabel>";
+
+static const char dev_all[] =
+	"<disk type='file' device='disk' snapshot='no'><driver name='qemu' type='qcow2' cache='none' discard='unmap'/>"
+	"<source file='@T@/img/top.qcow2' index='2'><seclabel model='dac' relabel='no'/></source>"
+	"<backingStore type='file' index='3'><format type='qcow2'/><source file='@T@/img/base.qcow2'/>"
+	"<backingStore type='file'><format type='raw'/><source file='@T@/img/b2.raw'/><backingStore/></backingStore>"
+	"</backingStore><target dev='vda' bus='virtio'/><serial>abc</serial><wwn>0x5000c50015ea71ac</wwn>"
+	"<boot order='1'/><alias name='virtio-disk0'/>"
+	"<address type='pci' domain='0x0000' bus='0x00' slot='0x04' function='0x0'/>"
+	"<iotune><total_bytes_sec>1000000</total_bytes_sec></iotune>"
+	"<blockio logical_block_size='512' physical_block_size='4096'/>"
+	"<geometry cyls='16383' heads='16' secs='63' trans='lba'/></disk>"
+	"<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='sda' bus='sata'/>"
+	"<readonly/><shareable/><vendor>x</vendor><product>y</product></disk>"
+	"<disk type='network' device='disk'><source protocol='rbd' name='pool/img'><host name='mon' port='6789'/>"
+	"<auth username='u'><secret type='ceph' usage='x'/></auth><config file='@T@/ceph.conf'/></source>"
+	"<target dev='vdb' bus='virtio'/></disk>"
+	"<disk type='network' device='disk'><source protocol='nbd' name='e'><host transport='unix' socket='@T@/nbd.sock'/></source>"
+	"<target dev='vdd' bus='virtio'/></disk>"
+	"<disk type='file' device='disk'><source file='@T@/img/t.qcow2'><dataStore type='file'><format type='raw'/>"
+	"<source file='@T@/img/d.raw'/></dataStore></source><target dev='vdc'/><transient/>"
+	"<encryption format='luks'><secret type='passphrase' uuid='5fb18672-63df-4b26-a4b4-7a17d16d386d'/></encryption>"
+	"<auth username='x'><secret type='iscsi' usage='y'/></auth></disk>"
+	"<controller type='usb' index='0' model='qemu-xhci' ports='15'><master startport='0'/></controller>"
+	"<controller type='pci' index='1' model='pcie-root-port'><model name='pcie-root-port'/>"
+	"<target chassis='1' port='0x10'/></controller>"
+	"<controller type='pci' index='0' model='pci-root'><pcihole64 unit='KiB'>1048576</pcihole64></controller>"
+	"<controller type='virtio-serial' index='0'><driver iommu='on'/></controller>"
+	"<interface type='network'><mac address='52:54:00:00:00:01'/><source network='default' portgroup='x'/>"
+	"<model type='virtio'/><target dev='vnet0'/><link state='up'/><mtu size='1500'/>"
+	"<filterref filter='clean-traffic'><parameter name='IP' value='10.0.0.1'/></filterref>"
+	"<bandwidth><inbound average='1000'/></bandwidth><vlan><tag id='42'/></vlan>"
+	"<virtualport type='openvswitch'/><tune><sndbuf>1600</sndbuf></tune>"
+	"<coalesce><rx><frames max='7'/></rx></coalesce><rom bar='off'/><guest dev='eth0'/>"
+	"<teaming type='persistent'/><driver name='vhost' queues='2'><host csum='off'/></driver><acpi index='1'/></interface>"
+	"<interface type='user'><ip address='10.0.2.15' family='ipv4' prefix='24'/>"
+	"<route family='ipv4' address='0.0.0.0' gateway='10.0.2.2'/><model type='e1000'/></interface>"
+	"<interface type='bridge'><source bridge='br0'/></interface>"
+	"<serial type='pty'><target type='isa-serial' port='0'><model name='isa-serial'/></target></serial>"
+	"<console type='pty'><target type='serial' port='0'/></console>"
+	"<channel type='unix'><source mode='bind' path='/var/lib/libvirt/qemu/channel/target/d/org.qemu.guest_agent.0'/>"
+	"<target type='virtio' name='org.qemu.guest_agent.0' state='connected'/>"
+	"<address type='virtio-serial' controller='0' bus='0' port='1'/></channel>"
+	"<channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/></channel>"
+	"<parallel type='tcp'><source mode='bind' host='127.0.0.1' service='4555'/><protocol type='telnet'/>"
+	"<target port='0'/></parallel>"
+	"<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1' keymap='en-us' sharePolicy='allow-exclusive' "
+	"passwd='x' websocket='-1'><listen type='address' address='127.0.0.1'/></graphics>"
+	"<graphics type='spice' autoport='yes' defaultMode='any'><listen type='socket' socket='@T@/spice.sock'/>"
+	"<channel name='main' mode='secure'/><image compression='auto_glz'/><jpeg compression='auto'/>"
+	"<zlib compression='auto'/><playback compression='on'/><streaming mode='filter'/>"
+	"<clipboard copypaste='yes'/><mouse mode='client'/><filetransfer enable='no'/>"
+	"<gl enable='no' rendernode='/dev/dri/renderD128'/><audio id='1'/></graphics>"
+	"<video><model type='virtio' heads='1' primary='yes'><acceleration accel3d='no' rendernode='/dev/dri/renderD128'/>"
+	"<resolution x='800' y='600'/></model><driver iommu='on'/></video>"
+	"<input type='tablet' bus='usb'><address type='usb' bus='0' port='1'/></input>"
+	"<sound model='ich9'><codec type='duplex'/><audio id='1'/></sound>"
+	"<audio id='1' type='none'/><audio id='3' type='spice'><input mixingEngine='yes'/></audio>"
+	"<memballoon model='virtio' autodeflate='on'><stats period='10'/></memballoon>"
+	"<watchdog model='i6300esb' action='reset'/><panic model='isa'/><hub type='usb'/>"
+	"<rng model='virtio'><rate bytes='1234' period='2000'/><backend model='random'>/dev/urandom</backend></rng>"
+	"<rng model='virtio'><backend model='builtin'/></rng>"
+	"<vsock model='virtio'><cid auto='yes'/></vsock><iommu model='intel'><driver intremap='on'/></iommu>"
+	"<tpm model='tpm-crb'><backend type='emulator' version='2.0'><encryption secret='5fb18672-63df-4b26-a4b4-7a17d16d386d'/>"
+	"<active_pcr_banks><sha256/></active_pcr_banks></backend></tpm>"
+	"<smartcard mode='host'/>"
+	"<smartcard mode='passthrough' type='tcp'><source mode='connect' host='127.0.0.1' service='2001'/>"
+	"<protocol type='raw'/></smartcard>"
+	"<memory model='dimm'><source><pagesize unit='KiB'>2048</pagesize><nodemask>0</nodemask></source>"
+	"<target><size unit='MiB'>128</size><node>0</node></target></memory>";
+
+static const struct dcase cases[] = {
+	{"a normal VM's devices", top_all, dev_all},
+	{"unknown element", NULL, "<foo/>", 0, 0, "<devices><foo>: unknown element"},
+	{"unknown top-level element", "<foo/>", NULL, 0, 0, "<foo>: unknown element"},
+	{"element of another namespace", NULL, "<x:disk xmlns:x='http://example.org/x'/>", 0, 0, "unknown element"},
+	{"attribute of another namespace", NULL, "<video xmlns:x='http://example.org/x' x:model='a'/>", 0, 0,
+	 "unknown attribute x:model"},
+	{"path-like attribute inside a subtree", "<features><hap file='/etc/x'/></features>", NULL, 0, 0,
+	 "<features><hap file>: attribute names a host path"},
+	{"path text inside a subtree", "<features><hap>/etc/passwd</hap></features>", NULL, 0, 0,
+	 "text names a host path"},
+	{"too deep", "<features><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a><a>"
+	 "</a></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a></a>"
+	 "</features>", NULL, 0, 0, "nested deeper than"},
+
+	/* refused */
+	{"qemu:commandline", "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+	 "<qemu:arg value='-drive'/></qemu:commandline>", NULL, 0, 0, "<qemu:commandline>: qemu:commandline passes raw"},
+	{"qemu:override", "<qemu:override xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'/>", NULL, 0, 0,
+	 "<qemu:override>"},
+	{"qemu:capabilities", "<qemu:capabilities xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'/>", NULL,
+	 0, 0, "<qemu:capabilities>"},
+	{"qemu:deprecation", "<qemu:deprecation xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'/>", NULL,
+	 0, 0, "<qemu:deprecation>"},
+	{"bootloader", "<bootloader>/usr/bin/pygrub</bootloader>", NULL, A_ALL, 0, "<bootloader>: a host bootloader"},
+	{"bootloader_args", "<bootloader_args>-q</bootloader_args>", NULL, A_ALL, 0, "<bootloader_args>"},
+	{"idmap", "<idmap/>", NULL, A_ALL, 0, "<idmap>"},
+	{"os init", "<os><type>exe</type><init>/bin/sh</init></os>", NULL, A_ALL, 0, "<os><init>"},
+	{"interface script", NULL, "<interface type='ethernet'><script path='/etc/qemu-ifup'/></interface>", A_ALL, 0,
+	 "<devices><interface><script>: an interface script"},
+	{"interface downscript", NULL, "<interface type='ethernet'><downscript path='/x'/></interface>", A_ALL, 0,
+	 "<devices><interface><downscript>"},
+	{"interface backend", NULL, "<interface type='ethernet'><backend tap='/dev/net/tun'/></interface>", A_ALL, 0,
+	 "<devices><interface><backend>"},
+
+	/* boot files: collected for the boot-file decision */
+	{"efi loader and nvram", "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type><firmware>"
+	 "<feature enabled='no' name='secure-boot'/></firmware><loader readonly='yes' type='pflash'>"
+	 "/usr/share/OVMF/OVMF_CODE.fd</loader><nvram template='/usr/share/OVMF/OVMF_VARS.fd'>@T@/vars.fd</nvram></os>"},
+	{"direct kernel boot", "<os><type>hvm</type><kernel>@T@/vmlinuz</kernel><initrd>@T@/initrd</initrd>"
+	 "<cmdline>console=ttyS0</cmdline><dtb>@T@/x.dtb</dtb><acpi><table type='slic'>@T@/slic.dat</table></acpi></os>"},
+	{"kernel is the policy", "<os><type>hvm</type><kernel>@T@/policy.json</kernel></os>", NULL, 0, 0,
+	 "<os><kernel> @T@/policy.json: names a vmseal path (policy"},
+	{"relative kernel", "<os><type>hvm</type><kernel>vmlinuz</kernel></os>", NULL, 0, 0, "not an absolute path"},
+	{"loader into the cache", "<os><type>hvm</type><loader>@T@/cache/x</loader></os>", NULL, 0, 0,
+	 "names a vmseal path (cache directory"},
+	{"nvram template is the audit log", "<os><type>hvm</type><nvram template='@T@/audit.jsonl'/></os>", NULL, 0, 0,
+	 "<os><nvram> @T@/audit.jsonl: names a vmseal path (audit log"},
+	{"initrd via ..", "<os><type>hvm</type><initrd>@T@/img/../policy.json</initrd></os>", NULL, 0, 0,
+	 "names a vmseal path (policy"},
+	{"dtb via a symlink to the cache", "<os><type>hvm</type><dtb>@T@/cachelink/x.dtb</dtb></os>", NULL, 0, 0,
+	 "names a vmseal path (cache directory"},
+	{"acpi table is a hard link to the policy", "<os><type>hvm</type><acpi><table>@T@/img/hardlink</table></acpi></os>",
+	 NULL, 0, 0, "names a vmseal path (policy"},
+	{"two cmdlines", "<os><type>hvm</type><cmdline>a</cmdline><cmdline>b</cmdline></os>", NULL, 0, 0,
+	 "more than one <cmdline>"},
+
+	/* emulator */
+	{"emulator wrapper script", NULL, NULL, 0, 0, "is not one of the policy's emulators", "@T@/qemu-wrap"},
+	{"emulator listed but writable by others", NULL, NULL, 0, 0, "must be root's, not writable by group or other",
+	 "@T@/qemu-open", "@T@/qemu-open"},
+	{"emulator symlink out of the allowed set", NULL, NULL, 0, 0, "is not one of the policy's emulators",
+	 "@T@/bin/qemu-system-x86_64", "@T@/bin/qemu-system-*"},
+	{"two emulators", NULL, "<emulator>" QEMU "</emulator>", 0, 0, "more than one <emulator>"},
+	{"emulator empty", NULL, NULL, 0, 0, "<devices><emulator>: empty <emulator>", ""},
+
+	/* disks */
+	{"fdgroup", NULL, "<disk type='file'><source file='@T@/img/a.raw' fdgroup='g'/><target dev='vda'/></disk>", 0, 0,
+	 "<devices><disk><source> g: fdgroup: QEMU would use a file descriptor"},
+	{"fdgroup on a backing store", NULL, "<disk type='file'><source file='@T@/img/a.qcow2'/><backingStore type='file'>"
+	 "<source file='@T@/img/b.raw' fdgroup='g'/></backingStore><target dev='vda'/></disk>", 0, 0, "fdgroup"},
+	{"fdgroup on a data store", NULL, "<disk type='file'><source file='@T@/img/a.qcow2'><dataStore type='file'>"
+	 "<source file='@T@/img/b.raw' fdgroup='g'/></dataStore></source><target dev='vda'/></disk>", 0, 0, "fdgroup"},
+	{"writable disk onto the audit log", NULL, "<disk type='file'><source file='@T@/audit.jsonl'/><target dev='vda'/></disk>",
+	 0, 0, "<devices><disk><source> @T@/audit.jsonl: names a vmseal path (audit log"},
+	{"disk on the state directory", NULL, "<disk type='block'><source dev='/var/lib/vmseal/x'/><target dev='vda'/></disk>",
+	 0, 0, "names a vmseal path (state directory"},
+	{"disk directory source containing vmseal paths", NULL, "<disk type='dir'><source dir='@T@'/><target dev='vda'/></disk>",
+	 0, 0, "names a vmseal path"},
+	{"ceph config is the policy", NULL, "<disk type='network'><source protocol='rbd' name='p'><config file='@T@/policy.json'/>"
+	 "</source><target dev='vda'/></disk>", 0, 0, "<devices><disk><source><config> @T@/policy.json: names a vmseal path"},
+	{"nbd socket in the cache", NULL, "<disk type='network'><source protocol='nbd'><host transport='unix' socket='@T@/cache/s'/>"
+	 "</source><target dev='vda'/></disk>", 0, 0, "names a vmseal path (cache directory"},
+
+	/* option ROMs */
+	{"interface option ROM file", NULL, "<interface type='user'><rom file='@T@/evil.rom'/></interface>", 0, 0,
+	 "<devices><interface><rom> @T@/evil.rom: an option ROM file runs in the guest before the signed boot disk; "
+	 "refused unless the policy sets launch.allow.option_rom"},
+	{"interface option ROM file opted in", NULL, "<interface type='user'><rom file='@T@/evil.rom'/></interface>",
+	 LAUNCH_ALLOW_OPTION_ROM},
+	{"option ROM file is the policy", NULL, "<interface type='user'><rom file='@T@/policy.json'/></interface>",
+	 LAUNCH_ALLOW_OPTION_ROM, 0, "names a vmseal path"},
+
+	/* chardevs and guest output files */
+	{"file serial under log_dir", NULL, "<serial type='file'><source path='@T@/logs/serial.log' append='off'/>"
+	 "<target port='1'/></serial><console type='pty'><log file='@T@/logs/console.log' append='on'/></console>"
+	 "<channel type='pty'><target type='virtio' name='x'/><log file='@T@/logs/ch.log'/></channel>"
+	 "<parallel type='file'><source path='@T@/logs/par.log'/><log file='@T@/logs/p.log'/></parallel>"
+	 "<serial type='pty'><log file='@T@/logs/s.log'/></serial>"
+	 "<audio id='2' type='file' path='@T@/logs/a.wav'/>", 0, 1},
+	{"file serial without log_dir", NULL, "<serial type='file'><source path='@T@/logs/serial.log'/></serial>", 0, 0,
+	 "<devices><serial><source> @T@/logs/serial.log: writes a host file; the policy has no launch.log_dir"},
+	{"file serial into the cache directory", NULL, "<serial type='file'><source path='@T@/cache/entry'/></serial>", 0, 1,
+	 "<devices><serial><source> @T@/cache/entry: names a vmseal path (cache directory"},
+	{"file serial onto the audit log", NULL, "<serial type='file'><source path='@T@/audit.jsonl'/></serial>", 0, 1,
+	 "names a vmseal path (audit log"},
+	{"file serial outside log_dir", NULL, "<serial type='file'><source path='@T@/img/x.log'/></serial>", 0, 1,
+	 "writes a host file outside launch.log_dir"},
+	{"file serial onto a hard link of the policy in log_dir", NULL,
+	 "<serial type='file'><source path='@T@/logs/hardlink'/></serial>", 0, 1, "names a vmseal path (policy"},
+	{"log file onto the policy", NULL, "<console type='pty'><log file='@T@/policy.json'/></console>", 0, 1,
+	 "<devices><console><log> @T@/policy.json: names a vmseal path"},
+	{"log file outside log_dir", NULL, "<channel type='pty'><log file='/tmp/x.log'/></channel>", 0, 1, "outside launch.log_dir"},
+	{"parallel log outside log_dir", NULL, "<parallel type='pty'><log file='/tmp/x.log'/></parallel>", 0, 1, "outside launch.log_dir"},
+	{"unix channel bound onto the policy", NULL, "<channel type='unix'><source mode='bind' path='@T@/policy.json'/>"
+	 "<target type='virtio' name='x'/></channel>", 0, 0, "<devices><channel><source> @T@/policy.json: names a vmseal path"},
+	{"parallel source onto the cache", NULL, "<parallel type='unix'><source mode='bind' path='@T@/cache/x'/></parallel>",
+	 0, 0, "names a vmseal path"},
+	{"console tty onto the policy", NULL, "<console type='pty' tty='@T@/policy.json'/>", 0, 0, "names a vmseal path"},
+	{"serial on a host device", NULL, "<serial type='dev'><source path='/dev/ttyS0'/></serial>", 0, 0,
+	 "<devices><serial> dev: a chardev on a host pipe or device reads and writes host files; refused unless the policy sets launch.allow.host_chardev"},
+	{"serial on a host device opted in", NULL, "<serial type='dev'><source path='/dev/ttyS0'/></serial>"
+	 "<channel type='pipe'><source path='/tmp/p'/><target type='virtio' name='y'/></channel>", LAUNCH_ALLOW_HOST_CHARDEV},
+	{"channel on a pipe", NULL, "<channel type='pipe'><source path='/tmp/p'/><target type='virtio' name='y'/></channel>", 0, 0,
+	 "launch.allow.host_chardev"},
+	{"chardev type stdio", NULL, "<serial type='stdio'/>", A_ALL, 0, "chardev type \"stdio\" is not allowed"},
+	{"parallel on a device", NULL, "<parallel type='dev'><source path='/dev/parport0'/></parallel>", 0, 0, "host_chardev"},
+	{"chardev target model protocol", NULL, "<parallel type='pty'><target port='0'><model name='x'/></target></parallel>"
+	 "<console type='tcp'><source mode='connect' host='h' service='1'/><protocol type='raw'/><target><model name='y'/></target></console>"
+	 "<channel type='tcp'><source mode='connect' host='h' service='1'/><protocol type='raw'/><target type='guestfwd'><model name='z'/></target></channel>"
+	 "<serial type='tcp'><source mode='connect' host='h' service='1'/><protocol type='telnet'/></serial>"},
+
+	/* interfaces */
+	{"ethernet interface", NULL, "<interface type='ethernet'/>", 0, 0,
+	 "<devices><interface> ethernet: interfaces other than user, network and bridge"},
+	{"hostdev interface", NULL, "<interface type='hostdev'/>", 0, 0, "launch.allow.hostdev"},
+	{"host interfaces opted in", NULL, "<interface type='udp'><source address='127.0.0.1' port='1234'>"
+	 "<local address='127.0.0.1' port='1235'/></source></interface>"
+	 "<interface type='vhostuser'><source type='unix' path='@T@/vhu.sock' mode='server'/></interface>"
+	 "<interface type='hostdev'/>", LAUNCH_ALLOW_HOST_INTERFACE | LAUNCH_ALLOW_HOSTDEV},
+	{"vhostuser socket in the cache", NULL, "<interface type='vhostuser'><source type='unix' path='@T@/cache/s' mode='server'/>"
+	 "</interface>", LAUNCH_ALLOW_HOST_INTERFACE, 0, "names a vmseal path"},
+
+	/* graphics, input, audio */
+	{"sdl graphics", NULL, "<graphics type='sdl'/>", A_ALL, 0, "graphics type \"sdl\" is not allowed"},
+	{"vnc socket in the cache", NULL, "<graphics type='vnc' socket='@T@/cache/vnc'/>", 0, 0, "names a vmseal path"},
+	{"spice listen socket on the policy", NULL, "<graphics type='spice'><listen type='socket' socket='@T@/policy.json'/></graphics>",
+	 0, 0, "<devices><graphics><listen> @T@/policy.json: names a vmseal path"},
+	{"gl rendernode on the policy", NULL, "<graphics type='spice'><gl enable='yes' rendernode='@T@/policy.json'/></graphics>",
+	 0, 0, "names a vmseal path"},
+	{"video rendernode on the policy", NULL, "<video><model type='virtio'><acceleration rendernode='@T@/policy.json'/></model></video>",
+	 0, 0, "names a vmseal path"},
+	{"evdev input", NULL, "<input type='evdev'><source dev='/dev/input/event1' grab='all' repeat='on'/></input>", 0, 0,
+	 "<devices><input> evdev: a host input device in the guest; refused unless the policy sets launch.allow.hostdev"},
+	{"passthrough input", NULL, "<input type='passthrough' bus='virtio'><source evdev='/dev/input/event1'/></input>", 0, 0,
+	 "launch.allow.hostdev"},
+	{"host input opted in", NULL, "<input type='passthrough' bus='virtio'><source evdev='/dev/input/event1'/></input>",
+	 LAUNCH_ALLOW_HOSTDEV},
+	{"alsa audio", NULL, "<audio id='1' type='alsa'/>", A_ALL, 0, "audio type \"alsa\" uses a host sound device"},
+	{"audio file outside log_dir", NULL, "<audio id='1' type='file' path='/tmp/a.wav'/>", 0, 1, "outside launch.log_dir"},
+	{"audio file onto the policy", NULL, "<audio id='1' type='file' path='@T@/policy.json'/>", 0, 1, "names a vmseal path"},
+
+	/* rng */
+	{"rng from /dev/hwrng", NULL, "<rng model='virtio'><backend model='random'>/dev/hwrng</backend></rng>", A_ALL, 0,
+	 "<devices><rng><backend> /dev/hwrng: an rng must be fed by /dev/urandom or /dev/random"},
+	{"rng egd", NULL, "<rng model='virtio'><backend model='egd' type='unix'><source mode='connect' path='@T@/egd.sock'/>"
+	 "<protocol type='raw'/></backend></rng>", 0, 0, "launch.allow.host_chardev"},
+	{"rng egd opted in", NULL, "<rng model='virtio'><backend model='egd' type='unix'><source mode='connect' path='@T@/egd.sock'/>"
+	 "<protocol type='raw'/></backend></rng>", LAUNCH_ALLOW_HOST_CHARDEV},
+	{"rng egd file source onto the cache", NULL, "<rng model='virtio'><backend model='egd' type='unix'>"
+	 "<source mode='connect' path='@T@/cache/x'/></backend></rng>", LAUNCH_ALLOW_HOST_CHARDEV, 0, "names a vmseal path"},
+	{"rng backend unknown", NULL, "<rng model='virtio'><backend model='x'/></rng>", A_ALL, 0, "rng backend \"x\""},
+	{"require_rng without one", NULL, NULL, 0, 0, "<devices><rng>: missing: the policy requires", NULL, NULL, 1},
+	{"require_rng with one", NULL, "<rng model='virtio'><backend model='random'>/dev/random</backend></rng>",
+	 0, 0, NULL, NULL, NULL, 1},
+	{"require_rng with a non-virtio rng", NULL, "<rng model='other'><backend model='random'>/dev/random</backend></rng>",
+	 0, 0, "the policy requires", NULL, NULL, 1},
+
+	/* memory devices, sysinfo, tpm, smartcards */
+	{"nvdimm", NULL, "<memory model='nvdimm'><source><path>@T@/nv.img</path></source><target><size unit='MiB'>128</size>"
+	 "</target></memory>", 0, 0, "<devices><memory> nvdimm: a host file mapped into the guest as memory"},
+	{"virtio-pmem", NULL, "<memory model='virtio-pmem' access='shared'><source><path>@T@/nv.img</path></source></memory>",
+	 0, 0, "launch.allow.nvdimm"},
+	{"nvdimm opted in", NULL, "<memory model='nvdimm'><source><path>@T@/nv.img</path><alignsize unit='KiB'>2048</alignsize>"
+	 "<pmem/></source><target><size unit='MiB'>128</size></target></memory>", LAUNCH_ALLOW_NVDIMM},
+	{"nvdimm on the policy", NULL, "<memory model='nvdimm'><source><path>@T@/policy.json</path></source></memory>",
+	 LAUNCH_ALLOW_NVDIMM, 0, "<devices><memory><source><path> @T@/policy.json: names a vmseal path"},
+	{"memory model sgx-epc", NULL, "<memory model='sgx-epc'/>", A_ALL, 0, "memory device model \"sgx-epc\""},
+	{"fwcfg", "<sysinfo type='fwcfg'><entry name='opt/com.coreos/config' file='@T@/ign.json'/></sysinfo>", NULL, 0, 0,
+	 "<sysinfo> fwcfg: fw_cfg entries hand host files"},
+	{"fwcfg opted in", "<sysinfo type='fwcfg'><entry name='opt/com.coreos/config' file='@T@/ign.json'/>"
+	 "<entry name='opt/x'>text</entry></sysinfo>", NULL, LAUNCH_ALLOW_FWCFG},
+	{"fwcfg entry from the policy", "<sysinfo type='fwcfg'><entry name='opt/x' file='@T@/policy.json'/></sysinfo>", NULL,
+	 LAUNCH_ALLOW_FWCFG, 0, "<sysinfo><entry> @T@/policy.json: names a vmseal path"},
+	{"sysinfo type unknown", "<sysinfo type='x'/>", NULL, A_ALL, 0, "sysinfo type \"x\""},
+	{"blkiotune device on the policy", "<blkiotune><device><path>@T@/policy.json</path></device></blkiotune>", NULL, 0, 0,
+	 "<blkiotune><device><path> @T@/policy.json: names a vmseal path"},
+	{"tpm passthrough", NULL, "<tpm model='tpm-tis'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>",
+	 0, 0, "<devices><tpm><backend> passthrough: a host TPM device"},
+	{"tpm external", NULL, "<tpm model='tpm-crb'><backend type='external'><source type='unix' mode='connect' path='@T@/swtpm.sock'/>"
+	 "</backend></tpm>", 0, 0, "launch.allow.tpm_passthrough"},
+	{"tpm passthrough opted in", NULL, "<tpm model='tpm-tis'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>"
+	 "<tpm model='tpm-crb'><backend type='external'><source type='unix' mode='connect' path='@T@/swtpm.sock'/></backend></tpm>",
+	 LAUNCH_ALLOW_TPM_PASSTHROUGH},
+	{"tpm device on the policy", NULL, "<tpm model='tpm-tis'><backend type='passthrough'><device path='@T@/policy.json'/></backend></tpm>",
+	 LAUNCH_ALLOW_TPM_PASSTHROUGH, 0, "<devices><tpm><backend><device> @T@/policy.json: names a vmseal path"},
+	{"tpm external socket in the cache", NULL, "<tpm model='tpm-crb'><backend type='external'><source type='unix' path='@T@/cache/s'/>"
+	 "</backend></tpm>", LAUNCH_ALLOW_TPM_PASSTHROUGH, 0, "names a vmseal path"},
+	{"tpm backend unknown", NULL, "<tpm><backend type='x'/></tpm>", A_ALL, 0, "tpm backend \"x\""},
+	{"smartcard database", NULL, "<smartcard mode='host-certificates'><certificate>c1</certificate>"
+	 "<database>/etc/pki/nssdb</database></smartcard>", 0, 0,
+	 "<devices><smartcard><database>: a host NSS certificate database; refused unless the policy sets launch.allow.smartcard_database"},
+	{"smartcard database opted in", NULL, "<smartcard mode='host-certificates'><certificate>c1</certificate>"
+	 "<database>/etc/pki/nssdb</database></smartcard>", LAUNCH_ALLOW_SMARTCARD_DB},
+	{"smartcard database is the cache", NULL, "<smartcard mode='host-certificates'><database>@T@/cache</database></smartcard>",
+	 LAUNCH_ALLOW_SMARTCARD_DB, 0, "names a vmseal path"},
+	{"smartcard passthrough on a device", NULL, "<smartcard mode='passthrough' type='dev'><source path='/dev/x'/></smartcard>",
+	 0, 0, "launch.allow.host_chardev"},
+	{"smartcard passthrough socket on the policy", NULL, "<smartcard mode='passthrough' type='unix'>"
+	 "<source mode='bind' path='@T@/policy.json'/></smartcard>", 0, 0, "names a vmseal path"},
+	{"smartcard mode unknown", NULL, "<smartcard mode='x'/>", A_ALL, 0, "smartcard mode \"x\""},
+
+	/* host resources */
+	{"hostdev", NULL, "<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='0' slot='1' "
+	 "function='0'/></source></hostdev>", 0, 0, "<devices><hostdev>: a host device (PCI, USB, SCSI, mdev) in the guest; "
+	 "refused unless the policy sets launch.allow.hostdev"},
+	{"hostdev opted in", NULL, "<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='0' "
+	 "slot='1' function='0'/></source></hostdev>", LAUNCH_ALLOW_HOSTDEV},
+	{"hostdev option ROM", NULL, "<hostdev mode='subsystem' type='pci'><source/><rom file='@T@/rom.bin'/></hostdev>",
+	 LAUNCH_ALLOW_HOSTDEV, 0, "<devices><hostdev><rom> @T@/rom.bin: an option ROM file"},
+	{"hostdev scsi on the policy", NULL, "<hostdev mode='subsystem' type='scsi_host'><source protocol='vhost' wwpn='x'/>"
+	 "</hostdev><hostdev mode='capabilities' type='storage'><source><block>@T@/policy.json</block></source></hostdev>",
+	 LAUNCH_ALLOW_HOSTDEV, 0, "names a vmseal path"},
+	{"redirdev", NULL, "<redirdev bus='usb' type='spicevmc'/>", 0, 0, "<devices><redirdev>: USB redirection"},
+	{"redirdev opted in", NULL, "<redirdev bus='usb' type='spicevmc'/>", LAUNCH_ALLOW_REDIRDEV},
+	{"filesystem", NULL, "<filesystem type='mount' accessmode='passthrough'><source dir='/srv'/><target dir='tag'/></filesystem>",
+	 0, 0, "<devices><filesystem>: a host directory shared into the guest"},
+	{"filesystem opted in", NULL, "<filesystem type='mount' accessmode='passthrough'><source dir='@T@/img'/>"
+	 "<target dir='tag'/></filesystem>", LAUNCH_ALLOW_FILESYSTEM},
+	{"filesystem of the host's /", NULL, "<filesystem type='mount'><source dir='/'/><target dir='tag'/></filesystem>",
+	 LAUNCH_ALLOW_FILESYSTEM, 0, "<devices><filesystem><source> /: names a vmseal path"},
+	{"shmem", NULL, "<shmem name='x'><model type='ivshmem-plain'/><size unit='M'>4</size></shmem>", 0, 0,
+	 "<devices><shmem>: memory shared with processes on the host"},
+	{"shmem opted in", NULL, "<shmem name='x'><model type='ivshmem-plain'/><size unit='M'>4</size></shmem>",
+	 LAUNCH_ALLOW_SHMEM},
+
+	/* security labels */
+	{"static dac label of root", "<seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>", NULL,
+	 A_ALL, 0, "<seclabel> +0:+0: a DAC label of uid or gid 0 runs QEMU as root"},
+	{"static dac label root:root", "<seclabel type='static' model='dac'><label>root:root</label></seclabel>", NULL,
+	 A_ALL, 0, "runs QEMU as root"},
+	{"static dac label of the root group", "<seclabel type='static' model='dac'><label>+107:+0</label></seclabel>", NULL,
+	 A_ALL, 0, "runs QEMU as root"},
+	{"static label without model", "<seclabel type='static'><label>0:107</label></seclabel>", NULL, A_ALL, 0, "as root"},
+	{"static dac label of another user", "<seclabel type='static' model='dac'><label>+107:+107</label></seclabel>", NULL,
+	 0, 0, "<seclabel> static: a security label chosen by the domain XML; refused unless the policy sets launch.allow.seclabel"},
+	{"static labels opted in", "<seclabel type='static' model='dac'><label>+107:+107</label></seclabel>"
+	 "<seclabel type='dynamic' model='selinux'><baselabel>system_u:system_r:svirt_t:s0</baselabel></seclabel>", NULL,
+	 LAUNCH_ALLOW_SECLABEL},
+	{"seclabel type none", "<seclabel type='none'/>", NULL, 0, 0, "launch.allow.seclabel"},
+	{"selinux baselabel", "<seclabel type='dynamic' model='selinux'><baselabel>x</baselabel></seclabel>", NULL, 0, 0,
+	 "launch.allow.seclabel"},
+	{"disk label of root", NULL, "<disk type='file'><source file='@T@/img/a.raw'><seclabel model='dac'><label>+0:+0</label>"
+	 "</seclabel></source><target dev='vda'/></disk>", A_ALL, 0,
+	 "<devices><disk><source><seclabel> +0:+0: a DAC label of uid or gid 0"},
+	{"disk label of another user", NULL, "<disk type='file'><source file='@T@/img/a.raw'><seclabel model='dac'>"
+	 "<label>+107:+107</label></seclabel></source><target dev='vda'/></disk>", 0, 0, "launch.allow.seclabel"},
+	{"disk label opted in", NULL, "<disk type='file'><source file='@T@/img/a.raw'><seclabel model='dac'>"
+	 "<label>+107:+107</label></seclabel></source><target dev='vda'/></disk>", LAUNCH_ALLOW_SECLABEL},
+};
+
+static void test_cases(void)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(&cases[i]);
+}
+
+/* Recorded from libvirt 9.0 hooks: must stay allowed. */
+static void test_fixtures(void)
+{
+	static const char *const names[] = {"normal-prepare-begin.xml", "normal-start-begin.xml",
+					    "web1-prepare-begin.xml", "web1-start-begin.xml",
+					    "web1-restore-begin.xml", "chain3-start-begin.xml", NULL};
+	const char *top = getenv("VMSEAL_TOP");
+
+	for (const char *const *n = names; *n; n++) {
+		char path[1024];
+		char *xml = NULL, *x;
+		size_t len;
+		struct vs_error err = {0};
+		struct domallow_result r;
+		struct policy_launch l = {0};
+		struct domallow_opts o = {.launch = &l, .protect = &prot};
+
+		snprintf(path, sizeof(path), "%s/tests/data/xml/%s", top ? top : ".", *n);
+		CU_ASSERT_EQUAL_FATAL(file_read_all(path, VS_MAX_XML_BYTES, &xml, &len, &err), 0);
+		x = subst(xml);
+		if (domallow_check(x, strlen(x), &o, &r, &err) < 0)
+			fprintf(stderr, "\n%s: %s: %s\n", *n, err.object, err.reason);
+		CU_ASSERT_EQUAL(domallow_check(x, strlen(x), &o, &r, &err), 0);
+		free(xml);
+		free(x);
+	}
+}
+
+static void test_boot_and_operations(void)
+{
+	struct dcase c = {"kernel", "<os><type>hvm</type><kernel>@T@/vmlinuz</kernel><initrd>@T@/initrd</initrd>"
+			  "<cmdline>init=/bin/sh</cmdline></os>"};
+	char *xml = case_xml(&c);
+	struct policy_launch l = {0};
+	struct domallow_opts o = {.launch = &l, .protect = &prot};
+	struct domallow_result r;
+	struct vs_error err = {0};
+	char kern[600];
+
+	CU_ASSERT_EQUAL_FATAL(domallow_check(xml, strlen(xml), &o, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.nboot, 2);
+	CU_ASSERT_EQUAL(r.boot[0].kind, BOOT_KERNEL);
+	snprintf(kern, sizeof(kern), "%s/vmlinuz", T);
+	CU_ASSERT_STRING_EQUAL(r.boot[0].path, kern);
+	CU_ASSERT_STRING_EQUAL(r.boot[0].element, "<os><kernel>");
+	CU_ASSERT_EQUAL(r.boot[1].kind, BOOT_INITRD);
+	CU_ASSERT_TRUE(r.has_cmdline);
+	CU_ASSERT_STRING_EQUAL(r.cmdline, "init=/bin/sh");
+	CU_ASSERT_EQUAL(domallow_boot_check(&r, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
+	CU_ASSERT_STRING_EQUAL(err.object, "<os><kernel>");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "boot files cannot be verified yet"));
+	free(xml);
+
+	c.top = NULL;
+	xml = case_xml(&c);
+	CU_ASSERT_EQUAL_FATAL(domallow_check(xml, strlen(xml), &o, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.nboot, 0);
+	CU_ASSERT_EQUAL(domallow_boot_check(&r, &err), 0);
+	CU_ASSERT_STRING_EQUAL(r.emulator, QEMU);
+	free(xml);
+
+	CU_ASSERT_EQUAL(domallow_operation_check(&l, "restore", &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "launch.allow.restore"));
+	CU_ASSERT_EQUAL(domallow_operation_check(&l, "start", &err), 0);
+	CU_ASSERT_EQUAL(domallow_operation_check(&l, "prepare", &err), 0);
+	l.allow = LAUNCH_ALLOW_RESTORE;
+	CU_ASSERT_EQUAL(domallow_operation_check(&l, "restore", &err), 0);
+
+	xml = subst("<domain><name>t</name><devices><disk type='file'><source file='@T@/img/a.raw'/></disk></devices></domain>");
+	CU_ASSERT_EQUAL(domallow_check(xml, strlen(xml), &o, &r, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
+	CU_ASSERT_STRING_EQUAL(err.object, "<devices><emulator>");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "missing"));
+	free(xml);
+
+	/* malformed documents are errors, not denials */
+	CU_ASSERT_EQUAL(domallow_check("<domain>", 8, &o, &r, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_INPUT);
+}
+
+/* Every entry: an allowed case (refused entries have none) and a denied case. */
+static void test_table_coverage(void)
+{
+	int missing = 0;
+
+	for (size_t i = 0; i < ntable; i++) {
+		int need_allow = table[i].cls != DOMALLOW_REFUSED;
+
+		if ((need_allow && !cov_allow[i]) || !cov_deny[i]) {
+			fprintf(stderr, "\ntable entry \"%s\" (%s) has no %s case", table[i].path,
+				domallow_class_name(table[i].cls),
+				need_allow && !cov_allow[i] ? (cov_deny[i] ? "allowed" : "allowed or denied") : "denied");
+			missing++;
+		}
+	}
+	if (missing)
+		fprintf(stderr, "\n");
+	CU_ASSERT_EQUAL(missing, 0);
+}
+
+static void test_protect_and_policy(void)
+{
+	struct domallow_protect p = {0};
+	struct vs_error err = {0};
+	struct policy_launch l;
+	json_t *o;
+	json_error_t je;
+
+	CU_ASSERT_EQUAL(domallow_protect_add(&p, "relative", "x", &err), -1);
+	for (int i = 0; i < VS_MAX_PROTECTED_PATHS; i++)
+		CU_ASSERT_EQUAL(domallow_protect_add(&p, "/x", "x", &err), 0);
+	CU_ASSERT_EQUAL(domallow_protect_add(&p, "/x", "x", &err), -1);
+
+	o = json_loads("{\"emulators\":[\"/usr/bin/qemu-system-x86_64\"],\"allow\":{\"restore\":true,\"hostdev\":false},"
+		       "\"log_dir\":\"/var/log/vm\",\"require_rng\":true}", 0, &je);
+	CU_ASSERT_EQUAL(policy_launch_parse(o, &l, "p", &err), 0);
+	CU_ASSERT_EQUAL(l.nemulators, 1);
+	CU_ASSERT_EQUAL(l.allow, LAUNCH_ALLOW_RESTORE);
+	CU_ASSERT_STRING_EQUAL(l.log_dir, "/var/log/vm");
+	CU_ASSERT_TRUE(l.require_rng);
+	json_decref(o);
+	{
+		static const char *const bad[] = {
+			"{\"emulator\":[]}", "{\"emulators\":[]}", "{\"emulators\":[\"qemu\"]}",
+			"{\"allow\":{\"hostdevs\":true}}", "{\"allow\":{\"hostdev\":1}}", "{\"allow\":[]}",
+			"{\"log_dir\":\"logs\"}", "{\"require_rng\":\"yes\"}", "[]", NULL};
+
+		for (const char *const *b = bad; *b; b++) {
+			o = json_loads(*b, 0, &je);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+			if (policy_launch_parse(o, &l, "p", &err) != -1)
+				fprintf(stderr, "\nlaunch section %s accepted\n", *b);
+			CU_ASSERT_EQUAL(policy_launch_parse(o, &l, "p", &err), -1);
+			json_decref(o);
+		}
+	}
+	CU_ASSERT_STRING_EQUAL(launch_optin_name(LAUNCH_ALLOW_OPTION_ROM), "option_rom");
+}
+
+static void setup(void)
+{
+	char p[1024], q[1024];
+	struct vs_error e = {0};
+	FILE *f;
+
+	snprintf(T, sizeof(T), "%s", test_tmpdir());
+	chmod(T, 0755);
+	table = domallow_table(&ntable);
+	cov_allow = calloc(ntable, 1);
+	cov_deny = calloc(ntable, 1);
+#define MK(path) (snprintf(p, sizeof(p), "%s/%s", T, path), p)
+	mkdir(MK("cache"), 0700);
+	mkdir(MK("logs"), 0755);
+	mkdir(MK("img"), 0755);
+	mkdir(MK("bin"), 0755);
+	f = fopen(MK("policy.json"), "w");
+	if (f) {
+		fputs("{}", f);
+		fclose(f);
+	}
+	snprintf(q, sizeof(q), "%s/policy.json", T);
+	if (link(q, MK("img/hardlink")) < 0)
+		perror("link");
+	if (link(q, MK("logs/hardlink")) < 0)
+		perror("link");
+	snprintf(q, sizeof(q), "%s/cache", T);
+	if (symlink(q, MK("cachelink")) < 0)
+		perror("link");
+	if (symlink(QEMU, MK("bin/qemu-system-x86_64")) < 0)
+		perror("link");
+	f = fopen(MK("qemu-wrap"), "w");
+	if (f) {
+		fputs("#!/bin/sh\nexec " QEMU " \"$@\"\n", f);
+		fclose(f);
+	}
+	chmod(p, 0755);
+	f = fopen(MK("qemu-open"), "w");
+	if (f) {
+		fputs("#!/bin/sh\nexec " QEMU " \"$@\"\n", f);
+		fclose(f);
+	}
+	chmod(p, 0777);
+	memset(&prot, 0, sizeof(prot));
+	domallow_protect_add(&prot, MK("policy.json"), "policy", &e);
+	domallow_protect_add(&prot, MK("cache"), "cache directory", &e);
+	domallow_protect_add(&prot, MK("audit.jsonl"), "audit log", &e);
+	domallow_protect_add(&prot, "/var/lib/vmseal", "state directory", &e);
+#undef MK
+}
+
+int main(void)
+{
+	static const struct test_case tcs[] = {
+		{"table-driven cases: allowed, denied, unknown attributes", test_cases},
+		{"recorded libvirt XML is allowed", test_fixtures},
+		{"boot files collected, restore refused", test_boot_and_operations},
+		{"protected paths and the launch policy section", test_protect_and_policy},
+		{"every table entry has an allowed and a denied case", test_table_coverage},
+		{NULL, NULL},
+	};
+
+	setup();
+	return run_suite("domallow", tcs);
+}
