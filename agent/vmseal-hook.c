@@ -320,7 +320,7 @@ static int judge_whole_domain(struct run *run, const struct hook_config *cfg, co
 	if (protect_paths(cfg, run, pr, &err) < 0)
 		goto deny;
 	if (domallow_operation_check(&policy->launch, run->op, &err) < 0 ||
-	    domallow_check(xml, xmllen, &o, res, &err) < 0 || domallow_boot_check(res, &err) < 0) {
+	    domallow_check(xml, xmllen, &o, res, &err) < 0 || domallow_boot_check(policy, res, vs_now(), &err) < 0) {
 		char dobj[VS_MAX_NAME_BYTES + 16], reason[VS_ERR_OBJECT_MAX + VS_ERR_REASON_MAX + 4];
 
 		if (err.kind != VS_ERR_DENIED || policy->enforce)

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <libxml/tree.h>
 
+#include "bootfile.h"
 #include "domxml.h"
 
 #define QEMU_NS_HREF "http://libvirt.org/schemas/domain/qemu/1.0"
@@ -389,8 +390,8 @@ static int boot_add(struct domallow_walk *w, enum boot_kind kind, const char *pa
 static int rule_bootfile(struct domallow_walk *w, xmlNode *n)
 {
 	static const struct { const char *name; enum boot_kind kind; } kinds[] = {
-		{"loader", BOOT_LOADER}, {"nvram", BOOT_NVRAM}, {"kernel", BOOT_KERNEL},
-		{"initrd", BOOT_INITRD}, {"dtb", BOOT_DTB}, {"table", BOOT_ACPI_TABLE},
+		{"loader", BOOT_KIND_FIRMWARE}, {"nvram", BOOT_KIND_NVRAM}, {"kernel", BOOT_KIND_KERNEL},
+		{"initrd", BOOT_KIND_INITRD}, {"dtb", BOOT_KIND_DTB}, {"table", BOOT_KIND_ACPI},
 	};
 	char text[VS_MAX_PATH_BYTES], tmpl[VS_MAX_PATH_BYTES];
 
@@ -400,7 +401,7 @@ static int rule_bootfile(struct domallow_walk *w, xmlNode *n)
 		if (!strcmp((const char *)n->name, kinds[i].name) && boot_add(w, kinds[i].kind, text) < 0)
 			return -1;
 	if (!strcmp((const char *)n->name, "nvram")) {
-		if (prop(w, n, "template", tmpl, sizeof(tmpl)) < 0 || boot_add(w, BOOT_NVRAM_TEMPLATE, tmpl) < 0)
+		if (prop(w, n, "template", tmpl, sizeof(tmpl)) < 0 || boot_add(w, BOOT_KIND_NVRAM, tmpl) < 0)
 			return -1;
 	}
 	return 0;
@@ -1147,15 +1148,36 @@ out:
 	return ret;
 }
 
-int domallow_boot_check(const struct domallow_result *r, struct vs_error *err)
+int domallow_boot_check(const struct policy *p, const struct domallow_result *r, int64_t now,
+			struct vs_error *err)
 {
-	if (r->nboot)
-		return vs_fail(err, VS_ERR_DENIED, r->boot[0].element,
-			       "%s: boot files cannot be verified yet (only disks are signed); remove it",
-			       r->boot[0].path);
-	if (r->has_cmdline)
-		return vs_fail(err, VS_ERR_DENIED, "<os><cmdline>",
-			       "a kernel command line needs a signed kernel");
+	int has_kernel = 0;
+
+	for (size_t i = 0; i < r->nboot; i++) {
+		const struct domallow_bootfile *b = &r->boot[i];
+		struct bootfile_result *res = calloc(1, sizeof(*res));
+		struct vs_error e = {0};
+		int rc;
+
+		if (!res)
+			return vs_fail(err, VS_ERR_INTERNAL, b->element, "out of memory");
+		has_kernel |= b->kind == BOOT_KIND_KERNEL;
+		rc = bootfile_check(p, b->kind, b->path, b->kind == BOOT_KIND_KERNEL && r->has_cmdline ? r->cmdline : NULL,
+				    now, res, &e);
+		if (rc < 0 || res->decision != DECISION_ALLOW) {
+			const struct vs_error *why = rc < 0 ? &e : &res->why;
+
+			vs_error_clear(err);
+			err->kind = why->kind;
+			snprintf(err->object, sizeof(err->object), "%s %s", b->element, b->path);
+			snprintf(err->reason, sizeof(err->reason), "%s", why->reason);
+			free(res);
+			return -1;
+		}
+		free(res);
+	}
+	if (r->has_cmdline && !has_kernel)
+		return vs_fail(err, VS_ERR_DENIED, "<os><cmdline>", "a kernel command line without a <kernel>");
 	return 0;
 }
 

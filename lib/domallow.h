@@ -8,7 +8,9 @@
 
 #include "error.h"
 #include "limits.h"
+#include "policy.h"
 #include "policy_launch.h"
+#include "statement.h"
 
 /* How the table classifies an element (lib/domallow.c, "the table"). */
 enum domallow_class {
@@ -16,10 +18,6 @@ enum domallow_class {
 	DOMALLOW_SIGNED,   /* names a file that must be covered: disks (lib/diskcheck), boot files */
 	DOMALLOW_OPTIN,    /* refused unless the policy's launch.allow enables it */
 	DOMALLOW_REFUSED,  /* always refused */
-};
-
-enum boot_kind {
-	BOOT_LOADER, BOOT_NVRAM, BOOT_NVRAM_TEMPLATE, BOOT_KERNEL, BOOT_INITRD, BOOT_DTB, BOOT_ACPI_TABLE,
 };
 
 /* A boot file the domain names (a "signed" element other than a disk). */
@@ -75,9 +73,13 @@ struct domallow_result {
 int domallow_check(const char *xml, size_t len, const struct domallow_opts *o,
 		   struct domallow_result *r, struct vs_error *err);
 
-/* Refuses the domain's boot files until they can be verified: each one denies, naming the
- * element and the path. 0 when the domain names none. */
-int domallow_boot_check(const struct domallow_result *r, struct vs_error *err);
+/* Every boot file the domain names must pass bootfile_check() (lib/bootfile.h) for its kind at
+ * time now, the kernel with the domain's <cmdline>; a <cmdline> without a <kernel> is refused.
+ * 0 when all are allowed (or the domain names none); -1 with err naming the element and the
+ * file: VS_ERR_DENIED for a refusal (also when the policy's enforce is false: the caller
+ * decides about audit-only mode), another kind for a runtime error. */
+int domallow_boot_check(const struct policy *p, const struct domallow_result *r, int64_t now,
+			struct vs_error *err);
 
 /* Refuses libvirt operations whose guest state no check can see: "restore" (the saved RAM)
  * unless launch.allow.restore. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <openssl/evp.h>
 
 #include "common_cunit.h"
 #include "lib/domallow_priv.h"
@@ -626,39 +627,101 @@ static void test_fixtures(void)
 	}
 }
 
+/* A pinned kernel and initrd (the policy's boot section) with the pinned command line pass;
+ * another command line, an unpinned file, a cmdline without a kernel are denied. */
 static void test_boot_and_operations(void)
 {
 	struct dcase c = {"kernel", "<os><type>hvm</type><kernel>@T@/vmlinuz</kernel><initrd>@T@/initrd</initrd>"
-			  "<cmdline>init=/bin/sh</cmdline></os>"};
-	char *xml = case_xml(&c);
+			  "<cmdline>console=ttyS0</cmdline></os>"};
+	char *xml = case_xml(&c), *pj;
 	struct policy_launch l = {0};
 	struct domallow_opts o = {.launch = &l, .protect = &prot};
 	struct domallow_result r;
 	struct vs_error err = {0};
-	char kern[600];
+	struct policy *pol = NULL;
+	char kern[600], kd[65], id[65];
+	uint8_t md[32], buf[33];
+	static const char kbytes[] = "kernel bytes", ibytes[] = "initrd bytes";
+	FILE *f;
+
+	snprintf(kern, sizeof(kern), "%s/vmlinuz", T);
+	f = fopen(kern, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(kbytes, f);
+	fclose(f);
+	snprintf(kern, sizeof(kern), "%s/initrd", T);
+	f = fopen(kern, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(ibytes, f);
+	fclose(f);
+	/* one Merkle leaf: SHA-256(0x00 || bytes) */
+	buf[0] = 0;
+	memcpy(buf + 1, kbytes, strlen(kbytes));
+	EVP_Digest(buf, 1 + strlen(kbytes), md, NULL, EVP_sha256(), NULL);
+	hex_encode(md, 32, kd);
+	memcpy(buf + 1, ibytes, strlen(ibytes));
+	EVP_Digest(buf, 1 + strlen(ibytes), md, NULL, EVP_sha256(), NULL);
+	hex_encode(md, 32, id);
+	{
+		char json[2048];
+
+		snprintf(json, sizeof(json), "{\"version\":1,\"boot\":{\"pinned\":["
+			 "{\"path\":\"@T@/vmlinuz\",\"kind\":\"kernel\",\"digest\":\"%s\",\"size\":%zu,"
+			 "\"cmdlines\":[\"console=ttyS0\"]},"
+			 "{\"kind\":\"initrd\",\"digest\":\"%s\",\"size\":%zu}]}}",
+			 kd, strlen(kbytes), id, strlen(ibytes));
+		pj = subst(json);
+		if (policy_parse(pj, strlen(pj), "policy", &pol, &err) < 0)
+			fprintf(stderr, "\npolicy: %s: %s\n", err.object, err.reason);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(pol);
+		free(pj);
+	}
 
 	CU_ASSERT_EQUAL_FATAL(domallow_check(xml, strlen(xml), &o, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.nboot, 2);
-	CU_ASSERT_EQUAL(r.boot[0].kind, BOOT_KERNEL);
+	CU_ASSERT_EQUAL(r.boot[0].kind, BOOT_KIND_KERNEL);
 	snprintf(kern, sizeof(kern), "%s/vmlinuz", T);
 	CU_ASSERT_STRING_EQUAL(r.boot[0].path, kern);
 	CU_ASSERT_STRING_EQUAL(r.boot[0].element, "<os><kernel>");
-	CU_ASSERT_EQUAL(r.boot[1].kind, BOOT_INITRD);
+	CU_ASSERT_EQUAL(r.boot[1].kind, BOOT_KIND_INITRD);
 	CU_ASSERT_TRUE(r.has_cmdline);
-	CU_ASSERT_STRING_EQUAL(r.cmdline, "init=/bin/sh");
-	CU_ASSERT_EQUAL(domallow_boot_check(&r, &err), -1);
+	CU_ASSERT_STRING_EQUAL(r.cmdline, "console=ttyS0");
+	if (domallow_boot_check(pol, &r, vs_now(), &err) < 0)
+		fprintf(stderr, "\nboot: %s: %s\n", err.object, err.reason);
+	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), &err), 0);
+	free(xml);
+
+	c.top = "<os><type>hvm</type><kernel>@T@/vmlinuz</kernel><cmdline>init=/bin/sh</cmdline></os>";
+	xml = case_xml(&c);
+	CU_ASSERT_EQUAL_FATAL(domallow_check(xml, strlen(xml), &o, &r, &err), 0);
+	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), &err), -1);
 	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
-	CU_ASSERT_STRING_EQUAL(err.object, "<os><kernel>");
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "boot files cannot be verified yet"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.object, "<os><kernel> "));
+	free(xml);
+
+	c.top = "<os><type>hvm</type><dtb>@T@/initrd</dtb></os>";
+	xml = case_xml(&c);
+	CU_ASSERT_EQUAL_FATAL(domallow_check(xml, strlen(xml), &o, &r, &err), 0);
+	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), &err), -1); /* pinned as an initrd only */
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.object, "<os><dtb> "));
+	free(xml);
+
+	c.top = "<os><type>hvm</type><cmdline>init=/bin/sh</cmdline></os>";
+	xml = case_xml(&c);
+	CU_ASSERT_EQUAL_FATAL(domallow_check(xml, strlen(xml), &o, &r, &err), 0);
+	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.object, "<os><cmdline>");
 	free(xml);
 
 	c.top = NULL;
 	xml = case_xml(&c);
 	CU_ASSERT_EQUAL_FATAL(domallow_check(xml, strlen(xml), &o, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.nboot, 0);
-	CU_ASSERT_EQUAL(domallow_boot_check(&r, &err), 0);
+	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), &err), 0);
 	CU_ASSERT_STRING_EQUAL(r.emulator, QEMU);
 	free(xml);
+	policy_free(pol);
 
 	CU_ASSERT_EQUAL(domallow_operation_check(&l, "restore", &err), -1);
 	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
@@ -795,7 +858,7 @@ int main(void)
 	static const struct test_case tcs[] = {
 		{"table-driven cases: allowed, denied, unknown attributes", test_cases},
 		{"recorded libvirt XML is allowed", test_fixtures},
-		{"boot files collected, restore refused", test_boot_and_operations},
+		{"boot files judged by bootfile_check, restore refused", test_boot_and_operations},
 		{"protected paths and the launch policy section", test_protect_and_policy},
 		{"every table entry has an allowed and a denied case", test_table_coverage},
 		{NULL, NULL},
