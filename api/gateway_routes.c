@@ -266,10 +266,9 @@ static int template_eval(struct gateway *gw, const char *file, struct image_verd
 	snprintf(att, sizeof(att), "%s.intoto.json", path);
 	if (file_read_all(att, VS_MAX_ATTESTATION_BYTES, &env, &envlen, err) < 0)
 		return -1;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
+	if (vs_open_input(path, VS_INPUT_REG | VS_INPUT_NOFOLLOW, NULL, &fd, NULL, err) < 0) {
 		free(env);
-		return vs_fail(err, VS_ERR_IO, path, "cannot open: %s", strerror(errno));
+		return -1;
 	}
 	r = policy_eval_image(gw->policy, fd, file, env, envlen, vs_now(), v, err);
 	close(fd);

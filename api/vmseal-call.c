@@ -364,6 +364,10 @@ int main(int argc, char **argv)
 		ncomponents = split_list(components_arg, components, VS_MAX_SIG_COMPONENTS);
 	if (argc - optind == 3 && read_body(argv[optind + 2], &body, &body_len, &err) < 0)
 		goto fail;
+	if ((cacert && vs_check_input(cacert, VS_INPUT_REG, "--cacert", &err) < 0) ||
+	    (cert && vs_check_input(cert, VS_INPUT_REG, "--cert", &err) < 0) ||
+	    (cert_key && vs_check_input(cert_key, VS_INPUT_REG, "--cert-key", &err) < 0))
+		goto fail;
 	secrets_protect_process();
 	for (size_t i = 0; i < nkeys; i++)
 		if (key_load_private(keyspecs[i], passfile, &keys[i], &err) < 0)

@@ -849,11 +849,11 @@ static int reader_open(const char *path, struct line_reader **out, struct vs_err
 {
 	struct line_reader *r;
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
 	*out = NULL;
-	if (fd < 0)
-		return vs_fail(err, VS_ERR_IO, path, "cannot open: %s", strerror(errno));
+	if (vs_open_input(path, VS_INPUT_REG, NULL, &fd, NULL, err) < 0)
+		return -1;
 	while (flock(fd, LOCK_SH) < 0 && errno == EINTR)
 		;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

@@ -132,11 +132,11 @@ static int layer_open(struct layer *l, const char *path, enum disk_type type, in
 	if (strlen(path) >= sizeof(l->path))
 		return vs_fail(e, VS_ERR_INPUT, "disk", "path is longer than %zu bytes", sizeof(l->path) - 1);
 	strcpy(l->path, path);
-	l->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (l->fd < 0)
-		return vs_fail(e, VS_ERR_IO, path, "cannot open: %s", strerror(errno));
-	if (fstat(l->fd, &l->st) < 0)
-		return vs_fail(e, VS_ERR_IO, path, "cannot stat: %s", strerror(errno));
+	if (vs_open_input(path, VS_INPUT_REG | VS_INPUT_BLK, NULL, &l->fd, &l->st, e) < 0) {
+		if (e->kind == VS_ERR_INPUT) /* a FIFO, socket, device or directory: a verdict */
+			e->kind = VS_ERR_DENIED;
+		return -1;
+	}
 	if (any_type) {
 		if (!S_ISREG(l->st.st_mode) && !S_ISBLK(l->st.st_mode))
 			return vs_fail(e, VS_ERR_DENIED, path, "not a regular file or block device");
@@ -320,18 +320,18 @@ static int layer_eval(struct diskcheck *c, struct layer *l, struct disk_result *
 	}
 	if ((size_t)snprintf(apath, sizeof(apath), "%s%s", l->path, ATTESTATION_SUFFIX) >= sizeof(apath))
 		return vs_fail(e, VS_ERR_INPUT, l->path, "attestation path too long");
-	afd = open(apath, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (afd < 0) {
-		if (errno != ENOENT)
-			return vs_fail(e, VS_ERR_IO, apath, "cannot open attestation: %s", strerror(errno));
+	if (vs_open_input(apath, VS_INPUT_REG, NULL, &afd, &ast, e) < 0) {
+		if (errno != ENOENT) {
+			char reason[VS_ERR_REASON_MAX];
+
+			snprintf(reason, sizeof(reason), "%s", e->reason);
+			return vs_fail(e, e->kind, l->path, "attestation %s: %s", apath, reason);
+		}
+		vs_error_clear(e);
 		vs_fail(why, VS_ERR_DENIED, l->path, "no attestation (%s not found)", apath);
 		l->decision = c->policy->enforce ? DECISION_DENY : DECISION_ALLOW_AUDIT_ONLY;
 		memo_add(c, l, why);
 		return 0;
-	}
-	if (fstat(afd, &ast) < 0 || !S_ISREG(ast.st_mode)) {
-		vs_fail(e, VS_ERR_IO, apath, "attestation is not a readable regular file");
-		goto out;
 	}
 	/* Block devices are never cached: writes to a device do not change its node's ctime. */
 	if (c->cache_dir && S_ISREG(l->st.st_mode)) {

@@ -114,10 +114,9 @@ int evalcache_lookup(const char *dir, const char key[static EVALCACHE_KEY_HEX], 
 	memset(e, 0, sizeof(*e));
 	if (!key_valid(key) || entry_path(dir, key, path, sizeof(path)) < 0)
 		return 0;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
+	if (vs_open_input(path, VS_INPUT_REG | VS_INPUT_NOFOLLOW, NULL, &fd, &st, NULL) < 0)
 		return 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	if (st.st_uid != geteuid() ||
 	    (st.st_mode & 022) || st.st_size > ENTRY_MAX) {
 		close(fd);
 		return 0;

@@ -130,6 +130,10 @@ int gwclient_new(const struct gwclient_opts *o, struct gwclient **out, struct vs
 	if (curl_url_get(cu, CURLUPART_PORT, &port, 0) != CURLUE_OK)
 		port = NULL;
 	snprintf(c->authority, sizeof(c->authority), "%s%s%s", host, port ? ":" : "", port ? port : "");
+	if ((o->cacert && vs_check_input(o->cacert, VS_INPUT_REG, "CA certificate", err) < 0) ||
+	    (o->cert && vs_check_input(o->cert, VS_INPUT_REG, "client certificate", err) < 0) ||
+	    (o->cert_key && vs_check_input(o->cert_key, VS_INPUT_REG, "client key", err) < 0))
+		goto out;
 	c->gateway_key = o->gateway_key;
 	c->expires_in = o->expires_in > 0 ? o->expires_in : 60;
 	curl_easy_setopt(c->curl, CURLOPT_PATH_AS_IS, 1L);

@@ -18,6 +18,7 @@
 
 #include "limits.h"
 #include "merkle_priv.h"
+#include "util.h"
 
 /*
  * How the work is split: worker threads claim chunk numbers from an atomic counter, read each
@@ -550,12 +551,13 @@ int merkle_root_fd(int fd, const char *name, const struct merkle_opts *opts,
 int merkle_root_path(const char *path, const struct merkle_opts *opts, struct merkle_result *out,
 		     struct vs_error *err)
 {
-	/* O_NONBLOCK so that a FIFO cannot hang the open; fd_size refuses it right after. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	int rc;
+	int fd, rc;
 
-	if (fd < 0)
-		return vs_fail(err, errno == ENOENT ? VS_ERR_INPUT : VS_ERR_IO, path, "open: %m");
+	if (vs_open_input(path, VS_INPUT_REG | VS_INPUT_BLK, NULL, &fd, NULL, err) < 0) {
+		if (errno == ENOENT)
+			err->kind = VS_ERR_INPUT;
+		return -1;
+	}
 	rc = merkle_root_fd(fd, path, opts, out, err);
 	close(fd);
 	return rc;

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "error.h"
@@ -12,8 +13,32 @@
 
 #define VS_PATH_TMP_MAX (VS_MAX_PATH_BYTES + 64)
 
+/* File types vs_open_input may accept (bit set). */
+enum vs_input_type {
+	VS_INPUT_REG = 1, /* regular file */
+	VS_INPUT_BLK = 2, /* block device */
+	VS_INPUT_DIR = 4, /* directory */
+	VS_INPUT_NOFOLLOW = 8, /* flag: O_NOFOLLOW, a symbolic link is refused */
+};
+
+/* Opens path for reading without ever blocking (O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC) and
+ * fstats it before any read: anything but the allowed types (a FIFO, socket, character device or
+ * directory where a file is expected) is refused at once, VS_ERR_INPUT, naming path and type.
+ * O_NONBLOCK is then cleared. *fd is -1 on failure; st (may be NULL) gets the fstat. name, if
+ * non-NULL, is what the file is ("attestation") and prefixes the reason. */
+int vs_open_input(const char *path, unsigned allowed, const char *name, int *fd, struct stat *st,
+		  struct vs_error *err);
+
+/* vs_open_input then close: for a file another library opens (libcurl's CA and client
+ * certificate), so that a FIFO is refused before it can block that library's open. */
+int vs_check_input(const char *path, unsigned allowed, const char *name, struct vs_error *err);
+
+/* "a regular file", "a FIFO", "a socket", "a character device"... for messages. */
+const char *vs_file_type_name(mode_t mode);
+
 /* Reads a whole regular file of at most max bytes into a NUL-terminated malloc'd buffer.
- * A larger file is refused (VS_ERR_INPUT), never truncated. */
+ * A larger file is refused (VS_ERR_INPUT), never truncated; so is anything but a regular file
+ * (opened with vs_open_input: a FIFO never blocks). */
 int file_read_all(const char *path, size_t max, char **out, size_t *len, struct vs_error *err);
 
 /* Like file_read_all on an open fd (not closed). */

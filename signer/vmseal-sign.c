@@ -211,11 +211,8 @@ int main(int argc, char **argv)
 		outpath = out_default;
 	}
 	secrets_protect_process();
-	fd = open(image, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		vs_fail(&err, VS_ERR_IO, image, "cannot open: %s", strerror(errno));
+	if (vs_open_input(image, VS_INPUT_REG | VS_INPUT_BLK, NULL, &fd, NULL, &err) < 0)
 		goto out;
-	}
 	/* Lifecycle first (a destroyed key has no file left to complete with), then load the
 	 * key before the long hash, so a wrong passphrase fails at once. */
 	if (keymeta_check_signable(keyspec, NULL, &err) < 0 ||

@@ -156,11 +156,8 @@ int main(int argc, char **argv)
 	}
 	if (!auditlog && p->audit_log[0])
 		auditlog = p->audit_log;
-	fd = open(image, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		vs_fail(&err, VS_ERR_IO, image, "cannot open: %s", strerror(errno));
+	if (vs_open_input(image, VS_INPUT_REG | VS_INPUT_BLK, NULL, &fd, NULL, &err) < 0)
 		goto out;
-	}
 	if (file_read_all(att, VS_MAX_ATTESTATION_BYTES, &envelope, &envlen, &err) < 0) {
 		/* A missing or oversized attestation is a verdict: the image is not proven good. */
 		if (err.kind == VS_ERR_INPUT || errno == ENOENT) {

@@ -82,11 +82,11 @@ if expect_rc "name with newline" 0 vmseal-digest "$nl"; then
 fi
 
 # Errors: exit 2, one line naming the file; the other files are still printed.
-expect_err "missing file" "vmseal-digest: error: $T/missing: open: No such file" \
+expect_err "missing file" "vmseal-digest: error: $T/missing: cannot open: No such file" \
 	vmseal-digest "$T/missing"
-expect_err "directory" "error: $T: not a regular file or block device" vmseal-digest "$T"
+expect_err "directory" "error: $T: is a directory, not a regular file or block device" vmseal-digest "$T"
 mkfifo "$T/fifo"
-expect_err "fifo refused without hanging" "fifo: not a regular file" timeout 10 vmseal-digest "$T/fifo"
+expect_err "fifo refused without hanging" "fifo: is a FIFO, not a regular file" timeout 10 vmseal-digest "$T/fifo"
 if expect_err "one bad file among good ones" "missing" vmseal-digest "$T/img-1" "$T/missing" "$T/img-0"; then
 	[ "$(wc -l <"$T/out")" = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] \
 		&& pass "good files still printed, one error line" || fail "mixed output: $(cat "$T/out" "$T/err")"

@@ -108,6 +108,27 @@ expect_deny "overlay denied when the template rule does not allow overlays" "dis
 expect_deny "revoked key denied" "disk vda $T/top.qcow2: $T/base.qcow2: .*key revoked" \
 	env VMSEAL_POLICY=$T/pol_revoked.json vmseal-hook web1 start begin - < web1-start-begin.xml
 
+# --- nothing blocks libvirtd: FIFOs where files are expected are refused at once (timeout 5:
+# before vs_open_input, a FIFO sidecar blocked the hook, and libvirtd's start with it, for ever)
+mv data.raw.intoto.json data.att && mkfifo data.raw.intoto.json
+expect_err "FIFO attestation sidecar refused at once" \
+	"^vmseal: denied: domain web1 disk vdb $T/data.raw: attestation $T/data.raw.intoto.json: is a FIFO, not a regular file$" \
+	timeout 5 vmseal-hook web1 start begin - < web1-start-begin.xml
+rm data.raw.intoto.json && mv data.att data.raw.intoto.json
+mkfifo img.fifo
+sed "s|<devices>|<devices><disk type='file' device='disk'><source file='$T/img.fifo'/><target dev='vdz'/><readonly/></disk>|" \
+	web1-prepare-begin.xml > fifo-disk.xml
+expect_deny "FIFO as disk image denied at once" "disk vdz $T/img.fifo: is a FIFO, not a regular file or block device" \
+	timeout 5 vmseal-hook web1 prepare begin - < fifo-disk.xml
+mkfifo pol.fifo conf.fifo audit.fifo
+expect_err "FIFO policy refused at once" "pol.fifo: is a FIFO, not a regular file" \
+	timeout 5 env VMSEAL_POLICY=$T/pol.fifo vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+expect_err "FIFO hook.conf refused at once" "conf.fifo: is a FIFO, not a regular file" \
+	timeout 5 env VMSEAL_HOOK_CONF=$T/conf.fifo vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+printf 'policy = %s\naudit_log = %s/audit.fifo\n' "$T/pol.json" "$T" > fifoaudit.conf
+expect_err "FIFO audit log refused at once" "audit.fifo: audit log is not a regular file" \
+	timeout 5 env VMSEAL_HOOK_CONF=$T/fifoaudit.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+
 # --- backing chain
 qemu-img create -q -f qcow2 evil.qcow2 16M
 cp top.qcow2 top.qcow2.orig

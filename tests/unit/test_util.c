@@ -151,6 +151,53 @@ static void test_atomic_write_never_overwrites(void)
 	CU_ASSERT_EQUAL(err.kind, VS_ERR_INPUT);
 }
 
+/* A FIFO without a writer would block open(); one with a writer would block read(). */
+static void test_open_input_types(void)
+{
+	char dir[256], reg[300], fifo[300], lnk[300];
+	struct vs_error err = {0};
+	struct stat st;
+	char *data = NULL;
+	int fd = 0, wfd, fl;
+
+	snprintf(dir, sizeof(dir), "%s/oi", test_tmpdir());
+	snprintf(reg, sizeof(reg), "%s/reg", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(lnk, sizeof(lnk), "%s/lnk", dir);
+	CU_ASSERT_EQUAL(mkdir(dir, 0700), 0);
+	CU_ASSERT_EQUAL(file_write_atomic(reg, "x", 1, 0600, 0, &err), 0);
+	CU_ASSERT_EQUAL(mkfifo(fifo, 0600), 0);
+	CU_ASSERT_EQUAL(symlink(reg, lnk), 0);
+
+	CU_ASSERT_EQUAL(vs_open_input(reg, VS_INPUT_REG, NULL, &fd, &st, &err), 0);
+	CU_ASSERT(S_ISREG(st.st_mode));
+	fl = fcntl(fd, F_GETFL);
+	CU_ASSERT(fl >= 0 && !(fl & O_NONBLOCK));
+	CU_ASSERT(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+
+	CU_ASSERT_EQUAL(vs_open_input(fifo, VS_INPUT_REG | VS_INPUT_BLK, NULL, &fd, NULL, &err), -1);
+	CU_ASSERT_EQUAL(fd, -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_INPUT);
+	CU_ASSERT_STRING_EQUAL(err.object, fifo);
+	CU_ASSERT_STRING_EQUAL(err.reason, "is a FIFO, not a regular file or block device");
+	wfd = open(fifo, O_RDWR); /* a writer attached: read() would now block */
+	CU_ASSERT(wfd >= 0);
+	CU_ASSERT_EQUAL(file_read_all(fifo, 100, &data, NULL, &err), -1);
+	CU_ASSERT_PTR_NULL(data);
+	close(wfd);
+
+	CU_ASSERT_EQUAL(vs_open_input(dir, VS_INPUT_REG, "policy", &fd, NULL, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.reason, "policy is a directory, not a regular file");
+	CU_ASSERT_EQUAL(vs_open_input(dir, VS_INPUT_DIR, NULL, &fd, NULL, &err), 0);
+	close(fd);
+	CU_ASSERT_EQUAL(vs_open_input("/dev/null", VS_INPUT_REG | VS_INPUT_BLK, NULL, &fd, NULL, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.reason, "is a character device, not a regular file or block device");
+	CU_ASSERT_EQUAL(vs_check_input(lnk, VS_INPUT_REG, NULL, &err), 0);
+	CU_ASSERT_EQUAL(vs_check_input(lnk, VS_INPUT_REG | VS_INPUT_NOFOLLOW, NULL, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_IO);
+}
+
 static void test_error_sanitizes(void)
 {
 	struct vs_error err = {0};
@@ -172,6 +219,7 @@ int main(void)
 		{"RFC 3339 time and durations", test_time},
 		{"RFC 3339 strictly: calendar, offsets, fractions, refusals", test_time_table},
 		{"atomic write never overwrites", test_atomic_write_never_overwrites},
+		{"open input refuses FIFOs, devices, directories", test_open_input_types},
 		{"errors strip control characters", test_error_sanitizes},
 		{NULL, NULL},
 	};
