@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 
 #include "api/gateway.h"
@@ -98,8 +99,13 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	if (ci && ci->tls_session) {
 		gnutls_session_t s = (gnutls_session_t)ci->tls_session;
 
+		/* A certificate with an extended key usage must list clientAuth (one issued for a
+		 * server only is not a client's); GnuTLS accepts one without the extension. */
+		static gnutls_typed_vdata_st client_purpose[] = {
+			{GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0}};
+
 		gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
-		gnutls_session_set_verify_cert(s, NULL, 0);
+		gnutls_session_set_verify_cert2(s, client_purpose, 1, 0);
 	}
 }
 
@@ -506,6 +512,41 @@ static enum MHD_Result refuse_early(struct gateway *gw, struct MHD_Connection *c
 	return ret;
 }
 
+/* RFC 9112 §6.3: a message whose length is ambiguous must not be read (request smuggling). */
+struct framing {
+	unsigned content_length, transfer_encoding, other_coding;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct framing *f = cls;
+
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+		f->content_length++;
+	else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+		f->transfer_encoding++;
+		if (!value || strcasecmp(value, "chunked"))
+			f->other_coding = 1;
+	}
+	return MHD_YES;
+}
+
+/* NULL when the framing is unambiguous, else why not. */
+static const char *framing_refused(struct MHD_Connection *conn)
+{
+	struct framing f = {0};
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+	if (f.content_length > 1)
+		return "more than one Content-Length field";
+	if (f.content_length && f.transfer_encoding)
+		return "both Content-Length and Transfer-Encoding";
+	if (f.transfer_encoding > 1 || f.other_coding)
+		return "Transfer-Encoding other than one \"chunked\"";
+	return NULL;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
 				 const char *method, const char *version, const char *upload_data,
 				 size_t *upload_data_size, void **con_cls)
@@ -526,7 +567,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 								 MHD_HTTP_HEADER_EXPECT);
 
+		const char *bad_framing = framing_refused(conn);
+
 		r->started = 1;
+		if (bad_framing)
+			return refuse_early(gw, conn, r, method, 400, "bad_framing", bad_framing);
 		if (cl) {
 			char *end;
 			unsigned long long n;

@@ -24,6 +24,14 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.ke
 	-subj /CN=alice 2>/dev/null
 openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -out client.crt \
 	2>/dev/null
+# from the right CA, with an extended key usage: serverAuth only (refused), clientAuth (accepted)
+for eku in serverAuth clientAuth; do
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout eku-$eku.key -out eku.csr \
+		-subj /CN=eku-$eku 2>/dev/null
+	printf 'extendedKeyUsage=%s\n' $eku >eku.ext
+	openssl x509 -req -in eku.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile eku.ext \
+		-out eku-$eku.crt 2>/dev/null
+done
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout rogue.key \
 	-out rogue.crt -days 1 -subj /CN=rogue 2>/dev/null
 
@@ -313,6 +321,53 @@ expect_err "a certificate without subjectAltName and no --authority: refused at 
 	timeout 10 vmseal-gateway --listen 127.0.0.1:0 --tls-cert nosan.crt --tls-key nosan.key --policy policy.json \
 	--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit2.jsonl"
 
+# ---- HTTP framing (RFC 9112 §6.3; issue 15 item 9): a signed call with an ambiguous length ----
+# raw_send FILE: sends FILE's bytes over TLS to the gateway, prints the status of the first answer
+raw_send() {
+	"$PY" - "$port" "$1" <<'PYEOF'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile="tls.crt")
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10),
+                    server_hostname="127.0.0.1")
+s.sendall(open(sys.argv[2], "rb").read())
+data = b""
+try:
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+except OSError:
+    pass
+print(data.split(b" ")[1].decode() if data.startswith(b"HTTP/1.1 ") else "none")
+PYEOF
+}
+# framed NAME HEADERS BODY: a signed POST /v1/domains creating NAME, with extra framing headers
+framed() {
+	local b="{\"name\":\"$1\",\"template\":\"debian-12.qcow2\",\"memory_mib\":64,\"vcpus\":1}"
+	vmseal-call --url "$URL" --key op.key --dry-run POST /v1/domains "$b" 2>req.txt >/dev/null
+	{
+		printf 'POST /v1/domains HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nContent-Type: application/json\r\n' "$port"
+		grep -E '^(Content-Digest|Signature-Input|Signature):' req.txt | sed 's/$/\r/'
+		printf "$2"
+		printf '\r\n%s' "$3"
+	} >framed.req
+	raw_send framed.req
+}
+b1='{"name":"smuggle1","template":"debian-12.qcow2","memory_mib":64,"vcpus":1}'
+code=$(framed smuggle0 "Content-Length: ${#b1}\r\n" "${b1/smuggle1/smuggle0}")
+[ "$code" = 201 ] && pass "framing control: a raw signed create with one Content-Length: 201" || fail "framing control ($code)"
+code=$(framed smuggle1 "Content-Length: ${#b1}\r\nContent-Length: $((${#b1} + 4))\r\n" "$b1")
+[ "$code" = 400 ] && pass "two differing Content-Length fields: 400" || fail "two Content-Length ($code)"
+chunked=$(printf '%x\r\n%s\r\n0\r\n\r\n' ${#b1} "${b1/smuggle1/smuggle2}")
+code=$(framed smuggle2 "Content-Length: ${#b1}\r\nTransfer-Encoding: chunked\r\n" "$chunked")
+[ "$code" = 400 ] && pass "Content-Length with Transfer-Encoding: 400" || fail "CL + TE ($code)"
+code=$(framed smuggle3 "Transfer-Encoding: gzip, chunked\r\n" "${chunked/smuggle2/smuggle3}")
+[ "$code" = 400 ] && pass "Transfer-Encoding other than chunked: 400" || fail "TE gzip ($code)"
+expect_call "no domain was created by an ambiguous request" 2 not_found --key viewer.key GET /v1/domains/smuggle1
+expect_call "nor by Content-Length with Transfer-Encoding" 2 not_found --key viewer.key GET /v1/domains/smuggle2
+call --key admin.key DELETE /v1/domains/smuggle0 >/dev/null 2>&1; rm -f images/smuggle0.qcow2
+
 # ---- limits ----
 head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' 'a' > big
 code=$(curl -s --cacert tls.crt -o body -w '%{http_code}' -H 'Content-Type: application/json' \
@@ -367,6 +422,12 @@ rc=$?
 curl -s --cacert tls.crt --cert rogue.crt --key rogue.key -o /dev/null "$MURL/healthz"
 rc=$?
 [ $rc != 0 ] && pass "mTLS: certificate from another CA refused (curl exit $rc)" || fail "mTLS rogue cert accepted"
+curl -s --cacert tls.crt --cert eku-serverAuth.crt --key eku-serverAuth.key -o /dev/null "$MURL/healthz"
+rc=$?
+[ $rc != 0 ] && pass "mTLS: certificate from the right CA with only the serverAuth EKU refused (curl exit $rc)" ||
+	fail "mTLS serverAuth-only certificate accepted"
+code=$(curl -s --cacert tls.crt --cert eku-clientAuth.crt --key eku-clientAuth.key -o /dev/null -w '%{http_code}' "$MURL/healthz")
+[ "$code" = 200 ] && pass "mTLS: certificate with the clientAuth EKU accepted" || fail "mTLS clientAuth cert ($code)"
 code=$(curl -s --cacert tls.crt --cert client.crt --key client.key -o /dev/null -w '%{http_code}' "$MURL/healthz")
 [ "$code" = 200 ] && pass "mTLS: client certificate accepted" || fail "mTLS with cert ($code)"
 vmseal-call --url "$MURL" --cacert tls.crt --cert client.crt --cert-key client.key --gateway-pub gwresp.pub \
