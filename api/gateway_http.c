@@ -718,10 +718,17 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 		gwnames_format(&gw->names, names, sizeof(names));
 		fprintf(stderr, "vmseal-gateway: calls must be signed for one of: %s\n", names);
 	}
-	fprintf(stderr, "vmseal-gateway: listening on https://%s (port %u), %u threads, "
-			"at most %u connections, request timeout %u s%s\n",
-		gw->cfg.listen, di ? di->port : 0, gw->cfg.threads, gw->cfg.max_connections,
-		gw->cfg.request_timeout_s, gw->client_ca_pem ? ", client certificates required" : "");
+	{
+		/* The URL shows the port really bound (--listen HOST:0 picks a free one). */
+		const char *colon = strrchr(gw->cfg.listen, ':');
+		int hostlen = colon ? (int)(colon - gw->cfg.listen) : (int)strlen(gw->cfg.listen);
+		unsigned port = di ? di->port : 0;
+
+		fprintf(stderr, "vmseal-gateway: listening on https://%.*s:%u (port %u), %u threads, "
+				"at most %u connections, request timeout %u s%s\n",
+			hostlen, gw->cfg.listen, port, port, gw->cfg.threads, gw->cfg.max_connections,
+			gw->cfg.request_timeout_s, gw->client_ca_pem ? ", client certificates required" : "");
+	}
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
 
@@ -62,6 +63,9 @@ static void usage(FILE *f)
 	      "                         claimed with SET NX EX; Redis unreachable: 503 (fail closed);\n"
 	      "                         Redis must have maxmemory-policy noeviction (checked at\n"
 	      "                         every connect: another policy could evict claims)\n"
+	      "  --replay-store-password-file F  the Redis password, read from F (first line; F must\n"
+	      "                         not be readable by others, e.g. root:vmseal 0640), so that\n"
+	      "                         it is in no command line\n"
 	      "  --request-timeout S    a connection must deliver each request (headers and body)\n"
 	      "                         within S seconds of being accepted or of its previous\n"
 	      "                         answer, or it is closed (slowloris; an idle keep-alive\n"
@@ -98,9 +102,12 @@ static void usage(FILE *f)
 	      "Exit status: 0 after SIGINT/SIGTERM, 2 when it cannot start.\n"
 	      "\n"
 	      "Example:\n"
-	      "  vmseal-gateway --listen 127.0.0.1:8443 --tls-cert gw.crt --tls-key gw.key \\\n"
-	      "      --policy /etc/vmseal/policy.json --libvirt qemu:///system \\\n"
-	      "      --response-key /etc/vmseal/gateway.key --audit-log /var/log/vmseal/audit.jsonl\n",
+	      "  vmseal-gateway --listen 127.0.0.1:8443 --tls-cert /etc/vmseal/gateway.crt \\\n"
+	      "      --tls-key /etc/vmseal/gateway-tls.key --policy /etc/vmseal/policy.json \\\n"
+	      "      --libvirt qemu:///system --response-key /etc/vmseal/gateway-response.key \\\n"
+	      "      --audit-log /var/log/vmseal-gateway/audit.jsonl\n"
+	      "  (the package's service runs it as user vmseal, see man vmseal-gateway, SERVICE;\n"
+	      "  the hook's log /var/log/vmseal is root's alone)\n",
 	      f);
 }
 
@@ -109,6 +116,23 @@ static int read_pem(const char *path, char **out, struct vs_error *err)
 	size_t len;
 
 	return file_read_all(path, VS_MAX_KEY_FILE_BYTES, out, &len, err);
+}
+
+/* The Redis password: the file's first line; refused when others may read the file. */
+static int replay_password_read(const char *path, char **out, struct vs_error *err)
+{
+	struct stat st;
+	size_t len;
+
+	if (stat(path, &st) < 0)
+		return vs_fail(err, VS_ERR_IO, path, "%s", strerror(errno));
+	if (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP))
+		return vs_fail(err, VS_ERR_INPUT, path, "password file mode %04o: others may read or change it "
+			       "(chmod 0640, owner root, group vmseal)", (unsigned)(st.st_mode & 07777));
+	if (file_read_all(path, 1024, out, &len, err) < 0)
+		return -1;
+	(*out)[strcspn(*out, "\r\n")] = '\0';
+	return 0;
 }
 
 static void reload_policy(struct gateway *gw)
@@ -152,6 +176,7 @@ int main(int argc, char **argv)
 		{"threads", required_argument, NULL, 'T'},
 		{"replay-capacity", required_argument, NULL, 'R'},
 		{"replay-store", required_argument, NULL, 'S'},
+		{"replay-store-password-file", required_argument, NULL, 'X'},
 		{"request-timeout", required_argument, NULL, 'W'},
 		{"max-connections", required_argument, NULL, 'M'},
 		{"authority", required_argument, NULL, 'A'},
@@ -165,7 +190,7 @@ int main(int argc, char **argv)
 	char tdir[PATH_MAX], idir[PATH_MAX];
 	sigset_t set;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	const char *replay_url = NULL;
+	const char *replay_url = NULL, *replay_passfile = NULL;
 	int c, rc = 2, threads_set = 0, max_set = 0;
 
 	/* Before anything else: a call the previous gateway accepted was created at most
@@ -204,6 +229,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'S': replay_url = optarg; break;
+		case 'X': replay_passfile = optarg; break;
 		case 'W':
 		case 'M':
 			errno = 0;
@@ -303,6 +329,10 @@ int main(int argc, char **argv)
 	if (audit_open(gw.audit_path, &gw.audit, &err) < 0 ||
 	    audit_group_start(gw.audit, &gw.group, &err) < 0)
 		goto fail;
+	if (replay_passfile && !replay_url) {
+		vs_fail(&err, VS_ERR_USAGE, "--replay-store-password-file", "needs --replay-store");
+		goto fail;
+	}
 	if (replay_url) {
 		/* A worker may still wait for a claim's round trip after its own work is done: four
 		 * workers per core keep the cores busy meanwhile (bench/fleet.sh: with 2 cores and
@@ -310,7 +340,15 @@ int main(int argc, char **argv)
 		 * eight). */
 		if (!threads_set && gw.cfg.threads <= 64)
 			gw.cfg.threads *= 4;
-		gw.replay = replay_redis_new(replay_url, gw.cfg.threads, &err);
+		char *pass = NULL;
+
+		if (replay_passfile && replay_password_read(replay_passfile, &pass, &err) < 0)
+			goto fail;
+		gw.replay = replay_redis_new_auth(replay_url, pass, gw.cfg.threads, &err);
+		if (pass) {
+			OPENSSL_cleanse(pass, strlen(pass));
+			free(pass);
+		}
 		if (!gw.replay || replay_redis_check(gw.replay, &err) < 0)
 			goto fail;
 		gw.replay_is_redis = 1;

@@ -2,6 +2,8 @@
 /* Shared replay cache in Redis (hiredis): SET vmseal:replay:KEYID:NONCE 1 NX EX ttl. */
 #include "replay_redis.h"
 
+#include <openssl/crypto.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -374,6 +376,12 @@ static void redis_destroy(struct replay_store *base)
 
 struct replay_store *replay_redis_new(const char *url, unsigned connections, struct vs_error *err)
 {
+	return replay_redis_new_auth(url, NULL, connections, err);
+}
+
+struct replay_store *replay_redis_new_auth(const char *url, const char *password, unsigned connections,
+					   struct vs_error *err)
+{
 	struct redis_store *s = calloc(1, sizeof(*s));
 
 	if (!s) {
@@ -384,6 +392,16 @@ struct replay_store *replay_redis_new(const char *url, unsigned connections, str
 		free(s);
 		return NULL;
 	}
+	if (password && (s->password[0] || !password[0] || strlen(password) >= sizeof(s->password))) {
+		vs_fail(err, VS_ERR_USAGE, url, s->password[0] ? "the URL carries a password and a password file is given too"
+								 : "password empty or longer than %zu bytes",
+			sizeof(s->password) - 1);
+		OPENSSL_cleanse(s->password, sizeof(s->password));
+		free(s);
+		return NULL;
+	}
+	if (password)
+		snprintf(s->password, sizeof(s->password), "%s", password);
 	s->cap = connections ? connections : 4;
 	s->idle = calloc(s->cap, sizeof(*s->idle));
 	if (!s->idle) {

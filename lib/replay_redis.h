@@ -23,4 +23,9 @@ int replay_redis_refused(struct replay_store *s, char *why, size_t whylen);
  * start), 0 when it passes or cannot be reached (claims fail closed until it can). */
 int replay_redis_check(struct replay_store *s, struct vs_error *err);
 
+/* Like replay_redis_new with the password given apart from the URL (read from a file by the
+ * caller, so that it never appears in argv); a URL that carries one too is refused. */
+struct replay_store *replay_redis_new_auth(const char *url, const char *password, unsigned connections,
+					   struct vs_error *err);
+
 #endif

@@ -26,8 +26,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: vmseal-sign --key KEY --template NAME --template-version N [--expires DURATION]\n"
-		"                   [--passphrase-file FILE] [--append] [--force] [-o OUT]\n"
+		"                   [--passphrase-file FILE] [--force] [-o OUT]\n"
 		"                   [--audit-log FILE] [--progress | --no-progress] IMAGE\n"
+		"       vmseal-sign --key KEY --append [--passphrase-file FILE] [-o OUT] IMAGE\n"
 		"       vmseal-sign --remote URL --key ADMINKEY [--cacert FILE] [--gateway-pub FILE]\n"
 		"                   [--signer-pub FILE] --template NAME --template-version N ... IMAGE\n"
 		"\n"

@@ -107,5 +107,37 @@ expect_rc "Redis back: signed call served" 0 vmseal-call --url "https://127.0.0.
 expect_err "malformed --replay-store refused at start" "redis://" vmseal-gateway --listen 127.0.0.1:0 \
 	--tls-cert tls.crt --tls-key tls.key --policy policy.json --libvirt test:///default \
 	--response-key gwresp.key --audit-log "$T/x.jsonl" --replay-store http://nope
+
+# --- a Redis with a password: read from a file, never from the command line
+stop_redis
+secret=s3cr3t-$RANDOM-pw
+redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no --dir "$T" --requirepass "$secret" \
+	--logfile "$T/redis.log" --daemonize no &
+rpid=$!
+for _ in $(seq 100); do redis-cli -p $rport -a "$secret" --no-auth-warning ping >/dev/null 2>&1 && break; sleep 0.05; done
+printf '%s\n' "$secret" >redis.pass; chmod 0640 redis.pass
+start_gateway pw --replay-store "redis://127.0.0.1:$rport/4" --replay-store-password-file "$T/redis.pass"
+[ -n "$port_pw" ] && pass "gateway with --replay-store-password-file started" || fail "password file: $(cat pw.log)"
+expect_rc "Redis with a password from a file: signed call served" 0 vmseal-call --url "https://127.0.0.1:$port_pw" \
+	--cacert tls.crt --gateway-pub gwresp.pub --key viewer.key GET /v1/domains
+[ "$(redis-cli -p $rport -a "$secret" --no-auth-warning -n 4 --scan --pattern 'vmseal:replay:*' | wc -l)" -ge 1 ] &&
+	pass "the claim reached the password-protected Redis" || fail "no claim in db 4"
+pwpid=${pids[-1]}
+! tr '\0' ' ' </proc/$pwpid/cmdline | grep -q "$secret" && pass "the password is not in /proc/PID/cmdline" ||
+	fail "password in the command line"
+start_gateway nopw --replay-store "redis://127.0.0.1:$rport/4"
+expect_rc "Redis password missing: signed call refused (fail closed)" 2 vmseal-call --url "https://127.0.0.1:$port_nopw" \
+	--cacert tls.crt --gateway-pub gwresp.pub --key viewer.key GET /v1/domains
+chmod 0644 redis.pass
+expect_err "a password file others may read is refused" "redis.pass: password file mode 0644" vmseal-gateway \
+	--listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json --libvirt test:///default \
+	--response-key gwresp.key --audit-log "$T/x.jsonl" --replay-store "redis://127.0.0.1:$rport/4" \
+	--replay-store-password-file "$T/redis.pass"
+chmod 0640 redis.pass
+expect_err "a password in the URL and a password file: refused" "carries a password" vmseal-gateway \
+	--listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json --libvirt test:///default \
+	--response-key gwresp.key --audit-log "$T/x.jsonl" --replay-store "redis://:x@127.0.0.1:$rport/4" \
+	--replay-store-password-file "$T/redis.pass"
+
 for p in "${pids[@]}"; do kill -0 $p 2>/dev/null || fail "gateway $p crashed"; done
 pass "no replica crashed"

@@ -83,6 +83,8 @@ start_gateway gw.log
 [ -n "$port" ] || { fail "gateway started: $(cat gw.log)"; exit 1; }
 URL=https://127.0.0.1:$port
 pass "gateway listens on 127.0.0.1:$port"
+grep -q "listening on https://127.0.0.1:$port (port $port)" gw.log && pass "the start line's URL has the real port, not 0" \
+	|| fail "start line: $(grep 'listening on' gw.log)"
 
 call() { vmseal-call --url "$URL" --cacert tls.crt --gateway-pub gwresp.pub "$@"; }
 

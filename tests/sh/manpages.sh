@@ -45,7 +45,8 @@ for cmd in "${cmds[@]}"; do
 	fi
 	help_text "$cmd" >"$cmd.help" 2>&1
 	opts_of <"$cmd.help" >"$cmd.hopts"
-	opts_of <"$page" >"$cmd.mopts"
+	# (a SERVICE section shows other programs' command lines: setpriv's options are not ours)
+	awk '/^# SERVICE$/ {skip = 1; next} /^# / {skip = 0} !skip' "$page" | opts_of >"$cmd.mopts"
 	compare "$cmd" "$cmd.hopts" "$cmd.mopts"
 
 	# What the program accepts must be documented in --help.
