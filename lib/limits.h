@@ -25,7 +25,7 @@
 #define VS_MAX_TIME_FRACTION_DIGITS 9      /* RFC 3339 time-secfrac: nanoseconds at most */
 #define VS_MAX_PATH_BYTES 4096              /* a file path */
 #define VS_MAX_BOOT_CMDLINES 8              /* command lines one kernel's Statement allows */
-#define VS_MAX_CMDLINE_BYTES 2048           /* one kernel command line, with its NUL (x86 COMMAND_LINE_SIZE) */
+#define VS_MAX_CMDLINE_BYTES 4096           /* a kernel command line, with its NUL (<os><cmdline>, a Statement's) */
 #define VS_MAX_BOOT_PINS 256                /* pinned boot-file digests in one policy */
 #define VS_MAX_BOOT_RULES 256               /* boot-file rules in one policy */
 #define VS_MAX_AUTHORITIES 32               /* names a gateway answers to (--authority) */

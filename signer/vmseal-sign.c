@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* vmseal-sign: write or countersign an image template's attestation (DSSE + in-toto). */
+/* vmseal-sign: write or countersign an image template's or a boot file's attestation (DSSE + in-toto). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,6 +31,8 @@ static void usage(FILE *f)
 		"       vmseal-sign --key KEY --append [--passphrase-file FILE] [-o OUT] IMAGE\n"
 		"       vmseal-sign --remote URL --key ADMINKEY [--cacert FILE] [--gateway-pub FILE]\n"
 		"                   [--signer-pub FILE] --template NAME --template-version N ... IMAGE\n"
+		"       vmseal-sign --key KEY --kind KIND --name NAME --boot-version N\n"
+		"                   [--cmdline STR]... [--expires DURATION] [--append] [-o OUT] FILE\n"
 		"\n"
 		"Hashes IMAGE (vmseal-merkle-sha256, all cores) and writes a DSSE envelope around an\n"
 		"in-toto Statement v1 naming the template, its version, the image's size and digest.\n"
@@ -49,6 +51,16 @@ static void usage(FILE *f)
 		"  --sha256                also name the image's plain SHA-256 in the subject (for tools\n"
 		"                          that know only sha256); verifiers check it as well\n"
 		"  --append                countersign the existing envelope OUT\n"
+		"\n"
+		"Boot files (urn:vmseal:boot:v1; the hook checks them against the policy's boot section):\n"
+		"  --kind KIND             sign FILE as a boot file: kernel, initrd, firmware (<loader>),\n"
+		"                          nvram (an NVRAM template), dtb or acpi (an <acpi><table>)\n"
+		"  --name NAME             the boot file's name the policy's boot rules match on\n"
+		"  --boot-version N        its version, a non-negative integer (rules' min_version)\n"
+		"  --cmdline STR           kernel only, required, repeatable (at most 8): an exact command\n"
+		"                          line the kernel may boot with; --cmdline '' allows a domain\n"
+		"                          without <cmdline>. Any other command line is refused.\n"
+		"\n"
 		"  --force                 replace an existing OUT (default: refuse)\n"
 		"  -o, --output OUT        envelope path (default IMAGE.intoto.json)\n"
 		"  --audit-log FILE        append a 'sign' event to this audit log\n"
@@ -83,7 +95,9 @@ static void usage(FILE *f)
 		"Examples:\n"
 		"  vmseal-sign --key keys/pipeline.key --passphrase-file pass --template debian-12 \\\n"
 		"              --template-version 3 debian-12.qcow2\n"
-		"  vmseal-sign --key keys/release.key --append debian-12.qcow2\n");
+		"  vmseal-sign --key keys/release.key --append debian-12.qcow2\n"
+		"  vmseal-sign --key keys/boot.key --kind kernel --name debian-12-kernel --boot-version 3 \\\n"
+		"              --cmdline 'console=ttyS0 root=/dev/vda1 ro' vmlinuz\n");
 }
 
 static const char *detect_format(int fd)
@@ -131,6 +145,10 @@ int main(int argc, char **argv)
 		{"cert-key", required_argument, NULL, 'K'},
 		{"gateway-pub", required_argument, NULL, 'G'},
 		{"signer-pub", required_argument, NULL, 'S'},
+		{"kind", required_argument, NULL, 'B'},
+		{"name", required_argument, NULL, 'n'},
+		{"boot-version", required_argument, NULL, 'b'},
+		{"cmdline", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -138,6 +156,11 @@ int main(int argc, char **argv)
 	const char *keyspec = NULL, *passfile = NULL, *tmpl = NULL, *format = NULL, *outpath = NULL,
 		   *auditlog = NULL, *image;
 	int64_t version = -1, expires = 365 * 86400;
+	enum boot_kind kind = BOOT_KIND_NONE;
+	const char *cmdlines[VS_MAX_BOOT_CMDLINES];
+	size_t ncmdlines = 0;
+	int used_template = 0, used_boot = 0;
+	const char *bname = NULL;
 	int append = 0, force = 0, c, rc = 2, fd = -1;
 	struct vs_error err = {0};
 	struct vs_key *key = NULL;
@@ -155,16 +178,36 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'k': keyspec = optarg; break;
 		case 'p': passfile = optarg; break;
-		case 't': tmpl = optarg; break;
-		case 'v': {
+		case 't': tmpl = optarg; used_template = 1; break;
+		case 'v':
+		case 'b': {
 			char *end;
 
 			errno = 0;
 			version = strtoll(optarg, &end, 10);
 			if (errno || *end || end == optarg || version < 0)
-				return cli_usage_error(prog, "--template-version \"%s\" is not a non-negative integer", optarg);
+				return cli_usage_error(prog, "%s \"%s\" is not a non-negative integer",
+						       c == 'v' ? "--template-version" : "--boot-version", optarg);
+			if (c == 'v')
+				used_template = 1;
+			else
+				used_boot = 1;
 			break;
 		}
+		case 'B':
+			kind = boot_kind_parse(optarg);
+			if (kind == BOOT_KIND_NONE)
+				return cli_usage_error(prog, "--kind must be kernel, initrd, firmware, nvram, dtb or acpi");
+			break;
+		case 'n': bname = optarg; used_boot = 1; break;
+		case 'L':
+			if (ncmdlines == VS_MAX_BOOT_CMDLINES)
+				return cli_usage_error(prog, "at most %d --cmdline", VS_MAX_BOOT_CMDLINES);
+			if (strlen(optarg) >= VS_MAX_CMDLINE_BYTES)
+				return cli_usage_error(prog, "--cmdline is longer than %d bytes", VS_MAX_CMDLINE_BYTES - 1);
+			cmdlines[ncmdlines++] = optarg;
+			used_boot = 1;
+			break;
 		case 'e':
 			if (duration_parse(optarg, &expires) < 0)
 				return cli_usage_error(prog, "--expires \"%s\" is not a duration like 365d", optarg);
@@ -174,6 +217,7 @@ int main(int argc, char **argv)
 			if (strcmp(optarg, "qcow2") && strcmp(optarg, "raw"))
 				return cli_usage_error(prog, "--format must be qcow2 or raw");
 			format = optarg;
+			used_template = 1;
 			break;
 		case '2': mo.want_sha256 = 1; break;
 		case 'a': append = 1; break;
@@ -202,6 +246,28 @@ int main(int argc, char **argv)
 		return cli_usage_error(prog, "--remote does not go with --append, --no-expires or --sha256");
 	if (!ro.url && (ro.cacert || ro.cert || ro.cert_key || ro.gateway_pub || ro.signer_pub))
 		return cli_usage_error(prog, "--cacert, --cert, --cert-key, --gateway-pub and --signer-pub need --remote");
+	if (kind != BOOT_KIND_NONE) {
+		if (used_template || ro.url)
+			return cli_usage_error(prog, "--kind signs a boot file: use --name and --boot-version "
+					       "(not --template, --template-version, --format or --remote)");
+		if (!append && (!bname || version < 0))
+			return cli_usage_error(prog, "--kind needs --name and --boot-version");
+		if (!append && kind == BOOT_KIND_KERNEL && ncmdlines == 0)
+			return cli_usage_error(prog, "a kernel needs at least one --cmdline (--cmdline '' for none)");
+		if (kind != BOOT_KIND_KERNEL && ncmdlines)
+			return cli_usage_error(prog, "--cmdline is only for --kind kernel");
+		for (size_t i = 0; i < ncmdlines; i++) {
+			for (size_t j = 0; j < i; j++)
+				if (!strcmp(cmdlines[i], cmdlines[j]))
+					return cli_usage_error(prog, "--cmdline \"%.64s\" given twice", cmdlines[i]);
+			for (const char *ch = cmdlines[i]; *ch; ch++)
+				if ((unsigned char)*ch < 0x20 || *ch == 0x7f)
+					return cli_usage_error(prog, "--cmdline %zu has a control character", i + 1);
+		}
+		tmpl = bname;
+	} else if (used_boot) {
+		return cli_usage_error(prog, "--name, --boot-version and --cmdline need --kind");
+	}
 	if (!append && (!tmpl || version < 0))
 		return cli_usage_error(prog, "--template and --template-version are required");
 	if (tmpl && (strlen(tmpl) == 0 || strlen(tmpl) >= VS_MAX_NAME_BYTES))
@@ -244,11 +310,25 @@ int main(int argc, char **argv)
 				outpath, st.digest, hex);
 			goto out;
 		}
-		if ((tmpl && strcmp(tmpl, st.template_name)) || (version >= 0 && version != st.template_version)) {
+		if ((tmpl && strcmp(tmpl, st.template_name)) || (version >= 0 && version != st.template_version) ||
+		    (kind != BOOT_KIND_NONE && (st.predicate != STATEMENT_BOOT || st.boot_kind != kind)) ||
+		    (used_template && st.predicate != STATEMENT_TEMPLATE)) {
 			vs_fail(&err, VS_ERR_DENIED, outpath,
-				"refusing to countersign: envelope names template \"%s\" version %lld",
+				"refusing to countersign: envelope names %s \"%s\" version %lld",
+				st.predicate == STATEMENT_BOOT ? boot_kind_name(st.boot_kind) : "template",
 				st.template_name, (long long)st.template_version);
 			goto out;
+		}
+		for (size_t i = 0; i < ncmdlines; i++) {
+			size_t j;
+
+			for (j = 0; j < st.ncmdlines && strcmp(st.cmdlines[j], cmdlines[i]); j++)
+				;
+			if (j == st.ncmdlines || ncmdlines != st.ncmdlines) {
+				vs_fail(&err, VS_ERR_DENIED, outpath,
+					"refusing to countersign: the envelope's kernel command lines differ from --cmdline");
+				goto out;
+			}
 		}
 		if (dsse_append(env, key, &err) < 0)
 			goto out;
@@ -266,7 +346,12 @@ int main(int argc, char **argv)
 			hex_encode(mr.sha256, 32, st.sha256);
 		snprintf(st.template_name, sizeof(st.template_name), "%s", tmpl);
 		st.template_version = version;
-		snprintf(st.format, sizeof(st.format), "%s", format ? format : detect_format(fd));
+		if (kind == BOOT_KIND_NONE)
+			snprintf(st.format, sizeof(st.format), "%s", format ? format : detect_format(fd));
+		st.predicate = kind == BOOT_KIND_NONE ? STATEMENT_TEMPLATE : STATEMENT_BOOT;
+		st.boot_kind = kind;
+		for (size_t i = 0; i < ncmdlines; i++)
+			snprintf(st.cmdlines[st.ncmdlines++], sizeof(st.cmdlines[0]), "%s", cmdlines[i]);
 		st.size = mr.size;
 		st.chunk_size = VS_CHUNK_SIZE;
 		st.signed_at = vs_now();
@@ -288,8 +373,10 @@ int main(int argc, char **argv)
 	fault_point("sign-before-write");
 	if (file_write_atomic(outpath, json, strlen(json), 0644, 1, &err) < 0)
 		goto out;
-	printf("%s: %s template %s version %lld, %zu signature%s, keyid %s\n", outpath,
-	       append ? "countersigned" : "signed", st.template_name, (long long)st.template_version,
+	printf("%s: %s %s %s version %lld, %zu signature%s, keyid %s\n", outpath,
+	       append ? "countersigned" : "signed",
+	       st.predicate == STATEMENT_BOOT ? boot_kind_name(st.boot_kind) : "template",
+	       st.template_name, (long long)st.template_version,
 	       env->nsigs, env->nsigs == 1 ? "" : "s", ro.url ? env->sigs[0].keyid : key_id(key));
 	rc = 0;
 out:
