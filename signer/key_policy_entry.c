@@ -15,7 +15,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: vmseal-key policy-entry KEY [--owner NAME] [--usage template|admin|policy]...\n"
+		"Usage: vmseal-key policy-entry KEY [--owner NAME] [--usage template|admin|policy|boot]...\n"
 		"                               [--role ROLE]... [--status active|retired|revoked]\n"
 		"                               [--not-before TIME] [--not-after TIME]\n"
 		"\n"
@@ -54,8 +54,9 @@ int cmd_policy_entry(int argc, char **argv)
 			json_object_set_new(o, "owner", json_string(optarg));
 			break;
 		case 'u':
-			if (strcmp(optarg, "template") && strcmp(optarg, "admin") && strcmp(optarg, "policy")) {
-				rc = cli_usage_error(prog, "--usage must be template, admin or policy");
+			if (strcmp(optarg, "template") && strcmp(optarg, "admin") && strcmp(optarg, "policy") &&
+			    strcmp(optarg, "boot")) {
+				rc = cli_usage_error(prog, "--usage must be template, admin, policy or boot");
 				goto out;
 			}
 			json_array_append_new(usage_a, json_string(optarg));

@@ -15,6 +15,7 @@
 #include "lib/policy.h"
 #include "lib/progress.h"
 #include "lib/util.h"
+#include "verifier/verify_boot.h"
 
 static const char *prog = "vmseal-verify";
 
@@ -23,6 +24,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: vmseal-verify --policy POLICY [--attestation FILE] [--json]\n"
 		"                     [--audit-log FILE] [--progress | --no-progress] IMAGE\n"
+		"       vmseal-verify --policy POLICY --kind KIND [--cmdline STR] [--json]\n"
+		"                     [--audit-log FILE] FILE\n"
 		"\n"
 		"Checks IMAGE against the host policy: the attestation (default IMAGE.intoto.json)\n"
 		"must be a DSSE envelope around an in-toto Statement whose template matches a policy\n"
@@ -35,6 +38,12 @@ static void usage(FILE *f)
 		"  --policy POLICY     policy file (e.g. /etc/vmseal/policy.json); required\n"
 		"  --attestation FILE  envelope path (default IMAGE.intoto.json)\n"
 		"  --json              print the verdict as one JSON object on stdout\n"
+		"  --kind KIND         check FILE as a boot file, as the hook does for <os>: kernel,\n"
+		"                      initrd, firmware, nvram, dtb or acpi. It must be pinned by the\n"
+		"                      policy's boot section or covered by a boot attestation\n"
+		"                      (FILE.intoto.json) of that kind under its boot rules\n"
+		"  --cmdline STR       with --kind kernel: the domain's <os><cmdline>; it must be one\n"
+		"                      the kernel's Statement lists (default: none, the empty one)\n"
 		"  --audit-log FILE    append the decision to this audit log (default: the policy's\n"
 		"                      audit_log, if set)\n"
 		"  --progress          show bytes hashed, rate and ETA on stderr (default: only when\n"
@@ -102,6 +111,8 @@ int main(int argc, char **argv)
 		{"policy", required_argument, NULL, 'p'},
 		{"attestation", required_argument, NULL, 'a'},
 		{"json", no_argument, NULL, 'j'},
+		{"kind", required_argument, NULL, 'k'},
+		{"cmdline", required_argument, NULL, 'c'},
 		{"audit-log", required_argument, NULL, 'l'},
 		{"progress", no_argument, NULL, 'P'},
 		{"no-progress", no_argument, NULL, 'N'},
@@ -119,6 +130,8 @@ int main(int argc, char **argv)
 	enum progress_mode pmode = PROGRESS_AUTO;
 	size_t envlen = 0;
 	int json = 0, c, rc = 2, fd = -1, runtime_error = 1;
+	enum boot_kind kind = BOOT_KIND_NONE;
+	const char *cmdline = NULL;
 
 	memset(&v, 0, sizeof(v));
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -126,6 +139,12 @@ int main(int argc, char **argv)
 		case 'p': policy_path = optarg; break;
 		case 'a': att = optarg; break;
 		case 'j': json = 1; break;
+		case 'k':
+			kind = boot_kind_parse(optarg);
+			if (kind == BOOT_KIND_NONE)
+				return cli_usage_error(prog, "--kind must be kernel, initrd, firmware, nvram, dtb or acpi");
+			break;
+		case 'c': cmdline = optarg; break;
 		case 'l': auditlog = optarg; break;
 		case 'P': pmode = PROGRESS_ON; break;
 		case 'N': pmode = PROGRESS_OFF; break;
@@ -139,6 +158,13 @@ int main(int argc, char **argv)
 	if (!policy_path)
 		return cli_usage_error(prog, "--policy is required");
 	image = argv[optind];
+	if (cmdline && kind != BOOT_KIND_KERNEL)
+		return cli_usage_error(prog, "--cmdline needs --kind kernel");
+	if (kind != BOOT_KIND_NONE) {
+		if (att)
+			return cli_usage_error(prog, "--kind reads FILE.intoto.json; --attestation is for images");
+		return verify_boot(prog, policy_path, kind, image, cmdline, json, auditlog);
+	}
 	if (!att) {
 		if (snprintf(att_default, sizeof(att_default), "%s.intoto.json", image) >= (int)sizeof(att_default))
 			return cli_usage_error(prog, "image path too long");
