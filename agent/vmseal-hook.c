@@ -24,6 +24,7 @@
 #define DEFAULT_AUDIT_LOG "/var/log/vmseal/audit.jsonl"
 #define DEFAULT_CACHE_DIR "/var/cache/vmseal"
 #define DEFAULT_STATE_DIR "/var/lib/vmseal"
+#define DEFAULT_AUDIT_HEAD "/var/lib/vmseal/audit.head"
 #define MAX_CONFIG_BYTES (64u << 10)
 
 struct hook_config {
@@ -31,6 +32,7 @@ struct hook_config {
 	char policy[VS_MAX_PATH_BYTES];
 	char audit_log[VS_MAX_PATH_BYTES]; /* "" : the policy's audit_log, else the default */
 	char cache_dir[VS_MAX_PATH_BYTES];
+	char audit_head[VS_MAX_PATH_BYTES]; /* "" : DEFAULT_AUDIT_HEAD for the default log, else LOG.head */
 	int no_cache;
 	unsigned seen;                     /* config keys already set, to refuse duplicates */
 };
@@ -141,7 +143,7 @@ static int config_path_value(const char *path, unsigned lineno, const char *key,
  * that a typo cannot silently fall back to a default. */
 static int config_load(const char *path, int explicit, struct hook_config *cfg, struct vs_error *err)
 {
-	static const char *const keys[] = {"policy", "audit_log", "cache_dir", "no_cache", NULL};
+	static const char *const keys[] = {"policy", "audit_log", "cache_dir", "no_cache", "audit_head", NULL};
 	char *data = NULL, *line, *save = NULL;
 	size_t len;
 	unsigned lineno = 0;
@@ -195,7 +197,8 @@ static int config_load(const char *path, int explicit, struct hook_config *cfg, 
 			}
 		} else if (config_path_value(path, lineno, key, val,
 					     !strcmp(key, "policy") ? cfg->policy :
-					     !strcmp(key, "audit_log") ? cfg->audit_log : cfg->cache_dir,
+					     !strcmp(key, "audit_log") ? cfg->audit_log :
+					     !strcmp(key, "audit_head") ? cfg->audit_head : cfg->cache_dir,
 					     err) < 0) {
 			goto out;
 		}
@@ -212,6 +215,8 @@ struct run {
 	char domain[VS_MAX_NAME_BYTES];
 	char event[32];
 	char audit_path[VS_MAX_PATH_BYTES];
+	char head_path[VS_MAX_PATH_BYTES];
+	int head_ok; /* the log still holds the head: this run may move it on */
 	struct audit_log *log;
 	int denied_rc;
 };
@@ -246,12 +251,53 @@ static int run_audit(struct run *run, const char *object, const char *decision, 
 	return audit_append_nosync(run->log, &ev, err);
 }
 
+/* The head this hook last left in the log must still be there: a log cut short, or replaced
+ * by another file (a guest's serial console aimed at it, an rm and a fresh chain), refuses
+ * every start until vmseal-audit acknowledge records that an administrator saw it. */
+static int head_check(struct run *run, const struct hook_config *cfg, struct vs_error *err)
+{
+	char log[VS_MAX_PATH_BYTES];
+	struct audit_head h;
+	int exists;
+
+	if (cfg->audit_head[0])
+		snprintf(run->head_path, sizeof(run->head_path), "%s", cfg->audit_head);
+	else if (!strcmp(run->audit_path, DEFAULT_AUDIT_LOG))
+		snprintf(run->head_path, sizeof(run->head_path), "%s", DEFAULT_AUDIT_HEAD);
+	else if ((size_t)snprintf(run->head_path, sizeof(run->head_path), "%s.head", run->audit_path) >=
+		 sizeof(run->head_path))
+		return vs_fail(err, VS_ERR_INPUT, run->audit_path, "audit log path too long for its head file");
+	if (audit_head_load(run->head_path, log, sizeof(log), &h, &exists, err) < 0)
+		return -1;
+	if (exists && strcmp(log, run->audit_path))
+		return vs_fail(err, VS_ERR_DENIED, run->audit_path,
+			       "audit log truncated or replaced: the head in %s is for %s (acknowledge with vmseal-audit acknowledge)",
+			       run->head_path, log);
+	if (exists && audit_head_check(run->audit_path, &h, err) < 0) {
+		size_t l = strlen(err->reason);
+
+		if (err->kind == VS_ERR_DENIED)
+			snprintf(err->reason + l, sizeof(err->reason) - l,
+				 " (acknowledge with vmseal-audit acknowledge --head %s)", run->head_path);
+		return -1;
+	}
+	run->head_ok = 1;
+	return 0;
+}
+
 static int run_sync(struct run *run, struct vs_error *err)
 {
 	int r = 0;
 
 	if (run->log) {
 		r = audit_sync(run->log, err);
+		if (r == 0 && run->head_ok) {
+			struct audit_head h;
+
+			audit_log_head(run->log, &h);
+			audit_mkdir_parent(run->head_path);
+			r = audit_head_save(run->head_path, run->audit_path, &h, err);
+		}
 		audit_close(run->log);
 		run->log = NULL;
 	}
@@ -298,6 +344,8 @@ static int protect_paths(const struct hook_config *cfg, const struct run *run,
 	    domallow_protect_add(pr, DEFAULT_CACHE_DIR, "cache directory", err) < 0)
 		return -1;
 	if (cfg->path[0] && domallow_protect_add(pr, cfg->path, "hook configuration", err) < 0)
+		return -1;
+	if (run->head_path[0] && domallow_protect_add(pr, run->head_path, "audit head", err) < 0)
 		return -1;
 	return 0;
 }
@@ -362,6 +410,10 @@ static int judge_domain(struct run *run, const struct hook_config *cfg, const ch
 	}
 	if (!cfg->audit_log[0] && policy->audit_log[0])
 		snprintf(run->audit_path, sizeof(run->audit_path), "%s", policy->audit_log);
+	if (head_check(run, cfg, &err) < 0) {
+		rc = deny_domain(run, &err);
+		goto out;
+	}
 	if (domxml_parse(xml, xmllen, &dom, &err) < 0) {
 		rc = deny_domain(run, &err);
 		goto out;

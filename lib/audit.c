@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "jsonx.h"
 #include "limits.h"
 #include "util.h"
 
@@ -41,6 +42,7 @@ struct audit_log {
 	off_t cached_end;
 	uint64_t last_seq;
 	uint8_t last_hash[HASH_LEN];
+	int sealed; /* the last entry is AUDIT_EVENT_ROTATE: the chain goes on in the file at path */
 	char path[VS_MAX_PATH_BYTES];
 };
 
@@ -346,6 +348,37 @@ out:
 
 /* ---- appending ---- */
 
+/* A file is an audit log when its first line is an entry, or the start of one a crash cut
+ * short (a prefix of {"seq":, or NUL bytes). Anything else (a shell rc file, a policy) is
+ * never appended to, whoever asks. */
+static int looks_like_audit_log(int fd, off_t size)
+{
+	static const char start[] = "{\"seq\":";
+	size_t n = size > (off_t)VS_MAX_AUDIT_LINE_BYTES + 1 ? VS_MAX_AUDIT_LINE_BYTES + 1 : (size_t)size;
+	char *buf = malloc(n), *nl;
+	struct audit_entry e;
+	size_t len, i;
+	int ok = 0;
+
+	if (!buf || pread_full(fd, buf, n, 0) < 0)
+		goto out;
+	nl = memchr(buf, '\n', n);
+	len = nl ? (size_t)(nl - buf) : n;
+	for (i = 0; i < len && buf[i] == '\0'; i++)
+		;
+	if (len > 0 && i == len)
+		ok = 1;
+	else if (len <= VS_MAX_AUDIT_LINE_BYTES && audit_parse_line(buf, len, &e, NULL) == 0) {
+		audit_entry_clear(&e);
+		ok = 1;
+	} else if (memcmp(buf, start, len < 7 ? len : 7) == 0 && (len <= 7 || (buf[7] >= '0' && buf[7] <= '9'))) {
+		ok = 1;
+	}
+out:
+	free(buf);
+	return ok;
+}
+
 static int open_log_fd(const char *path, int *fd_out, struct stat *st, struct vs_error *err)
 {
 	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -355,6 +388,11 @@ static int open_log_fd(const char *path, int *fd_out, struct stat *st, struct vs
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
 		close(fd);
 		return vs_fail(err, VS_ERR_IO, path, "audit log is not a regular file");
+	}
+	if (st->st_size > 0 && !looks_like_audit_log(fd, st->st_size)) {
+		close(fd);
+		return vs_fail(err, VS_ERR_INPUT, path,
+			       "not an audit log (its first line is not an audit entry): refusing to append to it");
 	}
 	*fd_out = fd;
 	return 0;
@@ -431,6 +469,7 @@ static int tail_scan(struct audit_log *log, off_t size, struct vs_error *err)
 	int ret = -1;
 
 	log->last_seq = 0;
+	log->sealed = 0;
 	memset(log->last_hash, 0, HASH_LEN);
 	if (!buf)
 		return vs_fail(err, VS_ERR_INTERNAL, log->path, "out of memory");
@@ -461,6 +500,7 @@ static int tail_scan(struct audit_log *log, off_t size, struct vs_error *err)
 
 			if (len <= VS_MAX_AUDIT_LINE_BYTES && audit_parse_line(line, len, &e, NULL) == 0) {
 				log->last_seq = e.seq;
+				log->sealed = !strcmp(e.event, AUDIT_EVENT_ROTATE);
 				sha256(line, len, log->last_hash);
 				audit_entry_clear(&e);
 				break;
@@ -532,20 +572,34 @@ int audit_append_seq(struct audit_log *log, const struct audit_event *ev, int du
 	pthread_mutex_lock(&log->mu);
 	if (follow_path(log, err) < 0)
 		goto out;
-	while (flock(log->fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			vs_fail(err, VS_ERR_IO, log->path, "cannot lock: %s", strerror(errno));
+	for (int attempt = 0;; attempt++) {
+		while (flock(log->fd, LOCK_EX) < 0) {
+			if (errno != EINTR) {
+				vs_fail(err, VS_ERR_IO, log->path, "cannot lock: %s", strerror(errno));
+				goto out;
+			}
+		}
+		locked = 1;
+		if (fstat(log->fd, &st) < 0) {
+			vs_fail(err, VS_ERR_IO, log->path, "cannot stat: %s", strerror(errno));
+			goto out;
+		}
+		/* The cache is ours only if nobody appended or truncated since we last wrote. */
+		if (st.st_size != log->cached_end && tail_scan(log, st.st_size, err) < 0)
+			goto out;
+		if (!log->sealed)
+			break;
+		/* vmseal-audit rotate sealed this file while we waited: the chain goes on in the
+		 * file now at path (which it created before sealing this one). */
+		flock(log->fd, LOCK_UN);
+		locked = 0;
+		log->path_checked = -1;
+		if (attempt > 0 || follow_path(log, err) < 0) {
+			if (attempt > 0)
+				vs_fail(err, VS_ERR_IO, log->path, "audit log is sealed by a rotation and nothing continues it");
 			goto out;
 		}
 	}
-	locked = 1;
-	if (fstat(log->fd, &st) < 0) {
-		vs_fail(err, VS_ERR_IO, log->path, "cannot stat: %s", strerror(errno));
-		goto out;
-	}
-	/* The cache is ours only if nobody appended or truncated since we last wrote. */
-	if (st.st_size != log->cached_end && tail_scan(log, st.st_size, err) < 0)
-		goto out;
 	if (format_event(log->last_seq + 1, ev, log->last_hash, &line, &len, err) < 0)
 		goto out;
 	buf = malloc(len + 2);
@@ -895,11 +949,40 @@ static int looks_torn(const char *line, size_t len, uint64_t next_seq)
 	return memcmp(line, p, len < plen ? len : plen) == 0;
 }
 
+static const char *head_name(const struct audit_verify_opts *o, size_t i)
+{
+	return o->head_names && o->head_names[i] ? o->head_names[i] : "head";
+}
+
+/* Called for each entry that joined the chain: an anchor at its seq must have its hash. */
+static int check_heads(const struct audit_verify_opts *o, const char *path, uint64_t seq,
+		       const uint8_t hash[static HASH_LEN], struct vs_error *err)
+{
+	char want[HEX_LEN + 1], got[HEX_LEN + 1];
+
+	for (size_t i = 0; o && i < o->nheads; i++) {
+		if (o->heads[i].seq != seq || !memcmp(o->heads[i].hash, hash, HASH_LEN))
+			continue;
+		hex_encode(o->heads[i].hash, HASH_LEN, want);
+		hex_encode(hash, HASH_LEN, got);
+		return vs_fail(err, VS_ERR_DENIED, path,
+			       "seq %" PRIu64 ": audit log truncated or replaced: %s has hash %.16s… there, the log %.16s…",
+			       seq, head_name(o, i), want, got);
+	}
+	return 0;
+}
+
 int audit_verify(const char *path, struct audit_verify_result *res, struct vs_error *err)
+{
+	return audit_verify_opts(path, NULL, res, err);
+}
+
+int audit_verify_opts(const char *path, const struct audit_verify_opts *opts,
+		      struct audit_verify_result *res, struct vs_error *err)
 {
 	struct line_reader *r = NULL;
 	uint8_t last_hash[HASH_LEN] = {0}, cur_hash[HASH_LEN];
-	uint64_t last_seq = 0;
+	uint64_t last_seq = 0, first_seq = 0, off = 0;
 	/* Torn lines after last_seq, waiting for the chain to resume over them. */
 	uint64_t torn_pending = 0, torn_line = 0;
 	struct vs_error torn_why = {0};
@@ -911,6 +994,10 @@ int audit_verify(const char *path, struct audit_verify_result *res, struct vs_er
 	int ret = -1;
 
 	memset(res, 0, sizeof(*res));
+	if (opts && opts->has_prev) {
+		memcpy(last_hash, opts->prev_hash, HASH_LEN);
+		last_seq = opts->prev_seq;
+	}
 	if (reader_open(path, &r, err) < 0)
 		return -1;
 	for (;;) {
@@ -953,6 +1040,34 @@ int audit_verify(const char *path, struct audit_verify_result *res, struct vs_er
 		}
 		if (rc == 0)
 			break;
+		off += len + (has_nl ? 1 : 0);
+		if (parsed && first_seq == 0 && opts && opts->has_prev) {
+			/* The first entry of a continued log links to the previous file's head. */
+			hex_encode(opts->prev_hash, HASH_LEN, hex);
+			if ((opts->prev_seq && e.seq != opts->prev_seq + 1) || strcmp(e.prev, hex)) {
+				res->bad_seq = e.seq;
+				if (opts->prev_seq && e.seq != opts->prev_seq + 1)
+					vs_fail(err, VS_ERR_DENIED, path,
+						"seq %" PRIu64 ": does not continue the previous log, which ends at seq %" PRIu64,
+						e.seq, opts->prev_seq);
+				else
+					vs_fail(err, VS_ERR_DENIED, path,
+						"seq %" PRIu64 ": does not continue the previous log: its prev is %.16s…, the previous head %.16s…",
+						e.seq, e.prev, hex);
+				audit_entry_clear(&e);
+				goto out;
+			}
+			last_seq = e.seq - 1;
+		}
+		if (parsed && first_seq == 0 && !(opts && opts->has_prev) && e.seq > 1 && last_seq == 0 &&
+		    !torn_pending) {
+			res->bad_seq = 1;
+			vs_fail(err, VS_ERR_DENIED, path,
+				"seq 1: the log starts at seq %" PRIu64 ": it continues a rotated log (verify with --continues PREV or --prev-head HEX) or its first entries were removed",
+				e.seq);
+			audit_entry_clear(&e);
+			goto out;
+		}
 		if (!parsed) {
 			if (!too_long && looks_torn(line, len, last_seq + 1)) {
 				if (torn_pending++ == 0) {
@@ -1004,7 +1119,14 @@ int audit_verify(const char *path, struct audit_verify_result *res, struct vs_er
 			torn_pending = 0;
 		}
 		last_seq++;
+		if (first_seq == 0)
+			first_seq = last_seq;
 		memcpy(last_hash, cur_hash, HASH_LEN);
+		if (check_heads(opts, path, last_seq, last_hash, err) < 0) {
+			res->bad_seq = last_seq;
+			goto out;
+		}
+		res->head.end = off;
 	}
 	res->entries = last_seq;
 	if (torn_pending) {
@@ -1014,6 +1136,27 @@ int audit_verify(const char *path, struct audit_verify_result *res, struct vs_er
 			last_seq + 1, torn_line, torn_why.reason);
 		goto out;
 	}
+	for (size_t i = 0; opts && i < opts->nheads; i++) {
+		const struct audit_head *h = &opts->heads[i];
+
+		if (h->seq > last_seq) {
+			res->bad_seq = last_seq + 1;
+			vs_fail(err, VS_ERR_DENIED, path,
+				"seq %" PRIu64 ": audit log truncated or replaced: %s is at seq %" PRIu64 ", the log ends at seq %" PRIu64,
+				last_seq + 1, head_name(opts, i), h->seq, last_seq);
+			goto out;
+		}
+		if (h->seq && first_seq && h->seq < first_seq) {
+			res->bad_seq = h->seq;
+			vs_fail(err, VS_ERR_DENIED, path,
+				"seq %" PRIu64 ": %s is before this log's first entry (seq %" PRIu64 "): verify the log it is in",
+				h->seq, head_name(opts, i), first_seq);
+			goto out;
+		}
+	}
+	res->first_seq = first_seq;
+	res->head.seq = last_seq;
+	memcpy(res->head.hash, last_hash, HASH_LEN);
 	ret = 0;
 out:
 	if (ret < 0)
@@ -1069,5 +1212,268 @@ int audit_foreach(const char *path, uint64_t since, audit_entry_fn fn, audit_bad
 			break;
 	}
 	reader_close(r);
+	return ret;
+}
+
+/* ---- heads, head files, rotation ---- */
+
+void audit_log_head(struct audit_log *log, struct audit_head *h)
+{
+	pthread_mutex_lock(&log->mu);
+	h->seq = log->last_seq;
+	memcpy(h->hash, log->last_hash, HASH_LEN);
+	h->end = log->cached_end > 0 ? (uint64_t)log->cached_end : 0;
+	pthread_mutex_unlock(&log->mu);
+}
+
+int audit_head_check(const char *path, const struct audit_head *h, struct vs_error *err)
+{
+	size_t n;
+	char *buf = NULL, *nl;
+	struct audit_entry e;
+	struct stat st;
+	uint8_t hash[HASH_LEN];
+	int fd, ret = -1;
+
+	if (h->seq == 0)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return vs_fail(err, VS_ERR_DENIED, path,
+				       "audit log truncated or replaced: it is gone, the head is at seq %" PRIu64, h->seq);
+		return vs_fail(err, VS_ERR_IO, path, "cannot open audit log: %s", strerror(errno));
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		vs_fail(err, VS_ERR_IO, path, "audit log is not a regular file");
+		goto out;
+	}
+	if (h->end == 0 || (uint64_t)st.st_size < h->end) {
+		vs_fail(err, VS_ERR_DENIED, path,
+			"audit log truncated or replaced: %lld bytes, the head (seq %" PRIu64 ") ends at byte %" PRIu64,
+			(long long)st.st_size, h->seq, h->end);
+		goto out;
+	}
+	n = h->end > VS_MAX_AUDIT_LINE_BYTES + 1 ? VS_MAX_AUDIT_LINE_BYTES + 1 : (size_t)h->end;
+	buf = malloc(n);
+	if (!buf || pread_full(fd, buf, n, (off_t)(h->end - n)) < 0) {
+		vs_fail(err, VS_ERR_IO, path, "cannot read: %s", buf ? strerror(errno) : "out of memory");
+		goto out;
+	}
+	if (buf[n - 1] != '\n') {
+		vs_fail(err, VS_ERR_DENIED, path, "audit log truncated or replaced: no entry ends where seq %" PRIu64 " did",
+			h->seq);
+		goto out;
+	}
+	nl = n > 1 ? memrchr(buf, '\n', n - 1) : NULL;
+	if (!nl && h->end > n) {
+		vs_fail(err, VS_ERR_DENIED, path, "audit log truncated or replaced: no entry ends where seq %" PRIu64 " did",
+			h->seq);
+		goto out;
+	}
+	{
+		char *line = nl ? nl + 1 : buf;
+		size_t len = (size_t)(buf + n - 1 - line);
+
+		sha256(line, len, hash);
+		if (audit_parse_line(line, len, &e, NULL) < 0 || e.seq != h->seq || memcmp(hash, h->hash, HASH_LEN)) {
+			if (e.seq)
+				audit_entry_clear(&e);
+			vs_fail(err, VS_ERR_DENIED, path,
+				"audit log truncated or replaced: the entry at seq %" PRIu64 " is not the one the head recorded",
+				h->seq);
+			goto out;
+		}
+		audit_entry_clear(&e);
+	}
+	ret = 0;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+int audit_head_parse(const char *json, size_t len, const char *object, char *log_path, size_t log_len,
+		     struct audit_head *h, struct vs_error *err)
+{
+	static const char *const fields[] = {"log", "seq", "hash", "end", NULL};
+	json_error_t jerr;
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr), *v;
+	int ret = -1;
+
+	memset(h, 0, sizeof(*h));
+	if (!root)
+		return vs_fail(err, VS_ERR_INPUT, object, "audit head is not valid JSON: %s", jerr.text);
+	if (!json_is_object(root)) {
+		vs_fail(err, VS_ERR_INPUT, object, "audit head is not a JSON object");
+		goto out;
+	}
+	if (json_check_fields(root, fields, "audit head", object, err) < 0)
+		goto out;
+	v = json_object_get(root, "log");
+	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= log_len) {
+		vs_fail(err, VS_ERR_INPUT, object, "audit head: log must be a path");
+		goto out;
+	}
+	memcpy(log_path, json_string_value(v), json_string_length(v) + 1);
+	v = json_object_get(root, "seq");
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		vs_fail(err, VS_ERR_INPUT, object, "audit head: seq must be a non-negative integer");
+		goto out;
+	}
+	h->seq = (uint64_t)json_integer_value(v);
+	v = json_object_get(root, "end");
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || (h->seq && json_integer_value(v) == 0)) {
+		vs_fail(err, VS_ERR_INPUT, object, "audit head: end must be a byte offset");
+		goto out;
+	}
+	h->end = (uint64_t)json_integer_value(v);
+	v = json_object_get(root, "hash");
+	if (!json_is_string(v) || json_string_length(v) != HEX_LEN ||
+	    strspn(json_string_value(v), "0123456789abcdef") != HEX_LEN ||
+	    hex_decode(json_string_value(v), h->hash, HASH_LEN) < 0) {
+		vs_fail(err, VS_ERR_INPUT, object, "audit head: hash must be 64 lowercase hex digits");
+		goto out;
+	}
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}
+
+int audit_head_load(const char *path, char *log_path, size_t log_len, struct audit_head *h, int *exists,
+		    struct vs_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	memset(h, 0, sizeof(*h));
+	*exists = 0;
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	if (file_read_all(path, 4096, &buf, &len, err) < 0)
+		return -1;
+	*exists = 1;
+	ret = audit_head_parse(buf, len, path, log_path, log_len, h, err);
+	free(buf);
+	return ret;
+}
+
+int audit_head_save(const char *path, const char *log_path, const struct audit_head *h,
+		    struct vs_error *err)
+{
+	char hex[HEX_LEN + 1], *s;
+	json_t *o;
+	int ret;
+
+	hex_encode(h->hash, HASH_LEN, hex);
+	o = json_pack("{s:s, s:I, s:s, s:I}", "log", log_path, "seq", (json_int_t)h->seq, "hash", hex, "end",
+		      (json_int_t)h->end);
+	s = o ? json_dumps(o, JSON_OUT_FLAGS) : NULL;
+	json_decref(o);
+	if (!s)
+		return vs_fail(err, VS_ERR_INTERNAL, path, "cannot encode the audit head");
+	ret = file_write_atomic(path, s, strlen(s), 0600, 1, err);
+	free(s);
+	return ret;
+}
+
+int audit_rotate(const char *path, const char *rotated, const char *actor, struct audit_head *seal,
+		 struct audit_head *cont, struct vs_error *err)
+{
+	struct audit_log *log = NULL;
+	struct stat st;
+	char *sline = NULL, *cline = NULL, *cbuf = NULL, reason[VS_MAX_PATH_BYTES + 32];
+	size_t slen = 0, clen = 0;
+	uint8_t seal_hash[HASH_LEN];
+	int locked = 0, linked = 0, ret = -1;
+
+	if (audit_open(path, &log, err) < 0)
+		return -1;
+	while (flock(log->fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			vs_fail(err, VS_ERR_IO, path, "cannot lock: %s", strerror(errno));
+			goto out;
+		}
+	}
+	locked = 1;
+	if (fstat(log->fd, &st) < 0 || tail_scan(log, st.st_size, err) < 0) {
+		if (!err->reason[0])
+			vs_fail(err, VS_ERR_IO, path, "cannot stat: %s", strerror(errno));
+		goto out;
+	}
+	if (log->sealed) {
+		vs_fail(err, VS_ERR_INPUT, path, "already sealed by a rotation");
+		goto out;
+	}
+	snprintf(reason, sizeof(reason), "continues in %s", path);
+	if (format_event(log->last_seq + 1,
+			 &(struct audit_event){.actor = actor, .event = AUDIT_EVENT_ROTATE, .object = rotated,
+					       .decision = "info", .reason = reason},
+			 log->last_hash, &sline, &slen, err) < 0)
+		goto out;
+	sha256(sline, slen, seal_hash);
+	snprintf(reason, sizeof(reason), "continues %s", rotated);
+	if (format_event(log->last_seq + 2,
+			 &(struct audit_event){.actor = actor, .event = AUDIT_EVENT_CONTINUE, .object = path,
+					       .decision = "info", .reason = reason},
+			 seal_hash, &cline, &clen, err) < 0)
+		goto out;
+	/* Old file first gets its second name (fails if rotated exists: nothing changed yet). */
+	if (link(path, rotated) < 0) {
+		vs_fail(err, VS_ERR_IO, rotated, "cannot link the rotated log: %s", strerror(errno));
+		goto out;
+	}
+	linked = 1;
+	{
+		char *buf = malloc(slen + 2);
+		size_t n = 0;
+		char c = '\n';
+
+		if (!buf) {
+			vs_fail(err, VS_ERR_INTERNAL, path, "out of memory");
+			goto out;
+		}
+		if (st.st_size > 0 && pread_full(log->fd, &c, 1, st.st_size - 1) == 0 && c != '\n')
+			buf[n++] = '\n';
+		memcpy(buf + n, sline, slen);
+		n += slen;
+		buf[n++] = '\n';
+		if (write_full(log->fd, buf, n) < 0 || fdatasync(log->fd) < 0) {
+			free(buf);
+			vs_fail(err, VS_ERR_IO, path, "cannot write the seal: %s", strerror(errno));
+			goto out;
+		}
+		free(buf);
+	}
+	seal->seq = log->last_seq + 1;
+	memcpy(seal->hash, seal_hash, HASH_LEN);
+	seal->end = 0;
+	cbuf = malloc(clen + 1);
+	if (!cbuf) {
+		vs_fail(err, VS_ERR_INTERNAL, path, "out of memory");
+		goto out;
+	}
+	memcpy(cbuf, cline, clen);
+	cbuf[clen] = '\n';
+	/* The new file replaces the path atomically: every appender finds either the old file
+	 * (sealed: it follows the path) or the new one. */
+	if (file_write_atomic(path, cbuf, clen + 1, 0600, 1, err) < 0)
+		goto out;
+	cont->seq = log->last_seq + 2;
+	sha256(cline, clen, cont->hash);
+	cont->end = clen + 1;
+	linked = 0;
+	ret = 0;
+out:
+	if (linked)
+		unlink(rotated);
+	if (locked)
+		flock(log->fd, LOCK_UN);
+	audit_close(log);
+	free(sline);
+	free(cline);
+	free(cbuf);
 	return ret;
 }

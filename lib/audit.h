@@ -35,8 +35,20 @@
  * with bad_seq = N+1 ("torn last line"); the next append makes it a tolerated fragment.
  *
  * What the chain cannot show: that entries were removed from the end (truncation to a line
- * boundary). Anchor the last seq/hash elsewhere if that matters.
+ * boundary), or that the file was replaced by another valid chain. Anchors answer that: a head
+ * (seq, hash of that line) kept elsewhere (the hook's head file, a signed checkpoint) must still
+ * be in the log (audit_verify_opts heads, audit_head_check).
+ *
+ * Rotation. audit_rotate renames the log, seals it with a last entry whose event is
+ * AUDIT_EVENT_ROTATE and starts the new file with the next seq, its prev the hash of that
+ * seal: the chain goes on across files. A continued file verifies on its own given the head of
+ * the one before (opts.prev_hash); without it, a log that does not start at seq 1 fails.
+ * Appenders that find the file they hold sealed follow the path to the new one.
  */
+
+#define AUDIT_EVENT_ROTATE "audit.rotate"
+#define AUDIT_EVENT_CONTINUE "audit.continue"
+#define AUDIT_EVENT_ACK "audit.acknowledge"
 
 struct audit_event {
 	const char *actor;    /* keyid, "hook", "vmseal-sign", … (required, non-empty) */
@@ -68,6 +80,17 @@ int audit_sync(struct audit_log *log, struct vs_error *err);
 
 /* NULL-safe. Does not sync. */
 void audit_close(struct audit_log *log);
+
+/* A point of the chain: the entry seq, the SHA-256 of its line, and the byte offset just after
+ * that line's newline in the file it was written to (0 when unknown). seq 0: the empty log. */
+struct audit_head {
+	uint64_t seq;
+	uint8_t hash[32];
+	uint64_t end;
+};
+
+/* The head after the last entry this handle appended (or found at the tail). */
+void audit_log_head(struct audit_log *log, struct audit_head *h);
 
 /* One-shot: open, append (durable), close. path NULL is a no-op. */
 int audit_record(const char *path, const struct audit_event *ev, struct vs_error *err);
@@ -109,7 +132,49 @@ struct audit_verify_result {
 	uint64_t torn_skipped; /* tolerated torn fragments in the middle */
 	uint64_t first_torn_after; /* seq after which the first tolerated fragment sits */
 	uint64_t bad_seq;      /* on failure: the seq named in the error */
+	uint64_t first_seq;    /* seq of the first entry (1, or more for a continued log) */
+	struct audit_head head; /* the last entry (end: file size after it) */
 };
+
+struct audit_verify_opts {
+	/* The log continues another: its first entry's prev must be prev_hash (and its seq
+	 * prev_seq + 1 when prev_seq is not 0). */
+	int has_prev;
+	uint8_t prev_hash[32];
+	uint64_t prev_seq;
+	/* Anchors that must be in the log: the entry at each seq must hash to its hash. A head
+	 * past the log's end means entries were cut off; a different hash, a replaced log. */
+	const struct audit_head *heads;
+	size_t nheads;
+	const char *const *head_names; /* names heads in errors ("checkpoint F"); may be NULL */
+};
+
+/* audit_verify with opts (NULL: a log from seq 1, no anchors). res->first_seq and
+ * res->head (the last entry) are filled when the log verifies. */
+int audit_verify_opts(const char *path, const struct audit_verify_opts *opts,
+		      struct audit_verify_result *res, struct vs_error *err);
+
+/* Cheap check (no full read) that the entry at h->seq still ends at h->end in the log at path
+ * with h->hash. -1 with VS_ERR_DENIED "audit log truncated or replaced: …" when not, VS_ERR_IO
+ * when it cannot be read. A head of seq 0 always holds. */
+int audit_head_check(const char *path, const struct audit_head *h, struct vs_error *err);
+
+/* The head file (the hook's anchor, root-only, atomic): {"log": PATH, "seq": N, "hash": HEX,
+ * "end": N}. load: a missing file is *exists = 0 (not an error). save: mode 0600, replaced
+ * atomically, directory fsynced. parse is load without the file. */
+int audit_head_parse(const char *json, size_t len, const char *object, char *log_path, size_t log_len,
+		     struct audit_head *h, struct vs_error *err);
+int audit_head_load(const char *path, char *log_path, size_t log_len, struct audit_head *h, int *exists,
+		    struct vs_error *err);
+int audit_head_save(const char *path, const char *log_path, const struct audit_head *h,
+		    struct vs_error *err);
+
+/* Rotates the log at path to rotated (which must not exist): under the log's lock, appends the
+ * seal (AUDIT_EVENT_ROTATE, object rotated), writes the new file at path starting with an
+ * AUDIT_EVENT_CONTINUE entry chained to the seal, links it into place, renames the old file to
+ * rotated. *seal and *cont get both heads (cont's end is in the new file). */
+int audit_rotate(const char *path, const char *rotated, const char *actor, struct audit_head *seal,
+		 struct audit_head *cont, struct vs_error *err);
 
 /* Verifies the chain. Returns 0 when intact; -1 with res->bad_seq and the reason in err:
  * VS_ERR_DENIED when the chain is broken ("seq 7: …"), VS_ERR_IO/INPUT when it could not be

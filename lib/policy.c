@@ -803,3 +803,26 @@ out:
 	dsse_free(env);
 	return r;
 }
+
+static int root_only_writable(const struct stat *st)
+{
+	return st->st_uid == 0 && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+int policy_file_is_system(const char *path)
+{
+	char dir[VS_MAX_PATH_BYTES], *slash;
+	struct stat st;
+
+	if (strlen(path) >= sizeof(dir) || stat(path, &st) < 0 || !S_ISREG(st.st_mode) || !root_only_writable(&st))
+		return 0;
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	return stat(dir, &st) == 0 && root_only_writable(&st);
+}

@@ -150,6 +150,11 @@ unsigned policy_lint(const struct policy *p, char *out, size_t outlen);
 
 int policy_digest_revoked(const struct policy *p, const char *digest_hex);
 
+/* 1 when the policy file at path may choose where tools append audit events (its
+ * audit_log): owned by root and not writable by group or other, in a directory that is too.
+ * A user's policy must not make a tool run as root append to a file of its choosing. */
+int policy_file_is_system(const char *path);
+
 /* Role parsing: "viewer" … "auditor" → bit, 0 when unknown. */
 unsigned role_parse(const char *name);
 

@@ -180,8 +180,14 @@ int main(int argc, char **argv)
 		if (policy_lint(p, lint, sizeof(lint)))
 			cli_warn_lines(prog, policy_path, lint);
 	}
-	if (!auditlog && p->audit_log[0])
-		auditlog = p->audit_log;
+	if (!auditlog && p->audit_log[0]) {
+		if (policy_file_is_system(policy_path))
+			auditlog = p->audit_log;
+		else
+			fprintf(stderr,
+				"%s: warning: %s: not a system policy (owned by root, not writable by others): ignoring the policy's audit_log %s (use --audit-log)\n",
+				prog, policy_path, p->audit_log);
+	}
 	if (vs_open_input(image, VS_INPUT_REG | VS_INPUT_BLK, NULL, &fd, NULL, &err) < 0)
 		goto out;
 	if (file_read_all(att, VS_MAX_ATTESTATION_BYTES, &envelope, &envlen, &err) < 0) {

@@ -546,6 +546,102 @@ static void test_follows_rotation(void)
 	audit_close(log);
 }
 
+/* A handle opened before vmseal-audit rotate follows at once (the seal tells it), so the
+ * chain goes on in the new file: seal, continuation, then this append. */
+static void test_rotate_seal_and_continue(void)
+{
+	char *p = tmp_path("seal.log"), *old = tmp_path("seal.log.1");
+	struct audit_log *log = NULL, *fresh = NULL;
+	struct vs_error err = {0};
+	struct audit_event ev = {"hook", "hook.start", "x", "allow", NULL};
+	struct audit_head seal, cont, h;
+	struct audit_verify_result res;
+	struct audit_verify_opts vo = {0};
+	uint64_t seq = 0;
+
+	CU_ASSERT_EQUAL_FATAL(audit_open(p, &log, &err), 0);
+	CU_ASSERT_EQUAL(audit_append(log, &ev, &err), 0);
+	CU_ASSERT_EQUAL(audit_append(log, &ev, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(audit_rotate(p, old, "test", &seal, &cont, &err), 0);
+	CU_ASSERT_EQUAL(seal.seq, 3);
+	CU_ASSERT_EQUAL(cont.seq, 4);
+	/* no sleep: the seal, not the once-a-second path check, sends it to the new file */
+	CU_ASSERT_EQUAL(audit_append_seq(log, &ev, 1, &seq, &err), 0);
+	CU_ASSERT_EQUAL(seq, 5);
+	expect_ok(old, 3, 0);
+	CU_ASSERT_EQUAL(audit_verify(p, &res, &err), -1); /* does not start at seq 1 */
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "--continues"));
+	vo.has_prev = 1;
+	vo.prev_seq = seal.seq;
+	memcpy(vo.prev_hash, seal.hash, 32);
+	CU_ASSERT_EQUAL(audit_verify_opts(p, &vo, &res, &err), 0);
+	CU_ASSERT_EQUAL(res.first_seq, 4);
+	CU_ASSERT_EQUAL(res.head.seq, 5);
+	/* the head a handle reports is checkable without reading the whole log */
+	audit_log_head(log, &h);
+	CU_ASSERT_EQUAL(h.seq, 5);
+	CU_ASSERT_EQUAL(audit_head_check(p, &h, &err), 0);
+	CU_ASSERT_EQUAL(audit_head_check(p, &cont, &err), 0);
+	h.hash[0] ^= 1;
+	CU_ASSERT_EQUAL(audit_head_check(p, &h, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "audit log truncated or replaced"));
+	h.hash[0] ^= 1;
+	CU_ASSERT_EQUAL(truncate(p, (off_t)h.end - 1), 0);
+	CU_ASSERT_EQUAL(audit_head_check(p, &h, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "audit log truncated or replaced"));
+	/* the sealed file itself takes no more entries */
+	CU_ASSERT_EQUAL_FATAL(audit_open(old, &fresh, &err), 0);
+	CU_ASSERT_EQUAL(audit_append(fresh, &ev, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "sealed"));
+	audit_close(fresh);
+	audit_close(log);
+}
+
+/* Heads anchor the chain: one at a seq the log has with another hash, or past its end, fails. */
+static void test_verify_heads(void)
+{
+	char *p = tmp_path("heads.log");
+	struct audit_verify_result res;
+	struct audit_verify_opts vo = {0};
+	struct audit_head h[2];
+	struct vs_error err = {0};
+
+	CU_ASSERT_EQUAL_FATAL(append_n(p, 6, "h"), 0);
+	CU_ASSERT_EQUAL_FATAL(audit_verify(p, &res, &err), 0);
+	h[0] = res.head;
+	vo.heads = h;
+	vo.nheads = 1;
+	CU_ASSERT_EQUAL(audit_verify_opts(p, &vo, &res, &err), 0);
+	h[0].hash[5] ^= 0x80;
+	CU_ASSERT_EQUAL(audit_verify_opts(p, &vo, &res, &err), -1);
+	CU_ASSERT_EQUAL(res.bad_seq, 6);
+	h[0].hash[5] ^= 0x80;
+	h[0].seq = 7;
+	CU_ASSERT_EQUAL(audit_verify_opts(p, &vo, &res, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "the log ends at seq 6"));
+}
+
+/* A non-empty file whose first line is not an entry is never appended to. */
+static void test_refuses_non_audit_file(void)
+{
+	char *p = tmp_path("bashrc");
+	struct audit_log *log = NULL;
+	struct vs_error err = {0};
+	FILE *f = fopen(p, "w");
+
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("export PS1='$ '\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(audit_open(p, &log, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "not an audit log"));
+	f = fopen(p, "w");
+	fputs("{\"seq\":1,\"ti", f); /* the first append's torn start is still a log */
+	fclose(f);
+	CU_ASSERT_EQUAL(audit_open(p, &log, &err), 0);
+	audit_close(log);
+}
+
 struct thread_arg {
 	struct audit_log *shared;
 	struct audit_group *group;
@@ -717,6 +813,9 @@ int main(void)
 {
 	static const struct test_case cases[] = {
 		{"append N, verify ok, format checked independently", test_chain_ok},
+		{"rotate: seal, continuation, held handle follows, head check", test_rotate_seal_and_continue},
+		{"heads: another hash or past the end fails", test_verify_heads},
+		{"a file that is not an audit log is never appended to", test_refuses_non_audit_file},
 		{"empty log ok, missing log is an I/O error", test_empty_and_missing},
 		{"one byte edited names its seq", test_tamper_one_byte},
 		{"deleted, reordered, duplicated lines are named", test_delete_and_reorder},
