@@ -25,6 +25,8 @@ struct gateway_config {
 	const char *libvirt_uri;
 	const char *response_key, *response_passfile;
 	const char *signing_key, *signing_passfile; /* POST /v1/sign (gateway_sign.c); NULL: off */
+	const char *ssh_ca_key, *ssh_ca_passfile;   /* the /v1/ssh routes (gateway_ssh.c); NULL: off */
+	const char *ssh_state_dir;                  /* serial counter and revocations */
 	const char *audit_log;    /* overrides the policy's audit_log */
 	const char *template_dir; /* verified templates: NAME and NAME.intoto.json */
 	const char *image_dir;    /* overlays of created domains */
@@ -46,6 +48,7 @@ struct gateway {
 	virConnectPtr conn;
 	struct vs_key *resp_key;
 	struct vs_key *sign_key; /* the remote signing service's key, or NULL */
+	struct ssh_ca *ssh;      /* the SSH certificate authority (gateway_ssh.c), or NULL */
 	struct audit_log *audit;
 	struct audit_group *group;
 	char audit_path[VS_MAX_PATH_BYTES];
@@ -69,16 +72,22 @@ struct reply {
 	json_t *body;
 };
 
-/* Who is calling: the keys whose signatures verified (distinct keyids). */
+/* Who is calling: every signature that verified, in order, with its nonce. */
 struct caller {
 	const struct policy_key *keys[HTTPSIG_MAX_SIGS];
+	char nonce[HTTPSIG_MAX_SIGS][HTTPSIG_MAX_PARAM + 1];
 	size_t n;
+	size_t with_role;  /* distinct owners whose keys hold one of the route's roles */
 	const char *actor; /* first keyid, for the audit log */
 };
 
 struct route;
 typedef void (*route_fn)(struct gateway *gw, const struct route *rt, const char *name,
 			 const char *query, const char *body, size_t body_len, struct reply *out);
+/* A route that needs its signers (their keys and nonces). */
+typedef void (*route_caller_fn)(struct gateway *gw, const struct route *rt, const struct caller *who,
+				const char *name, const char *query, const char *body,
+				size_t body_len, struct reply *out);
 
 enum route_quorum { QUORUM_NONE = 0, QUORUM_DESTROY, QUORUM_DELETE };
 
@@ -89,7 +98,7 @@ struct route {
 	int changes_state;   /* its audit event must be durable before the answer */
 	enum route_quorum quorum;
 	const char *event;   /* audit event name */
-	route_fn fn;
+	route_fn fn;         /* NULL: a route of gateway_ssh_routes, run by gateway_ssh_call */
 };
 
 /* Finds the route for method and path; *name gets the {} segment. Returns NULL with
@@ -110,6 +119,19 @@ int gateway_audit(struct gateway *gw, const char *actor, const char *event, cons
 int gateway_sign_key_load(struct gateway *gw, struct vs_error *err);
 void sign_route(struct gateway *gw, const struct route *rt, const char *name, const char *query,
 		const char *body, size_t body_len, struct reply *out);
+
+/* The SSH certificate authority (gateway_ssh.c): loads --ssh-ca-key (refused when its
+ * metadata says retired, revoked or destroyed) and the state in --ssh-state-dir; the routes. */
+#define GATEWAY_SSH_STATE_DIR "/var/lib/vmseal/ssh"
+int gateway_ssh_load(struct gateway *gw, struct vs_error *err);
+void gateway_ssh_free(struct gateway *gw);
+/* The /v1/ssh routes, a table beside gateway_routes.c's that route_find also searches. */
+extern const struct route gateway_ssh_routes[];
+extern const size_t gateway_ssh_nroutes;
+/* Runs one of gateway_ssh_routes (those without fn) with its signers. */
+void gateway_ssh_call(struct gateway *gw, const struct route *rt, const struct caller *who,
+		      const char *name, const char *query, const char *body, size_t body_len,
+		      struct reply *out);
 
 /* Starts/stops the HTTPS server (gateway_http.c). */
 int gateway_http_start(struct gateway *gw, struct vs_error *err);

@@ -314,7 +314,8 @@ static int claims_refused(struct gateway *gw, struct claims *c, struct reply *re
 
 static int authorize(struct gateway *gw, const struct route *rt, const struct req_view *rv,
 		     const struct req *r, struct reply *rep, char *actor, size_t actorlen,
-		     char *why, size_t whylen, int *accept_sig, struct claims *claims)
+		     char *why, size_t whylen, int *accept_sig, struct claims *claims,
+		     struct caller *who)
 {
 	struct httpsig_verify_opts o = {
 		.key_lookup = policy_key_lookup, .key_ctx = gw, .required = required_components,
@@ -353,6 +354,13 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 		if (k->roles & rt->roles)
 			with_role++;
 	}
+	for (size_t i = 0; i < res.n; i++) {
+		who->keys[i] = res.sigs[i].key_ref;
+		snprintf(who->nonce[i], sizeof(who->nonce[i]), "%s", res.sigs[i].nonce);
+	}
+	who->n = res.n;
+	who->with_role = with_role;
+	who->actor = actor;
 	need = quorum_needed(gw, rt);
 	if (with_role == 0) {
 		snprintf(why, whylen, "forbidden: no signer has a role for %s", rt->event);
@@ -386,6 +394,17 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 	return 0;
 }
 
+/* A route that needs to know its signers (gateway_ssh.c) gets them. */
+static void route_run(struct gateway *gw, const struct route *rt, const struct caller *who,
+		      const char *name, const struct req_view *rv, const struct req *r,
+		      struct reply *rep)
+{
+	if (!rt->fn)
+		gateway_ssh_call(gw, rt, who, name, rv->msg.query, r->body, r->len, rep);
+	else
+		rt->fn(gw, rt, name, rv->msg.query, r->body, r->len, rep);
+}
+
 static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, struct req *r,
 			      const char *method)
 {
@@ -396,6 +415,7 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 	char object[VS_MAX_NAME_BYTES + 64];
 	int path_known = 0, accept_sig = 0;
 	struct claims claims = {.started = 0};
+	struct caller who = {.n = 0};
 	struct MHD_Response *mr = NULL;
 	enum MHD_Result ret;
 
@@ -426,13 +446,13 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 		goto send;
 	}
 	if (!rt->roles) {
-		rt->fn(gw, rt, name, rv->msg.query, r->body, r->len, &rep);
+		route_run(gw, rt, &who, name, rv, r, &rep);
 		goto send;
 	}
 	snprintf(object, sizeof(object), "%s %s", method, rv->msg.path);
 	pthread_rwlock_rdlock(&gw->policy_lock);
 	if (authorize(gw, rt, rv, r, &rep, actor, sizeof(actor), why, sizeof(why), &accept_sig,
-		      &claims) < 0)
+		      &claims, &who) < 0)
 		goto deny;
 	if (!rt->changes_state && !strcmp(method, "GET") && claims.b.pending) {
 		/*
@@ -440,7 +460,7 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 		 * answered already): the read runs and its answer is signed during the round trip.
 		 * Nothing leaves, and nothing is logged as allowed, before every claim is granted.
 		 */
-		rt->fn(gw, rt, name, rv->msg.query, r->body, r->len, &rep);
+		route_run(gw, rt, &who, name, rv, r, &rep);
 		mr = make_response(gw, rv, &rep, 0);
 		if (claims_refused(gw, &claims, &rep, why, sizeof(why), &accept_sig)) {
 			if (mr)
@@ -466,7 +486,7 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 		pthread_rwlock_unlock(&gw->policy_lock);
 		goto send;
 	}
-	rt->fn(gw, rt, name, rv->msg.query, r->body, r->len, &rep);
+	route_run(gw, rt, &who, name, rv, r, &rep);
 	if (rt->changes_state) {
 		char result[96];
 		json_t *code = rep.body ? json_object_get(rep.body, "error") : NULL;

@@ -529,12 +529,15 @@ const struct route *route_find(const char *method, const char *path, char *name,
 {
 	*path_known = 0;
 	name[0] = '\0';
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (!pattern_match(routes[i].pattern, path, name, namelen))
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) + gateway_ssh_nroutes; i++) {
+		const struct route *rt = i < sizeof(routes) / sizeof(routes[0])
+					 ? &routes[i] : &gateway_ssh_routes[i - sizeof(routes) / sizeof(routes[0])];
+
+		if (!pattern_match(rt->pattern, path, name, namelen))
 			continue;
 		*path_known = 1;
-		if (!strcmp(routes[i].method, method))
-			return &routes[i];
+		if (!strcmp(rt->method, method))
+			return rt;
 	}
 	return NULL;
 }

@@ -18,13 +18,14 @@
 #include "jsonx.h"
 #include "merkle.h"
 #include "policy_boot.h"
+#include "sshpolicy.h"
 #include "util.h"
 
 unsigned role_parse(const char *name)
 {
 	static const struct { const char *name; unsigned bit; } roles[] = {
 		{"viewer", ROLE_VIEWER}, {"operator", ROLE_OPERATOR}, {"admin", ROLE_ADMIN},
-		{"signer", ROLE_SIGNER}, {"auditor", ROLE_AUDITOR},
+		{"signer", ROLE_SIGNER}, {"auditor", ROLE_AUDITOR}, {"ssh", ROLE_SSH},
 	};
 	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
 		if (!strcmp(name, roles[i].name))
@@ -57,6 +58,7 @@ void policy_free(struct policy *p)
 	free(p->templates);
 	free(p->revoked);
 	policy_boot_free(&p->boot);
+	ssh_policy_free(p->ssh);
 	free(p);
 }
 
@@ -273,7 +275,7 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 {
 	static const char *const fields[] = {"version", "enforce", "keys", "templates",
 					     "revoked_digests", "gateway", "audit_log",
-					     "allow_network_disks", "comment", "boot", "launch", NULL};
+					     "allow_network_disks", "comment", "boot", "launch", "ssh", NULL};
 	struct policy *p = NULL;
 	json_error_t jerr;
 	json_t *root, *v, *e;
@@ -373,7 +375,8 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 	qsort(p->revoked, p->nrevoked, sizeof(*p->revoked), cmp_digest);
 	if (parse_gateway(json_object_get(root, "gateway"), &p->gateway, object, err) < 0 ||
 	    policy_boot_parse(json_object_get(root, "boot"), p, object, err) < 0 ||
-	    policy_launch_parse(json_object_get(root, "launch"), &p->launch, object, err) < 0)
+	    policy_launch_parse(json_object_get(root, "launch"), &p->launch, object, err) < 0 ||
+	    ssh_policy_parse(json_object_get(root, "ssh"), object, &p->ssh, err) < 0)
 		goto out;
 	{
 		uint8_t md[32];

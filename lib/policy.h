@@ -16,6 +16,7 @@ struct dsse_envelope;
 
 struct merkle_opts;
 struct merkle_result;
+struct ssh_policy;
 
 enum key_status { KEY_STATUS_ACTIVE = 0, KEY_STATUS_RETIRED, KEY_STATUS_REVOKED };
 
@@ -32,6 +33,7 @@ enum role {
 	ROLE_ADMIN = 1u << 2,
 	ROLE_SIGNER = 1u << 3,
 	ROLE_AUDITOR = 1u << 4,
+	ROLE_SSH = 1u << 5, /* SSH certificates for admin sessions (POST /v1/ssh/certs) */
 };
 
 struct policy_key {
@@ -108,6 +110,7 @@ struct policy {
 	struct policy_gateway gateway;
 	struct policy_boot boot;           /* the "boot" section; empty: no boot file is trusted */
 	struct policy_launch launch;       /* emulators, opt-ins, log_dir, require_rng */
+	struct ssh_policy *ssh;            /* the "ssh" section (lib/sshpolicy.h); never NULL */
 	char audit_log[VS_MAX_PATH_BYTES]; /* "" when unset */
 	char digest[65];                   /* SHA-256 of the policy bytes, for caches */
 };

@@ -23,7 +23,7 @@ static void usage(FILE *f)
 		"usage, roles, status and validity window. KEY is NAME.pub, NAME.key (its .pub is read)\n"
 		"or a pkcs11: URI. TIME is RFC 3339 UTC, e.g. 2026-01-01T00:00:00Z.\n"
 		"\n"
-		"Roles (for usage admin): viewer, operator, admin, signer, auditor.\n"
+		"Roles (for usage admin): viewer, operator, admin, signer, auditor, ssh.\n"
 		"\n"
 		"Exit status: 0 printed, 2 usage error or unreadable key.\n");
 }

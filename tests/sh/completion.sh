@@ -72,7 +72,7 @@ expect_words "subcommand prefix" "recover revoke rotate" vmseal-key r
 # Values.
 expect_words "--alg values" "ed25519 p256 rsa3072" vmseal-key generate --alg ""
 expect_words "--alg values of vmseal-call" "ed25519 ecdsa-p256-sha256 rsa-pss-sha512" vmseal-call --alg ""
-expect_words "--role values" "admin auditor operator signer viewer" vmseal-key policy-entry k.pub --role ""
+expect_words "--role values" "admin auditor operator signer ssh viewer" vmseal-key policy-entry k.pub --role ""
 expect_words "--format values" "qcow2" vmseal-sign --format q
 expect_words "--decision values" "deny" vmseal-audit append --decision de
 expect_words "vmseal-call METHOD" "GET" vmseal-call --url https://gw:8443 --key k.key G

@@ -10,6 +10,7 @@
 #include "lib/sshcert.h"
 #include "lib/sshkey.h"
 #include "lib/sshkrl.h"
+#include "lib/sshpolicy.h"
 #include "lib/util.h"
 
 /* ssh-keygen -t ed25519 / ecdsa -b 256 / rsa -b 2048 public keys and their fingerprints. */
@@ -413,6 +414,142 @@ static void test_krl(void)
 	sshkey_free(ec);
 }
 
+#define KID "3fa2b5c1d4e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f80"
+
+static struct ssh_policy *policy_of(const char *text, struct vs_error *err)
+{
+	json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	struct ssh_policy *p = NULL;
+
+	if (ssh_policy_parse(o, "policy", &p, err) < 0)
+		p = NULL;
+	json_decref(o);
+	return p;
+}
+
+static void test_policy(void)
+{
+	static const char *bad[] = {
+		"{\"keys\": [{\"id\": \"" KID "\", \"principals\": [\"a\"], \"max_validity_s\": 43201}]}",
+		"{\"max_validity_s\": 0}",
+		"{\"keys\": [{\"id\": \"" KID "\", \"principals\": [\"a\"], \"principal\": [\"b\"]}]}",
+		"{\"keys\": [{\"id\": \"" KID "\", \"principals\": []}]}",
+		"{\"keys\": [{\"id\": \"" KID "\", \"principals\": [\"a,b\"]}]}",
+		"{\"keys\": [{\"id\": \"" KID "\", \"principals\": [\"a\"], \"source_address\": \"10.0.0.0/33\"}]}",
+		"{\"keys\": [{\"id\": \"" KID "\", \"principals\": [\"a\"], \"extensions\": [\"permit-everything\"]}]}",
+		"{\"keys\": [{\"id\": \"" KID "\", \"principals\": [\"a\"], \"quorum\": 5}]}",
+		"{\"keys\": [{\"id\": \"" KID "\", \"principals\": [\"a\"]}, {\"id\": \"" KID "\", \"principals\": [\"b\"]}]}",
+		"{\"keys\": [{\"id\": \"3FA2\", \"principals\": [\"a\"]}]}",
+		"{\"host_suffixes\": [\"example\"]}",
+		"{\"hosts\": 1}",
+		"[]",
+	};
+	struct vs_error err = {0};
+	struct ssh_policy *p;
+	const struct ssh_rule *r;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		vs_error_clear(&err);
+		p = policy_of(bad[i], &err);
+		if (p)
+			fprintf(stderr, "policy #%zu accepted\n", i);
+		CU_ASSERT_PTR_NULL(p);
+		CU_ASSERT_EQUAL(err.kind, VS_ERR_INPUT);
+		ssh_policy_free(p);
+	}
+	/* no section: no rule, nobody gets a certificate */
+	CU_ASSERT_EQUAL_FATAL(ssh_policy_parse(NULL, "policy", &p, &err), 0);
+	CU_ASSERT_EQUAL(p->nrules, 0);
+	CU_ASSERT_EQUAL(p->max_validity_s, 900);
+	ssh_policy_free(p);
+	p = policy_of("{\"max_validity_s\": 600, \"host_suffixes\": [\".vm.example\"], \"keys\": [{\"id\": \"" KID
+		      "\", \"principals\": [\"admin\", \"ops\"], \"quorum\": 2, \"source_address\": \"10.0.0.0/8\"}]}", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	r = ssh_policy_rule(p, KID);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(r->max_validity_s, 600); /* the section's default */
+	CU_ASSERT_EQUAL(r->extensions, SSHCERT_EXT_PTY);
+	CU_ASSERT_EQUAL(r->quorum, 2);
+	{
+		struct ssh_cert_request q = {.nprincipals = 1, .validity_s = 600};
+		struct sshcert c;
+
+		memset(&c, 0, sizeof(c));
+		snprintf(q.principals[0], sizeof(q.principals[0]), "ops");
+		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 2, &q, 1800000000, &c, &err), 0);
+		CU_ASSERT_EQUAL(c.valid_after, 1800000000 - 60);
+		CU_ASSERT_EQUAL(c.valid_before, 1800000600);
+		CU_ASSERT_STRING_EQUAL(c.source_address, "10.0.0.0/8");
+		CU_ASSERT_STRING_EQUAL(c.principals[0], "ops");
+		/* refusals: one signer short, a principal not listed, over the maximum, no rule */
+		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 1, &q, 1800000000, &c, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "quorum"));
+		q.validity_s = 601;
+		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 2, &q, 1800000000, &c, &err), -1);
+		q.validity_s = 60;
+		snprintf(q.principals[0], sizeof(q.principals[0]), "root");
+		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 2, &q, 1800000000, &c, &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "\"root\""));
+		snprintf(q.principals[0], sizeof(q.principals[0]), "admin");
+		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 2, &q, 1800000000, &c, &err), 0);
+		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, "00" KID, 2, &q, 1800000000, &c, &err), -1);
+		/* host: the domain's name and its suffixed name, no options */
+		memset(&c, 0, sizeof(c));
+		CU_ASSERT_EQUAL(ssh_decide_host_cert(p, "web1", 1800000000, &c, &err), 0);
+		CU_ASSERT_EQUAL(c.type, SSHCERT_HOST);
+		CU_ASSERT_EQUAL(c.nprincipals, 2);
+		CU_ASSERT_STRING_EQUAL(c.principals[1], "web1.vm.example");
+		CU_ASSERT_EQUAL(ssh_decide_host_cert(p, "../x", 1800000000, &c, &err), -1);
+	}
+	ssh_policy_free(p);
+}
+
+static void test_requests(void)
+{
+	static const char *bad_cert[] = {
+		"", "[]",
+		"{\"ssh_public_key\": \"" ED_USER "\", \"principals\": [\"admin\"]}",
+		"{\"ssh_public_key\": \"" ED_USER "\", \"principals\": [\"admin\"], \"validity_s\": 0}",
+		"{\"ssh_public_key\": \"" ED_USER "\", \"principals\": [\"admin\"], \"validity_s\": 43201}",
+		"{\"ssh_public_key\": \"" ED_USER "\", \"principals\": [\"admin\"], \"validity_s\": 60, \"x\": 1}",
+		"{\"ssh_public_key\": \"" ED_USER "\", \"principals\": [\"admin\", \"admin\"], \"validity_s\": 60}",
+		"{\"ssh_public_key\": \"" ED_CERT "\", \"principals\": [\"admin\"], \"validity_s\": 60}",
+		"{\"ssh_public_key\": \"" ED_USER "\", \"principals\": [\"admin\"], \"validity_s\": 60, \"validity_s\": 61}",
+	};
+	static const char *bad_revoke[] = {
+		"{}", "{\"serial\": 1, \"fingerprint\": \"" ED_USER_FP "\"}", "{\"serial\": 0}",
+		"{\"serial\": \"1\"}", "{\"fingerprint\": \"MD5:aa\"}",
+	};
+	const char *good = "{\"ssh_public_key\": \"" ED_USER "\", \"principals\": [\"admin\"], \"validity_s\": 600}";
+	struct ssh_cert_request r;
+	struct ssh_revoke_request v;
+	struct ssh_host_request h;
+	struct vs_error err = {0};
+
+	CU_ASSERT_EQUAL_FATAL(ssh_request_parse_cert(good, strlen(good), &r, &err), 0);
+	CU_ASSERT_EQUAL(r.validity_s, 600);
+	CU_ASSERT_EQUAL(r.key->type, SSHKEY_ED25519);
+	sshkey_free(r.key);
+	for (size_t i = 0; i < sizeof(bad_cert) / sizeof(bad_cert[0]); i++) {
+		CU_ASSERT_EQUAL(ssh_request_parse_cert(bad_cert[i], strlen(bad_cert[i]), &r, &err), -1);
+		CU_ASSERT_PTR_NULL(r.key);
+	}
+	for (size_t i = 0; i < sizeof(bad_revoke) / sizeof(bad_revoke[0]); i++)
+		CU_ASSERT_EQUAL(ssh_request_parse_revoke(bad_revoke[i], strlen(bad_revoke[i]), &v, &err), -1);
+	CU_ASSERT_EQUAL(ssh_request_parse_revoke("{\"serial\": 7}", 13, &v, &err), 0);
+	CU_ASSERT_TRUE(v.by_serial);
+	CU_ASSERT_EQUAL(v.serial, 7);
+	good = "{\"fingerprint\": \"" ED_USER_FP "\"}";
+	CU_ASSERT_EQUAL(ssh_request_parse_revoke(good, strlen(good), &v, &err), 0);
+	CU_ASSERT_FALSE(v.by_serial);
+	good = "{\"domain\": \"web1\", \"host_public_key\": \"" EC_KEY "\"}";
+	CU_ASSERT_EQUAL(ssh_request_parse_host(good, strlen(good), &h, &err), 0);
+	sshkey_free(h.key);
+	good = "{\"domain\": \"-rf\", \"host_public_key\": \"" EC_KEY "\"}";
+	CU_ASSERT_EQUAL(ssh_request_parse_host(good, strlen(good), &h, &err), -1);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -423,6 +560,8 @@ int main(void)
 		{"sshcert: round trip under Ed25519, P-256, RSA CAs", test_cert_roundtrip},
 		{"sshcert: refused contents", test_cert_refused},
 		{"sshkrl: ssh-keygen's KRL byte for byte", test_krl},
+		{"sshpolicy: the ssh section and the issuance decisions", test_policy},
+		{"sshpolicy: request bodies", test_requests},
 		{NULL, NULL},
 	};
 	return run_suite("ssh", cases);

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The /v1/ssh routes: the SSH certificate authority of a signing gateway (--ssh-ca-key): short-lived user
+ * certificates for signed, role-checked, audited calls; host certificates; revocation; KRL. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <libvirt/virterror.h>
+
+#include "api/gateway.h"
+#include "lib/keymeta.h"
+#include "lib/sshcert.h"
+#include "lib/sshkrl.h"
+#include "lib/sshpolicy.h"
+#include "lib/util.h"
+
+/* Serials are reserved this many at a time: the counter file says the highest serial that may
+ * have been issued, so a crash skips at most a block and never repeats one. */
+#define SERIAL_BLOCK 256
+#define SERIAL_FILE "serial"
+#define KRL_FILE "revoked.krl"
+
+struct ssh_ca {
+	struct vs_key *key;
+	struct sshkey *pub;
+	char *pub_line;
+	char fp[SSHKEY_FP_LEN + 1];
+	pthread_mutex_t lock; /* serials and revocations */
+	char serial_path[VS_MAX_PATH_BYTES], krl_path[VS_MAX_PATH_BYTES];
+	uint64_t next, reserved; /* next serial to give; highest one written down */
+	struct sshkrl krl;
+};
+
+static int serial_read(const char *path, uint64_t *out, struct vs_error *err)
+{
+	char *buf = NULL, *end;
+	size_t len = 0;
+	int r = -1;
+
+	if (file_read_all(path, 32, &buf, &len, err) < 0)
+		return -1;
+	errno = 0;
+	if (len < 2 || buf[len - 1] != '\n' || strspn(buf, "0123456789") != len - 1 ||
+	    (*out = strtoull(buf, &end, 10), errno) || *out >= UINT64_MAX - SERIAL_BLOCK)
+		vs_fail(err, VS_ERR_INPUT, path, "not one decimal serial and a newline");
+	else
+		r = 0;
+	free(buf);
+	return r;
+}
+
+static int serial_write(struct ssh_ca *ca, uint64_t v, struct vs_error *err)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", v);
+
+	return file_write_atomic(ca->serial_path, buf, (size_t)n, 0600, 1, err);
+}
+
+/* The next serial, reserving a new block durably first when the last one is used up. */
+static int serial_next(struct ssh_ca *ca, uint64_t *out, struct vs_error *err)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&ca->lock);
+	if (ca->next > ca->reserved) {
+		if (serial_write(ca, ca->next + SERIAL_BLOCK - 1, err) < 0)
+			r = -1;
+		else
+			ca->reserved = ca->next + SERIAL_BLOCK - 1;
+	}
+	if (r == 0)
+		*out = ca->next++;
+	pthread_mutex_unlock(&ca->lock);
+	return r;
+}
+
+static int state_load(struct ssh_ca *ca, const char *dir, struct vs_error *err)
+{
+	struct stat st;
+	uint64_t high = 0;
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return vs_fail(err, VS_ERR_IO, dir, "--ssh-state-dir is not a directory");
+	snprintf(ca->serial_path, sizeof(ca->serial_path), "%s/%s", dir, SERIAL_FILE);
+	snprintf(ca->krl_path, sizeof(ca->krl_path), "%s/%s", dir, KRL_FILE);
+	if (access(ca->serial_path, F_OK) == 0) {
+		if (serial_read(ca->serial_path, &high, err) < 0)
+			return -1;
+	} else {
+		/* A first start. Should this state ever be lost, a start from the clock keeps
+		 * later serials from meeting earlier ones. */
+		high = (uint64_t)vs_now() << 16;
+	}
+	ca->next = high + 1;
+	ca->reserved = high;
+	if (access(ca->krl_path, F_OK) == 0) {
+		if (file_read_all(ca->krl_path, VS_MAX_SSH_BLOB_BYTES, &buf, &len, err) < 0 ||
+		    sshkrl_parse((const uint8_t *)buf, len, ca->krl_path, &ca->krl, err) < 0) {
+			free(buf);
+			return -1;
+		}
+		free(buf);
+		if (ca->krl.ca && !sshkey_equal(ca->krl.ca, ca->pub))
+			return vs_fail(err, VS_ERR_INPUT, ca->krl_path,
+				       "revokes certificates of another CA than --ssh-ca-key");
+	}
+	if (!ca->krl.ca &&
+	    sshkey_from_blob(ca->pub->blob, ca->pub->bloblen, "SSH CA", &ca->krl.ca, err) < 0)
+		return -1;
+	return 0;
+}
+
+int gateway_ssh_load(struct gateway *gw, struct vs_error *err)
+{
+	struct ssh_ca *ca;
+	const char *spec = gw->cfg.ssh_ca_key;
+
+	if (!spec)
+		return 0;
+	ca = calloc(1, sizeof(*ca));
+	if (!ca)
+		return vs_fail(err, VS_ERR_INTERNAL, spec, "out of memory");
+	gw->ssh = ca;
+	pthread_mutex_init(&ca->lock, NULL);
+	if (keymeta_check_signable(spec, NULL, err) < 0 ||
+	    key_load_private(spec, gw->cfg.ssh_ca_passfile, &ca->key, err) < 0 ||
+	    keymeta_check_signable(spec, key_id(ca->key), err) < 0 ||
+	    sshkey_from_pkey(key_pkey(ca->key), spec, &ca->pub, err) < 0)
+		return -1;
+	if (!(ca->pub_line = sshkey_line(ca->pub, "vmseal-ssh-ca")))
+		return vs_fail(err, VS_ERR_INTERNAL, spec, "out of memory");
+	sshkey_fingerprint(ca->pub, ca->fp);
+	return state_load(ca, gw->cfg.ssh_state_dir ? gw->cfg.ssh_state_dir : GATEWAY_SSH_STATE_DIR,
+			  err);
+}
+
+void gateway_ssh_free(struct gateway *gw)
+{
+	struct ssh_ca *ca = gw->ssh;
+
+	if (!ca)
+		return;
+	key_free(ca->key);
+	sshkey_free(ca->pub);
+	free(ca->pub_line);
+	sshkrl_clear(&ca->krl);
+	pthread_mutex_destroy(&ca->lock);
+	free(ca);
+	gw->ssh = NULL;
+}
+
+static int configured(struct gateway *gw, struct reply *out)
+{
+	if (gw->ssh)
+		return 1;
+	reply_error(out, 503, "not_configured", "this gateway runs without --ssh-ca-key");
+	return 0;
+}
+
+static void reply_json(struct reply *out, json_t *body)
+{
+	json_decref(out->body);
+	out->status = 200;
+	out->body = body;
+	if (!body)
+		reply_error(out, 500, "internal", "out of memory");
+}
+
+/* Audits the certificate (durably) and answers with it. */
+static void issue(struct gateway *gw, const struct route *rt, const struct caller *who,
+		  struct sshcert *c, const char *keyid, const char *nonce, struct reply *out)
+{
+	struct vs_error err = {0};
+	char *line = NULL, fp[SSHKEY_FP_LEN + 1], va[32], vb[32], object[64];
+	char reason[VS_MAX_SSH_PRINCIPALS * (VS_MAX_SSH_PRINCIPAL_BYTES + 1) + 1024];
+	size_t off;
+	json_t *principals = json_array();
+	int rv;
+
+	sshkey_fingerprint(c->key, fp);
+	if (sshkrl_key_revoked(&gw->ssh->krl, c->key)) {
+		reply_error(out, 403, "key_revoked", "SSH key %s is revoked", fp);
+		goto out;
+	}
+	if (serial_next(gw->ssh, &c->serial, &err) < 0) {
+		reply_error(out, 503, "serial_unavailable", "cannot reserve a serial: %s", err.reason);
+		goto out;
+	}
+	/* Nonces are sf-strings (printable ASCII), so the key id stays printable. */
+	snprintf(c->key_id, sizeof(c->key_id), "vmseal:%s:%.256s", keyid, nonce);
+	if (sshcert_sign(c, gw->ssh->key, c->key_id, &line, NULL, NULL, &err) < 0) {
+		reply_error(out, 500, "sign_failed", "%s", err.reason);
+		goto out;
+	}
+	time_format_rfc3339((int64_t)c->valid_after, va, sizeof(va));
+	time_format_rfc3339((int64_t)c->valid_before, vb, sizeof(vb));
+	off = (size_t)snprintf(reason, sizeof(reason), "serial=%" PRIu64 " type=%s principals=",
+			       c->serial, c->type == SSHCERT_USER ? "user" : "host");
+	for (size_t i = 0; i < c->nprincipals && off < sizeof(reason); i++) {
+		off += (size_t)snprintf(reason + off, sizeof(reason) - off, "%s%s", i ? "," : "",
+					c->principals[i]);
+		json_array_append_new(principals, json_string(c->principals[i]));
+	}
+	if (off < sizeof(reason))
+		off += (size_t)snprintf(reason + off, sizeof(reason) - off,
+					" valid_after=%s valid_before=%s key=%s signers=", va, vb, fp);
+	for (size_t i = 0; i < who->n && off < sizeof(reason); i++)
+		off += (size_t)snprintf(reason + off, sizeof(reason) - off, "%s%s", i ? "," : "",
+					who->keys[i]->id);
+	snprintf(object, sizeof(object), "ssh certificate %" PRIu64, c->serial);
+	rv = gateway_audit(gw, who->actor, c->type == SSHCERT_USER ? "gateway.ssh.cert.issued"
+								   : "gateway.ssh.host-cert.issued",
+			   object, "info", reason, 1);
+	if (rv < 0) {
+		reply_error(out, 503, "audit_unavailable", "the audit log cannot record the certificate");
+		goto out;
+	}
+	reply_json(out, json_pack("{s:s, s:I, s:s, s:O, s:s, s:s, s:s, s:s}", "certificate", line,
+				  "serial", (json_int_t)c->serial, "key_id", c->key_id, "principals",
+				  principals, "valid_after", va, "valid_before", vb, "fingerprint",
+				  fp, "ca_fingerprint", gw->ssh->fp));
+out:
+	json_decref(principals);
+	free(line);
+}
+
+/* The first signer holding one of the route's roles: whose rule applies, whose nonce names
+ * the certificate. */
+static int requester(const struct route *rt, const struct caller *who, size_t *idx)
+{
+	for (size_t i = 0; i < who->n; i++)
+		if (who->keys[i]->roles & rt->roles) {
+			*idx = i;
+			return 0;
+		}
+	return -1;
+}
+
+static void ssh_certs_route(struct gateway *gw, const struct route *rt, const struct caller *who,
+			    const char *unused, const char *query, const char *body,
+			    size_t body_len, struct reply *out)
+{
+	struct ssh_cert_request req;
+	struct sshcert c;
+	struct vs_error err = {0};
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	memset(&req, 0, sizeof(req));
+	if (!configured(gw, out))
+		return;
+	if (ssh_request_parse_cert(body, body_len, &req, &err) < 0) {
+		reply_error(out, 400, "bad_request", "%s", err.reason);
+		goto out;
+	}
+	if (requester(rt, who, &i) < 0) {
+		reply_error(out, 403, "forbidden", "no signer has the ssh role");
+		goto out;
+	}
+	if (ssh_decide_user_cert(gw->policy->ssh, who->keys[i]->id, who->with_role, &req, vs_now(),
+				 &c, &err) < 0) {
+		reply_error(out, err.kind == VS_ERR_DENIED ? 403 : 500,
+			    !strncmp(err.reason, "quorum", 6) ? "quorum_not_met" : "ssh_denied",
+			    "%s", err.reason);
+		goto out;
+	}
+	c.key = req.key;
+	issue(gw, rt, who, &c, who->keys[i]->id, who->nonce[i], out);
+out:
+	sshkey_free(req.key);
+}
+
+static void ssh_host_certs_route(struct gateway *gw, const struct route *rt,
+				 const struct caller *who, const char *unused, const char *query,
+				 const char *body, size_t body_len, struct reply *out)
+{
+	struct ssh_host_request req;
+	struct sshcert c;
+	struct vs_error err = {0};
+	virDomainPtr dom;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	if (!configured(gw, out))
+		return;
+	if (ssh_request_parse_host(body, body_len, &req, &err) < 0) {
+		reply_error(out, 400, "bad_request", "%s", err.reason);
+		return;
+	}
+	if (requester(rt, who, &i) < 0) {
+		reply_error(out, 403, "forbidden", "no signer has the operator role");
+		goto out;
+	}
+	/* Only a domain this gateway knows gets a certificate for its name. */
+	dom = gw->conn ? virDomainLookupByName(gw->conn, req.domain) : NULL;
+	if (!dom) {
+		reply_error(out, 404, "not_found", "domain \"%s\" does not exist", req.domain);
+		goto out;
+	}
+	virDomainFree(dom);
+	if (ssh_decide_host_cert(gw->policy->ssh, req.domain, vs_now(), &c, &err) < 0) {
+		reply_error(out, 400, "bad_request", "%s", err.reason);
+		goto out;
+	}
+	c.key = req.key;
+	issue(gw, rt, who, &c, who->keys[i]->id, who->nonce[i], out);
+out:
+	sshkey_free(req.key);
+}
+
+/* Writes the KRL durably; on failure takes the file's state back (the change is not made). */
+static int krl_save(struct ssh_ca *ca, struct vs_error *err)
+{
+	uint8_t *d = NULL;
+	size_t n = 0;
+	int r;
+
+	ca->krl.version++;
+	ca->krl.generated = (uint64_t)vs_now();
+	r = sshkrl_encode(&ca->krl, NULL, &d, &n, err);
+	if (r == 0)
+		r = file_write_atomic(ca->krl_path, d, n, 0644, 1, err);
+	free(d);
+	return r;
+}
+
+static void ssh_revoke_route(struct gateway *gw, const struct route *rt, const struct caller *who,
+			     const char *unused, const char *query, const char *body,
+			     size_t body_len, struct reply *out)
+{
+	struct ssh_revoke_request req;
+	struct vs_error err = {0};
+	struct sshkrl saved;
+	char what[96];
+	int added;
+
+	if (!configured(gw, out))
+		return;
+	if (ssh_request_parse_revoke(body, body_len, &req, &err) < 0) {
+		reply_error(out, 400, "bad_request", "%s", err.reason);
+		return;
+	}
+	if (req.by_serial)
+		snprintf(what, sizeof(what), "serial %" PRIu64, req.serial);
+	else
+		snprintf(what, sizeof(what), "key %s", req.fp_text);
+	pthread_mutex_lock(&gw->ssh->lock);
+	saved = gw->ssh->krl;
+	added = req.by_serial ? sshkrl_add_serial(&gw->ssh->krl, req.serial, &err)
+			      : sshkrl_add_fingerprint(&gw->ssh->krl, req.fp, &err);
+	if (added == 0 && krl_save(gw->ssh, &err) < 0) {
+		/* not durable: forget it (the arrays may have moved, so read the file back) */
+		struct sshkrl back = {0};
+		char *buf = NULL;
+		size_t len = 0;
+
+		gw->ssh->krl.version = saved.version;
+		if (file_read_all(gw->ssh->krl_path, VS_MAX_SSH_BLOB_BYTES, &buf, &len, NULL) == 0 &&
+		    sshkrl_parse((const uint8_t *)buf, len, "KRL", &back, NULL) == 0) {
+			sshkrl_clear(&gw->ssh->krl);
+			gw->ssh->krl = back;
+		}
+		free(buf);
+		added = -1;
+	}
+	pthread_mutex_unlock(&gw->ssh->lock);
+	if (added < 0) {
+		reply_error(out, 503, "revocation_failed", "%s: %s", what, err.reason);
+		return;
+	}
+	if (gateway_audit(gw, who->actor, "gateway.ssh.revoked", what, "info",
+			  added ? "already revoked" : "revoked", 1) < 0) {
+		reply_error(out, 500, "audit_unavailable", "revoked, but the audit log failed");
+		return;
+	}
+	reply_json(out, json_pack("{s:s, s:b, s:I}", "revoked", what, "new", !added, "krl_version",
+				  (json_int_t)gw->ssh->krl.version));
+}
+
+static void ssh_krl_route(struct gateway *gw, const struct route *rt, const char *unused,
+			  const char *query, const char *body, size_t body_len, struct reply *out)
+{
+	struct vs_error err = {0};
+	uint8_t *d = NULL;
+	size_t n = 0, nserials, nkeys;
+	uint64_t version;
+	char *b64;
+	int r;
+
+	if (!configured(gw, out))
+		return;
+	pthread_mutex_lock(&gw->ssh->lock);
+	if (!gw->ssh->krl.generated)
+		gw->ssh->krl.generated = (uint64_t)vs_now();
+	r = sshkrl_encode(&gw->ssh->krl, NULL, &d, &n, &err);
+	version = gw->ssh->krl.version;
+	nserials = gw->ssh->krl.nserials;
+	nkeys = gw->ssh->krl.nfps;
+	pthread_mutex_unlock(&gw->ssh->lock);
+	if (r < 0 || !(b64 = b64_encode(d, n))) {
+		free(d);
+		reply_error(out, 500, "internal", "cannot encode the KRL");
+		return;
+	}
+	reply_json(out, json_pack("{s:s, s:I, s:I, s:I, s:s}", "krl", b64, "version",
+				  (json_int_t)version, "serials", (json_int_t)nserials, "keys",
+				  (json_int_t)nkeys, "ca_fingerprint", gw->ssh->fp));
+	free(b64);
+	free(d);
+}
+
+static void ssh_ca_route(struct gateway *gw, const struct route *rt, const char *unused,
+			 const char *query, const char *body, size_t body_len, struct reply *out)
+{
+	if (!configured(gw, out))
+		return;
+	reply_json(out, json_pack("{s:s, s:s}", "public_key", gw->ssh->pub_line, "fingerprint",
+				  gw->ssh->fp));
+}
+
+#define VIEW (ROLE_VIEWER | ROLE_OPERATOR | ROLE_ADMIN | ROLE_SSH | ROLE_AUDITOR)
+
+/* Logging in to VMs is its own capability: admin does not imply ssh. The routes that need
+ * their signers have fn NULL and their function in fns[] at the same index. */
+const struct route gateway_ssh_routes[] = {
+	{"GET", "/v1/ssh/ca", VIEW, 0, QUORUM_NONE, "gateway.ssh.ca", ssh_ca_route},
+	{"GET", "/v1/ssh/krl", VIEW, 0, QUORUM_NONE, "gateway.ssh.krl", ssh_krl_route},
+	{"POST", "/v1/ssh/certs", ROLE_SSH, 1, QUORUM_NONE, "gateway.ssh.certs", NULL},
+	{"POST", "/v1/ssh/host-certs", ROLE_OPERATOR | ROLE_ADMIN, 1, QUORUM_NONE,
+	 "gateway.ssh.host-certs", NULL},
+	{"POST", "/v1/ssh/revoke", ROLE_ADMIN, 1, QUORUM_NONE, "gateway.ssh.revoke", NULL},
+};
+const size_t gateway_ssh_nroutes = sizeof(gateway_ssh_routes) / sizeof(gateway_ssh_routes[0]);
+static const route_caller_fn fns[] = {NULL, NULL, ssh_certs_route, ssh_host_certs_route,
+				      ssh_revoke_route};
+
+void gateway_ssh_call(struct gateway *gw, const struct route *rt, const struct caller *who,
+		      const char *name, const char *query, const char *body, size_t body_len,
+		      struct reply *out)
+{
+	size_t i = (size_t)(rt - gateway_ssh_routes);
+
+	if (rt < gateway_ssh_routes || i >= gateway_ssh_nroutes || !fns[i]) {
+		reply_error(out, 500, "internal", "route without a handler");
+		return;
+	}
+	fns[i](gw, rt, who, name, query, body, body_len, out);
+}
