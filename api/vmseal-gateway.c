@@ -99,6 +99,7 @@ static void usage(FILE *f)
 	      "  POST   /v1/domains/NAME/start|shutdown|reboot          operator\n"
 	      "  POST   /v1/domains/NAME/destroy, DELETE /v1/domains/NAME  admin (quorum)\n"
 	      "  GET    /v1/audit?since=N                               auditor\n"
+	      "  GET    /v1/audit/checkpoint                            auditor (signed log head)\n"
 	      "  POST   /v1/sign {digest, size, template, version, expires, name, format}  signer\n"
 	      "         -> DSSE envelope (in-toto Statement) signed with --signing-key\n"
 	      "  POST   /v1/ssh/certs {ssh_public_key, principals, validity_s}  ssh (the policy's\n"

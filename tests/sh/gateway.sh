@@ -11,7 +11,7 @@ cd "$T"
 umask 077
 
 # ---- keys, certificates, template, policy ----
-for k in admin admin2 op viewer auditor revoked tmplonly pipeline gwresp; do
+for k in admin admin2 op viewer auditor revoked retired tmplonly pipeline gwresp; do
 	vmseal-key generate --alg ed25519 --out $k --no-passphrase >/dev/null || fail "generate $k"
 done
 vmseal-key generate --alg p256 --out p256op --no-passphrase >/dev/null
@@ -55,6 +55,7 @@ write_policy() { # $1: status of the viewer key
 		vmseal-key policy-entry viewer.pub --owner dave --usage admin --role viewer --status "$1"; echo ,
 		vmseal-key policy-entry auditor.pub --owner erin --usage admin --role auditor; echo ,
 		vmseal-key policy-entry revoked.pub --owner mallory --usage admin --role admin --status revoked; echo ,
+		vmseal-key policy-entry retired.pub --owner oscar --usage admin --role admin --status retired; echo ,
 		vmseal-key policy-entry tmplonly.pub --owner trent --usage template
 		printf '],\n "templates": [{"match": "*", "keys": ["%s"], "threshold": 1, "allow_overlay": true}],\n' \
 			"$(vmseal-key id pipeline.pub)"
@@ -179,6 +180,15 @@ expect_call "audit: auditor" 0 "" --key auditor.key GET '/v1/audit?since=1'
 grep -q '"event":"gateway.domains.destroy"' out && grep -q '"decision":"deny"' out &&
 	pass "audit tail shows decisions" || fail "audit tail: $(head -c 300 out)"
 expect_call "audit: bad query 400" 2 bad_request --key auditor.key GET '/v1/audit?since=x'
+expect_call "audit checkpoint: viewer refused" 1 forbidden --key viewer.key GET /v1/audit/checkpoint
+expect_call "audit checkpoint: auditor" 0 "" --key auditor.key GET /v1/audit/checkpoint
+"$PY" -c 'import json,sys; json.dump(json.load(open("out"))["checkpoint"], open("gwcp.json","w"))' 2>/dev/null
+vmseal-audit verify --checkpoint gwcp.json --checkpoint-key gwresp.pub audit.jsonl >/dev/null 2>err &&
+	pass "the gateway's checkpoint verifies under its response key" || fail "gateway checkpoint: $(cat err)"
+head -n 3 audit.jsonl > cut-audit.jsonl
+vmseal-audit verify --checkpoint gwcp.json --checkpoint-key gwresp.pub cut-audit.jsonl >/dev/null 2>err
+[ $? = 1 ] && grep -q "audit log truncated or replaced" err &&
+	pass "the gateway's checkpoint catches a log cut short" || fail "cut log vs checkpoint: $(cat err)"
 expect_call "unknown route: 404" 2 not_found --key admin.key GET /v1/nothing
 expect_call "wrong method: 405" 2 method_not_allowed --key admin.key PUT /v1/domains
 
@@ -212,6 +222,9 @@ expect_call "Content-Digest with an unsupported algorithm" 1 digest_unsupported 
 expect_call "unknown keyid" 1 key_refused --key viewer.key --keyid "$(printf '0%.0s' $(seq 64))" GET /v1/domains
 expect_call "revoked key" 1 key_refused --key revoked.key GET /v1/domains
 grep -q revoked out && pass "revoked key: the reason says revoked" || fail "revoked reason: $(cat out)"
+# #14 item 13: "retired" signs nothing new, a gateway call included (an admin role does not help)
+expect_call "retired admin key refused" 1 key_refused --key retired.key GET /v1/domains
+grep -q "key retired" out && pass "retired key: the reason says retired" || fail "retired reason: $(cat out)"
 expect_call "alg does not match the key" 1 alg_mismatch --key viewer.key --alg ecdsa-p256-sha256 GET /v1/domains
 expect_call "alg that matches the key" 0 "" --key viewer.key --alg ed25519 GET /v1/domains
 expect_call "right key, wrong keyid of another admin" 1 signature_invalid --key viewer.key \
