@@ -16,28 +16,21 @@
 #include "merkle.h"
 #include "util.h"
 
-/* Opens path for reading without blocking on a FIFO or acquiring a tty, and refuses anything
- * but a regular file before a byte is read. */
+/* Opens path with the one safe open (lib/util.c: never blocks on a FIFO, no controlling tty,
+ * fstat before any read) as a regular file. A missing file or one of another type is a verdict
+ * (VS_ERR_DENIED in err, *missing set for ENOENT); other failures are errors. */
 static int open_regular(const char *path, const char *what, struct stat *st, int *missing,
 			struct vs_error *err)
 {
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int fd;
 
-	*missing = fd < 0 && errno == ENOENT;
-	if (fd < 0)
-		return vs_fail(err, *missing ? VS_ERR_DENIED : VS_ERR_IO, path, "cannot open %s: %s",
-			       what, strerror(errno));
-	if (fstat(fd, st) < 0) {
-		vs_fail(err, VS_ERR_IO, path, "cannot stat %s: %s", what, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		vs_fail(err, VS_ERR_DENIED, path, "%s is not a regular file", what);
-		close(fd);
-		return -1;
-	}
-	return fd;
+	*missing = 0;
+	if (vs_open_input(path, VS_INPUT_REG, what, &fd, st, err) == 0)
+		return fd;
+	*missing = errno == ENOENT;
+	if (*missing || err->kind == VS_ERR_INPUT)
+		err->kind = VS_ERR_DENIED;
+	return -1;
 }
 
 static int cmdline_listed(const char (*list)[VS_MAX_CMDLINE_BYTES], size_t n, const char *cmdline)
@@ -263,4 +256,60 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return ret;
+}
+
+/* 1 when the files at a and b have the same size and Merkle digest, 0 when not, -1 on error. */
+static int same_content(const char *a, const char *b, struct vs_error *err)
+{
+	struct merkle_result ma, mb;
+
+	if (merkle_root_path(a, NULL, &ma, err) < 0 || merkle_root_path(b, NULL, &mb, err) < 0)
+		return -1;
+	return ma.size == mb.size && !memcmp(ma.root, mb.root, sizeof(ma.root));
+}
+
+int bootfile_check_nvram(const struct policy *p, const char *path, const char *template_path,
+			 int64_t now, struct bootfile_result *r, struct vs_error *err)
+{
+	struct vs_error why;
+	struct stat st;
+	int same;
+
+	if (template_path) {
+		if (bootfile_check(p, BOOT_KIND_NVRAM, template_path, NULL, now, r, err) < 0)
+			return -1;
+		if (r->decision != DECISION_ALLOW)
+			return 0;
+	}
+	if (lstat(path, &st) < 0 && errno == ENOENT) {
+		memset(r, 0, sizeof(*r));
+		if (template_path) {
+			r->decision = DECISION_ALLOW;
+			snprintf(r->summary, sizeof(r->summary),
+				 "not created yet: libvirt makes it a copy of the allowed template %s", template_path);
+			return 0;
+		}
+		vs_fail(&r->why, VS_ERR_DENIED, path, "NVRAM file does not exist and the domain names no template");
+		r->decision = p->enforce ? DECISION_DENY : DECISION_ALLOW_AUDIT_ONLY;
+		return 0;
+	}
+	if (bootfile_check(p, BOOT_KIND_NVRAM, path, NULL, now, r, err) < 0)
+		return -1;
+	if (r->decision == DECISION_ALLOW || !template_path)
+		return 0;
+	why = r->why;
+	same = same_content(path, template_path, err);
+	if (same < 0)
+		return -1;
+	if (same) {
+		memset(r, 0, sizeof(*r));
+		r->decision = DECISION_ALLOW;
+		snprintf(r->summary, sizeof(r->summary), "a fresh copy of the allowed template %s", template_path);
+		return 0;
+	}
+	vs_fail(&r->why, VS_ERR_DENIED, path,
+		"NVRAM file differs from its template %s and is not pinned or signed (%s): saved UEFI "
+		"variables cannot be verified; `virsh start --reset-nvram` recreates it from the template",
+		template_path, why.reason);
+	return 0;
 }

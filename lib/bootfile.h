@@ -42,4 +42,16 @@ struct bootfile_result {
 int bootfile_check(const struct policy *p, enum boot_kind kind, const char *path, const char *cmdline,
 		   int64_t now, struct bootfile_result *r, struct vs_error *err);
 
+/* The decision for a domain's NVRAM file (<os><nvram>path</nvram>; template_path: its template
+ * attribute, or NULL). The template, when named, must pass bootfile_check as kind nvram.
+ * The file itself, when it does not exist yet, is allowed only with a template (libvirt creates
+ * it as a copy of that template before QEMU starts; the hook sees the copy at start begin).
+ * When it exists it must pass bootfile_check as kind nvram (pinned or signed), or be a fresh
+ * copy of the template: the same size and vmseal-merkle-sha256. Anything else is refused: a
+ * VM's saved UEFI variables (boot entries, Secure Boot keys) cannot be verified; `virsh start
+ * --reset-nvram` recreates the file from the template. Returns as bootfile_check; r->why's
+ * object is the file that failed (the template or the NVRAM file). */
+int bootfile_check_nvram(const struct policy *p, const char *path, const char *template_path,
+			 int64_t now, struct bootfile_result *r, struct vs_error *err);
+
 #endif

@@ -401,8 +401,16 @@ static int rule_bootfile(struct domallow_walk *w, xmlNode *n)
 		if (!strcmp((const char *)n->name, kinds[i].name) && boot_add(w, kinds[i].kind, text) < 0)
 			return -1;
 	if (!strcmp((const char *)n->name, "nvram")) {
+		size_t before = w->r->nboot;
+
 		if (prop(w, n, "template", tmpl, sizeof(tmpl)) < 0 || boot_add(w, BOOT_KIND_NVRAM, tmpl) < 0)
 			return -1;
+		if (w->r->nboot > before) {
+			struct domallow_bootfile *b = &w->r->boot[before];
+
+			b->nvram_template = 1;
+			snprintf(b->element, sizeof(b->element), "<os><nvram template>");
+		}
 	}
 	return 0;
 }
@@ -1176,8 +1184,18 @@ int domallow_boot_check(const struct policy *p, const struct domallow_result *r,
 		if (!res)
 			return vs_fail(err, VS_ERR_INTERNAL, b->element, "out of memory");
 		has_kernel |= b->kind == BOOT_KIND_KERNEL;
-		rc = bootfile_check(p, b->kind, b->path, b->kind == BOOT_KIND_KERNEL && r->has_cmdline ? r->cmdline : NULL,
-				    now, res, &e);
+		if (b->kind == BOOT_KIND_NVRAM && !b->nvram_template) {
+			/* The VM's own NVRAM file: absent, a fresh copy of its template, or signed. */
+			const char *tmpl = NULL;
+
+			for (size_t j = 0; j < r->nboot; j++)
+				if (r->boot[j].nvram_template)
+					tmpl = r->boot[j].path;
+			rc = bootfile_check_nvram(p, b->path, tmpl, now, res, &e);
+		} else {
+			rc = bootfile_check(p, b->kind, b->path,
+					    b->kind == BOOT_KIND_KERNEL && r->has_cmdline ? r->cmdline : NULL, now, res, &e);
+		}
 		if (rc < 0 || res->decision != DECISION_ALLOW) {
 			const struct vs_error *why = rc < 0 ? &e : &res->why;
 

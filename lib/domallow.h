@@ -23,8 +23,9 @@ enum domallow_class {
 /* A boot file the domain names (a "signed" element other than a disk). */
 struct domallow_bootfile {
 	enum boot_kind kind;
-	char element[48];               /* "<os><kernel>" */
+	char element[48];               /* "<os><kernel>", "<os><nvram template>" */
 	char path[VS_MAX_PATH_BYTES];
+	int nvram_template;             /* <nvram template='…'>, not the NVRAM file itself */
 };
 
 /* vmseal's own files and directories, canonicalised when added: no source, target or path in

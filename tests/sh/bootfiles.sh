@@ -63,7 +63,7 @@ expect_deny "a boot attestation does not cover a disk" "is for a boot file \(ker
 POL=pol_audit.json expect_rc "enforce false: unsigned firmware is a would-deny, exit 0" 0 v --kind firmware evil
 grep -q "would deny" err && pass "would-deny reported" || fail "would-deny: $(cat err)"
 mkfifo fifo
-expect_deny "a FIFO as firmware refused at once" "fifo: firmware is not a regular file" timeout 5 vmseal-verify --policy pol.json --kind firmware fifo
+expect_deny "a FIFO as firmware refused at once" "fifo: firmware is a FIFO, not a regular file" timeout 5 vmseal-verify --policy pol.json --kind firmware fifo
 
 # pins: distribution firmware trusted by digest
 head -c 262144 /dev/urandom > bios.bin

@@ -270,10 +270,10 @@ static void test_refusals(void)
 	/* a FIFO where a boot file is expected is refused at once, never read */
 	CU_ASSERT_EQUAL(mkfifo(path_of("fifo"), 0600), 0);
 	d = check(p, BOOT_KIND_FIRMWARE, "fifo", NULL, NOW, why, sizeof(why));
-	EXPECT(d, DECISION_DENY, "firmware is not a regular file");
+	EXPECT(d, DECISION_DENY, "firmware is a FIFO, not a regular file");
 	/* a missing file */
 	d = check(p, BOOT_KIND_FIRMWARE, "missing.fd", NULL, NOW, why, sizeof(why));
-	EXPECT(d, DECISION_DENY, "cannot open firmware");
+	EXPECT(d, DECISION_DENY, "firmware: cannot open: No such file");
 	policy_free(p);
 	policy_free(revoked);
 }
@@ -415,6 +415,48 @@ static void test_pins(void)
 	policy_free(p);
 }
 
+static void test_nvram(void)
+{
+	struct vs_error err = {0};
+	struct policy *p = mkpolicy("active", RULES, NULL, &err);
+	struct bootfile_result r;
+	char evars[300];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	write_file("OVMF_VARS.fd", "uefi variables template", 23);
+	sign_file("OVMF_VARS.fd", BOOT_KIND_NVRAM, "debian-ovmf-vars", 3, NULL, 0, kboot, NULL);
+	/* not created yet: libvirt copies the (allowed) template */
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), path_of("OVMF_VARS.fd"), NOW, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
+	/* no file and no template */
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), NULL, NOW, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why.reason, "does not exist and the domain names no template"));
+	/* a fresh copy of the template, without an attestation of its own */
+	write_file("vm_VARS.fd", "uefi variables template", 23);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), path_of("OVMF_VARS.fd"), NOW, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.summary, "fresh copy"));
+	/* the VM's variables changed (or an attacker's NVRAM was put there) */
+	write_file("vm_VARS.fd", "uefi variables evil!!!!", 23);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), path_of("OVMF_VARS.fd"), NOW, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why.reason, "differs from its template"));
+	CU_ASSERT_STRING_EQUAL(r.why.object, path_of("vm_VARS.fd"));
+	/* an existing NVRAM file without a template must be pinned or signed itself */
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), NULL, NOW, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why.reason, "unsigned nvram"));
+	/* an unsigned template is refused, naming the template */
+	write_file("EVIL_VARS.fd", "uefi variables evil!!!!", 23);
+	snprintf(evars, sizeof(evars), "%s", path_of("EVIL_VARS.fd"));
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), evars, NOW, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
+	CU_ASSERT_STRING_EQUAL(r.why.object, evars);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why.reason, "unsigned nvram"));
+	policy_free(p);
+}
+
 static void test_boot_attestation_is_no_disk(void)
 {
 	static const char *const cmdlines[] = {"", NULL};
@@ -542,6 +584,7 @@ int main(void)
 		 test_refusals},
 		{"every matching boot rule must hold, keys counted once", test_every_matching_rule},
 		{"pins: path, kind, digest, size, revoked, kernel command lines, audit-only", test_pins},
+		{"NVRAM: absent with a template, a fresh copy, changed, no template, unsigned template", test_nvram},
 		{"a boot attestation never covers a disk", test_boot_attestation_is_no_disk},
 		{"policy boot section: strict parsing", test_policy_boot_rejects},
 		{"boot Statement: round trip and strict parsing", test_statement_boot_round_trip_and_rejects},
