@@ -33,6 +33,7 @@ struct hook_config {
 	char audit_log[VS_MAX_PATH_BYTES]; /* "" : the policy's audit_log, else the default */
 	char cache_dir[VS_MAX_PATH_BYTES];
 	char audit_head[VS_MAX_PATH_BYTES]; /* "" : DEFAULT_AUDIT_HEAD for the default log, else LOG.head */
+	char trust_state[VS_MAX_PATH_BYTES]; /* "" : the one that governs policy (lib/truststate.h) */
 	int no_cache;
 	unsigned seen;                     /* config keys already set, to refuse duplicates */
 };
@@ -73,6 +74,9 @@ static void usage(FILE *f)
 "  audit_head = " DEFAULT_AUDIT_HEAD "   (default: this for the default log, else LOG.head)\n"
 "  cache_dir = " DEFAULT_CACHE_DIR "\n"
 "  no_cache = false\n"
+"  trust_state = /var/lib/vmseal/trust.state   (default for the system policy; else trust.state\n"
+"                beside the policy): older policies, older roots, a plain policy once a root was\n"
+"                installed, and expired bundles are refused\n"
 "Precedence: command line, then environment ($VMSEAL_POLICY), then the file, then defaults.\n"
 "\n"
 "Allow-cache: an allowed image's decision is remembered in cache_dir (created 0700; ignored if\n"
@@ -146,7 +150,8 @@ static int config_path_value(const char *path, unsigned lineno, const char *key,
  * that a typo cannot silently fall back to a default. */
 static int config_load(const char *path, int explicit, struct hook_config *cfg, struct vs_error *err)
 {
-	static const char *const keys[] = {"policy", "audit_log", "cache_dir", "no_cache", "audit_head", NULL};
+	static const char *const keys[] = {"policy", "audit_log", "cache_dir", "no_cache", "audit_head",
+					   "trust_state", NULL};
 	char *data = NULL, *line, *save = NULL;
 	size_t len;
 	unsigned lineno = 0;
@@ -201,7 +206,8 @@ static int config_load(const char *path, int explicit, struct hook_config *cfg, 
 		} else if (config_path_value(path, lineno, key, val,
 					     !strcmp(key, "policy") ? cfg->policy :
 					     !strcmp(key, "audit_log") ? cfg->audit_log :
-					     !strcmp(key, "audit_head") ? cfg->audit_head : cfg->cache_dir,
+					     !strcmp(key, "audit_head") ? cfg->audit_head :
+					     !strcmp(key, "trust_state") ? cfg->trust_state : cfg->cache_dir,
 					     err) < 0) {
 			goto out;
 		}
@@ -407,10 +413,12 @@ static int judge_domain(struct run *run, const struct hook_config *cfg, const ch
 
 	diskcheck_init(&dc, NULL, vs_now(), NULL);
 	if (fd_read_all(STDIN_FILENO, "domain XML on stdin", VS_MAX_XML_BYTES, &xml, &xmllen, &err) < 0 ||
-	    policy_load(cfg->policy, &policy, &err) < 0) {
+	    policy_load_state(cfg->policy, cfg->trust_state[0] ? cfg->trust_state : NULL, &policy, &err) < 0) {
 		rc = deny_domain(run, &err);
 		goto out;
 	}
+	if (policy->warning[0])
+		fprintf(stderr, "vmseal: warning: %s: %s\n", cfg->policy, policy->warning);
 	if (!cfg->audit_log[0] && policy->audit_log[0])
 		snprintf(run->audit_path, sizeof(run->audit_path), "%s", policy->audit_log);
 	if (head_check(run, cfg, &err) < 0) {

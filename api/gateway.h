@@ -22,6 +22,7 @@ struct gateway_config {
 	const char *listen;       /* "127.0.0.1:8443" */
 	const char *tls_cert, *tls_key, *client_ca;
 	const char *policy_path;
+	const char *trust_state;  /* NULL: the one that governs policy_path (lib/truststate.h) */
 	const char *libvirt_uri;
 	const char *response_key, *response_passfile;
 	const char *signing_key, *signing_passfile; /* POST /v1/sign (gateway_sign.c); NULL: off */

@@ -47,6 +47,9 @@ static void usage(FILE *f)
 	      "                         a handshake without a valid one is refused, as is one\n"
 	      "                         whose extended key usage lacks clientAuth\n"
 	      "  --policy FILE          host policy (admin keys, roles, gateway limits); SIGHUP reloads it\n"
+	      "  --trust-state FILE     what vmseal-policy install recorded (rollback, root, expiry);\n"
+	      "                         default /var/lib/vmseal/trust.state for /etc/vmseal/policy.json,\n"
+	      "                         else trust.state beside --policy\n"
 	      "  --libvirt URI          libvirt connection, e.g. qemu:///system or test:///default\n"
 	      "  --response-key KEY     key that signs responses (file or pkcs11: URI)\n"
 	      "  --passphrase-file F    passphrase of an encrypted --response-key\n"
@@ -154,7 +157,7 @@ static void reload_policy(struct gateway *gw)
 	struct policy *np = NULL, *old;
 	struct vs_error err = {0};
 
-	if (policy_load(gw->cfg.policy_path, &np, &err) < 0) {
+	if (policy_load_state(gw->cfg.policy_path, gw->cfg.trust_state, &np, &err) < 0) {
 		fprintf(stderr, PROG ": SIGHUP: policy not reloaded: %s: %s\n", err.object, err.reason);
 		gateway_audit(gw, "gateway", "gateway.policy.reload", gw->cfg.policy_path, "error",
 			      err.reason, 1);
@@ -169,6 +172,8 @@ static void reload_policy(struct gateway *gw)
 	gateway_audit(gw, "gateway", "gateway.policy.reload", gw->cfg.policy_path, "info",
 		      np->digest, 1);
 	fprintf(stderr, PROG ": policy reloaded (%s)\n", np->digest);
+	if (np->warning[0])
+		fprintf(stderr, PROG ": warning: %s: %s\n", gw->cfg.policy_path, np->warning);
 }
 
 int main(int argc, char **argv)
@@ -179,6 +184,7 @@ int main(int argc, char **argv)
 		{"tls-key", required_argument, NULL, 'k'},
 		{"client-ca", required_argument, NULL, 'C'},
 		{"policy", required_argument, NULL, 'p'},
+		{"trust-state", required_argument, NULL, 0x100 + 't'},
 		{"libvirt", required_argument, NULL, 'L'},
 		{"response-key", required_argument, NULL, 'r'},
 		{"passphrase-file", required_argument, NULL, 'P'},
@@ -229,6 +235,7 @@ int main(int argc, char **argv)
 		case 'k': gw.cfg.tls_key = optarg; break;
 		case 'C': gw.cfg.client_ca = optarg; break;
 		case 'p': gw.cfg.policy_path = optarg; break;
+		case 0x100 + 't': gw.cfg.trust_state = optarg; break;
 		case 'L': gw.cfg.libvirt_uri = optarg; break;
 		case 'r': gw.cfg.response_key = optarg; break;
 		case 'P': gw.cfg.response_passfile = optarg; break;
@@ -334,7 +341,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	if (policy_load(gw.cfg.policy_path, &gw.policy, &err) < 0 ||
+	if (policy_load_state(gw.cfg.policy_path, gw.cfg.trust_state, &gw.policy, &err) < 0 ||
 	    key_load_private(gw.cfg.response_key, gw.cfg.response_passfile, &gw.resp_key, &err) < 0 ||
 	    gateway_sign_key_load(&gw, &err) < 0 || gateway_ssh_load(&gw, &err) < 0 ||
 	    read_pem(gw.cfg.tls_cert, &gw.tls_cert_pem, &err) < 0 ||
@@ -345,6 +352,8 @@ int main(int argc, char **argv)
 		vs_fail(&err, VS_ERR_USAGE, gw.cfg.response_key, "key type cannot sign responses");
 		goto fail;
 	}
+	if (gw.policy->warning[0])
+		fprintf(stderr, PROG ": warning: %s: %s\n", gw.cfg.policy_path, gw.policy->warning);
 	snprintf(gw.audit_path, sizeof(gw.audit_path), "%s",
 		 gw.cfg.audit_log ? gw.cfg.audit_log : gw.policy->audit_log);
 	if (!gw.audit_path[0]) {

@@ -40,8 +40,8 @@ int root_parse(const char *json, size_t len, const char *object, struct root_of_
 	if (json_check_fields(root, fields, "root of trust", object, err) < 0)
 		goto out;
 	if (!json_is_integer(json_object_get(root, "version")) ||
-	    json_integer_value(json_object_get(root, "version")) != 1) {
-		vs_fail(err, VS_ERR_INPUT, object, "version must be 1");
+	    json_integer_value(json_object_get(root, "version")) < 1) {
+		vs_fail(err, VS_ERR_INPUT, object, "version must be a positive integer");
 		goto out;
 	}
 	keys = json_object_get(root, "keys");
@@ -90,6 +90,7 @@ int root_parse(const char *json, size_t len, const char *object, struct root_of_
 		goto out;
 	}
 	r->threshold = (unsigned)json_integer_value(v);
+	r->version = json_integer_value(json_object_get(root, "version"));
 	*out = r;
 	r = NULL;
 	ret = 0;
@@ -126,11 +127,85 @@ static const char *root_key_owner(const struct root_key *k)
 	return k->owner[0] ? k->owner : k->id;
 }
 
+/* Valid signatures in env by keys of root, counted once per owner (the keyid when the owner
+ * is unset): a threshold counts distinct owners. */
+static unsigned count_root_signatures(const struct root_of_trust *root, const struct dsse_envelope *env)
+{
+	const struct root_key *counted[VS_MAX_SIGNATURES];
+	unsigned n = 0;
+
+	for (size_t i = 0; i < env->nsigs; i++) {
+		for (size_t k = 0; k < root->nkeys; k++) {
+			int dup = 0;
+
+			if (env->sigs[i].keyid[0] && strcmp(env->sigs[i].keyid, root->keys[k].id))
+				continue;
+			if (dsse_verify_sig(env, i, root->keys[k].key) < 0)
+				continue;
+			for (unsigned j = 0; j < n; j++)
+				dup |= !strcmp(root_key_owner(counted[j]), root_key_owner(&root->keys[k]));
+			if (!dup && n < VS_MAX_SIGNATURES)
+				counted[n++] = &root->keys[k];
+			break;
+		}
+	}
+	return n;
+}
+
+int root_rotate_open(const struct root_of_trust *cur, const char *json, size_t len, const char *object,
+		     struct root_of_trust **next, char **payload, size_t *plen, struct vs_error *err)
+{
+	struct dsse_envelope *env = NULL;
+	struct root_of_trust *nr = NULL;
+	unsigned old_n, new_n;
+	int r = -1;
+
+	if (dsse_parse(json, len, object, &env, err) < 0) {
+		err->kind = VS_ERR_DENIED;
+		vs_error_prefix(err, "new root of trust");
+		return -1;
+	}
+	if (strcmp(env->payload_type, ROOT_PAYLOAD_TYPE)) {
+		vs_fail(err, VS_ERR_DENIED, object, "payloadType \"%.64s\" is not \"%s\"", env->payload_type,
+			ROOT_PAYLOAD_TYPE);
+		goto out;
+	}
+	if (root_parse((const char *)env->payload, env->payload_len, object, &nr, err) < 0) {
+		err->kind = VS_ERR_DENIED;
+		goto out;
+	}
+	/* TUF: root N+1 exactly, signed by a threshold of root N and by a threshold of itself. */
+	if (nr->version != cur->version + 1) {
+		vs_fail(err, VS_ERR_DENIED, object,
+			"new root of trust has version %lld, the installed one %lld: only version %lld follows it",
+			(long long)nr->version, (long long)cur->version, (long long)cur->version + 1);
+		goto out;
+	}
+	old_n = count_root_signatures(cur, env);
+	new_n = count_root_signatures(nr, env);
+	if (old_n < cur->threshold || new_n < nr->threshold) {
+		vs_fail(err, VS_ERR_DENIED, object,
+			"new root of trust version %lld has %u of %u signatures of the installed root (version %lld) and %u of %u of its own keys: both thresholds must be met",
+			(long long)nr->version, old_n, cur->threshold, (long long)cur->version, new_n,
+			nr->threshold);
+		goto out;
+	}
+	*next = nr;
+	nr = NULL;
+	*payload = (char *)env->payload;
+	*plen = env->payload_len;
+	env->payload = NULL;
+	r = 0;
+out:
+	root_free(nr);
+	dsse_free(env);
+	return r;
+}
+
 int bundle_open(const struct root_of_trust *root, const char *json, size_t len, const char *object,
 		char **payload, size_t *plen, unsigned *valid, struct vs_error *err)
 {
 	struct dsse_envelope *env = NULL;
-	const struct root_key *counted[VS_MAX_SIGNATURES];
 	unsigned n = 0;
 	int r = -1;
 
@@ -144,22 +219,7 @@ int bundle_open(const struct root_of_trust *root, const char *json, size_t len, 
 			BUNDLE_PAYLOAD_TYPE);
 		goto out;
 	}
-	for (size_t i = 0; i < env->nsigs; i++) {
-		for (size_t k = 0; k < root->nkeys; k++) {
-			int dup = 0;
-
-			if (env->sigs[i].keyid[0] && strcmp(env->sigs[i].keyid, root->keys[k].id))
-				continue;
-			if (dsse_verify_sig(env, i, root->keys[k].key) < 0)
-				continue;
-			/* A threshold counts distinct owners (the keyid when the owner is unset). */
-			for (unsigned j = 0; j < n; j++)
-				dup |= !strcmp(root_key_owner(counted[j]), root_key_owner(&root->keys[k]));
-			if (!dup && n < VS_MAX_SIGNATURES)
-				counted[n++] = &root->keys[k];
-			break;
-		}
-	}
+	n = count_root_signatures(root, env);
 	if (n < root->threshold) {
 		vs_fail(err, VS_ERR_DENIED, object,
 			"policy bundle has %u valid root signature%s, root of trust requires %u", n,

@@ -12,6 +12,7 @@
 
 #define BUNDLE_PAYLOAD_TYPE "application/vnd.vmseal.policy+json"
 #define ROOT_FILE_NAME "root.json"
+#define ROOT_PAYLOAD_TYPE "application/vnd.vmseal.root+json"
 
 struct root_key {
 	char id[KEY_ID_HEX_LEN + 1];
@@ -24,12 +25,21 @@ struct root_of_trust {
 	struct root_key keys[VS_MAX_ROOT_KEYS];
 	size_t nkeys;
 	unsigned threshold;
+	int64_t version; /* >= 1; root N+1 replaces root N only through root_rotate_open */
 };
 
 int root_parse(const char *json, size_t len, const char *object, struct root_of_trust **out,
 	       struct vs_error *err);
 int root_load(const char *path, struct root_of_trust **out, struct vs_error *err);
 void root_free(struct root_of_trust *r);
+
+/* Verifies a signed root of trust N+1 (a DSSE envelope, payloadType ROOT_PAYLOAD_TYPE, around
+ * the new root.json) against the installed root cur, TUF's rule: version exactly
+ * cur->version + 1, signed by at least cur->threshold distinct owners of cur's keys AND by at
+ * least its own threshold of its own keys. On success *next is the new root and *payload
+ * (malloc'd) the root.json text to install. Failures are VS_ERR_DENIED. */
+int root_rotate_open(const struct root_of_trust *cur, const char *json, size_t len, const char *object,
+		     struct root_of_trust **next, char **payload, size_t *plen, struct vs_error *err);
 
 /* Is this JSON text a DSSE envelope (has "payloadType")? Cheap look, no verification. */
 int bundle_is_envelope(const char *json, size_t len);

@@ -5,6 +5,8 @@
 
 #define VS_MAX_ATTESTATION_BYTES (1u << 20) /* an attestation (DSSE envelope) file */
 #define VS_MAX_POLICY_BYTES (1u << 20)      /* a policy or policy bundle file */
+#define VS_MAX_TRUST_STATE_BYTES 4096      /* trust.state (lib/truststate.h) */
+#define VS_POLICY_EXPIRY_WARN_S (7 * 86400) /* warn when a policy bundle expires sooner */
 #define VS_MAX_KEY_FILE_BYTES (64u << 10)   /* a PEM key file */
 #define VS_MAX_PASSPHRASE_BYTES 1024        /* a passphrase file */
 #define VS_MAX_SIGNATURES 16                /* signatures in one envelope */

@@ -17,6 +17,7 @@
 #include "dsse.h"
 #include "jsonx.h"
 #include "merkle.h"
+#include "truststate.h"
 #include "policy_boot.h"
 #include "sshpolicy.h"
 #include "util.h"
@@ -275,7 +276,8 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 {
 	static const char *const fields[] = {"version", "enforce", "keys", "templates",
 					     "revoked_digests", "gateway", "audit_log",
-					     "allow_network_disks", "comment", "boot", "launch", "ssh", NULL};
+					     "allow_network_disks", "comment", "boot", "launch", "ssh",
+					     "expires", NULL};
 	struct policy *p = NULL;
 	json_error_t jerr;
 	json_t *root, *v, *e;
@@ -306,6 +308,9 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 		goto out;
 	}
 	p->version = json_integer_value(v);
+	/* A bundle's signed end of life (issue #14 item 3); absent: none. */
+	if (opt_time(root, "expires", &p->expires, "policy", object, err) < 0)
+		goto out;
 	if (opt_bool(root, "enforce", 1, &p->enforce, "policy", object, err) < 0 ||
 	    opt_bool(root, "allow_network_disks", 0, &p->allow_network_disks, "policy", object, err) < 0)
 		goto out;
@@ -393,21 +398,66 @@ out:
 	return r;
 }
 
+int policy_check_trust(struct policy *p, const char *path, const struct trust_state *ts,
+		       const char *state_path, int64_t now, struct vs_error *err)
+{
+	char t[32];
+
+	if (p->version < ts->policy_version)
+		return vs_fail(err, VS_ERR_INPUT, path,
+			       "policy version %lld is older than the installed version %lld (rollback; %s)",
+			       (long long)p->version, (long long)ts->policy_version, state_path);
+	if (p->expires) {
+		time_format_rfc3339(p->expires, t, sizeof(t));
+		if (now > p->expires)
+			return vs_fail(err, VS_ERR_INPUT, path,
+				       "policy bundle expired on %s: install a newer one (vmseal-policy install)", t);
+		if (p->expires - now < VS_POLICY_EXPIRY_WARN_S)
+			snprintf(p->warning, sizeof(p->warning),
+				 "policy bundle version %lld expires on %s (in %lld h): install a newer one",
+				 (long long)p->version, t, (long long)((p->expires - now) / 3600));
+	}
+	return 0;
+}
+
 int policy_load(const char *path, struct policy **out, struct vs_error *err)
 {
+	return policy_load_state(path, NULL, out, err);
+}
+
+int policy_load_state(const char *path, const char *state_path, struct policy **out,
+		      struct vs_error *err)
+{
 	struct root_of_trust *root = NULL;
-	char rootpath[VS_MAX_PATH_BYTES], *buf = NULL, *payload = NULL;
+	struct trust_state ts;
+	struct policy *p = NULL;
+	char rootpath[VS_MAX_PATH_BYTES], statebuf[VS_MAX_PATH_BYTES], *buf = NULL, *payload = NULL;
 	size_t len = 0, plen = 0;
 	int r = -1;
 
+	if (!state_path) {
+		trust_state_path_for(path, statebuf, sizeof(statebuf));
+		state_path = statebuf;
+	}
+	if (trust_state_load(state_path, &ts, err) < 0) {
+		vs_error_prefix(err, "trust state");
+		return -1;
+	}
 	if (file_read_all(path, VS_MAX_POLICY_BYTES, &buf, &len, err) < 0)
 		return -1;
 	/* With a root of trust beside the policy, only a bundle that verifies under it is a
-	 * policy: a plain file there would let anyone who can write it bypass the signers. */
+	 * policy: a plain file there would let anyone who can write it bypass the signers. Once a
+	 * root was installed, trust.state remembers it: removing root.json changes nothing. */
 	bundle_root_path(path, rootpath, sizeof(rootpath));
 	if (access(rootpath, F_OK) == 0) {
 		if (root_load(rootpath, &root, err) < 0) {
 			vs_error_prefix(err, "root of trust");
+			goto out;
+		}
+		if (root->version < ts.root_version) {
+			vs_fail(err, VS_ERR_INPUT, rootpath,
+				"root of trust version %lld is older than the installed version %lld (rollback; %s)",
+				(long long)root->version, (long long)ts.root_version, state_path);
 			goto out;
 		}
 		if (!bundle_is_envelope(buf, len)) {
@@ -420,14 +470,27 @@ int policy_load(const char *path, struct policy **out, struct vs_error *err)
 			err->kind = VS_ERR_INPUT;
 			goto out;
 		}
-		r = policy_parse(payload, plen, path, out, err);
+		if (policy_parse(payload, plen, path, &p, err) < 0)
+			goto out;
+	} else if (ts.root_version > 0) {
+		vs_fail(err, VS_ERR_INPUT, path,
+			"a root of trust (version %lld) was installed (%s) but %s is gone: refusing the policy",
+			(long long)ts.root_version, state_path, rootpath);
+		goto out;
 	} else if (bundle_is_envelope(buf, len)) {
 		vs_fail(err, VS_ERR_INPUT, path, "signed policy bundle, but there is no %s to verify it",
 			rootpath);
-	} else {
-		r = policy_parse(buf, len, path, out, err);
+		goto out;
+	} else if (policy_parse(buf, len, path, &p, err) < 0) {
+		goto out;
 	}
+	if (policy_check_trust(p, path, &ts, state_path, vs_now(), err) < 0)
+		goto out;
+	*out = p;
+	p = NULL;
+	r = 0;
 out:
+	policy_free(p);
 	free(payload);
 	free(buf);
 	root_free(root);

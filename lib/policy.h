@@ -113,6 +113,8 @@ struct policy {
 	struct ssh_policy *ssh;            /* the "ssh" section (lib/sshpolicy.h); never NULL */
 	char audit_log[VS_MAX_PATH_BYTES]; /* "" when unset */
 	char digest[65];                   /* SHA-256 of the policy bytes, for caches */
+	int64_t expires;                   /* "expires": the bundle's end of life; 0: none */
+	char warning[VS_ERR_REASON_MAX];   /* set by policy_load: expires within a week; "" else */
 };
 
 /* Reads and parses a policy file (≤ VS_MAX_POLICY_BYTES, JSON_REJECT_DUPLICATES, every field
@@ -120,6 +122,20 @@ struct policy {
  * sits beside the policy file, the file must be a signed policy bundle verifying under it
  * (lib/bundle.h); a bundle without a root.json is refused too. */
 int policy_load(const char *path, struct policy **out, struct vs_error *err);
+
+/* policy_load under the host's trust state (lib/truststate.h; state_path NULL: the one that
+ * governs path, trust_state_path_for). Refuses a policy whose version is below the installed
+ * one (rollback), a root.json older than the installed root, a policy without root.json once a
+ * root was installed, and a policy past its "expires"; sets p->warning when it expires within
+ * VS_POLICY_EXPIRY_WARN_S. policy_load is this with state_path NULL. */
+int policy_load_state(const char *path, const char *state_path, struct policy **out,
+		      struct vs_error *err);
+
+struct trust_state;
+/* The checks policy_load_state makes on a parsed policy p: version not below ts's, not past
+ * "expires" at now; sets p->warning when it expires within VS_POLICY_EXPIRY_WARN_S. */
+int policy_check_trust(struct policy *p, const char *path, const struct trust_state *ts,
+		       const char *state_path, int64_t now, struct vs_error *err);
 int policy_parse(const char *json, size_t len, const char *object, struct policy **out,
 		 struct vs_error *err);
 void policy_free(struct policy *p);

@@ -367,8 +367,8 @@ def run_install():
             d + "/audit.log", base + "/v2.bundle"]
 
     def check(problems, rc):
-        extra = sorted(set(os.listdir(d)) - {"root.json", "policy.json", "audit.log"} -
-                       set(temps_of(d, "policy.json")))
+        extra = sorted(set(os.listdir(d)) - {"root.json", "policy.json", "audit.log", "trust.state"} -
+                       set(temps_of(d, "policy.json")) - set(temps_of(d, "trust.state")))
         # the install lock file may stay; anything else is a leftover
         extra = [e for e in extra if not e.endswith(".lock")]
         if extra:
@@ -383,6 +383,16 @@ def run_install():
             problems.append("policy.json is neither bundle (%s)" % (len(b) if b else "missing"))
         if rc == 0 and state != "v2":
             problems.append("completed but policy is %s" % state)
+        # trust.state is written after the policy: it may lag behind, never lead
+        if os.path.exists(d + "/trust.state"):
+            try:
+                ts = json.load(open(d + "/trust.state"))
+                if ts["policy_version"] == 2 and not state.startswith("v2"):
+                    problems.append("trust.state records version 2 but the policy is %s" % state)
+            except (ValueError, KeyError) as e:
+                problems.append("trust.state torn: %s" % e)
+        elif rc == 0:
+            problems.append("completed without a trust.state")
         state += "/audit-" + audit_ok(d + "/audit.log", problems)
         if os.path.exists(d + "/audit.log"):
             shutil.copy(d + "/audit.log", "inst.audit")

@@ -22,7 +22,7 @@ static const char *prog = "vmseal-verify";
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: vmseal-verify --policy POLICY [--attestation FILE] [--json]\n"
+		"Usage: vmseal-verify --policy POLICY [--attestation FILE] [--json] [--trust-state FILE]\n"
 		"                     [--audit-log FILE] [--progress | --no-progress] IMAGE\n"
 		"       vmseal-verify --policy POLICY --kind KIND [--cmdline STR] [--json]\n"
 		"                     [--audit-log FILE] FILE\n"
@@ -46,6 +46,12 @@ static void usage(FILE *f)
 		"                      the kernel's Statement lists (default: none, the empty one)\n"
 		"  --audit-log FILE    append the decision to this audit log (default: the policy's\n"
 		"                      audit_log, if set)\n"
+		"  --trust-state FILE  the host's trust state (what vmseal-policy install recorded):\n"
+		"                      a policy older than the installed version, an older root.json,\n"
+		"                      a plain policy once a root was installed, an expired bundle are\n"
+		"                      refused. Default: /var/lib/vmseal/trust.state for the system\n"
+		"                      policy /etc/vmseal/policy.json, else trust.state beside POLICY\n"
+		"                      (usually absent for a policy of your own: nothing to compare)\n"
 		"  --progress          show bytes hashed, rate and ETA on stderr (default: only when\n"
 		"                      stderr is a terminal and IMAGE is over 1 GiB)\n"
 		"  --no-progress       never show progress\n"
@@ -114,13 +120,14 @@ int main(int argc, char **argv)
 		{"kind", required_argument, NULL, 'k'},
 		{"cmdline", required_argument, NULL, 'c'},
 		{"audit-log", required_argument, NULL, 'l'},
+		{"trust-state", required_argument, NULL, 't'},
 		{"progress", no_argument, NULL, 'P'},
 		{"no-progress", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *policy_path = NULL, *att = NULL, *auditlog = NULL, *image;
+	const char *policy_path = NULL, *att = NULL, *auditlog = NULL, *trust_state = NULL, *image;
 	char att_default[VS_MAX_PATH_BYTES], *envelope = NULL;
 	struct vs_error err = {0};
 	struct image_verdict v;
@@ -146,6 +153,7 @@ int main(int argc, char **argv)
 			break;
 		case 'c': cmdline = optarg; break;
 		case 'l': auditlog = optarg; break;
+		case 't': trust_state = optarg; break;
 		case 'P': pmode = PROGRESS_ON; break;
 		case 'N': pmode = PROGRESS_OFF; break;
 		case 'h': usage(stdout); return 0;
@@ -170,10 +178,12 @@ int main(int argc, char **argv)
 			return cli_usage_error(prog, "image path too long");
 		att = att_default;
 	}
-	if (policy_load(policy_path, &p, &err) < 0) {
+	if (policy_load_state(policy_path, trust_state, &p, &err) < 0) {
 		vs_error_prefix(&err, "cannot use policy");
 		goto out;
 	}
+	if (p->warning[0])
+		cli_warn_lines(prog, policy_path, p->warning);
 	{
 		char lint[4096];
 
