@@ -104,7 +104,8 @@ expect_deny "a plain root.json cannot replace an installed one" "must be signed 
 	vmseal-policy install-root --policy etc/policy.json root.json
 expect_rc "countersign root 2 with root 1's key" 0 vmseal-policy sign --key r1.key --append root2.json
 cp root2.json root2copy.json
-vmseal-policy root --previous <(sed 's/"version": 1/"version": 2/' root.saved) --key r1.key --threshold 1 -o root3.json r3.pub >/dev/null
+sed 's/"version": 1/"version": 2/' root.saved > root2.fake
+vmseal-policy root --previous root2.fake --key r1.key --threshold 1 -o root3.json r3.pub >/dev/null
 vmseal-policy sign --key r3.key --append root3.json >/dev/null
 expect_deny "root 3 on a host at root 1 (a skipped version) refused" "only version 2 follows it" \
 	vmseal-policy install-root --policy etc/policy.json root3.json
