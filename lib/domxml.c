@@ -272,6 +272,7 @@ int domxml_read(const char *xml, size_t len, struct _xmlDoc **out, struct vs_err
 	ret = 0;
 out:
 	xmlFreeDoc(doc);
+	xmlFreeParserCtxt(ctxt);
 	return ret;
 }
 
