@@ -217,6 +217,7 @@ install: programs man
 	install -m 0644 completion/vmseal $(DESTDIR)$(COMPDIR)/vmseal
 	for p in $(PROG_NAMES); do ln -sf vmseal $(DESTDIR)$(COMPDIR)/$$p; done
 	install -m 0644 examples/policy.json $(DESTDIR)$(DOCDIR)/examples/policy.json
+	install -m 0644 examples/openssl-pkcs11.cnf $(DESTDIR)$(DOCDIR)/examples/openssl-pkcs11.cnf
 
 # The .deb is built from a copy of the tree outside it (dpkg-buildpackage writes ../); the
 # package lands in $(BUILD)/deb/. Missing build tools are installed when run as root.

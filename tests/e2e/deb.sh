@@ -34,26 +34,58 @@ grep -qx '/usr/share/bash-completion/completions/vmseal' contents && pass "bash 
 grep -q '^/lib/systemd/system/vmseal-gateway.service$' contents && pass "systemd unit" || fail "no unit"
 ! grep -q '^/etc/vmseal/policy.json' contents && pass "no /etc/vmseal/policy.json in the package" || fail "ships a policy"
 dpkg-deb -e "$deb" ctl
-[ "$(cat ctl/conffiles)" = /etc/vmseal/gateway.conf ] && pass "one conffile: /etc/vmseal/gateway.conf" \
-	|| fail "conffiles: $(cat ctl/conffiles)"
+[ "$(sort ctl/conffiles | tr '\n' ' ')" = "/etc/logrotate.d/vmseal /etc/vmseal/gateway.conf " ] \
+	&& pass "conffiles: /etc/vmseal/gateway.conf and /etc/logrotate.d/vmseal only" || fail "conffiles: $(cat ctl/conffiles)"
+grep -qxE '/etc/vmseal/gateway.conf.d/?' contents && ! grep -q '^/etc/vmseal/gateway.conf.d/.' contents \
+	&& pass "local settings directory /etc/vmseal/gateway.conf.d shipped empty" || fail "gateway.conf.d: $(grep conf.d contents)"
+# Life cycle: an upgrade restarts the gateway only if it was running; removal stops it.
+grep -q "deb-systemd-invoke try-restart 'vmseal-gateway.service'" ctl/postinst \
+	&& pass "postinst: upgrade try-restarts the gateway (restarts it only if it was running)" || fail "postinst: no try-restart"
+! grep -qE 'deb-systemd-invoke (start|restart) ' ctl/postinst && pass "postinst never starts a stopped gateway" || fail "postinst starts it"
+awk '/remove/ && /deconfigure/ {on=1} on && /deb-systemd-invoke stop vmseal-gateway.service/ {found=1} END {exit !found}' ctl/prerm \
+	&& pass "prerm: removal stops the gateway" || fail "prerm: $(cat ctl/prerm)"
+grep -q 'policy.json.lock' ctl/postrm && pass "postrm: purge removes vmseal-policy's lock" || fail "postrm: no lock removal"
 
 # --- what exists before, to compare after the purge
-watch="/etc/vmseal /etc/libvirt/hooks/qemu.d/vmseal /var/cache/vmseal /var/log/vmseal /var/log/vmseal-gateway
-/usr/share/doc/vmseal /lib/systemd/system/vmseal-gateway.service /usr/share/bash-completion/completions/vmseal"
-snapshot() { for p in $watch /usr/bin/vmseal-*; do [ -e "$p" ] || [ -L "$p" ] && find "$p"; done 2>/dev/null | sort; }
+watch="/etc/vmseal /etc/libvirt/hooks/qemu.d /var/cache/vmseal /var/log/vmseal /var/log/vmseal-gateway /var/lib/vmseal
+/usr/share/doc/vmseal /lib/systemd/system/vmseal-gateway.service /usr/share/bash-completion/completions/vmseal
+/etc/logrotate.d/vmseal /usr/libexec/vmseal"
+snapshot() { for p in $watch /usr/bin/vmseal-*; do [ -e "$p" ] || [ -L "$p" ] && find "$p" -printf '%p %m %u %g\n'; done 2>/dev/null | sort; }
+# Directories an administrator made before (empty /etc/vmseal, libvirt's hooks directory): dpkg
+# removes a package's empty directories on purge, so they are put back as they were.
+had_dirs=()
+for d in /etc/vmseal /etc/libvirt/hooks/qemu.d /etc/libvirt/hooks /var/lib/vmseal; do
+	[ -d $d ] && had_dirs+=("$d $(stat -c '%a %U %G' $d)")
+done
+restore_dirs() {
+	local e d m u g
+	for e in "${had_dirs[@]}"; do
+		read -r d m u g <<<"$e"
+		[ -d "$d" ] || install -d -m "$m" -o "$u" -g "$g" "$d"
+	done
+}
 # Cache and logs left by other tests' hooks (tests/e2e/libvirt.sh) go aside and come back.
 mkdir saved
-for d in /var/cache/vmseal /var/log/vmseal; do
-	[ -e $d ] && mv $d "saved/$(basename "$(dirname $d)")"
+for d in /var/cache/vmseal /var/log/vmseal /var/log/vmseal-gateway; do
+	[ -e $d ] && mv $d "saved/${d//\//_}"
 done
+restore_saved() {
+	local d
+	for d in /var/cache/vmseal /var/log/vmseal /var/log/vmseal-gateway; do
+		[ -e "$T/saved/${d//\//_}" ] && { rm -rf $d; mv "$T/saved/${d//\//_}" $d; }
+	done
+}
 had_user=0; getent passwd vmseal >/dev/null && had_user=1
-cleanup_hooks+=("dpkg -P vmseal >/dev/null 2>&1; [ $had_user = 1 ] || deluser --system --quiet vmseal >/dev/null 2>&1; rm -f /etc/vmseal/policy.json; rmdir /etc/vmseal 2>/dev/null; rm -rf /var/log/vmseal /var/cache/vmseal; [ -e $T/saved/cache ] && mv $T/saved/cache /var/cache/vmseal; [ -e $T/saved/log ] && mv $T/saved/log /var/log/vmseal")
+[ -e /var/lib/vmseal ] && had_varlib=1 || had_varlib=0
+cleanup_hooks+=("[ -f $T/gw.pid ] && kill \$(cat $T/gw.pid) 2>/dev/null; dpkg -P vmseal >/dev/null 2>&1; [ $had_user = 1 ] || deluser --system --quiet vmseal >/dev/null 2>&1; rm -f /etc/vmseal/policy.json /etc/vmseal/gateway.conf.d/local.conf; rmdir /etc/vmseal/gateway.conf.d /etc/vmseal 2>/dev/null; rm -rf /var/log/vmseal /var/log/vmseal-gateway /var/cache/vmseal; [ $had_varlib = 1 ] || rm -rf /var/lib/vmseal; restore_saved; restore_dirs")
 snapshot >before
 
 # --- install
 cp "$deb" .
 if DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "./$(basename "$deb")" >apt.log 2>&1; then
 	pass "apt-get install ./$(basename "$deb")"
+	grep -q 'the libvirt hook refuses EVERY domain start until a policy is installed' apt.log \
+		&& pass "postinst says the hook refuses every start until a policy exists" || fail "postinst message: $(grep vmseal: apt.log)"
 else
 	fail "apt-get install: $(tail -5 apt.log)"; exit 0
 fi
@@ -67,6 +99,8 @@ hook=/etc/libvirt/hooks/qemu.d/vmseal
 for d in /var/cache/vmseal /var/log/vmseal; do
 	[ "$(stat -c '%a %U' $d)" = "700 root" ] && pass "$d is 0700 root" || fail "$d: $(stat -c '%a %U' $d)"
 done
+[ "$(stat -c '%a %U %G' /var/lib/vmseal/templates)" = "751 root vmseal" ] \
+	&& pass "/var/lib/vmseal/templates is root:vmseal 0751" || fail "templates dir: $(stat -c '%a %U %G' /var/lib/vmseal/templates)"
 u=$(getent passwd vmseal)
 uid=$(cut -d: -f3 <<<"$u")
 [ -n "$u" ] && [ "$uid" -lt 1000 ] && [[ $u == *nologin ]] && pass "system user vmseal (uid $uid, no login)" \
@@ -129,14 +163,91 @@ if command -v systemd-analyze >/dev/null; then
 else
 	skip "systemd-analyze not installed"
 fi
-for d in User=vmseal SupplementaryGroups=libvirt NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes \
+grep -q '^SupplementaryGroups=' "$unit" && fail "the unit needs a supplementary group (libvirt exists only with libvirt-daemon-system)" \
+	|| pass "the unit names no supplementary group"
+for d in User=vmseal ExecStart=/usr/libexec/vmseal/gateway-start RestartPreventExitStatus=2 NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes \
 	PrivateTmp=yes CapabilityBoundingSet= MemoryDenyWriteExecute=yes SystemCallFilter=@system-service \
-	'ExecReload=/bin/kill -HUP $MAINPID' EnvironmentFile=/etc/vmseal/gateway.conf; do
+	'ExecReload=/bin/kill -HUP $MAINPID'; do
 	grep -qxF -- "$d" "$unit" || fail "unit lacks $d"
 done
 pass "unit has the sandbox directives"
 ! systemctl is-enabled vmseal-gateway >/dev/null 2>&1 && pass "gateway unit not enabled by the install" \
 	|| fail "unit enabled"
+
+# --- the gateway as the unit runs it, without systemd: the documented setpriv command
+start=/usr/libexec/vmseal/gateway-start
+mv /etc/vmseal/policy.json admin-policy.json
+runas() { setpriv --reuid=vmseal --regid=vmseal --init-groups --no-new-privs --inh-caps=-all "$@"; }
+expect_err "gateway-start without a policy: one clear line, exit 2 (no restart loop)" \
+	"not started: no policy at /etc/vmseal/policy.json" runas $start
+[ "$(wc -l <err)" = 1 ] && pass "gateway-start: the refusal is one line" || fail "gateway-start stderr: $(cat err)"
+cp pol.json /etc/vmseal/policy.json
+expect_err "gateway-start without its keys: names the file" "cannot read /etc/vmseal/gateway.crt" runas $start
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+	-addext subjectAltName=IP:127.0.0.1 -keyout gwtls.key -out gw.crt 2>/dev/null
+vmseal-key generate --out gwresp --no-passphrase >/dev/null
+install -m 0600 gw.crt /etc/vmseal/gateway.crt
+expect_err "gateway-start: a key the gateway's user cannot read is named" "user vmseal cannot read /etc/vmseal/gateway.crt" runas $start
+install -m 0640 -g vmseal gw.crt /etc/vmseal/gateway.crt
+install -m 0640 -g vmseal gwtls.key /etc/vmseal/gateway-tls.key
+install -m 0640 -g vmseal gwresp.key /etc/vmseal/gateway-response.key
+if [ ! -S /run/libvirt/libvirt-sock ] && [ ! -S /run/libvirt/virtqemud-sock ]; then
+	expect_err "gateway-start without libvirtd: says so" "libvirt is not running" runas $start
+fi
+# Local settings: a drop-in, read by the same shell; a quoted value with a space stays one word.
+port=$((20000 + RANDOM % 20000))
+cat >/etc/vmseal/gateway.conf.d/local.conf <<EOC
+# local settings (never touched by the package)
+LISTEN=127.0.0.1:$port
+LIBVIRT_URI=test:///default
+EXTRA_OPTS="--threads 2 --request-timeout 5"
+EOC
+runas $start print >print.out 2>&1
+grep -qx -- "--listen" print.out && grep -qx "127.0.0.1:$port" print.out && grep -qx "test:///default" print.out &&
+	grep -qx -- "--request-timeout" print.out && grep -qx /var/lib/vmseal/templates print.out &&
+	pass "gateway-start print: gateway.conf then gateway.conf.d/local.conf, quoted values kept" || fail "print: $(cat print.out)"
+install -d -m 0700 -o vmseal -g vmseal /var/log/vmseal-gateway   # what LogsDirectory= makes
+runas $start >/dev/null 2>gw.log &
+echo $! >gw.pid
+for _ in $(seq 100); do grep -q 'listening on' gw.log 2>/dev/null && break; sleep 0.05; done
+[ "$(curl -s --cacert gw.crt -o /dev/null -w '%{http_code}' https://127.0.0.1:$port/healthz)" = 200 ] &&
+	pass "the documented command for hosts without systemd serves /healthz" || fail "gateway: $(cat gw.log)"
+gwpid=$(pgrep -u vmseal -f "vmseal-gateway --listen 127.0.0.1:$port" | head -1)
+[ -n "$gwpid" ] && [ "$(ps -o user= -p $gwpid)" = vmseal ] && pass "it runs as user vmseal, exec'd (one process)" ||
+	fail "gateway process: $(ps -ef | grep vmseal-gatewa[y])"
+kill $gwpid 2>/dev/null; rm -f gw.pid
+rm -f /etc/vmseal/gateway.crt /etc/vmseal/gateway-tls.key /etc/vmseal/gateway-response.key
+
+# --- logrotate: a rotated hook log is a whole chain, and the hook starts the next one
+if command -v logrotate >/dev/null; then
+	logrotate -f -s "$T/logrotate.state" /etc/logrotate.d/vmseal >lr.log 2>&1 && [ -f /var/log/vmseal/audit.jsonl.1 ] &&
+		[ ! -e /var/log/vmseal/audit.jsonl ] && pass "logrotate renames the hook's audit log" || fail "logrotate: $(cat lr.log; ls /var/log/vmseal)"
+	expect_deny "hook after the rotation (the tampered template): denied, logged" "digest mismatch" \
+		env VMSEAL_POLICY=$T/pol.json $hook web1 prepare begin - <web1.xml
+	expect_rc "the rotated file verifies on its own (the documented step)" 0 vmseal-audit verify /var/log/vmseal/audit.jsonl.1
+	expect_rc "the new file verifies" 0 vmseal-audit verify /var/log/vmseal/audit.jsonl
+else
+	skip "logrotate not installed"
+fi
+
+# --- an upgrade that changes the conffile, non-interactively, with local settings in place
+mkdir up && dpkg-deb -R "$deb" up/root
+sed -i 's/^Version: .*/&+up1/' up/root/DEBIAN/control
+echo "# changed by the next version" >>up/root/etc/vmseal/gateway.conf
+dpkg-deb -b up/root up/vmseal_up1.deb >/dev/null 2>&1
+local_sum=$(sha256sum </etc/vmseal/gateway.conf.d/local.conf)
+if DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ./up/vmseal_up1.deb </dev/null >up.log 2>&1; then
+	pass "upgrade with a changed conffile: apt-get install runs through without a question"
+else
+	fail "upgrade: $(tail -5 up.log)"
+fi
+grep -q '# changed by the next version' /etc/vmseal/gateway.conf && [ "$(sha256sum </etc/vmseal/gateway.conf.d/local.conf)" = "$local_sum" ] &&
+	pass "the upgrade brought the new defaults and kept the local settings" || fail "after upgrade: $(tail -2 /etc/vmseal/gateway.conf)"
+dpkg-query -W -f='${Status}' vmseal | grep -q 'install ok installed' && pass "package fully configured after the upgrade" ||
+	fail "status: $(dpkg-query -W -f='${Status}' vmseal)"
+rm -f /etc/vmseal/gateway.conf.d/local.conf
+mv admin-policy.json /etc/vmseal/policy.json
+: >/etc/vmseal/policy.json.lock   # what vmseal-policy install leaves beside the policy
 
 # --- purge
 if dpkg -P vmseal >purge.log 2>&1; then pass "dpkg -P vmseal"; else fail "dpkg -P: $(tail -3 purge.log)"; fi
@@ -144,8 +255,10 @@ if dpkg -P vmseal >purge.log 2>&1; then pass "dpkg -P vmseal"; else fail "dpkg -
 	|| fail "purge removed or changed /etc/vmseal/policy.json"
 rm -f /etc/vmseal/policy.json
 [ -f /var/log/vmseal/audit.jsonl ] && pass "audit log kept after purge (evidence)" || fail "audit log removed"
-rm -rf /var/log/vmseal
+[ ! -e /etc/vmseal/policy.json.lock ] && pass "purge removes policy.json.lock" || fail "policy.json.lock left after purge"
+rm -rf /var/log/vmseal /var/log/vmseal-gateway
 rmdir /etc/vmseal 2>/dev/null
+restore_dirs
 snapshot >after
 if diff before after >left; then pass "nothing left after dpkg -P (but the audit log, removed by this test)"
 else fail "after purge, differs from before: $(grep '^[<>]' left | head -5 | tr '\n' ' ')"; fi

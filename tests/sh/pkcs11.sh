@@ -24,22 +24,9 @@ p11_setup() {
 	printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$T" > "$T/softhsm2.conf"
 	export SOFTHSM2_CONF=$T/softhsm2.conf
 	softhsm2-util --init-token --free --label vmseal --pin 1234 --so-pin 5678 >/dev/null || { echo "cannot init token"; return 1; }
-	cat > "$T/openssl.cnf" <<-EOF
-	openssl_conf = openssl_init
-	[openssl_init]
-	providers = provider_sect
-	[provider_sect]
-	default = default_sect
-	pkcs11 = pkcs11_sect
-	[default_sect]
-	activate = 1
-	[pkcs11_sect]
-	module = $provider
-	pkcs11-module-path = $module
-	# without it processes crash at exit (NOTES.md)
-	pkcs11-module-quirks = no-deinit
-	activate = 1
-	EOF
+	# The example the package ships (examples/openssl-pkcs11.cnf), with this machine's paths.
+	sed -e "s|^module = .*|module = $provider|" -e "s|^pkcs11-module-path = .*|pkcs11-module-path = $module|" \
+		"$top/examples/openssl-pkcs11.cnf" >"$T/openssl.cnf"
 	export OPENSSL_CONF=$T/openssl.cnf P11_MODULE=$module
 }
 if ! why=$(p11_setup); then
