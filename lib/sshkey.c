@@ -465,7 +465,8 @@ int sshkey_sign(const struct vs_key *ca, const uint8_t *data, size_t len, struct
 
 	switch (key_alg(ca)) {
 	case KEY_ALG_ED25519:
-		if (evp_sign(pkey, NULL, 0, data, len, &s, &slen) < 0)
+		/* key_sign reuses a context set up once (OpenSSL 3.0 fetches under global locks) */
+		if (key_sign(ca, NULL, data, len, &s, &slen, err) < 0)
 			break;
 		sshbuf_put_cstring(sig, "ssh-ed25519");
 		r = sshbuf_put_string(sig, s, slen);
@@ -474,7 +475,7 @@ int sshkey_sign(const struct vs_key *ca, const uint8_t *data, size_t len, struct
 		uint8_t raw[64];
 		struct sshbuf inner = {0};
 
-		if (evp_sign(pkey, "SHA256", 0, data, len, &s, &slen) < 0 ||
+		if (key_sign(ca, "SHA256", data, len, &s, &slen, err) < 0 ||
 		    key_ecdsa_der_to_raw(s, slen, raw) < 0)
 			break;
 		sshbuf_put_mpint(&inner, raw, 32);
