@@ -62,6 +62,12 @@ struct gateway {
 	/* The @authority values a call may be signed for (--authority, else the certificate's
 	 * names with the bound port). name_ptrs[0..nnames) are published once, before the
 	 * "listening" line; until then every signed call is refused (nnames is read atomically). */
+	struct denyagg *denials; /* refused unsigned calls, logged once per interval (deny.c) */
+	pthread_t deny_thread;
+	int deny_running;
+	pthread_mutex_t deny_lock;
+	pthread_cond_t deny_cond;
+	int deny_stop;
 	struct gwnames names;
 	const char *name_ptrs[VS_MAX_AUTHORITIES];
 	size_t nnames;
@@ -71,6 +77,7 @@ struct gateway {
 struct reply {
 	unsigned status;
 	json_t *body;
+	char changed[768]; /* what a state change did, for its audit event ("" when nothing) */
 };
 
 /* Who is calling: every signature that verified, in order, with its nonce. */

@@ -9,11 +9,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 
 #include "api/gateway.h"
+#include "lib/denyagg.h"
 #include "lib/replay_redis.h"
 #include "lib/util.h"
 
@@ -312,10 +314,19 @@ static int claims_refused(struct gateway *gw, struct claims *c, struct reply *re
 	return 1;
 }
 
+/* Who made a call, for its audit events (issue 15 item 6). */
+struct callctx {
+	char client[DENYAGG_CLIENT_BYTES + 8];  /* peer address and port */
+	char host[DENYAGG_CLIENT_BYTES];        /* peer address alone */
+	char cert[256];                         /* the client certificate's subject (mTLS) */
+	char signers[HTTPSIG_MAX_SIGS * 65 + 8]; /* every verified keyid, comma-separated */
+	int unauthenticated;                    /* no valid signature: counted, not logged */
+};
+
 static int authorize(struct gateway *gw, const struct route *rt, const struct req_view *rv,
 		     const struct req *r, struct reply *rep, char *actor, size_t actorlen,
 		     char *why, size_t whylen, int *accept_sig, struct claims *claims,
-		     struct caller *who)
+		     struct callctx *cx, struct caller *who)
 {
 	struct httpsig_verify_opts o = {
 		.key_lookup = policy_key_lookup, .key_ctx = gw, .required = required_components,
@@ -334,14 +345,27 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 
 	snprintf(actor, actorlen, "anonymous");
 	if (httpsig_verify(&rv->msg, &o, &res, &err) < 0) {
-		if (res.sigs[0].keyid[0])
-			snprintf(actor, actorlen, "%s", res.sigs[0].keyid);
-		snprintf(why, whylen, "%s: %s: %s", res.code, err.object, err.reason);
+		/* No valid signature: anyone can send this, so it is only counted, per client and
+		 * reason (one event per interval), with the claimed keyid only when it names a key
+		 * of the policy. The keyid is never the actor: it was not verified. */
+		const char *claimed = res.n < HTTPSIG_MAX_SIGS ? res.sigs[res.n].keyid : "";
+
+		cx->unauthenticated = 1;
+		denyagg_note(gw->denials, cx->host, res.code,
+			     claimed[0] && policy_find_key(gw->policy, claimed) ? claimed : NULL);
 		reply_error(rep, 401, res.code, "%s: %s", err.object, err.reason);
 		*accept_sig = 1;
 		return -1;
 	}
 	snprintf(actor, actorlen, "%s", res.sigs[0].keyid);
+	{
+		size_t off = 0;
+
+		cx->signers[0] = '\0';
+		for (size_t i = 0; i < res.n && off < sizeof(cx->signers); i++)
+			off += (size_t)snprintf(cx->signers + off, sizeof(cx->signers) - off, "%s%.64s",
+						i ? "," : "", res.sigs[i].keyid);
+	}
 	for (size_t i = 0; i < res.n; i++) {
 		const struct policy_key *k = res.sigs[i].key_ref;
 		size_t j;
@@ -405,6 +429,71 @@ static void route_run(struct gateway *gw, const struct route *rt, const struct c
 		rt->fn(gw, rt, name, rv->msg.query, r->body, r->len, rep);
 }
 
+/* The client's address and, under mTLS, its certificate's subject. */
+static void callctx_init(struct gateway *gw, struct MHD_Connection *conn, struct callctx *w)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	unsigned port = 0;
+
+	memset(w, 0, sizeof(*w));
+	snprintf(w->host, sizeof(w->host), "unknown");
+	if (sa && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, w->host, sizeof(w->host));
+		port = ntohs(in->sin_port);
+	} else if (sa && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, w->host, sizeof(w->host));
+		port = ntohs(in6->sin6_port);
+	}
+	snprintf(w->client, sizeof(w->client), strchr(w->host, ':') ? "[%s]:%u" : "%s:%u",
+		 w->host, port);
+	if (!gw->client_ca_pem)
+		return;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci && ci->tls_session) {
+		unsigned n = 0;
+		const gnutls_datum_t *certs =
+			gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
+		gnutls_x509_crt_t crt;
+		gnutls_datum_t dn = {NULL, 0};
+
+		if (!certs || n == 0 || gnutls_x509_crt_init(&crt) < 0)
+			return;
+		if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0 &&
+		    gnutls_x509_crt_get_dn3(crt, &dn, 0) == 0) {
+			/* The CA vouched for it, but keep the log plain: no quotes or controls. */
+			size_t k = 0;
+
+			for (unsigned i = 0; i < dn.size && k + 1 < sizeof(w->cert); i++) {
+				unsigned char c = dn.data[i];
+
+				w->cert[k++] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? (char)c : '?';
+			}
+			w->cert[k] = '\0';
+		}
+		gnutls_free(dn.data);
+		gnutls_x509_crt_deinit(crt);
+	}
+}
+
+/* Audits one event of a signed call: the reason, then who made it (every verified signer, the
+ * client's address, its certificate's subject under mTLS). */
+static int audit_call(struct gateway *gw, const char *actor, const char *event, const char *object,
+		      const char *decision, const char *why, const struct callctx *w, int durable)
+{
+	char reason[2048];
+
+	snprintf(reason, sizeof(reason), "%s; signers=%s; client=%s%s%s%s", why,
+		 w->signers[0] ? w->signers : "none", w->client, w->cert[0] ? "; cert=\"" : "",
+		 w->cert, w->cert[0] ? "\"" : "");
+	return gateway_audit(gw, actor, event, object, decision, reason, durable);
+}
+
 static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, struct req *r,
 			      const char *method)
 {
@@ -413,9 +502,10 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 	const struct route *rt;
 	char name[VS_MAX_NAME_BYTES], actor[HTTPSIG_MAX_PARAM + 1], why[1024];
 	char object[VS_MAX_NAME_BYTES + 64];
-	int path_known = 0, accept_sig = 0;
-	struct claims claims = {.started = 0};
+	struct callctx cx;
 	struct caller who = {.n = 0};
+	int path_known = 0, accept_sig = 0, r_audit;
+	struct claims claims = {.started = 0};
 	struct MHD_Response *mr = NULL;
 	enum MHD_Result ret;
 
@@ -450,9 +540,10 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 		goto send;
 	}
 	snprintf(object, sizeof(object), "%s %s", method, rv->msg.path);
+	callctx_init(gw, conn, &cx);
 	pthread_rwlock_rdlock(&gw->policy_lock);
 	if (authorize(gw, rt, rv, r, &rep, actor, sizeof(actor), why, sizeof(why), &accept_sig,
-		      &claims, &who) < 0)
+		      &claims, &cx, &who) < 0)
 		goto deny;
 	if (!rt->changes_state && !strcmp(method, "GET") && claims.b.pending) {
 		/*
@@ -468,7 +559,7 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 			mr = NULL;
 			goto deny;
 		}
-		if (gateway_audit(gw, actor, rt->event, object, "allow", why, 0) < 0) {
+		if (audit_call(gw, actor, rt->event, object, "allow", why, &cx, 0) < 0) {
 			if (mr)
 				MHD_destroy_response(mr);
 			mr = NULL;
@@ -481,7 +572,7 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 	if (claims_refused(gw, &claims, &rep, why, sizeof(why), &accept_sig))
 		goto deny;
 	/* The decision is logged (durably for a state change) before anything happens. */
-	if (gateway_audit(gw, actor, rt->event, object, "allow", why, rt->changes_state) < 0) {
+	if (audit_call(gw, actor, rt->event, object, "allow", why, &cx, rt->changes_state) < 0) {
 		reply_error(&rep, 503, "audit_unavailable", "the audit log cannot record this call");
 		pthread_rwlock_unlock(&gw->policy_lock);
 		goto send;
@@ -493,8 +584,17 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 
 		snprintf(result, sizeof(result), "%u %s", rep.status,
 			 code ? json_string_value(code) : "ok");
-		if (gateway_audit(gw, actor, rt->event, object, rep.status < 300 ? "info" : "error",
-				  result, 1) < 0)
+		if (rep.changed[0]) {
+			char full[sizeof(result) + sizeof(rep.changed) + 16];
+
+			snprintf(full, sizeof(full), "%s; changed: %s", result, rep.changed);
+			r_audit = audit_call(gw, actor, rt->event, object,
+					     rep.status < 300 ? "info" : "error", full, &cx, 1);
+		} else {
+			r_audit = audit_call(gw, actor, rt->event, object,
+					     rep.status < 300 ? "info" : "error", result, &cx, 1);
+		}
+		if (r_audit < 0)
 			reply_error(&rep, 500, "audit_unavailable",
 				    "the call ran (%s) but its result could not be logged", result);
 	}
@@ -502,7 +602,8 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 	goto send;
 deny:
 	claims_refused(gw, &claims, &rep, why, sizeof(why), &accept_sig); /* never left pending */
-	gateway_audit(gw, actor, rt->event, object, "deny", why, 0);
+	if (!cx.unauthenticated)
+		audit_call(gw, actor, rt->event, object, "deny", why, &cx, 0);
 	pthread_rwlock_unlock(&gw->policy_lock);
 send:
 	ret = mr ? queue(conn, mr, &rep) : respond(gw, conn, rv, &rep, accept_sig);
@@ -669,6 +770,78 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, struct 
 	return 0;
 }
 
+/* ---- refused unsigned calls: one audit event per client and reason per interval ---- */
+
+static void deny_log(void *ctx, const struct denyagg_entry *e)
+{
+	struct gateway *gw = ctx;
+	char object[DENYAGG_CLIENT_BYTES + 8], reason[256];
+
+	snprintf(object, sizeof(object), "client %s", e->client);
+	snprintf(reason, sizeof(reason), "%s: %llu request%s without a valid signature within %u s%s%s",
+		 e->code, (unsigned long long)e->count, e->count == 1 ? "" : "s",
+		 VS_DENY_AGG_INTERVAL_S, e->keyid[0] ? "; claimed_keyid=" : "", e->keyid);
+	gateway_audit(gw, "anonymous", "gateway.unauthenticated", object, "deny", reason, 0);
+}
+
+static void *deny_flusher(void *arg)
+{
+	struct gateway *gw = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&gw->deny_lock);
+	while (!gw->deny_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += VS_DENY_AGG_INTERVAL_S;
+		while (!gw->deny_stop &&
+		       pthread_cond_timedwait(&gw->deny_cond, &gw->deny_lock, &until) != ETIMEDOUT)
+			;
+		pthread_mutex_unlock(&gw->deny_lock);
+		denyagg_drain(gw->denials, deny_log, gw);
+		pthread_mutex_lock(&gw->deny_lock);
+	}
+	pthread_mutex_unlock(&gw->deny_lock);
+	return NULL;
+}
+
+static int deny_start(struct gateway *gw, struct vs_error *err)
+{
+	pthread_condattr_t ca;
+
+	gw->denials = denyagg_new(VS_DENY_AGG_SLOTS);
+	if (!gw->denials)
+		return vs_fail(err, VS_ERR_INTERNAL, "gateway", "out of memory");
+	pthread_mutex_init(&gw->deny_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&gw->deny_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	gw->deny_stop = 0;
+	if (pthread_create(&gw->deny_thread, NULL, deny_flusher, gw) != 0)
+		return vs_fail(err, VS_ERR_INTERNAL, "gateway", "cannot start a thread");
+	gw->deny_running = 1;
+	return 0;
+}
+
+/* After the daemon stopped: the last counts are logged (the flusher drains once more). */
+static void deny_stop(struct gateway *gw)
+{
+	if (gw->deny_running) {
+		pthread_mutex_lock(&gw->deny_lock);
+		gw->deny_stop = 1;
+		pthread_cond_signal(&gw->deny_cond);
+		pthread_mutex_unlock(&gw->deny_lock);
+		pthread_join(gw->deny_thread, NULL);
+		gw->deny_running = 0;
+		pthread_cond_destroy(&gw->deny_cond);
+		pthread_mutex_destroy(&gw->deny_lock);
+	}
+	if (gw->denials)
+		denyagg_drain(gw->denials, deny_log, gw);
+	denyagg_free(gw->denials);
+	gw->denials = NULL;
+}
+
 int gateway_http_start(struct gateway *gw, struct vs_error *err)
 {
 	struct sockaddr_storage ss;
@@ -682,7 +855,7 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 		flags |= MHD_USE_IPv6;
 	if (gw->cfg.verbose)
 		flags |= MHD_USE_ERROR_LOG;
-	if (conn_guard_start(gw, err) < 0)
+	if (conn_guard_start(gw, err) < 0 || deny_start(gw, err) < 0)
 		return -1;
 	{
 		struct MHD_OptionItem o[20];
@@ -759,4 +932,5 @@ void gateway_http_stop(struct gateway *gw)
 		MHD_stop_daemon(gw->daemon);
 	gw->daemon = NULL;
 	conn_guard_free(gw); /* after the daemon: its CLOSED notifications use the guard */
+	deny_stop(gw);
 }

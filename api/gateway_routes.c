@@ -197,6 +197,7 @@ static void domain_action(struct gateway *gw, const struct route *rt, const char
 		reply_virt(out, verb, name);
 		goto out;
 	}
+	snprintf(out->changed, sizeof(out->changed), "domain=%s %s", name, verb);
 	j = domain_json(d);
 	reply_ok(out, 200, j ? j : json_pack("{s:s}", "name", name));
 out:
@@ -247,6 +248,8 @@ static void domain_delete(struct gateway *gw, const struct route *rt, const char
 			    strerror(errno));
 		goto out;
 	}
+	snprintf(out->changed, sizeof(out->changed), "domain=%s deleted%s%s", name,
+		 ours ? " overlay=" : "", ours ? overlay : "");
 	reply_ok(out, 200, json_pack("{s:s, s:b}", "name", name, "deleted", 1));
 out:
 	free(xml);
@@ -416,6 +419,9 @@ static void domain_create(struct gateway *gw, const struct route *rt, const char
 		goto out;
 	}
 	reserved = 0;
+	snprintf(out->changed, sizeof(out->changed),
+		 "domain=%s template=%s (%s) version=%lld digest=%s overlay=%s", name, tmpl,
+		 v.st.template_name, (long long)v.st.template_version, v.st.digest, overlay);
 	reply_ok(out, 201, json_pack("{s:s, s:s, s:s, s:I, s:s}", "name", name, "template", tmpl,
 				     "overlay", overlay, "version",
 				     (json_int_t)v.st.template_version, "state", "shut-off"));

@@ -30,6 +30,8 @@
 #define VS_MAX_CMDLINE_BYTES 4096           /* a kernel command line, with its NUL (<os><cmdline>, a Statement's) */
 #define VS_MAX_BOOT_PINS 256                /* pinned boot-file digests in one policy */
 #define VS_MAX_BOOT_RULES 256               /* boot-file rules in one policy */
+#define VS_DENY_AGG_INTERVAL_S 10           /* gateway: refused unsigned calls, one event per */
+#define VS_DENY_AGG_SLOTS 256               /* ... (client, reason) per interval, this many */
 #define VS_MAX_AUTHORITIES 32               /* names a gateway answers to (--authority) */
 #define VS_MAX_AUTHORITY_BYTES 272          /* one HOST[:PORT]: a DNS name of 255, a port */
 

@@ -151,6 +151,48 @@ grep -q '"decision":"deny","reason":"too many live claims: key' audit.jsonl &&
 	pass "audit: the per-key refusal is logged" || fail "no too-many-claims audit event"
 stop_gateway
 write_policy ""
+# ---- item 7: unauthenticated traffic is counted, not written line by line ----
+start_gateway gw6.log --audit-log "$T/audit-junk.jsonl"
+before=$(stat -c %s audit-junk.jsonl)
+# 3000 junk requests on keep-alive connections: unsigned, with a garbage signature and a long
+# attacker-chosen path, and a forgery that names the admin's keyid
+"$PY" - "$port" "$(vmseal-key id admin.pub)" >junk.out <<'PYEOF'
+import http.client, ssl, sys
+port, kid = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile="tls.crt")
+codes = {}
+c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+junk = "x" * 200
+for i in range(3000):
+    h = {"Host": "replay.example"}
+    path = "/v1/domains"
+    if i % 3 == 1:
+        h["Signature-Input"] = 'sig1=("@method");keyid="%s-%d"' % (junk, i)
+        h["Signature"] = "sig1=:AAAA:"
+        path = "/v1/domains/" + junk
+    elif i % 3 == 2:
+        h["Signature-Input"] = ('sig1=("@method" "@authority" "@path" "@query");created=%d;'
+                                'expires=%d;nonce="n%d";keyid="%s"' % (2000000000 - 10, 2000000000, i, kid))
+        h["Signature"] = "sig1=:" + "A" * 86 + "==:"
+    c.request("GET", path, headers=h)
+    r = c.getresponse(); r.read()
+    codes[r.status] = codes.get(r.status, 0) + 1
+print(codes)
+PYEOF
+stop_gateway
+after=$(stat -c %s audit-junk.jsonl)
+grep -q "^{401: 3000}" junk.out && pass "3000 junk requests: 401 each" || fail "junk answers: $(cat junk.out)"
+growth=$((after - before))
+[ "$growth" -le 4096 ] && pass "3000 junk requests added $growth bytes to the audit log (at most 4 KiB)" ||
+	fail "3000 junk requests added $growth bytes"
+grep -q '"actor":"anonymous","event":"gateway.unauthenticated","object":"client 127.0.0.1","decision":"deny","reason":"signature_missing: 1000 requests without a valid signature within 10 s"' audit-junk.jsonl &&
+	pass "audit: one event counts the 1000 unsigned requests of the interval" || fail "count event: $(grep unauthenticated audit-junk.jsonl)"
+grep -q "\"reason\":\"[a-z_]*: 1000 requests without a valid signature within 10 s; claimed_keyid=$(vmseal-key id admin.pub)\"" audit-junk.jsonl &&
+	pass "audit: forgeries naming a policy key are counted with claimed_keyid, not as its actor" ||
+	fail "claimed_keyid: $(grep unauthenticated audit-junk.jsonl)"
+! grep -q "xxxxxxxxxx" audit-junk.jsonl && pass "audit: no attacker-chosen text from the junk" || fail "junk text in the log"
+vmseal-audit verify audit-junk.jsonl >/dev/null 2>&1 && pass "audit chain intact after the junk" || fail "junk audit chain"
+
 # ---- item 4: a Redis that could evict claims is refused, at start and at reconnect ----
 if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 	rport=$((20000 + RANDOM % 20000))
