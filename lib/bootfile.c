@@ -271,7 +271,6 @@ static int same_content(const char *a, const char *b, struct vs_error *err)
 int bootfile_check_nvram(const struct policy *p, const char *path, const char *template_path,
 			 int64_t now, struct bootfile_result *r, struct vs_error *err)
 {
-	struct vs_error why;
 	struct stat st;
 	int same;
 
@@ -297,7 +296,6 @@ int bootfile_check_nvram(const struct policy *p, const char *path, const char *t
 		return -1;
 	if (r->decision == DECISION_ALLOW || !template_path)
 		return 0;
-	why = r->why;
 	same = same_content(path, template_path, err);
 	if (same < 0)
 		return -1;
@@ -308,8 +306,8 @@ int bootfile_check_nvram(const struct policy *p, const char *path, const char *t
 		return 0;
 	}
 	vs_fail(&r->why, VS_ERR_DENIED, path,
-		"NVRAM file differs from its template %s and is not pinned or signed (%s): saved UEFI "
-		"variables cannot be verified; `virsh start --reset-nvram` recreates it from the template",
-		template_path, why.reason);
+		"NVRAM file differs from its template %s and is neither pinned nor signed: saved UEFI "
+		"variables cannot be verified (`virsh start --reset-nvram` recreates it from the template)",
+		template_path);
 	return 0;
 }

@@ -1176,7 +1176,7 @@ int domallow_boot_check(const struct policy *p, const struct domallow_result *r,
 	int has_kernel = 0;
 
 	for (size_t i = 0; i < r->nboot; i++) {
-		const struct domallow_bootfile *b = &r->boot[i];
+		const struct domallow_bootfile *b = &r->boot[i], *named = b;
 		struct bootfile_result *res = calloc(1, sizeof(*res));
 		struct vs_error e = {0};
 		int rc;
@@ -1192,6 +1192,9 @@ int domallow_boot_check(const struct policy *p, const struct domallow_result *r,
 				if (r->boot[j].nvram_template)
 					tmpl = r->boot[j].path;
 			rc = bootfile_check_nvram(p, b->path, tmpl, now, res, &e);
+			for (size_t j = 0; j < r->nboot; j++)
+				if (r->boot[j].nvram_template && !strcmp(res->why.object, r->boot[j].path))
+					named = &r->boot[j]; /* the template failed */
 		} else {
 			rc = bootfile_check(p, b->kind, b->path,
 					    b->kind == BOOT_KIND_KERNEL && r->has_cmdline ? r->cmdline : NULL, now, res, &e);
@@ -1201,7 +1204,7 @@ int domallow_boot_check(const struct policy *p, const struct domallow_result *r,
 
 			vs_error_clear(err);
 			err->kind = why->kind;
-			snprintf(err->object, sizeof(err->object), "%s %s", b->element, b->path);
+			snprintf(err->object, sizeof(err->object), "%s %s", named->element, named->path);
 			snprintf(err->reason, sizeof(err->reason), "%s", why->reason);
 			free(res);
 			return -1;
