@@ -442,7 +442,7 @@ int key_load_private(const char *spec, const char *passfile, struct vs_key **out
 		}
 		return r;
 	}
-	if (file_read_all(spec, VS_MAX_KEY_FILE_BYTES, &pem, &len, err) < 0)
+	if (file_read_secret(spec, VS_MAX_KEY_FILE_BYTES, "private key", &pem, &len, err) < 0)
 		return -1;
 	r = key_load_private_pem(pem, len, spec, passfile, out, err);
 	OPENSSL_cleanse(pem, len);

@@ -510,6 +510,12 @@ int merkle_root_fd_params(int fd, const char *name, const struct merkle_opts *op
 		vs_fail(err, VS_ERR_IO, name, "modified while hashing (mtime changed)");
 		goto out;
 	}
+	/* A writer can put the mtime back (futimens, touch -d); the ctime only the kernel sets. */
+	if (S_ISREG(st0.st_mode) && (st1.st_ctim.tv_sec != st0.st_ctim.tv_sec ||
+				     st1.st_ctim.tv_nsec != st0.st_ctim.tv_nsec)) {
+		vs_fail(err, VS_ERR_IO, name, "modified while hashing (ctime changed)");
+		goto out;
+	}
 
 	if (acc_root(&j.acc, j.acc_ctx, md, out->root) < 0) {
 		vs_fail_ssl(err, VS_ERR_INTERNAL, name, "SHA-256");

@@ -604,12 +604,43 @@ int64_t vs_now(void)
 	return (int64_t)time(NULL);
 }
 
+int secret_file_check(const struct stat *st, const char *path, const char *what, struct vs_error *err)
+{
+	unsigned mode = (unsigned)st->st_mode & 07777;
+	int service_key = st->st_uid == 0 && geteuid() != 0 && st->st_gid == getegid() && !(mode & 0037);
+
+	if (st->st_uid != geteuid() && st->st_uid != 0)
+		return vs_fail(err, VS_ERR_INPUT, path,
+			       "%s owned by uid %u, not by this user (uid %u) or root: refusing it (chown %u %s)",
+			       what, (unsigned)st->st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
+	if ((mode & 0077) && !service_key)
+		return vs_fail(err, VS_ERR_INPUT, path,
+			       "%s has mode %04o: readable or writable by group or others, refusing it (chmod 600 %s)",
+			       what, mode, path);
+	return 0;
+}
+
+int file_read_secret(const char *path, size_t max, const char *what, char **out, size_t *len,
+		     struct vs_error *err)
+{
+	struct stat st;
+	int fd, r;
+
+	if (vs_open_input(path, VS_INPUT_REG, what, &fd, &st, err) < 0)
+		return -1;
+	r = secret_file_check(&st, path, what, err);
+	if (r == 0)
+		r = fd_read_all(fd, path, max, out, len, err);
+	close(fd);
+	return r;
+}
+
 int passphrase_read_file(const char *path, char **out, struct vs_error *err)
 {
 	char *buf = NULL, *p;
 	size_t len = 0, n;
 
-	if (file_read_all(path, VS_MAX_PASSPHRASE_BYTES, &buf, &len, err) < 0)
+	if (file_read_secret(path, VS_MAX_PASSPHRASE_BYTES, "passphrase file", &buf, &len, err) < 0)
 		return -1;
 	n = strcspn(buf, "\r\n");
 	if (n == 0) {

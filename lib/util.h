@@ -83,6 +83,18 @@ int64_t vs_now(void);
 /* Reads a passphrase file: first line, without the newline; refuses an empty one. The result
  * is allocated with OPENSSL_secure_malloc when available; free with passphrase_free(). */
 int passphrase_read_file(const char *path, char **out, struct vs_error *err);
+
+/* The rule for files holding secrets (private keys, passphrases, PINs), as ssh has it: owned
+ * by the effective user or root, never readable or writable by others, never writable by the
+ * group; group-readable only for a root-owned file whose group is the process's own (a
+ * service's key, root:vmseal 0640). Otherwise VS_ERR_INPUT naming the mode or owner and the
+ * chmod/chown to run. what names the file ("private key"). */
+int secret_file_check(const struct stat *st, const char *path, const char *what, struct vs_error *err);
+
+/* file_read_all for a secret: opened without blocking (vs_open_input), checked with
+ * secret_file_check on the opened file, then read. */
+int file_read_secret(const char *path, size_t max, const char *what, char **out, size_t *len,
+		     struct vs_error *err);
 void passphrase_free(char *p);
 
 /* Marks the process non-dumpable and locks its memory where allowed, for tools holding keys. */

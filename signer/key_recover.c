@@ -21,7 +21,13 @@ static void usage(FILE *f)
 		"\n"
 		"Rebuilds a key file from shares written by 'vmseal-key backup' and writes\n"
 		"DIR/NAME.key (the key file exactly as it was backed up), DIR/NAME.pub and\n"
-		"DIR/NAME.json (status active), mode 0600, atomically, never overwriting.\n"
+		"DIR/NAME.json, mode 0600, atomically, never overwriting.\n"
+		"\n"
+		"Status. The key comes back no more alive than it was: its metadata (NAME.json beside\n"
+		"--out or beside any SHARE) is read first. A destroyed key (the tombstone destroy\n"
+		"leaves) is refused; a retired or revoked key keeps that status; otherwise active.\n"
+		"Copies of the shares moved elsewhere carry no status: what verifiers accept is the\n"
+		"policy's status for the keyid, so revoke it there.\n"
 		"\n"
 		"Checks, each with its own error: every share's checksum (an altered or corrupt\n"
 		"share), that all shares come from the same split of the same key, no index twice,\n"
@@ -42,8 +48,50 @@ static void usage(FILE *f)
 		"  vmseal-key recover --out keys/pipeline share-1.json share-4.json share-5.json\n");
 }
 
+/* What the key's own metadata says, wherever it is known: beside --out and beside every
+ * share (backup writes shares next to the key, destroy leaves NAME.json there as a tombstone).
+ * A destroyed key is refused; a retired or revoked one keeps that status when recovered, so
+ * recovering never brings a key back to active. prior gets the strongest status found. */
+static int known_status(const char *base, char *const *share_paths, size_t n, const struct key_share *s,
+			struct keymeta *prior, struct vs_error *err)
+{
+	char dir[VS_MAX_PATH_BYTES], cand[VS_MAX_PATH_BYTES];
+
+	memset(prior, 0, sizeof(*prior));
+	prior->status = KEYMETA_ACTIVE;
+	for (size_t i = 0; i <= n; i++) {
+		struct keymeta m;
+		struct vs_error e = {0};
+		const char *slash;
+
+		if (i == n) {
+			snprintf(cand, sizeof(cand), "%s", base);
+		} else {
+			slash = strrchr(share_paths[i], '/');
+			snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - share_paths[i]) : 1,
+				 slash ? share_paths[i] : ".");
+			if ((size_t)snprintf(cand, sizeof(cand), "%s/%s", dir, s->name) >= sizeof(cand))
+				continue;
+		}
+		if (keymeta_load(cand, &m, &e) != 0 || strcmp(m.keyid, s->keyid))
+			continue;
+		if (m.status == KEYMETA_DESTROYED) {
+			char t[32] = "an unknown time";
+
+			if (m.destroyed_at)
+				time_format_rfc3339(m.destroyed_at, t, sizeof(t));
+			return vs_fail(err, VS_ERR_DENIED, cand,
+				       "key %.16s… was destroyed at %s (%s.json): recovering it would bring it back; nothing written",
+				       s->keyid, t, cand);
+		}
+		if (m.status > prior->status)
+			*prior = m;
+	}
+	return 0;
+}
+
 static int write_outputs(const char *base, const uint8_t *secret, size_t len,
-			 const struct key_share *s, struct vs_error *err)
+			 const struct key_share *s, const struct keymeta *prior, struct vs_error *err)
 {
 	char pk[VS_MAX_PATH_BYTES], pp[VS_MAX_PATH_BYTES], pj[VS_MAX_PATH_BYTES];
 	const char *slash = strrchr(base, '/');
@@ -61,8 +109,13 @@ static int write_outputs(const char *base, const uint8_t *secret, size_t len,
 	memcpy(m.keyid, s->keyid, sizeof(m.keyid));
 	m.alg = s->alg;
 	m.created = s->created;
-	m.status = KEYMETA_ACTIVE;
-	m.version = 1;
+	/* Never more alive than the key was: a retired or revoked key stays so. */
+	m.status = prior->status;
+	m.retired_at = prior->retired_at;
+	m.revoked_at = prior->revoked_at;
+	memcpy(m.replaced_by, prior->replaced_by, sizeof(m.replaced_by));
+	memcpy(m.reason, prior->reason, sizeof(m.reason));
+	m.version = prior->version ? prior->version : 1;
 	if (file_write_atomic(pp, s->public_key, strlen(s->public_key), 0600, 0, err) < 0)
 		return -1;
 	if (file_write_atomic(pk, secret, len, 0600, 0, err) < 0) {
@@ -93,6 +146,7 @@ int cmd_recover(int argc, char **argv)
 	size_t len = 0, n = 0;
 	int c, rc = 2;
 	struct vs_error err = {0};
+	struct keymeta prior;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -129,6 +183,8 @@ int cmd_recover(int argc, char **argv)
 		if (r < 0)
 			goto out;
 	}
+	if (known_status(base, argv + optind, n, &shares[0], &prior, &err) < 0)
+		goto out;
 	if (shares_recombine(shares, (const char *const *)argv + optind, n, &secret, &len, &err) < 0)
 		goto out;
 	/* The share bytes are no longer needed: wipe them now and give the secure heap back, which
@@ -157,7 +213,7 @@ int cmd_recover(int argc, char **argv)
 		fprintf(stderr, "%s: note: encrypted key not decrypted (no --passphrase-file); its bytes match "
 				"the backed-up file's SHA-256\n", prog);
 	}
-	if (write_outputs(base, secret, len, &shares[0], &err) < 0)
+	if (write_outputs(base, secret, len, &shares[0], &prior, &err) < 0)
 		goto out;
 	printf("%s\n", shares[0].keyid);
 	rc = 0;

@@ -9,6 +9,9 @@ BIN=${VMSEAL_BIN:-$top/build/bin}
 # "$TESTBIN/vmseal-key ...", only where a test needs those; move time with libfaketime.
 TESTBIN=${VMSEAL_TESTBIN:-$(dirname "$BIN")/testbin}
 export PATH="$BIN:$PATH"
+# Secrets (passphrase files, keys) must not be readable by others (lib/util.c secret_file_check,
+# as ssh): tests create their files private, as an administrator would.
+umask 077
 T=$(mktemp -d /tmp/vmseal-test.XXXXXX)
 cleanup_hooks=()
 _cleanup() { for h in "${cleanup_hooks[@]}"; do eval "$h"; done; rm -rf "$T"; }

@@ -75,3 +75,25 @@ mkp owners.json '[{"match":"a-*","keys":["@ci","@rel"],"threshold":2}]' ci=ci.en
 vmseal-policy sign --key ci.key --passphrase-file pw -o owners.bundle owners.json >/dev/null 2>warn.txt
 grep -q 'threshold 2 but its usable keys belong to 1 distinct owner: it can never be met' warn.txt &&
 	pass "vmseal-policy sign warns about a threshold above the number of owners" || fail "no owner warning: $(cat warn.txt)"
+
+# --- vmseal-key recover never brings a destroyed key back as active
+mkdir -p bk && cd bk
+vmseal-key generate --out k --passphrase-file ../pw >/dev/null || fail "keygen k"
+vmseal-key backup --shares 3 --threshold 2 k.key >/dev/null 2>&1 || fail "backup k: $(vmseal-key backup --shares 3 --threshold 2 k.key 2>&1)"
+vmseal-key destroy k --yes >/dev/null 2>&1 || fail "destroy k"
+mkdir -p ../elsewhere
+expect_err "recover of a destroyed key is refused (its tombstone lies beside the shares)" \
+	"was destroyed at .*recovering it would bring it back" \
+	vmseal-key recover --out ../elsewhere/k k.share-1-of-3.json k.share-2-of-3.json
+[ ! -e ../elsewhere/k.key ] && pass "…and nothing was written" || fail "recovered key written"
+vmseal-key generate --out r --passphrase-file ../pw >/dev/null
+vmseal-key backup --shares 2 --threshold 2 r.key >/dev/null 2>&1 || fail "backup r"
+"$PY" - <<'PY'
+import json
+m = json.load(open("r.json")); m["status"] = "retired"; m["retired_at"] = "2026-01-01T00:00:00Z"
+json.dump(m, open("r.json", "w"))
+PY
+expect_rc "recover of a retired key works" 0 vmseal-key recover --out ../elsewhere/r r.share-1-of-2.json r.share-2-of-2.json
+grep -q '"status": *"retired"' ../elsewhere/r.json && pass "…and the recovered key stays retired" ||
+	fail "recovered status: $(cat ../elsewhere/r.json)"
+cd ..

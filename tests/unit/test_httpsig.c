@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for lib/httpsig.c: RFC 9421 appendix B vectors, round trips, every refusal. */
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,7 @@ static struct vs_key *priv_from_pem(const char *pem)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	fputs(pem, f);
 	fclose(f);
+	chmod(path, 0600); /* a private key others can read is refused */
 	CU_ASSERT_EQUAL_FATAL(key_load_private(path, NULL, &k, &err), 0);
 	remove(path);
 	return k;

@@ -186,7 +186,7 @@ static void test_path_and_fd(void)
 struct change {
 	int fd;
 	int calls;
-	enum { CHANGE_NONE, CHANGE_SIZE, CHANGE_BYTE } what;
+	enum { CHANGE_NONE, CHANGE_SIZE, CHANGE_BYTE, CHANGE_BYTE_KEEP_MTIME } what;
 	off_t new_size;
 	uint64_t last_done;
 	int monotonic;
@@ -205,6 +205,16 @@ static void change_file(uint64_t done, uint64_t total, void *arg)
 		CU_ASSERT_EQUAL(ftruncate(c->fd, c->new_size), 0);
 	if (c->what == CHANGE_BYTE)
 		CU_ASSERT_EQUAL(pwrite(c->fd, "x", 1, 4096), 1);
+	if (c->what == CHANGE_BYTE_KEEP_MTIME) {
+		struct stat st;
+		struct timespec t[2];
+
+		CU_ASSERT_EQUAL(fstat(c->fd, &st), 0);
+		CU_ASSERT_EQUAL(pwrite(c->fd, "x", 1, 4096), 1);
+		t[0] = st.st_atim;
+		t[1] = st.st_mtim;
+		CU_ASSERT_EQUAL(futimens(c->fd, t), 0); /* the writer covers its tracks */
+	}
 }
 
 /* A file that grows or shrinks while it is hashed must be an error, never a digest. */
@@ -278,6 +288,26 @@ static void test_rewrite_fails(void)
 	free(p);
 }
 
+/* #14 item 10: the writer puts the mtime back; size and mtime agree, the ctime does not. */
+static void test_rewrite_with_mtime_restored_fails(void)
+{
+	size_t len = 32 * 4096;
+	uint8_t *p = pattern(len, 3, 1);
+	char path[256];
+	int fd = file_with("rewritten2", p, len, path);
+	struct change c = {.fd = fd, .what = CHANGE_BYTE_KEEP_MTIME, .monotonic = 1};
+	struct merkle_opts o = {.threads = 2, .progress = change_file, .progress_arg = &c};
+	struct merkle_params params = {4096, 4096};
+	struct merkle_result r;
+	struct vs_error err = {0};
+
+	usleep(20000); /* let the ctime tick past the file's creation */
+	CU_ASSERT_EQUAL(merkle_root_fd_params(fd, "rewritten2", &o, &params, &r, &err), -1);
+	CU_ASSERT(strstr(err.reason, "modified while hashing (ctime changed)") != NULL);
+	close(fd);
+	free(p);
+}
+
 static void test_not_a_file(void)
 {
 	struct merkle_result r;
@@ -318,6 +348,7 @@ int main(void)
 		{"merkle_root_fd/path with the real chunk size", test_path_and_fd},
 		{"size change while hashing fails", test_size_change_fails},
 		{"in-place rewrite while hashing fails", test_rewrite_fails},
+		{"rewrite with the mtime put back fails (ctime)", test_rewrite_with_mtime_restored_fails},
 		{"progress is monotonic and ends at the total", test_progress},
 		{"directories, pipes, missing files refused", test_not_a_file},
 		{"bad parameters refused", test_bad_params},

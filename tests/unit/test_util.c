@@ -210,6 +210,48 @@ static void test_error_sanitizes(void)
 	CU_ASSERT_EQUAL(vs_error_exit_code(&err), 2);
 }
 
+/* #14 item 10: a secret others can read, write, or own is refused, with the command to run. */
+static void test_secret_file_modes(void)
+{
+	static const struct { unsigned mode; int uid_other, ok; const char *want; } cases[] = {
+		{0600, 0, 1, NULL},
+		{0400, 0, 1, NULL},
+		{0644, 0, 0, "mode 0644: readable or writable by group or others, refusing it (chmod 600 "},
+		{0640, 0, 0, "mode 0640"},
+		{0620, 0, 0, "mode 0620"},
+		{0604, 0, 0, "mode 0604"},
+		{0602, 0, 0, "mode 0602"},
+		{0600, 1, 0, "owned by uid 4242, not by this user"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct stat st = {.st_mode = S_IFREG | cases[i].mode, .st_uid = geteuid(), .st_gid = getegid()};
+		struct vs_error err = {0};
+
+		if (cases[i].uid_other)
+			st.st_uid = 4242;
+		CU_ASSERT_EQUAL(secret_file_check(&st, "k.key", "private key", &err), cases[i].ok ? 0 : -1);
+		if (cases[i].want)
+			CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, cases[i].want));
+	}
+	{
+		char path[512], *buf = NULL;
+		size_t len = 0;
+		struct vs_error err = {0};
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/pw", test_tmpdir());
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		CU_ASSERT_FATAL(fd >= 0 && write(fd, "secret\n", 7) == 7);
+		close(fd);
+		chmod(path, 0644);
+		CU_ASSERT_EQUAL(passphrase_read_file(path, &buf, &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "chmod 600"));
+		chmod(path, 0600);
+		CU_ASSERT_EQUAL(file_read_secret(path, 64, "passphrase file", &buf, &len, &err), 0);
+		free(buf);
+	}
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -221,6 +263,7 @@ int main(void)
 		{"atomic write never overwrites", test_atomic_write_never_overwrites},
 		{"open input refuses FIFOs, devices, directories", test_open_input_types},
 		{"errors strip control characters", test_error_sanitizes},
+		{"secret files: modes and owners as ssh has them", test_secret_file_modes},
 		{NULL, NULL},
 	};
 	return run_suite("util", cases);
