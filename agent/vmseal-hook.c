@@ -269,6 +269,20 @@ static int run_audit(struct run *run, const char *object, const char *decision, 
 	return audit_append_nosync(run->log, &ev, err);
 }
 
+/* logrotate renames the log to LOG.1 and creates nothing: when LOG.1 holds the head where it
+ * was, nothing was lost, and the chain goes on in a new LOG that continues LOG.1. */
+static int rotated_by_rename(struct run *run, const struct audit_head *h)
+{
+	char prev[VS_MAX_PATH_BYTES];
+	struct audit_head cont;
+	struct vs_error e = {0};
+
+	if ((size_t)snprintf(prev, sizeof(prev), "%s.1", run->audit_path) >= sizeof(prev) ||
+	    audit_head_check(prev, h, &e) < 0)
+		return 0;
+	return audit_continue(run->audit_path, prev, "hook", &cont, &e) == 0;
+}
+
 /* The head this hook last left in the log must still be there: a log cut short, or replaced
  * by another file (a guest's serial console aimed at it, an rm and a fresh chain), refuses
  * every start until vmseal-audit acknowledge records that an administrator saw it. */
@@ -294,10 +308,14 @@ static int head_check(struct run *run, const struct hook_config *cfg, struct vs_
 	if (exists && audit_head_check(run->audit_path, &h, err) < 0) {
 		size_t l = strlen(err->reason);
 
-		if (err->kind == VS_ERR_DENIED)
+		if (err->kind != VS_ERR_DENIED)
+			return -1;
+		if (!rotated_by_rename(run, &h)) {
 			snprintf(err->reason + l, sizeof(err->reason) - l,
 				 " (acknowledge with vmseal-audit acknowledge --head %s)", run->head_path);
-		return -1;
+			return -1;
+		}
+		vs_error_clear(err);
 	}
 	run->head_ok = 1;
 	return 0;

@@ -1059,6 +1059,11 @@ int audit_verify_opts(const char *path, const struct audit_verify_opts *opts,
 			}
 			last_seq = e.seq - 1;
 		}
+		if (parsed && first_seq == 0 && opts && opts->any_start && !opts->has_prev && !torn_pending &&
+		    e.seq > 1 && last_seq == 0) {
+			last_seq = e.seq - 1;
+			hex_decode(e.prev, last_hash, HASH_LEN);
+		}
 		if (parsed && first_seq == 0 && !(opts && opts->has_prev) && e.seq > 1 && last_seq == 0 &&
 		    !torn_pending) {
 			res->bad_seq = 1;
@@ -1475,5 +1480,62 @@ out:
 	free(sline);
 	free(cline);
 	free(cbuf);
+	return ret;
+}
+
+int audit_continue(const char *path, const char *prev_path, const char *actor, struct audit_head *cont,
+		   struct vs_error *err)
+{
+	struct audit_log *prev = NULL;
+	struct stat st;
+	char *line = NULL, *buf = NULL, reason[VS_MAX_PATH_BYTES + 16];
+	size_t len = 0;
+	int ret = -1;
+
+	memset(cont, 0, sizeof(*cont));
+	if (lstat(path, &st) == 0 && st.st_size > 0)
+		return 0;
+	if (audit_open(prev_path, &prev, err) < 0)
+		return -1;
+	while (flock(prev->fd, LOCK_SH) < 0 && errno == EINTR)
+		;
+	if (fstat(prev->fd, &st) < 0 || tail_scan(prev, st.st_size, err) < 0) {
+		if (!err->reason[0])
+			vs_fail(err, VS_ERR_IO, prev_path, "cannot stat: %s", strerror(errno));
+		goto out;
+	}
+	snprintf(reason, sizeof(reason), "continues %s", prev_path);
+	if (format_event(prev->last_seq + 1,
+			 &(struct audit_event){.actor = actor, .event = AUDIT_EVENT_CONTINUE, .object = path,
+					       .decision = "info", .reason = reason},
+			 prev->last_hash, &line, &len, err) < 0)
+		goto out;
+	buf = malloc(len + 1);
+	if (!buf) {
+		vs_fail(err, VS_ERR_INTERNAL, path, "out of memory");
+		goto out;
+	}
+	memcpy(buf, line, len);
+	buf[len] = '\n';
+	if (lstat(path, &st) == 0) /* an empty file someone created: take its place */
+		unlink(path);
+	/* Never overwrite: when another process continued it first, its file stands. */
+	if (file_write_atomic(path, buf, len + 1, 0600, 0, err) < 0) {
+		if (lstat(path, &st) == 0 && st.st_size > 0) {
+			vs_error_clear(err);
+			ret = 0;
+		}
+		goto out;
+	}
+	cont->seq = prev->last_seq + 1;
+	sha256(line, len, cont->hash);
+	cont->end = len + 1;
+	ret = 0;
+out:
+	if (prev)
+		flock(prev->fd, LOCK_UN);
+	audit_close(prev);
+	free(line);
+	free(buf);
 	return ret;
 }

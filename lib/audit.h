@@ -142,6 +142,9 @@ struct audit_verify_opts {
 	int has_prev;
 	uint8_t prev_hash[32];
 	uint64_t prev_seq;
+	/* The log may start anywhere (it is itself a continuation): used for the previous file
+	 * of --continues, whose own start is checked when that file is verified. */
+	int any_start;
 	/* Anchors that must be in the log: the entry at each seq must hash to its hash. A head
 	 * past the log's end means entries were cut off; a different hash, a replaced log. */
 	const struct audit_head *heads;
@@ -175,6 +178,13 @@ int audit_head_save(const char *path, const char *log_path, const struct audit_h
  * rotated. *seal and *cont get both heads (cont's end is in the new file). */
 int audit_rotate(const char *path, const char *rotated, const char *actor, struct audit_head *seal,
 		 struct audit_head *cont, struct vs_error *err);
+
+/* After a rename-style rotation (logrotate: path renamed to prev_path, nothing created):
+ * when path is missing or empty, creates it holding one AUDIT_EVENT_CONTINUE entry chained to
+ * prev_path's last entry, so that the chain goes on across files (verify --continues). An
+ * existing non-empty path is left alone (0). *cont gets the new head. */
+int audit_continue(const char *path, const char *prev_path, const char *actor, struct audit_head *cont,
+		   struct vs_error *err);
 
 /* Verifies the chain. Returns 0 when intact; -1 with res->bad_seq and the reason in err:
  * VS_ERR_DENIED when the chain is broken ("seq 7: …"), VS_ERR_IO/INPUT when it could not be

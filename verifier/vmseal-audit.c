@@ -207,9 +207,10 @@ static int cmd_verify(int argc, char **argv)
 		vo.has_prev = 1;
 	}
 	if (continues) {
+		struct audit_verify_opts po = {.any_start = 1};
 		struct audit_verify_result pr;
 
-		if (audit_verify(continues, &pr, &err) < 0) {
+		if (audit_verify_opts(continues, &po, &pr, &err) < 0) {
 			vs_error_prefix(&err, "previous log");
 			goto fail;
 		}

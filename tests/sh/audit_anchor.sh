@@ -155,3 +155,12 @@ expect_rc "rotate --head moves the hook's head to the new file" 0 \
 expect_rc "the hook goes on after a rotation" 0 hook
 expect_rc "…and the continued log verifies with its head" 0 \
 	vmseal-audit verify --continues hook.jsonl.1 --head state/audit.head hook.jsonl
+# logrotate's way (debian/vmseal.logrotate: rename, nocreate): nothing is lost, so the hook
+# goes on, and the new file continues the rotated one
+mv hook.jsonl hook.jsonl.1
+expect_rc "after a logrotate rename the hook goes on" 0 hook
+head -1 hook.jsonl | grep -q '"event":"audit.continue"' && pass "…starting the new file with a continuation" ||
+	fail "new log: $(head -1 hook.jsonl)"
+expect_rc "…which verifies with --continues the renamed file" 0 vmseal-audit verify --continues hook.jsonl.1 hook.jsonl
+cp hook.jsonl.1 hook.jsonl.1.bak; head -n 2 hook.jsonl.1.bak > hook.jsonl.1; rm hook.jsonl
+expect_deny "a rename with the renamed file cut short is still refused" "audit log truncated or replaced" hook
