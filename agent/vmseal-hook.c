@@ -2,6 +2,7 @@
 /* vmseal-hook: libvirt's qemu hook; refuses to start a domain whose disks are not attested. */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "lib/domxml.h"
 #include "lib/error.h"
 #include "lib/evalcache.h"
+#include "lib/filetrust.h"
 #include "lib/policy.h"
 #include "lib/util.h"
 
@@ -34,6 +36,7 @@ struct hook_config {
 	char cache_dir[VS_MAX_PATH_BYTES];
 	char audit_head[VS_MAX_PATH_BYTES]; /* "" : DEFAULT_AUDIT_HEAD for the default log, else LOG.head */
 	char trust_state[VS_MAX_PATH_BYTES]; /* "" : the one that governs policy (lib/truststate.h) */
+	uid_t qemu_uid;                    /* qemu_user: also trusted to own verified files */
 	int no_cache;
 	unsigned seen;                     /* config keys already set, to refuse duplicates */
 };
@@ -68,6 +71,12 @@ static void usage(FILE *f)
 "files, hostdev, filesystem, nvdimm, fw_cfg and restore begin are refused unless the policy's\n"
 "launch.allow opts in.\n"
 "\n"
+"Ownership rule: every layer must be a regular file or block device owned by root (or\n"
+"qemu_user), not writable by group or other, reached through root-owned directories not\n"
+"writable by others (sticky ones excepted), on a local file system (unless the policy has\n"
+"\"allow_remote_fs\": true), and open for writing by no process; so nobody else can swap or\n"
+"rewrite it before QEMU opens it (see vmseal-hook(8), OWNERSHIP RULE).\n"
+"\n"
 "Options (for manual runs; libvirt passes none, use the config file):\n"
 "  --config FILE     configuration file (default " DEFAULT_CONFIG ", or $VMSEAL_HOOK_CONF)\n"
 "  --policy FILE     policy (default " DEFAULT_POLICY ", or $VMSEAL_POLICY, or policy=)\n"
@@ -86,6 +95,7 @@ static void usage(FILE *f)
 "  trust_state = /var/lib/vmseal/trust.state   (default for the system policy; else trust.state\n"
 "                beside the policy): older policies, older roots, a plain policy once a root was\n"
 "                installed, and expired bundles are refused\n"
+"  qemu_user = none   (libvirt-qemu with dynamic_ownership: it may own verified files too)\n"
 "Precedence: command line, then environment ($VMSEAL_POLICY), then the file, then defaults.\n"
 "\n"
 "Allow-cache: an allowed image's decision is remembered in cache_dir (created 0700; ignored if\n"
@@ -155,12 +165,38 @@ static int config_path_value(const char *path, unsigned lineno, const char *key,
 	return 0;
 }
 
+/* qemu_user = NAME or UID (the user libvirt's DAC driver chowns images to), or none. */
+static int config_uid(const char *path, unsigned lineno, const char *val, uid_t *out, struct vs_error *err)
+{
+	const struct passwd *pw;
+	char *end;
+	unsigned long u;
+
+	if (!strcmp(val, "none")) {
+		*out = FILETRUST_NO_UID;
+		return 0;
+	}
+	errno = 0;
+	u = strtoul(val, &end, 10);
+	if (val[0] >= '0' && val[0] <= '9' && !*end && !errno && u < FILETRUST_NO_UID) {
+		*out = (uid_t)u;
+		return 0;
+	}
+	pw = getpwnam(val);
+	if (!pw)
+		return vs_fail(err, VS_ERR_INPUT, path, "line %u: qemu_user \"%.64s\" is not a user", lineno, val);
+	if (pw->pw_uid == 0)
+		return vs_fail(err, VS_ERR_INPUT, path, "line %u: qemu_user is root (use none)", lineno);
+	*out = pw->pw_uid;
+	return 0;
+}
+
 /* Reads KEY = VALUE lines; '#' starts a comment line. Unknown or repeated keys are errors, so
  * that a typo cannot silently fall back to a default. */
 static int config_load(const char *path, int explicit, struct hook_config *cfg, struct vs_error *err)
 {
 	static const char *const keys[] = {"policy", "audit_log", "cache_dir", "no_cache", "audit_head",
-					   "trust_state", NULL};
+					   "trust_state", "qemu_user", NULL};
 	char *data = NULL, *line, *save = NULL;
 	size_t len;
 	unsigned lineno = 0;
@@ -202,7 +238,10 @@ static int config_load(const char *path, int explicit, struct hook_config *cfg, 
 			goto out;
 		}
 		cfg->seen |= 1u << k;
-		if (!strcmp(key, "no_cache")) {
+		if (!strcmp(key, "qemu_user")) {
+			if (config_uid(path, lineno, val, &cfg->qemu_uid, err) < 0)
+				goto out;
+		} else if (!strcmp(key, "no_cache")) {
 			if (!strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1"))
 				cfg->no_cache = 1;
 			else if (!strcmp(val, "false") || !strcmp(val, "no") || !strcmp(val, "0"))
@@ -474,6 +513,7 @@ static int judge_domain(struct run *run, const struct hook_config *cfg, const ch
 			cache_dir = cfg->cache_dir;
 	}
 	diskcheck_init(&dc, policy, vs_now(), cache_dir);
+	dc.trust.qemu_uid = cfg->qemu_uid;
 	for (size_t i = 0; i < dom->ndisks; i++) {
 		const struct domain_disk *d = &dom->disks[i];
 		const struct disk_layer *top = &d->layers[0];
@@ -550,7 +590,8 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	struct hook_config cfg = {.policy = DEFAULT_POLICY, .cache_dir = DEFAULT_CACHE_DIR};
+	struct hook_config cfg = {.policy = DEFAULT_POLICY, .cache_dir = DEFAULT_CACHE_DIR,
+				  .qemu_uid = FILETRUST_NO_UID};
 	const char *config = getenv("VMSEAL_HOOK_CONF"), *opt_policy = NULL, *opt_audit = NULL;
 	const char *env_policy = getenv("VMSEAL_POLICY");
 	struct run run = {0};

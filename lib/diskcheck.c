@@ -53,6 +53,8 @@ void diskcheck_init(struct diskcheck *c, const struct policy *p, int64_t now, co
 	c->policy = p;
 	c->now = now;
 	c->cache_dir = cache_dir;
+	c->trust.qemu_uid = FILETRUST_NO_UID;
+	c->trust.allow_remote_fs = p ? p->allow_remote_fs : 0;
 }
 
 void diskcheck_free(struct diskcheck *c)
@@ -126,8 +128,8 @@ static int format_parse(const char *s, const char *path, enum image_format *out,
 
 /* Opens one layer, checks its file type against the XML's, reads its header. any_type: a
  * layer found through a header, which may be a file or a block device. */
-static int layer_open(struct layer *l, const char *path, enum disk_type type, int any_type,
-		      struct vs_error *e)
+static int layer_open(const struct diskcheck *c, struct layer *l, const char *path,
+		      enum disk_type type, int any_type, struct vs_error *e)
 {
 	if (strlen(path) >= sizeof(l->path))
 		return vs_fail(e, VS_ERR_INPUT, "disk", "path is longer than %zu bytes", sizeof(l->path) - 1);
@@ -145,6 +147,8 @@ static int layer_open(struct layer *l, const char *path, enum disk_type type, in
 	} else if (type == DISK_TYPE_BLOCK && !S_ISBLK(l->st.st_mode)) {
 		return vs_fail(e, VS_ERR_DENIED, path, "disk type 'block' but not a block device");
 	}
+	if (filetrust_fd(l->fd, path, &c->trust, e) < 0)
+		return -1;
 	return qcow2_read_header(l->fd, path, &l->hdr, e);
 }
 
@@ -174,7 +178,7 @@ static int chain_walk(const struct diskcheck *c, const struct domain_disk *d, st
 		if (!probe && format_parse(fmtname, path, &l->fmt, &e) < 0)
 			goto stop;
 		*opened = n + 1;
-		if (layer_open(l, path, type, from_header, &e) < 0)
+		if (layer_open(c, l, path, type, from_header, &e) < 0)
 			goto stop;
 		if (probe) {
 			/* libvirt probes a backing file without a format only safely: a format that

@@ -9,6 +9,7 @@
 
 #include "domxml.h"
 #include "error.h"
+#include "filetrust.h"
 #include "policy.h"
 
 struct diskcheck_memo;
@@ -18,6 +19,7 @@ struct diskcheck {
 	const struct policy *policy;
 	int64_t now;
 	const char *cache_dir;   /* NULL: no allow-cache */
+	struct filetrust_opts trust; /* the ownership rule every layer must pass */
 	struct diskcheck_memo *memo;
 	size_t nmemo, capmemo;
 };
@@ -31,7 +33,8 @@ struct disk_result {
 	unsigned cached;         /* layers allowed from the cache */
 };
 
-/* cache_dir may be NULL (no cache); it must have passed evalcache_dir_check(). */
+/* cache_dir may be NULL (no cache); it must have passed evalcache_dir_check(). The ownership
+ * rule trusts root alone and the policy's allow_remote_fs; set c->trust.qemu_uid to add QEMU's user. */
 void diskcheck_init(struct diskcheck *c, const struct policy *p, int64_t now, const char *cache_dir);
 void diskcheck_free(struct diskcheck *c);
 
@@ -41,6 +44,8 @@ void diskcheck_free(struct diskcheck *c);
  * header (same inode, same format); without it (prepare begin) the headers are followed.
  * Denied: external data files, protocol backing names, loops, more than VS_MAX_BACKING_DEPTH
  * layers, formats other than raw and qcow2, network disks unless the policy allows them,
+ * layers failing the ownership rule (filetrust_fd: others could swap or rewrite them before
+ * QEMU opens them),
  * volume and other disk types, and any layer without an attestation that policy_eval_image()
  * allows — except a writable top overlay whose backing layer's template rule has
  * allow_overlay. With enforce false, denials of kind VS_ERR_DENIED become ALLOW_AUDIT_ONLY;

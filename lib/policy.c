@@ -276,8 +276,8 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 {
 	static const char *const fields[] = {"version", "enforce", "keys", "templates",
 					     "revoked_digests", "gateway", "audit_log",
-					     "allow_network_disks", "comment", "boot", "launch", "ssh",
-					     "expires", NULL};
+					     "allow_network_disks", "allow_remote_fs", "comment", "boot",
+					     "launch", "ssh", "expires", NULL};
 	struct policy *p = NULL;
 	json_error_t jerr;
 	json_t *root, *v, *e;
@@ -312,7 +312,8 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 	if (opt_time(root, "expires", &p->expires, "policy", object, err) < 0)
 		goto out;
 	if (opt_bool(root, "enforce", 1, &p->enforce, "policy", object, err) < 0 ||
-	    opt_bool(root, "allow_network_disks", 0, &p->allow_network_disks, "policy", object, err) < 0)
+	    opt_bool(root, "allow_network_disks", 0, &p->allow_network_disks, "policy", object, err) < 0 ||
+	    opt_bool(root, "allow_remote_fs", 0, &p->allow_remote_fs, "policy", object, err) < 0)
 		goto out;
 	v = json_object_get(root, "audit_log");
 	if (v) {

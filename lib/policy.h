@@ -101,6 +101,7 @@ struct policy {
 	int64_t version;
 	int enforce;
 	int allow_network_disks;
+	int allow_remote_fs; /* verified files may lie on NFS, CIFS, FUSE, 9p... (lib/filetrust.h) */
 	struct policy_key *keys;
 	size_t nkeys;
 	struct policy_template *templates;

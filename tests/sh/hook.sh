@@ -269,6 +269,58 @@ expect_err "enforce false: errors still refuse" "cannot open" \
 	env VMSEAL_POLICY=$T/pol_audit.json vmseal-hook web1 prepare begin - < missing.xml
 mv data.att data.raw.intoto.json
 
+# --- the ownership rule: between the decision and QEMU's open, only root (or QEMU's user) can
+# swap or rewrite a verified file (lib/filetrust.c)
+if [ "$(id -u)" = 0 ]; then
+	# onedisk PATH: the domain with one more readonly raw disk, vdz, at PATH
+	onedisk() { sed "s|<devices>|<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$1'/><target dev='vdz'/><readonly/></disk>|" web1-prepare-begin.xml; }
+	put() { mkdir -p "$(dirname "$1")"; cp data.raw "$1"; cp data.raw.intoto.json "$1.intoto.json"; }
+	put "$T/own/d.raw"; onedisk "$T/own/d.raw" > own.xml
+	expect_rc "root-owned 0644 signed disk in root-owned directories: allowed" 0 hook web1 prepare begin own.xml
+	chown 65534 own/d.raw
+	expect_deny "verified file owned by another user denied, naming owner and mode" \
+		"disk vdz $T/own/d.raw: owned by uid 65534 with mode 0644: a verified file must be owned by root and not writable by group or other" \
+		hook web1 prepare begin own.xml
+	printf 'policy = %s\naudit_log = %s/audit.jsonl\ncache_dir = %s/cache\nqemu_user = 65534\n' "$T/pol.json" "$T" "$T" > qemu.conf
+	expect_rc "owned by qemu_user (libvirt's dynamic_ownership chowned it at start): allowed" 0 \
+		env VMSEAL_HOOK_CONF=$T/qemu.conf vmseal-hook web1 start begin - < own.xml
+	chown 0 own/d.raw; chmod 0664 own/d.raw
+	expect_deny "group-writable verified file denied" "own/d.raw: owned by uid 0 with mode 0664" hook web1 prepare begin own.xml
+	chmod 0644 own/d.raw; chown 65534 own
+	expect_deny "directory owned by another user denied" \
+		"directory $T/own is owned by uid 65534 with mode 0755: the directories of a verified file must be root's" \
+		hook web1 prepare begin own.xml
+	chown 0 own; chmod 0777 own
+	expect_deny "world-writable directory (not sticky) denied" "directory $T/own is owned by uid 0 with mode 0777" \
+		hook web1 prepare begin own.xml
+	chmod 1777 own
+	expect_rc "sticky world-writable directory, root's entry in it: allowed" 0 hook web1 prepare begin own.xml
+	ln -s d.raw own/link && chown -h 65534 own/link
+	cp own/d.raw.intoto.json own/link.intoto.json; onedisk "$T/own/link" > link.xml
+	expect_deny "another user's symlink in a sticky directory denied" \
+		"symbolic link $T/own/link is owned by uid 65534 in directory $T/own, which others may write" \
+		hook web1 prepare begin link.xml
+	chmod 0755 own; mkdir -p user && chown 65534 user && ln -sf "$T/own/d.raw" user/d.raw
+	cp own/d.raw.intoto.json user/d.raw.intoto.json; onedisk "$T/user/d.raw" > userlink.xml
+	expect_deny "symlink in another user's directory to a root-owned file denied (the user could retarget it)" \
+		"directory $T/user is owned by uid 65534" hook web1 prepare begin userlink.xml
+	# A writable descriptor opened before the check rewrites what was hashed, without a ctime change.
+	expect_rc "cache primed for d.raw" 0 hook web1 start begin own.xml
+	"$PY" -c "
+import mmap, os, sys, time
+fd = os.open('$T/own/d.raw', os.O_RDWR); m = mmap.mmap(fd, 4096)
+open('$T/mapped', 'w').close(); time.sleep(20)" &
+	mapper=$!
+	cleanup_hooks+=("kill $mapper 2>/dev/null")
+	for _ in $(seq 50); do [ -e mapped ] && break; sleep 0.1; done
+	expect_deny "verified file held open for writing (shared writable mapping) denied, even with a cached allow" \
+		"own/d.raw: is open for writing by another process" hook web1 start begin own.xml
+	kill $mapper; wait $mapper 2>/dev/null
+	expect_rc "allowed again once the writer is gone" 0 hook web1 start begin own.xml
+else
+	skip "ownership rule tests need root (chown)"
+fi
+
 # --- cache hygiene
 rm -rf cache; mkdir -m 0777 cache
 expect_rc "a cache directory open to others is ignored" 0 hook web1 prepare begin web1-prepare-begin.xml

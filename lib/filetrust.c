@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The ownership rule: a verified file is checked where QEMU will find it, so that between the
+ * hook's decision and QEMU's open only root (or QEMU's own user) could swap or rewrite it. */
+#include "filetrust.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "limits.h"
+#include "util.h"
+
+struct fs_type {
+	long magic;
+	const char *name;
+	int local;
+};
+
+/* Allow-list: a type not listed here is remote until the kernel's magic.h says otherwise. */
+static const struct fs_type fs_types[] = {
+	{0xEF53, "ext2/ext3/ext4", 1},
+	{0x58465342, "xfs", 1},
+	{0x9123683E, "btrfs", 1},
+	{0x01021994, "tmpfs", 1},
+	{0x858458f6, "ramfs", 1},
+	{0xF2F52010, "f2fs", 1},
+	{0x2FC12FC1, "zfs", 1},
+	{0xca451a4e, "bcachefs", 1},
+	{0x794c7630, "overlayfs", 1},
+	{0x73717368, "squashfs", 1},
+	{0xE0F5E1E2, "erofs", 1},
+	{0x9660, "iso9660", 1},
+	{0x15013346, "udf", 1},
+	{0x52654973, "reiserfs", 1},
+	{0x3153464a, "jfs", 1},
+	{0x3434, "nilfs", 1},
+	{0x4d44, "vfat", 1},
+	{0x2011BAB0, "exfat", 1},
+	{0x6969, "nfs", 0},
+	{0xFF534D42, "cifs", 0},
+	{0xFE534D42, "smb2", 0},
+	{0x65735546, "fuse", 0},
+	{0x01021997, "9p", 0},
+	{0x00c36400, "ceph", 0},
+	{0x01161970, "gfs2", 0},
+	{0x7461636f, "ocfs2", 0},
+	{0x5346414F, "afs", 0},
+	{0x0BD00BD0, "lustre", 0},
+	{0x73757245, "coda", 0},
+};
+
+const char *filetrust_fs_name(long f_type)
+{
+	for (size_t i = 0; i < sizeof(fs_types) / sizeof(fs_types[0]); i++)
+		if (fs_types[i].magic == f_type)
+			return fs_types[i].name;
+	return "unknown";
+}
+
+int filetrust_fs_is_local(long f_type)
+{
+	for (size_t i = 0; i < sizeof(fs_types) / sizeof(fs_types[0]); i++)
+		if (fs_types[i].magic == f_type)
+			return fs_types[i].local;
+	return 0;
+}
+
+static int fs_check(int fd, const char *what, const char *path, const struct filetrust_opts *o,
+		    struct vs_error *err)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return vs_fail(err, VS_ERR_IO, path, "cannot statfs %s: %s", what, strerror(errno));
+	if (filetrust_fs_is_local((long)sf.f_type) || o->allow_remote_fs)
+		return 0;
+	return vs_fail(err, VS_ERR_DENIED, path,
+		       "%s is on a %s file system (type 0x%lx), not a local one; set \"allow_remote_fs\" in the policy to accept it",
+		       what, filetrust_fs_name((long)sf.f_type), (unsigned long)sf.f_type);
+}
+
+/* A directory a lookup passes through: root's, and not writable by group or other unless
+ * sticky (where others can add entries but not rename or delete root's). */
+static int dir_check(int dfd, const char *dir, const char *path, const struct filetrust_opts *o,
+		     struct stat *st, struct vs_error *err)
+{
+	if (fstat(dfd, st) < 0)
+		return vs_fail(err, VS_ERR_IO, path, "cannot stat directory %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st->st_mode))
+		return vs_fail(err, VS_ERR_DENIED, path, "%s is not a directory", dir);
+	if (st->st_uid != 0 || ((st->st_mode & 022) && !(st->st_mode & S_ISVTX)))
+		return vs_fail(err, VS_ERR_DENIED, path,
+			       "directory %s is owned by uid %u with mode %04o: the directories of a verified file must be root's and not writable by group or other (unless sticky)",
+			       dir, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
+	return fs_check(dfd, "directory", path, o, err);
+}
+
+static void dir_append(char *cur, size_t cap, const char *comp)
+{
+	size_t n = strlen(cur);
+
+	snprintf(cur + n, cap - n, "%s%s", n > 1 ? "/" : "", comp);
+}
+
+static void dir_up(char *cur)
+{
+	char *slash = strrchr(cur, '/');
+
+	if (!slash || slash == cur)
+		strcpy(cur, "/");
+	else
+		*slash = '\0';
+}
+
+static int open_root(int *dfd, char *cur, const char *path, struct vs_error *err)
+{
+	if (*dfd >= 0)
+		close(*dfd);
+	*dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*dfd < 0)
+		return vs_fail(err, VS_ERR_IO, path, "cannot open /: %s", strerror(errno));
+	strcpy(cur, "/");
+	return 0;
+}
+
+/* Looks path up component by component as the kernel would, checking every directory it
+ * passes through, and ends on the inode want. */
+static int walk(const char *path, const struct stat *want, const struct filetrust_opts *o,
+		struct vs_error *err)
+{
+	char todo[2 * VS_MAX_PATH_BYTES], cur[2 * VS_MAX_PATH_BYTES], comp[NAME_MAX + 1];
+	char target[VS_MAX_PATH_BYTES];
+	struct stat dst, st;
+	int dfd = -1, links = 0, ret = -1;
+
+	if (path[0] != '/')
+		return vs_fail(err, VS_ERR_DENIED, path, "not an absolute path");
+	if (strlen(path) >= VS_MAX_PATH_BYTES)
+		return vs_fail(err, VS_ERR_INPUT, path, "path too long");
+	snprintf(todo, sizeof(todo), "%s", path);
+	if (open_root(&dfd, cur, path, err) < 0 || dir_check(dfd, cur, path, o, &dst, err) < 0)
+		goto out;
+	for (;;) {
+		char *p = todo;
+		size_t len;
+		int last;
+
+		while (*p == '/')
+			p++;
+		if (!*p) {
+			vs_fail(err, VS_ERR_DENIED, path, "names a directory, not a file");
+			goto out;
+		}
+		len = strcspn(p, "/");
+		if (len > NAME_MAX) {
+			vs_fail(err, VS_ERR_INPUT, path, "a path component is longer than %d bytes", NAME_MAX);
+			goto out;
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		memmove(todo, p + len, strlen(p + len) + 1);
+		last = todo[strspn(todo, "/")] == '\0';
+		if (!strcmp(comp, ".") && !last)
+			continue;
+		if (!strcmp(comp, "..")) {
+			int nfd = openat(dfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+			if (nfd < 0) {
+				vs_fail(err, VS_ERR_IO, path, "cannot open %s/..: %s", cur, strerror(errno));
+				goto out;
+			}
+			close(dfd);
+			dfd = nfd;
+			dir_up(cur);
+			if (dir_check(dfd, cur, path, o, &dst, err) < 0)
+				goto out;
+			continue;
+		}
+		if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			vs_fail(err, VS_ERR_DENIED, path, "%s%s%s: %s", cur, strcmp(cur, "/") ? "/" : "", comp,
+				strerror(errno));
+			goto out;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t n;
+
+			if (++links > FILETRUST_MAX_SYMLINKS) {
+				vs_fail(err, VS_ERR_DENIED, path, "more than %d symbolic links", FILETRUST_MAX_SYMLINKS);
+				goto out;
+			}
+			/* In a directory others may write, the link's owner could replace it. */
+			if ((dst.st_mode & 022) && st.st_uid != 0) {
+				vs_fail(err, VS_ERR_DENIED, path,
+					"symbolic link %s/%s is owned by uid %u in directory %s, which others may write",
+					cur, comp, (unsigned)st.st_uid, cur);
+				goto out;
+			}
+			n = readlinkat(dfd, comp, target, sizeof(target) - 1);
+			if (n < 0) {
+				vs_fail(err, VS_ERR_IO, path, "cannot read link %s/%s: %s", cur, comp, strerror(errno));
+				goto out;
+			}
+			target[n] = '\0';
+			if (strlen(todo) + (size_t)n + 2 >= sizeof(todo)) {
+				vs_fail(err, VS_ERR_INPUT, path, "path too long after following links");
+				goto out;
+			}
+			memmove(todo + n + 1, todo, strlen(todo) + 1);
+			memcpy(todo, target, (size_t)n);
+			todo[n] = '/';
+			if (last)
+				todo[n] = '\0';
+			if (target[0] == '/' &&
+			    (open_root(&dfd, cur, path, err) < 0 || dir_check(dfd, cur, path, o, &dst, err) < 0))
+				goto out;
+			continue;
+		}
+		if (!last) {
+			int nfd;
+
+			if (!S_ISDIR(st.st_mode)) {
+				vs_fail(err, VS_ERR_DENIED, path, "%s/%s is not a directory", cur, comp);
+				goto out;
+			}
+			nfd = openat(dfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (nfd < 0) {
+				vs_fail(err, VS_ERR_IO, path, "cannot open directory %s/%s: %s", cur, comp,
+					strerror(errno));
+				goto out;
+			}
+			close(dfd);
+			dfd = nfd;
+			dir_append(cur, sizeof(cur), comp);
+			if (dir_check(dfd, cur, path, o, &dst, err) < 0)
+				goto out;
+			continue;
+		}
+		if (st.st_dev != want->st_dev || st.st_ino != want->st_ino) {
+			vs_fail(err, VS_ERR_DENIED, path, "the path no longer names the file that was opened (replaced while checked)");
+			goto out;
+		}
+		break;
+	}
+	ret = 0;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	return ret;
+}
+
+/* A writable descriptor or shared mapping of the file, opened before the check (by root, QEMU
+ * or whoever could when it was opened), rewrites the bytes after they were hashed without
+ * changing ctime. The kernel refuses a read lease while any such descriptor exists. */
+static int no_writers(int fd, const char *path, struct vs_error *err)
+{
+	if (fcntl(fd, F_SETLEASE, F_RDLCK) < 0) {
+		if (errno == EAGAIN)
+			return vs_fail(err, VS_ERR_DENIED, path, "is open for writing by another process");
+		return vs_fail(err, VS_ERR_DENIED, path, "cannot check for writers (read lease: %s)",
+			       strerror(errno));
+	}
+	fcntl(fd, F_SETLEASE, F_UNLCK);
+	return 0;
+}
+
+int filetrust_fd(int fd, const char *path, const struct filetrust_opts *o, struct vs_error *err)
+{
+	struct stat st;
+	struct statfs sf;
+
+	if (fstat(fd, &st) < 0)
+		return vs_fail(err, VS_ERR_IO, path, "cannot stat: %s", strerror(errno));
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return vs_fail(err, VS_ERR_DENIED, path, "is %s, not a regular file or block device",
+			       vs_file_type_name(st.st_mode));
+	if ((st.st_uid != 0 && (o->qemu_uid == FILETRUST_NO_UID || st.st_uid != o->qemu_uid)) ||
+	    (st.st_mode & 022)) {
+		char also[48] = "";
+
+		if (o->qemu_uid != FILETRUST_NO_UID)
+			snprintf(also, sizeof(also), " (or QEMU's user, uid %u)", (unsigned)o->qemu_uid);
+		return vs_fail(err, VS_ERR_DENIED, path,
+			       "owned by uid %u with mode %04o: a verified file must be owned by root%s and not writable by group or other",
+			       (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), also);
+	}
+	if (fs_check(fd, "the file", path, o, err) < 0 || walk(path, &st, o, err) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	/* Leases exist on local file systems only; a remote one was accepted by the policy. */
+	if (fstatfs(fd, &sf) == 0 && !filetrust_fs_is_local((long)sf.f_type))
+		return 0;
+	return no_writers(fd, path, err);
+}
+
+int filetrust_path(const char *path, const struct filetrust_opts *o, struct vs_error *err)
+{
+	int fd, r;
+
+	if (vs_open_input(path, VS_INPUT_REG | VS_INPUT_BLK, NULL, &fd, NULL, err) < 0) {
+		if (err && err->kind == VS_ERR_INPUT)
+			err->kind = VS_ERR_DENIED;
+		return -1;
+	}
+	r = filetrust_fd(fd, path, o, err);
+	close(fd);
+	return r;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Whether a verified file can still change before QEMU opens it: owner, mode, directories, file system. */
+#ifndef VMSEAL_FILETRUST_H
+#define VMSEAL_FILETRUST_H
+
+#include <sys/types.h>
+
+#include "error.h"
+
+#define FILETRUST_NO_UID ((uid_t)-1)
+#define FILETRUST_MAX_SYMLINKS 40 /* as the kernel's path walk (ELOOP) */
+
+struct filetrust_opts {
+	/* Besides root, the one uid a verified file may be owned by: the user libvirt's DAC driver
+	 * chowns images to with dynamic_ownership (hook.conf qemu_user). FILETRUST_NO_UID: root only. */
+	uid_t qemu_uid;
+	int allow_remote_fs; /* the policy's allow_remote_fs: NFS, CIFS, FUSE, 9p... accepted */
+};
+
+/* Checks that only root (or opts->qemu_uid) can change the file open on fd, reached through
+ * the absolute path: the file is a regular file or block device owned by root or qemu_uid and
+ * not writable by group or other; every directory a lookup of path passes through (following
+ * symlinks as the kernel, and so QEMU, does) is owned by root and not writable by group or
+ * other unless sticky, and then the entry looked up in it is root's; each is on a local file
+ * system (an allow-list of kernel file system types) unless allow_remote_fs; the path still
+ * names the inode open on fd; and no process holds the file open for writing (a read lease
+ * can be taken: a writable fd or shared mapping opened before the check, by whoever could
+ * then, would rewrite the bytes after they were hashed). Denials are VS_ERR_DENIED and name
+ * the path, its owner (uid) and mode. */
+int filetrust_fd(int fd, const char *path, const struct filetrust_opts *opts, struct vs_error *err);
+
+/* Opens path (vs_open_input: a regular file or a block device) and checks it with filetrust_fd. */
+int filetrust_path(const char *path, const struct filetrust_opts *opts, struct vs_error *err);
+
+/* The kernel's name of a file system type (statfs f_type), "unknown" when not known. */
+const char *filetrust_fs_name(long f_type);
+
+/* 1 when f_type is a local file system (on this host's disks or memory), else 0. */
+int filetrust_fs_is_local(long f_type);
+
+#endif

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for lib/filetrust.c: every part of the ownership rule, each with a refusing case. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common_cunit.h"
+#include "lib/filetrust.h"
+#include "lib/util.h"
+
+static const struct filetrust_opts rootonly = {.qemu_uid = FILETRUST_NO_UID};
+
+static char base[512];
+
+/* base/NAME with the given contents and mode, owned by root. */
+static const char *mkfile(const char *name, unsigned mode)
+{
+	static char path[1024];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", base, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(write(fd, "image", 5) == 5);
+	close(fd);
+	CU_ASSERT(chmod(path, mode) == 0);
+	return path;
+}
+
+static int check(const char *path, const struct filetrust_opts *o, struct vs_error *err)
+{
+	vs_error_clear(err);
+	return filetrust_path(path, o, err);
+}
+
+static void setup(void)
+{
+	if (!base[0]) {
+		snprintf(base, sizeof(base), "%s/ft", test_tmpdir());
+		CU_ASSERT(mkdir(base, 0755) == 0);
+	}
+}
+
+static int root(void)
+{
+	if (geteuid() == 0)
+		return 1;
+	fprintf(stderr, "  (skipped: needs root to create files of other owners)\n");
+	return 0;
+}
+
+static void test_owner_and_mode(void)
+{
+	struct filetrust_opts withqemu = {.qemu_uid = 65534};
+	struct vs_error err = {0};
+	const char *p;
+
+	setup();
+	if (!root())
+		return;
+	p = mkfile("ok", 0644);
+	CU_ASSERT_EQUAL(check(p, &rootonly, &err), 0);
+	p = mkfile("gw", 0664);
+	CU_ASSERT_EQUAL(check(p, &rootonly, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "owned by uid 0 with mode 0664"));
+	p = mkfile("ow", 0646);
+	CU_ASSERT_EQUAL(check(p, &rootonly, &err), -1);
+	p = mkfile("other", 0600);
+	CU_ASSERT(chown(p, 65534, 0) == 0);
+	CU_ASSERT_EQUAL(check(p, &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "owned by uid 65534 with mode 0600"));
+	CU_ASSERT_EQUAL(check(p, &withqemu, &err), 0); /* QEMU's user, after libvirt's chown */
+	CU_ASSERT(chown(p, 65533, 0) == 0);
+	CU_ASSERT_EQUAL(check(p, &withqemu, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "or QEMU's user, uid 65534"));
+	CU_ASSERT_EQUAL(check("/dev/null", &rootonly, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
+	CU_ASSERT_EQUAL(check("relative/path", &rootonly, &err), -1);
+}
+
+static void test_directories(void)
+{
+	struct vs_error err = {0};
+	char dir[700], file[800], lnk[800], udir[700], ulnk[800], loop[800];
+
+	setup();
+	if (!root())
+		return;
+	snprintf(dir, sizeof(dir), "%s/d", base);
+	snprintf(file, sizeof(file), "%s/f", dir);
+	CU_ASSERT(mkdir(dir, 0755) == 0);
+	CU_ASSERT(file_write_atomic(file, "x", 1, 0644, 0, &err) == 0);
+	CU_ASSERT_EQUAL(check(file, &rootonly, &err), 0);
+	CU_ASSERT(chown(dir, 65534, 0) == 0);
+	CU_ASSERT_EQUAL(check(file, &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "is owned by uid 65534 with mode 0755"));
+	CU_ASSERT(chown(dir, 0, 0) == 0);
+	CU_ASSERT(chmod(dir, 0775) == 0);
+	CU_ASSERT_EQUAL(check(file, &rootonly, &err), -1);
+	CU_ASSERT(chmod(dir, 01777) == 0); /* sticky: others cannot replace root's entry */
+	CU_ASSERT_EQUAL(check(file, &rootonly, &err), 0);
+
+	/* a symlink in the sticky directory: its owner could replace it */
+	snprintf(lnk, sizeof(lnk), "%s/l", dir);
+	CU_ASSERT(symlink("f", lnk) == 0);
+	CU_ASSERT_EQUAL(check(lnk, &rootonly, &err), 0);
+	CU_ASSERT(lchown(lnk, 65534, 0) == 0);
+	CU_ASSERT_EQUAL(check(lnk, &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "symbolic link"));
+	CU_ASSERT(chmod(dir, 0755) == 0);
+	CU_ASSERT_EQUAL(check(lnk, &rootonly, &err), 0); /* nobody but root writes dir now */
+
+	/* a root-owned target reached through another user's directory */
+	snprintf(udir, sizeof(udir), "%s/u", base);
+	snprintf(ulnk, sizeof(ulnk), "%s/u/l", base);
+	CU_ASSERT(mkdir(udir, 0755) == 0);
+	CU_ASSERT(symlink(file, ulnk) == 0);
+	CU_ASSERT_EQUAL(check(ulnk, &rootonly, &err), 0);
+	CU_ASSERT(chown(udir, 65534, 0) == 0);
+	CU_ASSERT_EQUAL(check(ulnk, &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "/u is owned by uid 65534"));
+	/* .. and a loop of links */
+	snprintf(loop, sizeof(loop), "%s/d/../d/./f", base);
+	CU_ASSERT_EQUAL(check(loop, &rootonly, &err), 0);
+	snprintf(loop, sizeof(loop), "%s/loop", base);
+	CU_ASSERT(symlink("loop", loop) == 0);
+	CU_ASSERT_EQUAL(filetrust_path(loop, &rootonly, &err), -1);
+}
+
+static void test_replaced_path(void)
+{
+	struct vs_error err = {0};
+	char a[700], b[700];
+	int fd;
+
+	setup();
+	snprintf(a, sizeof(a), "%s/swap", base);
+	snprintf(b, sizeof(b), "%s/evil", base);
+	CU_ASSERT(file_write_atomic(a, "good", 4, 0644, 0, &err) == 0);
+	CU_ASSERT(file_write_atomic(b, "evil", 4, 0644, 0, &err) == 0);
+	fd = open(a, O_RDONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(rename(b, a) == 0); /* the path now names another inode than the one opened */
+	CU_ASSERT_EQUAL(filetrust_fd(fd, a, &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "replaced while checked"));
+	close(fd);
+}
+
+static void test_writers(void)
+{
+	struct vs_error err = {0};
+	const char *p;
+	int w;
+
+	setup();
+	p = mkfile("held", 0644);
+	CU_ASSERT_EQUAL(check(p, &rootonly, &err), 0);
+	w = open(p, O_RDWR);
+	CU_ASSERT_FATAL(w >= 0);
+	CU_ASSERT_EQUAL(check(p, &rootonly, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.reason, "is open for writing by another process");
+	close(w);
+	CU_ASSERT_EQUAL(check(p, &rootonly, &err), 0);
+}
+
+static void test_fs_types(void)
+{
+	CU_ASSERT_EQUAL(filetrust_fs_is_local(0xEF53), 1);
+	CU_ASSERT_EQUAL(filetrust_fs_is_local(0x01021994), 1);
+	CU_ASSERT_EQUAL(filetrust_fs_is_local(0x6969), 0);      /* nfs */
+	CU_ASSERT_EQUAL(filetrust_fs_is_local(0x65735546), 0);  /* fuse */
+	CU_ASSERT_EQUAL(filetrust_fs_is_local(0xFF534D42), 0);  /* cifs */
+	CU_ASSERT_EQUAL(filetrust_fs_is_local(0x01021997), 0);  /* 9p */
+	CU_ASSERT_EQUAL(filetrust_fs_is_local(0x12345678), 0);  /* unknown: not local */
+	CU_ASSERT_STRING_EQUAL(filetrust_fs_name(0x6969), "nfs");
+	CU_ASSERT_STRING_EQUAL(filetrust_fs_name(0x12345678), "unknown");
+}
+
+int main(void)
+{
+	static const struct test_case cases[] = {
+		{"owner and mode of a verified file", test_owner_and_mode},
+		{"directories, sticky directories, symlinks", test_directories},
+		{"path replaced after the open", test_replaced_path},
+		{"open for writing by another process", test_writers},
+		{"local file systems only (allow-list)", test_fs_types},
+		{NULL, NULL},
+	};
+	return run_suite("filetrust", cases);
+}
