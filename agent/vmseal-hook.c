@@ -278,7 +278,9 @@ struct run {
 	int denied_rc;
 };
 
-static int audit_mkdir_parent(const char *path)
+/* mode: 0700 for the audit log's directory; 0755 for the state directory of the head file,
+ * which also holds trust.state that the gateway (user vmseal) must be able to read. */
+static int audit_mkdir_parent(const char *path, unsigned mode)
 {
 	char dir[VS_MAX_PATH_BYTES];
 	char *slash;
@@ -288,7 +290,7 @@ static int audit_mkdir_parent(const char *path)
 	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (mkdir(dir, mode) < 0 && errno != EEXIST)
 		return -1;
 	return 0;
 }
@@ -301,7 +303,7 @@ static int run_audit(struct run *run, const char *object, const char *decision, 
 				 .decision = decision, .reason = reason};
 
 	if (!run->log) {
-		audit_mkdir_parent(run->audit_path);
+		audit_mkdir_parent(run->audit_path, 0700);
 		if (audit_open(run->audit_path, &run->log, err) < 0)
 			return -1;
 	}
@@ -370,7 +372,7 @@ static int run_sync(struct run *run, struct vs_error *err)
 			struct audit_head h;
 
 			audit_log_head(run->log, &h);
-			audit_mkdir_parent(run->head_path);
+			audit_mkdir_parent(run->head_path, 0755);
 			r = audit_head_save(run->head_path, run->audit_path, &h, err);
 		}
 		audit_close(run->log);
