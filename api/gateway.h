@@ -28,6 +28,7 @@ struct gateway_config {
 	const char *signing_key, *signing_passfile; /* POST /v1/sign (gateway_sign.c); NULL: off */
 	const char *ssh_ca_key, *ssh_ca_passfile;   /* the /v1/ssh routes (gateway_ssh.c); NULL: off */
 	const char *ssh_state_dir;                  /* serial counter and revocations */
+	int ssh_shared;                             /* ... in the --replay-store Redis instead */
 	const char *audit_log;    /* overrides the policy's audit_log */
 	const char *template_dir; /* verified templates: NAME and NAME.intoto.json */
 	const char *image_dir;    /* overlays of created domains */

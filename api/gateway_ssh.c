@@ -14,107 +14,17 @@
 #include "lib/keymeta.h"
 #include "lib/sshcert.h"
 #include "lib/sshkrl.h"
+#include "lib/sshstore.h"
 #include "lib/sshpolicy.h"
 #include "lib/util.h"
-
-/* Serials are reserved this many at a time: the counter file says the highest serial that may
- * have been issued, so a crash skips at most a block and never repeats one. */
-#define SERIAL_BLOCK 256
-#define SERIAL_FILE "serial"
-#define KRL_FILE "revoked.krl"
 
 struct ssh_ca {
 	struct vs_key *key;
 	struct sshkey *pub;
 	char *pub_line;
 	char fp[SSHKEY_FP_LEN + 1];
-	pthread_mutex_t lock; /* serials and revocations */
-	char serial_path[VS_MAX_PATH_BYTES], krl_path[VS_MAX_PATH_BYTES];
-	uint64_t next, reserved; /* next serial to give; highest one written down */
-	struct sshkrl krl;
+	struct ssh_store *store; /* serials and revocations: files, or Redis with --replay-store */
 };
-
-static int serial_read(const char *path, uint64_t *out, struct vs_error *err)
-{
-	char *buf = NULL, *end;
-	size_t len = 0;
-	int r = -1;
-
-	if (file_read_all(path, 32, &buf, &len, err) < 0)
-		return -1;
-	errno = 0;
-	if (len < 2 || buf[len - 1] != '\n' || strspn(buf, "0123456789") != len - 1 ||
-	    (*out = strtoull(buf, &end, 10), errno) || *out >= UINT64_MAX - SERIAL_BLOCK)
-		vs_fail(err, VS_ERR_INPUT, path, "not one decimal serial and a newline");
-	else
-		r = 0;
-	free(buf);
-	return r;
-}
-
-static int serial_write(struct ssh_ca *ca, uint64_t v, struct vs_error *err)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", v);
-
-	return file_write_atomic(ca->serial_path, buf, (size_t)n, 0600, 1, err);
-}
-
-/* The next serial, reserving a new block durably first when the last one is used up. */
-static int serial_next(struct ssh_ca *ca, uint64_t *out, struct vs_error *err)
-{
-	int r = 0;
-
-	pthread_mutex_lock(&ca->lock);
-	if (ca->next > ca->reserved) {
-		if (serial_write(ca, ca->next + SERIAL_BLOCK - 1, err) < 0)
-			r = -1;
-		else
-			ca->reserved = ca->next + SERIAL_BLOCK - 1;
-	}
-	if (r == 0)
-		*out = ca->next++;
-	pthread_mutex_unlock(&ca->lock);
-	return r;
-}
-
-static int state_load(struct ssh_ca *ca, const char *dir, struct vs_error *err)
-{
-	struct stat st;
-	uint64_t high = 0;
-	char *buf = NULL;
-	size_t len = 0;
-
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return vs_fail(err, VS_ERR_IO, dir, "--ssh-state-dir is not a directory");
-	snprintf(ca->serial_path, sizeof(ca->serial_path), "%s/%s", dir, SERIAL_FILE);
-	snprintf(ca->krl_path, sizeof(ca->krl_path), "%s/%s", dir, KRL_FILE);
-	if (access(ca->serial_path, F_OK) == 0) {
-		if (serial_read(ca->serial_path, &high, err) < 0)
-			return -1;
-	} else {
-		/* A first start. Should this state ever be lost, a start from the clock keeps
-		 * later serials from meeting earlier ones. */
-		high = (uint64_t)vs_now() << 16;
-	}
-	ca->next = high + 1;
-	ca->reserved = high;
-	if (access(ca->krl_path, F_OK) == 0) {
-		if (file_read_all(ca->krl_path, VS_MAX_SSH_BLOB_BYTES, &buf, &len, err) < 0 ||
-		    sshkrl_parse((const uint8_t *)buf, len, ca->krl_path, &ca->krl, err) < 0) {
-			free(buf);
-			return -1;
-		}
-		free(buf);
-		if (ca->krl.ca && !sshkey_equal(ca->krl.ca, ca->pub))
-			return vs_fail(err, VS_ERR_INPUT, ca->krl_path,
-				       "revokes certificates of another CA than --ssh-ca-key");
-	}
-	if (!ca->krl.ca &&
-	    sshkey_from_blob(ca->pub->blob, ca->pub->bloblen, "SSH CA", &ca->krl.ca, err) < 0)
-		return -1;
-	return 0;
-}
 
 int gateway_ssh_load(struct gateway *gw, struct vs_error *err)
 {
@@ -127,7 +37,6 @@ int gateway_ssh_load(struct gateway *gw, struct vs_error *err)
 	if (!ca)
 		return vs_fail(err, VS_ERR_INTERNAL, spec, "out of memory");
 	gw->ssh = ca;
-	pthread_mutex_init(&ca->lock, NULL);
 	if (keymeta_check_signable(spec, NULL, err) < 0 ||
 	    key_load_private(spec, gw->cfg.ssh_ca_passfile, &ca->key, err) < 0 ||
 	    keymeta_check_signable(spec, key_id(ca->key), err) < 0 ||
@@ -136,8 +45,10 @@ int gateway_ssh_load(struct gateway *gw, struct vs_error *err)
 	if (!(ca->pub_line = sshkey_line(ca->pub, "vmseal-ssh-ca")))
 		return vs_fail(err, VS_ERR_INTERNAL, spec, "out of memory");
 	sshkey_fingerprint(ca->pub, ca->fp);
-	return state_load(ca, gw->cfg.ssh_state_dir ? gw->cfg.ssh_state_dir : GATEWAY_SSH_STATE_DIR,
-			  err);
+	if (gw->cfg.ssh_shared)
+		return ssh_store_open_redis(gw->replay, ca->pub, &ca->store, err);
+	return ssh_store_open_dir(gw->cfg.ssh_state_dir ? gw->cfg.ssh_state_dir : GATEWAY_SSH_STATE_DIR,
+				  ca->pub, &ca->store, err);
 }
 
 void gateway_ssh_free(struct gateway *gw)
@@ -149,8 +60,7 @@ void gateway_ssh_free(struct gateway *gw)
 	key_free(ca->key);
 	sshkey_free(ca->pub);
 	free(ca->pub_line);
-	sshkrl_clear(&ca->krl);
-	pthread_mutex_destroy(&ca->lock);
+	ssh_store_free(ca->store);
 	free(ca);
 	gw->ssh = NULL;
 }
@@ -184,11 +94,15 @@ static void issue(struct gateway *gw, const struct route *rt, const struct calle
 	int rv;
 
 	sshkey_fingerprint(c->key, fp);
-	if (sshkrl_key_revoked(&gw->ssh->krl, c->key)) {
-		reply_error(out, 403, "key_revoked", "SSH key %s is revoked", fp);
+	rv = ssh_store_key_revoked(gw->ssh->store, c->key, &err);
+	if (rv != 0) {
+		if (rv > 0)
+			reply_error(out, 403, "key_revoked", "SSH key %s is revoked", fp);
+		else
+			reply_error(out, 503, "revocations_unavailable", "%s", err.reason);
 		goto out;
 	}
-	if (serial_next(gw->ssh, &c->serial, &err) < 0) {
+	if (ssh_store_next_serial(gw->ssh->store, &c->serial, &err) < 0) {
 		reply_error(out, 503, "serial_unavailable", "cannot reserve a serial: %s", err.reason);
 		goto out;
 	}
@@ -317,29 +231,13 @@ out:
 	sshkey_free(req.key);
 }
 
-/* Writes the KRL durably; on failure takes the file's state back (the change is not made). */
-static int krl_save(struct ssh_ca *ca, struct vs_error *err)
-{
-	uint8_t *d = NULL;
-	size_t n = 0;
-	int r;
-
-	ca->krl.version++;
-	ca->krl.generated = (uint64_t)vs_now();
-	r = sshkrl_encode(&ca->krl, NULL, &d, &n, err);
-	if (r == 0)
-		r = file_write_atomic(ca->krl_path, d, n, 0644, 1, err);
-	free(d);
-	return r;
-}
-
 static void ssh_revoke_route(struct gateway *gw, const struct route *rt, const struct caller *who,
 			     const char *unused, const char *query, const char *body,
 			     size_t body_len, struct reply *out)
 {
 	struct ssh_revoke_request req;
 	struct vs_error err = {0};
-	struct sshkrl saved;
+	uint64_t version = 0;
 	char what[96];
 	int added;
 
@@ -353,26 +251,7 @@ static void ssh_revoke_route(struct gateway *gw, const struct route *rt, const s
 		snprintf(what, sizeof(what), "serial %" PRIu64, req.serial);
 	else
 		snprintf(what, sizeof(what), "key %s", req.fp_text);
-	pthread_mutex_lock(&gw->ssh->lock);
-	saved = gw->ssh->krl;
-	added = req.by_serial ? sshkrl_add_serial(&gw->ssh->krl, req.serial, &err)
-			      : sshkrl_add_fingerprint(&gw->ssh->krl, req.fp, &err);
-	if (added == 0 && krl_save(gw->ssh, &err) < 0) {
-		/* not durable: forget it (the arrays may have moved, so read the file back) */
-		struct sshkrl back = {0};
-		char *buf = NULL;
-		size_t len = 0;
-
-		gw->ssh->krl.version = saved.version;
-		if (file_read_all(gw->ssh->krl_path, VS_MAX_SSH_BLOB_BYTES, &buf, &len, NULL) == 0 &&
-		    sshkrl_parse((const uint8_t *)buf, len, "KRL", &back, NULL) == 0) {
-			sshkrl_clear(&gw->ssh->krl);
-			gw->ssh->krl = back;
-		}
-		free(buf);
-		added = -1;
-	}
-	pthread_mutex_unlock(&gw->ssh->lock);
+	added = ssh_store_revoke(gw->ssh->store, req.by_serial, req.serial, req.fp, &version, &err);
 	if (added < 0) {
 		reply_error(out, 503, "revocation_failed", "%s: %s", what, err.reason);
 		return;
@@ -383,7 +262,7 @@ static void ssh_revoke_route(struct gateway *gw, const struct route *rt, const s
 		return;
 	}
 	reply_json(out, json_pack("{s:s, s:b, s:I}", "revoked", what, "new", !added, "krl_version",
-				  (json_int_t)gw->ssh->krl.version));
+				  (json_int_t)version));
 }
 
 static void ssh_krl_route(struct gateway *gw, const struct route *rt, const char *unused,
@@ -398,17 +277,10 @@ static void ssh_krl_route(struct gateway *gw, const struct route *rt, const char
 
 	if (!configured(gw, out))
 		return;
-	pthread_mutex_lock(&gw->ssh->lock);
-	if (!gw->ssh->krl.generated)
-		gw->ssh->krl.generated = (uint64_t)vs_now();
-	r = sshkrl_encode(&gw->ssh->krl, NULL, &d, &n, &err);
-	version = gw->ssh->krl.version;
-	nserials = gw->ssh->krl.nserials;
-	nkeys = gw->ssh->krl.nfps;
-	pthread_mutex_unlock(&gw->ssh->lock);
+	r = ssh_store_krl(gw->ssh->store, vs_now(), &d, &n, &version, &nserials, &nkeys, &err);
 	if (r < 0 || !(b64 = b64_encode(d, n))) {
 		free(d);
-		reply_error(out, 500, "internal", "cannot encode the KRL");
+		reply_error(out, 503, "krl_unavailable", "cannot build the KRL: %s", err.reason);
 		return;
 	}
 	reply_json(out, json_pack("{s:s, s:I, s:I, s:I, s:s}", "krl", b64, "version",

@@ -61,7 +61,8 @@ static void usage(FILE *f)
 	      "                         key, never a hypervisor's)\n"
 	      "  --ssh-ca-passphrase-file F  passphrase (or token PIN) of --ssh-ca-key\n"
 	      "  --ssh-state-dir DIR    the CA's serial counter and revocations (KRL)\n"
-	      "                         (default /var/lib/vmseal/ssh)\n"
+	      "                         (default /var/lib/vmseal/ssh); with --replay-store they\n"
+	      "                         are kept in its Redis instead, shared by the replicas\n"
 	      "  --audit-log FILE       audit log (default: the policy's audit_log; one is required)\n"
 	      "  --template-dir DIR     verified templates: IMAGE with IMAGE.intoto.json beside it\n"
 	      "  --image-dir DIR        where overlays of created domains are written\n"
@@ -307,12 +308,12 @@ int main(int argc, char **argv)
 				"and --response-key are required (see --help)\n");
 		return 2;
 	}
-	if (gw.cfg.ssh_ca_key && replay_url) {
-		/* Replicas would each count serials and keep revocations of their own. */
-		fprintf(stderr, PROG ": error: --ssh-ca-key cannot be combined with --replay-store yet: "
-				"run one SSH CA gateway\n");
+	if (gw.cfg.ssh_state_dir && replay_url) {
+		fprintf(stderr, PROG ": error: --ssh-state-dir is not used with --replay-store: the SSH "
+				"CA's serials and revocations are kept in its Redis\n");
 		return 2;
 	}
+	gw.cfg.ssh_shared = replay_url != NULL;
 	if (gw.cfg.template_dir) {
 		if (!realpath(gw.cfg.template_dir, tdir)) {
 			fprintf(stderr, PROG ": error: --template-dir %s: %s\n", gw.cfg.template_dir,
@@ -343,7 +344,7 @@ int main(int argc, char **argv)
 
 	if (policy_load_state(gw.cfg.policy_path, gw.cfg.trust_state, &gw.policy, &err) < 0 ||
 	    key_load_private(gw.cfg.response_key, gw.cfg.response_passfile, &gw.resp_key, &err) < 0 ||
-	    gateway_sign_key_load(&gw, &err) < 0 || gateway_ssh_load(&gw, &err) < 0 ||
+	    gateway_sign_key_load(&gw, &err) < 0 ||
 	    read_pem(gw.cfg.tls_cert, &gw.tls_cert_pem, &err) < 0 ||
 	    read_pem(gw.cfg.tls_key, &gw.tls_key_pem, &err) < 0 ||
 	    (gw.cfg.client_ca && read_pem(gw.cfg.client_ca, &gw.client_ca_pem, &err) < 0))
@@ -394,7 +395,8 @@ int main(int argc, char **argv)
 			goto fail;
 		}
 	}
-	if (gateway_libvirt_open(&gw, &err) < 0 || gateway_fd_budget(&gw, max_set, &err) < 0)
+	if (gateway_ssh_load(&gw, &err) < 0 || gateway_libvirt_open(&gw, &err) < 0 ||
+	    gateway_fd_budget(&gw, max_set, &err) < 0)
 		goto fail;
 	/*
 	 * The in-process replay cache starts empty, so a call accepted before a restart must fail

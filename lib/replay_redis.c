@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,6 +373,32 @@ static void redis_destroy(struct replay_store *base)
 	pthread_cond_destroy(&s->cond);
 	free(s->idle);
 	free(s);
+}
+
+struct redisReply *replay_redis_command(struct replay_store *base, const char *fmt, ...)
+{
+	struct redis_store *s = (struct redis_store *)base;
+	redisReply *r = NULL;
+
+	for (int attempt = 0; attempt < 2 && !r; attempt++) {
+		int reused = 0;
+		redisContext *c = take(s, &reused);
+		va_list ap;
+
+		if (!c)
+			return NULL;
+		va_start(ap, fmt);
+		r = redisvCommand(c, fmt, ap);
+		va_end(ap);
+		give_back(s, c, !r);
+		if (!r && !reused)
+			break; /* a fresh connection failed: Redis is down */
+	}
+	if (r && r->type == REDIS_REPLY_ERROR) {
+		freeReplyObject(r);
+		r = NULL;
+	}
+	return r;
 }
 
 struct replay_store *replay_redis_new(const char *url, unsigned connections, struct vs_error *err)

@@ -28,4 +28,11 @@ int replay_redis_check(struct replay_store *s, struct vs_error *err);
 struct replay_store *replay_redis_new_auth(const char *url, const char *password, unsigned connections,
 					   struct vs_error *err);
 
+/* Runs one command on a pooled connection of a store made by replay_redis_new*, for other state
+ * the replicas share (the SSH CA's serial counter and revocations, api/gateway_ssh.c). A stale
+ * pooled connection is retried once on a fresh one. Returns the reply (free it with
+ * freeReplyObject), or NULL when Redis cannot be reached or answers with an error. */
+struct redisReply;
+struct redisReply *replay_redis_command(struct replay_store *s, const char *fmt, ...);
+
 #endif

@@ -269,10 +269,54 @@ expect_err "a KRL of another CA in the state dir stops the gateway" "another CA"
 	--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit2.jsonl" \
 	--ssh-state-dir state --ssh-ca-key ca-p256.key
 
-expect_err "--ssh-ca-key with --replay-store is refused (serials would be per replica)" "replay-store" \
-	vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json \
-	--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit2.jsonl" \
-	--ssh-state-dir state --ssh-ca-key ca.key --replay-store redis://127.0.0.1:1
+# ---- replicas share serials and revocations through Redis ---------------------------------
+if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+	rport=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no --dir "$T" \
+		--logfile "$T/redis.log" --daemonize no &
+	rpid=$!
+	cleanup_hooks+=("kill $rpid 2>/dev/null; wait $rpid 2>/dev/null")
+	for _ in $(seq 100); do redis-cli -p $rport ping >/dev/null 2>&1 && break; sleep 0.05; done
+	expect_err "--ssh-state-dir with --replay-store is refused (the state is in Redis)" "replay-store" \
+		vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json \
+		--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit2.jsonl" \
+		--ssh-state-dir state --ssh-ca-key ca.key --replay-store redis://127.0.0.1:$rport
+	stop_gateway
+	start_replica() { # start_replica NAME: sets url_NAME
+		vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json \
+			--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit-$1.jsonl" \
+			--threads 2 --ssh-ca-key ca.key --replay-store redis://127.0.0.1:$rport >/dev/null 2>"gw-$1.log" &
+		cleanup_hooks+=("kill $! 2>/dev/null; wait $! 2>/dev/null")
+		for _ in $(seq 100); do grep -q 'listening on' "gw-$1.log" 2>/dev/null && break; sleep 0.05; done
+		eval "url_$1=https://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "gw-$1.log")"
+	}
+	start_replica a
+	start_replica b
+	serials=()
+	for i in 1 2 3; do
+		for r in a b; do
+			URL=$(eval echo "\$url_$r") cert --key carol.key --ssh-key u3/id_ecdsa.pub --principal admin \
+				--out u3/$r$i-cert.pub >/dev/null 2>&1
+			serials+=("$(ssh-keygen -L -f u3/$r$i-cert.pub 2>/dev/null | sed -n 's/^ *Serial: //p')")
+		done
+	done
+	[ ${#serials[@]} = 6 ] && [ "$(printf '%s\n' "${serials[@]}" | sort -u | grep -c .)" = 6 ] &&
+		pass "two replicas: six certificates, six distinct serials (${serials[*]})" ||
+		fail "replica serials: ${serials[*]}"
+	URL=$url_a expect_rc "revoke a serial at replica a" 0 call --key boss.key POST /v1/ssh/revoke "{\"serial\":${serials[1]}}"
+	URL=$url_b call --key dave.key GET /v1/ssh/krl > krl.json &&
+		"$PY" -c "import json,base64,sys; sys.stdout.buffer.write(base64.b64decode(json.load(open('krl.json'))['krl']))" > krl-b.bin
+	expect_rc "replica b's KRL revokes it (ssh-keygen -Q)" 1 ssh-keygen -Q -f krl-b.bin u3/b1-cert.pub
+	expect_rc "and not the others" 0 ssh-keygen -Q -f krl-b.bin u3/a1-cert.pub
+	URL=$url_b expect_rc "revoke a key at replica b" 0 call --key boss.key POST /v1/ssh/revoke "{\"fingerprint\":\"$(ssh-keygen -lf u2/id_ed25519.pub | awk '{print $2}')\"}"
+	URL=$url_a expect_403 "replica a refuses a certificate for it" key_revoked cert --key erin.key --ssh-key u2/id_ed25519.pub --principal admin
+	kill $rpid; wait $rpid 2>/dev/null
+	URL=$url_a expect_rc "Redis down: no certificate (fail closed)" 2 cert --key carol.key --ssh-key u3/id_ecdsa.pub --principal admin --out u3/down-cert.pub
+	[ ! -e u3/down-cert.pub ] && pass "nothing written while Redis is down" || fail "down-cert written"
+	start_gateway gw4.log --ssh-ca-key ca.key
+else
+	skip "SSH CA replicas: redis-server not installed"
+fi
 
 # ---- host certificates ------------------------------------------------------------------
 hostbody="{\"domain\":\"test\",\"host_public_key\":\"$(cat hostkey.pub)\"}"

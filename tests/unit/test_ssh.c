@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common_cunit.h"
 #include "lib/sshbuf.h"
@@ -11,6 +12,7 @@
 #include "lib/sshkey.h"
 #include "lib/sshkrl.h"
 #include "lib/sshpolicy.h"
+#include "lib/sshstore.h"
 #include "lib/util.h"
 
 /* ssh-keygen -t ed25519 / ecdsa -b 256 / rsa -b 2048 public keys and their fingerprints. */
@@ -550,6 +552,54 @@ static void test_requests(void)
 	CU_ASSERT_EQUAL(ssh_request_parse_host(good, strlen(good), &h, &err), -1);
 }
 
+static void test_store(void)
+{
+	struct sshkey *ca = parse_key(ED_CA), *other = parse_key(EC_KEY), *user = parse_key(ED_USER);
+	struct ssh_store *st = NULL;
+	struct vs_error err = {0};
+	uint64_t a, b, c, version = 0;
+	uint8_t fp[32], *krl = NULL;
+	size_t n = 0, ns = 0, nk = 0;
+	char dir[512], path[600];
+
+	snprintf(dir, sizeof(dir), "%s/store", test_tmpdir());
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(ssh_store_open_dir(dir, ca, &st, &err), 0);
+	CU_ASSERT_EQUAL(ssh_store_next_serial(st, &a, &err), 0);
+	CU_ASSERT_EQUAL(ssh_store_next_serial(st, &b, &err), 0);
+	CU_ASSERT_EQUAL(b, a + 1);
+	CU_ASSERT_EQUAL(ssh_store_revoke(st, 1, a, fp, &version, &err), 0);
+	CU_ASSERT_EQUAL(version, 1);
+	CU_ASSERT_EQUAL(ssh_store_revoke(st, 1, a, fp, &version, &err), 1); /* already */
+	CU_ASSERT_EQUAL(sshkey_fingerprint_decode(ED_USER_FP, fp), 0);
+	CU_ASSERT_EQUAL(ssh_store_revoke(st, 0, 0, fp, &version, &err), 0);
+	CU_ASSERT_EQUAL(ssh_store_key_revoked(st, user, &err), 1);
+	CU_ASSERT_EQUAL(ssh_store_key_revoked(st, other, &err), 0);
+	ssh_store_free(st);
+	/* a restart: serials go on above the reserved block, revocations stay */
+	CU_ASSERT_EQUAL_FATAL(ssh_store_open_dir(dir, ca, &st, &err), 0);
+	CU_ASSERT_EQUAL(ssh_store_next_serial(st, &c, &err), 0);
+	CU_ASSERT_TRUE(c > b + SSH_SERIAL_BLOCK - 2);
+	CU_ASSERT_EQUAL(ssh_store_key_revoked(st, user, &err), 1);
+	CU_ASSERT_EQUAL(ssh_store_krl(st, 1800000000, &krl, &n, &version, &ns, &nk, &err), 0);
+	CU_ASSERT_EQUAL(version, 2);
+	CU_ASSERT_EQUAL(ns, 1);
+	CU_ASSERT_EQUAL(nk, 1);
+	free(krl);
+	ssh_store_free(st);
+	/* refused: the revocations of another CA, a counter that is not a number */
+	CU_ASSERT_EQUAL(ssh_store_open_dir(dir, other, &st, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "another CA"));
+	snprintf(path, sizeof(path), "%s/serial", dir);
+	CU_ASSERT_EQUAL(file_write_atomic(path, "12x\n", 4, 0600, 1, &err), 0);
+	CU_ASSERT_EQUAL(ssh_store_open_dir(dir, ca, &st, &err), -1);
+	snprintf(path, sizeof(path), "%s/nodir", dir);
+	CU_ASSERT_EQUAL(ssh_store_open_dir(path, ca, &st, &err), -1);
+	sshkey_free(ca);
+	sshkey_free(other);
+	sshkey_free(user);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -562,6 +612,7 @@ int main(void)
 		{"sshkrl: ssh-keygen's KRL byte for byte", test_krl},
 		{"sshpolicy: the ssh section and the issuance decisions", test_policy},
 		{"sshpolicy: request bodies", test_requests},
+		{"sshstore: serials and revocations survive a restart", test_store},
 		{NULL, NULL},
 	};
 	return run_suite("ssh", cases);
