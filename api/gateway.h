@@ -108,6 +108,7 @@ struct route {
 	enum route_quorum quorum;
 	const char *event;   /* audit event name */
 	route_fn fn;         /* NULL: a route of gateway_ssh_routes, run by gateway_ssh_call */
+	route_caller_fn with_caller; /* set: run this instead of fn, with the signers */
 };
 
 /* Finds the route for method and path; *name gets the {} segment. Returns NULL with
@@ -126,8 +127,9 @@ int gateway_audit(struct gateway *gw, const char *actor, const char *event, cons
 /* The remote signing service (gateway_sign.c): loads --signing-key (refusing a key whose
  * metadata says retired, revoked or destroyed); POST /v1/sign. */
 int gateway_sign_key_load(struct gateway *gw, struct vs_error *err);
-void sign_route(struct gateway *gw, const struct route *rt, const char *name, const char *query,
-		const char *body, size_t body_len, struct reply *out);
+void sign_route(struct gateway *gw, const struct route *rt, const struct caller *who,
+		const char *name, const char *query, const char *body, size_t body_len,
+		struct reply *out);
 
 /* The SSH certificate authority (gateway_ssh.c): loads --ssh-ca-key (refused when its
  * metadata says retired, revoked or destroyed) and the state in --ssh-state-dir; the routes. */

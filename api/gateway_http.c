@@ -423,7 +423,9 @@ static void route_run(struct gateway *gw, const struct route *rt, const struct c
 		      const char *name, const struct req_view *rv, const struct req *r,
 		      struct reply *rep)
 {
-	if (!rt->fn)
+	if (rt->with_caller)
+		rt->with_caller(gw, rt, who, name, rv->msg.query, r->body, r->len, rep);
+	else if (!rt->fn)
 		gateway_ssh_call(gw, rt, who, name, rv->msg.query, r->body, r->len, rep);
 	else
 		rt->fn(gw, rt, name, rv->msg.query, r->body, r->len, rep);

@@ -23,8 +23,9 @@ int gateway_sign_key_load(struct gateway *gw, struct vs_error *err)
 	return 0;
 }
 
-void sign_route(struct gateway *gw, const struct route *rt, const char *unused, const char *query,
-		const char *body, size_t body_len, struct reply *out)
+void sign_route(struct gateway *gw, const struct route *rt, const struct caller *who,
+		const char *unused, const char *query, const char *body, size_t body_len,
+		struct reply *out)
 {
 	const struct policy_key *pk;
 	struct dsse_envelope *env = NULL;
@@ -45,6 +46,14 @@ void sign_route(struct gateway *gw, const struct route *rt, const char *unused, 
 	}
 	/* The host's own policy may know the service key: then it must still be allowed to sign. */
 	pthread_rwlock_rdlock(&gw->policy_lock);
+	/* Each signer key is bounded by the policy: what it may have signed, up to which version
+	 * and for how long, and with how many other signers (issue 15 item 5). */
+	if (policy_sign_check(gw->policy, who->keys, who->n, st.template_name, st.template_version,
+			      expires, &err) < 0) {
+		pthread_rwlock_unlock(&gw->policy_lock);
+		reply_error(out, 403, "sign_denied", "%s", err.reason);
+		goto out;
+	}
 	pk = policy_find_key(gw->policy, key_id(gw->sign_key));
 	if (pk && policy_key_check(pk, USAGE_TEMPLATE, 0, vs_now(), &err) < 0) {
 		pthread_rwlock_unlock(&gw->policy_lock);
@@ -60,6 +69,15 @@ void sign_route(struct gateway *gw, const struct route *rt, const char *unused, 
 				  &err) < 0 || !(json = dsse_encode(env))) {
 		reply_error(out, 500, "sign_failed", "%s", err.reason[0] ? err.reason : "out of memory");
 		goto out;
+	}
+	{
+		char exp[32];
+
+		time_format_rfc3339(st.expires_at, exp, sizeof(exp));
+		snprintf(out->changed, sizeof(out->changed),
+			 "signed digest=%s size=%llu template=%s version=%lld expires=%s name=%s",
+			 st.digest, (unsigned long long)st.size, st.template_name,
+			 (long long)st.template_version, exp, st.subject_name);
 	}
 	json_decref(out->body);
 	out->status = 200;

@@ -304,12 +304,12 @@ static void ssh_ca_route(struct gateway *gw, const struct route *rt, const char 
 /* Logging in to VMs is its own capability: admin does not imply ssh. The routes that need
  * their signers have fn NULL and their function in fns[] at the same index. */
 const struct route gateway_ssh_routes[] = {
-	{"GET", "/v1/ssh/ca", VIEW, 0, QUORUM_NONE, "gateway.ssh.ca", ssh_ca_route},
-	{"GET", "/v1/ssh/krl", VIEW, 0, QUORUM_NONE, "gateway.ssh.krl", ssh_krl_route},
-	{"POST", "/v1/ssh/certs", ROLE_SSH, 1, QUORUM_NONE, "gateway.ssh.certs", NULL},
+	{"GET", "/v1/ssh/ca", VIEW, 0, QUORUM_NONE, "gateway.ssh.ca", ssh_ca_route, NULL},
+	{"GET", "/v1/ssh/krl", VIEW, 0, QUORUM_NONE, "gateway.ssh.krl", ssh_krl_route, NULL},
+	{"POST", "/v1/ssh/certs", ROLE_SSH, 1, QUORUM_NONE, "gateway.ssh.certs", NULL, NULL},
 	{"POST", "/v1/ssh/host-certs", ROLE_OPERATOR | ROLE_ADMIN, 1, QUORUM_NONE,
-	 "gateway.ssh.host-certs", NULL},
-	{"POST", "/v1/ssh/revoke", ROLE_ADMIN, 1, QUORUM_NONE, "gateway.ssh.revoke", NULL},
+	 "gateway.ssh.host-certs", NULL, NULL},
+	{"POST", "/v1/ssh/revoke", ROLE_ADMIN, 1, QUORUM_NONE, "gateway.ssh.revoke", NULL, NULL},
 };
 const size_t gateway_ssh_nroutes = sizeof(gateway_ssh_routes) / sizeof(gateway_ssh_routes[0]);
 static const route_caller_fn fns[] = {NULL, NULL, ssh_certs_route, ssh_host_certs_route,

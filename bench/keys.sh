@@ -63,7 +63,8 @@ vmseal-key generate --out gwresp --no-passphrase >/dev/null
 {
 	printf '{"version": 1, "keys": ['
 	vmseal-key policy-entry signer.pub --owner bench --usage admin --role signer
-	printf '], "gateway": {"max_skew_s": 300, "max_validity_s": 300}}\n'
+	printf '], "gateway": {"max_skew_s": 300, "max_validity_s": 300, "signers": [{"key": "%s", "templates": ["*"], "max_validity_s": 31536000, "max_version": 1000000}]}}\n' \
+		"$(vmseal-key id signer.pub)"
 } > policy.json
 remote() { # remote THREADS SIGNING_KEY [OPTIONS]: prints the driver's line
 	local n=$1; shift

@@ -19,6 +19,7 @@
 #include "merkle.h"
 #include "truststate.h"
 #include "policy_boot.h"
+#include "policy_sign.h"
 #include "sshpolicy.h"
 #include "util.h"
 
@@ -59,6 +60,7 @@ void policy_free(struct policy *p)
 	free(p->templates);
 	free(p->revoked);
 	policy_boot_free(&p->boot);
+	policy_signers_free(&p->gateway.signers);
 	ssh_policy_free(p->ssh);
 	free(p);
 }
@@ -237,7 +239,7 @@ static int cmp_digest(const void *a, const void *b)
 static int parse_gateway(json_t *o, struct policy_gateway *g, const char *object, struct vs_error *err)
 {
 	static const char *const fields[] = {"max_skew_s", "max_future_skew_s", "max_validity_s",
-					     "max_claims_per_key", "quorum", NULL};
+					     "max_claims_per_key", "signers", "quorum", NULL};
 	static const char *const qfields[] = {"destroy", "delete", NULL};
 	json_t *q;
 	int64_t n;
@@ -380,6 +382,10 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 	}
 	qsort(p->revoked, p->nrevoked, sizeof(*p->revoked), cmp_digest);
 	if (parse_gateway(json_object_get(root, "gateway"), &p->gateway, object, err) < 0 ||
+	    policy_signers_parse(json_is_object(json_object_get(root, "gateway"))
+					 ? json_object_get(json_object_get(root, "gateway"), "signers")
+					 : NULL,
+				 p, object, err) < 0 ||
 	    policy_boot_parse(json_object_get(root, "boot"), p, object, err) < 0 ||
 	    policy_launch_parse(json_object_get(root, "launch"), &p->launch, object, err) < 0 ||
 	    ssh_policy_parse(json_object_get(root, "ssh"), object, &p->ssh, err) < 0)

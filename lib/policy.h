@@ -88,11 +88,27 @@ struct policy_boot {
 #define POLICY_FUTURE_SKEW_DEFAULT 2          /* s; a gateway waits this long (+1) at start */
 #define POLICY_CLAIMS_PER_KEY_DEFAULT 262144  /* a quarter of the default replay capacity */
 
+/* One key's bounds on POST /v1/sign (gateway.signers). */
+struct policy_signer {
+	char key[KEY_ID_HEX_LEN + 1];
+	char (*templates)[VS_MAX_NAME_BYTES]; /* fnmatch(3) globs on the template name */
+	size_t ntemplates;
+	int64_t max_validity_s;               /* expiresAt - signedAt */
+	int64_t max_version;
+	unsigned quorum;                      /* distinct owners of allowed signer keys, >= 1 */
+};
+
+struct policy_signers {
+	struct policy_signer *v;
+	size_t n;
+};
+
 struct policy_gateway {
 	int64_t max_skew_s;        /* how far created may lie in the past */
 	int64_t max_future_skew_s; /* how far created may lie ahead (default 2) */
 	int64_t max_validity_s;
 	int64_t max_claims_per_key; /* live replay claims one key may hold (default 262144) */
+	struct policy_signers signers; /* POST /v1/sign: a key without an entry signs nothing */
 	unsigned quorum_destroy; /* distinct admin signatures for destroy; 0/1: one */
 	unsigned quorum_delete;
 };
@@ -235,5 +251,13 @@ int policy_eval_image(const struct policy *p, int fd, const char *image_name, co
 int policy_eval_image_opts(const struct policy *p, int fd, const char *image_name,
 			   const char *envelope, size_t envelope_len, int64_t now,
 			   const struct merkle_opts *mo, struct image_verdict *v, struct vs_error *err);
+
+/* POST /v1/sign's rule (issue 15 item 5): may the verified keys[0..n) have template name at
+ * version signed, valid for validity_s seconds? Every key must have a gateway.signers entry
+ * that allows it (a template glob matches, version <= max_version, validity_s <=
+ * max_validity_s), and the distinct owners among them must reach the largest quorum of their
+ * entries. 0 when allowed; -1 with err (VS_ERR_DENIED) naming the key and the bound. */
+int policy_sign_check(const struct policy *p, const struct policy_key *const *keys, size_t n,
+		      const char *name, int64_t version, int64_t validity_s, struct vs_error *err);
 
 #endif

@@ -8,7 +8,7 @@ for tool in openssl; do
 done
 cd "$T"
 umask 077
-for k in signer viewer admin gwresp svc other retired; do
+for k in signer viewer admin gwresp svc other retired nosign qa qb; do
 	vmseal-key generate --out $k --no-passphrase >/dev/null || fail "generate $k"
 done
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key -out tls.crt \
@@ -18,8 +18,15 @@ write_policy() { # $1: status of the service key in the gateway host's policy
 		printf '{"version": 1, "keys": [\n'
 		vmseal-key policy-entry signer.pub --owner pipeline --usage admin --role signer; echo ,
 		vmseal-key policy-entry viewer.pub --owner dave --usage admin --role viewer; echo ,
+		vmseal-key policy-entry nosign.pub --owner nobody --usage admin --role signer; echo ,
+		vmseal-key policy-entry qa.pub --owner quinn --usage admin --role signer; echo ,
+		vmseal-key policy-entry qb.pub --owner quentin --usage admin --role signer; echo ,
 		vmseal-key policy-entry svc.pub --owner signing-service --usage template --status "$1"
-		printf '], "templates": [{"match": "debian-*", "keys": ["%s"]}]}\n' "$(vmseal-key id svc.pub)"
+		printf '], "templates": [{"match": "debian-*", "keys": ["%s"]}],\n' "$(vmseal-key id svc.pub)"
+		# each signer key is bounded (issue 15 item 5); nosign has no entry, so signs nothing
+		printf ' "gateway": {"signers": [{"key": "%s", "templates": ["debian-*"], "max_validity_s": 31536000, "max_version": 100},\n' "$(vmseal-key id signer.pub)"
+		printf '   {"key": "%s", "templates": ["secure-*"], "max_validity_s": 86400, "max_version": 10, "quorum": 2},\n' "$(vmseal-key id qa.pub)"
+		printf '   {"key": "%s", "templates": ["secure-*"], "max_validity_s": 86400, "max_version": 10, "quorum": 2}]}}\n' "$(vmseal-key id qb.pub)"
 	} > policy.json
 }
 write_policy active
@@ -84,6 +91,31 @@ expect_rc "template with a slash is a 400" 2 call POST /v1/sign "{\"digest\":\"$
 expect_rc "expires too long is a 400" 2 call POST /v1/sign "{\"digest\":\"$D\",\"size\":1,\"template\":\"t\",\"version\":1,\"expires\":\"99999d\"}"
 expect_rc "minimal request" 0 call POST /v1/sign "{\"digest\":\"$D\",\"size\":0,\"template\":\"debian-x\",\"version\":0}"
 grep -q '"payloadType": *"application/vnd.in-toto+json"' out && pass "the answer is a DSSE envelope" || fail "envelope: $(cat out)"
+# ---- the policy bounds each signer key (issue 15 item 5) ----
+grep '"event":"gateway.sign"' audit.jsonl | grep '"decision":"info"' |
+	grep -q "200 ok; changed: signed digest=$D size=0 template=debian-x version=0 expires=[0-9T:Z-]* name=debian-x; signers=$(vmseal-key id signer.pub); client=127.0.0.1:" &&
+	pass "audit: a signing names digest, size, template, version, expiry and every signer" ||
+	fail "sign audit: $(grep '"event":"gateway.sign"' audit.jsonl | tail -1)"
+expect_rc "a template outside the key's patterns: 403" 1 call POST /v1/sign "{\"digest\":\"$D\",\"size\":1,\"template\":\"ubuntu-24\",\"version\":1}"
+grep -q '"error":"sign_denied"' out && grep -q 'may not have template' out && pass "sign_denied names the template" || fail "template bound: $(cat out)"
+expect_rc "version 2^63-1 above max_version 100: 403" 1 call POST /v1/sign "{\"digest\":\"$D\",\"size\":1,\"template\":\"debian-12\",\"version\":9223372036854775807}"
+grep -q 'above key .* max_version 100' out && pass "sign_denied names max_version" || fail "version bound: $(cat out)"
+expect_rc "valid 10 years, above max_validity_s: 403" 1 call POST /v1/sign "{\"digest\":\"$D\",\"size\":1,\"template\":\"debian-12\",\"version\":1,\"expires\":\"3650d\"}"
+grep -q 'max_validity_s 31536000' out && pass "sign_denied names max_validity_s" || fail "validity bound: $(cat out)"
+expect_rc "a signer key without a gateway.signers entry: 403" 1 vmseal-call --url "$URL" --cacert tls.crt --gateway-pub gwresp.pub \
+	--key nosign.key POST /v1/sign "{\"digest\":\"$D\",\"size\":1,\"template\":\"debian-12\",\"version\":1}"
+grep -q 'no gateway.signers entry' out && pass "sign_denied: the key has no entry" || fail "no entry: $(cat out)"
+qcall() { vmseal-call --url "$URL" --cacert tls.crt --gateway-pub gwresp.pub "$@"; }
+qbody="{\"digest\":\"$D\",\"size\":1,\"template\":\"secure-1\",\"version\":2,\"expires\":\"1d\"}"
+expect_rc "a quorum-2 template signed by one signer: 403" 1 qcall --key qa.key POST /v1/sign "$qbody"
+grep -q 'distinct owners, got 1' out && pass "sign_denied names the quorum" || fail "quorum: $(cat out)"
+expect_rc "the same signer twice is not a quorum" 1 qcall --key qa.key --key qa.key POST /v1/sign "$qbody"
+expect_rc "a quorum-2 template signed by two signers of distinct owners: 200" 0 qcall --key qa.key --key qb.key POST /v1/sign "$qbody"
+grep '"event":"gateway.sign"' audit.jsonl | grep '"decision":"info"' | tail -1 |
+	grep -q "signers=$(vmseal-key id qa.pub),$(vmseal-key id qb.pub);" && pass "audit: both signers of the quorum named" ||
+	fail "quorum audit: $(grep '"event":"gateway.sign"' audit.jsonl | tail -1)"
+expect_rc "a quorum signer outside its own patterns: 403" 1 qcall --key qa.key --key qb.key POST /v1/sign \
+	"{\"digest\":\"$D\",\"size\":1,\"template\":\"debian-12\",\"version\":2,\"expires\":\"1d\"}"
 expect_rc "remote signing over an unknown CA fails" 2 vmseal-sign --remote "$URL" --key signer.key --template t --template-version 1 -o u.json debian-12.qcow2
 expect_rc "--remote with --append is a usage error" 2 rs --key signer.key --append debian-12.qcow2
 kill $gwpid; wait $gwpid 2>/dev/null

@@ -406,10 +406,88 @@ static void test_lint(void)
 	}
 }
 
+/* Issue 15 item 5: POST /v1/sign is bounded per signer key. */
+static void test_sign_bounds(void)
+{
+	char top[1024], *j;
+	struct policy *p = NULL;
+	struct vs_error err = {0};
+	const struct policy_key *a[2], *b[1], *ab[2];
+
+	snprintf(top, sizeof(top),
+		 "{\"gateway\":{\"signers\":[{\"key\":\"%s\",\"templates\":[\"debian-*\",\"x\"],"
+		 "\"max_validity_s\":100,\"max_version\":5},{\"key\":\"%s\",\"templates\":[\"debian-*\"],"
+		 "\"max_validity_s\":100,\"max_version\":5,\"quorum\":2}]}}",
+		 key_id(k1), key_id(k2));
+	j = policy_json("active", "", top);
+	CU_ASSERT_EQUAL_FATAL(policy_parse(j, strlen(j), "p", &p, &err), 0);
+	free(j);
+	a[0] = policy_find_key(p, key_id(k1));
+	b[0] = policy_find_key(p, key_id(k2));
+	ab[0] = a[0];
+	ab[1] = b[0];
+	CU_ASSERT_EQUAL(policy_sign_check(p, a, 1, "debian-12", 5, 100, &err), 0);
+	CU_ASSERT_EQUAL(policy_sign_check(p, a, 1, "x", 0, 1, &err), 0);
+	CU_ASSERT_EQUAL(policy_sign_check(p, a, 1, "ubuntu-24", 1, 1, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
+	CU_ASSERT_EQUAL(policy_sign_check(p, a, 1, "debian-12", 6, 1, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "max_version 5"));
+	CU_ASSERT_EQUAL(policy_sign_check(p, a, 1, "debian-12", 1, 101, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "max_validity_s 100"));
+	CU_ASSERT_EQUAL(policy_sign_check(p, b, 1, "debian-12", 1, 1, &err), -1); /* quorum 2 */
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "distinct owners, got 1"));
+	a[1] = a[0];
+	CU_ASSERT_EQUAL(policy_sign_check(p, a, 2, "debian-12", 1, 1, &err), 0);  /* k1 asks none */
+	CU_ASSERT_EQUAL(policy_sign_check(p, ab, 2, "debian-12", 1, 1, &err), 0);
+	CU_ASSERT_EQUAL(policy_sign_check(p, ab, 2, "x", 1, 1, &err), -1);       /* k2: not x */
+	CU_ASSERT_EQUAL(policy_sign_check(p, ab, 0, "x", 1, 1, &err), -1);
+	policy_free(p);
+
+	/* a key without an entry signs nothing; bad entries are refused */
+	j = policy_json("active", "", NULL);
+	CU_ASSERT_EQUAL_FATAL(policy_parse(j, strlen(j), "p", &p, &err), 0);
+	free(j);
+	a[0] = policy_find_key(p, key_id(k1));
+	CU_ASSERT_EQUAL(policy_sign_check(p, a, 1, "debian-12", 1, 1, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "no gateway.signers entry"));
+	policy_free(p);
+	{
+		static const char *const bad[] = {
+			"{\"key\":\"%s\",\"templates\":[\"d\"],\"max_validity_s\":1}",
+			"{\"key\":\"%s\",\"templates\":[],\"max_validity_s\":1,\"max_version\":1}",
+			"{\"key\":\"%s\",\"templates\":[\"d\"],\"max_validity_s\":1,\"max_version\":1,\"quorum\":5}",
+			"{\"key\":\"%s\",\"templates\":[\"d\"],\"max_validity_s\":1,\"max_version\":1,\"x\":1}",
+			"{\"key\":\"%s0\",\"templates\":[\"d\"],\"max_validity_s\":1,\"max_version\":1}",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			char entry[512];
+
+			snprintf(entry, sizeof(entry), bad[i], key_id(k1));
+			snprintf(top, sizeof(top), "{\"gateway\":{\"signers\":[%s]}}", entry);
+			j = policy_json("active", "", top);
+			p = NULL;
+			CU_ASSERT_EQUAL(policy_parse(j, strlen(j), "p", &p, &err), -1);
+			policy_free(p);
+			free(j);
+		}
+		snprintf(top, sizeof(top),
+			 "{\"gateway\":{\"signers\":[{\"key\":\"%s\",\"templates\":[\"d\"],\"max_validity_s\":1,"
+			 "\"max_version\":1},{\"key\":\"%s\",\"templates\":[\"d\"],\"max_validity_s\":1,"
+			 "\"max_version\":1}]}}", key_id(k1), key_id(k1));
+		j = policy_json("active", "", top);
+		p = NULL;
+		CU_ASSERT_EQUAL(policy_parse(j, strlen(j), "p", &p, &err), -1); /* one entry per key */
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "has an entry already"));
+		policy_free(p);
+		free(j);
+	}
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
 		{"parse and defaults", test_parse_ok_and_defaults},
+		{"POST /v1/sign bounded per signer key", test_sign_bounds},
 		{"parse rejects bad policies", test_parse_rejects},
 		{"key status, usage and validity window", test_key_check},
 		{"image decision: threshold, revocation, audit-only, min_version", test_eval},
