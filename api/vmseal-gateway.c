@@ -229,7 +229,7 @@ int main(int argc, char **argv)
 	gw.cfg.request_timeout_s = GATEWAY_REQUEST_TIMEOUT_DEFAULT;
 	gw.cfg.max_connections = GATEWAY_MAX_CONNECTIONS_DEFAULT;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		char *end;
+		uint64_t v64 = 0;
 		unsigned long v;
 
 		switch (c) {
@@ -262,14 +262,12 @@ int main(int argc, char **argv)
 		case 'X': replay_passfile = optarg; break;
 		case 'W':
 		case 'M':
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg || optarg[0] == '-' ||
-			    (c == 'W' && v > 3600) || (c == 'M' && (v == 0 || v > 1000000))) {
+			if (parse_uint_strict(optarg, c == 'M', c == 'W' ? 3600 : 1000000, &v64) < 0) {
 				fprintf(stderr, PROG ": error: bad --%s \"%s\" (see --help)\n",
 					c == 'W' ? "request-timeout" : "max-connections", optarg);
 				return 2;
 			}
+			v = (unsigned long)v64;
 			if (c == 'W') {
 				gw.cfg.request_timeout_s = (unsigned)v;
 			} else {
@@ -279,14 +277,12 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 		case 'R':
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg || v == 0 || (c == 'T' && v > 256) ||
-			    (c == 'R' && v > (1ul << 30))) {
+			if (parse_uint_strict(optarg, 1, c == 'T' ? 256 : 1ul << 30, &v64) < 0) {
 				fprintf(stderr, PROG ": error: bad --%s \"%s\" (see --help)\n",
 					c == 'T' ? "threads" : "replay-capacity", optarg);
 				return 2;
 			}
+			v = (unsigned long)v64;
 			if (c == 'T') {
 				gw.cfg.threads = (unsigned)v;
 				threads_set = 1;

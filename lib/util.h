@@ -56,6 +56,11 @@ void hex_encode(const uint8_t *in, size_t n, char *out);
 /* Strict lowercase/uppercase hex decode of exactly 2n chars into n bytes. */
 int hex_decode(const char *in, uint8_t *out, size_t n);
 
+/* Strict decimal: one or more ASCII digits and nothing else (no sign, space, "0x", suffix such
+ * as "1x"), no overflow, within [min, max]. 0, or -1 leaving *out untouched. Every number on a
+ * command line goes through this. */
+int parse_uint_strict(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
 /* Standard base64 with padding. Returns a malloc'd NUL-terminated string or NULL. */
 char *b64_encode(const uint8_t *in, size_t n);
 

@@ -48,12 +48,9 @@ static void usage(FILE *f)
 
 static int parse_count(const char *s, unsigned *out)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < 2 || v > SHARE_MAX_COUNT)
+	if (parse_uint_strict(s, 2, SHARE_MAX_COUNT, &v) < 0)
 		return -1;
 	*out = (unsigned)v;
 	return 0;
@@ -93,7 +90,7 @@ int cmd_backup(int argc, char **argv)
 			break;
 		case 'd': outdir = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: return cli_usage_error(prog, "bad option");
+		default: return cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (optind + 1 != argc)

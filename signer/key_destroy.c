@@ -157,7 +157,7 @@ int cmd_destroy(int argc, char **argv)
 		case 'p': pinfile = optarg; break;
 		case 'm': module = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: return cli_usage_error(prog, "bad option");
+		default: return cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (optind + 1 != argc)

@@ -94,7 +94,7 @@ int cmd_generate(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			return cli_usage_error(prog, "bad option");
+			return cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (optind != argc)

@@ -88,7 +88,7 @@ int cmd_policy_entry(int argc, char **argv)
 			rc = 0;
 			goto out;
 		default:
-			rc = cli_usage_error(prog, "bad option");
+			rc = cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv));
 			goto out;
 		}
 	}

@@ -153,7 +153,7 @@ int cmd_recover(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'p': passfile = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: return cli_usage_error(prog, "bad option");
+		default: return cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (!out)

@@ -191,7 +191,7 @@ int cmd_rotate(int argc, char **argv)
 		case 'P': policy = optarg; break;
 		case 'i': in_place = 1; break;
 		case 'h': usage(stdout); return 0;
-		default: return cli_usage_error(prog, "bad option");
+		default: return cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (optind != argc)

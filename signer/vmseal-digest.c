@@ -101,10 +101,9 @@ int main(int argc, char **argv)
 			opts.want_sha256 = 1;
 			break;
 		case 't': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
+			uint64_t n;
 
-			if (!*optarg || *end || optarg[0] == '-' || n < 1 || n > VS_MERKLE_MAX_THREADS) {
+			if (parse_uint_strict(optarg, 1, VS_MERKLE_MAX_THREADS, &n) < 0) {
 				fprintf(stderr, PROG ": error: --threads: \"%s\" is not 1-%d (see --help)\n",
 					optarg, VS_MERKLE_MAX_THREADS);
 				return 2;

@@ -45,7 +45,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage(stderr), 2;
+		return cli_usage_error("vmseal-key", "missing command");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		return usage(stdout), 0;
 	if (!strcmp(argv[1], "--version"))

@@ -181,13 +181,12 @@ int main(int argc, char **argv)
 		case 't': tmpl = optarg; used_template = 1; break;
 		case 'v':
 		case 'b': {
-			char *end;
+			uint64_t n;
 
-			errno = 0;
-			version = strtoll(optarg, &end, 10);
-			if (errno || *end || end == optarg || version < 0)
+			if (parse_uint_strict(optarg, 0, INT64_MAX, &n) < 0)
 				return cli_usage_error(prog, "%s \"%s\" is not a non-negative integer",
 						       c == 'v' ? "--template-version" : "--boot-version", optarg);
+			version = (int64_t)n;
 			if (c == 'v')
 				used_template = 1;
 			else
@@ -234,7 +233,7 @@ int main(int argc, char **argv)
 		case 'S': ro.signer_pub = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': return cli_version(prog);
-		default: return cli_usage_error(prog, "bad option");
+		default: return cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (optind + 1 != argc)

@@ -189,7 +189,7 @@ static int cmd_verify(int argc, char **argv)
 			cpfiles[ncp++] = optarg;
 			break;
 		case 'K': cpkey = optarg; break;
-		default: return usage_error("bad option for verify");
+		default: return usage_error("bad option \"%s\" for verify (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (argc - optind != 1)
@@ -286,7 +286,7 @@ static int cmd_checkpoint(int argc, char **argv)
 		case 'k': keyspec = optarg; break;
 		case 'p': passfile = optarg; break;
 		case 'o': out = optarg; break;
-		default: return usage_error("bad option for checkpoint");
+		default: return usage_error("bad option \"%s\" for checkpoint (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (argc - optind != 1)
@@ -344,7 +344,7 @@ static int cmd_acknowledge(int argc, char **argv)
 		switch (o) {
 		case 'r': reason = optarg; break;
 		case 'H': headfile = optarg; break;
-		default: return usage_error("bad option for acknowledge");
+		default: return usage_error("bad option \"%s\" for acknowledge (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (argc - optind != 1)
@@ -401,7 +401,7 @@ static int cmd_rotate(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (o) {
 		case 'H': headfile = optarg; break;
-		default: return usage_error("bad option for rotate");
+		default: return usage_error("bad option \"%s\" for rotate (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (argc - optind != 2)
@@ -487,19 +487,16 @@ static int cmd_show(int argc, char **argv)
 
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		char *end;
-
 		switch (o) {
 		case 's':
-			since = strtoull(optarg, &end, 10);
-			if (!*optarg || *end || optarg[0] == '-')
+			if (parse_uint_strict(optarg, 0, UINT64_MAX, &since) < 0)
 				return usage_error("--since \"%s\" is not a number", optarg);
 			break;
 		case 'j':
 			c.json = 1;
 			break;
 		default:
-			return usage_error("bad option for show");
+			return usage_error("bad option \"%s\" for show (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (argc - optind != 1)
@@ -540,7 +537,7 @@ static int cmd_append(int argc, char **argv)
 		case 'o': ev.object = optarg; break;
 		case 'r': ev.reason = optarg; break;
 		case 'n': durable = 0; break;
-		default: return usage_error("bad option for append");
+		default: return usage_error("bad option \"%s\" for append (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (argc - optind != 1)

@@ -112,13 +112,23 @@ static int cmd_root(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': threshold = strtol(optarg, NULL, 10); break;
+		case 't': {
+			uint64_t t;
+
+			if (parse_uint_strict(optarg, 1, VS_MAX_ROOT_KEYS, &t) < 0) {
+				rc = cli_usage_error(prog, "--threshold \"%.32s\" is not a number from 1 to %d", optarg,
+						     VS_MAX_ROOT_KEYS);
+				goto done;
+			}
+			threshold = (long)t;
+			break;
+		}
 		case 'o': out = optarg; break;
 		case 'P': previous = optarg; break;
 		case 'k': keyspec = optarg; break;
 		case 'p': passfile = optarg; break;
 		case 'h': usage(stdout); rc = 0; goto done;
-		default: rc = cli_usage_error(prog, "bad option"); goto done;
+		default: rc = cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv)); goto done;
 		}
 	}
 	if (!out || optind >= argc) {
@@ -267,7 +277,7 @@ static int cmd_sign(int argc, char **argv)
 				return cli_usage_error(prog, "--expires \"%s\" is not a duration (30d, 12h, 3600)", optarg);
 			break;
 		case 'h': usage(stdout); return 0;
-		default: return cli_usage_error(prog, "bad option");
+		default: return cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (!keyspec || optind + 1 != argc)
@@ -384,7 +394,7 @@ static int cmd_verify(int argc, char **argv)
 		switch (c) {
 		case 'r': rootpath = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: return cli_usage_error(prog, "bad option");
+		default: return cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (!rootpath || optind + 1 != argc)
@@ -455,7 +465,7 @@ static int cmd_install(int argc, char **argv)
 		case 'l': auditlog = optarg; break;
 		case 's': state_opt = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: return cli_usage_error(prog, "bad option");
+		default: return cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (optind + 1 != argc)
@@ -561,7 +571,7 @@ static int cmd_install_root(int argc, char **argv)
 		case 'p': dest = optarg; break;
 		case 's': state_opt = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: return cli_usage_error(prog, "bad option");
+		default: return cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (optind + 1 != argc)
@@ -641,7 +651,7 @@ out:
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage(stderr), 2;
+		return cli_usage_error(prog, "missing command");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		return usage(stdout), 0;
 	if (!strcmp(argv[1], "--version"))

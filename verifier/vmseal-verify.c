@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 	struct progress pr;
 	enum progress_mode pmode = PROGRESS_AUTO;
 	size_t envlen = 0;
-	int json = 0, c, rc = 2, fd = -1, runtime_error = 1;
+	int json = cli_wants_json(argc, argv), c, rc = 2, fd = -1, runtime_error = 1;
 	enum boot_kind kind = BOOT_KIND_NONE;
 	const char *cmdline = NULL;
 
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 		case 'k':
 			kind = boot_kind_parse(optarg);
 			if (kind == BOOT_KIND_NONE)
-				return cli_usage_error(prog, "--kind must be kernel, initrd, firmware, nvram, dtb or acpi");
+				return cli_usage_error_json(prog, json, "--kind must be kernel, initrd, firmware, nvram, dtb or acpi");
 			break;
 		case 'c': cmdline = optarg; break;
 		case 'l': auditlog = optarg; break;
@@ -158,24 +158,24 @@ int main(int argc, char **argv)
 		case 'N': pmode = PROGRESS_OFF; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': return cli_version(prog);
-		default: return cli_usage_error(prog, "bad option");
+		default: return cli_usage_error_json(prog, json, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (optind + 1 != argc)
-		return cli_usage_error(prog, "expected exactly one IMAGE");
+		return cli_usage_error_json(prog, json, "expected exactly one IMAGE");
 	if (!policy_path)
-		return cli_usage_error(prog, "--policy is required");
+		return cli_usage_error_json(prog, json, "--policy is required");
 	image = argv[optind];
 	if (cmdline && kind != BOOT_KIND_KERNEL)
-		return cli_usage_error(prog, "--cmdline needs --kind kernel");
+		return cli_usage_error_json(prog, json, "--cmdline needs --kind kernel");
 	if (kind != BOOT_KIND_NONE) {
 		if (att)
-			return cli_usage_error(prog, "--kind reads FILE.intoto.json; --attestation is for images");
+			return cli_usage_error_json(prog, json, "--kind reads FILE.intoto.json; --attestation is for images");
 		return verify_boot(prog, policy_path, kind, image, cmdline, json, auditlog);
 	}
 	if (!att) {
 		if (snprintf(att_default, sizeof(att_default), "%s.intoto.json", image) >= (int)sizeof(att_default))
-			return cli_usage_error(prog, "image path too long");
+			return cli_usage_error_json(prog, json, "image path too long");
 		att = att_default;
 	}
 	if (policy_load_state(policy_path, trust_state, &p, &err) < 0) {
@@ -235,12 +235,14 @@ out:
 			.reason = runtime_error ? err.reason : v.decision == DECISION_ALLOW ? NULL : v.why.reason,
 		};
 		if (audit_record(auditlog, &ev, &aerr) < 0) {
-			/* An unrecorded decision is not a decision: deny. */
-			vs_error_print(prog, &aerr);
+			/* An unrecorded decision is not a decision: deny. An allow becomes this error
+			 * (printed once, below); a denial stays one and the audit failure is added. */
 			if (rc == 0) {
 				rc = 2;
 				runtime_error = 1;
 				err = aerr;
+			} else {
+				vs_error_print(prog, &aerr);
 			}
 		}
 	}
