@@ -17,6 +17,7 @@
 #include "lib/error.h"
 #include "lib/evalcache.h"
 #include "lib/filetrust.h"
+#include "lib/hostsecret.h"
 #include "lib/policy.h"
 #include "lib/util.h"
 
@@ -37,6 +38,7 @@ struct hook_config {
 	char audit_head[VS_MAX_PATH_BYTES]; /* "" : DEFAULT_AUDIT_HEAD for the default log, else LOG.head */
 	char trust_state[VS_MAX_PATH_BYTES]; /* "" : the one that governs policy (lib/truststate.h) */
 	uid_t qemu_uid;                    /* qemu_user: also trusted to own verified files */
+	char state_dir[VS_MAX_PATH_BYTES]; /* "" : state_dir_default() */
 	int no_cache;
 	unsigned seen;                     /* config keys already set, to refuse duplicates */
 };
@@ -96,6 +98,8 @@ static void usage(FILE *f)
 "                beside the policy): older policies, older roots, a plain policy once a root was\n"
 "                installed, and expired bundles are refused\n"
 "  qemu_user = none   (libvirt-qemu with dynamic_ownership: it may own verified files too)\n"
+"  state_dir = /var/lib/vmseal/hook   (default for the system policy; else hook-state beside\n"
+"              the policy): the host secret that MACs cache entries\n"
 "Precedence: command line, then environment ($VMSEAL_POLICY), then the file, then defaults.\n"
 "\n"
 "Allow-cache: an allowed image's decision is remembered in cache_dir (created 0700; ignored if\n"
@@ -196,7 +200,7 @@ static int config_uid(const char *path, unsigned lineno, const char *val, uid_t 
 static int config_load(const char *path, int explicit, struct hook_config *cfg, struct vs_error *err)
 {
 	static const char *const keys[] = {"policy", "audit_log", "cache_dir", "no_cache", "audit_head",
-					   "trust_state", "qemu_user", NULL};
+					   "trust_state", "qemu_user", "state_dir", NULL};
 	char *data = NULL, *line, *save = NULL;
 	size_t len;
 	unsigned lineno = 0;
@@ -255,7 +259,8 @@ static int config_load(const char *path, int explicit, struct hook_config *cfg, 
 					     !strcmp(key, "policy") ? cfg->policy :
 					     !strcmp(key, "audit_log") ? cfg->audit_log :
 					     !strcmp(key, "audit_head") ? cfg->audit_head :
-					     !strcmp(key, "trust_state") ? cfg->trust_state : cfg->cache_dir,
+					     !strcmp(key, "trust_state") ? cfg->trust_state :
+					     !strcmp(key, "state_dir") ? cfg->state_dir : cfg->cache_dir,
 					     err) < 0) {
 			goto out;
 		}
@@ -264,6 +269,26 @@ static int config_load(const char *path, int explicit, struct hook_config *cfg, 
 out:
 	free(data);
 	return ret;
+}
+
+/* The hook's own state (host secret, overlay registry, started-check records): under
+ * /var/lib/vmseal for the system policy, else beside the policy (as trust.state), so that a
+ * test's or a manual run's policy never reaches the host's state. */
+static int state_dir_ready(struct hook_config *cfg, struct vs_error *err)
+{
+	if (!cfg->state_dir[0]) {
+		const char *slash = strrchr(cfg->policy, '/');
+
+		if (!strcmp(cfg->policy, DEFAULT_POLICY)) {
+			if (mkdir(DEFAULT_STATE_DIR, 0755) < 0 && errno != EEXIST)
+				return vs_fail(err, VS_ERR_IO, DEFAULT_STATE_DIR, "cannot create: %s", strerror(errno));
+			snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s/hook", DEFAULT_STATE_DIR);
+		} else {
+			snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%.*s/hook-state",
+				 slash ? (int)(slash - cfg->policy) : 1, slash ? cfg->policy : ".");
+		}
+	}
+	return evalcache_dir_check(cfg->state_dir, err);
 }
 
 /* Context of one hook run, for the audit log and stderr. */
@@ -467,7 +492,7 @@ out:
 	return r;
 }
 
-static int judge_domain(struct run *run, const struct hook_config *cfg, const char *argv_domain)
+static int judge_domain(struct run *run, struct hook_config *cfg, const char *argv_domain)
 {
 	struct policy *policy = NULL;
 	struct domain_xml *dom = NULL;
@@ -477,7 +502,8 @@ static int judge_domain(struct run *run, const struct hook_config *cfg, const ch
 	size_t xmllen;
 	const char *cache_dir = NULL;
 	char dobj[VS_MAX_NAME_BYTES + 16];
-	int rc, would = 0;
+	uint8_t secret[HOSTSECRET_BYTES];
+	int rc, would = 0, have_secret = 0;
 
 	diskcheck_init(&dc, NULL, vs_now(), NULL);
 	if (fd_read_all(STDIN_FILENO, "domain XML on stdin", VS_MAX_XML_BYTES, &xml, &xmllen, &err) < 0 ||
@@ -510,11 +536,15 @@ static int judge_domain(struct run *run, const struct hook_config *cfg, const ch
 	if (!cfg->no_cache) {
 		struct vs_error cerr;
 
-		/* An unusable cache directory only costs time: judge everything afresh. */
-		if (evalcache_dir_check(cfg->cache_dir, &cerr) == 0)
+		/* An unusable cache directory or host secret only costs time: judge afresh. */
+		if (evalcache_dir_check(cfg->cache_dir, &cerr) == 0 && state_dir_ready(cfg, &cerr) == 0 &&
+		    hostsecret_load(cfg->state_dir, 1, secret, &cerr) == 0) {
 			cache_dir = cfg->cache_dir;
+			have_secret = 1;
+		}
 	}
 	diskcheck_init(&dc, policy, vs_now(), cache_dir);
+	dc.secret = have_secret ? secret : NULL;
 	dc.trust.qemu_uid = cfg->qemu_uid;
 	for (size_t i = 0; i < dom->ndisks; i++) {
 		const struct domain_disk *d = &dom->disks[i];
@@ -575,6 +605,7 @@ static int judge_domain(struct run *run, const struct hook_config *cfg, const ch
 	}
 	rc = 0;
 out:
+	hostsecret_wipe(secret);
 	if (run->log)
 		audit_close(run->log);
 	diskcheck_free(&dc);

@@ -338,9 +338,9 @@ static int layer_eval(struct diskcheck *c, struct layer *l, struct disk_result *
 		return 0;
 	}
 	/* Block devices are never cached: writes to a device do not change its node's ctime. */
-	if (c->cache_dir && S_ISREG(l->st.st_mode)) {
+	if (c->cache_dir && c->secret && S_ISREG(l->st.st_mode)) {
 		evalcache_key(&l->st, &ast, c->policy->digest, key);
-		if (evalcache_lookup(c->cache_dir, key, c->now, &ce) == 1) {
+		if (evalcache_lookup(c->cache_dir, c->secret, key, c->now, &ce) == 1) {
 			l->rule = policy_match_template(c->policy, ce.template_name);
 			if (l->rule) {
 				l->decision = DECISION_ALLOW;
@@ -378,7 +378,7 @@ static int layer_eval(struct diskcheck *c, struct layer *l, struct disk_result *
 		snprintf(why->object, sizeof(why->object), "%s", l->path);
 	}
 	/* Cache only an allow for exactly the bytes hashed: unchanged since the key was taken. */
-	if (v.decision == DECISION_ALLOW && c->cache_dir && S_ISREG(l->st.st_mode) &&
+	if (v.decision == DECISION_ALLOW && c->cache_dir && c->secret && S_ISREG(l->st.st_mode) &&
 	    fstat(l->fd, &after) == 0 && after.st_ctim.tv_sec == l->st.st_ctim.tv_sec &&
 	    after.st_ctim.tv_nsec == l->st.st_ctim.tv_nsec && after.st_size == l->st.st_size) {
 		struct vs_error ignored;
@@ -387,7 +387,7 @@ static int layer_eval(struct diskcheck *c, struct layer *l, struct disk_result *
 		snprintf(ce.template_name, sizeof(ce.template_name), "%s", v.st.template_name);
 		ce.template_version = v.st.template_version;
 		ce.valid_until = valid_until(c->policy, &v);
-		evalcache_store(c->cache_dir, key, &ce, &ignored);
+		evalcache_store(c->cache_dir, c->secret, key, &ce, &ignored);
 	}
 	memo_add(c, l, why);
 	ret = 0;

@@ -19,6 +19,7 @@ struct diskcheck {
 	const struct policy *policy;
 	int64_t now;
 	const char *cache_dir;   /* NULL: no allow-cache */
+	const uint8_t *secret;   /* HOSTSECRET_BYTES: MAC key of cache entries; NULL: no allow-cache */
 	struct filetrust_opts trust; /* the ownership rule every layer must pass */
 	struct diskcheck_memo *memo;
 	size_t nmemo, capmemo;

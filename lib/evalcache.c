@@ -13,7 +13,8 @@
 
 #include "util.h"
 
-#define ENTRY_MAGIC "vmseal-evalcache 1"
+#define ENTRY_MAGIC "vmseal-evalcache 2"
+#define ENTRY_MAC_LABEL "vmseal-evalcache"
 #define ENTRY_MAX 1024
 
 static int64_t ns(const struct timespec *t)
@@ -102,10 +103,21 @@ static int parse_int(const char *s, int64_t *out)
 	return errno || end == s || *end != '\0' ? -1 : 0;
 }
 
-int evalcache_lookup(const char *dir, const char key[static EVALCACHE_KEY_HEX], int64_t now,
-		     struct evalcache_entry *e)
+/* What the MAC covers: the key (so an entry copied under another image's key fails) and the
+ * entry's lines before the mac line. */
+static int mac_input(const char *key, const char *body, size_t bodylen, char *out, size_t outlen)
 {
-	char path[VS_PATH_TMP_MAX], buf[ENTRY_MAX + 1], *lines[4], *save = NULL, *l;
+	int n = snprintf(out, outlen, "%s\n%.*s", key, (int)bodylen, body);
+
+	return n < 0 || (size_t)n >= outlen ? -1 : n;
+}
+
+int evalcache_lookup(const char *dir, const uint8_t secret[static HOSTSECRET_BYTES],
+		     const char key[static EVALCACHE_KEY_HEX], int64_t now, struct evalcache_entry *e)
+{
+	char path[VS_PATH_TMP_MAX], buf[ENTRY_MAX + 1], mbuf[ENTRY_MAX + EVALCACHE_KEY_HEX + 2];
+	char *lines[4], *save = NULL, *l, *macline, mac[HOSTSECRET_MAC_HEX];
+	int mlen;
 	struct stat st;
 	ssize_t n;
 	int fd, nl = 0;
@@ -126,6 +138,16 @@ int evalcache_lookup(const char *dir, const char key[static EVALCACHE_KEY_HEX], 
 	if (n <= 0 || buf[n - 1] != '\n')
 		return 0;
 	buf[n] = '\0';
+	/* The last line is "mac HEX": check it before trusting a byte of the rest. */
+	buf[n - 1] = '\0';
+	macline = strrchr(buf, '\n');
+	if (!macline || strncmp(macline + 1, "mac ", 4) || strlen(macline + 5) != HOSTSECRET_MAC_HEX - 1)
+		return 0;
+	memcpy(mac, macline + 5, HOSTSECRET_MAC_HEX);
+	macline[1] = '\0';
+	mlen = mac_input(key, buf, (size_t)(macline + 1 - buf), mbuf, sizeof(mbuf));
+	if (mlen < 0 || !hostsecret_mac_ok(secret, ENTRY_MAC_LABEL, mbuf, (size_t)mlen, mac))
+		return 0;
 	for (l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		if (nl == 4)
 			return 0;
@@ -148,11 +170,13 @@ int evalcache_lookup(const char *dir, const char key[static EVALCACHE_KEY_HEX], 
 	return 1;
 }
 
-int evalcache_store(const char *dir, const char key[static EVALCACHE_KEY_HEX],
-		    const struct evalcache_entry *e, struct vs_error *err)
+int evalcache_store(const char *dir, const uint8_t secret[static HOSTSECRET_BYTES],
+		    const char key[static EVALCACHE_KEY_HEX], const struct evalcache_entry *e,
+		    struct vs_error *err)
 {
-	char path[VS_PATH_TMP_MAX], buf[ENTRY_MAX + 1];
-	int n;
+	char path[VS_PATH_TMP_MAX], buf[ENTRY_MAX + 1], mbuf[ENTRY_MAX + EVALCACHE_KEY_HEX + 2];
+	char mac[HOSTSECRET_MAC_HEX];
+	int n, m;
 
 	if (!key_valid(key) || entry_path(dir, key, path, sizeof(path)) < 0)
 		return vs_fail(err, VS_ERR_INPUT, dir, "bad cache key or path");
@@ -161,7 +185,12 @@ int evalcache_store(const char *dir, const char key[static EVALCACHE_KEY_HEX],
 	n = snprintf(buf, sizeof(buf), ENTRY_MAGIC "\ntemplate %s\nversion %" PRId64
 		     "\nvalid_until %" PRId64 "\n", e->template_name, e->template_version,
 		     e->valid_until);
-	if (n < 0 || n > ENTRY_MAX)
+	if (n < 0 || n > ENTRY_MAX - HOSTSECRET_MAC_HEX - 5)
 		return vs_fail(err, VS_ERR_INPUT, dir, "cache entry too long");
+	m = mac_input(key, buf, (size_t)n, mbuf, sizeof(mbuf));
+	if (m < 0)
+		return vs_fail(err, VS_ERR_INPUT, dir, "cache entry too long");
+	hostsecret_mac(secret, ENTRY_MAC_LABEL, mbuf, (size_t)m, mac);
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "mac %s\n", mac);
 	return file_write_atomic(path, buf, (size_t)n, 0600, 1, err);
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "error.h"
+#include "hostsecret.h"
 #include "limits.h"
 
 #define EVALCACHE_KEY_HEX 65
@@ -32,12 +33,16 @@ void evalcache_key(const struct stat *image, const struct stat *attestation,
 int evalcache_dir_check(const char *dir, struct vs_error *err);
 
 /* Returns 1 and fills e on a hit that is still valid at now, 0 on a miss (absent, foreign
- * owner, malformed or expired entries are all misses). */
-int evalcache_lookup(const char *dir, const char key[static EVALCACHE_KEY_HEX], int64_t now,
-		     struct evalcache_entry *e);
+ * owner, malformed or expired entries are all misses, and so is an entry without a valid
+ * HMAC-SHA-256 under secret over its key and contents: a root-owned 0600 file of the right
+ * format that the hook did not write, e.g. a guest's serial console aimed into the cache
+ * directory, forges nothing). */
+int evalcache_lookup(const char *dir, const uint8_t secret[static HOSTSECRET_BYTES],
+		     const char key[static EVALCACHE_KEY_HEX], int64_t now, struct evalcache_entry *e);
 
-/* Writes an entry atomically (temp file + rename, mode 0600). */
-int evalcache_store(const char *dir, const char key[static EVALCACHE_KEY_HEX],
-		    const struct evalcache_entry *e, struct vs_error *err);
+/* Writes an entry with its MAC atomically (temp file + rename, mode 0600). */
+int evalcache_store(const char *dir, const uint8_t secret[static HOSTSECRET_BYTES],
+		    const char key[static EVALCACHE_KEY_HEX], const struct evalcache_entry *e,
+		    struct vs_error *err);
 
 #endif

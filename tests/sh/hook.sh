@@ -125,7 +125,7 @@ expect_err "FIFO policy refused at once" "pol.fifo: is a FIFO, not a regular fil
 	timeout 5 env VMSEAL_POLICY=$T/pol.fifo vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
 expect_err "FIFO hook.conf refused at once" "conf.fifo: is a FIFO, not a regular file" \
 	timeout 5 env VMSEAL_HOOK_CONF=$T/conf.fifo vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
-printf 'policy = %s\naudit_log = %s/audit.fifo\n' "$T/pol.json" "$T" > fifoaudit.conf
+printf 'policy = %s\naudit_log = %s/audit.fifo\ncache_dir = %s/cache\n' "$T/pol.json" "$T" "$T" > fifoaudit.conf
 expect_err "FIFO audit log refused at once" "audit.fifo: audit log is not a regular file" \
 	timeout 5 env VMSEAL_HOOK_CONF=$T/fifoaudit.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
 
@@ -274,7 +274,7 @@ mv data.att data.raw.intoto.json
 if [ "$(id -u)" = 0 ]; then
 	# onedisk PATH: the domain with one more readonly raw disk, vdz, at PATH
 	onedisk() { sed "s|<devices>|<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$1'/><target dev='vdz'/><readonly/></disk>|" web1-prepare-begin.xml; }
-	put() { mkdir -p "$(dirname "$1")"; cp data.raw "$1"; cp data.raw.intoto.json "$1.intoto.json"; }
+	put() { mkdir -p -m 0755 "$(dirname "$1")"; cp data.raw "$1"; cp data.raw.intoto.json "$1.intoto.json"; chmod 0644 "$1"; }
 	put "$T/own/d.raw"; onedisk "$T/own/d.raw" > own.xml
 	expect_rc "root-owned 0644 signed disk in root-owned directories: allowed" 0 hook web1 prepare begin own.xml
 	chown 65534 own/d.raw
@@ -330,7 +330,31 @@ printf 'policy = %s\naudit_log = %s/audit.jsonl\ncache_dir = %s/cache\nno_cache 
 expect_rc "no_cache = true" 0 env VMSEAL_HOOK_CONF=$T/nocache.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
 [ ! -e cache ] && pass "no_cache writes no cache" || fail "cache exists with no_cache"
 expect_rc "cache rebuilt" 0 hook web1 prepare begin web1-prepare-begin.xml
-for f in cache/*; do printf 'vmseal-evalcache 1\ntemplate debian-12\nversion 3\nvalid_until 1\n' > "$f"; done
-expect_rc "expired cache entries are misses (still allowed by evaluation)" 0 hook web1 prepare begin web1-prepare-begin.xml
-tail -3 audit.jsonl | grep -q "(cached)" && fail "expired entry was used" || pass "expired entry not used"
+for f in cache/*; do
+	printf 'vmseal-evalcache 2\ntemplate debian-12\nversion 3\nvalid_until 0\nmac %064d\n' 0 > "$f"
+done
+expect_rc "rewritten cache entries (no valid MAC) are misses (still allowed by evaluation)" 0 hook web1 prepare begin web1-prepare-begin.xml
+tail -3 audit.jsonl | grep -q "(cached)" && fail "rewritten entry was used" || pass "rewritten entry not used"
+[ "$(stat -c %a hook-state/host.key)" = 600 ] && [ "$(stat -c %s hook-state/host.key)" = 32 ] \
+	&& pass "host secret made at first use: 32 bytes, 0600, beside the test's policy" || fail "host secret: $(ls -l hook-state)"
+
+# A forged allow: the serial-file trick (libvirtd creates a <serial type='file'> as root 0600
+# and the guest prints into it) planted an entry of the right format under the key of an image
+# whose attestation is another image's. Without the host secret's MAC it is a miss.
+cp data.raw forged.raw && printf 'X' | dd of=forged.raw bs=1 seek=100 conv=notrunc status=none
+cp data.raw.intoto.json forged.raw.intoto.json
+onedisk_forged() { sed "s|<devices>|<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$T/forged.raw'/><target dev='vdz'/><readonly/></disk>|" web1-prepare-begin.xml; }
+onedisk_forged > forged.xml
+key=$("$PY" -c "
+import hashlib, os
+i = os.stat('$T/forged.raw'); a = os.stat('$T/forged.raw.intoto.json')
+pol = hashlib.sha256(open('$T/pol.json', 'rb').read()).hexdigest()
+f = lambda s: '%d %d %d %d %d' % (s.st_dev, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+print(hashlib.sha256(('v1 image %s att %s policy %s' % (f(i), f(a), pol)).encode()).hexdigest())")
+for fmt in 'vmseal-evalcache 1\ntemplate debian-data\nversion 3\nvalid_until 0\n' \
+	   'vmseal-evalcache 2\ntemplate debian-data\nversion 3\nvalid_until 0\nmac %064d\n'; do
+	(umask 077; printf "$fmt" 0 > "cache/$key")
+	expect_deny "forged cache entry (root-owned 0600, right format, no valid MAC) allows nothing: $(head -1 "cache/$key")" \
+		"disk vdz $T/forged.raw: digest mismatch" hook web1 prepare begin forged.xml
+done
 expect_rc "audit chain still verifies" 0 vmseal-audit verify audit.jsonl

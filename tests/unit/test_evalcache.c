@@ -9,6 +9,10 @@
 
 #include "common_cunit.h"
 #include "lib/evalcache.h"
+#include "lib/hostsecret.h"
+
+static const uint8_t SECRET[HOSTSECRET_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+static const uint8_t OTHER_SECRET[HOSTSECRET_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11};
 
 static const char *POLICY = "5d41402abc4b2a76b9719d911017c592aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
@@ -121,65 +125,119 @@ static void test_store_lookup(void)
 	base_stats(&img, &att);
 	evalcache_key(&img, &att, POLICY, key);
 	strcpy(e.template_name, "debian-12");
-	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 1000, &got), 0); /* empty */
-	CU_ASSERT_EQUAL_FATAL(evalcache_store(d, key, &e, &err), 0);
-	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 1000, &got), 1);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, SECRET, key, 1000, &got), 0); /* empty */
+	CU_ASSERT_EQUAL_FATAL(evalcache_store(d, SECRET, key, &e, &err), 0);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, SECRET, key, 1000, &got), 1);
 	CU_ASSERT_STRING_EQUAL(got.template_name, "debian-12");
 	CU_ASSERT_EQUAL(got.template_version, 3);
 	CU_ASSERT_EQUAL(got.valid_until, 2000);
-	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 2000, &got), 0); /* expired */
-	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 5000, &got), 0);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, SECRET, key, 2000, &got), 0); /* expired */
+	CU_ASSERT_EQUAL(evalcache_lookup(d, SECRET, key, 5000, &got), 0);
 	img.st_ctim.tv_nsec++;
 	evalcache_key(&img, &att, POLICY, other);
-	CU_ASSERT_EQUAL(evalcache_lookup(d, other, 1000, &got), 0); /* changed image */
+	CU_ASSERT_EQUAL(evalcache_lookup(d, SECRET, other, 1000, &got), 0); /* changed image */
 
 	e.valid_until = 0; /* no end */
-	CU_ASSERT_EQUAL(evalcache_store(d, key, &e, &err), 0);
-	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 1ll << 40, &got), 1);
+	CU_ASSERT_EQUAL(evalcache_store(d, SECRET, key, &e, &err), 0);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, SECRET, key, 1ll << 40, &got), 1);
 
 	strcpy(e.template_name, "a\nb");
-	CU_ASSERT_EQUAL(evalcache_store(d, key, &e, &err), -1);
+	CU_ASSERT_EQUAL(evalcache_store(d, SECRET, key, &e, &err), -1);
 	memset(other, 0, sizeof(other));
 	strcpy(other, "../../etc/passwd");
-	CU_ASSERT_EQUAL(evalcache_store(d, other, &e, &err), -1);
-	CU_ASSERT_EQUAL(evalcache_lookup(d, other, 0, &got), 0);
+	CU_ASSERT_EQUAL(evalcache_store(d, SECRET, other, &e, &err), -1);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, SECRET, other, 0, &got), 0);
 }
 
 /* Anything odd about an entry is a miss, never an allow. */
 static void test_bad_entries_miss(void)
 {
 	const char *d = subdir("c3");
-	struct evalcache_entry got;
+	struct evalcache_entry got, e = {.template_version = 3};
 	struct vs_error err;
-	char key[EVALCACHE_KEY_HEX], path[700];
-	static const char *const bad[] = {
-		"",
-		"vmseal-evalcache 1\ntemplate debian-12\nversion 3\nvalid_until 0",     /* no final \n */
-		"vmseal-evalcache 2\ntemplate debian-12\nversion 3\nvalid_until 0\n",
-		"vmseal-evalcache 1\ntemplate \nversion 3\nvalid_until 0\n",
-		"vmseal-evalcache 1\ntemplate debian-12\nversion x\nvalid_until 0\n",
-		"vmseal-evalcache 1\ntemplate debian-12\nversion 3\nvalid_until -5\n",
-		"vmseal-evalcache 1\ntemplate debian-12\nversion 3\nvalid_until 0\nextra 1\n",
-		"vmseal-evalcache 1\nversion 3\ntemplate debian-12\nvalid_until 0\n",
-	};
+	char key[EVALCACHE_KEY_HEX], path[700], good[1100];
+	char *bad[10];
+	int fd;
+	ssize_t n;
 
 	CU_ASSERT_EQUAL_FATAL(evalcache_dir_check(d, &err), 0);
 	memset(key, 'a', 64);
 	key[64] = '\0';
-	write_entry(d, key, "vmseal-evalcache 1\ntemplate debian-12\nversion 3\nvalid_until 0\n", 0600);
-	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 100, &got), 1); /* the good one, for contrast */
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		write_entry(d, key, bad[i], 0600);
-		CU_ASSERT_EQUAL(evalcache_lookup(d, key, 100, &got), 0);
-	}
-	write_entry(d, key, "vmseal-evalcache 1\ntemplate debian-12\nversion 3\nvalid_until 0\n", 0666);
-	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 100, &got), 0); /* writable by others */
+	strcpy(e.template_name, "debian-12");
+	CU_ASSERT_EQUAL_FATAL(evalcache_store(d, SECRET, key, &e, &err), 0);
 	snprintf(path, sizeof(path), "%s/%s", d, key);
+	fd = open(path, O_RDONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	n = read(fd, good, sizeof(good) - 1);
+	close(fd);
+	CU_ASSERT_FATAL(n > 0);
+	good[n] = '\0';
+	CU_ASSERT_EQUAL(evalcache_lookup(d, SECRET, key, 100, &got), 1); /* the good one, for contrast */
+	CU_ASSERT_EQUAL(evalcache_lookup(d, OTHER_SECRET, key, 100, &got), 0); /* another host's secret */
+
+	/* forgeries: right format, root-owned 0600, without a MAC the secret made */
+	bad[0] = strdup("");
+	bad[1] = strdup("vmseal-evalcache 1\ntemplate debian-12\nversion 3\nvalid_until 0\n"); /* old format */
+	bad[2] = strdup("vmseal-evalcache 2\ntemplate debian-12\nversion 3\nvalid_until 0\n");  /* no mac */
+	bad[3] = strdup("vmseal-evalcache 2\ntemplate debian-12\nversion 3\nvalid_until 0\n"
+			"mac 0000000000000000000000000000000000000000000000000000000000000000\n");
+	bad[4] = strdup(good);
+	bad[4][strlen(bad[4]) - 2] ^= 1;                      /* one MAC digit flipped */
+	bad[5] = strdup(good);
+	strstr(bad[5], "version 3")[8] = '4';                 /* content changed, MAC kept */
+	bad[6] = strdup(good);
+	bad[6][strlen(bad[6]) - 1] = 'x';                     /* no final newline */
+	bad[7] = strdup(good);
+	strstr(bad[7], "debian-12")[0] = 'D';
+	for (size_t i = 0; i < 8; i++) {
+		write_entry(d, key, bad[i], 0600);
+		CU_ASSERT_EQUAL(evalcache_lookup(d, SECRET, key, 100, &got), 0);
+		free(bad[i]);
+	}
+	/* a valid entry copied under another image's key */
+	key[0] = 'b';
+	write_entry(d, key, good, 0600);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, SECRET, key, 100, &got), 0);
+	key[0] = 'a';
+	write_entry(d, key, good, 0666);
+	CU_ASSERT_EQUAL(evalcache_lookup(d, SECRET, key, 100, &got), 0); /* writable by others */
 	unlink(path);
 	CU_ASSERT_EQUAL(symlink("/etc/hostname", path), 0);
-	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 100, &got), 0); /* symlink */
+	CU_ASSERT_EQUAL(evalcache_lookup(d, SECRET, key, 100, &got), 0); /* symlink */
 	key[3] = 'G';
-	CU_ASSERT_EQUAL(evalcache_lookup(d, key, 100, &got), 0); /* not hex */
+	CU_ASSERT_EQUAL(evalcache_lookup(d, SECRET, key, 100, &got), 0); /* not hex */
+}
+
+/* The secret is made once, 0600, and a secret others could read or plant is refused. */
+static void test_host_secret(void)
+{
+	const char *d = subdir("state");
+	uint8_t k1[HOSTSECRET_BYTES], k2[HOSTSECRET_BYTES];
+	char path[700], m1[HOSTSECRET_MAC_HEX];
+	struct vs_error err;
+	struct stat st;
+
+	CU_ASSERT_EQUAL_FATAL(evalcache_dir_check(d, &err), 0);
+	CU_ASSERT_EQUAL(hostsecret_load(d, 0, k1, &err), -1); /* missing, not created */
+	CU_ASSERT_EQUAL(hostsecret_load(d, 1, k1, &err), 0);
+	snprintf(path, sizeof(path), "%s/%s", d, HOSTSECRET_FILE);
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0600);
+	CU_ASSERT_EQUAL(st.st_size, HOSTSECRET_BYTES);
+	CU_ASSERT_EQUAL(hostsecret_load(d, 1, k2, &err), 0);
+	CU_ASSERT(memcmp(k1, k2, sizeof(k1)) == 0); /* made once */
+	hostsecret_mac(k1, "a", "bc", 2, m1);
+	CU_ASSERT_EQUAL(hostsecret_mac_ok(k1, "a", "bc", 2, m1), 1);
+	CU_ASSERT_EQUAL(hostsecret_mac_ok(k1, "ab", "c", 1, m1), 0); /* label separates */
+	CU_ASSERT_EQUAL(hostsecret_mac_ok(k1, "a", "bd", 2, m1), 0);
+	CU_ASSERT_EQUAL(chmod(path, 0640), 0);
+	CU_ASSERT_EQUAL(hostsecret_load(d, 1, k2, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "mode 0640"));
+	CU_ASSERT_EQUAL(chmod(path, 0600), 0);
+	CU_ASSERT_EQUAL(truncate(path, 16), 0);
+	CU_ASSERT_EQUAL(hostsecret_load(d, 1, k2, &err), -1);
+	hostsecret_wipe(k1);
+	hostsecret_wipe(k2);
 }
 
 int main(void)
@@ -188,7 +246,8 @@ int main(void)
 		{"key changes with every identity field", test_key_sensitivity},
 		{"cache directory must be ours and private", test_dir_check},
 		{"store, lookup, expiry", test_store_lookup},
-		{"malformed, foreign or odd entries miss", test_bad_entries_miss},
+		{"malformed, foreign, forged or odd entries miss", test_bad_entries_miss},
+		{"host secret: made once, private", test_host_secret},
 		{NULL, NULL},
 	};
 	return run_suite("evalcache", cases);
