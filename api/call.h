@@ -14,5 +14,7 @@ int call_run(int argc, char **argv, char **resp, size_t *resp_len);
 
 /* vmseal-call ssh-cert (call_ssh.c); argv[0] is "ssh-cert". */
 int call_ssh_cert(int argc, char **argv);
+/* vmseal-call ssh-krl (call_ssh.c); argv[0] is "ssh-krl". */
+int call_ssh_krl(int argc, char **argv);
 
 #endif

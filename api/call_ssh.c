@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* vmseal-call ssh-cert: asks the gateway's SSH CA for a short-lived certificate of one's SSH
- * public key (POST /v1/ssh/certs), checks it, and writes KEY-cert.pub beside KEY.pub. */
+ * public key (POST /v1/ssh/certs), checks it, and writes KEY-cert.pub beside KEY.pub;
+ * vmseal-call ssh-krl: fetches the CA's KRL (GET /v1/ssh/krl), checks it, writes it. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "api/call.h"
 #include "lib/limits.h"
 #include "lib/sshcert.h"
+#include "lib/sshkrl.h"
 #include "lib/util.h"
 
 #define MAX_ARGS 64
@@ -237,5 +239,109 @@ out:
 	free(resp);
 	free(keyline);
 	sshkey_free(key);
+	return rc;
+}
+
+static void usage_krl(FILE *f)
+{
+	fputs("Usage: vmseal-call ssh-krl --url https://HOST:PORT --key KEY --out FILE [OPTIONS]\n"
+	      "\n"
+	      "Fetches the SSH CA's revocation list (GET /v1/ssh/krl), checks that it is an OpenSSH\n"
+	      "KRL of the form the gateway writes, and writes it to FILE atomically (replacing it),\n"
+	      "e.g. the /etc/ssh/vmseal-revoked.krl that sshd's RevokedKeys names. With --gateway-pub\n"
+	      "the answer's signature is checked first, so a KRL from anyone else is never written.\n"
+	      "\n"
+	      "Options: --out FILE; --url, --key, --passphrase-file, --cacert, --cert, --cert-key,\n"
+	      "--gateway-pub, --expires-in, --verbose as for a plain call.\n"
+	      "\n"
+	      "Exit status: 0 written, 1 refused, 2 error.\n",
+	      f);
+}
+
+int call_ssh_krl(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"out", required_argument, NULL, 'o'},
+		{"url", required_argument, NULL, 'p'},
+		{"key", required_argument, NULL, 'p'},
+		{"passphrase-file", required_argument, NULL, 'p'},
+		{"cacert", required_argument, NULL, 'p'},
+		{"cert", required_argument, NULL, 'p'},
+		{"cert-key", required_argument, NULL, 'p'},
+		{"gateway-pub", required_argument, NULL, 'p'},
+		{"expires-in", required_argument, NULL, 'p'},
+		{"verbose", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	char *pass[MAX_ARGS], *owned[MAX_ARGS], *resp = NULL;
+	const char *out = NULL, *b64;
+	size_t npass = 1, nowned = 0, resp_len = 0, n = 0;
+	uint8_t *krl = NULL;
+	struct sshkrl k = {0};
+	struct vs_error err = {0};
+	json_t *ans = NULL;
+	int c, idx, rc = 2;
+
+	pass[0] = "vmseal-call";
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'p':
+		case 'q':
+			if (npass + 2 >= MAX_ARGS - 4) {
+				vs_fail(&err, VS_ERR_USAGE, "arguments", "too many options");
+				goto fail;
+			}
+			if (asprintf(&pass[npass], "--%s", opts[idx].name) < 0)
+				goto fail;
+			owned[nowned++] = pass[npass++];
+			if (c == 'p' && !(owned[nowned++] = pass[npass++] = strdup(optarg)))
+				goto fail;
+			break;
+		case 'h':
+			usage_krl(stdout);
+			rc = 0;
+			goto out;
+		default:
+			vs_fail(&err, VS_ERR_USAGE, "arguments", "bad arguments (see ssh-krl --help)");
+			goto fail;
+		}
+	}
+	if (optind != argc || !out) {
+		vs_fail(&err, VS_ERR_USAGE, "ssh-krl", "needs --out FILE (see ssh-krl --help)");
+		goto fail;
+	}
+	pass[npass++] = "GET";
+	pass[npass++] = "/v1/ssh/krl";
+	pass[npass] = NULL;
+	optind = 0;
+	rc = call_run((int)npass, pass, &resp, &resp_len);
+	if (rc != 0)
+		goto out;
+	ans = json_loadb(resp, resp_len, JSON_REJECT_DUPLICATES, NULL);
+	b64 = json_string_value(json_object_get(ans, "krl"));
+	if (!b64 || b64_decode(b64, strlen(b64), 0, &krl, &n) < 0) {
+		vs_fail(&err, VS_ERR_INPUT, "answer", "no base64 KRL in the gateway's answer");
+		goto fail;
+	}
+	if (sshkrl_parse(krl, n, "KRL", &k, &err) < 0 ||
+	    file_write_atomic(out, krl, n, 0644, 1, &err) < 0)
+		goto fail;
+	printf("%s: KRL version %llu, %zu serials, %zu keys\n", out, (unsigned long long)k.version,
+	       k.nserials, k.nfps);
+	rc = 0;
+	goto out;
+fail:
+	vs_error_print(PROG, &err);
+	rc = vs_error_exit_code(&err);
+out:
+	for (size_t i = 0; i < nowned; i++)
+		free(owned[i]);
+	sshkrl_clear(&k);
+	json_decref(ans);
+	free(krl);
+	free(resp);
 	return rc;
 }

@@ -27,6 +27,7 @@ static void usage(FILE *f)
 	      "                   METHOD PATH [JSON]\n"
 	      "       vmseal-call ssh-cert --url URL --key KEY --ssh-key FILE.pub --principal NAME\n"
 	      "                   [--validity 10m] [--out FILE] [OPTIONS]   (see ssh-cert --help)\n"
+	      "       vmseal-call ssh-krl --url URL --key KEY --out FILE [OPTIONS]  (ssh-krl --help)\n"
 	      "\n"
 	      "Calls the vmseal gateway: signs the request with an HTTP Message Signature (RFC 9421)\n"
 	      "over @method @authority @path @query and, with a body, content-digest (RFC 9530),\n"
@@ -52,6 +53,8 @@ static void usage(FILE *f)
 	      "vmseal-call ssh-cert (details: vmseal-call ssh-cert --help) sends POST /v1/ssh/certs\n"
 	      "and writes the SSH certificate beside the key, with these options besides the above:\n"
 	      "  --ssh-key FILE.pub --principal NAME... [--validity 10m] [--out FILE] [--force]\n"
+	      "vmseal-call ssh-krl --out FILE (details: ssh-krl --help) fetches GET /v1/ssh/krl,\n"
+	      "checks the KRL and writes it (e.g. as sshd's RevokedKeys file).\n"
 	      "\n"
 	      "Options for testing a gateway (they make requests a gateway should refuse):\n"
 	      "  --created T            created parameter (seconds since the epoch) instead of now\n"
@@ -588,5 +591,7 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "ssh-cert"))
 		return call_ssh_cert(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "ssh-krl"))
+		return call_ssh_krl(argc - 1, argv + 1);
 	return call_run(argc, argv, NULL, NULL);
 }

@@ -240,12 +240,16 @@ serial=$(ssh-keygen -L -f u/id_ed25519-cert.pub | sed -n 's/^ *Serial: //p')
 expect_rc "sshd accepts it before revocation" 0 login u/id_ed25519 u/id_ed25519-cert.pub
 expect_403 "revocation needs role admin" forbidden call --key alice.key POST /v1/ssh/revoke "{\"serial\":$serial}"
 expect_rc "POST /v1/ssh/revoke a serial (admin)" 0 call --key boss.key POST /v1/ssh/revoke "{\"serial\":$serial}"
+krl() { ${FAKE:+faketime -f "$FAKE"} vmseal-call ssh-krl --url "$URL" --cacert tls.crt --gateway-pub gwresp.pub "$@"; }
 fetch_krl() {
-	call --key dave.key GET /v1/ssh/krl > krl.json &&
-		"$PY" -c "import json,base64,sys; sys.stdout.buffer.write(base64.b64decode(json.load(open('krl.json'))['krl']))" > krl.bin &&
+	krl --key dave.key --out krl.bin >krl.out 2>&1 &&
 		"$top/examples/template-ssh.sh" img --ca-pub vmseal-ca.pub --principal root=admin --krl krl.bin >/dev/null
 }
-fetch_krl && pass "GET /v1/ssh/krl (a signed answer) installed as RevokedKeys" || fail "krl: $(cat krl.json)"
+fetch_krl && pass "vmseal-call ssh-krl: GET /v1/ssh/krl (a signed answer) installed as RevokedKeys" || fail "krl: $(cat krl.out)"
+cp krl.bin krl.keep
+expect_rc "ssh-krl: an answer not signed by --gateway-pub is not written" 1 \
+	vmseal-call ssh-krl --url "$URL" --cacert tls.crt --gateway-pub alice.pub --key dave.key --out krl.bin
+cmp -s krl.bin krl.keep && pass "the KRL file is untouched" || fail "krl.bin changed"
 expect_rc "ssh-keygen -Q: the serial is revoked" 1 ssh-keygen -Q -f krl.bin u/id_ed25519-cert.pub
 grep -q REVOKED out && pass "ssh-keygen -Q says REVOKED" || fail "ssh-keygen -Q: $(cat out err)"
 expect_rc "sshd refuses the revoked serial" 255 login u/id_ed25519 u/id_ed25519-cert.pub
@@ -304,8 +308,7 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 		pass "two replicas: six certificates, six distinct serials (${serials[*]})" ||
 		fail "replica serials: ${serials[*]}"
 	URL=$url_a expect_rc "revoke a serial at replica a" 0 call --key boss.key POST /v1/ssh/revoke "{\"serial\":${serials[1]}}"
-	URL=$url_b call --key dave.key GET /v1/ssh/krl > krl.json &&
-		"$PY" -c "import json,base64,sys; sys.stdout.buffer.write(base64.b64decode(json.load(open('krl.json'))['krl']))" > krl-b.bin
+	URL=$url_b krl --key dave.key --out krl-b.bin >/dev/null
 	expect_rc "replica b's KRL revokes it (ssh-keygen -Q)" 1 ssh-keygen -Q -f krl-b.bin u3/b1-cert.pub
 	expect_rc "and not the others" 0 ssh-keygen -Q -f krl-b.bin u3/a1-cert.pub
 	URL=$url_b expect_rc "revoke a key at replica b" 0 call --key boss.key POST /v1/ssh/revoke "{\"fingerprint\":\"$(ssh-keygen -lf u2/id_ed25519.pub | awk '{print $2}')\"}"
