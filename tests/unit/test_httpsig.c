@@ -79,6 +79,9 @@ static struct vs_key *pub_from_pem(const char *pem)
 	return k;
 }
 
+/* A verification that wrongly succeeds leaves code NULL: fail the assertion, do not crash. */
+#define CODE(res) ((res).code ? (res).code : "(verified: no refusal code)")
+
 static struct vs_key *priv_from_pem(const char *pem)
 {
 	char path[256];
@@ -194,14 +197,14 @@ static void test_b26_verifies(void)
 	b2_request(&r, B26_INPUT, B26_SIG);
 	r.f[1].value = "Tue, 20 Apr 2021 02:07:56 GMT";
 	CU_ASSERT_EQUAL(verify_msg(&r.msg, pub, "test-key-ed25519", &res), -1);
-	CU_ASSERT_STRING_EQUAL(res.code, HTTPSIG_E_BAD);
+	CU_ASSERT_STRING_EQUAL(CODE(res), HTTPSIG_E_BAD);
 	b2_request(&r, B26_INPUT, B26_SIG);
 	r.msg.method = "PUT";
 	CU_ASSERT_EQUAL(verify_msg(&r.msg, pub, "test-key-ed25519", &res), -1);
 	bad_sig[12] = bad_sig[12] == 'A' ? 'B' : 'A';
 	b2_request(&r, B26_INPUT, bad_sig);
 	CU_ASSERT_EQUAL(verify_msg(&r.msg, pub, "test-key-ed25519", &res), -1);
-	CU_ASSERT_STRING_EQUAL(res.code, HTTPSIG_E_BAD);
+	CU_ASSERT_STRING_EQUAL(CODE(res), HTTPSIG_E_BAD);
 	/* the uncovered query may change; a covered one may not (see round trips) */
 	b2_request(&r, B26_INPUT, B26_SIG);
 	r.msg.query = "param=Other";
@@ -209,7 +212,7 @@ static void test_b26_verifies(void)
 	/* the same key under another keyid is unknown */
 	b2_request(&r, B26_INPUT, B26_SIG);
 	CU_ASSERT_EQUAL(verify_msg(&r.msg, pub, "other", &res), -1);
-	CU_ASSERT_STRING_EQUAL(res.code, HTTPSIG_E_KEY);
+	CU_ASSERT_STRING_EQUAL(CODE(res), HTTPSIG_E_KEY);
 	key_free(pub);
 }
 
@@ -265,19 +268,19 @@ static void test_b24_response_verifies(void)
 	b2_response(&r, B2_RESP_BODY, B24_INPUT, B24_SIG);
 	r.msg.status = 201;
 	CU_ASSERT_EQUAL(httpsig_verify(&r.msg, &o, &res, &err), -1);
-	CU_ASSERT_STRING_EQUAL(res.code, HTTPSIG_E_BAD);
+	CU_ASSERT_STRING_EQUAL(CODE(res), HTTPSIG_E_BAD);
 	free(r.digest);
 	/* the body changed after signing: the digest no longer matches it */
 	b2_response(&r, B2_RESP_BODY, B24_INPUT, B24_SIG);
 	o.body = (const uint8_t *)"{\"message\": \"bad dog\"}";
 	o.body_len = strlen((const char *)o.body);
 	CU_ASSERT_EQUAL(httpsig_verify(&r.msg, &o, &res, &err), -1);
-	CU_ASSERT_STRING_EQUAL(res.code, HTTPSIG_E_DIGEST);
+	CU_ASSERT_STRING_EQUAL(CODE(res), HTTPSIG_E_DIGEST);
 	free(r.digest);
 	/* digest recomputed over the changed body: now the signature fails */
 	b2_response(&r, "{\"message\": \"bad dog\"}", B24_INPUT, B24_SIG);
 	CU_ASSERT_EQUAL(httpsig_verify(&r.msg, &o, &res, &err), -1);
-	CU_ASSERT_STRING_EQUAL(res.code, HTTPSIG_E_BAD);
+	CU_ASSERT_STRING_EQUAL(CODE(res), HTTPSIG_E_BAD);
 	free(r.digest);
 	key_free(pub);
 }
@@ -365,7 +368,7 @@ static const char *verify_code(struct call *c, struct httpsig_verify_opts *o)
 
 	if (httpsig_verify(&c->msg, o, &res, &err) == 0)
 		return "ok";
-	return res.code;
+	return CODE(res);
 }
 
 static void roundtrip_alg(enum key_alg alg)

@@ -95,8 +95,11 @@ static void test_digest_is_bound(void)
 	CU_ASSERT_EQUAL_FATAL(key_generate(KEY_ALG_P256, 0, &k, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(key_sign(k, "SHA512", msg, sizeof(msg), &sig, &n, &err), 0);
 	CU_ASSERT_EQUAL(key_verify(k, "SHA512", msg, sizeof(msg), sig, n, 0), 0);
-	CU_ASSERT_NOT_EQUAL(key_verify(k, NULL, msg, sizeof(msg), sig, n, 0), 0);
-	CU_ASSERT_NOT_EQUAL(key_verify(k, "SHA256", msg, sizeof(msg), sig, n, 0), 0);
+	/* exactly -1: callers test "< 0", so a failure returned as 1 would read as valid */
+	CU_ASSERT_EQUAL(key_verify(k, NULL, msg, sizeof(msg), sig, n, 0), -1);
+	CU_ASSERT_EQUAL(key_verify(k, "SHA256", msg, sizeof(msg), sig, n, 0), -1);
+	sig[n / 2] ^= 1;
+	CU_ASSERT_EQUAL(key_verify(k, "SHA512", msg, sizeof(msg), sig, n, 0), -1);
 	free(sig);
 	key_free(k);
 }

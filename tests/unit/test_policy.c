@@ -375,6 +375,83 @@ static void test_digest_all_digits_and_default_enforce(void)
 	free(j);
 }
 
+/* Evaluates a raw payload, validly signed by k1 with payload type type. */
+static enum decision eval_payload(const char *type, const char *payload, char *why, size_t whylen)
+{
+	static uint8_t img[3000];
+	struct dsse_envelope *env = NULL;
+	struct image_verdict v;
+	struct policy *p = NULL;
+	struct vs_error err = {0};
+	char path[256], *json, *pol;
+	int fd;
+
+	memset(img, 9, sizeof(img));
+	snprintf(path, sizeof(path), "%s/img2", test_tmpdir());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd >= 0 && write(fd, img, sizeof(img)) == (ssize_t)sizeof(img));
+	CU_ASSERT_EQUAL_FATAL(dsse_sign(type, (const uint8_t *)payload, strlen(payload), k1, &env, &err), 0);
+	CU_ASSERT_EQUAL(dsse_verify_sig(env, 0, k1), 0);
+	CU_ASSERT_EQUAL(dsse_verify_sig(env, 0, k2), -1); /* exactly -1: callers test "< 0" */
+	json = dsse_encode(env);
+	pol = policy_from("{\"version\":1," KEYS2("", "") ",\"templates\":[{\"match\":\"*\",\"keys\":[\"K1\"]}]}");
+	CU_ASSERT_EQUAL_FATAL(policy_parse(pol, strlen(pol), "p", &p, &err), 0);
+	CU_ASSERT_EQUAL(policy_eval_image(p, fd, "img2", json, strlen(json), 2000, &v, &err), 0);
+	snprintf(why, whylen, "%s", v.why.reason);
+	close(fd);
+	free(json);
+	free(pol);
+	dsse_free(env);
+	policy_free(p);
+	return v.decision;
+}
+
+/* #14 item 13: a Statement with two well-formed subjects (which one would the digest be?), and
+ * an envelope of another payload type that is validly signed (the type check itself must
+ * refuse it, not a broken signature). */
+static void test_statement_shape_and_type(void)
+{
+	static uint8_t img[3000];
+	struct statement st = {0};
+	char why[512], *payload, *two;
+	size_t plen;
+	uint8_t root[32];
+	const char *subj;
+
+	memset(img, 9, sizeof(img));
+	merkle_root_mem(img, sizeof(img), root);
+	strcpy(st.subject_name, "img2");
+	hex_encode(root, 32, st.digest);
+	strcpy(st.template_name, "debian-12");
+	st.template_version = 1;
+	strcpy(st.format, "raw");
+	st.size = sizeof(img);
+	st.chunk_size = VS_CHUNK_SIZE;
+	st.signed_at = 1000;
+	payload = statement_encode(&st, &plen);
+	CU_ASSERT_EQUAL(eval_payload(DSSE_INTOTO_TYPE, payload, why, sizeof(why)), DECISION_ALLOW);
+	CU_ASSERT_EQUAL(eval_payload("application/json", payload, why, sizeof(why)), DECISION_DENY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "payloadType \"application/json\""));
+	/* the same subject twice over: both well formed */
+	subj = strstr(payload, "\"subject\":[");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(subj);
+	{
+		const char *open = subj + strlen("\"subject\":["), *close = strstr(open, "}}]");
+		size_t one = (size_t)(close - open) + 2, pre = (size_t)(open - payload);
+
+		two = calloc(1, strlen(payload) + one + 2);
+		memcpy(two, payload, pre + one);
+		two[pre + one] = ',';
+		memcpy(two + pre + one + 1, open, strlen(open));
+	}
+	CU_ASSERT_EQUAL(eval_payload(DSSE_INTOTO_TYPE, two, why, sizeof(why)), DECISION_DENY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "exactly one subject"));
+	if (!strstr(why, "exactly one subject"))
+		fprintf(stderr, "two subjects: %s\n%s\n", why, two);
+	free(two);
+	free(payload);
+}
+
 /* #14 item 7: rules that can never apply are named. */
 static void test_lint(void)
 {
@@ -497,6 +574,7 @@ int main(void)
 		{"key with only not_after, in the past", test_not_after_only},
 		{"digest compared in full; no enforce field enforces", test_digest_all_digits_and_default_enforce},
 		{"policy_lint names rules that can never apply", test_lint},
+		{"two subjects; a validly signed envelope of another type", test_statement_shape_and_type},
 		{NULL, NULL},
 	};
 	struct vs_error err = {0};

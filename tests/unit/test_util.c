@@ -210,6 +210,32 @@ static void test_error_sanitizes(void)
 	CU_ASSERT_EQUAL(vs_error_exit_code(&err), 2);
 }
 
+/* #14 item 12: numbers on a command line are digits and nothing else. */
+static void test_parse_uint_strict(void)
+{
+	static const struct { const char *in; int ok; uint64_t want; } cases[] = {
+		{"1", 1, 1}, {"0", 1, 0}, {"16", 1, 16}, {"007", 1, 7},
+		{"18446744073709551615", 1, UINT64_MAX},
+		{"18446744073709551616", 0, 0}, {"99999999999999999999999", 0, 0},
+		{"1x", 0, 0}, {" 1", 0, 0}, {"1 ", 0, 0}, {"+1", 0, 0}, {"-1", 0, 0}, {"0x1", 0, 0},
+		{"", 0, 0}, {"1e3", 0, 0}, {"١", 0, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t v = 12345;
+
+		CU_ASSERT_EQUAL(parse_uint_strict(cases[i].in, 0, UINT64_MAX, &v), cases[i].ok ? 0 : -1);
+		CU_ASSERT_EQUAL(v, cases[i].ok ? cases[i].want : 12345);
+	}
+	{
+		uint64_t v;
+
+		CU_ASSERT_EQUAL(parse_uint_strict("0", 1, 16, &v), -1);
+		CU_ASSERT_EQUAL(parse_uint_strict("17", 1, 16, &v), -1);
+		CU_ASSERT_EQUAL(parse_uint_strict("16", 1, 16, &v), 0);
+		CU_ASSERT_EQUAL(parse_uint_strict(NULL, 0, 1, &v), -1);
+	}
+}
+
 /* #14 item 10: a secret others can read, write, or own is refused, with the command to run. */
 static void test_secret_file_modes(void)
 {
@@ -264,6 +290,7 @@ int main(void)
 		{"open input refuses FIFOs, devices, directories", test_open_input_types},
 		{"errors strip control characters", test_error_sanitizes},
 		{"secret files: modes and owners as ssh has them", test_secret_file_modes},
+		{"strict decimal numbers", test_parse_uint_strict},
 		{NULL, NULL},
 	};
 	return run_suite("util", cases);
