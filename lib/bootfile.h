@@ -44,8 +44,9 @@ int bootfile_check(const struct policy *p, enum boot_kind kind, const char *path
 
 /* The decision for a domain's NVRAM file (<os><nvram>path</nvram>; template_path: its template
  * attribute, or NULL). The template, when named, must pass bootfile_check as kind nvram.
- * The file itself, when it does not exist yet, is allowed only with a template (libvirt creates
- * it as a copy of that template before QEMU starts; the hook sees the copy at start begin).
+ * The file itself, when it does not exist yet, is allowed (libvirt creates it as a copy of the
+ * template it names or picks, as with firmware='efi', before "start begin", where the hook
+ * judges the copy and the template libvirt filled in).
  * When it exists it must pass bootfile_check as kind nvram (pinned or signed), or be a fresh
  * copy of the template: the same size and vmseal-merkle-sha256. Anything else is refused: a
  * VM's saved UEFI variables (boot entries, Secure Boot keys) cannot be verified; `virsh start

@@ -5,16 +5,19 @@
 # initrd on COM1, read back from a <serial type='file'> log); an unsigned kernel, initrd,
 # <loader>, <nvram template>, <dtb> or <acpi><table>, and the signed kernel with init=/bin/sh
 # are refused with one line naming the element and the file; the distribution's SeaBIOS starts
-# when pinned by digest and is refused when the pin's digest is wrong.
+# when pinned by digest and is refused when the pin's digest is wrong; firmware='efi' is judged on
+# the OVMF files libvirt picks (pinned: starts; not pinned: refused at start begin).
 # Needs root; /etc changes are restored and processes stopped by pid (tests/e2e/libvirtd.bash).
 source "$(dirname "$0")/../sh/lib.sh"
 source "$(dirname "$0")/libvirtd.bash"
 
 E2E_NAME="launch boot e2e"
 SEABIOS=/usr/share/seabios/bios-256k.bin
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 why=$(lv_missing)
 [ -z "$why" ] && ! command -v as >/dev/null && why="as (binutils) not installed"
 [ -z "$why" ] && [ ! -r "$SEABIOS" ] && why="$SEABIOS not installed (seabios)"
+[ -z "$why" ] && [ ! -r "$OVMF_CODE" ] && why="$OVMF_CODE not installed (ovmf, scripts/deps.sh)"
 if [ -n "$why" ]; then
 	skip "$E2E_NAME: $why; not run"
 	exit 0
@@ -138,20 +141,25 @@ vmseal-sign --key bk.key --kind nvram --name stub-vars --boot-version 1 boot/sig
 bios_digest=$(vmseal-digest "$SEABIOS" | cut -d' ' -f1)
 bios_size=$(stat -c %s "$SEABIOS")
 bad_digest=$(tr 0-9a-f 1-9a-f0 <<<"$bios_digest")
-mkpol() { # mkpol OUT BIOS_DIGEST
+pin() { # pin KIND FILE [path]: a pinned entry for FILE's digest and size, for its path or for any
+	printf '{%s"kind": "%s", "digest": "%s", "size": %s}' "${3:+\"path\": \"$2\", }" "$1" \
+		"$(vmseal-digest "$2" | cut -d' ' -f1)" "$(stat -c %s "$2")"
+}
+OVMF_PINS="$(pin firmware "$OVMF_CODE" path), $(pin nvram "$OVMF_VARS")"
+mkpol() { # mkpol OUT BIOS_DIGEST [MORE_PINS]
 	cat > "$1" <<EOF
 {"version": 1, "enforce": true, "keys": [$(cat bk.entry)], "templates": [],
  "launch": {"log_dir": "$RUN/logs"},
- "boot": {"pinned": [{"path": "$SEABIOS", "kind": "firmware", "digest": "$2", "size": $bios_size}],
+ "boot": {"pinned": [{"path": "$SEABIOS", "kind": "firmware", "digest": "$2", "size": $bios_size}${3:+, $3}],
           "rules": [{"match": "stub-*", "kinds": ["kernel", "initrd", "firmware", "nvram", "dtb", "acpi"],
                      "keys": ["$(vmseal-key id bk.pub)"], "threshold": 1}]}}
 EOF
 }
-mkpol policy.good.json "$bios_digest"
+mkpol policy.good.json "$bios_digest" "$OVMF_PINS"
 mkpol policy.badpin.json "$bad_digest"
 cp policy.good.json policy.json
 
-# domxml NAME OS_ELEMENTS: a 64 MiB TCG/KVM domain without disks, COM1 into logs/NAME.serial
+# domxml NAME OS_ELEMENTS [OS_ATTRIBUTES]: a 64 MiB TCG/KVM domain without disks, COM1 into logs/NAME.serial
 # (with ACPI, which libvirt requires for UEFI).
 domxml() {
 	local accel=qemu
@@ -161,7 +169,7 @@ domxml() {
   <name>$1</name>
   <memory unit='MiB'>64</memory>
   <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type>$2</os>
+  <os${3:+ $3}><type arch='x86_64' machine='pc'>hvm</type>$2</os>
   <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>
   <devices>
@@ -184,10 +192,10 @@ pass "libvirtd started with the hook installed"
 n=0
 # start_ok WHAT OS_ELEMENTS [MARKER]: the domain must start (and print MARKER on COM1).
 start_ok() {
-	local what=$1 os=$2 marker=${3:-} i
+	local what=$1 os=$2 marker=${3:-} attrs=${4:-} i
 	n=$((n + 1))
 	local dom="$DOMPFX-$n"
-	domxml "$dom" "$os" > "dom$n.xml"
+	domxml "$dom" "$os" "$attrs" > "dom$n.xml"
 	if ! $V create "dom$n.xml" >"out$n" 2>"err$n"; then
 		fail "$what: $(tr '\n' ' ' < "err$n" | head -c 600)"
 		return 1
@@ -209,10 +217,10 @@ start_ok() {
 }
 # start_refused WHAT PATTERN OS_ELEMENTS: virsh must fail with PATTERN (our one line).
 start_refused() {
-	local what=$1 pat=$2 os=$3
+	local what=$1 pat=$2 os=$3 attrs=${4:-}
 	n=$((n + 1))
 	local dom="$DOMPFX-$n"
-	domxml "$dom" "$os" > "dom$n.xml"
+	domxml "$dom" "$os" "$attrs" > "dom$n.xml"
 	if $V create "dom$n.xml" >"out$n" 2>"err$n"; then
 		fail "$what: the domain started"
 		$V destroy "$dom" >/dev/null 2>&1 || true
@@ -282,6 +290,23 @@ cp policy.badpin.json policy.json
 start_refused "SeaBIOS whose pin has another digest refused" \
 	"$D<os><loader> $SEABIOS: pinned digest mismatch" \
 	"<loader readonly='yes' type='rom'>$SEABIOS</loader>$KERNEL"
+cp policy.good.json policy.json
+
+# firmware='efi': at prepare begin the XML names no firmware; libvirt then picks OVMF from its
+# descriptors, and the hook judges the loader and NVRAM template it filled in at start begin.
+start_ok "firmware='efi' with the distribution's OVMF pinned starts" \
+	"<nvram>$RUN/nvram/auto_VARS.fd</nvram>" "" "firmware='efi'"
+grep -q "\"event\":\"hook.start\".*$DOMPFX-$n" audit.jsonl && pass "the hook judged the efi domain at start begin" \
+	|| fail "no hook.start event for $DOMPFX-$n"
+mkpol policy.noovmf.json "$bios_digest"
+cp policy.noovmf.json policy.json
+rm -f nvram/auto_VARS.fd
+start_refused "firmware='efi' with OVMF not pinned refused at start begin, naming the loader libvirt chose" \
+	"vmseal: denied: domain $DOMPFX-[0-9]+: <os><loader> $OVMF_CODE: unsigned firmware" \
+	"<nvram>$RUN/nvram/auto_VARS.fd</nvram>" "firmware='efi'"
+grep -qE "\"event\":\"hook.prepare\",\"object\":\"domain $DOMPFX-$n\",\"decision\":\"allow\"" audit.jsonl \
+	&& pass "prepare begin allowed it (no firmware path in the XML yet)" \
+	|| fail "prepare begin of $DOMPFX-$n: $(grep "$DOMPFX-$n\"" audit.jsonl | head -2)"
 cp policy.good.json policy.json
 vmseal-audit verify audit.jsonl >/dev/null 2>&1 && pass "audit chain written by the hook verifies" \
 	|| fail "audit chain: $(vmseal-audit verify audit.jsonl 2>&1)"

@@ -428,10 +428,10 @@ static void test_nvram(void)
 	/* not created yet: libvirt copies the (allowed) template */
 	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), path_of("OVMF_VARS.fd"), NOW, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
-	/* no file and no template */
+	/* no file and no template yet (firmware='efi' at prepare begin): judged at start begin */
 	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), NULL, NOW, &r, &err), 0);
-	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.why.reason, "does not exist and the domain names no template"));
+	CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.summary, "not created yet"));
 	/* a fresh copy of the template, without an attestation of its own */
 	write_file("vm_VARS.fd", "uefi variables template", 23);
 	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), path_of("OVMF_VARS.fd"), NOW, &r, &err), 0);
@@ -584,7 +584,7 @@ int main(void)
 		 test_refusals},
 		{"every matching boot rule must hold, keys counted once", test_every_matching_rule},
 		{"pins: path, kind, digest, size, revoked, kernel command lines, audit-only", test_pins},
-		{"NVRAM: absent with a template, a fresh copy, changed, no template, unsigned template", test_nvram},
+		{"NVRAM: absent, a fresh copy, changed, no template, unsigned template", test_nvram},
 		{"a boot attestation never covers a disk", test_boot_attestation_is_no_disk},
 		{"policy boot section: strict parsing", test_policy_boot_rejects},
 		{"boot Statement: round trip and strict parsing", test_statement_boot_round_trip_and_rejects},
