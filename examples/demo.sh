@@ -73,7 +73,33 @@ say "8. The pipeline key is revoked in the policy: its signature no longer count
 write_policy revoked
 expect_denied $image
 
-say "9. Every decision went to the hash-chained audit log"
+say "9. For a fleet: the policy as a signed bundle under a root of trust, with an end of life"
+vmseal-key generate --out root1 --no-passphrase >/dev/null
+mkdir -p host
+run vmseal-policy root --threshold 1 -o root.json root1.pub
+run vmseal-policy install-root --policy host/policy.json root.json
+write_policy active
+sed 's/"version": 1,/"version": 2,/' policy.json > policy-v2.json
+sed 's/"version": 1,/"version": 3,/' policy.json > policy-v3.json
+run vmseal-policy sign --key root1.key --expires 30d -o v2.bundle policy-v2.json
+run vmseal-policy sign --key root1.key --expires 30d -o v3.bundle policy-v3.json
+run vmseal-policy install --policy host/policy.json v2.bundle
+run vmseal-policy install --policy host/policy.json v3.bundle
+echo "(host/trust.state now remembers version 3; /var/lib/vmseal/trust.state on a real host)"
+cp v2.bundle host/policy.json
+printf '$ cp v2.bundle host/policy.json; vmseal-verify --policy host/policy.json %s\n' $image
+rc=0; vmseal-verify --policy host/policy.json $image || rc=$?
+[ $rc != 0 ] || { echo "UNEXPECTED: an old bundle copied back was accepted"; exit 1; }
+echo "(exit status $rc: an old bundle copied back is refused, a rollback)"
+if command -v faketime >/dev/null; then
+	cp v3.bundle host/policy.json
+	printf "$ faketime -f '+31d' vmseal-verify --policy host/policy.json %s\n" $image
+	rc=0; faketime -f '+31d' vmseal-verify --policy host/policy.json $image || rc=$?
+	[ $rc != 0 ] || { echo "UNEXPECTED: an expired bundle was accepted"; exit 1; }
+	echo "(exit status $rc: a month later the bundle has expired)"
+fi
+
+say "10. Every decision went to the hash-chained audit log"
 run vmseal-audit verify audit.jsonl
 
 if [ -x "$top/examples/demo-gateway.sh" ] && [ -x "$top/$BUILD/bin/vmseal-gateway" ]; then
