@@ -53,3 +53,43 @@ vmseal-audit append --actor t --event e --decision info a.log >/dev/null
 expect_rc "release: VMSEAL_FAULT=audit-mid-line is ignored" 0 \
 	env VMSEAL_FAULT=audit-mid-line vmseal-audit append --actor t --event e2 --decision info a.log
 expect_rc "release: the audit chain is whole" 0 vmseal-audit verify a.log
+
+# --- the gateway: VMSEAL_NOW does not move its clock; libfaketime does (it is multi-threaded)
+if command -v curl >/dev/null; then
+	vmseal-key generate --out viewer --no-passphrase >/dev/null
+	vmseal-key generate --out gwresp --no-passphrase >/dev/null
+	{
+		printf '{"version": 1, "enforce": true, "keys": [\n'
+		vmseal-key policy-entry viewer.pub --owner v --usage admin --role viewer
+		printf '], "templates": []}\n'
+	} > gwpol.json
+	# a certificate valid from two days ago, so that a client one day back accepts it
+	faketime -f '-2d' openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key \
+		-out tls.crt -days 5 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>/dev/null
+	start_gw() { # start_gw LOG [WRAPPER...]: sets $port, $gwpid
+		local log=$1; shift
+		"$@" vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy gwpol.json \
+			--libvirt test:///default --response-key gwresp.key --audit-log "$T/gw-$log.jsonl" \
+			--threads 2 >/dev/null 2>"$log" &
+		gwpid=$!
+		cleanup_hooks+=("kill $gwpid 2>/dev/null")
+		for _ in $(seq 100); do grep -q 'listening on' "$log" 2>/dev/null && break; sleep 0.05; done
+		port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log")
+	}
+	call() { vmseal-call --url "https://127.0.0.1:$port" --cacert tls.crt --gateway-pub gwresp.pub --key viewer.key "$@"; }
+	t2020=1577836800
+	start_gw gw1.log env VMSEAL_NOW=$t2020
+	expect_rc "gateway with VMSEAL_NOW=2020: a call signed in 2020 is refused" 1 \
+		call --created $t2020 --expires $((t2020 + 60)) GET /v1/domains
+	grep -q clock_skew "$T/out" && pass "refused for clock skew: the gateway kept the real clock" || fail "2020 call: $(head -c 300 "$T/out")"
+	expect_rc "gateway with VMSEAL_NOW=2020: a call signed now is served" 0 call GET /v1/domains
+	kill $gwpid; wait $gwpid 2>/dev/null
+	start_gw gw2.log faketime -f '-1d'
+	expect_rc "gateway under faketime -1d: a client one day back is served (threads see the fake clock)" 0 \
+		faketime -f '-1d' vmseal-call --url "https://127.0.0.1:$port" --cacert tls.crt --gateway-pub gwresp.pub \
+		--key viewer.key GET /v1/domains
+	expect_rc "gateway under faketime -1d: a call signed now is a day ahead, refused" 1 call GET /v1/domains
+	kill $gwpid; wait $gwpid 2>/dev/null
+else
+	skip "gateway clock: curl missing"
+fi
