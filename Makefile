@@ -237,6 +237,7 @@ install-hook: $(BUILD)/bin/vmseal-hook
 	install -m 0755 $(HOOK_OWNER) $(BUILD)/bin/vmseal-hook $(DESTDIR)$(HOOK_DIR)/vmseal
 	install -d -m 0755 $(DESTDIR)/etc/vmseal
 	install -d -m 0700 $(DESTDIR)/var/cache/vmseal $(DESTDIR)/var/log/vmseal
+	install -d -m 0755 $(DESTDIR)/var/lib/vmseal
 	@[ -e $(DESTDIR)/etc/vmseal/policy.json ] || \
 		echo "note: no /etc/vmseal/policy.json yet: every domain start is refused until you install one"
 	@echo "note: restart libvirtd so that it sees the new hook"

@@ -344,6 +344,12 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 	unsigned need;
 
 	snprintf(actor, actorlen, "anonymous");
+	/* A policy that expired while the gateway runs authorises nothing (issue #14 item 3). */
+	if (policy_check_expiry(gw->policy, o.now, &err) < 0) {
+		snprintf(why, whylen, "%s", err.reason);
+		reply_error(rep, 503, "policy_expired", "%s", err.reason);
+		return -1;
+	}
 	if (httpsig_verify(&rv->msg, &o, &res, &err) < 0) {
 		/* No valid signature: anyone can send this, so it is only counted, per client and
 		 * reason (one event per interval), with the claimed keyid only when it names a key

@@ -405,6 +405,17 @@ out:
 	return r;
 }
 
+int policy_check_expiry(const struct policy *p, int64_t now, struct vs_error *err)
+{
+	char t[32];
+
+	if (!p->expires || now <= p->expires)
+		return 0;
+	time_format_rfc3339(p->expires, t, sizeof(t));
+	return vs_fail(err, VS_ERR_INPUT, "policy",
+		       "policy bundle expired on %s: install a newer one (vmseal-policy install)", t);
+}
+
 int policy_check_trust(struct policy *p, const char *path, const struct trust_state *ts,
 		       const char *state_path, int64_t now, struct vs_error *err)
 {
@@ -414,11 +425,12 @@ int policy_check_trust(struct policy *p, const char *path, const struct trust_st
 		return vs_fail(err, VS_ERR_INPUT, path,
 			       "policy version %lld is older than the installed version %lld (rollback; %s)",
 			       (long long)p->version, (long long)ts->policy_version, state_path);
+	if (policy_check_expiry(p, now, err) < 0) {
+		snprintf(err->object, sizeof(err->object), "%s", path);
+		return -1;
+	}
 	if (p->expires) {
 		time_format_rfc3339(p->expires, t, sizeof(t));
-		if (now > p->expires)
-			return vs_fail(err, VS_ERR_INPUT, path,
-				       "policy bundle expired on %s: install a newer one (vmseal-policy install)", t);
 		if (p->expires - now < VS_POLICY_EXPIRY_WARN_S)
 			snprintf(p->warning, sizeof(p->warning),
 				 "policy bundle version %lld expires on %s (in %lld h): install a newer one",

@@ -148,6 +148,10 @@ int policy_load(const char *path, struct policy **out, struct vs_error *err);
 int policy_load_state(const char *path, const char *state_path, struct policy **out,
 		      struct vs_error *err);
 
+/* 0 while p has no "expires" or now is not past it; else fails with "policy bundle expired on
+ * …". Long-running readers (the gateway) check it on every call, not only at load. */
+int policy_check_expiry(const struct policy *p, int64_t now, struct vs_error *err);
+
 struct trust_state;
 /* The checks policy_load_state makes on a parsed policy p: version not below ts's, not past
  * "expires" at now; sets p->warning when it expires within VS_POLICY_EXPIRY_WARN_S. */
