@@ -63,6 +63,7 @@ struct gateway {
 	/* The @authority values a call may be signed for (--authority, else the certificate's
 	 * names with the bound port). name_ptrs[0..nnames) are published once, before the
 	 * "listening" line; until then every signed call is refused (nnames is read atomically). */
+	size_t pending_body_bytes; /* bodies buffered before their call is authorized (atomic) */
 	struct denyagg *denials; /* refused unsigned calls, logged once per interval (deny.c) */
 	pthread_t deny_thread;
 	int deny_running;

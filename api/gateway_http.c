@@ -36,7 +36,19 @@ struct req {
 	struct http_field fields[VS_MAX_HEADERS];
 	size_t nfields;
 	int fields_over; /* too many, or one too long: 431 */
+	int discard_body; /* a route without a signature (or none): its body is not kept */
+	size_t budgeted;  /* bytes of body counted in gw->pending_body_bytes */
 };
+
+/* Collects the header fields into r (once more from scratch when called again). */
+static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value);
+static void collect_fields(struct MHD_Connection *conn, struct req *r)
+{
+	r->nfields = 0;
+	r->fields_over = 0;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_field, r);
+}
 
 static const char *const required_components[] = {"@method", "@authority", "@path", "@query"};
 
@@ -80,6 +92,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	conn_guard_event(cls, conn, CONN_REQUEST_COMPLETED);
 	if (!r)
 		return;
+	if (r->budgeted)
+		__atomic_sub_fetch(&((struct gateway *)cls)->pending_body_bytes, r->budgeted,
+				   __ATOMIC_RELAXED);
 	free(r->uri);
 	free(r->body);
 	free(r);
@@ -314,6 +329,20 @@ static int claims_refused(struct gateway *gw, struct claims *c, struct reply *re
 	return 1;
 }
 
+/* The gateway's rules for a request's signatures (policy_lock held). */
+static struct httpsig_verify_opts verify_opts(struct gateway *gw, const struct req *r)
+{
+	return (struct httpsig_verify_opts){
+		.key_lookup = policy_key_lookup, .key_ctx = gw, .required = required_components,
+		.nrequired = 4, .require_created = 1, .require_expires = 1, .require_nonce = 1,
+		.require_keyid = 1, .now = vs_now(), .max_skew_s = gw->policy->gateway.max_skew_s,
+		.max_future_skew_s = gw->policy->gateway.max_future_skew_s,
+		.max_validity_s = gw->policy->gateway.max_validity_s, .not_before = gw->started,
+		.check_authority = 1, .authorities = gw->name_ptrs,
+		.nauthorities = __atomic_load_n(&gw->nnames, __ATOMIC_ACQUIRE),
+		.body = (const uint8_t *)r->body, .body_len = r->len, .digest_if_body = 1};
+}
+
 /* Who made a call, for its audit events (issue 15 item 6). */
 struct callctx {
 	char client[DENYAGG_CLIENT_BYTES + 8];  /* peer address and port */
@@ -328,15 +357,7 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 		     char *why, size_t whylen, int *accept_sig, struct claims *claims,
 		     struct callctx *cx, struct caller *who)
 {
-	struct httpsig_verify_opts o = {
-		.key_lookup = policy_key_lookup, .key_ctx = gw, .required = required_components,
-		.nrequired = 4, .require_created = 1, .require_expires = 1, .require_nonce = 1,
-		.require_keyid = 1, .now = vs_now(), .max_skew_s = gw->policy->gateway.max_skew_s,
-		.max_future_skew_s = gw->policy->gateway.max_future_skew_s,
-		.max_validity_s = gw->policy->gateway.max_validity_s, .not_before = gw->started,
-		.check_authority = 1, .authorities = gw->name_ptrs,
-		.nauthorities = __atomic_load_n(&gw->nnames, __ATOMIC_ACQUIRE),
-		.body = (const uint8_t *)r->body, .body_len = r->len, .digest_if_body = 1};
+	struct httpsig_verify_opts o = verify_opts(gw, r);
 	struct httpsig_result res;
 	struct vs_error err = {0};
 	const struct policy_key *seen[HTTPSIG_MAX_SIGS];
@@ -519,7 +540,7 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 
 	if (!rv)
 		return MHD_NO;
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_field, r);
+	collect_fields(conn, r);
 	req_view_init(rv, r, method);
 	if (r->uri_too_long) {
 		reply_error(&rep, 414, "uri_too_long", "request target over %u bytes", MAX_URI_BYTES);
@@ -621,9 +642,9 @@ send:
 }
 
 /* Early refusal while the body is still arriving. */
-static enum MHD_Result refuse_early(struct gateway *gw, struct MHD_Connection *conn, struct req *r,
-				    const char *method, unsigned status, const char *code,
-				    const char *detail)
+static enum MHD_Result refuse_early_sig(struct gateway *gw, struct MHD_Connection *conn,
+					struct req *r, const char *method, unsigned status,
+					const char *code, const char *detail, int accept_sig)
 {
 	struct req_view *rv = calloc(1, sizeof(*rv));
 	struct reply rep = {0};
@@ -631,11 +652,11 @@ static enum MHD_Result refuse_early(struct gateway *gw, struct MHD_Connection *c
 
 	if (!rv)
 		return MHD_NO;
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_field, r);
+	collect_fields(conn, r);
 	req_view_init(rv, r, method);
 	reply_error(&rep, status, code, "%s", detail);
 	r->done = 1;
-	ret = respond(gw, conn, rv, &rep, 0);
+	ret = respond(gw, conn, rv, &rep, accept_sig);
 	json_decref(rep.body);
 	free(rv);
 	return ret;
@@ -674,6 +695,62 @@ static const char *framing_refused(struct MHD_Connection *conn)
 	if (f.transfer_encoding > 1 || f.other_coding)
 		return "Transfer-Encoding other than one \"chunked\"";
 	return NULL;
+}
+
+static enum MHD_Result refuse_early(struct gateway *gw, struct MHD_Connection *conn, struct req *r,
+				    const char *method, unsigned status, const char *code,
+				    const char *detail)
+{
+	return refuse_early_sig(gw, conn, r, method, status, code, detail, 0);
+}
+
+/*
+ * A request that announces a body: its signatures are checked over the headers before a byte
+ * of the body is kept (Content-Digest is checked once the body is in, by the full check in
+ * handle). Without a valid signature it is refused at once and its body never read; a route
+ * that needs no signature, or none, gets its body discarded. Returns MHD_YES to go on reading.
+ */
+static enum MHD_Result check_before_body(struct gateway *gw, struct MHD_Connection *conn,
+					 struct req *r, const char *method)
+{
+	struct req_view *rv = calloc(1, sizeof(*rv));
+	const struct route *rt;
+	struct httpsig_verify_opts o;
+	struct httpsig_result res;
+	struct vs_error err = {0};
+	char name[VS_MAX_NAME_BYTES], detail[VS_ERR_OBJECT_MAX + VS_ERR_REASON_MAX + 4];
+	int path_known = 0, rc;
+
+	if (!rv)
+		return MHD_NO;
+	collect_fields(conn, r);
+	req_view_init(rv, r, method);
+	rt = r->uri_too_long || r->fields_over || !rv->msg.authority
+		     ? NULL
+		     : route_find(method, rv->msg.path, name, sizeof(name), &path_known);
+	if (!rt || !rt->roles) {
+		r->discard_body = 1; /* answered from the headers alone, in handle */
+		free(rv);
+		return MHD_YES;
+	}
+	pthread_rwlock_rdlock(&gw->policy_lock);
+	o = verify_opts(gw, r);
+	o.body_pending = 1;
+	rc = httpsig_verify(&rv->msg, &o, &res, &err);
+	if (rc < 0) {
+		struct callctx cx;
+		const char *claimed = res.n < HTTPSIG_MAX_SIGS ? res.sigs[res.n].keyid : "";
+
+		callctx_init(gw, conn, &cx);
+		denyagg_note(gw->denials, cx.host, res.code,
+			     claimed[0] && policy_find_key(gw->policy, claimed) ? claimed : NULL);
+	}
+	pthread_rwlock_unlock(&gw->policy_lock);
+	free(rv);
+	if (rc == 0)
+		return MHD_YES;
+	snprintf(detail, sizeof(detail), "%s: %s", err.object, err.reason);
+	return refuse_early_sig(gw, conn, r, method, 401, res.code, detail, 1);
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -717,6 +794,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 				r->too_big = 1;
 			}
 		}
+		if (!r->too_big &&
+		    ((cl && strcmp(cl, "0")) ||
+		     MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						 MHD_HTTP_HEADER_TRANSFER_ENCODING)))
+			return check_before_body(gw, conn, r, method);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -724,7 +806,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		char *nb;
 
 		*upload_data_size = 0;
-		if (r->too_big || r->len + n > VS_MAX_BODY_BYTES) {
+		if (r->discard_body && !r->too_big && r->discarded + n <= VS_MAX_BODY_BYTES) {
+			r->discarded += n;
+			return MHD_YES;
+		}
+		if (r->too_big || r->discard_body || r->len + n > VS_MAX_BODY_BYTES) {
 			r->too_big = 1;
 			r->discarded += n;
 			if (r->discarded > DISCARD_MAX_BYTES)
@@ -732,6 +818,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 						    "request body over 1 MiB");
 			return MHD_YES;
 		}
+		/* Bodies of calls not yet authorized are bounded in total (many connections each
+		 * sending a body under one captured signature must not exhaust memory). */
+		if (__atomic_add_fetch(&gw->pending_body_bytes, n, __ATOMIC_RELAXED) >
+		    VS_MAX_PENDING_BODY_BYTES) {
+			__atomic_sub_fetch(&gw->pending_body_bytes, n, __ATOMIC_RELAXED);
+			return refuse_early(gw, conn, r, method, 503, "busy",
+					    "too many request bodies in flight; try again");
+		}
+		r->budgeted += n;
 		nb = realloc(r->body, r->len + n + 1);
 		if (!nb)
 			return MHD_NO;

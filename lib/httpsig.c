@@ -681,7 +681,7 @@ static int verify_one(const struct http_msg *m, const struct httpsig_verify_opts
 					 "required component \"%s\" is not covered",
 					 o->required[i]);
 	}
-	if (o->digest_if_body && o->body_len > 0 && !out->covers_digest)
+	if (o->digest_if_body && (o->body_len > 0 || o->body_pending) && !out->covers_digest)
 		return fail_code(res, HTTPSIG_E_DIGEST_MISSING, err, VS_ERR_DENIED, obj,
 				 "the request has a body but content-digest is not covered");
 	if ((o->require_created && !has_created) || (o->require_expires && !has_expires) ||
@@ -840,7 +840,7 @@ int httpsig_verify(const struct http_msg *m, const struct httpsig_verify_opts *o
 		}
 		if (verify_one(m, opts, in, sv, &res->sigs[res->n], res, err) < 0)
 			goto out;
-		if (res->sigs[res->n].covers_digest && !digest_checked) {
+		if (res->sigs[res->n].covers_digest && !digest_checked && !opts->body_pending) {
 			const char *v[2];
 			size_t n = m->fields ? m->fields(m->fields_ctx, "content-digest", v, 2) : 0;
 			const char *code;

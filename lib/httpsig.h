@@ -131,6 +131,9 @@ struct httpsig_verify_opts {
 	const uint8_t *body;    /* the received body, for Content-Digest */
 	size_t body_len;
 	int digest_if_body;     /* a non-empty body needs a covered, matching content-digest */
+	/* The body has not arrived yet (it is checked before anything buffers it): content-digest
+	 * must be covered, its value is checked by a second verification once the body is in. */
+	int body_pending;
 	const char *label;      /* only this signature; NULL: all of them */
 };
 

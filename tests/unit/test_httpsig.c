@@ -860,6 +860,35 @@ static void test_own_names_and_future(void)
 	o.max_future_skew_s = 3;
 	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), "ok");
 	call_free(&c);
+
+	/* item 8: checked from the headers before the body arrives: content-digest must be
+	 * covered, its value waits for the body */
+	sp = gw_params(k);
+	CU_ASSERT_EQUAL_FATAL(call_sign_digest(&c, k, &sp, "sha-256=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=:"), 0);
+	o = gw_opts(&ks, &c);
+	o.body = NULL;
+	o.body_len = 0;
+	o.body_pending = 1;
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), "ok");
+	o.body = (const uint8_t *)c.body;
+	o.body_len = strlen(c.body);
+	o.body_pending = 0;
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), HTTPSIG_E_DIGEST); /* once it is in */
+	call_free(&c);
+	{
+		static const char *const no_digest[] = {"@method", "@authority", "@path", "@query"};
+
+		sp = gw_params(k);
+		sp.components = no_digest;
+		sp.ncomponents = 4;
+		CU_ASSERT_EQUAL_FATAL(call_sign(&c, k, &sp), 0);
+		o = gw_opts(&ks, &c);
+		o.body = NULL;
+		o.body_len = 0;
+		o.body_pending = 1;
+		CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), HTTPSIG_E_DIGEST_MISSING);
+		call_free(&c);
+	}
 	key_free(k);
 }
 
@@ -877,7 +906,7 @@ int main(void)
 		{"signed response bound to the request", test_signed_response},
 		{"content digest", test_content_digest},
 		{"authority and derived components", test_authority_and_derived},
-		{"own names (wrong_authority) and future skew", test_own_names_and_future},
+		{"own names (wrong_authority), future skew, body still to come", test_own_names_and_future},
 		{NULL, NULL},
 	};
 	return run_suite("httpsig", cases);
