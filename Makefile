@@ -178,6 +178,13 @@ check: deps
 unit: all $(UNIT_BINS)
 	@BUILD=$(BUILD) tests/run.sh unit
 
+# One-line mutants of lib/'s decision points, each of which the tests it names must catch
+# (tests/mutate/mutants.txt). Builds once per mutant in a scratch copy: not part of check.
+.PHONY: mutate unit-bins
+unit-bins: $(UNIT_BINS)
+mutate:
+	@tests/mutate/run.sh
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) examples/demo.sh

@@ -36,7 +36,7 @@ one_line "a missing option value: one line" vmseal-verify --policy
 # strict numbers
 vmseal-key generate --out r1 --no-passphrase >/dev/null
 for bad in 1x " 1" +1 -1 0x1 "" 99999999999999999999999; do
-	one_line "vmseal-policy root --threshold \"$bad\" refused" vmseal-policy root --threshold "$bad" -o root.json r1.pub
+	one_line "vmseal-policy root --threshold [$bad] refused" vmseal-policy root --threshold "$bad" -o root.json r1.pub
 done
 [ ! -e root.json ] && pass "…and no root.json written" || fail "root.json written"
 head -c 1000 /dev/zero > img
