@@ -145,6 +145,26 @@ void gateway_ssh_call(struct gateway *gw, const struct route *rt, const struct c
 		      const char *name, const char *query, const char *body, size_t body_len,
 		      struct reply *out);
 
+/* Helpers of the domain routes (gateway_routes.c) shared with gateway_disks.c: the domain by
+ * name (NULL with out set), libvirt's error as a status, a 2xx answer, whether it runs, a template
+ * of --template-dir judged by the policy, a qcow2 overlay made with qemu-img. */
+virDomainPtr gateway_lookup(struct gateway *gw, const char *name, struct reply *out);
+void gateway_reply_virt(struct reply *out, const char *what, const char *name);
+void gateway_reply_ok(struct reply *out, unsigned status, json_t *body);
+int gateway_domain_active(virDomainPtr d);
+int gateway_template_eval(struct gateway *gw, const char *file, struct image_verdict *v,
+			  struct vs_error *err);
+int gateway_make_overlay(const char *backing, const char *fmt, const char *overlay,
+			 struct vs_error *err);
+
+/* Verified hot-plug (gateway_disks.c): POST /v1/domains/{name}/disks attaches a template of
+ * --template-dir readonly or as a new overlay in --image-dir; POST /v1/domains/{name}/media puts
+ * one in a cdrom drive. libvirt runs no hook for either: the gateway judges the image. */
+void disks_attach(struct gateway *gw, const struct route *rt, const char *name, const char *query,
+		  const char *body, size_t body_len, struct reply *out);
+void media_change(struct gateway *gw, const struct route *rt, const char *name, const char *query,
+		  const char *body, size_t body_len, struct reply *out);
+
 /* Starts/stops the HTTPS server (gateway_http.c). */
 int gateway_http_start(struct gateway *gw, struct vs_error *err);
 void gateway_http_stop(struct gateway *gw);

@@ -512,6 +512,39 @@ static void healthz(struct gateway *gw, const struct route *rt, const char *name
 	reply_ok(out, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* The helpers gateway_disks.c shares with the domain routes. */
+virDomainPtr gateway_lookup(struct gateway *gw, const char *name, struct reply *out)
+{
+	return lookup(gw, name, out);
+}
+
+void gateway_reply_virt(struct reply *out, const char *what, const char *name)
+{
+	reply_virt(out, what, name);
+}
+
+void gateway_reply_ok(struct reply *out, unsigned status, json_t *body)
+{
+	reply_ok(out, status, body);
+}
+
+int gateway_domain_active(virDomainPtr d)
+{
+	return domain_active(d);
+}
+
+int gateway_template_eval(struct gateway *gw, const char *file, struct image_verdict *v,
+			  struct vs_error *err)
+{
+	return template_eval(gw, file, v, err);
+}
+
+int gateway_make_overlay(const char *backing, const char *fmt, const char *overlay,
+			 struct vs_error *err)
+{
+	return make_overlay(backing, fmt, overlay, err);
+}
+
 #define VIEW (ROLE_VIEWER | ROLE_OPERATOR | ROLE_ADMIN)
 #define OPER (ROLE_OPERATOR | ROLE_ADMIN)
 
@@ -530,6 +563,8 @@ static const struct route routes[] = {
 	 domain_action, NULL},
 	{"POST", "/v1/domains/{}/destroy", ROLE_ADMIN, 1, QUORUM_DESTROY, "gateway.domains.destroy",
 	 domain_action, NULL},
+	{"POST", "/v1/domains/{}/disks", OPER, 1, QUORUM_NONE, "gateway.domains.disks", disks_attach, NULL},
+	{"POST", "/v1/domains/{}/media", OPER, 1, QUORUM_NONE, "gateway.domains.media", media_change, NULL},
 	{"GET", "/v1/templates", VIEW, 0, QUORUM_NONE, "gateway.templates.list", templates_list, NULL},
 	{"GET", "/v1/audit", ROLE_AUDITOR | ROLE_ADMIN, 0, QUORUM_NONE, "gateway.audit.tail",
 	 audit_tail, NULL},

@@ -90,6 +90,76 @@ out:
 	return rc;
 }
 
+int gwbody_target_ok(const char *s)
+{
+	size_t p = !strncmp(s, "xvd", 3) ? 3 : (!strncmp(s, "vd", 2) || !strncmp(s, "sd", 2) ||
+						   !strncmp(s, "hd", 2)) ? 2 : 0;
+	size_t n = strlen(s);
+
+	if (!p || n <= p || n > p + 3)
+		return 0;
+	for (size_t i = p; i < n; i++)
+		if (s[i] < 'a' || s[i] > 'z')
+			return 0;
+	return 1;
+}
+
+/* The template and target fields both routes share. */
+static int get_template_target(json_t *o, char tmpl[static GWBODY_NAME_MAX + 1],
+			       char target[static GWBODY_TARGET_MAX + 1], struct vs_error *err)
+{
+	const char *t = json_string_value(json_object_get(o, "template"));
+	const char *d = json_string_value(json_object_get(o, "target"));
+
+	if (!t || !gwbody_name_ok(t))
+		return vs_fail(err, VS_ERR_INPUT, "template",
+			       "template must be a file of the template directory ([A-Za-z0-9._-], at most 64)");
+	if (!d || !gwbody_target_ok(d))
+		return vs_fail(err, VS_ERR_INPUT, "target",
+			       "target must be a disk name such as vdb, sdc or hdc (vd, sd, hd or xvd and 1-3 letters)");
+	memcpy(tmpl, t, strlen(t) + 1);
+	memcpy(target, d, strlen(d) + 1);
+	return 0;
+}
+
+int gwbody_parse_disk(const char *body, size_t len, struct gwbody_disk *out, struct vs_error *err)
+{
+	static const char *const fields[] = {"template", "target", "mode", NULL};
+	json_t *o;
+	const char *mode;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!(o = load_object(body, len, fields, err)))
+		return -1;
+	if (get_template_target(o, out->template_name, out->target, err) < 0)
+		goto out;
+	mode = json_string_value(json_object_get(o, "mode"));
+	if (!mode || (strcmp(mode, "readonly") && strcmp(mode, "overlay"))) {
+		vs_fail(err, VS_ERR_INPUT, "mode", "mode must be \"readonly\" or \"overlay\"");
+		goto out;
+	}
+	out->overlay = !strcmp(mode, "overlay");
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+int gwbody_parse_media(const char *body, size_t len, struct gwbody_media *out, struct vs_error *err)
+{
+	static const char *const fields[] = {"template", "target", NULL};
+	json_t *o;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!(o = load_object(body, len, fields, err)))
+		return -1;
+	rc = get_template_target(o, out->template_name, out->target, err);
+	json_decref(o);
+	return rc;
+}
+
 static int is_hex64(const char *s)
 {
 	size_t i;

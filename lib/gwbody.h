@@ -32,6 +32,30 @@ struct gwbody_create {
 int gwbody_parse_create(const char *body, size_t len, struct gwbody_create *out,
 			struct vs_error *err);
 
+/* A disk target as libvirt names them: vd, sd, hd or xvd followed by 1..3 letters a-z. */
+#define GWBODY_TARGET_MAX 8
+int gwbody_target_ok(const char *s);
+
+/* POST /v1/domains/{name}/disks: attach a verified template, readonly or as a fresh overlay. */
+struct gwbody_disk {
+	char template_name[GWBODY_NAME_MAX + 1];
+	char target[GWBODY_TARGET_MAX + 1];
+	int overlay; /* mode "overlay": a new qcow2 overlay on the template; "readonly": the template */
+};
+
+/* Parses {template, target, mode} (exactly these fields, all required; mode "readonly" or
+ * "overlay"). On failure err is VS_ERR_INPUT and its reason is the detail for the client. */
+int gwbody_parse_disk(const char *body, size_t len, struct gwbody_disk *out, struct vs_error *err);
+
+/* POST /v1/domains/{name}/media: put a verified image (an ISO: raw) in a cdrom drive. */
+struct gwbody_media {
+	char template_name[GWBODY_NAME_MAX + 1];
+	char target[GWBODY_TARGET_MAX + 1];
+};
+
+/* Parses {template, target} (exactly these fields, both required). */
+int gwbody_parse_media(const char *body, size_t len, struct gwbody_media *out, struct vs_error *err);
+
 /* Parses POST /v1/sign's {digest, size, template, version[, expires, name, format]}: fills st's
  * digest (64 lowercase hex), size, template_name, template_version, subject_name (default: the
  * template) and format (qcow2 or raw, default qcow2), and *expires_s, the validity in seconds

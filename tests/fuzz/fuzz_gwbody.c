@@ -68,8 +68,24 @@ static void check_sign(const char *data, size_t size)
 	free(enc);
 }
 
+/* What the hot-plug parsers accept is in the safe alphabets the routes put into paths and XML. */
+static void check_disk_media(const char *data, size_t size)
+{
+	struct gwbody_disk d;
+	struct gwbody_media m;
+	struct vs_error err = {0};
+
+	if (gwbody_parse_disk(data, size, &d, &err) == 0 &&
+	    (!gwbody_name_ok(d.template_name) || !gwbody_target_ok(d.target) || (d.overlay & ~1)))
+		abort();
+	if (gwbody_parse_media(data, size, &m, &err) == 0 &&
+	    (!gwbody_name_ok(m.template_name) || !gwbody_target_ok(m.target)))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	check_disk_media((const char *)data, size);
 	check_create((const char *)data, size);
 	check_sign((const char *)data, size);
 	return 0;

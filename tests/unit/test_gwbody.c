@@ -115,12 +115,70 @@ static void test_sign(void)
 	}
 }
 
+static void test_targets(void)
+{
+	static const char *ok[] = {"vda", "vdb", "sdc", "hdc", "xvda", "vdaa", "vdzzz"};
+	static const char *bad[] = {"", "vd", "sd", "xvd", "vdA", "vd1", "vdaaaa", "nvme0n1", "fda",
+				    "vda/", "../vda", "hdc\"", "vd\xc3\xa9"};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		CU_ASSERT(gwbody_target_ok(ok[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT(!gwbody_target_ok(bad[i]));
+}
+
+static void test_disk_media(void)
+{
+	static const struct { const char *body, *reason; } bad[] = {
+		{"{\"template\":\"t\",\"target\":\"vdb\"}", "mode"},
+		{"{\"template\":\"t\",\"target\":\"vdb\",\"mode\":\"rw\"}", "mode"},
+		{"{\"template\":\"t\",\"target\":\"vdb\",\"mode\":1}", "mode"},
+		{"{\"template\":\"../t\",\"target\":\"vdb\",\"mode\":\"readonly\"}", "template"},
+		{"{\"template\":\"t\",\"target\":\"vd1\",\"mode\":\"readonly\"}", "target"},
+		{"{\"target\":\"vdb\",\"mode\":\"readonly\"}", "template"},
+		{"{\"template\":\"t\",\"target\":\"vdb\",\"mode\":\"readonly\",\"source\":\"/dev/sda\"}",
+		 "unknown field \"source\""},
+		{"{\"template\":\"t\",\"template\":\"u\",\"target\":\"vdb\",\"mode\":\"readonly\"}",
+		 "not a JSON object"},
+	};
+	const char *ro = "{\"template\":\"data.qcow2\",\"target\":\"vdb\",\"mode\":\"readonly\"}";
+	const char *ov = "{\"mode\":\"overlay\",\"target\":\"sdc\",\"template\":\"data.qcow2\"}";
+	const char *md = "{\"template\":\"install.iso\",\"target\":\"hdc\"}";
+	struct gwbody_disk d;
+	struct gwbody_media m;
+	struct vs_error err = {0};
+
+	CU_ASSERT_EQUAL_FATAL(gwbody_parse_disk(ro, strlen(ro), &d, &err), 0);
+	CU_ASSERT_STRING_EQUAL(d.template_name, "data.qcow2");
+	CU_ASSERT_STRING_EQUAL(d.target, "vdb");
+	CU_ASSERT_EQUAL(d.overlay, 0);
+	CU_ASSERT_EQUAL_FATAL(gwbody_parse_disk(ov, strlen(ov), &d, &err), 0);
+	CU_ASSERT_EQUAL(d.overlay, 1);
+	CU_ASSERT_STRING_EQUAL(d.target, "sdc");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		vs_error_clear(&err);
+		CU_ASSERT_EQUAL(gwbody_parse_disk(bad[i].body, strlen(bad[i].body), &d, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, VS_ERR_INPUT);
+		if (!strstr(err.reason, bad[i].reason))
+			fprintf(stderr, "disk #%zu: reason \"%s\"\n", i, err.reason);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, bad[i].reason));
+	}
+	CU_ASSERT_EQUAL_FATAL(gwbody_parse_media(md, strlen(md), &m, &err), 0);
+	CU_ASSERT_STRING_EQUAL(m.template_name, "install.iso");
+	CU_ASSERT_STRING_EQUAL(m.target, "hdc");
+	CU_ASSERT_EQUAL(gwbody_parse_media(ro, strlen(ro), &m, &err), -1); /* mode is not a field */
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "unknown field \"mode\""));
+	CU_ASSERT_EQUAL(gwbody_parse_media("{\"template\":\"a/b\",\"target\":\"hdc\"}", 37, &m, &err), -1);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
 		{"names: the safe alphabet", test_names},
 		{"POST /v1/domains body", test_create},
 		{"POST /v1/sign body", test_sign},
+		{"disk targets", test_targets},
+		{"POST /v1/domains/{name}/disks and /media bodies", test_disk_media},
 		{NULL, NULL},
 	};
 	return run_suite("gwbody", cases);
