@@ -44,7 +44,7 @@ const char *domallow_class_name(enum domallow_class c)
 	}
 }
 
-static int has_word(const char *list, const char *word)
+int domallow_has_word(const char *list, const char *word)
 {
 	size_t n = strlen(word);
 
@@ -431,7 +431,7 @@ static int chardev_type(struct domallow_walk *w, const char *type)
 {
 	static const char *const harmless = "pty unix null vc spicevmc spiceport qemu-vdagent tcp udp dbus file";
 
-	if (!type[0] || has_word(harmless, type))
+	if (!type[0] || domallow_has_word(harmless, type))
 		return 0; /* libvirt's default is pty; file output is judged at its <source> */
 	if (!strcmp(type, "pipe") || !strcmp(type, "dev"))
 		return need_optin(w, type, LAUNCH_ALLOW_HOST_CHARDEV,
@@ -494,15 +494,60 @@ static int rule_rom(struct domallow_walk *w, xmlNode *n)
 			  "an option ROM file runs in the guest before the signed boot disk");
 }
 
+/* An attribute whose values are harmless, admitted by one opt-in, or refused. */
+struct value_rule {
+	const char *attr;      /* "type" */
+	const char *what;      /* "sysinfo type", for the refusal */
+	const char *harmless;  /* values, space separated */
+	const char *optin_values;
+	unsigned optin;        /* the launch.allow bit for optin_values */
+	const char *why;       /* their risk */
+};
+
+static int judge_value(struct domallow_walk *w, xmlNode *n, const struct value_rule *v)
+{
+	char val[32];
+
+	if (prop(w, n, v->attr, val, sizeof(val)) < 0)
+		return -1;
+	if (val[0] && domallow_has_word(v->harmless, val))
+		return 0;
+	if (val[0] && v->optin_values && domallow_has_word(v->optin_values, val))
+		return need_optin(w, val, v->optin, v->why);
+	return deny(w, val, "%s \"%s\" is not allowed", v->what, val);
+}
+
 static int rule_graphics(struct domallow_walk *w, xmlNode *n)
 {
-	char type[32];
+	static const struct value_rule v = {"type", "graphics type", "vnc spice", NULL, 0, NULL};
 
-	if (prop(w, n, "type", type, sizeof(type)) < 0)
-		return -1;
-	if (!strcmp(type, "vnc") || !strcmp(type, "spice"))
-		return 0;
-	return deny(w, type, "graphics type \"%s\" is not allowed (vnc and spice are)", type);
+	return judge_value(w, n, &v);
+}
+
+static int rule_memory_device(struct domallow_walk *w, xmlNode *n)
+{
+	static const struct value_rule v = {"model", "memory device model", "dimm virtio-mem",
+					    "nvdimm virtio-pmem", LAUNCH_ALLOW_NVDIMM,
+					    "a host file mapped into the guest as memory (it can hold code)"};
+
+	return judge_value(w, n, &v);
+}
+
+static int rule_sysinfo(struct domallow_walk *w, xmlNode *n)
+{
+	static const struct value_rule v = {"type", "sysinfo type", "smbios", "fwcfg", LAUNCH_ALLOW_FWCFG,
+					    "fw_cfg entries hand host files to the guest's firmware and boot (e.g. Ignition configs)"};
+
+	return judge_value(w, n, &v);
+}
+
+static int rule_tpm_backend(struct domallow_walk *w, xmlNode *n)
+{
+	static const struct value_rule v = {"type", "tpm backend", "emulator", "passthrough external",
+					    LAUNCH_ALLOW_TPM_PASSTHROUGH,
+					    "a host TPM device or an external TPM socket in the guest"};
+
+	return judge_value(w, n, &v);
 }
 
 static int rule_input(struct domallow_walk *w, xmlNode *n)
@@ -545,48 +590,6 @@ static int rule_rng_backend(struct domallow_walk *w, xmlNode *n)
 		return need_optin(w, model, LAUNCH_ALLOW_HOST_CHARDEV, "an egd rng reads entropy from a host chardev");
 	}
 	return deny(w, model, "rng backend \"%s\" is not allowed", model);
-}
-
-static int rule_memory_device(struct domallow_walk *w, xmlNode *n)
-{
-	char model[32];
-
-	if (prop(w, n, "model", model, sizeof(model)) < 0)
-		return -1;
-	if (!strcmp(model, "dimm") || !strcmp(model, "virtio-mem"))
-		return 0;
-	if (!strcmp(model, "nvdimm") || !strcmp(model, "virtio-pmem"))
-		return need_optin(w, model, LAUNCH_ALLOW_NVDIMM,
-				  "a host file mapped into the guest as memory (it can hold code)");
-	return deny(w, model, "memory device model \"%s\" is not allowed", model);
-}
-
-static int rule_sysinfo(struct domallow_walk *w, xmlNode *n)
-{
-	char type[32];
-
-	if (prop(w, n, "type", type, sizeof(type)) < 0)
-		return -1;
-	if (!strcmp(type, "smbios"))
-		return 0;
-	if (!strcmp(type, "fwcfg"))
-		return need_optin(w, type, LAUNCH_ALLOW_FWCFG,
-				  "fw_cfg entries hand host files to the guest's firmware and boot (e.g. Ignition configs)");
-	return deny(w, type, "sysinfo type \"%s\" is not allowed", type);
-}
-
-static int rule_tpm_backend(struct domallow_walk *w, xmlNode *n)
-{
-	char type[32];
-
-	if (prop(w, n, "type", type, sizeof(type)) < 0)
-		return -1;
-	if (!strcmp(type, "emulator"))
-		return 0;
-	if (!strcmp(type, "passthrough") || !strcmp(type, "external"))
-		return need_optin(w, type, LAUNCH_ALLOW_TPM_PASSTHROUGH,
-				  "a host TPM device or an external TPM socket in the guest");
-	return deny(w, type, "tpm backend \"%s\" is not allowed", type);
 }
 
 static int rule_smartcard(struct domallow_walk *w, xmlNode *n)
@@ -982,7 +985,7 @@ const struct domallow_entry *domallow_lookup(const char *path)
 
 /* Attribute names that name host paths in libvirt's schema (tests/unit/test_domallow.c keeps
  * this in step with domaincommon.rng): inside a DA_SUBTREE they still need an entry. */
-static const char *const pathy_attrs =
+const char *const domallow_pathy_attrs =
 	"file path dev socket dir template database rendernode tty evdev tap vhost logFile";
 
 /* lenient: 0 strict (the entry's lists only), LENIENT_SUBTREE (any attribute but path-like
@@ -1000,14 +1003,14 @@ static int judge_attrs(struct domallow_walk *w, xmlNode *n, const struct domallo
 
 		if (a->ns)
 			return deny(w, "", "unknown attribute %s:%s", a->ns->prefix ? (const char *)a->ns->prefix : "?", name);
-		if (e && e->paths && has_word(e->paths, name)) {
+		if (e && e->paths && domallow_has_word(e->paths, name)) {
 			if (prop(w, n, name, value, sizeof(value)) < 0 || path_check(w, name, value) < 0)
 				return -1;
 			continue;
 		}
-		if (e && has_word(e->attrs, name))
+		if (e && domallow_has_word(e->attrs, name))
 			continue;
-		if (lenient && !has_word(pathy_attrs, name))
+		if (lenient && !domallow_has_word(domallow_pathy_attrs, name))
 			continue;
 		if (lenient == LENIENT_OPTIN) {
 			/* opted in: names that are not absolute paths (a mount tag) are not paths */
@@ -1100,7 +1103,7 @@ static int walk_elem(struct domallow_walk *w, xmlNode *n, int lenient, int depth
 		goto out;
 	if (judge_attrs(w, n, e, e->cls == DOMALLOW_OPTIN ? LENIENT_OPTIN : 0) < 0)
 		goto out;
-	if (e->paths && has_word(e->paths, "#text")) {
+	if (e->paths && domallow_has_word(e->paths, "#text")) {
 		if (text_of(w, n, text, sizeof(text)) < 0 || path_check(w, "text", text) < 0)
 			goto out;
 	}

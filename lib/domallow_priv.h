@@ -30,6 +30,12 @@ struct domallow_entry {
 
 const struct domallow_entry *domallow_table(size_t *n);
 
+/* Is word one of list's space-separated words? (how the table's lists are read) */
+int domallow_has_word(const char *list, const char *word);
+
+/* Attribute names libvirt uses for host paths: a DA_SUBTREE refuses them without an entry. */
+extern const char *const domallow_pathy_attrs;
+
 /* The entry an element path matches, as domallow_check() looks it up; NULL when none. */
 const struct domallow_entry *domallow_lookup(const char *path);
 

@@ -39,23 +39,6 @@ struct dcase {
 	int require_rng;
 };
 
-static int has_word_t(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = list ? list : ""; *p;) {
-		const char *e = strchr(p, ' ');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-
-		if (l == n && !strncmp(p, word, n))
-			return 1;
-		p += l;
-		while (*p == ' ')
-			p++;
-	}
-	return 0;
-}
-
 /* Replaces every @T@ in s by the test directory. */
 static char *subst(const char *s)
 {
@@ -846,14 +829,13 @@ static void test_protect_and_policy(void)
  *    path types (absFilePath, filePath, absDirPath, dirPath, vmwarePath): its entry must list
  *    it among its paths (so it gets the vmseal-path check and its rule), or it must lie below
  *    an opt-in or refused entry;
- *  - an attribute whose name is one libvirt uses for host paths and devices (PATHY below, the
- *    same list as lib/domallow.c's): its entry must list it (attrs or paths), or it must lie
+ *  - an attribute whose name is one libvirt uses for host paths and devices
+ *    (domallow_pathy_attrs): its entry must list it (attrs or paths), or it must lie
  *    below an opt-in or refused entry, or below a subtree entry (whose walk refuses such names).
  * Each element on the way must have an entry or lie below a subtree/opt-in/refused one. Elements
  * the schema names with anyName (<metadata>, qemu: passthrough) are not followed. */
 #define SCHEMA_DIR "/usr/share/libvirt/schemas"
 #define SCHEMA_MAX_DEPTH 14
-static const char *const PATHY = "file path dev socket dir template database rendernode tty evdev tap vhost logFile";
 
 struct rng {
 	xmlDoc *docs[32];
@@ -949,7 +931,7 @@ static int rng_pathtype(struct rng *g, xmlNode *n, int depth)
 			char name[128];
 
 			rng_name(n, name, sizeof(name));
-			if (has_word_t(types, name))
+			if (domallow_has_word(types, name))
 				return 1;
 			for (size_t i = 0; i < g->ndefs; i++)
 				if (g->defs[i].name && !strcmp(g->defs[i].name, name) &&
@@ -1027,14 +1009,14 @@ static void rng_judge(struct rng *g, const char *path, const char *attr, int byt
 	if (e->flags & DA_SKIP)
 		return;
 	if (!exact) { /* in a subtree: the walk refuses path-like names and '/' text */
-		if (!strcmp(attr, "#text") || has_word_t(PATHY, attr))
+		if (!strcmp(attr, "#text") || domallow_has_word(domallow_pathy_attrs, attr))
 			return;
 		rng_report(g, path, attr, "names a host path inside a subtree, and the walk would let it through");
 		return;
 	}
-	if (e->paths && has_word_t(e->paths, attr))
+	if (e->paths && domallow_has_word(e->paths, attr))
 		return;
-	if (!bytype && has_word_t(e->attrs, attr))
+	if (!bytype && domallow_has_word(e->attrs, attr))
 		return;
 	rng_report(g, path, attr, bytype ? "a path-typed value not listed among the entry's paths" :
 		   "a path-like attribute the entry does not list");
@@ -1081,7 +1063,7 @@ static void rng_walk(struct rng *g, xmlNode *n, const char *path, int depth, con
 			int bytype = rng_pathtype(g, n->children, 0);
 
 			rng_name(n, name, sizeof(name));
-			if (name[0] && (bytype || has_word_t(PATHY, name)))
+			if (name[0] && (bytype || domallow_has_word(domallow_pathy_attrs, name)))
 				rng_judge(g, path, name, bytype);
 		} else if (rng_is(n, "ref")) {
 			char name[128];
