@@ -30,6 +30,8 @@ struct gateway_config {
 	const char *ssh_state_dir;                  /* serial counter and revocations */
 	int ssh_shared;                             /* ... in the --replay-store Redis instead */
 	const char *audit_log;    /* overrides the policy's audit_log */
+	const char *audit_checkpoint; /* --audit-checkpoint: the signed head, rewritten every N events */
+	unsigned checkpoint_every;    /* --checkpoint-every N (default 1000) */
 	const char *template_dir; /* verified templates: NAME and NAME.intoto.json */
 	const char *image_dir;    /* overlays of created domains */
 	unsigned threads;
@@ -57,6 +59,7 @@ struct gateway {
 	struct replay_store *replay;
 	int replay_is_redis; /* --replay-store: refusals can say why Redis was not used */
 	int64_t started; /* signatures created before this are refused */
+	uint64_t audit_events; /* appended since the start (atomic), for --checkpoint-every */
 	char *tls_cert_pem, *tls_key_pem, *client_ca_pem;
 	struct MHD_Daemon *daemon;
 	struct conn_guard *conns; /* gateway_conn.c */
@@ -122,6 +125,11 @@ void reply_error(struct reply *out, unsigned status, const char *code, const cha
 	__attribute__((format(printf, 4, 5)));
 
 /* Audit one event through the group committer; durable waits for the fsync. */
+/* Signs the audit log's head with the response key (lib/auditcp): *json is the envelope
+ * (malloc'd). verify: check the whole chain first (GET /v1/audit/checkpoint), else the head this
+ * gateway last wrote, made durable before it is signed. */
+int gateway_checkpoint(struct gateway *gw, int verify, uint64_t *seq, char **json, struct vs_error *err);
+
 int gateway_audit(struct gateway *gw, const char *actor, const char *event, const char *object,
 		  const char *decision, const char *reason, int durable);
 

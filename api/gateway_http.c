@@ -67,6 +67,17 @@ int gateway_audit(struct gateway *gw, const char *actor, const char *event, cons
 		fprintf(stderr, "vmseal-gateway: audit: %s: %s\n", err.object, err.reason);
 		return -1;
 	}
+	/* Every N events the signed head goes to --audit-checkpoint, for shipping off the host. */
+	if (gw->cfg.audit_checkpoint &&
+	    __atomic_add_fetch(&gw->audit_events, 1, __ATOMIC_RELAXED) % gw->cfg.checkpoint_every == 0) {
+		char *cp = NULL;
+		uint64_t seq;
+
+		if (gateway_checkpoint(gw, 0, &seq, &cp, &err) < 0 ||
+		    file_write_atomic(gw->cfg.audit_checkpoint, cp, strlen(cp), 0644, 1, &err) < 0)
+			fprintf(stderr, "vmseal-gateway: audit checkpoint: %s: %s\n", err.object, err.reason);
+		free(cp);
+	}
 	return 0;
 }
 

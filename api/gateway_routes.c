@@ -483,27 +483,48 @@ static void audit_tail(struct gateway *gw, const struct route *rt, const char *n
 /* The log's head signed with the response key (lib/auditcp), for auditors to keep off the host:
  * vmseal-audit verify --checkpoint later fails if the log lost that entry. The chain is
  * verified first, so a broken log gets no signature. */
+int gateway_checkpoint(struct gateway *gw, int verify, uint64_t *seq, char **json, struct vs_error *err)
+{
+	struct audit_head h;
+
+	*json = NULL;
+	if (verify) {
+		struct audit_verify_result res;
+
+		if (audit_verify(gw->audit_path, &res, err) < 0)
+			return -1;
+		h = res.head;
+	} else {
+		/* The head first, then the fsync: what is signed is durable. */
+		audit_log_head(gw->audit, &h);
+		if (audit_sync(gw->audit, err) < 0)
+			return -1;
+	}
+	*seq = h.seq;
+	*json = audit_checkpoint_sign(gw->audit_path, &h, vs_now(), gw->resp_key, err);
+	return *json ? 0 : -1;
+}
+
 static void audit_checkpoint(struct gateway *gw, const struct route *rt, const char *name,
 			     const char *query, const char *body, size_t body_len, struct reply *out)
 {
-	struct audit_verify_result res;
 	struct vs_error err = {0};
+	uint64_t seq = 0;
 	json_t *env;
 	char *cp;
 
-	if (audit_verify(gw->audit_path, &res, &err) < 0) {
+	if (gateway_checkpoint(gw, 1, &seq, &cp, &err) < 0) {
 		reply_error(out, err.kind == VS_ERR_DENIED ? 409 : 500,
 			    err.kind == VS_ERR_DENIED ? "audit_broken" : "io_error", "%s: %s", err.object, err.reason);
 		return;
 	}
-	cp = audit_checkpoint_sign(gw->audit_path, &res.head, vs_now(), gw->resp_key, &err);
-	env = cp ? json_loads(cp, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	env = json_loads(cp, JSON_REJECT_DUPLICATES, NULL);
 	free(cp);
 	if (!env) {
-		reply_error(out, 500, "internal", "cannot sign the checkpoint: %s", err.reason);
+		reply_error(out, 500, "internal", "cannot encode the checkpoint");
 		return;
 	}
-	reply_ok(out, 200, json_pack("{s:I, s:o}", "seq", (json_int_t)res.head.seq, "checkpoint", env));
+	reply_ok(out, 200, json_pack("{s:I, s:o}", "seq", (json_int_t)seq, "checkpoint", env));
 }
 
 static void healthz(struct gateway *gw, const struct route *rt, const char *name,

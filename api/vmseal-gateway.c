@@ -18,7 +18,7 @@
 
 #define PROG "vmseal-gateway"
 
-enum { OPT_SSH_CA_KEY = 0x100, OPT_SSH_CA_PASS, OPT_SSH_STATE_DIR };
+enum { OPT_SSH_CA_KEY = 0x100, OPT_SSH_CA_PASS, OPT_SSH_STATE_DIR, OPT_AUDIT_CHECKPOINT, OPT_CHECKPOINT_EVERY };
 
 static void usage(FILE *f)
 {
@@ -64,6 +64,9 @@ static void usage(FILE *f)
 	      "                         (default /var/lib/vmseal/ssh); with --replay-store they\n"
 	      "                         are kept in its Redis instead, shared by the replicas\n"
 	      "  --audit-log FILE       audit log (default: the policy's audit_log; one is required)\n"
+	      "  --audit-checkpoint FILE  every N events, write the log's head signed with the\n"
+	      "                         response key here (vmseal-audit verify --checkpoint)\n"
+	      "  --checkpoint-every N   events between checkpoints (default 1000)\n"
 	      "  --template-dir DIR     verified templates: IMAGE with IMAGE.intoto.json beside it\n"
 	      "  --image-dir DIR        where overlays of created domains are written\n"
 	      "  --threads N            worker threads (default: one per core, four per core with\n"
@@ -200,6 +203,8 @@ int main(int argc, char **argv)
 		{"ssh-ca-key", required_argument, NULL, OPT_SSH_CA_KEY},
 		{"ssh-ca-passphrase-file", required_argument, NULL, OPT_SSH_CA_PASS},
 		{"ssh-state-dir", required_argument, NULL, OPT_SSH_STATE_DIR},
+		{"audit-checkpoint", required_argument, NULL, OPT_AUDIT_CHECKPOINT},
+		{"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
 		{"audit-log", required_argument, NULL, 'a'},
 		{"template-dir", required_argument, NULL, 't'},
 		{"image-dir", required_argument, NULL, 'i'},
@@ -232,6 +237,7 @@ int main(int argc, char **argv)
 	gw.cfg.replay_capacity = 1u << 20;
 	gw.cfg.request_timeout_s = GATEWAY_REQUEST_TIMEOUT_DEFAULT;
 	gw.cfg.max_connections = GATEWAY_MAX_CONNECTIONS_DEFAULT;
+	gw.cfg.checkpoint_every = 1000;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		uint64_t v64 = 0;
 		unsigned long v;
@@ -251,6 +257,14 @@ int main(int argc, char **argv)
 		case OPT_SSH_CA_KEY: gw.cfg.ssh_ca_key = optarg; break;
 		case OPT_SSH_CA_PASS: gw.cfg.ssh_ca_passfile = optarg; break;
 		case OPT_SSH_STATE_DIR: gw.cfg.ssh_state_dir = optarg; break;
+		case OPT_AUDIT_CHECKPOINT: gw.cfg.audit_checkpoint = optarg; break;
+		case OPT_CHECKPOINT_EVERY:
+			if (parse_uint_strict(optarg, 1, 1000000000, &v64) < 0) {
+				fprintf(stderr, PROG ": error: bad --checkpoint-every \"%s\" (see --help)\n", optarg);
+				return 2;
+			}
+			gw.cfg.checkpoint_every = (unsigned)v64;
+			break;
 		case 'a': gw.cfg.audit_log = optarg; break;
 		case 't': gw.cfg.template_dir = optarg; break;
 		case 'i': gw.cfg.image_dir = optarg; break;

@@ -294,7 +294,7 @@ vmseal-call --url "https://localhost:$port" --cacert tls.crt --gateway-pub gwres
 	GET /v1/domains >out 2>err && pass "vmseal-call by the certificate's DNS name" ||
 	fail "vmseal-call via localhost: $(cat err)"
 gwa=$gwpid
-start_gateway gwb.log --audit-log "$T/audit-b.jsonl"
+start_gateway gwb.log --audit-log "$T/audit-b.jsonl" --audit-checkpoint "$T/cp-b.json" --checkpoint-every 2
 portb=$port; port=${URL##*:}
 vmseal-call --url "$URL" --key viewer.key --dry-run GET /v1/domains 2>req.txt >/dev/null
 hdrs=()
@@ -311,6 +311,12 @@ code=$(curl -s --cacert tls.crt -o body -w '%{http_code}' "${hdrs[@]}" "$URL/v1/
 kill $gwpid; wait $gwpid 2>/dev/null
 grep -q '"actor":"anonymous","event":"gateway.unauthenticated","object":"client 127.0.0.1","decision":"deny","reason":"wrong_authority: 1 request without a valid signature within 10 s"' audit-b.jsonl &&
 	pass "audit: the wrong authority is counted (client, reason)" || fail "audit wrong_authority: $(grep wrong_authority audit-b.jsonl)"
+vmseal-audit verify --checkpoint cp-b.json --checkpoint-key gwresp.pub audit-b.jsonl >/dev/null 2>err &&
+	pass "--checkpoint-every 2: the gateway's periodic checkpoint verifies under its response key" ||
+	fail "periodic checkpoint: $(cat err) $(ls -l cp-b.json 2>&1)"
+head -n 1 audit-b.jsonl > cut-b.jsonl
+vmseal-audit verify --checkpoint cp-b.json --checkpoint-key gwresp.pub cut-b.jsonl >/dev/null 2>&1
+[ $? = 1 ] && pass "…and catches the log cut short" || fail "periodic checkpoint vs a cut log"
 # behind a load balancer: the name clients use, and nothing else
 start_gateway gwlb.log --audit-log "$T/audit-b.jsonl" --authority LB.example --authority 127.0.0.2:9443
 portb=$port; port=${URL##*:}
