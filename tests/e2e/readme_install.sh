@@ -21,8 +21,6 @@ for f in /var/lib/libvirt/images/debian-12.qcow2 /var/lib/libvirt/images/web1.qc
 	[ -e $f ] && { skip "README install: $f exists; not touching it"; exit 0; }
 done
 [ -n "$(ls -A /etc/vmseal 2>/dev/null)" ] && { skip "README install: /etc/vmseal is not empty; not touching it"; exit 0; }
-[ -e /var/lib/vmseal/trust.state ] && { skip "README install: /var/lib/vmseal/trust.state exists; not touching it"; exit 0; }
-had_varlib=0; [ -d /var/lib/vmseal ] && had_varlib=1
 
 # --- the section's blocks
 cd "$T"
@@ -32,17 +30,19 @@ nblocks=$(grep -c '^```sh$' section.md)
 
 # --- what the section touches, put back afterwards
 mkdir saved
-for d in /var/cache/vmseal /var/log/vmseal; do [ -e $d ] && mv $d "saved/$(basename "$(dirname $d)")"; done
+# /var/lib/vmseal too: the trust state and the audit head that installs and the hook write
+for d in /var/cache/vmseal /var/log/vmseal /var/lib/vmseal; do [ -e $d ] && mv $d "saved/$(basename "$(dirname $d)")"; done
 had_user=0; getent passwd vmseal >/dev/null && had_user=1
 had_images=0; [ -d /var/lib/libvirt/images ] && had_images=1
 had_etc=0; [ -d /etc/vmseal ] && had_etc=1
 cleanup_hooks+=("[ -f $T/gw.pid ] && kill \$(cat $T/gw.pid) 2>/dev/null; sleep 0.2
 dpkg -P vmseal >/dev/null 2>&1; [ $had_user = 1 ] || deluser --system --quiet vmseal >/dev/null 2>&1
 rm -rf /etc/vmseal /var/log/vmseal /var/log/vmseal-gateway /var/cache/vmseal
-rm -f /var/lib/vmseal/trust.state /var/lib/vmseal/trust.state.tmp-*; [ $had_varlib = 1 ] || rmdir /var/lib/vmseal 2>/dev/null
+rm -rf /var/lib/vmseal
 rm -f /var/lib/libvirt/images/debian-12.qcow2 /var/lib/libvirt/images/debian-12.qcow2.intoto.json /var/lib/libvirt/images/web1.qcow2
 [ $had_images = 1 ] || rmdir /var/lib/libvirt/images 2>/dev/null; [ $had_etc = 0 ] || mkdir -p /etc/vmseal
-[ -e $T/saved/cache ] && mv $T/saved/cache /var/cache/vmseal; [ -e $T/saved/log ] && mv $T/saved/log /var/log/vmseal")
+[ -e $T/saved/cache ] && mv $T/saved/cache /var/cache/vmseal; [ -e $T/saved/log ] && mv $T/saved/log /var/log/vmseal
+[ -e $T/saved/lib ] && mv $T/saved/lib /var/lib/vmseal")
 
 cat >run.sh <<EOF
 set -euo pipefail
