@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <jansson.h>
 
 #include "lib/audit.h"
 #include "lib/auditcp.h"
@@ -485,27 +486,39 @@ static int cmd_show(int argc, char **argv)
 	uint64_t since = 0;
 	int o;
 
+	int wants_json = cli_wants_json(argc, argv);
+
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (o) {
 		case 's':
 			if (parse_uint_strict(optarg, 0, UINT64_MAX, &since) < 0)
-				return usage_error("--since \"%s\" is not a number", optarg);
+				return cli_usage_error_json(PROG, wants_json, "--since \"%s\" is not a number", optarg);
 			break;
 		case 'j':
 			c.json = 1;
 			break;
 		default:
-			return usage_error("bad option \"%s\" for show (unknown, or missing its value)", cli_bad_option(argv));
+			return cli_usage_error_json(PROG, wants_json, "bad option \"%s\" for show (unknown, or missing its value)", cli_bad_option(argv));
 		}
 	}
 	if (argc - optind != 1)
-		return usage_error("show takes exactly one FILE");
+		return cli_usage_error_json(PROG, wants_json, "show takes exactly one FILE");
 	c.path = argv[optind];
 	if (!c.json)
 		printf("%6s  %-20s  %-10s %-16s %-16s %s\n", "SEQ", "TIME", "DECISION", "EVENT", "ACTOR",
 		       "OBJECT: REASON");
 	if (audit_foreach(c.path, since, show_entry, show_bad, &c, &err) != 0) {
+		/* show --json writes JSON Lines: an error is one more line, an object with "error". */
+		if (c.json) {
+			json_t *o = json_pack("{s:s, s:s, s:s}", "decision", "error", "error", "io", "reason", err.reason);
+			char *t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+			if (t)
+				printf("%s\n", t);
+			free(t);
+			json_decref(o);
+		}
 		vs_error_print(PROG, &err);
 		return 2;
 	}

@@ -69,3 +69,9 @@ mkdir ro; printf 'not an audit log\n' > ro/log
 vmseal-verify --policy pol.json --audit-log ro/log img >out 2>err; rc=$?
 [ $rc = 2 ] && [ "$(grep -c 'not an audit log' err)" = 1 ] && pass "an unrecordable allow: exit 2, the error printed once" ||
 	fail "audit failure: rc $rc, $(cat err)"
+vmseal-audit show --json nope.jsonl >out 2>err; rc=$?
+[ $rc = 2 ] && is_json out && grep -q '"decision":"error"' out && pass "vmseal-audit show --json: an I/O error is a JSON line" ||
+	fail "audit show json: rc $rc $(cat out)"
+vmseal-audit show --json --since 1x nope.jsonl >out 2>err; rc=$?
+[ $rc = 2 ] && is_json out && grep -q '"error":"usage"' out && [ "$(wc -l < err)" = 1 ] &&
+	pass "vmseal-audit show --json: a usage error is JSON, one line on stderr" || fail "audit show json usage: rc $rc $(cat out)"
