@@ -19,6 +19,7 @@
 #include "lib/filetrust.h"
 #include "lib/hostsecret.h"
 #include "lib/policy.h"
+#include "lib/started.h"
 #include "lib/util.h"
 
 #define PROG "vmseal"
@@ -28,6 +29,7 @@
 #define DEFAULT_CACHE_DIR "/var/cache/vmseal"
 #define DEFAULT_STATE_DIR "/var/lib/vmseal"
 #define DEFAULT_AUDIT_HEAD "/var/lib/vmseal/audit.head"
+#define DEFAULT_QEMU_PID_DIR "/run/libvirt/qemu"
 #define MAX_CONFIG_BYTES (64u << 10)
 
 struct hook_config {
@@ -38,7 +40,8 @@ struct hook_config {
 	char audit_head[VS_MAX_PATH_BYTES]; /* "" : DEFAULT_AUDIT_HEAD for the default log, else LOG.head */
 	char trust_state[VS_MAX_PATH_BYTES]; /* "" : the one that governs policy (lib/truststate.h) */
 	uid_t qemu_uid;                    /* qemu_user: also trusted to own verified files */
-	char state_dir[VS_MAX_PATH_BYTES]; /* "" : state_dir_default() */
+	char state_dir[VS_MAX_PATH_BYTES]; /* "" : state_dir_ready() picks it */
+	char qemu_pid_dir[VS_MAX_PATH_BYTES]; /* where libvirt writes DOMAIN.pid */
 	int no_cache;
 	unsigned seen;                     /* config keys already set, to refuse duplicates */
 };
@@ -79,6 +82,10 @@ static void usage(FILE *f)
 "\"allow_remote_fs\": true), and open for writing by no process; so nobody else can swap or\n"
 "rewrite it before QEMU opens it (see vmseal-hook(8), OWNERSHIP RULE).\n"
 "\n"
+"Started check: at \"started begin\" the files QEMU holds open (/proc/PID/fd, PID from\n"
+"qemu_pid_dir/DOMAIN.pid) must be those start begin verified (kept MAC'd in state_dir); a\n"
+"file swapped in between exits 1 (audited as a swap) and libvirt kills the domain.\n"
+"\n"
 "Options (for manual runs; libvirt passes none, use the config file):\n"
 "  --config FILE     configuration file (default " DEFAULT_CONFIG ", or $VMSEAL_HOOK_CONF)\n"
 "  --policy FILE     policy (default " DEFAULT_POLICY ", or $VMSEAL_POLICY, or policy=)\n"
@@ -99,7 +106,8 @@ static void usage(FILE *f)
 "                installed, and expired bundles are refused\n"
 "  qemu_user = none   (libvirt-qemu with dynamic_ownership: it may own verified files too)\n"
 "  state_dir = /var/lib/vmseal/hook   (default for the system policy; else hook-state beside\n"
-"              the policy): the host secret that MACs cache entries\n"
+"              the policy): the host secret that MACs cache entries, started-check records\n"
+"  qemu_pid_dir = " DEFAULT_QEMU_PID_DIR "   (libvirt's DOMAIN.pid files, for started begin)\n"
 "Precedence: command line, then environment ($VMSEAL_POLICY), then the file, then defaults.\n"
 "\n"
 "Allow-cache: an allowed image's decision is remembered in cache_dir (created 0700; ignored if\n"
@@ -125,7 +133,7 @@ static void usage(FILE *f)
 
 static int judged(const char *op, const char *subop)
 {
-	static const char *const ops[] = {"prepare", "start", "restore", "migrate", NULL};
+	static const char *const ops[] = {"prepare", "start", "restore", "migrate", "started", NULL};
 
 	if (strcmp(subop, "begin"))
 		return 0;
@@ -200,7 +208,7 @@ static int config_uid(const char *path, unsigned lineno, const char *val, uid_t 
 static int config_load(const char *path, int explicit, struct hook_config *cfg, struct vs_error *err)
 {
 	static const char *const keys[] = {"policy", "audit_log", "cache_dir", "no_cache", "audit_head",
-					   "trust_state", "qemu_user", "state_dir", NULL};
+					   "trust_state", "qemu_user", "state_dir", "qemu_pid_dir", NULL};
 	char *data = NULL, *line, *save = NULL;
 	size_t len;
 	unsigned lineno = 0;
@@ -260,7 +268,8 @@ static int config_load(const char *path, int explicit, struct hook_config *cfg, 
 					     !strcmp(key, "audit_log") ? cfg->audit_log :
 					     !strcmp(key, "audit_head") ? cfg->audit_head :
 					     !strcmp(key, "trust_state") ? cfg->trust_state :
-					     !strcmp(key, "state_dir") ? cfg->state_dir : cfg->cache_dir,
+					     !strcmp(key, "state_dir") ? cfg->state_dir :
+					     !strcmp(key, "qemu_pid_dir") ? cfg->qemu_pid_dir : cfg->cache_dir,
 					     err) < 0) {
 			goto out;
 		}
@@ -503,7 +512,8 @@ static int judge_domain(struct run *run, struct hook_config *cfg, const char *ar
 	const char *cache_dir = NULL;
 	char dobj[VS_MAX_NAME_BYTES + 16];
 	uint8_t secret[HOSTSECRET_BYTES];
-	int rc, would = 0, have_secret = 0;
+	struct started_record rec = {0};
+	int rc, would = 0, have_secret = 0, keep = !strcmp(run->op, "start");
 
 	diskcheck_init(&dc, NULL, vs_now(), NULL);
 	if (fd_read_all(STDIN_FILENO, "domain XML on stdin", VS_MAX_XML_BYTES, &xml, &xmllen, &err) < 0 ||
@@ -546,6 +556,11 @@ static int judge_domain(struct run *run, struct hook_config *cfg, const char *ar
 	diskcheck_init(&dc, policy, vs_now(), cache_dir);
 	dc.secret = have_secret ? secret : NULL;
 	dc.trust.qemu_uid = cfg->qemu_uid;
+	/* start begin keeps what it verified, for the started begin check */
+	snprintf(rec.domain, sizeof(rec.domain), "%s", argv_domain);
+	rec.enforce = policy->enforce;
+	if (keep)
+		dc.record = &rec;
 	for (size_t i = 0; i < dom->ndisks; i++) {
 		const struct domain_disk *d = &dom->disks[i];
 		const struct disk_layer *top = &d->layers[0];
@@ -596,6 +611,13 @@ static int judge_domain(struct run *run, struct hook_config *cfg, const char *ar
 		rc = deny_domain(run, &err);
 		goto out;
 	}
+	if (keep && ((!have_secret && (state_dir_ready(cfg, &err) < 0 ||
+				       hostsecret_load(cfg->state_dir, 1, secret, &err) < 0)) ||
+		     started_record_write(cfg->state_dir, secret, &rec, &err) < 0)) {
+		vs_error_prefix(&err, "cannot keep what start begin verified");
+		rc = deny_domain(run, &err);
+		goto out;
+	}
 	/* An allow that cannot be made durable in the audit log is no allow. */
 	if (run_sync(run, &err) < 0) {
 		fprintf(stderr, "%s: denied: domain %s: cannot write the audit log: %s: %s\n", PROG,
@@ -606,12 +628,74 @@ static int judge_domain(struct run *run, struct hook_config *cfg, const char *ar
 	rc = 0;
 out:
 	hostsecret_wipe(secret);
+	started_record_free(&rec);
 	if (run->log)
 		audit_close(run->log);
 	diskcheck_free(&dc);
 	domxml_free(dom);
 	policy_free(policy);
 	free(xml);
+	return rc;
+}
+
+/* started begin: the image files QEMU holds must be the ones start begin verified (a path
+ * swapped in between is caught here; libvirt kills the domain when this exits non-zero). */
+static int check_started(struct run *run, struct hook_config *cfg, const char *argv_domain)
+{
+	struct policy *policy = NULL;
+	struct started_record rec = {0};
+	struct vs_error err = {0};
+	uint8_t secret[HOSTSECRET_BYTES];
+	char object[VS_MAX_NAME_BYTES + 16], reason[VS_ERR_OBJECT_MAX + VS_ERR_REASON_MAX + 64];
+	pid_t pid;
+	int rc;
+
+	memset(secret, 0, sizeof(secret));
+	if (policy_load_state(cfg->policy, cfg->trust_state[0] ? cfg->trust_state : NULL, &policy, &err) < 0) {
+		rc = deny_domain(run, &err);
+		goto out;
+	}
+	if (!cfg->audit_log[0] && policy->audit_log[0])
+		snprintf(run->audit_path, sizeof(run->audit_path), "%s", policy->audit_log);
+	if (head_check(run, cfg, &err) < 0 || state_dir_ready(cfg, &err) < 0 ||
+	    hostsecret_load(cfg->state_dir, 0, secret, &err) < 0 ||
+	    started_record_read(cfg->state_dir, secret, argv_domain, &rec, &err) < 0 ||
+	    started_read_pid(cfg->qemu_pid_dir, argv_domain, &pid, &err) < 0) {
+		rc = deny_domain(run, &err);
+		goto out;
+	}
+	snprintf(object, sizeof(object), "domain %s", run->domain);
+	if (started_check_pid(&rec, "/proc", pid, &err) < 0) {
+		const char *decision = err.kind == VS_ERR_DENIED && !policy->enforce ? "would-deny" : "deny";
+		struct vs_error aerr = {0};
+
+		snprintf(reason, sizeof(reason), "swap: %s: %s", err.object, err.reason);
+		sanitize(reason);
+		if (run_audit(run, object, decision, reason, &aerr) < 0 || run_sync(run, &aerr) < 0)
+			fprintf(stderr, "%s: denied: %s: %s (and the audit log failed: %s)\n", PROG, object,
+				reason, aerr.reason);
+		else if (!strcmp(decision, "would-deny"))
+			fprintf(stderr, "%s: would deny (enforce is false): %s: %s\n", PROG, object, reason);
+		else
+			fprintf(stderr, "%s: denied: %s: %s\n", PROG, object, reason);
+		rc = !strcmp(decision, "would-deny") ? 0 : err.kind == VS_ERR_DENIED ? 1 : 2;
+		goto out;
+	}
+	snprintf(reason, sizeof(reason), "QEMU (pid %d) holds the %zu files start begin verified", (int)pid,
+		 rec.nfiles);
+	if (run_audit(run, object, "allow", reason, &err) < 0 || run_sync(run, &err) < 0) {
+		fprintf(stderr, "%s: denied: %s: cannot write the audit log: %s: %s\n", PROG, object, err.object,
+			err.reason);
+		rc = 2;
+		goto out;
+	}
+	rc = 0;
+out:
+	hostsecret_wipe(secret);
+	started_record_free(&rec);
+	policy_free(policy);
+	if (run->log)
+		audit_close(run->log);
 	return rc;
 }
 
@@ -624,7 +708,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct hook_config cfg = {.policy = DEFAULT_POLICY, .cache_dir = DEFAULT_CACHE_DIR,
-				  .qemu_uid = FILETRUST_NO_UID};
+				  .qemu_pid_dir = DEFAULT_QEMU_PID_DIR, .qemu_uid = FILETRUST_NO_UID};
 	const char *config = getenv("VMSEAL_HOOK_CONF"), *opt_policy = NULL, *opt_audit = NULL;
 	const char *env_policy = getenv("VMSEAL_POLICY");
 	struct run run = {0};
@@ -678,5 +762,7 @@ int main(int argc, char **argv)
 		cfg.no_cache = 1;
 	if (cfg.audit_log[0])
 		snprintf(run.audit_path, sizeof(run.audit_path), "%s", cfg.audit_log);
+	if (!strcmp(run.op, "started"))
+		return check_started(&run, &cfg, pos[0]);
 	return judge_domain(&run, &cfg, pos[0]);
 }

@@ -496,6 +496,11 @@ int diskcheck_disk(struct diskcheck *c, const struct domain_disk *d, struct disk
 			goto out;
 		}
 	}
+	for (int j = 0; c->record && j < n; j++)
+		if (started_record_add(c->record, layers[j].st.st_dev, layers[j].st.st_ino, layers[j].path, &e) < 0) {
+			final = refuse(c, r, &e);
+			goto out;
+		}
 	for (int j = 0; j < n; j++) {
 		const struct layer *l = &layers[j];
 		const char *base = strrchr(l->path, '/');

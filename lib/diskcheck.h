@@ -11,6 +11,7 @@
 #include "error.h"
 #include "filetrust.h"
 #include "policy.h"
+#include "started.h"
 
 struct diskcheck_memo;
 
@@ -21,6 +22,7 @@ struct diskcheck {
 	const char *cache_dir;   /* NULL: no allow-cache */
 	const uint8_t *secret;   /* HOSTSECRET_BYTES: MAC key of cache entries; NULL: no allow-cache */
 	struct filetrust_opts trust; /* the ownership rule every layer must pass */
+	struct started_record *record; /* non-NULL: every layer of an allowed disk is added to it */
 	struct diskcheck_memo *memo;
 	size_t nmemo, capmemo;
 };

@@ -25,7 +25,9 @@ cat > hook.conf <<EOF
 policy = $T/pol.json
 audit_log = $T/audit.jsonl
 cache_dir = $T/cache
+qemu_pid_dir = $T/run
 EOF
+mkdir -p run
 export VMSEAL_HOOK_CONF=$T/hook.conf
 unset VMSEAL_POLICY
 
@@ -52,6 +54,50 @@ expect_rc "prepare begin: overlay on signed template, signed raw disk, empty cdr
 grep -q '"event":"hook.prepare","object":"domain web1 disk vda '"$T"'/top.qcow2","decision":"allow","reason":"top.qcow2: writable overlay, template \\"debian-12\\" allows overlays; base.qcow2: template \\"debian-12\\" version 3"' audit.jsonl \
 	&& pass "audit names the overlay exemption and the template" || fail "audit: $(head -1 audit.jsonl)"
 expect_rc "start begin: XML chain matches the headers" 0 hook web1 start begin web1-start-begin.xml
+
+# --- started begin: the files QEMU holds are the ones start begin verified. A stand-in for
+# QEMU opens the disk paths as QEMU does and holds them; libvirt's pid file names it.
+holder() { # holder FILE...: a process holding FILEs open, its pid in run/web1.pid
+	"$PY" -c "
+import os, sys, time
+fds = [os.open(f, os.O_RDONLY) for f in sys.argv[1:]]
+open('$T/run/web1.pid', 'w').write(str(os.getpid()))
+time.sleep(30)" "$@" &
+	holder_pid=$!
+	cleanup_hooks+=("kill $holder_pid 2>/dev/null")
+	for _ in $(seq 50); do [ "$(cat run/web1.pid 2>/dev/null)" = "$holder_pid" ] && break; sleep 0.1; done
+}
+unholder() { kill "$holder_pid" 2>/dev/null; wait "$holder_pid" 2>/dev/null; rm -f run/web1.pid; }
+holder "$T/top.qcow2" "$T/base.qcow2" "$T/data.raw"
+expect_rc "started begin: QEMU holds the verified files" 0 hook web1 started begin web1-start-begin.xml
+tail -1 audit.jsonl | grep -q '"event":"hook.started".*"decision":"allow".*holds the 3 files start begin verified' \
+	&& pass "started check audited as an allow" || fail "started audit: $(tail -1 audit.jsonl)"
+unholder
+holder "$T/top.qcow2" "$T/data.raw"
+expect_deny "started begin: a verified backing file QEMU does not hold denied" \
+	"swap: $T/base.qcow2: swapped after start begin: QEMU does not hold the verified file" \
+	hook web1 started begin web1-start-begin.xml
+unholder
+# the race: an unsigned image renamed over the disk path after start begin, before QEMU's open
+cp data.raw data.keep; head -c 1048576 /dev/urandom > evil.raw; mv evil.raw data.raw
+holder "$T/top.qcow2" "$T/base.qcow2" "$T/data.raw"
+expect_deny "started begin: image renamed over the disk path after start begin denied (swap)" \
+	"^vmseal: denied: domain web1: swap: $T/data.raw: swapped after start begin: QEMU holds device [0-9]+ inode [0-9]+ at this path" \
+	hook web1 started begin web1-start-begin.xml
+tail -1 audit.jsonl | grep -q '"event":"hook.started".*"decision":"deny","reason":"swap: ' \
+	&& pass "swap audited as a deny" || fail "swap audit: $(tail -1 audit.jsonl)"
+unholder
+mv data.keep data.raw
+expect_rc "start begin again after the swap was undone" 0 hook web1 start begin web1-start-begin.xml
+rec=$(ls hook-state/started/*)
+cp "$rec" rec.keep
+sed -i 's/^enforce 1$/enforce 0/' "$rec"
+holder "$T/top.qcow2" "$T/base.qcow2" "$T/data.raw"
+expect_deny "started begin: a record changed without the host secret's MAC denied" \
+	"record of start begin is malformed or has no valid MAC" hook web1 started begin web1-start-begin.xml
+cp rec.keep "$rec"
+expect_rc "started begin with the record restored" 0 hook web1 started begin web1-start-begin.xml
+unholder
 grep -q '"event":"hook.start".*base.qcow2: template \\"debian-12\\" version 3 (cached)' audit.jsonl \
 	&& pass "second decision comes from the allow-cache" || fail "no cached decision in audit"
 expect_deny "restore begin: denied (the saved RAM cannot be verified)" \
@@ -65,9 +111,11 @@ expect_rc "migrate begin (filter): allowed" 0 hook web1 migrate begin web1-start
 n=$(wc -l < audit.jsonl)
 expect_rc "release end is not judged, even without a policy and with garbage input" 0 \
 	env VMSEAL_POLICY=/nonexistent vmseal-hook web1 release end - <<< "not xml"
-expect_rc "started begin is not judged" 0 env VMSEAL_POLICY=/nonexistent vmseal-hook web1 started begin - < /dev/null
 expect_rc "prepare end is not judged" 0 env VMSEAL_POLICY=/nonexistent vmseal-hook web1 prepare end - < /dev/null
 [ "$(wc -l < audit.jsonl)" = "$n" ] && pass "operations not judged write no audit event" || fail "audit grew"
+expect_deny "started begin without a record of start begin denied" \
+	"^vmseal: denied: domain web2: .*/hook-state/started/[0-9a-f]{64}: no record of what start begin verified" \
+	vmseal-hook web2 started begin - < /dev/null
 expect_rc "audit chain verifies" 0 vmseal-audit verify audit.jsonl
 ls cache | grep -qE '^[0-9a-f]{64}$' && pass "cache entries are named by a 64-hex key" || fail "cache: $(ls cache)"
 [ "$(stat -c %a cache)" = 700 ] && pass "cache directory created 0700" || fail "cache mode $(stat -c %a cache)"
