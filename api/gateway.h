@@ -67,6 +67,7 @@ struct gateway {
 	 * names with the bound port). name_ptrs[0..nnames) are published once, before the
 	 * "listening" line; until then every signed call is refused (nnames is read atomically). */
 	size_t pending_body_bytes; /* bodies buffered before their call is authorized (atomic) */
+	struct tmplcache *tmpl_cache; /* GET /v1/templates verdicts (gateway_routes.c) */
 	struct denyagg *denials; /* refused unsigned calls, logged once per interval (deny.c) */
 	pthread_t deny_thread;
 	int deny_running;

@@ -16,6 +16,8 @@
 #include "api/gateway.h"
 #include "lib/auditcp.h"
 #include "lib/gwbody.h"
+#include "lib/merkle.h"
+#include "lib/tmplcache.h"
 #include "lib/util.h"
 
 extern char **environ;
@@ -280,6 +282,77 @@ static int template_eval(struct gateway *gw, const char *file, struct image_verd
 	return r;
 }
 
+/*
+ * The listing's verdict on one template file (issue 15 item 11): taken from the cache while
+ * neither file nor the policy changed (the hook's key: both files' dev, inode, size, mtime,
+ * ctime and the policy digest), else evaluated with one hashing thread, so that a cold listing
+ * of a large template leaves the other cores to other calls, and cached: an allow until the
+ * attestation expires or TEMPLATE_CACHE_ALLOW_S, a denial for TEMPLATE_CACHE_DENY_S (a key
+ * whose validity starts later may turn it). Only the listing is cached; POST /v1/domains
+ * evaluates in full. Returns -1 when file has no attestation beside it (not a template), else
+ * 0 with e filled (an error is a denial with its reason, not cached).
+ */
+#define TEMPLATE_CACHE_ALLOW_S 300
+#define TEMPLATE_CACHE_DENY_S 60
+static int template_listed(struct gateway *gw, const char *file, struct tmplcache_entry *e,
+			   int *cached)
+{
+	char path[VS_MAX_PATH_BYTES], att[VS_MAX_PATH_BYTES + 16];
+	struct merkle_opts mo = {.threads = 1};
+	struct stat ist, ast, after;
+	struct image_verdict v;
+	struct vs_error err = {0};
+	char *env = NULL;
+	size_t envlen = 0;
+	int fd = -1, afd = -1;
+	int64_t now = vs_now();
+
+	memset(e, 0, sizeof(*e));
+	snprintf(path, sizeof(path), "%s/%s", gw->cfg.template_dir, file);
+	snprintf(att, sizeof(att), "%s.intoto.json", path);
+	e->decision = DECISION_DENY; /* until a verdict says otherwise */
+	if (vs_open_input(att, VS_INPUT_REG, NULL, &afd, &ast, &err) < 0) {
+		if (errno == ENOENT)
+			return -1;
+		snprintf(e->reason, sizeof(e->reason), "%s", err.reason);
+		return 0;
+	}
+	memset(&v, 0, sizeof(v));
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &ist) < 0) {
+		snprintf(e->reason, sizeof(e->reason), "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	evalcache_key(&ist, &ast, gw->policy->digest, e->key);
+	if (gw->tmpl_cache && tmplcache_get(gw->tmpl_cache, e->key, now, e)) {
+		*cached = 1;
+		goto out;
+	}
+	if (fd_read_all(afd, att, VS_MAX_ATTESTATION_BYTES, &env, &envlen, &err) < 0 ||
+	    policy_eval_image_opts(gw->policy, fd, file, env, envlen, now, &mo, &v, &err) < 0) {
+		snprintf(e->reason, sizeof(e->reason), "%s", err.reason);
+		goto out; /* an error, not a verdict: not cached */
+	}
+	e->decision = v.decision;
+	snprintf(e->template_name, sizeof(e->template_name), "%s", v.st.template_name);
+	e->template_version = v.st.template_version;
+	snprintf(e->reason, sizeof(e->reason), "%s", v.why.reason);
+	e->until = now + (v.decision == DECISION_ALLOW ? TEMPLATE_CACHE_ALLOW_S : TEMPLATE_CACHE_DENY_S);
+	if (v.decision == DECISION_ALLOW && v.st.expires_at > 0 && v.st.expires_at < e->until)
+		e->until = v.st.expires_at;
+	/* Cache only a verdict on exactly the bytes hashed: unchanged since the key was taken. */
+	if (gw->tmpl_cache && fstat(fd, &after) == 0 &&
+	    after.st_ctim.tv_sec == ist.st_ctim.tv_sec && after.st_ctim.tv_nsec == ist.st_ctim.tv_nsec &&
+	    after.st_size == ist.st_size)
+		tmplcache_put(gw->tmpl_cache, e);
+out:
+	free(env);
+	if (fd >= 0)
+		close(fd);
+	close(afd);
+	return 0;
+}
+
 static void templates_list(struct gateway *gw, const struct route *rt, const char *name,
 			   const char *query, const char *body, size_t body_len, struct reply *out)
 {
@@ -298,25 +371,23 @@ static void templates_list(struct gateway *gw, const struct route *rt, const cha
 	}
 	arr = json_array();
 	while ((e = readdir(dir))) {
-		struct image_verdict v;
-		struct vs_error err = {0};
+		struct tmplcache_entry v;
 		size_t n = strlen(e->d_name);
 		json_t *t;
 
 		if (!gwbody_name_ok(e->d_name) || (n > 12 && !strcmp(e->d_name + n - 12, ".intoto.json")))
 			continue;
-		memset(&v, 0, sizeof(v));
-		if (template_eval(gw, e->d_name, &v, &err) < 0 && err.kind == VS_ERR_IO &&
-		    strstr(err.object, ".intoto.json"))
+		int cached = 0;
+
+		if (template_listed(gw, e->d_name, &v, &cached) < 0)
 			continue; /* not a template: no attestation beside it */
-		t = json_pack("{s:s, s:s, s:I, s:s}", "file", e->d_name, "template",
-			      v.st.template_name, "version", (json_int_t)v.st.template_version,
-			      "decision",
+		t = json_pack("{s:s, s:s, s:I, s:s, s:b}", "file", e->d_name, "template",
+			      v.template_name, "version", (json_int_t)v.template_version, "decision",
 			      v.decision == DECISION_ALLOW ? "allow"
-			      : v.decision == DECISION_ALLOW_AUDIT_ONLY ? "would-deny" : "deny");
+			      : v.decision == DECISION_ALLOW_AUDIT_ONLY ? "would-deny" : "deny",
+			      "cached", cached);
 		if (t && v.decision != DECISION_ALLOW)
-			json_object_set_new(t, "reason", json_string(v.why.reason[0] ? v.why.reason
-										   : err.reason));
+			json_object_set_new(t, "reason", json_string(v.reason));
 		if (t)
 			json_array_append_new(arr, t);
 	}

@@ -14,6 +14,7 @@
 #include "api/gateway.h"
 #include "lib/cli.h"
 #include "lib/replay_redis.h"
+#include "lib/tmplcache.h"
 #include "lib/util.h"
 
 #define PROG "vmseal-gateway"
@@ -411,6 +412,11 @@ int main(int argc, char **argv)
 			goto fail;
 		}
 	}
+	gw.tmpl_cache = tmplcache_new(1024);
+	if (!gw.tmpl_cache) {
+		vs_fail(&err, VS_ERR_INTERNAL, "template cache", "out of memory");
+		goto fail;
+	}
 	if (gateway_ssh_load(&gw, &err) < 0 || gateway_libvirt_open(&gw, &err) < 0 ||
 	    gateway_fd_budget(&gw, max_set, &err) < 0)
 		goto fail;
@@ -453,6 +459,7 @@ out:
 		audit_group_stop(gw.group);
 	audit_close(gw.audit);
 	replay_destroy(gw.replay);
+	tmplcache_free(gw.tmpl_cache);
 	key_free(gw.resp_key);
 	key_free(gw.sign_key);
 	gateway_ssh_free(&gw);

@@ -127,7 +127,26 @@ expect_call "list templates: viewer" 0 "" --key viewer.key GET /v1/templates
 grep -q '"file":"debian-12.qcow2","template":"debian-12","version":3,"decision":"allow"' out &&
 	grep -q '"file":"tampered.qcow2".*"decision":"deny"' out &&
 	pass "templates: the signed one allowed, the tampered one denied" || fail "templates: $(cat out)"
+# verdicts cached like the hook's (issue 15 item 11): same files, same policy digest
+grep -q '"file":"debian-12.qcow2","template":"debian-12","version":3,"decision":"allow","cached":false' out &&
+	pass "templates: the first listing evaluates" || fail "first listing: $(cat out)"
 expect_call "list templates: auditor refused" 1 forbidden --key auditor.key GET /v1/templates
+expect_call "list templates again" 0 "" --key viewer.key GET /v1/templates
+grep -q '"file":"debian-12.qcow2","template":"debian-12","version":3,"decision":"allow","cached":true' out &&
+	grep -q '"file":"tampered.qcow2".*"decision":"deny".*"cached":true' out &&
+	pass "templates: a repeated listing answers from the cache (allow and deny)" || fail "second listing: $(cat out)"
+cp templates/debian-12.qcow2 templates/cachetest.qcow2
+cp templates/debian-12.qcow2.intoto.json templates/cachetest.qcow2.intoto.json
+call --key viewer.key GET /v1/templates >out 2>&1
+call --key viewer.key GET /v1/templates >out 2>&1
+grep -q '"file":"cachetest.qcow2","template":"debian-12","version":3,"decision":"allow","cached":true' out ||
+	fail "cachetest not cached: $(cat out)"
+printf 'x' | dd of=templates/cachetest.qcow2 bs=1 seek=2000 conv=notrunc status=none
+expect_call "list templates after a cached template was changed" 0 "" --key viewer.key GET /v1/templates
+grep -q '"file":"cachetest.qcow2".*"decision":"deny".*"cached":false' out &&
+	pass "templates: a template changed after its allow was cached is evaluated again and denied" ||
+	fail "stale cache: $(cat out)"
+rm -f templates/cachetest.qcow2 templates/cachetest.qcow2.intoto.json
 
 body='{"name":"web1","template":"debian-12.qcow2","memory_mib":64,"vcpus":1}'
 expect_call "create: viewer refused" 1 forbidden --key viewer.key POST /v1/domains "$body"
