@@ -469,6 +469,9 @@ static int judge_whole_domain(struct run *run, const struct hook_config *cfg, co
 	struct domallow_protect *pr = calloc(1, sizeof(*pr));
 	struct domallow_result *res = calloc(1, sizeof(*res));
 	struct domallow_opts o = {.launch = &policy->launch, .protect = pr};
+	/* boot files pass the same ownership rule as disk layers (lib/filetrust.h) */
+	const struct filetrust_opts trust = {.qemu_uid = cfg->qemu_uid,
+					     .allow_remote_fs = policy->allow_remote_fs};
 	struct vs_error err = {0};
 	int r = -1;
 
@@ -479,7 +482,8 @@ static int judge_whole_domain(struct run *run, const struct hook_config *cfg, co
 	if (protect_paths(cfg, run, pr, &err) < 0)
 		goto deny;
 	if (domallow_operation_check(&policy->launch, run->op, &err) < 0 ||
-	    domallow_check(xml, xmllen, &o, res, &err) < 0 || domallow_boot_check(policy, res, vs_now(), &err) < 0) {
+	    domallow_check(xml, xmllen, &o, res, &err) < 0 ||
+	    domallow_boot_check(policy, res, vs_now(), &trust, &err) < 0) {
 		char dobj[VS_MAX_NAME_BYTES + 16], reason[VS_ERR_OBJECT_MAX + VS_ERR_REASON_MAX + 4];
 
 		if (err.kind != VS_ERR_DENIED || policy->enforce)

@@ -166,6 +166,7 @@ static int check_attestation(const struct policy *p, enum boot_kind kind, int fd
 			*err = r->why;
 			return -1;
 		}
+		r->unsigned_file = missing;
 		if (missing)
 			vs_fail(&r->why, VS_ERR_DENIED, path,
 				"unsigned %s: no attestation (%s not found) and no pin of the policy covers it",
@@ -220,7 +221,8 @@ out:
 }
 
 int bootfile_check(const struct policy *p, enum boot_kind kind, const char *path, const char *cmdline,
-		   int64_t now, struct bootfile_result *r, struct vs_error *err)
+		   int64_t now, const struct filetrust_opts *trust, struct bootfile_result *r,
+		   struct vs_error *err)
 {
 	struct stat st;
 	int fd, ret = -1, pinned, missing;
@@ -241,6 +243,14 @@ int bootfile_check(const struct policy *p, enum boot_kind kind, const char *path
 	}
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
+	/* Only root may be able to change what is checked before QEMU opens it. */
+	if (trust && filetrust_fd(fd, path, trust, &r->why) < 0) {
+		if (r->why.kind != VS_ERR_DENIED) {
+			*err = r->why;
+			goto out;
+		}
+		goto verdict;
+	}
 	pinned = check_pins(p, kind, fd, &st, path, cmdline, r, err);
 	if (pinned < 0)
 		goto out;
@@ -269,13 +279,14 @@ static int same_content(const char *a, const char *b, struct vs_error *err)
 }
 
 int bootfile_check_nvram(const struct policy *p, const char *path, const char *template_path,
-			 int64_t now, struct bootfile_result *r, struct vs_error *err)
+			 int64_t now, const struct filetrust_opts *trust, struct bootfile_result *r,
+			 struct vs_error *err)
 {
 	struct stat st;
 	int same;
 
 	if (template_path) {
-		if (bootfile_check(p, BOOT_KIND_NVRAM, template_path, NULL, now, r, err) < 0)
+		if (bootfile_check(p, BOOT_KIND_NVRAM, template_path, NULL, now, trust, r, err) < 0)
 			return -1;
 		if (r->decision != DECISION_ALLOW)
 			return 0;
@@ -290,9 +301,11 @@ int bootfile_check_nvram(const struct policy *p, const char *path, const char *t
 			 template_path ? template_path : "the NVRAM template it picks");
 		return 0;
 	}
-	if (bootfile_check(p, BOOT_KIND_NVRAM, path, NULL, now, r, err) < 0)
+	if (bootfile_check(p, BOOT_KIND_NVRAM, path, NULL, now, trust, r, err) < 0)
 		return -1;
-	if (r->decision == DECISION_ALLOW || !template_path)
+	/* Only a file refused for being neither pinned nor signed may be a fresh copy: one that
+	 * failed the ownership rule or carries a bad attestation stays refused. */
+	if (r->decision == DECISION_ALLOW || !template_path || !r->unsigned_file)
 		return 0;
 	same = same_content(path, template_path, err);
 	if (same < 0)

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "filetrust.h"
 #include "policy.h"
 #include "statement.h"
 
@@ -18,6 +19,7 @@ struct bootfile_result {
 	struct vs_error why;      /* the denial; object: the file's path */
 	char summary[512];        /* for an allow: what covered it, for the audit log */
 	int pinned;               /* allowed by a pin of the policy's boot section */
+	int unsigned_file;        /* denied only for having no attestation (and no pin) */
 	struct statement st;      /* the boot Statement, when an attestation parsed */
 	unsigned valid;           /* signatures counted (the last rule checked) */
 	char signers[VS_MAX_SIGNATURES][KEY_ID_HEX_LEN + 1];
@@ -26,8 +28,11 @@ struct bootfile_result {
 };
 
 /* Decides whether the file at path may be used as a boot file of the given kind, at time now.
- * The file is opened once (O_NONBLOCK, no controlling tty; it must be a regular file) and the
- * decision is bound to that inode. It is allowed when
+ * The file is opened once (vs_open_input: it must be a regular file) and the decision is bound
+ * to that inode. With trust (the hook's), it must first pass the ownership rule, filetrust_fd:
+ * only root (or trust->qemu_uid) can change it, through root-owned directories, on a local file
+ * system; trust NULL skips that rule (vmseal-verify, as for images: the rule is about what QEMU
+ * opens later, on the host that starts it). It is allowed when
  *  - a pin of the policy's "boot" section covers it: same kind, size and vmseal-merkle-sha256,
  *    and the pin names this path (same string or same inode) or no path. A pin that names this
  *    path decides alone: a file there with another digest is refused, whatever it is signed by;
@@ -40,7 +45,8 @@ struct bootfile_result {
  * Returns 0 when a verdict was reached (r->decision, r->why), -1 on a runtime error (err:
  * the file cannot be opened or read), which callers treat as a denial. */
 int bootfile_check(const struct policy *p, enum boot_kind kind, const char *path, const char *cmdline,
-		   int64_t now, struct bootfile_result *r, struct vs_error *err);
+		   int64_t now, const struct filetrust_opts *trust, struct bootfile_result *r,
+		   struct vs_error *err);
 
 /* The decision for a domain's NVRAM file (<os><nvram>path</nvram>; template_path: its template
  * attribute, or NULL). The template, when named, must pass bootfile_check as kind nvram.
@@ -53,6 +59,7 @@ int bootfile_check(const struct policy *p, enum boot_kind kind, const char *path
  * --reset-nvram` recreates the file from the template. Returns as bootfile_check; r->why's
  * object is the file that failed (the template or the NVRAM file). */
 int bootfile_check_nvram(const struct policy *p, const char *path, const char *template_path,
-			 int64_t now, struct bootfile_result *r, struct vs_error *err);
+			 int64_t now, const struct filetrust_opts *trust, struct bootfile_result *r,
+			 struct vs_error *err);
 
 #endif

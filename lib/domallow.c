@@ -1174,7 +1174,7 @@ out:
 }
 
 int domallow_boot_check(const struct policy *p, const struct domallow_result *r, int64_t now,
-			struct vs_error *err)
+			const struct filetrust_opts *trust, struct vs_error *err)
 {
 	int has_kernel = 0;
 
@@ -1194,13 +1194,14 @@ int domallow_boot_check(const struct policy *p, const struct domallow_result *r,
 			for (size_t j = 0; j < r->nboot; j++)
 				if (r->boot[j].nvram_template)
 					tmpl = r->boot[j].path;
-			rc = bootfile_check_nvram(p, b->path, tmpl, now, res, &e);
+			rc = bootfile_check_nvram(p, b->path, tmpl, now, trust, res, &e);
 			for (size_t j = 0; j < r->nboot; j++)
 				if (r->boot[j].nvram_template && !strcmp(res->why.object, r->boot[j].path))
 					named = &r->boot[j]; /* the template failed */
 		} else {
 			rc = bootfile_check(p, b->kind, b->path,
-					    b->kind == BOOT_KIND_KERNEL && r->has_cmdline ? r->cmdline : NULL, now, res, &e);
+					    b->kind == BOOT_KIND_KERNEL && r->has_cmdline ? r->cmdline : NULL, now,
+					    trust, res, &e);
 		}
 		if (rc < 0 || res->decision != DECISION_ALLOW) {
 			const struct vs_error *why = rc < 0 ? &e : &res->why;

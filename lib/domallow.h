@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "filetrust.h"
 #include "limits.h"
 #include "policy.h"
 #include "policy_launch.h"
@@ -75,12 +76,13 @@ int domallow_check(const char *xml, size_t len, const struct domallow_opts *o,
 		   struct domallow_result *r, struct vs_error *err);
 
 /* Every boot file the domain names must pass bootfile_check() (lib/bootfile.h) for its kind at
- * time now, the kernel with the domain's <cmdline>; a <cmdline> without a <kernel> is refused.
+ * time now, with the ownership rule trust (the hook's; NULL: none), the kernel with the domain's
+ * <cmdline>, the NVRAM file with bootfile_check_nvram(); a <cmdline> without a <kernel> is refused.
  * 0 when all are allowed (or the domain names none); -1 with err naming the element and the
  * file: VS_ERR_DENIED for a refusal (also when the policy's enforce is false: the caller
  * decides about audit-only mode), another kind for a runtime error. */
 int domallow_boot_check(const struct policy *p, const struct domallow_result *r, int64_t now,
-			struct vs_error *err);
+			const struct filetrust_opts *trust, struct vs_error *err);
 
 /* Refuses libvirt operations whose guest state no check can see: "restore" (the saved RAM)
  * unless launch.allow.restore. */

@@ -60,7 +60,8 @@ int verify_boot(const char *prog, const char *policy_path, enum boot_kind kind, 
 	}
 	if (!auditlog && p->audit_log[0])
 		auditlog = p->audit_log;
-	if (bootfile_check(p, kind, file, cmdline, vs_now(), r, &err) == 0) {
+	/* No ownership rule here (trust NULL), as for images: it guards what QEMU opens later. */
+	if (bootfile_check(p, kind, file, cmdline, vs_now(), NULL, r, &err) == 0) {
 		runtime_error = 0;
 		rc = r->decision == DECISION_DENY ? 1 : 0;
 	}

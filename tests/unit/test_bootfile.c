@@ -133,7 +133,7 @@ static enum decision check(const struct policy *p, enum boot_kind kind, const ch
 {
 	struct bootfile_result r;
 	struct vs_error err = {0};
-	int rc = bootfile_check(p, kind, path_of(name), cmdline, now, &r, &err);
+	int rc = bootfile_check(p, kind, path_of(name), cmdline, now, NULL, &r, &err);
 
 	if (rc < 0) {
 		snprintf(why, whylen, "error: %s", err.reason);
@@ -426,34 +426,74 @@ static void test_nvram(void)
 	write_file("OVMF_VARS.fd", "uefi variables template", 23);
 	sign_file("OVMF_VARS.fd", BOOT_KIND_NVRAM, "debian-ovmf-vars", 3, NULL, 0, kboot, NULL);
 	/* not created yet: libvirt copies the (allowed) template */
-	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), path_of("OVMF_VARS.fd"), NOW, &r, &err), 0);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), path_of("OVMF_VARS.fd"), NOW, NULL, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
 	/* no file and no template yet (firmware='efi' at prepare begin): judged at start begin */
-	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), NULL, NOW, &r, &err), 0);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), NULL, NOW, NULL, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.summary, "not created yet"));
 	/* a fresh copy of the template, without an attestation of its own */
 	write_file("vm_VARS.fd", "uefi variables template", 23);
-	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), path_of("OVMF_VARS.fd"), NOW, &r, &err), 0);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), path_of("OVMF_VARS.fd"), NOW, NULL, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.summary, "fresh copy"));
 	/* the VM's variables changed (or an attacker's NVRAM was put there) */
 	write_file("vm_VARS.fd", "uefi variables evil!!!!", 23);
-	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), path_of("OVMF_VARS.fd"), NOW, &r, &err), 0);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), path_of("OVMF_VARS.fd"), NOW, NULL, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.why.reason, "differs from its template"));
 	CU_ASSERT_STRING_EQUAL(r.why.object, path_of("vm_VARS.fd"));
 	/* an existing NVRAM file without a template must be pinned or signed itself */
-	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), NULL, NOW, &r, &err), 0);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), NULL, NOW, NULL, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.why.reason, "unsigned nvram"));
 	/* an unsigned template is refused, naming the template */
 	write_file("EVIL_VARS.fd", "uefi variables evil!!!!", 23);
 	snprintf(evars, sizeof(evars), "%s", path_of("EVIL_VARS.fd"));
-	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), evars, NOW, &r, &err), 0);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), evars, NOW, NULL, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
 	CU_ASSERT_STRING_EQUAL(r.why.object, evars);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.why.reason, "unsigned nvram"));
+	policy_free(p);
+}
+
+/* With the hook's ownership rule, a boot file others can write is refused however it is signed,
+ * and a fresh NVRAM copy others can write is no exemption. */
+static void test_ownership_rule(void)
+{
+	static const char *const cmdlines[] = {"", NULL};
+	struct filetrust_opts trust = {.qemu_uid = FILETRUST_NO_UID};
+	struct vs_error err = {0};
+	struct policy *p = mkpolicy("active", RULES, NULL, &err);
+	struct bootfile_result r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	write_file("vmlinuz-trust", "kernel", 6);
+	sign_file("vmlinuz-trust", BOOT_KIND_KERNEL, "debian-k", 3, cmdlines, 0, kboot, NULL);
+	CU_ASSERT_EQUAL_FATAL(chmod(path_of("vmlinuz-trust"), 0666), 0);
+	CU_ASSERT_EQUAL(bootfile_check(p, BOOT_KIND_KERNEL, path_of("vmlinuz-trust"), NULL, NOW, &trust, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why.reason, "not writable by group or other"));
+	/* the same file without the rule (vmseal-verify) is signed and allowed */
+	CU_ASSERT_EQUAL(bootfile_check(p, BOOT_KIND_KERNEL, path_of("vmlinuz-trust"), NULL, NOW, NULL, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
+	/* a fresh copy of a signed NVRAM template, writable by others */
+	write_file("T_VARS.fd", "vars", 4);
+	sign_file("T_VARS.fd", BOOT_KIND_NVRAM, "debian-vars", 3, NULL, 0, kboot, NULL);
+	write_file("copy_VARS.fd", "vars", 4);
+	CU_ASSERT_EQUAL_FATAL(chmod(path_of("copy_VARS.fd"), 0666), 0);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("copy_VARS.fd"), path_of("T_VARS.fd"), NOW, &trust, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
+	if (geteuid() == 0) { /* root owns the test's directories: the rule passes for 0644 */
+		CU_ASSERT_EQUAL(chmod(path_of("copy_VARS.fd"), 0644), 0);
+		CU_ASSERT_EQUAL(chmod(path_of("vmlinuz-trust"), 0644), 0);
+		CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("copy_VARS.fd"), path_of("T_VARS.fd"), NOW, &trust, &r, &err), 0);
+		CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
+		CU_ASSERT_EQUAL(bootfile_check(p, BOOT_KIND_KERNEL, path_of("vmlinuz-trust"), NULL, NOW, &trust, &r, &err), 0);
+		CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
+		if (r.decision != DECISION_ALLOW)
+			fprintf(stderr, "ownership rule as root: %s\n", r.why.reason);
+	}
 	policy_free(p);
 }
 
@@ -585,6 +625,7 @@ int main(void)
 		{"every matching boot rule must hold, keys counted once", test_every_matching_rule},
 		{"pins: path, kind, digest, size, revoked, kernel command lines, audit-only", test_pins},
 		{"NVRAM: absent, a fresh copy, changed, no template, unsigned template", test_nvram},
+		{"ownership rule: others can write it, refused however signed", test_ownership_rule},
 		{"a boot attestation never covers a disk", test_boot_attestation_is_no_disk},
 		{"policy boot section: strict parsing", test_policy_boot_rejects},
 		{"boot Statement: round trip and strict parsing", test_statement_boot_round_trip_and_rejects},

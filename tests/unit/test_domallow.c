@@ -706,15 +706,15 @@ static void test_boot_and_operations(void)
 	CU_ASSERT_EQUAL(r.boot[1].kind, BOOT_KIND_INITRD);
 	CU_ASSERT_TRUE(r.has_cmdline);
 	CU_ASSERT_STRING_EQUAL(r.cmdline, "console=ttyS0");
-	if (domallow_boot_check(pol, &r, vs_now(), &err) < 0)
+	if (domallow_boot_check(pol, &r, vs_now(), NULL, &err) < 0)
 		fprintf(stderr, "\nboot: %s: %s\n", err.object, err.reason);
-	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), &err), 0);
+	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), NULL, &err), 0);
 	free(xml);
 
 	c.top = "<os><type>hvm</type><kernel>@T@/vmlinuz</kernel><cmdline>init=/bin/sh</cmdline></os>";
 	xml = case_xml(&c);
 	CU_ASSERT_EQUAL_FATAL(domallow_check(xml, strlen(xml), &o, &r, &err), 0);
-	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), &err), -1);
+	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), NULL, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.object, "<os><kernel> "));
 	free(xml);
@@ -722,7 +722,7 @@ static void test_boot_and_operations(void)
 	c.top = "<os><type>hvm</type><dtb>@T@/initrd</dtb></os>";
 	xml = case_xml(&c);
 	CU_ASSERT_EQUAL_FATAL(domallow_check(xml, strlen(xml), &o, &r, &err), 0);
-	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), &err), -1); /* pinned as an initrd only */
+	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), NULL, &err), -1); /* pinned as an initrd only */
 	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.object, "<os><dtb> "));
 	free(xml);
@@ -730,7 +730,7 @@ static void test_boot_and_operations(void)
 	c.top = "<os><type>hvm</type><cmdline>init=/bin/sh</cmdline></os>";
 	xml = case_xml(&c);
 	CU_ASSERT_EQUAL_FATAL(domallow_check(xml, strlen(xml), &o, &r, &err), 0);
-	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), &err), -1);
+	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), NULL, &err), -1);
 	CU_ASSERT_STRING_EQUAL(err.object, "<os><cmdline>");
 	free(xml);
 
@@ -738,7 +738,7 @@ static void test_boot_and_operations(void)
 	xml = case_xml(&c);
 	CU_ASSERT_EQUAL_FATAL(domallow_check(xml, strlen(xml), &o, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.nboot, 0);
-	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), &err), 0);
+	CU_ASSERT_EQUAL(domallow_boot_check(pol, &r, vs_now(), NULL, &err), 0);
 	CU_ASSERT_STRING_EQUAL(r.emulator, QEMU);
 	free(xml);
 	policy_free(pol);
