@@ -201,7 +201,7 @@ start_ok() {
 		return 1
 	fi
 	if [ -n "$marker" ]; then
-		for i in $(seq 50); do
+		for i in $(seq 150); do # up to 30 s: TCG on a busy machine
 			grep -qF -- "$marker" "logs/$dom.serial" 2>/dev/null && break
 			sleep 0.2
 		done
