@@ -54,6 +54,7 @@ static void usage(FILE *f)
 		"        verify a bundle and the policy inside it; prints its version\n"
 		"  install [--policy DEST] [--trust-state F] [--audit-log F] BUNDLE\n"
 		"        verify BUNDLE under DEST's root.json and install it atomically as DEST\n"
+		"        (audited in --audit-log F, else in the bundle policy's audit_log, if any)\n"
 		"        (default /etc/vmseal/policy.json); refuses a version lower than or equal to\n"
 		"        the installed one or to any ever installed (rollback), and an expired bundle.\n"
 		"        Records the version in the trust state. Concurrent installs are serialised.\n"
@@ -526,6 +527,9 @@ static int cmd_install(int argc, char **argv)
 	       (long long)pol->version, (long long)installed);
 	rc = 0;
 out:
+	/* A root-signed policy that names an audit log gets its installs audited there too. */
+	if (!auditlog && pol && pol->audit_log[0])
+		auditlog = pol->audit_log;
 	if (auditlog) {
 		struct vs_error aerr = {0};
 		struct audit_event ev = {.actor = "vmseal-policy", .event = "policy.install", .object = bundle,

@@ -47,6 +47,14 @@ expect_deny "install of an under-signed bundle refused" "requires 2" vmseal-poli
 cmp -s etc/policy.json b2.json && pass "refused installs leave the policy untouched" || fail "policy changed"
 expect_rc "install version 3" 0 vmseal-policy install --policy etc/policy.json b3.json
 grep -q '"decision":"deny"' audit.jsonl && grep -q '"event":"policy.install"' audit.jsonl && pass "installs are audited" || fail "audit"
+# A policy that names an audit log gets its installs audited there without --audit-log.
+mkp pol6.json "$R" "{\"version\":6,\"audit_log\":\"$T/policy-audit.jsonl\"}" tk=tk.entry
+vmseal-policy sign --key r1.key -o b6.json pol6.json >/dev/null
+vmseal-policy sign --key r2.key --append b6.json >/dev/null
+expect_rc "install a policy naming an audit log, no --audit-log" 0 vmseal-policy install --policy etc/policy.json b6.json
+grep -q '"event":"policy.install","object":"b6.json","decision":"allow"' policy-audit.jsonl 2>/dev/null &&
+	vmseal-audit verify policy-audit.jsonl >/dev/null && pass "install audited in the policy's audit_log by default" ||
+	fail "no policy.install in the policy's audit_log: $(cat policy-audit.jsonl 2>&1)"
 
 # Consumers load only verified policy once root.json is there.
 cp pol3.json etc/policy.json
