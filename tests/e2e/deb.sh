@@ -54,7 +54,7 @@ snapshot() { for p in $watch /usr/bin/vmseal-*; do [ -e "$p" ] || [ -L "$p" ] &&
 # Directories an administrator made before (empty /etc/vmseal, libvirt's hooks directory): dpkg
 # removes a package's empty directories on purge, so they are put back as they were.
 had_dirs=()
-for d in /etc/vmseal /etc/libvirt/hooks/qemu.d /etc/libvirt/hooks /var/lib/vmseal; do
+for d in /etc/vmseal /etc/libvirt/hooks/qemu.d /etc/libvirt/hooks; do
 	[ -d $d ] && had_dirs+=("$d $(stat -c '%a %U %G' $d)")
 done
 restore_dirs() {
@@ -66,18 +66,19 @@ restore_dirs() {
 }
 # Cache and logs left by other tests' hooks (tests/e2e/libvirt.sh) go aside and come back.
 mkdir saved
-for d in /var/cache/vmseal /var/log/vmseal /var/log/vmseal-gateway; do
+# (the audit logs go with the hook's head and the trust state in /var/lib/vmseal)
+saved_dirs="/var/cache/vmseal /var/log/vmseal /var/log/vmseal-gateway /var/lib/vmseal"
+for d in $saved_dirs; do
 	[ -e $d ] && mv $d "saved/${d//\//_}"
 done
 restore_saved() {
 	local d
-	for d in /var/cache/vmseal /var/log/vmseal /var/log/vmseal-gateway; do
+	for d in $saved_dirs; do
 		[ -e "$T/saved/${d//\//_}" ] && { rm -rf $d; mv "$T/saved/${d//\//_}" $d; }
 	done
 }
 had_user=0; getent passwd vmseal >/dev/null && had_user=1
-[ -e /var/lib/vmseal ] && had_varlib=1 || had_varlib=0
-cleanup_hooks+=("[ -f $T/gw.pid ] && kill \$(cat $T/gw.pid) 2>/dev/null; dpkg -P vmseal >/dev/null 2>&1; [ $had_user = 1 ] || deluser --system --quiet vmseal >/dev/null 2>&1; rm -f /etc/vmseal/policy.json /etc/vmseal/gateway.conf.d/local.conf; rmdir /etc/vmseal/gateway.conf.d /etc/vmseal 2>/dev/null; rm -rf /var/log/vmseal /var/log/vmseal-gateway /var/cache/vmseal; [ $had_varlib = 1 ] || rm -rf /var/lib/vmseal; restore_saved; restore_dirs")
+cleanup_hooks+=("[ -f $T/gw.pid ] && kill \$(cat $T/gw.pid) 2>/dev/null; dpkg -P vmseal >/dev/null 2>&1; [ $had_user = 1 ] || deluser --system --quiet vmseal >/dev/null 2>&1; rm -f /etc/vmseal/policy.json /etc/vmseal/gateway.conf.d/local.conf; rmdir /etc/vmseal/gateway.conf.d /etc/vmseal 2>/dev/null; rm -rf /var/log/vmseal /var/log/vmseal-gateway /var/cache/vmseal /var/lib/vmseal; restore_saved; restore_dirs")
 snapshot >before
 
 # --- install
@@ -218,14 +219,22 @@ gwpid=$(pgrep -u vmseal -f "vmseal-gateway --listen 127.0.0.1:$port" | head -1)
 kill $gwpid 2>/dev/null; rm -f gw.pid
 rm -f /etc/vmseal/gateway.crt /etc/vmseal/gateway-tls.key /etc/vmseal/gateway-response.key
 
-# --- logrotate: a rotated hook log is a whole chain, and the hook starts the next one
+# --- logrotate: the chain goes on across files, and the hook still judges (its head moved along)
 if command -v logrotate >/dev/null; then
-	logrotate -f -s "$T/logrotate.state" /etc/logrotate.d/vmseal >lr.log 2>&1 && [ -f /var/log/vmseal/audit.jsonl.1 ] &&
-		[ ! -e /var/log/vmseal/audit.jsonl ] && pass "logrotate renames the hook's audit log" || fail "logrotate: $(cat lr.log; ls /var/log/vmseal)"
-	expect_deny "hook after the rotation (the tampered template): denied, logged" "digest mismatch" \
+	before_lines=$(wc -l </var/log/vmseal/audit.jsonl)
+	logrotate -f -s "$T/logrotate.state" /etc/logrotate.d/vmseal >lr.log 2>&1 &&
+		[ "$(wc -l </var/log/vmseal/audit.jsonl.1)" = $((before_lines + 1)) ] &&
+		tail -1 /var/log/vmseal/audit.jsonl.1 | grep -q '"event":"audit.rotate"' &&
+		head -1 /var/log/vmseal/audit.jsonl | grep -q '"event":"audit.continue"' &&
+		pass "logrotate: the log is sealed into audit.jsonl.1 and continues in audit.jsonl" ||
+		fail "logrotate: $(cat lr.log; ls -l /var/log/vmseal; head -2 /var/log/vmseal/audit.jsonl)"
+	expect_deny "the hook after the rotation judges as before (the tampered template), no head alarm" "digest mismatch" \
 		env VMSEAL_POLICY=$T/pol.json $hook web1 prepare begin - <web1.xml
-	expect_rc "the rotated file verifies on its own (the documented step)" 0 vmseal-audit verify /var/log/vmseal/audit.jsonl.1
-	expect_rc "the new file verifies" 0 vmseal-audit verify /var/log/vmseal/audit.jsonl
+	! grep -q "truncated or replaced" err && pass "no 'audit log truncated or replaced' after the rotation" || fail "head: $(cat err)"
+	expect_rc "the rotated file verifies on its own" 0 vmseal-audit verify /var/log/vmseal/audit.jsonl.1
+	expect_rc "the new file verifies as the continuation (the documented step)" 0 \
+		vmseal-audit verify --continues /var/log/vmseal/audit.jsonl.1 /var/log/vmseal/audit.jsonl
+	expect_deny "the new file alone does not pass as a whole log" "" vmseal-audit verify /var/log/vmseal/audit.jsonl
 else
 	skip "logrotate not installed"
 fi
@@ -258,6 +267,8 @@ rm -f /etc/vmseal/policy.json
 [ ! -e /etc/vmseal/policy.json.lock ] && pass "purge removes policy.json.lock" || fail "policy.json.lock left after purge"
 rm -rf /var/log/vmseal /var/log/vmseal-gateway
 rmdir /etc/vmseal 2>/dev/null
+# the hook's head and trust state this test's hook runs made (security state a purge keeps)
+rm -rf /var/lib/vmseal
 restore_dirs
 snapshot >after
 if diff before after >left; then pass "nothing left after dpkg -P (but the audit log, removed by this test)"

@@ -5,9 +5,12 @@
 # with HOME in a temp dir. The package is really installed and purged afterwards; everything
 # the section wrote is removed. This machine has no systemd as init and no libvirtd, so
 # `systemctl` is a shim: restart libvirtd does nothing; enable --now / status / reload
-# vmseal-gateway run the installed unit's ExecStart with its EnvironmentFile, as its User
-# (setpriv), with LIBVIRT_URI=test:///default in place of the absent qemu:///system; SIGHUP
-# for reload. Each block prints PASS or FAIL; then the results are checked.
+# vmseal-gateway run the installed unit's ExecStart with the command README.Debian gives for
+# hosts without systemd (setpriv as user vmseal), with LIBVIRT_URI=test:///default (a drop-in in
+# /etc/vmseal/gateway.conf.d) in place of the absent qemu:///system; SIGHUP for reload.
+# libvirt's /var/lib/libvirt/images is made with libvirt's own mode 0711 when absent, so the
+# gateway lists templates with the distribution's modes. Each block prints PASS or FAIL; then
+# the results are checked.
 source "$(dirname "$0")/../sh/lib.sh"
 source "$(dirname "$0")/deb.bash"
 [ "$(id -u)" = 0 ] || { skip "README install: needs root (installs the package)"; exit 0; }
@@ -17,7 +20,7 @@ done
 deb_lock || { skip "README install: lock busy"; exit 0; }
 why=$(deb_missing)
 [ -z "$why" ] || { skip "README install: $why"; exit 0; }
-for f in /var/lib/libvirt/images/debian-12.qcow2 /var/lib/libvirt/images/web1.qcow2; do
+for f in /var/lib/vmseal/templates/debian-12.qcow2 /var/lib/libvirt/images/web1.qcow2; do
 	[ -e $f ] && { skip "README install: $f exists; not touching it"; exit 0; }
 done
 [ -n "$(ls -A /etc/vmseal 2>/dev/null)" ] && { skip "README install: /etc/vmseal is not empty; not touching it"; exit 0; }
@@ -30,19 +33,22 @@ nblocks=$(grep -c '^```sh$' section.md)
 
 # --- what the section touches, put back afterwards
 mkdir saved
-# /var/lib/vmseal too: the trust state and the audit head that installs and the hook write
-for d in /var/cache/vmseal /var/log/vmseal /var/lib/vmseal; do [ -e $d ] && mv $d "saved/$(basename "$(dirname $d)")"; done
+# (the audit logs go with the hook's head and the trust state in /var/lib/vmseal)
+saved_dirs="/var/cache/vmseal /var/log/vmseal /var/log/vmseal-gateway /var/lib/vmseal"
+for d in $saved_dirs; do [ -e $d ] && mv $d "saved/${d//\//_}"; done
 had_user=0; getent passwd vmseal >/dev/null && had_user=1
 had_images=0; [ -d /var/lib/libvirt/images ] && had_images=1
+had_lib=0; [ -d /var/lib/libvirt ] && had_lib=1
 had_etc=0; [ -d /etc/vmseal ] && had_etc=1
+had_hooks=""; for d in /etc/libvirt/hooks /etc/libvirt/hooks/qemu.d; do [ -d $d ] && had_hooks+=" $d"; done
+[ $had_images = 1 ] || install -d -m 0711 /var/lib/libvirt/images   # as libvirt-daemon-system makes it
 cleanup_hooks+=("[ -f $T/gw.pid ] && kill \$(cat $T/gw.pid) 2>/dev/null; sleep 0.2
 dpkg -P vmseal >/dev/null 2>&1; [ $had_user = 1 ] || deluser --system --quiet vmseal >/dev/null 2>&1
 rm -rf /etc/vmseal /var/log/vmseal /var/log/vmseal-gateway /var/cache/vmseal
-rm -rf /var/lib/vmseal
-rm -f /var/lib/libvirt/images/debian-12.qcow2 /var/lib/libvirt/images/debian-12.qcow2.intoto.json /var/lib/libvirt/images/web1.qcow2
-[ $had_images = 1 ] || rmdir /var/lib/libvirt/images 2>/dev/null; [ $had_etc = 0 ] || mkdir -p /etc/vmseal
-[ -e $T/saved/cache ] && mv $T/saved/cache /var/cache/vmseal; [ -e $T/saved/log ] && mv $T/saved/log /var/log/vmseal
-[ -e $T/saved/lib ] && mv $T/saved/lib /var/lib/vmseal")
+rm -f /var/lib/libvirt/images/web1.qcow2; rm -rf /var/lib/vmseal
+[ $had_images = 1 ] || rmdir /var/lib/libvirt/images 2>/dev/null; [ $had_lib = 1 ] || rmdir /var/lib/libvirt 2>/dev/null
+[ $had_etc = 0 ] || mkdir -p /etc/vmseal; for d in $had_hooks; do mkdir -p \$d; done
+for d in $saved_dirs; do [ -e $T/saved/\${d//\\//_} ] && mv $T/saved/\${d//\\//_} \$d; done")
 
 cat >run.sh <<EOF
 set -euo pipefail
@@ -54,19 +60,11 @@ systemctl() {
 	"restart libvirtd") echo "(sandbox: no libvirtd to restart)" ;;
 	"enable --now vmseal-gateway")
 		install -d -m 0700 -o vmseal -g vmseal /var/log/vmseal-gateway  # LogsDirectory=
-		(
-			# EnvironmentFile= syntax: NAME=value, the value is the rest of the line.
-			while IFS= read -r line; do
-				case "\$line" in ""|"#"*) continue ;; esac
-				export "\${line%%=*}=\${line#*=}"
-			done </etc/vmseal/gateway.conf
-			LIBVIRT_URI=test:///default
-			cmd=\$(sed -n 's/^ExecStart=//p' \$unit | sed 's/\\\${\\([A-Z_]*\\)}/"\\\${\\1}"/g')
-			eval "args=(\$cmd)"
-			user=\$(sed -n 's/^User=//p' \$unit)
-			exec setpriv --reuid="\$user" --regid="\$user" --clear-groups --no-new-privs \\
-				"\${args[@]}" >/dev/null 2>$T/gw.log
-		) &
+		echo 'LIBVIRT_URI=test:///default' >/etc/vmseal/gateway.conf.d/zz-sandbox.conf
+		user=\$(sed -n 's/^User=//p' \$unit)
+		# README.Debian's command for hosts without systemd, with the unit's ExecStart
+		setpriv --reuid="\$user" --regid="\$user" --init-groups --no-new-privs --inh-caps=-all \\
+			\$(sed -n 's/^ExecStart=//p' \$unit) >/dev/null 2>$T/gw.log &
 		echo \$! >$T/gw.pid
 		for _ in \$(seq 300); do grep -q 'listening on' $T/gw.log 2>/dev/null && return 0; sleep 0.05; done
 		echo "gateway did not start: \$(cat $T/gw.log)" >&2; return 1 ;;
@@ -96,13 +94,17 @@ grep '^PASS: ' run.out
 
 # --- what the administrator should now see
 grep -qx "vmseal-verify $VERSION" run.out && pass "step 1: vmseal-verify --version" || fail "no version line"
-[ "$(grep -c '^allowed: /var/lib/libvirt/images/debian-12.qcow2: template debian-12 version 1' run.out)" = 2 ] \
+[ "$(grep -c '^allowed: /var/lib/vmseal/templates/debian-12.qcow2: template debian-12 version 1' run.out)" = 2 ] \
 	&& pass "steps 3 and 7: the template is allowed by the plain and the signed policy" \
 	|| fail "vmseal-verify lines: $(grep allowed run.out)"
 grep -qx 'web1 may start' run.out && pass "step 4: the hook allows web1" || fail "hook did not allow web1"
 grep -q '"event":"hook.prepare"' /var/log/vmseal/audit.jsonl 2>/dev/null \
 	&& pass "step 4: the hook's decision is in the audit log" || fail "no hook event in /var/log/vmseal/audit.jsonl"
 grep -q 'active (running)' run.out && pass "step 5: the gateway runs" || fail "gateway not running"
+[ $had_images = 1 ] || { [ "$(stat -c %a /var/lib/libvirt/images)" = 711 ] && [ "$(stat -c '%a %U %G' /var/lib/vmseal/templates)" = "751 root vmseal" ] &&
+	pass "modes as the distribution has them: /var/lib/libvirt/images 0711, /var/lib/vmseal/templates root:vmseal 0751" ||
+	fail "modes: $(stat -c '%n %a %U %G' /var/lib/libvirt/images /var/lib/vmseal/templates)"; }
+! grep -q 'EXTRA_OPTS\|sed -i' section.md && pass "the README edits no conffile" || fail "README edits the conffile"
 gwuser=$(ps -o user= -p "$(cat gw.pid 2>/dev/null)" 2>/dev/null)
 [ "$gwuser" = vmseal ] && pass "step 5: the gateway runs as user vmseal" || fail "gateway user: $gwuser"
 grep -q '"domains":\[' run.out && pass "step 6: signed GET /v1/domains answered (response signature verified)" \
@@ -116,7 +118,7 @@ grep -q 'policy reloaded' gw.log 2>/dev/null && pass "step 7: the gateway reload
 
 # The section would fail if the package were broken: after it, a tampered template is refused.
 if [ $rc = 0 ]; then
-	printf 'x' | dd of=/var/lib/libvirt/images/debian-12.qcow2 bs=1 seek=100000 conv=notrunc status=none
+	printf 'x' | dd of=/var/lib/vmseal/templates/debian-12.qcow2 bs=1 seek=100000 conv=notrunc status=none
 	/etc/libvirt/hooks/qemu.d/vmseal web1 prepare begin - <home/vmseal-setup/web1.xml >/dev/null 2>hook.err
 	hrc=$?
 	[ $hrc = 1 ] && grep -q 'digest mismatch' hook.err && pass "after the README, a tampered template is refused" \

@@ -172,7 +172,7 @@ mkfifo pol.fifo conf.fifo audit.fifo
 expect_err "FIFO policy refused at once" "pol.fifo: is a FIFO, not a regular file" \
 	timeout 5 env VMSEAL_POLICY=$T/pol.fifo vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
 expect_err "FIFO hook.conf refused at once" "conf.fifo: is a FIFO, not a regular file" \
-	timeout 5 env VMSEAL_HOOK_CONF=$T/conf.fifo vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+	timeout 5 env VMSEAL_HOOK_CONF=$T/conf.fifo vmseal-hook --audit-log "$T/audit.jsonl" web1 prepare begin - < web1-prepare-begin.xml
 printf 'policy = %s\naudit_log = %s/audit.fifo\ncache_dir = %s/cache\n' "$T/pol.json" "$T" "$T" > fifoaudit.conf
 expect_err "FIFO audit log refused at once" "audit.fifo: audit log is not a regular file" \
 	timeout 5 env VMSEAL_HOOK_CONF=$T/fifoaudit.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
