@@ -182,7 +182,7 @@ runas() { setpriv --reuid=vmseal --regid=vmseal --init-groups --no-new-privs --i
 expect_err "gateway-start without a policy: one clear line, exit 2 (no restart loop)" \
 	"not started: no policy at /etc/vmseal/policy.json" runas $start
 [ "$(wc -l <err)" = 1 ] && pass "gateway-start: the refusal is one line" || fail "gateway-start stderr: $(cat err)"
-cp pol.json /etc/vmseal/policy.json
+install -m 0644 pol.json /etc/vmseal/policy.json
 expect_err "gateway-start without its keys: names the file" "cannot read /etc/vmseal/gateway.crt" runas $start
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
 	-addext subjectAltName=IP:127.0.0.1 -keyout gwtls.key -out gw.crt 2>/dev/null
@@ -203,6 +203,9 @@ LISTEN=127.0.0.1:$port
 LIBVIRT_URI=test:///default
 EXTRA_OPTS="--threads 2 --request-timeout 5"
 EOC
+chmod 0600 /etc/vmseal/gateway.conf.d/local.conf
+expect_err "gateway-start: a settings file its user cannot read is named" "cannot read /etc/vmseal/gateway.conf.d/local.conf" runas $start print
+chmod 0644 /etc/vmseal/gateway.conf.d/local.conf
 runas $start print >print.out 2>&1
 grep -qx -- "--listen" print.out && grep -qx "127.0.0.1:$port" print.out && grep -qx "test:///default" print.out &&
 	grep -qx -- "--request-timeout" print.out && grep -qx /var/lib/vmseal/templates print.out &&
@@ -235,6 +238,12 @@ if command -v logrotate >/dev/null; then
 	expect_rc "the new file verifies as the continuation (the documented step)" 0 \
 		vmseal-audit verify --continues /var/log/vmseal/audit.jsonl.1 /var/log/vmseal/audit.jsonl
 	expect_deny "the new file alone does not pass as a whole log" "" vmseal-audit verify /var/log/vmseal/audit.jsonl
+	# the gateway's log (written by the gateway run above) is rotated as its owner, vmseal
+	[ "$(stat -c %U /var/log/vmseal-gateway/audit.jsonl 2>/dev/null)" = vmseal ] &&
+		tail -1 /var/log/vmseal-gateway/audit.jsonl.1 | grep -q '"event":"audit.rotate"' &&
+		vmseal-audit verify --continues /var/log/vmseal-gateway/audit.jsonl.1 /var/log/vmseal-gateway/audit.jsonl >/dev/null &&
+		pass "the gateway's log rotated as user vmseal: the new file is the gateway's and continues the chain" ||
+		fail "gateway log rotation: $(ls -l /var/log/vmseal-gateway)"
 else
 	skip "logrotate not installed"
 fi

@@ -61,6 +61,7 @@ systemctl() {
 	"enable --now vmseal-gateway")
 		install -d -m 0700 -o vmseal -g vmseal /var/log/vmseal-gateway  # LogsDirectory=
 		echo 'LIBVIRT_URI=test:///default' >/etc/vmseal/gateway.conf.d/zz-sandbox.conf
+		chmod 0644 /etc/vmseal/gateway.conf.d/zz-sandbox.conf
 		user=\$(sed -n 's/^User=//p' \$unit)
 		# README.Debian's command for hosts without systemd, with the unit's ExecStart
 		setpriv --reuid="\$user" --regid="\$user" --init-groups --no-new-privs --inh-caps=-all \\

@@ -13,10 +13,10 @@ cd "$T"
 # 3: policy; 4: decisions and clients built on the policy or on RFC 9421.
 LAYERS="
 0 error limits util jsonx cli replay
-1 sf key p11 merkle progress qcow2 domxml audit evalcache shamir sshbuf truststate hostsecret filetrust
-2 httpsig dsse statement keymeta shred gwnames sshkey sshcert sshkrl started
-3 bundle policy gwbody
-4 diskcheck policyedit gwclient
+1 sf key p11 merkle progress qcow2 domxml audit evalcache shamir sshbuf truststate hostsecret filetrust denyagg
+2 httpsig dsse statement keymeta shred gwnames sshkey sshcert sshkrl started auditcp
+3 bundle policy gwbody sshpolicy sshstore
+4 diskcheck policyedit gwclient bootfile domallow
 "
 
 # layers_check DIR: prints one FAIL line per violation in DIR/*.[ch], and "ok N modules".
