@@ -126,13 +126,17 @@ start_sshd() { # start_sshd HOSTKEY [CONFIG LINES]
 	local hk=$1; shift
 	[ -n "${sshdpid:-}" ] && { kill $sshdpid 2>/dev/null; wait $sshdpid 2>/dev/null; }
 	write_sshd_config sshd_config "HostKey $T/$hk" "$@"
+	: > sshd.log
 	$SSHD -D -e -f "$T/sshd_config" 2>>sshd.log &
 	sshdpid=$!
 	cleanup_hooks+=("kill $sshdpid 2>/dev/null; wait $sshdpid 2>/dev/null")
-	for _ in $(seq 100); do
+	for _ in $(seq 600); do # a loaded machine: up to 30 s
 		grep -q "Server listening on 127.0.0.1 port $sshd_port" sshd.log 2>/dev/null && break
+		kill -0 $sshdpid 2>/dev/null || break
 		sleep 0.05
 	done
+	grep -q "Server listening on 127.0.0.1 port $sshd_port" sshd.log ||
+		fail "sshd did not start: $(tail -c 400 sshd.log)"
 	: > sshd.log
 }
 start_sshd hostkey
