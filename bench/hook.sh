@@ -31,6 +31,7 @@ work=$(mktemp -d "$DATA/hook-bench.XXXXXX")
 chmod 0755 "$work"
 LV_RUN=$work/lv
 cleanup() {
+	[ -n "${holder_pid:-}" ] && kill "$holder_pid" 2>/dev/null
 	if declare -F lv_cleanup >/dev/null; then lv_cleanup; fi
 	rm -rf "$work"
 }
@@ -46,7 +47,7 @@ if [ "$(stat -c %s "$tpl" 2>/dev/null || echo 0)" != "$size" ]; then
 	mv "$tpl.tmp" "$tpl"
 fi
 cd "$work"
-echo bench > pw
+echo bench > pw && chmod 600 pw
 vmseal-key generate --out k --passphrase-file pw >/dev/null
 vmseal-key policy-entry k.pub --owner pipeline > k.entry
 "$PY" "$top/tests/mkpolicy.py" policy.json \
@@ -60,12 +61,23 @@ cat > hook.conf <<EOF
 policy = $work/policy.json
 audit_log = $work/audit.jsonl
 cache_dir = $work/cache
+qemu_pid_dir = $work/run
 EOF
 export VMSEAL_HOOK_CONF=$work/hook.conf
+# A stand-in for QEMU at started begin: holds the 5 files of the domain as QEMU does, named by
+# its pid file (the started check compares them with what start begin verified).
+mkdir -p run
+holder_pid=
+"$PY" -c "
+import os, sys, time
+fds = [os.open(f, os.O_RDONLY) for f in sys.argv[1:]]
+open('$work/run/bench4.pid', 'w').write(str(os.getpid()))
+time.sleep(3600)" "$work"/img/disk-*.qcow2 "$tpl" &
+holder_pid=$!
 
 # The domain XML as libvirt gives it at start begin: each disk with its backingStore chain.
 {
-	echo "<domain type='qemu'><name>bench4</name><devices>"
+	echo "<domain type='qemu'><name>bench4</name><devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
 	for d in a b c d; do
 		cat <<EOF
 <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
@@ -140,6 +152,7 @@ read -r start_med start_max start_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" b
 read -r prep_med prep_max prep_cpu < <(timeit "$CACHED" prepare.xml 0 "$HOOK" bench4 prepare begin -)
 read -r nocache_med nocache_max nocache_cpu < <(timeit "$COLD" start.xml 0 "$HOOK" --no-cache bench4 start begin -)
 read -r other_med other_max other_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" bench4 started begin -)
+read -r noop_med noop_max noop_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" bench4 release end -)
 read -r true_med true_max true_cpu < <(timeit "$CACHED" start.xml 0 /bin/true)
 # Experiment: the same hook linked statically (no dynamic loading of libxml2, ICU, OpenSSL).
 static_note=
@@ -191,7 +204,7 @@ else
 		# libvirtd looks for hook files when it starts, but lists qemu.d again at every call: with
 		# the hook installed before the start, removing and restoring the file between starts
 		# compares both configurations on the same daemon, interleaved, so drift cancels out.
-		lv_hook_install "$HOOK" < "$work/hook.conf"
+		grep -v "^qemu_pid_dir" "$work/hook.conf" | lv_hook_install "$HOOK" # libvirt's own pid files
 		lv_start > "$work/start.out" || { cat "$work/start.out" >&2; exit 1; }
 		virsh_times 2 > /dev/null # warms libvirtd, QEMU's files and the allow-cache
 		: > "$work/plain.ms"
@@ -226,11 +239,13 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "| hook \`start begin\`, \`--no-cache\` | $nocache_med | $nocache_max | $nocache_cpu | $COLD | |"
 	echo "| hook \`start begin\`, cached | $start_med | $start_max | $start_cpu | $CACHED | ≤ 20 |"
 	echo "| hook \`prepare begin\` (follows headers), cached | $prep_med | $prep_max | $prep_cpu | $CACHED | ≤ 20 |"
-	echo "| hook, an operation it does not judge (\`started begin\`) | $other_med | $other_max | $other_cpu | $CACHED | |"
+	echo "| hook \`started begin\` check (QEMU's /proc/PID/fd against the 5 files start begin verified) | $other_med | $other_max | $other_cpu | $CACHED | |"
+	echo "| hook, an operation it does not judge (\`release end\`: process start and exit) | $noop_med | $noop_max | $noop_cpu | $CACHED | |"
+	echo "| \`started begin\` check's own cost (the two rows above, difference of medians) | $(awk -v a="$other_med" -v b="$noop_med" 'BEGIN {printf "%.1f", a - b}') | | $(awk -v a="$other_cpu" -v b="$noop_cpu" 'BEGIN {printf "%.1f", a - b}') | | ≤ 5 |"
 	echo "| \`/bin/true\` (process start on this machine now) | $true_med | $true_max | $true_cpu | $CACHED | |"
 	if [ -z "$static_note" ]; then
 		echo "| experiment: hook linked statically, \`start begin\`, cached | $sstart_med | $sstart_max | $sstart_cpu | $CACHED | |"
-		echo "| experiment: hook linked statically, \`started begin\` | $sother_med | $sother_max | $sother_cpu | $CACHED | |"
+		echo "| experiment: hook linked statically, \`started begin\` check | $sother_med | $sother_max | $sother_cpu | $CACHED | |"
 	fi
 	if [ -z "$virsh_note" ]; then
 		echo "| \`virsh create\` 4-disk domain, no hook | $plain_med | $plain_max | | $STARTS | |"
@@ -239,6 +254,6 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo
 	[ -n "$virsh_note" ] && echo "virsh create: $virsh_note." && echo
 	[ -n "$static_note" ] && echo "Static experiment: $static_note." && echo
-	[ -z "$virsh_note" ] && echo "Hook overhead on \`virsh create\` (medians): **$overhead %** (same libvirtd, the hook file removed and restored between starts, $STARTS starts each, interleaved; libvirt runs the hook 3 times per start: prepare, start and started begin, two of them judged)." && echo
+	[ -z "$virsh_note" ] && echo "Hook overhead on \`virsh create\` (medians): **$overhead %** (same libvirtd, the hook file removed and restored between starts, $STARTS starts each, interleaved; libvirt runs the hook 3 times per start: prepare and start begin are judged, started begin checks what QEMU holds)." && echo
 	echo "Command: \`bench/run.sh hook\`. Wall time around each process as a parent sees it (fork/exec included; Python \`subprocess\`, bash \`\$EPOCHREALTIME\` for virsh), CPU time from \`getrusage(RUSAGE_CHILDREN)\`, timed commands at nice $NICE, audit log and cache on the same file system (fsync included). QEMU under $([ -r /dev/kvm ] && echo KVM || echo TCG). Machine $idle_start% idle when the hook runs began (waits up to 120 s for 90%); load average before $load_before, after $load_after."
 } > "$RESULT"
