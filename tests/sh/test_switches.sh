@@ -84,7 +84,10 @@ if command -v curl >/dev/null; then
 	grep -q clock_skew "$T/out" && pass "refused for clock skew: the gateway kept the real clock" || fail "2020 call: $(head -c 300 "$T/out")"
 	expect_rc "gateway with VMSEAL_NOW=2020: a call signed now is served" 0 call GET /v1/domains
 	kill $gwpid; wait $gwpid 2>/dev/null || true
-	start_gw gw2.log faketime -f '-1d'
+	# libfaketime preloaded into the gateway itself (the faketime wrapper would fork: killing it
+	# would leave the gateway running)
+	ftlib=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
+	start_gw gw2.log env LD_PRELOAD="$ftlib" FAKETIME=-1d
 	expect_rc "gateway under faketime -1d: a client one day back is served (threads see the fake clock)" 0 \
 		faketime -f '-1d' vmseal-call --url "https://127.0.0.1:$port" --cacert tls.crt --gateway-pub gwresp.pub \
 		--key viewer.key GET /v1/domains
