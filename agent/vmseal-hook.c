@@ -494,6 +494,17 @@ static int judge_whole_domain(struct run *run, const struct hook_config *cfg, co
 			goto deny;
 		fprintf(stderr, "%s: would deny (enforce is false): domain %s: %s\n", PROG, run->domain, reason);
 		*would = 1;
+	} else {
+		/* what booted, and what covered it: one event per boot file */
+		for (size_t i = 0; i < res->nboot; i++) {
+			char object[VS_MAX_NAME_BYTES + VS_MAX_PATH_BYTES + 80];
+
+			snprintf(object, sizeof(object), "domain %s %s %s", run->domain, res->boot[i].element,
+				 res->boot[i].path);
+			sanitize(object);
+			if (run_audit(run, object, "allow", res->boot[i].verdict, &err) < 0)
+				goto deny;
+		}
 	}
 	r = 0;
 	goto out;

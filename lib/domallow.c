@@ -1173,13 +1173,14 @@ out:
 	return ret;
 }
 
-int domallow_boot_check(const struct policy *p, const struct domallow_result *r, int64_t now,
+int domallow_boot_check(const struct policy *p, struct domallow_result *r, int64_t now,
 			const struct filetrust_opts *trust, struct vs_error *err)
 {
 	int has_kernel = 0;
 
 	for (size_t i = 0; i < r->nboot; i++) {
-		const struct domallow_bootfile *b = &r->boot[i], *named = b;
+		struct domallow_bootfile *b = &r->boot[i];
+		const struct domallow_bootfile *named = b;
 		struct bootfile_result *res = calloc(1, sizeof(*res));
 		struct vs_error e = {0};
 		int rc;
@@ -1213,6 +1214,7 @@ int domallow_boot_check(const struct policy *p, const struct domallow_result *r,
 			free(res);
 			return -1;
 		}
+		snprintf(b->verdict, sizeof(b->verdict), "%s", res->summary);
 		free(res);
 	}
 	if (r->has_cmdline && !has_kernel)

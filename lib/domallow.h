@@ -27,6 +27,7 @@ struct domallow_bootfile {
 	char element[48];               /* "<os><kernel>", "<os><nvram template>" */
 	char path[VS_MAX_PATH_BYTES];
 	int nvram_template;             /* <nvram template='…'>, not the NVRAM file itself */
+	char verdict[512];              /* domallow_boot_check: what allowed it, for the audit log */
 };
 
 /* vmseal's own files and directories, canonicalised when added: no source, target or path in
@@ -78,10 +79,11 @@ int domallow_check(const char *xml, size_t len, const struct domallow_opts *o,
 /* Every boot file the domain names must pass bootfile_check() (lib/bootfile.h) for its kind at
  * time now, with the ownership rule trust (the hook's; NULL: none), the kernel with the domain's
  * <cmdline>, the NVRAM file with bootfile_check_nvram(); a <cmdline> without a <kernel> is refused.
+ * Each allowed file's boot[i].verdict says what covered it (pin or signature), for the audit.
  * 0 when all are allowed (or the domain names none); -1 with err naming the element and the
  * file: VS_ERR_DENIED for a refusal (also when the policy's enforce is false: the caller
  * decides about audit-only mode), another kind for a runtime error. */
-int domallow_boot_check(const struct policy *p, const struct domallow_result *r, int64_t now,
+int domallow_boot_check(const struct policy *p, struct domallow_result *r, int64_t now,
 			const struct filetrust_opts *trust, struct vs_error *err);
 
 /* Refuses libvirt operations whose guest state no check can see: "restore" (the saved RAM)

@@ -242,8 +242,11 @@ grep -qF "cmdline=[" "$dom1" && grep -F "cmdline=[" "$dom1" | grep -qF "$CMDLINE
 	&& pass "the guest got the signed command line" || fail "command line on COM1: $(tr -d '\r' < "$dom1" | grep cmdline)"
 grep -qF "initrd=[INITRD-SIGNED]" "$dom1" && pass "the guest got the signed initrd" \
 	|| fail "initrd on COM1: $(tr -d '\r' < "$dom1" | grep initrd)"
-grep -q "\"event\":\"hook.start\".*\"decision\":\"allow\"" audit.jsonl \
-	&& pass "audit log has the hook's allow" || fail "no hook.start allow in the audit log"
+grep -q "\"event\":\"hook.start\",\"object\":\"domain $DOMPFX-1 <os><kernel> $RUN/boot/vmlinuz\",\"decision\":\"allow\",\"reason\":\"signed kernel \\\\\"stub-kernel\\\\\" version 1" audit.jsonl \
+	&& pass "audit log names the kernel that booted and its signature" \
+	|| fail "no hook.start allow of the kernel in the audit log: $(grep "$DOMPFX-1 " audit.jsonl | tail -3)"
+grep -q "\"object\":\"domain $DOMPFX-1 <os><initrd> $RUN/boot/initrd.img\",\"decision\":\"allow\"" audit.jsonl \
+	&& pass "audit log names the initrd" || fail "no allow of the initrd in the audit log"
 
 start_refused "unsigned kernel refused" \
 	"$D<os><kernel> $RUN/boot/evil-vmlinuz: unsigned kernel: no attestation" \
@@ -287,6 +290,8 @@ start_refused "NVRAM file changed since it was copied from its template refused"
 start_ok "pinned SeaBIOS with the signed kernel boots" \
 	"<loader readonly='yes' type='rom'>$SEABIOS</loader>$KERNEL" "VMSEAL-KERNEL-BOOTED"
 cp policy.badpin.json policy.json
+grep -q "\"object\":\"domain $DOMPFX-$n <os><loader> $SEABIOS\",\"decision\":\"allow\",\"reason\":\"firmware pinned by the policy" audit.jsonl \
+	&& pass "audit log: SeaBIOS allowed as pinned" || fail "no pinned allow of SeaBIOS in the audit log"
 start_refused "SeaBIOS whose pin has another digest refused" \
 	"$D<os><loader> $SEABIOS: pinned digest mismatch" \
 	"<loader readonly='yes' type='rom'>$SEABIOS</loader>$KERNEL"
