@@ -88,6 +88,8 @@ int key_ecdsa_der_to_raw(const uint8_t *der, size_t derlen, uint8_t raw[static 6
 const char *key_id(const struct vs_key *k);
 /* 1 when a and b are the same public key (compares the canonical encodings, not ids or files). */
 int key_same_material(const struct vs_key *a, const struct vs_key *b);
+/* Orders keys by their canonical material (memcmp order; 0 exactly when key_same_material). */
+int key_material_cmp(const struct vs_key *a, const struct vs_key *b);
 enum key_alg key_alg(const struct vs_key *k);
 int key_has_private(const struct vs_key *k);
 EVP_PKEY *key_pkey(const struct vs_key *k);

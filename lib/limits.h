@@ -4,14 +4,14 @@
 #define VMSEAL_LIMITS_H
 
 #define VS_MAX_ATTESTATION_BYTES (1u << 20) /* an attestation (DSSE envelope) file */
-#define VS_MAX_POLICY_BYTES (1u << 20)      /* a policy or policy bundle file */
+#define VS_MAX_POLICY_BYTES (4u << 20)      /* a policy or policy bundle file (4096 keys fit) */
 #define VS_MAX_TRUST_STATE_BYTES 4096      /* trust.state (lib/truststate.h) */
 #define VS_POLICY_EXPIRY_WARN_S (7 * 86400) /* warn when a policy bundle expires sooner */
 #define VS_MAX_KEY_FILE_BYTES (64u << 10)   /* a PEM key file */
 #define VS_MAX_PASSPHRASE_BYTES 1024        /* a passphrase file */
 #define VS_MAX_SIGNATURES 16                /* signatures in one envelope */
 #define VS_MAX_SUBJECTS 16                  /* subjects in one Statement */
-#define VS_MAX_POLICY_KEYS 256              /* keys in one policy */
+#define VS_MAX_POLICY_KEYS 4096             /* keys in one policy (retired keys stay in it) */
 #define VS_MAX_POLICY_TEMPLATES 256         /* template rules in one policy */
 #define VS_MAX_ROOT_KEYS 16                 /* root keys in root.json */
 #define VS_MAX_REVOKED_DIGESTS 65536        /* revoked digests in one policy */

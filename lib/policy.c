@@ -112,20 +112,21 @@ static int parse_key(json_t *o, size_t idx, const struct policy *p, struct polic
 		vs_error_prefix(err, "%s", where);
 		return -1;
 	}
-	/* Compare the keys, not the ids: one private key must not count twice toward a threshold
-	 * by being listed in two encodings (issue #14 item 1). */
-	for (size_t j = 0; j < idx; j++)
-		if (key_same_material(p->keys[j].key, k->key))
-			return vs_fail(err, VS_ERR_INPUT, object,
-				       "%s is the same public key as keys[%zu] (keyid %s): a key may be listed once, in any encoding",
-				       where, j, key_id(k->key));
 	v = json_object_get(o, "id");
 	if (!json_is_string(v))
 		return vs_fail(err, VS_ERR_INPUT, object, "%s: id missing", where);
-	if (strcmp(json_string_value(v), key_id(k->key)))
+	if (strcmp(json_string_value(v), key_id(k->key))) {
+		/* A key listed again in another encoding often carries that encoding's old id: say
+		 * what is really wrong (only on this error path: keys_distinct does the general case). */
+		for (size_t j = 0; j < idx; j++)
+			if (key_same_material(p->keys[j].key, k->key))
+				return vs_fail(err, VS_ERR_INPUT, object,
+					       "%s is the same public key as keys[%zu] (keyid %s): a key may be listed once, in any encoding",
+					       where, j, key_id(k->key));
 		return vs_fail(err, VS_ERR_INPUT, object,
 			       "%s: id \"%.80s\" does not match its public key (keyid %s)", where,
 			       json_string_value(v), key_id(k->key));
+	}
 	memcpy(k->id, key_id(k->key), sizeof(k->id));
 	v = json_object_get(o, "owner");
 	if (v && (!json_is_string(v) || json_string_length(v) >= sizeof(k->owner)))
@@ -178,6 +179,41 @@ static int parse_key(json_t *o, size_t idx, const struct policy *p, struct polic
 		return vs_fail(err, VS_ERR_INPUT, object, "%s: retired_at is set but status is \"active\"",
 			       where);
 	return 0;
+}
+
+/* Compares the keys' canonical material, for keys_distinct. */
+static int policy_key_material_cmp(const void *a, const void *b)
+{
+	return key_material_cmp((*(const struct policy_key *const *)a)->key,
+				(*(const struct policy_key *const *)b)->key);
+}
+
+/* Compare the keys, not the ids: one private key must not count twice toward a threshold by
+ * being listed in two encodings (issue #14 item 1). Sorted, so that a policy of thousands of
+ * keys costs n log n comparisons, not n^2. */
+static int keys_distinct(const struct policy *p, const char *object, struct vs_error *err)
+{
+	const struct policy_key **v;
+	int r = 0;
+
+	if (p->nkeys < 2)
+		return 0;
+	v = malloc(p->nkeys * sizeof(*v));
+	if (!v)
+		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+	for (size_t i = 0; i < p->nkeys; i++)
+		v[i] = &p->keys[i];
+	qsort(v, p->nkeys, sizeof(*v), policy_key_material_cmp);
+	for (size_t i = 1; i < p->nkeys && r == 0; i++)
+		if (key_same_material(v[i - 1]->key, v[i]->key)) {
+			size_t a = (size_t)(v[i - 1] - p->keys), b = (size_t)(v[i] - p->keys);
+
+			r = vs_fail(err, VS_ERR_INPUT, object,
+				    "keys[%zu] is the same public key as keys[%zu] (keyid %s): a key may be listed once, in any encoding",
+				    a > b ? a : b, a > b ? b : a, key_id(v[i]->key));
+		}
+	free(v);
+	return r;
 }
 
 int policy_parse_keyids(json_t *v, const struct policy *p, const char *where, const char *object,
@@ -343,6 +379,8 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 		}
 		p->nkeys = i + 1;
 	}
+	if (keys_distinct(p, object, err) < 0)
+		goto out;
 	v = json_object_get(root, "templates");
 	if (v && (!json_is_array(v) || json_array_size(v) > VS_MAX_POLICY_TEMPLATES)) {
 		vs_fail(err, VS_ERR_INPUT, object, "templates must be an array of at most %d",

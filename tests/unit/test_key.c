@@ -152,6 +152,58 @@ static void test_one_key_one_id(void)
 	key_free(e);
 }
 
+/* The direct reader of Ed25519 public PEM (policies hold thousands) and OpenSSL's decoder give
+ * the same key: same id, same material, and its signatures verify; PEM it does not recognise
+ * byte for byte (CRLF, a blank line, text around it, another algorithm) still goes to the
+ * decoder, and a damaged PEM is refused either way. */
+static void test_public_pem_fast_path(void)
+{
+	struct vs_key *k = NULL, *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+	struct vs_error err = {0};
+	char *pem, *crlf, *text, *bad;
+	uint8_t *sig = NULL;
+	size_t siglen = 0, n;
+
+	CU_ASSERT_EQUAL_FATAL(key_generate(KEY_ALG_ED25519, 0, &k, &err), 0);
+	pem = key_public_pem(k);
+	CU_ASSERT_FATAL(pem != NULL);
+	n = strlen(pem);
+	CU_ASSERT_EQUAL(key_from_public_pem(pem, n, "fast", &a, &err), 0);
+	/* CRLF line ends and surrounding text: not the fast path's exact form, the decoder reads them */
+	crlf = calloc(1, 2 * n + 1);
+	for (size_t i = 0, j = 0; i < n; i++) {
+		if (pem[i] == '\n')
+			crlf[j++] = '\r';
+		crlf[j++] = pem[i];
+	}
+	CU_ASSERT_EQUAL(key_from_public_pem(crlf, strlen(crlf), "crlf", &b, &err), 0);
+	text = calloc(1, n + 32);
+	snprintf(text, n + 32, "a comment\n%s\n", pem);
+	CU_ASSERT_EQUAL(key_from_public_pem(text, strlen(text), "text", &c, &err), 0);
+	CU_ASSERT_FATAL(a && b && c);
+	CU_ASSERT_STRING_EQUAL(key_id(a), key_id(k));
+	CU_ASSERT_STRING_EQUAL(key_id(b), key_id(k));
+	CU_ASSERT_STRING_EQUAL(key_id(c), key_id(k));
+	CU_ASSERT(key_same_material(a, b) && key_same_material(a, c) && key_material_cmp(a, c) == 0);
+	CU_ASSERT_EQUAL_FATAL(key_sign(k, NULL, (const uint8_t *)"m", 1, &sig, &siglen, &err), 0);
+	CU_ASSERT_EQUAL(key_verify(a, NULL, (const uint8_t *)"m", 1, sig, siglen, 0), 0);
+	/* must refuse: the message changed, the base64 damaged */
+	CU_ASSERT_NOT_EQUAL(key_verify(a, NULL, (const uint8_t *)"n", 1, sig, siglen, 0), 0);
+	bad = strdup(pem);
+	bad[strlen("-----BEGIN PUBLIC KEY-----\n") + 3] = '*';
+	CU_ASSERT_EQUAL(key_from_public_pem(bad, strlen(bad), "bad", &d, &err), -1);
+	CU_ASSERT_PTR_NULL(d);
+	free(sig);
+	free(bad);
+	free(text);
+	free(crlf);
+	free(pem);
+	key_free(a);
+	key_free(b);
+	key_free(c);
+	key_free(k);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -160,6 +212,7 @@ int main(void)
 		{"rsa3072: one key, four threads", test_rsa_threads},
 		{"a signature is bound to its digest", test_digest_is_bound},
 		{"one key, one id: P-256 compressed and uncompressed", test_one_key_one_id},
+		{"ed25519 public PEM: the direct reader and the decoder agree", test_public_pem_fast_path},
 		{NULL, NULL},
 	};
 	return run_suite("key", cases);
