@@ -48,7 +48,7 @@ p = sys.argv[1]; s = open(p).read()
 open(p, "w").write(s.replace(os.environ["FIND"], os.environ["REPL"], 1))' "$file"
 	status=survived
 	if ! nice -n 19 make -j2 all unit-bins >build.log 2>&1; then
-		status="killed (does not build)"
+		status="does not build" # the compiler caught it, not a test: the mutant needs rewording
 	else
 		for t in $tests; do
 			if ! run_test "$t"; then status="killed by $t"; break; fi
@@ -59,6 +59,10 @@ open(p, "w").write(s.replace(os.environ["FIND"], os.environ["REPL"], 1))' "$file
 	if [ "$status" = survived ]; then
 		survived=$((survived + 1)); survivors+=("$n")
 		echo "mutant $n: SURVIVED: $file: $find -> $repl"
+	elif [ "$status" = "does not build" ]; then
+		broken=$((broken + 1))
+		echo "mutant $n: does not build (not counted): $file: $find"
+		grep -m3 -E 'error|Error' build.log | sed 's/^/    /'
 	else
 		killed=$((killed + 1))
 		echo "mutant $n: $status: $file: $find"
