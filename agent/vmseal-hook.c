@@ -19,6 +19,7 @@
 #include "lib/filetrust.h"
 #include "lib/hostsecret.h"
 #include "lib/policy.h"
+#include "lib/truststate.h"
 #include "lib/started.h"
 #include "lib/util.h"
 
@@ -283,19 +284,25 @@ out:
 /* The hook's own state (host secret, overlay registry, started-check records): under
  * /var/lib/vmseal for the system policy, else beside the policy (as trust.state), so that a
  * test's or a manual run's policy never reaches the host's state. */
+static void state_dir_path(const struct hook_config *cfg, char *out, size_t outlen)
+{
+	const char *slash = strrchr(cfg->policy, '/');
+
+	if (cfg->state_dir[0])
+		snprintf(out, outlen, "%s", cfg->state_dir);
+	else if (!strcmp(cfg->policy, DEFAULT_POLICY))
+		snprintf(out, outlen, "%s/hook", DEFAULT_STATE_DIR);
+	else
+		snprintf(out, outlen, "%.*s/hook-state", slash ? (int)(slash - cfg->policy) : 1,
+			 slash ? cfg->policy : ".");
+}
+
 static int state_dir_ready(struct hook_config *cfg, struct vs_error *err)
 {
 	if (!cfg->state_dir[0]) {
-		const char *slash = strrchr(cfg->policy, '/');
-
-		if (!strcmp(cfg->policy, DEFAULT_POLICY)) {
-			if (mkdir(DEFAULT_STATE_DIR, 0755) < 0 && errno != EEXIST)
-				return vs_fail(err, VS_ERR_IO, DEFAULT_STATE_DIR, "cannot create: %s", strerror(errno));
-			snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s/hook", DEFAULT_STATE_DIR);
-		} else {
-			snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%.*s/hook-state",
-				 slash ? (int)(slash - cfg->policy) : 1, slash ? cfg->policy : ".");
-		}
+		if (!strcmp(cfg->policy, DEFAULT_POLICY) && mkdir(DEFAULT_STATE_DIR, 0755) < 0 && errno != EEXIST)
+			return vs_fail(err, VS_ERR_IO, DEFAULT_STATE_DIR, "cannot create: %s", strerror(errno));
+		state_dir_path(cfg, cfg->state_dir, sizeof(cfg->state_dir));
 	}
 	return evalcache_dir_check(cfg->state_dir, err);
 }
@@ -458,7 +465,14 @@ static int protect_paths(const struct hook_config *cfg, const struct run *run,
 		return -1;
 	if (run->head_path[0] && domallow_protect_add(pr, run->head_path, "audit head", err) < 0)
 		return -1;
-	return 0;
+	if (cfg->trust_state[0])
+		snprintf(root, sizeof(root), "%s", cfg->trust_state);
+	else
+		trust_state_path_for(cfg->policy, root, sizeof(root));
+	if (domallow_protect_add(pr, root, "trust state", err) < 0)
+		return -1;
+	state_dir_path(cfg, root, sizeof(root));
+	return domallow_protect_add(pr, root, "hook state directory", err);
 }
 
 /* The whole domain against the allow-list (lib/domallow): -1 when denied (printed and audited,

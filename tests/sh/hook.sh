@@ -276,6 +276,22 @@ sed "s|<domain type='qemu' id='5'>|<domain type='qemu' xmlns:qemu='http://libvir
 	web1-prepare-begin.xml > passthrough.xml
 expect_deny "qemu:commandline denied" "^vmseal: denied: domain web1: <qemu:commandline>: qemu:commandline passes raw arguments" hook web1 prepare begin passthrough.xml
 
+# --- the whole domain (lib/domallow): the hook's own paths
+sed "s|<devices>|<devices><serial type='file'><source path='$T/hook-state/forged'/></serial>|" \
+	web1-prepare-begin.xml > chr-state.xml
+expect_deny "file chardev into the hook's state directory denied (domallow: no vmseal path)" \
+	"^vmseal: denied: domain web1: <devices><serial><source> $T/hook-state/forged: names a vmseal path \(hook state directory" \
+	hook web1 prepare begin chr-state.xml
+sed "s|<devices>|<devices><serial type='file'><source path='$T/trust.state'/></serial>|" \
+	web1-prepare-begin.xml > chr-trust.xml
+expect_deny "file chardev onto the trust state denied (domallow: no vmseal path)" \
+	"^vmseal: denied: domain web1: <devices><serial><source> $T/trust.state: names a vmseal path \(trust state" \
+	hook web1 prepare begin chr-trust.xml
+sed "s|<devices>|<devices><serial type='file'><source path='$T/hook.conf'/></serial>|" \
+	web1-prepare-begin.xml > chr-conf.xml
+expect_deny "file chardev onto hook.conf denied (domallow: no vmseal path)" \
+	"names a vmseal path \(hook configuration $T/hook.conf" hook web1 prepare begin chr-conf.xml
+
 # --- fail closed
 expect_err "policy missing refused" "^vmseal: denied: domain web1: .*nonexistent.json.*" \
 	env VMSEAL_POLICY=$T/nonexistent.json vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
