@@ -58,7 +58,8 @@ static void usage(FILE *f)
 "At \"prepare begin\", \"start begin\", \"restore begin\" and \"migrate begin\" it reads the domain\n"
 "XML from stdin and refuses the start unless every disk's whole backing chain is covered by\n"
 "valid attestations (IMAGE.intoto.json next to each image) under the host policy. A writable\n"
-"top overlay needs none when its backing template's policy rule has allow_overlay. Every other\n"
+"top overlay needs none when its backing template's policy rule has allow_overlay and the hook\n"
+"saw it born empty (no data clusters) at its first start. Every other\n"
 "operation exits 0 at once. It prints nothing on stdout (libvirt keeps the XML of the filter\n"
 "operations restore and migrate unchanged), never calls libvirt and starts no process.\n"
 "\n"
@@ -107,7 +108,8 @@ static void usage(FILE *f)
 "                installed, and expired bundles are refused\n"
 "  qemu_user = none   (libvirt-qemu with dynamic_ownership: it may own verified files too)\n"
 "  state_dir = /var/lib/vmseal/hook   (default for the system policy; else hook-state beside\n"
-"              the policy): the host secret that MACs cache entries, started-check records\n"
+"              the policy): the host secret that MACs cache entries, the registry of\n"
+"              overlays seen born empty, started-check records\n"
 "  qemu_pid_dir = " DEFAULT_QEMU_PID_DIR "   (libvirt's DOMAIN.pid files, for started begin)\n"
 "Precedence: command line, then environment ($VMSEAL_POLICY), then the file, then defaults.\n"
 "\n"
@@ -572,18 +574,23 @@ static int judge_domain(struct run *run, struct hook_config *cfg, const char *ar
 		rc = run->denied_rc;
 		goto out;
 	}
-	if (!cfg->no_cache) {
-		struct vs_error cerr;
+	{
+		struct vs_error serr;
 
-		/* An unusable cache directory or host secret only costs time: judge afresh. */
-		if (evalcache_dir_check(cfg->cache_dir, &cerr) == 0 && state_dir_ready(cfg, &cerr) == 0 &&
-		    hostsecret_load(cfg->state_dir, 1, secret, &cerr) == 0) {
+		/* Without the state directory and its secret: no cache, no overlay registry (only
+		 * overlays empty now are exempt), and start begin denies (it keeps a record). */
+		have_secret = state_dir_ready(cfg, &serr) == 0 &&
+			      hostsecret_load(cfg->state_dir, 1, secret, &serr) == 0;
+		/* An unusable cache directory only costs time: judge everything afresh. */
+		if (have_secret && !cfg->no_cache && evalcache_dir_check(cfg->cache_dir, &serr) == 0)
 			cache_dir = cfg->cache_dir;
-			have_secret = 1;
-		}
 	}
 	diskcheck_init(&dc, policy, vs_now(), cache_dir);
-	dc.secret = have_secret ? secret : NULL;
+	dc.secret = cache_dir ? secret : NULL;
+	dc.state_dir = cfg->state_dir;
+	dc.state_secret = have_secret ? secret : NULL;
+	dc.domain = argv_domain;
+	dc.register_overlays = keep;
 	dc.trust.qemu_uid = cfg->qemu_uid;
 	/* start begin keeps what it verified, for the started begin check */
 	snprintf(rec.domain, sizeof(rec.domain), "%s", argv_domain);

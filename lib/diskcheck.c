@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "evalcache.h"
+#include "overlayreg.h"
 #include "qcow2.h"
 #include "util.h"
 
@@ -398,6 +399,32 @@ out:
 	return ret;
 }
 
+/* allow_overlay exempts an overlay only if the hook saw it born empty: registered (device,
+ * inode, birth time, domain) when it was, or empty now (then registered at start begin). An
+ * overlay holding a whole other disk (qemu-img convert -B) would otherwise run unsigned. */
+static int overlay_born_empty(struct diskcheck *c, struct layer *l, const struct layer *tpl,
+			      struct vs_error *e)
+{
+	struct overlay_id id;
+	int has_data;
+
+	if (c->state_secret && c->domain && overlay_id_of(l->fd, l->path, &id, e) == 0 &&
+	    overlayreg_lookup(c->state_dir, c->state_secret, &id, c->domain))
+		return 0;
+	vs_error_clear(e);
+	if (qcow2_has_data(l->fd, l->path, &l->hdr, &has_data, e) < 0)
+		return -1;
+	if (has_data)
+		return vs_fail(e, VS_ERR_DENIED, l->path,
+			       "writable overlay holds data the hook never saw it born empty (allow_overlay exempts only those); create it afresh: qemu-img create -f qcow2 -F %s -b %s %s",
+			       image_format_name(tpl->fmt), tpl->path, l->path);
+	if (c->register_overlays && c->state_secret && c->domain &&
+	    (overlay_id_of(l->fd, l->path, &id, e) < 0 ||
+	     overlayreg_add(c->state_dir, c->state_secret, &id, c->domain, e) < 0))
+		return -1;
+	return 0;
+}
+
 static void summary_add(struct disk_result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void summary_add(struct disk_result *r, const char *fmt, ...)
@@ -474,6 +501,13 @@ int diskcheck_disk(struct diskcheck *c, const struct domain_disk *d, struct disk
 
 		if (j == 0 && n > 1 && !d->readonly && layers[1].decision != DECISION_DENY &&
 		    layers[1].rule && policy_template_allows_overlay(c->policy, layers[1].template_name)) {
+			if (overlay_born_empty(c, l, &layers[1], &e) < 0) {
+				if (refuse(c, r, &e)) {
+					final = 1;
+					goto out;
+				}
+				continue; /* would-deny: judged, not exempt */
+			}
 			l->exempt = 1;
 			continue;
 		}

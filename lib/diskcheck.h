@@ -23,6 +23,12 @@ struct diskcheck {
 	const uint8_t *secret;   /* HOSTSECRET_BYTES: MAC key of cache entries; NULL: no allow-cache */
 	struct filetrust_opts trust; /* the ownership rule every layer must pass */
 	struct started_record *record; /* non-NULL: every layer of an allowed disk is added to it */
+	/* The overlay registry (lib/overlayreg.h): NULL state_secret, none (only overlays empty
+	 * now are exempt). register_overlays: record overlays seen empty (start begin). */
+	const char *state_dir;
+	const uint8_t *state_secret;
+	const char *domain;
+	int register_overlays;
 	struct diskcheck_memo *memo;
 	size_t nmemo, capmemo;
 };
@@ -51,7 +57,8 @@ void diskcheck_free(struct diskcheck *c);
  * QEMU opens them),
  * volume and other disk types, and any layer without an attestation that policy_eval_image()
  * allows — except a writable top overlay whose backing layer's template rule has
- * allow_overlay. With enforce false, denials of kind VS_ERR_DENIED become ALLOW_AUDIT_ONLY;
+ * allow_overlay and that the hook saw born empty (no L1 entries, no snapshots: now, or
+ * registered for this domain when it was). With enforce false, denials of kind VS_ERR_DENIED become ALLOW_AUDIT_ONLY;
  * errors (I/O, hostile headers) still deny. Returns 0 when the disk may start (ALLOW or
  * ALLOW_AUDIT_ONLY), -1 when denied; r->why says why in both non-ALLOW cases. */
 int diskcheck_disk(struct diskcheck *c, const struct domain_disk *d, struct disk_result *r);

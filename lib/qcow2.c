@@ -178,6 +178,9 @@ int qcow2_read_header(int fd, const char *name, struct qcow2_info *out, struct v
 	out->cluster_bits = be32(hdr + 20);
 	out->virtual_size = be64(hdr + 24);
 	out->crypt_method = be32(hdr + 32);
+	out->l1_size = be32(hdr + 36);
+	out->l1_table_offset = be64(hdr + 40);
+	out->nb_snapshots = be32(hdr + 60);
 	if (out->cluster_bits < QCOW2_MIN_CLUSTER_BITS || out->cluster_bits > QCOW2_MAX_CLUSTER_BITS) {
 		vs_fail(err, VS_ERR_INPUT, name, "cluster_bits %u outside [%u, %u]", out->cluster_bits,
 			QCOW2_MIN_CLUSTER_BITS, QCOW2_MAX_CLUSTER_BITS);
@@ -273,6 +276,43 @@ out:
 		out->format = f;
 	}
 	return ret;
+}
+
+int qcow2_has_data(int fd, const char *name, const struct qcow2_info *hdr, int *has_data,
+		   struct vs_error *err)
+{
+	uint8_t buf[65536];
+	uint64_t fsize, cluster, left, off;
+
+	*has_data = 1;
+	if (hdr->format != IMAGE_FORMAT_QCOW2)
+		return vs_fail(err, VS_ERR_INPUT, name, "not a qcow2 image");
+	if (hdr->nb_snapshots)
+		return 0; /* internal snapshots hold clusters of their own */
+	if (hdr->l1_size > QCOW2_MAX_L1_ENTRIES)
+		return vs_fail(err, VS_ERR_INPUT, name, "L1 table of %u entries, limit is %u", hdr->l1_size,
+			       QCOW2_MAX_L1_ENTRIES);
+	if (fd_size(fd, name, &fsize, err) < 0)
+		return -1;
+	cluster = 1ull << hdr->cluster_bits;
+	left = (uint64_t)hdr->l1_size * 8;
+	off = hdr->l1_table_offset;
+	if (left && (off % cluster || off > fsize || left > fsize - off))
+		return vs_fail(err, VS_ERR_INPUT, name, "L1 table at %llu (%u entries) outside the file or misaligned",
+			       (unsigned long long)off, hdr->l1_size);
+	while (left) {
+		size_t want = left < sizeof(buf) ? (size_t)left : sizeof(buf), got;
+
+		if (pread_full(fd, buf, want, (off_t)off, &got) < 0 || got != want)
+			return vs_fail(err, VS_ERR_IO, name, "cannot read the L1 table");
+		for (size_t i = 0; i < want; i++)
+			if (buf[i])
+				return 0;
+		left -= want;
+		off += want;
+	}
+	*has_data = 0;
+	return 0;
 }
 
 int qcow2_backing_path(const char *image_path, const char *backing, char *out, size_t outlen,

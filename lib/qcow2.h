@@ -12,6 +12,7 @@
 #define QCOW2_MAGIC 0x514649fbu            /* "QFI\xfb" */
 #define QCOW2_MAX_BACKING_NAME 1023        /* qemu's own limit on the backing file name */
 #define QCOW2_MAX_FORMAT_NAME 15           /* qemu's limit on the backing format name */
+#define QCOW2_MAX_L1_ENTRIES (1u << 20) /* 8 MiB of L1: 512 TiB at 64 KiB clusters */
 #define QCOW2_EXT_END 0x00000000u
 #define QCOW2_EXT_BACKING_FORMAT 0xe2792acau
 #define QCOW2_EXT_DATA_FILE 0x44415441u
@@ -33,6 +34,9 @@ struct qcow2_info {
 	uint32_t cluster_bits;
 	uint64_t virtual_size;
 	uint32_t crypt_method;
+	uint32_t l1_size;               /* entries of the active L1 table */
+	uint64_t l1_table_offset;
+	uint32_t nb_snapshots;
 	uint64_t incompatible_features;
 	int has_backing;
 	char backing_file[QCOW2_MAX_BACKING_NAME + 1];   /* as written in the header */
@@ -49,6 +53,15 @@ struct qcow2_info {
  * backing name or extensions fall outside the file or its first cluster is refused
  * (VS_ERR_INPUT) with the bad value quoted; name is for errors. */
 int qcow2_read_header(int fd, const char *name, struct qcow2_info *out, struct vs_error *err);
+
+/* Whether the qcow2 image open on fd (header hdr, from qcow2_read_header) holds any guest data
+ * of its own: *has_data = 1 when it has internal snapshots or any non-zero entry in its L1
+ * table (an L2 table exists: data, zero or discarded clusters that would hide the backing
+ * file's), 0 when every read falls through to the backing file, as in an overlay just made by
+ * `qemu-img create -b`. Reads at most QCOW2_MAX_L1_ENTRIES entries, bounded by the file; an L1
+ * table outside the file or misaligned is refused (VS_ERR_INPUT). */
+int qcow2_has_data(int fd, const char *name, const struct qcow2_info *hdr, int *has_data,
+		   struct vs_error *err);
 
 /* Resolves a header's backing file name the way qemu does: an absolute name as is, a relative
  * one against the directory of image_path (as given, symlinks not resolved). Names with a

@@ -42,6 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* pread only: the offset is untouched */
 	if (info.format == IMAGE_FORMAT_RAW)
 		return 0;
+	{
+		int has_data = 7;
+		struct vs_error e2 = {0};
+
+		if (qcow2_has_data(fd, "fuzz.qcow2", &info, &has_data, &e2) < 0 ? e2.reason[0] == '\0'
+										 : (has_data != 0 && has_data != 1))
+			abort();
+	}
 	if (info.format != IMAGE_FORMAT_QCOW2 || (info.version != 2 && info.version != 3) ||
 	    (info.incompatible_features & ~QCOW2_INCOMPAT_KNOWN) ||
 	    strnlen(info.backing_file, sizeof(info.backing_file)) >= sizeof(info.backing_file) ||

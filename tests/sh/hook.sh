@@ -385,6 +385,35 @@ else
 	skip "ownership rule tests need root (chown)"
 fi
 
+# --- allow_overlay exempts only overlays the hook saw born empty (lib/overlayreg.c)
+ov_xml() { sed "s|$T/top.qcow2|$T/$1|g" web1-start-begin.xml; }
+head -c 3000000 /dev/urandom > other.raw
+qemu-img convert -q -f raw -O qcow2 -B "$T/base.qcow2" -F qcow2 other.raw evilov.qcow2
+ov_xml evilov.qcow2 > evilov.xml
+expect_deny "overlay holding a whole other disk (qemu-img convert -B) denied: never seen born empty" \
+	"disk vda $T/evilov.qcow2: writable overlay holds data the hook never saw it born empty .*create it afresh: qemu-img create -f qcow2 -F qcow2 -b $T/base.qcow2 $T/evilov.qcow2" \
+	hook web1 start begin evilov.xml
+qemu-img create -q -f qcow2 -F qcow2 -b "$T/base.qcow2" born.qcow2
+ov_xml born.qcow2 > born.xml
+expect_rc "fresh overlay: allowed at its first start and registered" 0 hook web1 start begin born.xml
+ls hook-state/overlays/ | grep -q "^[0-9]*-$(stat -c %i born.qcow2)$" && pass "registry names the overlay's device and inode" \
+	|| fail "registry: $(ls hook-state/overlays)"
+qemu-io -f qcow2 -c 'write -P 0x5a 0 1M' born.qcow2 >/dev/null || fail "qemu-io write"
+expect_rc "the guest's own writes later: the registered overlay still starts" 0 hook web1 start begin born.xml
+expect_deny "the registered overlay under another domain denied" "born.qcow2: writable overlay holds data" \
+	hook web2 start begin <(sed "s|<name>web1</name>|<name>web2</name>|" born.xml)
+cp born.qcow2 born-copy.qcow2
+ov_xml born-copy.qcow2 > copy.xml
+expect_deny "a copy of a registered overlay (another inode) denied" "born-copy.qcow2: writable overlay holds data" \
+	hook web1 start begin copy.xml
+reg=hook-state/overlays/$(ls hook-state/overlays/ | grep -- "-$(stat -c %i born.qcow2)$")
+cp "$reg" reg.keep
+sed -i 's/^mac .*/mac '"$(printf '%064d' 0)"'/' "$reg"
+expect_deny "a registry record without a valid MAC registers nothing" "born.qcow2: writable overlay holds data" \
+	hook web1 start begin born.xml
+cp reg.keep "$reg"
+expect_rc "record restored: allowed" 0 hook web1 start begin born.xml
+
 # --- cache hygiene
 rm -rf cache; mkdir -m 0777 cache
 expect_rc "a cache directory open to others is ignored" 0 hook web1 prepare begin web1-prepare-begin.xml

@@ -389,6 +389,57 @@ static void test_backing_path(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "too long"));
 }
 
+/* An overlay born empty has no L1 entry and no snapshot; anything else holds data. */
+static void test_has_data(void)
+{
+	struct hdr_spec s = {.version = 3, .file_size = 2 * CLUSTER};
+	struct qcow2_info info;
+	struct vs_error err;
+	const char *path = write_image("l1.qcow2", &s);
+	uint8_t b[8] = {0};
+	int fd, has;
+
+	fd = open(path, O_RDWR);
+	CU_ASSERT_FATAL(fd >= 0);
+	put32(b, 2);
+	CU_ASSERT(pwrite(fd, b, 4, 36) == 4);               /* l1_size 2 */
+	put64(b, CLUSTER);
+	CU_ASSERT(pwrite(fd, b, 8, 40) == 8);               /* L1 at cluster 1, all zero */
+	CU_ASSERT_EQUAL_FATAL(qcow2_read_header(fd, path, &info, &err), 0);
+	CU_ASSERT_EQUAL(qcow2_has_data(fd, path, &info, &has, &err), 0);
+	CU_ASSERT_EQUAL(has, 0);
+	put64(b, 3 * CLUSTER);
+	CU_ASSERT(pwrite(fd, b, 8, CLUSTER + 8) == 8);      /* second L1 entry: an L2 table */
+	CU_ASSERT_EQUAL(qcow2_has_data(fd, path, &info, &has, &err), 0);
+	CU_ASSERT_EQUAL(has, 1);
+	memset(b, 0, 8);
+	CU_ASSERT(pwrite(fd, b, 8, CLUSTER + 8) == 8);
+	put32(b, 1);
+	CU_ASSERT(pwrite(fd, b, 4, 60) == 4);               /* one internal snapshot */
+	CU_ASSERT_EQUAL(qcow2_read_header(fd, path, &info, &err), 0);
+	CU_ASSERT_EQUAL(qcow2_has_data(fd, path, &info, &has, &err), 0);
+	CU_ASSERT_EQUAL(has, 1);
+	memset(b, 0, 8);
+	CU_ASSERT(pwrite(fd, b, 4, 60) == 4);
+	put32(b, 1u << 30);
+	CU_ASSERT(pwrite(fd, b, 4, 36) == 4);               /* L1 larger than the limit */
+	CU_ASSERT_EQUAL(qcow2_read_header(fd, path, &info, &err), 0);
+	CU_ASSERT_EQUAL(qcow2_has_data(fd, path, &info, &has, &err), -1);
+	CU_ASSERT_EQUAL(has, 1);
+	put32(b, 8193);
+	CU_ASSERT(pwrite(fd, b, 4, 36) == 4);               /* L1 past the end of the file */
+	CU_ASSERT_EQUAL(qcow2_read_header(fd, path, &info, &err), 0);
+	CU_ASSERT_EQUAL(qcow2_has_data(fd, path, &info, &has, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "outside the file"));
+	put32(b, 1);
+	CU_ASSERT(pwrite(fd, b, 4, 36) == 4);
+	put64(b, CLUSTER + 8);
+	CU_ASSERT(pwrite(fd, b, 8, 40) == 8);               /* misaligned */
+	CU_ASSERT_EQUAL(qcow2_read_header(fd, path, &info, &err), 0);
+	CU_ASSERT_EQUAL(qcow2_has_data(fd, path, &info, &has, &err), -1);
+	close(fd);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -407,6 +458,7 @@ int main(void)
 		{"NUL in backing name refused", test_backing_name_nul},
 		{"random mutations never crash", test_mutations_never_crash},
 		{"backing path resolution", test_backing_path},
+		{"born empty: L1 entries and snapshots", test_has_data},
 		{NULL, NULL},
 	};
 	return run_suite("qcow2", cases);

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Registry of writable overlays the hook saw born empty: only these are exempt by allow_overlay. */
+#ifndef VMSEAL_OVERLAYREG_H
+#define VMSEAL_OVERLAYREG_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "hostsecret.h"
+
+/* One overlay's identity: an inode reused by another file has another birth time. */
+struct overlay_id {
+	uint64_t dev, ino;
+	int64_t birth_sec;
+	uint32_t birth_nsec;
+};
+
+/* Fills id from the file open on fd (statx STATX_BTIME). A file system that keeps no birth
+ * time is refused (VS_ERR_DENIED): without it a reused inode would inherit a registration. */
+int overlay_id_of(int fd, const char *name, struct overlay_id *id, struct vs_error *err);
+
+/* 1 when state_dir/overlays holds a registration of id for domain with a valid MAC under
+ * secret, else 0 (absent, another domain's, malformed or unMAC'd records are all 0). */
+int overlayreg_lookup(const char *state_dir, const uint8_t secret[static HOSTSECRET_BYTES],
+		      const struct overlay_id *id, const char *domain);
+
+/* Registers id for domain (atomic, 0600, MAC'd). */
+int overlayreg_add(const char *state_dir, const uint8_t secret[static HOSTSECRET_BYTES],
+		   const struct overlay_id *id, const char *domain, struct vs_error *err);
+
+#endif
