@@ -17,6 +17,7 @@
 
 #include "bootfile.h"
 #include "domxml.h"
+#include "filetrust.h"
 
 #define QEMU_NS_HREF "http://libvirt.org/schemas/domain/qemu/1.0"
 #define WALK_PATH_MAX 512
@@ -301,35 +302,16 @@ static int under_log_dir(struct domallow_walk *w, const char *value)
 	return 0;
 }
 
-/* Root-owned, not writable by group or other, in root-owned directories not writable by
- * group or other (sticky ones excepted). path is canonical. */
+/* The emulator can be changed by root only: lib/filetrust's rule for verified files (root's,
+ * not writable by group or other, root-owned directories, a local file system, no writer). */
 static int file_trusted(struct domallow_walk *w, const char *shown, const char *path)
 {
-	char dir[VS_MAX_PATH_BYTES];
-	struct stat st;
-	char *slash;
+	const struct filetrust_opts fo = {.qemu_uid = FILETRUST_NO_UID, .allow_remote_fs = 0};
+	struct vs_error e = {0};
 
-	if (stat(path, &st) < 0)
-		return deny(w, shown, "%s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return deny(w, shown, "%s is not a regular file", path);
-	if (st.st_uid != 0 || (st.st_mode & 022))
-		return deny(w, shown, "%s is owned by uid %u with mode %04o (must be root's, not writable by group or other)",
-			    path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-	snprintf(dir, sizeof(dir), "%s", path);
-	while ((slash = strrchr(dir, '/'))) {
-		if (slash == dir)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-		if (lstat(dir, &st) < 0)
-			return deny(w, shown, "%s: %s", dir, strerror(errno));
-		if (st.st_uid != 0 || ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)))
-			return deny(w, shown, "directory %s is owned by uid %u with mode %04o (must be root's, not writable by group or other)",
-				    dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-		if (!strcmp(dir, "/"))
-			break;
-	}
+	if (filetrust_path(path, &fo, &e) < 0)
+		return deny(w, shown, "%s%s%s", e.object[0] && strcmp(e.object, shown) ? e.object : "",
+			    e.object[0] && strcmp(e.object, shown) ? ": " : "", e.reason);
 	return 0;
 }
 

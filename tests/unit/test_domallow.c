@@ -401,7 +401,7 @@ static const struct dcase cases[] = {
 
 	/* emulator */
 	{"emulator wrapper script", NULL, NULL, 0, 0, "is not one of the policy's emulators", "@T@/qemu-wrap"},
-	{"emulator listed but writable by others", NULL, NULL, 0, 0, "must be root's, not writable by group or other",
+	{"emulator listed but writable by others", NULL, NULL, 0, 0, "mode 0777: a verified file must be owned by root and not writable by group or other",
 	 "@T@/qemu-open", "@T@/qemu-open"},
 	{"emulator symlink out of the allowed set", NULL, NULL, 0, 0, "is not one of the policy's emulators",
 	 "@T@/bin/qemu-system-x86_64", "@T@/bin/qemu-system-*"},
