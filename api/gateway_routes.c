@@ -526,21 +526,11 @@ static void audit_tail(struct gateway *gw, const struct route *rt, const char *n
 	struct vs_error err = {0};
 	uint64_t since = 1;
 
-	if (query && *query) {
-		char *end;
-
-		if (strncmp(query, "since=", 6) || !query[6] || query[6] == '-' || query[6] == '+') {
-			reply_error(out, 400, "bad_request", "query must be since=N");
-			json_decref(c.arr);
-			return;
-		}
-		errno = 0;
-		since = strtoull(query + 6, &end, 10);
-		if (*end || errno) {
-			reply_error(out, 400, "bad_request", "query must be since=N");
-			json_decref(c.arr);
-			return;
-		}
+	if (query && *query &&
+	    (strncmp(query, "since=", 6) || parse_uint_strict(query + 6, 0, UINT64_MAX, &since) < 0)) {
+		reply_error(out, 400, "bad_request", "query must be since=N");
+		json_decref(c.arr);
+		return;
 	}
 	if (audit_foreach(gw->audit_path, since, collect_entry, NULL, &c, &err) < 0) {
 		reply_error(out, 500, "io_error", "%s: %s", err.object, err.reason);

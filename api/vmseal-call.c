@@ -212,7 +212,8 @@ static int parse_i64(const char *s, int64_t *out)
 
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno || *end || end == s)
+	/* digits, or '-' and digits: no space or '+' that strtoll would skip */
+	if (errno || *end || end == s || !(isdigit((unsigned char)s[0]) || (s[0] == '-' && isdigit((unsigned char)s[1]))))
 		return -1;
 	*out = v;
 	return 0;

@@ -4,6 +4,7 @@
 
 #include <openssl/crypto.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -72,7 +73,7 @@ static int parse_url(struct redis_store *s, const char *url, struct vs_error *er
 
 		errno = 0;
 		v = strtol(colon + 1, &end, 10);
-		if (errno || end == colon + 1 || (*end && *end != '/') || v < 1 || v > 65535)
+		if (errno || !isdigit((unsigned char)colon[1]) || (*end && *end != '/') || v < 1 || v > 65535)
 			return vs_fail(err, VS_ERR_USAGE, url, "bad port");
 		s->port = (int)v;
 	}
@@ -81,7 +82,7 @@ static int parse_url(struct redis_store *s, const char *url, struct vs_error *er
 
 		errno = 0;
 		v = strtol(slash + 1, &end, 10);
-		if (errno || *end || v < 0 || v > 65535)
+		if (errno || !isdigit((unsigned char)slash[1]) || *end || v < 0 || v > 65535)
 			return vs_fail(err, VS_ERR_USAGE, url, "bad database number");
 		s->db = (int)v;
 	}
