@@ -285,12 +285,12 @@ static void test_cert_roundtrip(void)
 			sshkey_free(ok);
 		}
 		/* a host certificate: no options allowed */
+		free(line);
 		c.type = SSHCERT_HOST;
 		CU_ASSERT_EQUAL(sshcert_sign(&c, ca, NULL, &line, NULL, NULL, &err), -1);
+		CU_ASSERT_PTR_NULL(line);
 		c.force_command[0] = c.source_address[0] = '\0';
 		c.extensions = 0;
-		free(line);
-		line = NULL;
 		CU_ASSERT_EQUAL(sshcert_sign(&c, ca, NULL, &line, NULL, NULL, &err), 0);
 		CU_ASSERT_EQUAL(sshcert_parse_line(line, strlen(line), "cert", &p, &err), 0);
 		CU_ASSERT_EQUAL(p.type, SSHCERT_HOST);
