@@ -17,9 +17,24 @@ done
 cd "$T"
 umask 077
 unset SSH_AUTH_SOCK
-if [ ! -d /run/sshd ]; then
-	mkdir -m 0755 /run/sshd && cleanup_hooks+=("rmdir /run/sshd")
-fi
+# Several runs may overlap (make check here, another tree's at the same time): each holds a
+# shared lock while it runs; the last one out removes /run/sshd if a run of this test made it.
+sshd_lock=/tmp/vmseal-test-sshd.lock sshd_made=/tmp/vmseal-test-sshd.made
+exec 7>>"$sshd_lock"
+flock -s 7
+# Made again whenever it is missing (a run without this lock may have removed it meanwhile).
+ensure_run_sshd() {
+	if [ ! -d /run/sshd ] && mkdir -m 0755 /run/sshd 2>/dev/null; then
+		touch "$sshd_made"
+	fi
+}
+ensure_run_sshd
+release_run_sshd() {
+	if flock -x -n 7; then
+		[ -e "$sshd_made" ] && rmdir /run/sshd 2>/dev/null && rm -f "$sshd_made" "$sshd_lock"
+	fi
+}
+cleanup_hooks+=("release_run_sshd")
 
 for k in alice bob carol dave erin oper boss gwresp; do
 	vmseal-key generate --out $k --no-passphrase >/dev/null || fail "generate $k"
@@ -126,6 +141,7 @@ start_sshd() { # start_sshd HOSTKEY [CONFIG LINES]
 	local hk=$1; shift
 	[ -n "${sshdpid:-}" ] && { kill $sshdpid 2>/dev/null; wait $sshdpid 2>/dev/null; }
 	write_sshd_config sshd_config "HostKey $T/$hk" "$@"
+	ensure_run_sshd
 	: > sshd.log
 	$SSHD -D -e -f "$T/sshd_config" 2>>sshd.log &
 	sshdpid=$!
@@ -144,6 +160,7 @@ echo "[127.0.0.1]:$sshd_port $(cat hostkey.pub)" > known_hosts
 login() { # login KEY CERT [ssh options]: runs `true` as root on the sshd
 	local key=$1 crt=$2; shift 2
 	: > "$T/sshd.log"
+	ensure_run_sshd
 	timeout 20 ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityAgent=none \
 		-i "$key" -o CertificateFile="$crt" -o UserKnownHostsFile="$T/known_hosts" \
 		-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o ConnectTimeout=10 \
