@@ -348,7 +348,7 @@ static int rule_emulator(struct domallow_walk *w, xmlNode *n)
 	if (!ok_text || !ok_real)
 		return deny(w, text, "%s is not one of the policy's emulators (launch.emulators%s)",
 			    ok_text ? real : "an emulator that", l->nemulators ? "" : ", default " POLICY_LAUNCH_DEFAULT_EMULATOR);
-	if (file_trusted(w, text, real) < 0)
+	if (file_trusted(w, text, text) < 0)
 		return -1;
 	snprintf(w->r->emulator, sizeof(w->r->emulator), "%s", text);
 	return 0;
