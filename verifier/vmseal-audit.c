@@ -357,8 +357,10 @@ static int cmd_acknowledge(int argc, char **argv)
 	path = abspath;
 	if (audit_head_load(headfile, oldlog, sizeof(oldlog), &old, &exists, &err) < 0)
 		goto fail;
-	/* Whatever happened before, the log acknowledged from here on must be one chain. */
-	if (audit_verify(path, &res, &err) < 0)
+	/* Whatever happened before, the log acknowledged from here on must be one chain. A log
+	 * that is gone altogether starts afresh with the acknowledgement. */
+	memset(&res, 0, sizeof(res));
+	if (access(path, F_OK) == 0 && audit_verify(path, &res, &err) < 0)
 		goto fail;
 	hex_encode(old.hash, 32, hex);
 	if (exists)

@@ -164,3 +164,8 @@ head -1 hook.jsonl | grep -q '"event":"audit.continue"' && pass "…starting the
 expect_rc "…which verifies with --continues the renamed file" 0 vmseal-audit verify --continues hook.jsonl.1 hook.jsonl
 cp hook.jsonl.1 hook.jsonl.1.bak; head -n 2 hook.jsonl.1.bak > hook.jsonl.1; rm hook.jsonl
 expect_deny "a rename with the renamed file cut short is still refused" "audit log truncated or replaced" hook
+rm -f hook.jsonl
+expect_deny "a log that is gone: the hook refuses" "audit log truncated or replaced" hook
+expect_rc "acknowledging a log that is gone starts it afresh" 0 \
+	vmseal-audit acknowledge --head state/audit.head --reason "test: log deleted" hook.jsonl
+expect_rc "…and the hook allows again" 0 hook
