@@ -600,6 +600,27 @@ static int rule_audio(struct domallow_walk *w, xmlNode *n)
 	return deny(w, type, "audio type \"%s\" uses a host sound device or server", type);
 }
 
+/* Boot devices: a network boot runs whatever a DHCP/TFTP server on the guest's network hands
+ * out (through the NIC's PXE ROM), which no signature covers. */
+static const char net_boot_why[] = "a network (PXE) boot runs code from the network, not the signed boot disk";
+
+static int rule_os_boot(struct domallow_walk *w, xmlNode *n)
+{
+	static const struct value_rule v = {"dev", "boot device", "hd cdrom fd", "network",
+					    LAUNCH_ALLOW_NETWORK_BOOT, net_boot_why};
+
+	return judge_value(w, n, &v);
+}
+
+/* <boot order> of one device: on a network interface it is a network boot. */
+static int rule_device_boot(struct domallow_walk *w, xmlNode *n)
+{
+	(void)n;
+	if (!strncmp(w->path, "devices/interface/", 18))
+		return need_optin(w, "", LAUNCH_ALLOW_NETWORK_BOOT, net_boot_why);
+	return 0;
+}
+
 static int rule_disk_source(struct domallow_walk *w, xmlNode *n)
 {
 	char fdgroup[VS_MAX_NAME_BYTES];
@@ -745,7 +766,7 @@ static const struct domallow_entry table[] = {
 	/* <os>: boot files are signed like disks */
 	H("os", "firmware", NULL),
 	H("os/type", "arch machine", NULL),
-	H("os/boot", "dev", NULL),
+	HR("os/boot", "dev", NULL, rule_os_boot),
 	H("os/bootmenu", "enable timeout", NULL),
 	H("os/smbios", "mode", NULL),
 	H("os/bios", "useserial rebootTimeout", NULL),
@@ -921,7 +942,7 @@ static const struct domallow_entry table[] = {
 	H("*/seclabel/label", "", NULL),
 	H("*/alias", "name", NULL),
 	HS("*/address", "type domain bus slot function multifunction controller target unit port reg cssid ssid devno iobase irq base"),
-	H("*/boot", "order loadparm", NULL),
+	HR("*/boot", "order loadparm", NULL, rule_device_boot),
 	H("*/acpi", "index", NULL),
 	HS("*/driver", "name type cache error_policy rerror_policy io ioeventfd event_idx copy_on_read discard iothread detect_zeroes queues queue_size iommu ats packed page_per_vq txmode tx_queue_size rx_queue_size rss rss_hash_report vgaconf cmd_per_lun max_sectors intremap caching_mode eim iotlb aw_bits"),
 

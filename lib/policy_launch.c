@@ -20,6 +20,7 @@ static const struct { const char *name; unsigned bit; } optins[] = {
 	{"host_chardev", LAUNCH_ALLOW_HOST_CHARDEV},
 	{"host_interface", LAUNCH_ALLOW_HOST_INTERFACE},
 	{"seclabel", LAUNCH_ALLOW_SECLABEL},
+	{"network_boot", LAUNCH_ALLOW_NETWORK_BOOT},
 };
 
 const char *launch_optin_name(unsigned bit)

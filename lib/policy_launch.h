@@ -23,6 +23,7 @@ enum launch_optin {
 	LAUNCH_ALLOW_HOST_CHARDEV = 1u << 10,  /* chardevs of type pipe/dev, rng egd */
 	LAUNCH_ALLOW_HOST_INTERFACE = 1u << 11,/* interfaces other than user/network/bridge */
 	LAUNCH_ALLOW_SECLABEL = 1u << 12,      /* a security label the domain chooses */
+	LAUNCH_ALLOW_NETWORK_BOOT = 1u << 13,  /* boot from the network (PXE): unsigned code */
 };
 
 #define POLICY_LAUNCH_MAX_EMULATORS 16

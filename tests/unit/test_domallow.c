@@ -226,7 +226,8 @@ static void run_case(const struct dcase *c)
 #define A_ALL (LAUNCH_ALLOW_HOSTDEV | LAUNCH_ALLOW_REDIRDEV | LAUNCH_ALLOW_SMARTCARD_DB | \
 	       LAUNCH_ALLOW_SHMEM | LAUNCH_ALLOW_TPM_PASSTHROUGH | LAUNCH_ALLOW_FILESYSTEM | \
 	       LAUNCH_ALLOW_NVDIMM | LAUNCH_ALLOW_FWCFG | LAUNCH_ALLOW_OPTION_ROM | \
-	       LAUNCH_ALLOW_HOST_CHARDEV | LAUNCH_ALLOW_HOST_INTERFACE | LAUNCH_ALLOW_SECLABEL)
+	       LAUNCH_ALLOW_HOST_CHARDEV | LAUNCH_ALLOW_HOST_INTERFACE | LAUNCH_ALLOW_SECLABEL | \
+	       LAUNCH_ALLOW_NETWORK_BOOT)
 
 static const char top_all[] =
 	"<uuid>5fb18672-63df-4b26-a4b4-7a17d16d386d</uuid><genid>43dc0cf8-809b-4adb-9bea-a9abb5f3d90d</genid>"
@@ -601,6 +602,16 @@ static const struct dcase cases[] = {
 	{"static labels opted in", "<seclabel type='static' model='dac'><label>+107:+107</label></seclabel>"
 	 "<seclabel type='dynamic' model='selinux'><baselabel>system_u:system_r:svirt_t:s0</baselabel></seclabel>", NULL,
 	 LAUNCH_ALLOW_SECLABEL},
+	/* network (PXE) boot: code from a DHCP/TFTP server, not the signed disk */
+	{"os boot network", "<os><type>hvm</type><boot dev='network'/><boot dev='hd'/></os>", NULL, 0, 0,
+	 "<os><boot> network: a network (PXE) boot runs code from the network, not the signed boot disk; refused unless the policy sets launch.allow.network_boot"},
+	{"os boot network opted in", "<os><type>hvm</type><boot dev='network'/></os>", NULL, LAUNCH_ALLOW_NETWORK_BOOT},
+	{"os boot unknown device", "<os><type>hvm</type><boot dev='usb'/></os>", NULL, A_ALL, 0,
+	 "<os><boot> usb: boot device \"usb\" is not allowed"},
+	{"interface boot order", NULL, "<interface type='network'><source network='default'/><boot order='1'/></interface>",
+	 0, 0, "<devices><interface><boot>: a network (PXE) boot runs code from the network, not the signed boot disk; refused unless the policy sets launch.allow.network_boot"},
+	{"interface boot order opted in", NULL,
+	 "<interface type='network'><source network='default'/><boot order='1'/></interface>", LAUNCH_ALLOW_NETWORK_BOOT},
 	{"seclabel type none", "<seclabel type='none'/>", NULL, 0, 0, "launch.allow.seclabel"},
 	{"selinux baselabel", "<seclabel type='dynamic' model='selinux'><baselabel>x</baselabel></seclabel>", NULL, 0, 0,
 	 "launch.allow.seclabel"},
