@@ -515,12 +515,20 @@ static int rule_memory_device(struct domallow_walk *w, xmlNode *n)
 	return judge_value(w, n, &v);
 }
 
+/* Both kinds hand the guest configuration that its boot runs as code: fw_cfg entries (Ignition
+ * configs, host files), SMBIOS strings (cloud-init's "ds=nocloud;s=URL" seed in the system
+ * serial, systemd credentials and extra kernel command lines in OEM strings). */
 static int rule_sysinfo(struct domallow_walk *w, xmlNode *n)
 {
-	static const struct value_rule v = {"type", "sysinfo type", "smbios", "fwcfg", LAUNCH_ALLOW_FWCFG,
-					    "fw_cfg entries hand host files to the guest's firmware and boot (e.g. Ignition configs)"};
+	static const struct value_rule fwcfg = {"type", "sysinfo type", "", "fwcfg", LAUNCH_ALLOW_FWCFG,
+						"fw_cfg entries hand host files to the guest's firmware and boot (e.g. Ignition configs)"};
+	static const struct value_rule smbios = {"type", "sysinfo type", "", "smbios", LAUNCH_ALLOW_SMBIOS,
+						 "SMBIOS strings reach the guest's boot as configuration (a cloud-init seed URL in the serial, systemd credentials and kernel command lines in OEM strings)"};
+	char type[32];
 
-	return judge_value(w, n, &v);
+	if (prop(w, n, "type", type, sizeof(type)) < 0)
+		return -1;
+	return judge_value(w, n, !strcmp(type, "smbios") ? &smbios : &fwcfg);
 }
 
 static int rule_tpm_backend(struct domallow_walk *w, xmlNode *n)

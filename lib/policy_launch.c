@@ -21,6 +21,7 @@ static const struct { const char *name; unsigned bit; } optins[] = {
 	{"host_interface", LAUNCH_ALLOW_HOST_INTERFACE},
 	{"seclabel", LAUNCH_ALLOW_SECLABEL},
 	{"network_boot", LAUNCH_ALLOW_NETWORK_BOOT},
+	{"smbios", LAUNCH_ALLOW_SMBIOS},
 };
 
 const char *launch_optin_name(unsigned bit)

@@ -227,7 +227,7 @@ static void run_case(const struct dcase *c)
 	       LAUNCH_ALLOW_SHMEM | LAUNCH_ALLOW_TPM_PASSTHROUGH | LAUNCH_ALLOW_FILESYSTEM | \
 	       LAUNCH_ALLOW_NVDIMM | LAUNCH_ALLOW_FWCFG | LAUNCH_ALLOW_OPTION_ROM | \
 	       LAUNCH_ALLOW_HOST_CHARDEV | LAUNCH_ALLOW_HOST_INTERFACE | LAUNCH_ALLOW_SECLABEL | \
-	       LAUNCH_ALLOW_NETWORK_BOOT)
+	       LAUNCH_ALLOW_NETWORK_BOOT | LAUNCH_ALLOW_SMBIOS)
 
 static const char top_all[] =
 	"<uuid>5fb18672-63df-4b26-a4b4-7a17d16d386d</uuid><genid>43dc0cf8-809b-4adb-9bea-a9abb5f3d90d</genid>"
@@ -248,7 +248,6 @@ static const char top_all[] =
 	"<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>"
 	"<on_lockfailure>poweroff</on_lockfailure>"
 	"<blkiotune><weight>800</weight><device><path>/dev/sda</path><weight>1000</weight></device></blkiotune>"
-	"<sysinfo type='smbios'><system><entry name='manufacturer'>x</entry></system></sysinfo>"
 	"<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/><bootmenu enable='no'/>"
 	"<smbios mode='sysinfo'/><bios useserial='yes'/></os>"
 	"<seclabel type='dynamic' model='dac' relabel='yes'><label>+0:+0</label><imagelabel>+0:+0</imagelabel></seclabel>";
@@ -537,6 +536,13 @@ static const struct dcase cases[] = {
 	 "<entry name='opt/x'>text</entry></sysinfo>", NULL, LAUNCH_ALLOW_FWCFG},
 	{"fwcfg entry from the policy", "<sysinfo type='fwcfg'><entry name='opt/x' file='@T@/policy.json'/></sysinfo>", NULL,
 	 LAUNCH_ALLOW_FWCFG, 0, "<sysinfo><entry> @T@/policy.json: names a vmseal path"},
+	{"smbios sysinfo", "<sysinfo type='smbios'><system><entry name='serial'>ds=nocloud;s=http://10.0.0.9/</entry>"
+	 "</system></sysinfo>", NULL, A_ALL & ~LAUNCH_ALLOW_SMBIOS, 0,
+	 "<sysinfo> smbios: SMBIOS strings reach the guest's boot as configuration"},
+	{"smbios oem strings", "<sysinfo type='smbios'><oemStrings><entry>io.systemd.stub.kernel-cmdline-extra=init=/bin/sh</entry>"
+	 "</oemStrings></sysinfo>", NULL, 0, 0, "refused unless the policy sets launch.allow.smbios"},
+	{"smbios sysinfo opted in", "<sysinfo type='smbios'><system><entry name='manufacturer'>x</entry></system></sysinfo>"
+	 "<os><type arch='x86_64' machine='pc'>hvm</type><smbios mode='sysinfo'/></os>", NULL, LAUNCH_ALLOW_SMBIOS},
 	{"sysinfo type unknown", "<sysinfo type='x'/>", NULL, A_ALL, 0, "sysinfo type \"x\""},
 	{"blkiotune device on the policy", "<blkiotune><device><path>@T@/policy.json</path></device></blkiotune>", NULL, 0, 0,
 	 "<blkiotune><device><path> @T@/policy.json: names a vmseal path"},
