@@ -375,6 +375,17 @@ def run_install():
             problems.append("unexpected files: %s" % " ".join(extra))
         b = open(d + "/policy.json", "rb").read() if os.path.exists(d + "/policy.json") else None
         state = "v1" if b == v1 else "v2" if b == v2 else "other"
+        # trust.state is written after the policy: it may lag behind, never lead (read before
+        # the leftover check below reruns the install, which writes it)
+        if os.path.exists(d + "/trust.state"):
+            try:
+                ts = json.load(open(d + "/trust.state"))
+                if ts["policy_version"] == 2 and state != "v2":
+                    problems.append("trust.state records version 2 but the policy is %s" % state)
+            except (ValueError, KeyError) as e:
+                problems.append("trust.state torn: %s" % e)
+        elif rc == 0:
+            problems.append("completed without a trust.state")
         if state == "v1":  # a leftover can only come from a kill before the rename
             state += stale_temp_cleaned(d, "policy.json", lambda x: x == v2, lambda: sh(*argv), problems)
             if state.endswith("cleaned") and open(d + "/policy.json", "rb").read() != v2:
@@ -383,16 +394,6 @@ def run_install():
             problems.append("policy.json is neither bundle (%s)" % (len(b) if b else "missing"))
         if rc == 0 and state != "v2":
             problems.append("completed but policy is %s" % state)
-        # trust.state is written after the policy: it may lag behind, never lead
-        if os.path.exists(d + "/trust.state"):
-            try:
-                ts = json.load(open(d + "/trust.state"))
-                if ts["policy_version"] == 2 and not state.startswith("v2"):
-                    problems.append("trust.state records version 2 but the policy is %s" % state)
-            except (ValueError, KeyError) as e:
-                problems.append("trust.state torn: %s" % e)
-        elif rc == 0:
-            problems.append("completed without a trust.state")
         state += "/audit-" + audit_ok(d + "/audit.log", problems)
         if os.path.exists(d + "/audit.log"):
             shutil.copy(d + "/audit.log", "inst.audit")
