@@ -1238,5 +1238,10 @@ int domallow_operation_check(const struct policy_launch *l, const char *op, stru
 	if (!strcmp(op, "restore") && !(l->allow & LAUNCH_ALLOW_RESTORE))
 		return vs_fail(err, VS_ERR_DENIED, "restore",
 			       "a saved image's RAM cannot be verified; refused unless the policy sets launch.allow.restore");
+	/* libvirt calls "migrate begin" on the destination of an incoming migration: the guest
+	 * continues from RAM sent by the source host, which no signature covers. */
+	if (!strcmp(op, "migrate") && !(l->allow & LAUNCH_ALLOW_MIGRATE))
+		return vs_fail(err, VS_ERR_DENIED, "migrate",
+			       "an incoming migration's RAM cannot be verified; refused unless the policy sets launch.allow.migrate");
 	return 0;
 }

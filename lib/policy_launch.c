@@ -22,6 +22,7 @@ static const struct { const char *name; unsigned bit; } optins[] = {
 	{"seclabel", LAUNCH_ALLOW_SECLABEL},
 	{"network_boot", LAUNCH_ALLOW_NETWORK_BOOT},
 	{"smbios", LAUNCH_ALLOW_SMBIOS},
+	{"migrate", LAUNCH_ALLOW_MIGRATE},
 };
 
 const char *launch_optin_name(unsigned bit)

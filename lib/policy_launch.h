@@ -25,6 +25,7 @@ enum launch_optin {
 	LAUNCH_ALLOW_SECLABEL = 1u << 12,      /* a security label the domain chooses */
 	LAUNCH_ALLOW_NETWORK_BOOT = 1u << 13,  /* boot from the network (PXE): unsigned code */
 	LAUNCH_ALLOW_SMBIOS = 1u << 14,        /* <sysinfo type='smbios'>: strings guests run as config */
+	LAUNCH_ALLOW_MIGRATE = 1u << 15,       /* an incoming migration (its RAM is unverified) */
 };
 
 #define POLICY_LAUNCH_MAX_EMULATORS 16

@@ -18,6 +18,7 @@ mkp pol_revoked.json "$RULES" a=a_revoked.entry
 mkp pol_audit.json "$RULES" '{"enforce":false}' a=a.entry
 mkp pol_net.json "$RULES" '{"allow_network_disks":true}' a=a.entry
 mkp pol_restore.json "$RULES" '{"launch":{"allow":{"restore":true}}}' a=a.entry
+mkp pol_migrate.json "$RULES" '{"launch":{"allow":{"migrate":true}}}' a=a.entry
 sign() { vmseal-sign --passphrase-file pw --key "${KEY:-a.key}" --template "$2" --template-version 3 --force "$1" >/dev/null 2>signerr || fail "sign $1: $(cat signerr)"; }
 
 cat > hook.conf <<EOF
@@ -106,7 +107,11 @@ expect_deny "restore begin: denied (the saved RAM cannot be verified)" \
 expect_rc "restore begin (filter) with launch.allow.restore: allowed" 0 \
 	env VMSEAL_POLICY=$T/pol_restore.json vmseal-hook web1 restore begin - < web1-restore-begin.xml
 [ ! -s "$T/out" ] && pass "restore filter prints nothing on stdout" || fail "restore stdout: $(cat "$T/out")"
-expect_rc "migrate begin (filter): allowed" 0 hook web1 migrate begin web1-start-begin.xml
+expect_deny "migrate begin: denied (the incoming RAM cannot be verified)" \
+	"^vmseal: denied: domain web1: migrate: an incoming migration's RAM cannot be verified; refused unless the policy sets launch.allow.migrate" \
+	hook web1 migrate begin web1-start-begin.xml
+expect_rc "migrate begin (filter) with launch.allow.migrate: allowed" 0 \
+	env VMSEAL_POLICY=$T/pol_migrate.json vmseal-hook web1 migrate begin - < web1-start-begin.xml
 [ ! -s "$T/out" ] && pass "migrate filter prints nothing on stdout" || fail "migrate stdout"
 n=$(wc -l < audit.jsonl)
 expect_rc "release end is not judged, even without a policy and with garbage input" 0 \
