@@ -71,9 +71,12 @@ ssh-keygen -q -t ed25519 -N '' -C otherca -f otherca
 } > policy.json
 mkdir state
 
+ftlib=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
 start_gateway() { # start_gateway LOG [OPTIONS]: sets $URL and $gwpid; FAKE runs it under faketime
 	local log=$1; shift
-	${FAKE:+faketime -f "$FAKE"} vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key \
+	# libfaketime preloaded into the gateway itself: the faketime wrapper forks, and killing the
+	# wrapper would leave the gateway running after the test
+	${FAKE:+env LD_PRELOAD=$ftlib FAKETIME=$FAKE} vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key \
 		--policy policy.json --libvirt test:///default --response-key gwresp.key \
 		--audit-log "$T/audit.jsonl" --threads 2 --ssh-state-dir state "$@" >/dev/null 2>"$log" &
 	gwpid=$!
