@@ -155,6 +155,24 @@ static int text_of(struct domallow_walk *w, xmlNode *n, char *out, size_t outlen
 	return 0;
 }
 
+/* The text of an element that names a path: libvirt hands it to QEMU as written, so white space
+ * around it is part of the name ("/boot/vmlinuz " is another file than "/boot/vmlinuz", one
+ * that whoever can write the directory may create). Refused rather than trimmed. */
+static int path_text_of(struct domallow_walk *w, xmlNode *n, char *out, size_t outlen)
+{
+	xmlChar *v = xmlNodeGetContent(n);
+	const char *s = v ? (const char *)v : "";
+	size_t l = strlen(s);
+	int padded = l && (strchr(" \t\n\r", s[0]) || strchr(" \t\n\r", s[l - 1]));
+
+	xmlFree(v);
+	if (text_of(w, n, out, outlen) < 0)
+		return -1;
+	if (padded && out[0])
+		return deny(w, out, "the path has white space around it; libvirt passes it to QEMU untrimmed, as another file's name");
+	return 0;
+}
+
 static int parent_prop(struct domallow_walk *w, xmlNode *n, const char *name, char *out, size_t outlen)
 {
 	if (!n->parent || n->parent->type != XML_ELEMENT_NODE) {
@@ -331,7 +349,7 @@ static int rule_emulator(struct domallow_walk *w, xmlNode *n)
 	size_t np = l->nemulators ? l->nemulators : 1;
 	int ok_text = 0, ok_real = 0;
 
-	if (text_of(w, n, text, sizeof(text)) < 0)
+	if (path_text_of(w, n, text, sizeof(text)) < 0)
 		return -1;
 	if (w->r->emulator[0])
 		return deny(w, text, "more than one <emulator>");
@@ -377,7 +395,7 @@ static int rule_bootfile(struct domallow_walk *w, xmlNode *n)
 	};
 	char text[VS_MAX_PATH_BYTES], tmpl[VS_MAX_PATH_BYTES];
 
-	if (text_of(w, n, text, sizeof(text)) < 0)
+	if (path_text_of(w, n, text, sizeof(text)) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (!strcmp((const char *)n->name, kinds[i].name) && boot_add(w, kinds[i].kind, text) < 0)
@@ -557,7 +575,7 @@ static int rule_rng_backend(struct domallow_walk *w, xmlNode *n)
 	int virtio;
 
 	if (prop(w, n, "model", model, sizeof(model)) < 0 || parent_prop(w, n, "model", rngmodel, sizeof(rngmodel)) < 0 ||
-	    text_of(w, n, text, sizeof(text)) < 0)
+	    path_text_of(w, n, text, sizeof(text)) < 0)
 		return -1;
 	virtio = !strncmp(rngmodel, "virtio", 6);
 	if (!strcmp(model, "random")) {
@@ -1115,7 +1133,7 @@ static int walk_elem(struct domallow_walk *w, xmlNode *n, int lenient, int depth
 	if (judge_attrs(w, n, e, e->cls == DOMALLOW_OPTIN ? LENIENT_OPTIN : 0) < 0)
 		goto out;
 	if (e->paths && domallow_has_word(e->paths, "#text")) {
-		if (text_of(w, n, text, sizeof(text)) < 0 || path_check(w, "text", text) < 0)
+		if (path_text_of(w, n, text, sizeof(text)) < 0 || path_check(w, "text", text) < 0)
 			goto out;
 	}
 	w->cur = e;
