@@ -90,8 +90,8 @@ static void usage(FILE *f)
 "file swapped in between exits 1 (audited as a swap) and libvirt kills the domain.\n"
 "\n"
 "Options (for manual runs; libvirt passes none, use the config file):\n"
-"  --config FILE     configuration file (default " DEFAULT_CONFIG ", or $VMSEAL_HOOK_CONF)\n"
-"  --policy FILE     policy (default " DEFAULT_POLICY ", or $VMSEAL_POLICY, or policy=)\n"
+"  --config FILE     configuration file (default " DEFAULT_CONFIG ")\n"
+"  --policy FILE     policy (default " DEFAULT_POLICY ", or policy= in the file)\n"
 "  --audit-log FILE  audit log (default: the policy's audit_log, else " DEFAULT_AUDIT_LOG ")\n"
 "  --no-cache        judge every image afresh; neither read nor write the allow-cache\n"
 "  -h, --help        this text\n"
@@ -112,7 +112,8 @@ static void usage(FILE *f)
 "              the policy): the host secret that MACs cache entries, the registry of\n"
 "              overlays seen born empty, started-check records\n"
 "  qemu_pid_dir = " DEFAULT_QEMU_PID_DIR "   (libvirt's DOMAIN.pid files, for started begin)\n"
-"Precedence: command line, then environment ($VMSEAL_POLICY), then the file, then defaults.\n"
+"Precedence: command line, then the file, then defaults. The hook reads no environment\n"
+"variable: what libvirtd's environment holds cannot move its policy or configuration.\n"
 "\n"
 "Allow-cache: an allowed image's decision is remembered in cache_dir (created 0700; ignored if\n"
 "not owned by the hook's user or open to others), keyed by the image's and its attestation's\n"
@@ -132,7 +133,7 @@ static void usage(FILE *f)
 "\n"
 "Examples:\n"
 "  vmseal-hook --policy policy.json web1 start begin - < web1.xml\n"
-"  VMSEAL_POLICY=/tmp/p.json vmseal-hook web1 prepare begin - < web1.xml; echo $?\n");
+"  vmseal-hook --policy /tmp/p.json web1 prepare begin - < web1.xml; echo $?\n");
 }
 
 static int judged(const char *op, const char *subop)
@@ -746,11 +747,10 @@ int main(int argc, char **argv)
 	};
 	struct hook_config cfg = {.policy = DEFAULT_POLICY, .cache_dir = DEFAULT_CACHE_DIR,
 				  .qemu_pid_dir = DEFAULT_QEMU_PID_DIR, .qemu_uid = FILETRUST_NO_UID};
-	const char *config = getenv("VMSEAL_HOOK_CONF"), *opt_policy = NULL, *opt_audit = NULL;
-	const char *env_policy = getenv("VMSEAL_POLICY");
+	const char *config = NULL, *opt_policy = NULL, *opt_audit = NULL;
 	struct run run = {0};
 	struct vs_error err = {0};
-	int opt_no_cache = 0, explicit_config = config != NULL, c;
+	int opt_no_cache = 0, explicit_config = 0, c;
 	char **pos;
 
 	/* libvirt's exact call (4 arguments, the last "-") is never parsed for options, so that a
@@ -789,8 +789,6 @@ int main(int argc, char **argv)
 	if (config_load(config ? config : DEFAULT_CONFIG, explicit_config, &cfg, &err) < 0)
 		return deny_domain(&run, &err);
 	snprintf(cfg.path, sizeof(cfg.path), "%s", config ? config : DEFAULT_CONFIG);
-	if (env_policy && env_policy[0])
-		snprintf(cfg.policy, sizeof(cfg.policy), "%s", env_policy);
 	if (opt_policy)
 		snprintf(cfg.policy, sizeof(cfg.policy), "%s", opt_policy);
 	if (opt_audit)

@@ -63,7 +63,6 @@ audit_log = $work/audit.jsonl
 cache_dir = $work/cache
 qemu_pid_dir = $work/run
 EOF
-export VMSEAL_HOOK_CONF=$work/hook.conf
 # A stand-in for QEMU at started begin: holds the 5 files of the domain as QEMU does, named by
 # its pid file (the started check compares them with what start begin verified).
 mkdir -p run
@@ -145,23 +144,23 @@ quiet_wait() {
 quiet_wait
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "hook bench: cold runs"
-read -r cold_med cold_max cold_cpu < <(timeit "$COLD" start.xml 1 "$HOOK" bench4 start begin -)
+read -r cold_med cold_max cold_cpu < <(timeit "$COLD" start.xml 1 "$HOOK" --config "$work/hook.conf" bench4 start begin -)
 echo "hook bench: cached runs"
-timeit 1 start.xml 0 "$HOOK" bench4 start begin - > /dev/null # fill the cache
-read -r start_med start_max start_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" bench4 start begin -)
-read -r prep_med prep_max prep_cpu < <(timeit "$CACHED" prepare.xml 0 "$HOOK" bench4 prepare begin -)
-read -r nocache_med nocache_max nocache_cpu < <(timeit "$COLD" start.xml 0 "$HOOK" --no-cache bench4 start begin -)
-read -r other_med other_max other_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" bench4 started begin -)
-read -r noop_med noop_max noop_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" bench4 release end -)
+timeit 1 start.xml 0 "$HOOK" --config "$work/hook.conf" bench4 start begin - > /dev/null # fill the cache
+read -r start_med start_max start_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" --config "$work/hook.conf" bench4 start begin -)
+read -r prep_med prep_max prep_cpu < <(timeit "$CACHED" prepare.xml 0 "$HOOK" --config "$work/hook.conf" bench4 prepare begin -)
+read -r nocache_med nocache_max nocache_cpu < <(timeit "$COLD" start.xml 0 "$HOOK" --config "$work/hook.conf" --no-cache bench4 start begin -)
+read -r other_med other_max other_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" --config "$work/hook.conf" bench4 started begin -)
+read -r noop_med noop_max noop_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" --config "$work/hook.conf" bench4 release end -)
 read -r true_med true_max true_cpu < <(timeit "$CACHED" start.xml 0 /bin/true)
 # Experiment: the same hook linked statically (no dynamic loading of libxml2, ICU, OpenSSL).
 static_note=
 if ${CC:-cc} -static -o "$work/hook-static" "$top/${BUILD:-build}/agent/vmseal-hook.o" \
 	"$top/${BUILD:-build}/libvmseal.a" -lxml2 -licuuc -licudata -lz -llzma -lcrypto -ljansson \
 	-lstdc++ -lm -ldl -lpthread > "$work/static.log" 2>&1; then
-	timeit 1 start.xml 0 "$work/hook-static" bench4 start begin - > /dev/null # page it in
-	read -r sstart_med sstart_max sstart_cpu < <(timeit "$CACHED" start.xml 0 "$work/hook-static" bench4 start begin -)
-	read -r sother_med sother_max sother_cpu < <(timeit "$CACHED" start.xml 0 "$work/hook-static" bench4 started begin -)
+	timeit 1 start.xml 0 "$work/hook-static" --config "$work/hook.conf" bench4 start begin - > /dev/null # page it in
+	read -r sstart_med sstart_max sstart_cpu < <(timeit "$CACHED" start.xml 0 "$work/hook-static" --config "$work/hook.conf" bench4 start begin -)
+	read -r sother_med sother_max sother_cpu < <(timeit "$CACHED" start.xml 0 "$work/hook-static" --config "$work/hook.conf" bench4 started begin -)
 else
 	static_note="static link failed: $(tail -1 "$work/static.log")"
 fi

@@ -125,14 +125,14 @@ vmseal-sign --passphrase-file pw --key a.key --template debian-12 --template-ver
 vmseal-sign --passphrase-file pw --key a.key --template debian-data --template-version 3 data.raw >/dev/null
 sed "s|@DIR@|$T|g" "$top/tests/data/xml/web1-prepare-begin.xml" >web1.xml
 expect_err "hook without /etc/vmseal/policy.json refuses (fail closed)" "policy" \
-	env -u VMSEAL_POLICY -u VMSEAL_HOOK_CONF $hook web1 prepare begin - <web1.xml
-expect_rc "hook allows web1 with signed disks" 0 env VMSEAL_POLICY=$T/pol.json $hook web1 prepare begin - <web1.xml
+	$hook web1 prepare begin - <web1.xml
+expect_rc "hook allows web1 with signed disks" 0 $hook --policy $T/pol.json web1 prepare begin - <web1.xml
 [ ! -s out ] && pass "hook prints nothing on stdout" || fail "hook stdout: $(head -c 200 out)"
 grep -q '"event":"hook.prepare"' /var/log/vmseal/audit.jsonl 2>/dev/null \
 	&& pass "hook logged to /var/log/vmseal/audit.jsonl" || fail "no audit event in /var/log/vmseal/audit.jsonl"
 printf 'x' | dd of=base.qcow2 bs=1 seek=200000 conv=notrunc status=none
 expect_deny "hook denies a tampered template" "disk vda .*digest mismatch" \
-	env VMSEAL_POLICY=$T/pol.json $hook web1 prepare begin - <web1.xml
+	$hook --policy $T/pol.json web1 prepare begin - <web1.xml
 
 # --- the admin's policy is never overwritten, not even by a reinstall, nor removed by a purge
 echo '{"admin":"mine"}' >/etc/vmseal/policy.json
@@ -232,7 +232,7 @@ if command -v logrotate >/dev/null; then
 		pass "logrotate: the log is sealed into audit.jsonl.1 and continues in audit.jsonl" ||
 		fail "logrotate: $(cat lr.log; ls -l /var/log/vmseal; head -2 /var/log/vmseal/audit.jsonl)"
 	expect_deny "the hook after the rotation judges as before (the tampered template), no head alarm" "digest mismatch" \
-		env VMSEAL_POLICY=$T/pol.json $hook web1 prepare begin - <web1.xml
+		$hook --policy $T/pol.json web1 prepare begin - <web1.xml
 	! grep -q "truncated or replaced" err && pass "no 'audit log truncated or replaced' after the rotation" || fail "head: $(cat err)"
 	expect_rc "the rotated file verifies on its own" 0 vmseal-audit verify /var/log/vmseal/audit.jsonl.1
 	expect_rc "the new file verifies as the continuation (the documented step)" 0 \

@@ -129,7 +129,7 @@ audit_head = $T/state/audit.head
 no_cache = true
 CONF
 "$PY" "$top/tests/mkpolicy.py" pol.json '[]' pk=pk.entry
-hook() { VMSEAL_HOOK_CONF=$T/hook.conf vmseal-hook anchor1 prepare begin - < nodisk.xml; }
+hook() { vmseal-hook --config "$T/hook.conf" anchor1 prepare begin - < nodisk.xml; }
 expect_rc "hook allows a domain without disks and writes its head" 0 hook
 [ -f state/audit.head ] && [ "$(stat -c %a state/audit.head)" = 600 ] && pass "head file is 0600" ||
 	fail "head file: $(ls -l state)"

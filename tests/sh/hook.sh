@@ -29,8 +29,9 @@ cache_dir = $T/cache
 qemu_pid_dir = $T/run
 EOF
 mkdir -p run
-export VMSEAL_HOOK_CONF=$T/hook.conf
-unset VMSEAL_POLICY
+hook_options_wrapper
+export HOOK_CONF=$T/hook.conf
+unset HOOK_POLICY
 
 # Images: a qcow2 template with content, a writable overlay on it, a readonly raw data disk.
 head -c 3000000 /dev/urandom > content.raw
@@ -105,18 +106,18 @@ expect_deny "restore begin: denied (the saved RAM cannot be verified)" \
 	"^vmseal: denied: domain web1: restore: a saved image's RAM cannot be verified; refused unless the policy sets launch.allow.restore" \
 	hook web1 restore begin web1-restore-begin.xml
 expect_rc "restore begin (filter) with launch.allow.restore: allowed" 0 \
-	env VMSEAL_POLICY=$T/pol_restore.json vmseal-hook web1 restore begin - < web1-restore-begin.xml
+	env HOOK_POLICY=$T/pol_restore.json vmseal-hook web1 restore begin - < web1-restore-begin.xml
 [ ! -s "$T/out" ] && pass "restore filter prints nothing on stdout" || fail "restore stdout: $(cat "$T/out")"
 expect_deny "migrate begin: denied (the incoming RAM cannot be verified)" \
 	"^vmseal: denied: domain web1: migrate: an incoming migration's RAM cannot be verified; refused unless the policy sets launch.allow.migrate" \
 	hook web1 migrate begin web1-start-begin.xml
 expect_rc "migrate begin (filter) with launch.allow.migrate: allowed" 0 \
-	env VMSEAL_POLICY=$T/pol_migrate.json vmseal-hook web1 migrate begin - < web1-start-begin.xml
+	env HOOK_POLICY=$T/pol_migrate.json vmseal-hook web1 migrate begin - < web1-start-begin.xml
 [ ! -s "$T/out" ] && pass "migrate filter prints nothing on stdout" || fail "migrate stdout"
 n=$(wc -l < audit.jsonl)
 expect_rc "release end is not judged, even without a policy and with garbage input" 0 \
-	env VMSEAL_POLICY=/nonexistent vmseal-hook web1 release end - <<< "not xml"
-expect_rc "prepare end is not judged" 0 env VMSEAL_POLICY=/nonexistent vmseal-hook web1 prepare end - < /dev/null
+	env HOOK_POLICY=/nonexistent vmseal-hook web1 release end - <<< "not xml"
+expect_rc "prepare end is not judged" 0 env HOOK_POLICY=/nonexistent vmseal-hook web1 prepare end - < /dev/null
 [ "$(wc -l < audit.jsonl)" = "$n" ] && pass "operations not judged write no audit event" || fail "audit grew"
 expect_deny "started begin without a record of start begin denied" \
 	"^vmseal: denied: domain web2: .*/hook-state/started/[0-9a-f]{64}: no record of what start begin verified" \
@@ -157,9 +158,9 @@ expect_rc "the same template attached readonly is allowed" 0 hook web1 prepare b
 expect_deny "readonly overlay still needs an attestation" "disk vda $T/top.qcow2: no attestation" \
 	hook web1 prepare begin ro.xml
 expect_deny "overlay denied when the template rule does not allow overlays" "disk vda $T/top.qcow2: no attestation" \
-	env VMSEAL_POLICY=$T/pol_nooverlay.json vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+	env HOOK_POLICY=$T/pol_nooverlay.json vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
 expect_deny "revoked key denied" "disk vda $T/top.qcow2: $T/base.qcow2: .*key revoked" \
-	env VMSEAL_POLICY=$T/pol_revoked.json vmseal-hook web1 start begin - < web1-start-begin.xml
+	env HOOK_POLICY=$T/pol_revoked.json vmseal-hook web1 start begin - < web1-start-begin.xml
 
 # --- nothing blocks libvirtd: FIFOs where files are expected are refused at once (timeout 5:
 # before vs_open_input, a FIFO sidecar blocked the hook, and libvirtd's start with it, for ever)
@@ -175,12 +176,12 @@ expect_deny "FIFO as disk image denied at once" "disk vdz $T/img.fifo: is a FIFO
 	timeout 5 vmseal-hook web1 prepare begin - < fifo-disk.xml
 mkfifo pol.fifo conf.fifo audit.fifo
 expect_err "FIFO policy refused at once" "pol.fifo: is a FIFO, not a regular file" \
-	timeout 5 env VMSEAL_POLICY=$T/pol.fifo vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+	timeout 5 env HOOK_POLICY=$T/pol.fifo vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
 expect_err "FIFO hook.conf refused at once" "conf.fifo: is a FIFO, not a regular file" \
-	timeout 5 env VMSEAL_HOOK_CONF=$T/conf.fifo vmseal-hook --audit-log "$T/audit.jsonl" web1 prepare begin - < web1-prepare-begin.xml
+	timeout 5 env HOOK_CONF=$T/conf.fifo vmseal-hook --audit-log "$T/audit.jsonl" web1 prepare begin - < web1-prepare-begin.xml
 printf 'policy = %s\naudit_log = %s/audit.fifo\ncache_dir = %s/cache\n' "$T/pol.json" "$T" "$T" > fifoaudit.conf
 expect_err "FIFO audit log refused at once" "audit.fifo: audit log is not a regular file" \
-	timeout 5 env VMSEAL_HOOK_CONF=$T/fifoaudit.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+	timeout 5 env HOOK_CONF=$T/fifoaudit.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
 
 # --- backing chain
 qemu-img create -q -f qcow2 evil.qcow2 16M
@@ -265,7 +266,7 @@ EOF
 expect_deny "network disk denied by default" "disk vdc nbd:export1: network disks are not allowed by the policy" \
 	hook web1 prepare begin net.xml
 expect_rc "network disk allowed when the policy says so" 0 \
-	env VMSEAL_POLICY=$T/pol_net.json vmseal-hook web1 prepare begin - < net.xml
+	env HOOK_POLICY=$T/pol_net.json vmseal-hook web1 prepare begin - < net.xml
 xml kinds-start-begin > kinds.xml
 sed -i '/<disk type=.block./,/<\/disk>/d; /<disk type=.network./,/<\/disk>/d' kinds.xml
 expect_deny "volume disk denied" "disk vdb recpool/vol1.qcow2: disk type 'volume' cannot be checked" hook kinds start begin kinds.xml
@@ -299,10 +300,10 @@ expect_deny "file chardev onto hook.conf denied (domallow: no vmseal path)" \
 
 # --- fail closed
 expect_err "policy missing refused" "^vmseal: denied: domain web1: .*nonexistent.json.*" \
-	env VMSEAL_POLICY=$T/nonexistent.json vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+	env HOOK_POLICY=$T/nonexistent.json vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
 echo '{"version":1,' > broken.json
 expect_err "unparsable policy refused" "^vmseal: denied: domain web1: " \
-	env VMSEAL_POLICY=$T/broken.json vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+	env HOOK_POLICY=$T/broken.json vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
 expect_err "bad XML refused" "^vmseal: denied: domain web1: domain XML: not well-formed" \
 	hook web1 prepare begin <(head -c 300 web1-prepare-begin.xml)
 expect_err "empty stdin refused" "domain XML: not well-formed" hook web1 start begin /dev/null
@@ -310,14 +311,14 @@ expect_err "XML of another domain refused" "names domain \"web1\", libvirt passe
 	hook web2 prepare begin web1-prepare-begin.xml
 printf 'policy = %s\nfrobnicate = 1\n' "$T/pol.json" > bad.conf
 expect_err "unknown config key refused" "bad.conf: line 2: unknown key \"frobnicate\"" \
-	env VMSEAL_HOOK_CONF=$T/bad.conf vmseal-hook --audit-log "$T/audit.jsonl" web1 prepare begin - < web1-prepare-begin.xml
+	env HOOK_CONF=$T/bad.conf vmseal-hook --audit-log "$T/audit.jsonl" web1 prepare begin - < web1-prepare-begin.xml
 tail -1 audit.jsonl | grep -q 'unknown key' && pass "a refused config file is audited where --audit-log says" || fail "bad config not audited: $(tail -1 audit.jsonl)"
 printf 'policy = relative.json\n' > bad2.conf
 expect_err "relative policy path in config refused" "line 1: policy must be an absolute path" \
-	env VMSEAL_HOOK_CONF=$T/bad2.conf vmseal-hook --audit-log "$T/audit.jsonl" web1 prepare begin - < web1-prepare-begin.xml
+	env HOOK_CONF=$T/bad2.conf vmseal-hook --audit-log "$T/audit.jsonl" web1 prepare begin - < web1-prepare-begin.xml
 printf 'policy = %s\naudit_log = /proc/nonexistent/audit.jsonl\ncache_dir = %s/cache\n' "$T/pol.json" "$T" > noaudit.conf
 expect_err "an allow that cannot be audited is refused" "cannot write the audit log|audit log failed|/proc/nonexistent" \
-	env VMSEAL_HOOK_CONF=$T/noaudit.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+	env HOOK_CONF=$T/noaudit.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
 expect_rc "usage error without arguments" 2 vmseal-hook
 expect_rc "--help" 0 vmseal-hook --help
 grep -q "Exit status" out && pass "--help documents exit status" || fail "--help text"
@@ -330,12 +331,12 @@ expect_rc "--policy option overrides the config" 0 \
 mv data.raw.intoto.json data.att
 n=$(events would-deny)
 expect_rc "enforce false: unsigned disk starts" 0 \
-	env VMSEAL_POLICY=$T/pol_audit.json vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+	env HOOK_POLICY=$T/pol_audit.json vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
 grep -q "^vmseal: would deny (enforce is false): domain web1 disk vdb $T/data.raw: no attestation" err \
 	&& pass "would-deny on stderr" || fail "stderr: $(cat err)"
 [ "$(events would-deny)" = $((n + 1)) ] && pass "audit has a would-deny" || fail "would-deny events: $(events would-deny)"
 expect_err "enforce false: errors still refuse" "cannot open" \
-	env VMSEAL_POLICY=$T/pol_audit.json vmseal-hook web1 prepare begin - < missing.xml
+	env HOOK_POLICY=$T/pol_audit.json vmseal-hook web1 prepare begin - < missing.xml
 mv data.att data.raw.intoto.json
 
 # --- the ownership rule: between the decision and QEMU's open, only root (or QEMU's user) can
@@ -352,7 +353,7 @@ if [ "$(id -u)" = 0 ]; then
 		hook web1 prepare begin own.xml
 	printf 'policy = %s\naudit_log = %s/audit.jsonl\ncache_dir = %s/cache\nqemu_user = 65534\n' "$T/pol.json" "$T" "$T" > qemu.conf
 	expect_rc "owned by qemu_user (libvirt's dynamic_ownership chowned it at start): allowed" 0 \
-		env VMSEAL_HOOK_CONF=$T/qemu.conf vmseal-hook web1 start begin - < own.xml
+		env HOOK_CONF=$T/qemu.conf vmseal-hook web1 start begin - < own.xml
 	chown 0 own/d.raw; chmod 0664 own/d.raw
 	expect_deny "group-writable verified file denied" "own/d.raw: owned by uid 0 with mode 0664" hook web1 prepare begin own.xml
 	chmod 0644 own/d.raw; chown 65534 own
@@ -425,7 +426,7 @@ expect_rc "a cache directory open to others is ignored" 0 hook web1 prepare begi
 [ -z "$(ls cache)" ] && pass "nothing written to an untrusted cache" || fail "cache written: $(ls cache)"
 rm -rf cache
 printf 'policy = %s\naudit_log = %s/audit.jsonl\ncache_dir = %s/cache\nno_cache = true\n' "$T/pol.json" "$T" "$T" > nocache.conf
-expect_rc "no_cache = true" 0 env VMSEAL_HOOK_CONF=$T/nocache.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
+expect_rc "no_cache = true" 0 env HOOK_CONF=$T/nocache.conf vmseal-hook web1 prepare begin - < web1-prepare-begin.xml
 [ ! -e cache ] && pass "no_cache writes no cache" || fail "cache exists with no_cache"
 expect_rc "cache rebuilt" 0 hook web1 prepare begin web1-prepare-begin.xml
 for f in cache/*; do

@@ -58,3 +58,14 @@ expect_err() {
 	fail "$name (exit $rc, stderr: $(head -c 400 "$T/err"))"
 	return 1
 }
+
+# hook_options_wrapper: puts a vmseal-hook first on PATH that passes the test-only variables
+# HOOK_CONF and HOOK_POLICY to the real hook as --config and --policy. The hook itself reads no
+# environment variable (a release binary has no switch that moves its policy).
+hook_options_wrapper() {
+	mkdir -p "$T/hookbin"
+	printf '#!/bin/sh\nexec "%s/vmseal-hook" ${HOOK_CONF:+--config "$HOOK_CONF"} ${HOOK_POLICY:+--policy "$HOOK_POLICY"} "$@"\n' \
+		"$BIN" > "$T/hookbin/vmseal-hook"
+	chmod 0755 "$T/hookbin/vmseal-hook"
+	export PATH="$T/hookbin:$PATH"
+}

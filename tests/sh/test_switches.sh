@@ -54,6 +54,28 @@ expect_rc "release: VMSEAL_FAULT=audit-mid-line is ignored" 0 \
 	env VMSEAL_FAULT=audit-mid-line vmseal-audit append --actor t --event e2 --decision info a.log
 expect_rc "release: the audit chain is whole" 0 vmseal-audit verify a.log
 
+# --- the hook reads no environment: VMSEAL_POLICY / VMSEAL_HOOK_CONF (read until 2026-12) cannot
+# swap the policy or the configuration it was given
+for b in "$BIN"/vmseal-hook; do
+	hits=$(strings "$b" | grep -oE 'VMSEAL_POLICY|VMSEAL_HOOK_CONF' | sort -u | tr '\n' ' ')
+	[ -z "$hits" ] && pass "release vmseal-hook: no environment variable names its policy or configuration" ||
+		fail "release vmseal-hook holds: $hits"
+done
+"$PY" "$top/tests/mkpolicy.py" deny.json '[{"match":"nothing-*","keys":["@k"],"threshold":1}]' k=k.entry
+"$PY" "$top/tests/mkpolicy.py" allow.json '[{"match":"*","keys":["@k"],"threshold":1}]' k=k.entry
+vmseal-sign --key k.key --template web --template-version 1 img >/dev/null
+emu=$(command -v qemu-system-x86_64 || echo /usr/bin/qemu-system-x86_64)
+printf "<domain type='qemu'><name>sw</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os><devices><emulator>%s</emulator><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='%s/img'/><target dev='vda' bus='virtio'/><readonly/></disk></devices></domain>\n" "$emu" "$T" > sw.xml
+printf 'policy = %s/deny.json\naudit_log = %s/sw-audit.jsonl\ncache_dir = %s/sw-cache\n' "$T" "$T" "$T" > deny.conf
+printf 'policy = %s/allow.json\naudit_log = %s/sw-audit.jsonl\ncache_dir = %s/sw-cache\n' "$T" "$T" "$T" > allow.conf
+if expect_rc "control: the hook allows the disk under --policy allow.json" 0 \
+	vmseal-hook --config "$T/deny.conf" --policy "$T/allow.json" sw prepare begin - < sw.xml; then
+	expect_deny "VMSEAL_POLICY does not replace the configured policy" "denied" \
+		env VMSEAL_POLICY="$T/allow.json" vmseal-hook --config "$T/deny.conf" sw prepare begin - < sw.xml
+	expect_deny "VMSEAL_HOOK_CONF does not replace the configuration" "denied" \
+		env VMSEAL_HOOK_CONF="$T/allow.conf" vmseal-hook --config "$T/deny.conf" sw prepare begin - < sw.xml
+fi
+
 # --- the gateway: VMSEAL_NOW does not move its clock; libfaketime does (it is multi-threaded)
 if command -v curl >/dev/null; then
 	vmseal-key generate --out viewer --no-passphrase >/dev/null

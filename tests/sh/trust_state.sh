@@ -42,7 +42,7 @@ audit_log = $T/audit.jsonl
 cache_dir = $T/cache
 CONF
 sed "s|@DIR@|$T|g" "$top/tests/data/xml/web1-prepare-begin.xml" > dom.xml
-hook() { VMSEAL_HOOK_CONF=$T/hook.conf vmseal-hook web1 prepare begin - < dom.xml; }
+hook() { vmseal-hook --config "$T/hook.conf" web1 prepare begin - < dom.xml; }
 hook >out 2>err; rc=$?
 [ $rc != 0 ] && grep -q "policy version 1 is older than the installed version 3 (rollback" err &&
 	pass "hook: an old bundle copied back denies the start" || fail "hook with an old bundle: exit $rc: $(head -c 300 err)"
@@ -141,7 +141,7 @@ expect_rc "25 days later: still verifies" 0 faketime -f '+25d' vmseal-verify --p
 grep -q "warning: .*policy bundle version 5 expires on" err && pass "25 days later: a warning on stderr" || fail "no warning: $(cat err)"
 expect_err "31 days later: vmseal-verify refuses the expired bundle" "policy bundle expired on" \
 	faketime -f '+31d' vmseal-verify --policy etc/policy.json img
-faketime -f '+31d' env VMSEAL_HOOK_CONF=$T/hook.conf vmseal-hook web1 prepare begin - < dom.xml >out 2>err; rc=$?
+faketime -f '+31d' vmseal-hook --config "$T/hook.conf" web1 prepare begin - < dom.xml >out 2>err; rc=$?
 [ $rc != 0 ] && grep -q "policy bundle expired on" err && pass "hook: an expired bundle denies the start" ||
 	fail "hook with an expired bundle: exit $rc: $(head -c 300 err)"
 faketime -f '+31d' timeout 20 vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key \
