@@ -249,15 +249,22 @@ print(peak - before, answers)
 PYEOF
 }
 start_gateway gw7.log --audit-log "$T/audit-mem.jsonl"
+# Under ASan (make check SAN=1) freed memory sits in its quarantine and every allocation has
+# redzones: RSS says nothing about the gateway there, so only the answers are checked.
+san=0
+case $BIN in *-san/*) san=1 ;; esac
+rss_check() { # NAME GROW LIMIT_KIB ANSWERS
+	if [ $san = 1 ]; then skip "$1: RSS not judged under ASan (quarantine, redzones)"; return; fi
+	[ -n "$2" ] && [ "$2" -lt "$3" ] && pass "$1: RSS grew $(($2 / 1024)) MiB (under $(($3 / 1024)))" ||
+		fail "$1: RSS grew ${2:-?} KiB ($4)"
+}
 read -r grow answers <<<"$(rss_flood 200 0)"
-[ -n "$grow" ] && [ "$grow" -lt 65536 ] && pass "200 unauthenticated connections with 1 MiB bodies: RSS grew $((grow / 1024)) MiB (under 64; was ~300)" ||
-	fail "unauthenticated bodies: RSS grew ${grow:-?} KiB ($answers)"
+rss_check "200 unauthenticated connections with 1 MiB bodies (was ~300 MiB)" "$grow" 65536 "$answers"
 echo "$answers" | grep -q "'401': 200" && pass "each was refused 401 from its headers" || fail "answers: $answers"
 vmseal-call --url https://replay.example --key admin.key --dry-run POST /v1/domains '{"name":"m"}' 2>req.txt >/dev/null
 grep -E '^(Content-Digest|Signature-Input|Signature):' req.txt >hdrs.txt
 read -r grow answers <<<"$(rss_flood 100 1)"
-[ -n "$grow" ] && [ "$grow" -lt 81920 ] && pass "100 connections with 1 MiB bodies under one captured signature: RSS grew $((grow / 1024)) MiB (bodies in flight bounded to 32 MiB)" ||
-	fail "signed bodies: RSS grew ${grow:-?} KiB ($answers)"
+rss_check "100 connections with 1 MiB bodies under one captured signature (bodies in flight bounded to 32 MiB)" "$grow" 81920 "$answers"
 # the bodies that fit in the bound were read (and refused: their digest does not match); the
 # others were cut with 503 busy while they were still being sent
 n401=$(echo "$answers" | sed -n "s/.*'401': \([0-9]*\).*/\1/p")

@@ -885,7 +885,7 @@ static void rng_collect(struct rng *g, xmlNode *n)
 		if (rng_is(n, "define") && g->ndefs < sizeof(g->defs) / sizeof(g->defs[0])) {
 			xmlChar *name = xmlGetProp(n, (const xmlChar *)"name");
 
-			g->defs[g->ndefs].name = (const char *)name; /* freed with the test process */
+			g->defs[g->ndefs].name = (const char *)name; /* freed at the end of test_schema */
 			g->defs[g->ndefs++].node = n;
 		}
 		if (n->type == XML_ELEMENT_NODE)
@@ -1133,6 +1133,8 @@ static void test_schema(void)
 		fprintf(stderr, "\n%d path-naming schema items not classified (of %u checked)\n", g->missing, g->checked);
 	CU_ASSERT(g->checked > 100);
 	CU_ASSERT_EQUAL(g->missing, 0);
+	for (size_t i = 0; i < g->ndefs; i++)
+		xmlFree((xmlChar *)g->defs[i].name);
 	for (size_t i = 0; i < g->ndocs; i++)
 		xmlFreeDoc(g->docs[i]);
 	free(g);
