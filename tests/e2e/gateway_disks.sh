@@ -9,35 +9,12 @@ source "$(dirname "$0")/../sh/lib.sh"
 source "$(dirname "$0")/libvirtd.bash"
 
 E2E_NAME="gateway_disks e2e"
-why=$(lv_missing)
-if [ -n "$why" ]; then
-	skip "$E2E_NAME: $why; not run"
-	exit 0
-fi
-for b in vmseal-hook vmseal-gateway vmseal-call; do
-	[ -x "$BIN/$b" ] || { fail "$E2E_NAME: $BIN/$b not built"; exit 1; }
-done
-if ! lv_lock > "$T/lock.out"; then
-	skip "$E2E_NAME: $(cat "$T/lock.out")"
-	exit 0
-fi
-
-RUN=$T/run
-LV_RUN=$RUN
+lv_begin "" vmseal-hook vmseal-gateway vmseal-call
 mkdir -p "$RUN/templates" "$RUN/images" "$RUN/logs" "$RUN/cache"
-chmod 0755 "$T" "$RUN" "$RUN/templates" "$RUN/images" "$RUN/logs"
+chmod 0755 "$RUN/templates" "$RUN/images" "$RUN/logs"
 chmod 0700 "$RUN/cache"
-V=$LV_V
 DOM=$LV_DOMPFX-hotplug
-cleanup_hooks+=("lv_cleanup")
-trap 'exit 130' INT TERM
-lv_setup
-lv_hook_install "$BIN/vmseal-hook" <<EOF
-# written by vmseal tests/e2e/gateway_disks.sh; restored at its end
-policy = $RUN/policy.json
-audit_log = $RUN/hook-audit.jsonl
-cache_dir = $RUN/cache
-EOF
+lv_hook_default "$RUN/hook-audit.jsonl"
 
 cd "$RUN" || exit 1
 for k in pipeline op viewer gwresp; do

@@ -10,33 +10,10 @@ source "$(dirname "$0")/../sh/lib.sh"
 source "$(dirname "$0")/libvirtd.bash"
 
 E2E_NAME="launch bind e2e"
-why=$(lv_missing)
-if [ -n "$why" ]; then
-	skip "$E2E_NAME: $why; not run"
-	exit 0
-fi
-HOOK_BIN=$BIN/vmseal-hook
-[ -x "$HOOK_BIN" ] || { fail "$E2E_NAME: $HOOK_BIN not built"; exit 1; }
-if ! lv_lock > "$T/lock.out"; then
-	skip "$E2E_NAME: $(cat "$T/lock.out")"
-	exit 0
-fi
-
-RUN=$T/run
-LV_RUN=$RUN
+lv_begin "" vmseal-hook
 mkdir -p "$RUN/img"
-chmod 0755 "$T" "$RUN" "$RUN/img"
-V=$LV_V
-DOMPFX=$LV_DOMPFX
-cleanup_hooks+=("lv_cleanup")
-trap 'exit 130' INT TERM
-lv_setup
-lv_hook_install "$HOOK_BIN" <<EOF
-# written by vmseal tests/e2e/launch_bind.sh; restored at its end
-policy = $RUN/policy.json
-audit_log = $RUN/audit.jsonl
-cache_dir = $RUN/cache
-EOF
+chmod 0755 "$RUN/img"
+lv_hook_default
 # The attacker's hook: at start begin, when armed, swap the unsigned image in.
 cat > /etc/libvirt/hooks/qemu.d/zz-swap <<EOF
 #!/bin/sh

@@ -14,36 +14,14 @@ source "$(dirname "$0")/libvirtd.bash"
 E2E_NAME="launch boot e2e"
 SEABIOS=/usr/share/seabios/bios-256k.bin
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
-why=$(lv_missing)
+why=
 [ -z "$why" ] && ! command -v as >/dev/null && why="as (binutils) not installed"
 [ -z "$why" ] && [ ! -r "$SEABIOS" ] && why="$SEABIOS not installed (seabios)"
 [ -z "$why" ] && [ ! -r "$OVMF_CODE" ] && why="$OVMF_CODE not installed (ovmf, scripts/deps.sh)"
-if [ -n "$why" ]; then
-	skip "$E2E_NAME: $why; not run"
-	exit 0
-fi
-HOOK_BIN=$BIN/vmseal-hook
-[ -x "$HOOK_BIN" ] || { fail "$E2E_NAME: $HOOK_BIN not built"; exit 1; }
-if ! lv_lock > "$T/lock.out"; then
-	skip "$E2E_NAME: $(cat "$T/lock.out")"
-	exit 0
-fi
-
-RUN=$T/run
-LV_RUN=$RUN
+lv_begin "$why" vmseal-hook
 mkdir -p "$RUN/boot" "$RUN/logs" "$RUN/nvram"
-chmod 0755 "$T" "$RUN" "$RUN/boot" "$RUN/logs" "$RUN/nvram"
-V=$LV_V
-DOMPFX=$LV_DOMPFX
-cleanup_hooks+=("lv_cleanup")
-trap 'exit 130' INT TERM
-lv_setup
-lv_hook_install "$HOOK_BIN" <<EOF
-# written by vmseal tests/e2e/launch_boot.sh; restored at its end
-policy = $RUN/policy.json
-audit_log = $RUN/audit.jsonl
-cache_dir = $RUN/cache
-EOF
+chmod 0755 "$RUN/boot" "$RUN/logs" "$RUN/nvram"
+lv_hook_default
 cd "$RUN" || exit 1
 
 # A multiboot v1 kernel: prints a marker, its command line and the first module (the initrd)

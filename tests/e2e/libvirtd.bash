@@ -3,7 +3,8 @@
 # runs a private, real libvirtd (qemu:///system) with the configuration measured to work on
 # these machines without systemd, saves every /etc file it touches and restores it at the end.
 #
-# Works with and without `set -e`. Caller sets LV_RUN (a fresh directory) and calls, in order: lv_missing (prints why this cannot
+# Works with and without `set -e`. A test calls lv_begin (below), which does the first steps; other
+# callers set LV_RUN (a fresh directory) and call, in order: lv_missing (prints why this cannot
 # run, if so), lv_lock, lv_setup, lv_hook_install/lv_hook_remove, lv_start, … and lv_cleanup from
 # its exit trap. Domains must be named "$LV_DOMPFX-…" so that their QEMU processes can be found.
 
@@ -69,6 +70,48 @@ unix_sock_rw_perms = "0770"
 auth_unix_rw = "none"
 auth_unix_ro = "none"
 log_outputs = "3:file:$LV_RUN/libvirtd.log"
+EOF
+}
+
+# lv_begin WHY PROGRAM...: the prelude of an e2e test (sourced after tests/sh/lib.sh, with
+# E2E_NAME set). Skips the test (exit 0) when WHY is not empty, when this machine cannot run a
+# private libvirtd or when another test holds it; fails it (exit 1) when a PROGRAM is not built in
+# $BIN. Then makes RUN=$T/run (0755: QEMU must traverse it), sets V and DOMPFX, registers
+# lv_cleanup and runs lv_setup.
+lv_begin() {
+	local why=$1 b
+	shift
+	[ -n "$why" ] || why=$(lv_missing)
+	if [ -n "$why" ]; then
+		skip "$E2E_NAME: $why; not run"
+		exit 0
+	fi
+	for b in "$@"; do
+		[ -x "$BIN/$b" ] || { fail "$E2E_NAME: $BIN/$b not built"; exit 1; }
+	done
+	if ! lv_lock > "$T/lock.out"; then
+		skip "$E2E_NAME: $(cat "$T/lock.out")"
+		exit 0
+	fi
+	RUN=$T/run
+	LV_RUN=$RUN
+	mkdir -p "$RUN"
+	chmod 0755 "$T" "$RUN"
+	V=$LV_V
+	DOMPFX=$LV_DOMPFX
+	cleanup_hooks+=("lv_cleanup")
+	trap 'exit 130' INT TERM
+	lv_setup
+}
+
+# lv_hook_default [AUDIT_LOG]: installs $BIN/vmseal-hook reading $RUN/policy.json, logging to
+# AUDIT_LOG (default $RUN/audit.jsonl) and caching in $RUN/cache.
+lv_hook_default() {
+	lv_hook_install "$BIN/vmseal-hook" <<EOF
+# written by vmseal tests/e2e/$(basename "$0"); restored at its end
+policy = $RUN/policy.json
+audit_log = ${1:-$RUN/audit.jsonl}
+cache_dir = $RUN/cache
 EOF
 }
 
