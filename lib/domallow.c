@@ -494,80 +494,43 @@ static int rule_rom(struct domallow_walk *w, xmlNode *n)
 			  "an option ROM file runs in the guest before the signed boot disk");
 }
 
-/* An attribute whose values are harmless, admitted by one opt-in, or refused. */
-struct value_rule {
-	const char *attr;      /* "type" */
-	const char *what;      /* "sysinfo type", for the refusal */
-	const char *harmless;  /* values, space separated */
-	const char *optin_values;
-	unsigned optin;        /* the launch.allow bit for optin_values */
-	const char *why;       /* their risk */
-};
-
-static int judge_value(struct domallow_walk *w, xmlNode *n, const struct value_rule *v)
+static int judge_values(struct domallow_walk *w, xmlNode *n, const struct domallow_values *v)
 {
 	char val[32];
+	size_t i;
 
 	if (prop(w, n, v->attr, val, sizeof(val)) < 0)
 		return -1;
 	if (val[0] && domallow_has_word(v->harmless, val))
 		return 0;
-	if (val[0] && v->optin_values && domallow_has_word(v->optin_values, val))
-		return need_optin(w, val, v->optin, v->why);
+	for (i = 0; val[0] && i < sizeof(v->optin) / sizeof(v->optin[0]) && v->optin[i].values; i++)
+		if (domallow_has_word(v->optin[i].values, val))
+			return need_optin(w, val, v->optin[i].bit, v->optin[i].why);
 	return deny(w, val, "%s \"%s\" is not allowed", v->what, val);
 }
 
-static int rule_graphics(struct domallow_walk *w, xmlNode *n)
-{
-	static const struct value_rule v = {"type", "graphics type", "vnc spice", NULL, 0, NULL};
+static const struct domallow_values graphics_types = {"type", "graphics type", "vnc spice", {{0}}};
 
-	return judge_value(w, n, &v);
-}
-
-static int rule_memory_device(struct domallow_walk *w, xmlNode *n)
-{
-	static const struct value_rule v = {"model", "memory device model", "dimm virtio-mem",
-					    "nvdimm virtio-pmem", LAUNCH_ALLOW_NVDIMM,
-					    "a host file mapped into the guest as memory (it can hold code)"};
-
-	return judge_value(w, n, &v);
-}
+static const struct domallow_values memory_models = {
+	"model", "memory device model", "dimm virtio-mem",
+	{{"nvdimm virtio-pmem", LAUNCH_ALLOW_NVDIMM, "a host file mapped into the guest as memory (it can hold code)"}}};
 
 /* Both kinds hand the guest configuration that its boot runs as code: fw_cfg entries (Ignition
  * configs, host files), SMBIOS strings (cloud-init's "ds=nocloud;s=URL" seed in the system
  * serial, systemd credentials and extra kernel command lines in OEM strings). */
-static int rule_sysinfo(struct domallow_walk *w, xmlNode *n)
-{
-	static const struct value_rule fwcfg = {"type", "sysinfo type", "", "fwcfg", LAUNCH_ALLOW_FWCFG,
-						"fw_cfg entries hand host files to the guest's firmware and boot (e.g. Ignition configs)"};
-	static const struct value_rule smbios = {"type", "sysinfo type", "", "smbios", LAUNCH_ALLOW_SMBIOS,
-						 "SMBIOS strings reach the guest's boot as configuration (a cloud-init seed URL in the serial, systemd credentials and kernel command lines in OEM strings)"};
-	char type[32];
+static const struct domallow_values sysinfo_types = {
+	"type", "sysinfo type", "",
+	{{"fwcfg", LAUNCH_ALLOW_FWCFG, "fw_cfg entries hand host files to the guest's firmware and boot (e.g. Ignition configs)"},
+	 {"smbios", LAUNCH_ALLOW_SMBIOS,
+	  "SMBIOS strings reach the guest's boot as configuration (a cloud-init seed URL in the serial, systemd credentials and kernel command lines in OEM strings)"}}};
 
-	if (prop(w, n, "type", type, sizeof(type)) < 0)
-		return -1;
-	return judge_value(w, n, !strcmp(type, "smbios") ? &smbios : &fwcfg);
-}
+static const struct domallow_values tpm_backends = {
+	"type", "tpm backend", "emulator",
+	{{"passthrough external", LAUNCH_ALLOW_TPM_PASSTHROUGH, "a host TPM device or an external TPM socket in the guest"}}};
 
-static int rule_tpm_backend(struct domallow_walk *w, xmlNode *n)
-{
-	static const struct value_rule v = {"type", "tpm backend", "emulator", "passthrough external",
-					    LAUNCH_ALLOW_TPM_PASSTHROUGH,
-					    "a host TPM device or an external TPM socket in the guest"};
-
-	return judge_value(w, n, &v);
-}
-
-static int rule_input(struct domallow_walk *w, xmlNode *n)
-{
-	char type[32];
-
-	if (prop(w, n, "type", type, sizeof(type)) < 0)
-		return -1;
-	if (!strcmp(type, "passthrough") || !strcmp(type, "evdev"))
-		return need_optin(w, type, LAUNCH_ALLOW_HOSTDEV, "a host input device in the guest");
-	return 0;
-}
+static const struct domallow_values input_types = {
+	"type", "input type", "mouse tablet keyboard",
+	{{"passthrough evdev", LAUNCH_ALLOW_HOSTDEV, "a host input device in the guest"}}};
 
 static int rule_rng_backend(struct domallow_walk *w, xmlNode *n)
 {
@@ -630,13 +593,8 @@ static int rule_audio(struct domallow_walk *w, xmlNode *n)
  * out (through the NIC's PXE ROM), which no signature covers. */
 static const char net_boot_why[] = "a network (PXE) boot runs code from the network, not the signed boot disk";
 
-static int rule_os_boot(struct domallow_walk *w, xmlNode *n)
-{
-	static const struct value_rule v = {"dev", "boot device", "hd cdrom fd", "network",
-					    LAUNCH_ALLOW_NETWORK_BOOT, net_boot_why};
-
-	return judge_value(w, n, &v);
-}
+static const struct domallow_values boot_devs = {
+	"dev", "boot device", "hd cdrom fd", {{"network", LAUNCH_ALLOW_NETWORK_BOOT, net_boot_why}}};
 
 /* <boot order> of one device: on a network interface it is a network boot. */
 static int rule_device_boot(struct domallow_walk *w, xmlNode *n)
@@ -727,12 +685,13 @@ static int rule_seclabel(struct domallow_walk *w, xmlNode *n)
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
-#define H(p, a, ps) {p, DOMALLOW_HARMLESS, a, ps, 0, 0, NULL, NULL}
-#define HR(p, a, ps, r) {p, DOMALLOW_HARMLESS, a, ps, 0, 0, r, NULL}
-#define HS(p, a) {p, DOMALLOW_HARMLESS, a, NULL, 0, DA_SUBTREE, NULL, NULL}
-#define S(p, a, ps, r) {p, DOMALLOW_SIGNED, a, ps, 0, 0, r, NULL}
-#define O(p, bit, why) {p, DOMALLOW_OPTIN, NULL, NULL, bit, DA_SUBTREE, NULL, why}
-#define R(p, why) {p, DOMALLOW_REFUSED, NULL, NULL, 0, 0, NULL, why}
+#define H(p, a, ps) {p, DOMALLOW_HARMLESS, a, ps, 0, 0, NULL, NULL, NULL}
+#define HV(p, a, ps, v) {p, DOMALLOW_HARMLESS, a, ps, 0, 0, NULL, NULL, &v}
+#define HR(p, a, ps, r) {p, DOMALLOW_HARMLESS, a, ps, 0, 0, r, NULL, NULL}
+#define HS(p, a) {p, DOMALLOW_HARMLESS, a, NULL, 0, DA_SUBTREE, NULL, NULL, NULL}
+#define S(p, a, ps, r) {p, DOMALLOW_SIGNED, a, ps, 0, 0, r, NULL, NULL}
+#define O(p, bit, why) {p, DOMALLOW_OPTIN, NULL, NULL, bit, DA_SUBTREE, NULL, why, NULL}
+#define R(p, why) {p, DOMALLOW_REFUSED, NULL, NULL, 0, 0, NULL, why, NULL}
 
 /* Path-free attributes shared by the chardevs (serial, parallel, console, channel). */
 #define CHR_SOURCE_ATTRS "mode host service tls channel append master slave"
@@ -751,7 +710,7 @@ static const struct domallow_entry table[] = {
 	H("genid", "", NULL),
 	H("title", "", NULL),
 	H("description", "", NULL),
-	{"metadata", DOMALLOW_HARMLESS, "", NULL, 0, DA_SKIP, NULL, NULL},
+	{"metadata", DOMALLOW_HARMLESS, "", NULL, 0, DA_SKIP, NULL, NULL, NULL},
 	H("memory", "unit dumpCore", NULL),
 	H("currentMemory", "unit", NULL),
 	H("maxMemory", "slots unit", NULL),
@@ -786,13 +745,13 @@ static const struct domallow_entry table[] = {
 	R("os/nvram/source", "an NVRAM given as a <source> cannot be verified; use the <nvram> path form"),
 
 	/* sysinfo: SMBIOS strings are harmless; fw_cfg entries are host files */
-	{"sysinfo", DOMALLOW_HARMLESS, "type", NULL, 0, DA_SUBTREE, rule_sysinfo, NULL},
+	{"sysinfo", DOMALLOW_HARMLESS, "type", NULL, 0, DA_SUBTREE, NULL, NULL, &sysinfo_types},
 	H("sysinfo/entry", "name", "file"),
 
 	/* <os>: boot files are signed like disks */
 	H("os", "firmware", NULL),
 	H("os/type", "arch machine", NULL),
-	HR("os/boot", "dev", NULL, rule_os_boot),
+	HV("os/boot", "dev", NULL, boot_devs),
 	H("os/bootmenu", "enable timeout", NULL),
 	H("os/smbios", "mode", NULL),
 	H("os/bios", "useserial rebootTimeout", NULL),
@@ -894,8 +853,8 @@ static const struct domallow_entry table[] = {
 	CHARDEV("devices/channel"),
 
 	/* graphics, video, input, sound */
-	HR("devices/graphics", "type port autoport websocket listen passwd passwdValidTo connected keymap sharePolicy tlsPort defaultMode powerControl",
-	   "socket", rule_graphics),
+	HV("devices/graphics", "type port autoport websocket listen passwd passwdValidTo connected keymap sharePolicy tlsPort defaultMode powerControl",
+	   "socket", graphics_types),
 	H("devices/graphics/listen", "type address network autoGenerated", "socket"),
 	H("devices/graphics/channel", "name mode", NULL),
 	H("devices/graphics/image", "compression", NULL),
@@ -912,12 +871,12 @@ static const struct domallow_entry table[] = {
 	H("devices/video/model", "type vram heads primary ram vgamem vram64 blob", NULL),
 	H("devices/video/model/acceleration", "accel3d accel2d", "rendernode"),
 	H("devices/video/model/resolution", "x y", NULL),
-	HR("devices/input", "type bus model", NULL, rule_input),
+	HV("devices/input", "type bus model", NULL, input_types),
 	H("devices/input/source", "grab repeat grabToggle", "evdev dev"),
 	H("devices/sound", "model", NULL),
 	H("devices/sound/codec", "type", NULL),
 	H("devices/sound/audio", "id", NULL),
-	{"devices/audio", DOMALLOW_HARMLESS, "id type timerPeriod", "path", 0, DA_SUBTREE, rule_audio, NULL},
+	{"devices/audio", DOMALLOW_HARMLESS, "id type timerPeriod", "path", 0, DA_SUBTREE, rule_audio, NULL, NULL},
 
 	/* small devices of a normal VM */
 	H("devices/memballoon", "model autodeflate freePageReporting", NULL),
@@ -935,7 +894,7 @@ static const struct domallow_entry table[] = {
 	H("devices/vsock/cid", "auto address", NULL),
 	HS("devices/iommu", "model"),
 	H("devices/tpm", "model", NULL),
-	HR("devices/tpm/backend", "type version persistent_state debug", NULL, rule_tpm_backend),
+	HV("devices/tpm/backend", "type version persistent_state debug", NULL, tpm_backends),
 	H("devices/tpm/backend/device", "", "path"),
 	H("devices/tpm/backend/source", "type mode", "path"),
 	H("devices/tpm/backend/encryption", "secret", NULL),
@@ -943,11 +902,11 @@ static const struct domallow_entry table[] = {
 	HR("devices/smartcard", "mode type", NULL, rule_smartcard),
 	H("devices/smartcard/certificate", "", NULL),
 	{"devices/smartcard/database", DOMALLOW_OPTIN, "", "#text", LAUNCH_ALLOW_SMARTCARD_DB, 0, NULL,
-	 "a host NSS certificate database"},
+	 "a host NSS certificate database", NULL},
 	HR("devices/smartcard/source", CHR_SOURCE_ATTRS, "path", rule_chardev_source),
 	H("devices/smartcard/protocol", "type", NULL),
 	HR("devices/smartcard/log", "append", "file", rule_log),
-	HR("devices/memory", "model access discard", NULL, rule_memory_device),
+	HV("devices/memory", "model access discard", NULL, memory_models),
 	H("devices/memory/source", "", NULL),
 	H("devices/memory/source/path", "", "#text"),
 	H("devices/memory/source/pagesize", "unit", NULL),
@@ -1137,6 +1096,8 @@ static int walk_elem(struct domallow_walk *w, xmlNode *n, int lenient, int depth
 			goto out;
 	}
 	w->cur = e;
+	if (e->values && judge_values(w, n, e->values) < 0)
+		goto out;
 	if (e->rule && e->rule(w, n) < 0)
 		goto out;
 	if (e->flags & DA_SKIP) {

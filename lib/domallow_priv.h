@@ -8,6 +8,22 @@
 struct domallow_walk;
 struct _xmlNode;
 
+/* Values of one attribute admitted by one launch.allow opt-in. */
+struct domallow_optin_values {
+	const char *values; /* space separated */
+	unsigned bit;       /* the launch.allow bit */
+	const char *why;    /* their risk, for the denial */
+};
+
+/* An attribute whose values are harmless, admitted by an opt-in, or refused (anything else,
+ * and a missing attribute, too). */
+struct domallow_values {
+	const char *attr;     /* "type" */
+	const char *what;     /* "graphics type", for the refusal */
+	const char *harmless; /* space separated */
+	struct domallow_optin_values optin[2];
+};
+
 struct domallow_entry {
 	/* Element path below <domain>, "devices/disk/source"; "*\/x/y" matches x/y under any
 	 * parent. A <backingStore> inside a <backingStore> has the path of the outer one. */
@@ -19,6 +35,7 @@ struct domallow_entry {
 	unsigned flags;     /* DA_* */
 	int (*rule)(struct domallow_walk *w, struct _xmlNode *n); /* value rules; NULL: none */
 	const char *why;    /* OPTIN / REFUSED: the risk, for the denial */
+	const struct domallow_values *values; /* one attribute's allowed values; NULL: none */
 };
 
 /* Below this element anything goes (guest-visible tuning libvirt documents as such), except

@@ -507,6 +507,8 @@ static const struct dcase cases[] = {
 	 "<devices><input> evdev: a host input device in the guest; refused unless the policy sets launch.allow.hostdev"},
 	{"passthrough input", NULL, "<input type='passthrough' bus='virtio'><source evdev='/dev/input/event1'/></input>", 0, 0,
 	 "launch.allow.hostdev"},
+	{"unknown input type", NULL, "<input type='joystick' bus='usb'/>", A_ALL, 0, "input type \"joystick\" is not allowed"},
+	{"input without a type", NULL, "<input bus='usb'/>", A_ALL, 0, "input type \"\" is not allowed"},
 	{"host input opted in", NULL, "<input type='passthrough' bus='virtio'><source evdev='/dev/input/event1'/></input>",
 	 LAUNCH_ALLOW_HOSTDEV},
 	{"alsa audio", NULL, "<audio id='1' type='alsa'/>", A_ALL, 0, "audio type \"alsa\" uses a host sound device"},
