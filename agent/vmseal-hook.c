@@ -504,7 +504,7 @@ static int judge_whole_domain(struct run *run, const struct hook_config *cfg, co
 	    domallow_boot_check(policy, res, vs_now(), &trust, &err) < 0) {
 		char dobj[VS_MAX_NAME_BYTES + 16], reason[VS_ERR_OBJECT_MAX + VS_ERR_REASON_MAX + 4];
 
-		if (err.kind != VS_ERR_DENIED || policy->enforce)
+		if (policy_refusal(policy, &err) != DECISION_ALLOW_AUDIT_ONLY)
 			goto deny;
 		snprintf(dobj, sizeof(dobj), "domain %s", run->domain);
 		snprintf(reason, sizeof(reason), "%s%s%s", err.object, err.object[0] ? ": " : "", err.reason);
@@ -704,7 +704,7 @@ static int check_started(struct run *run, struct hook_config *cfg, const char *a
 	}
 	snprintf(object, sizeof(object), "domain %s", run->domain);
 	if (started_check_pid(&rec, "/proc", pid, &err) < 0) {
-		const char *decision = err.kind == VS_ERR_DENIED && !policy->enforce ? "would-deny" : "deny";
+		const char *decision = policy_refusal(policy, &err) == DECISION_ALLOW_AUDIT_ONLY ? "would-deny" : "deny";
 		struct vs_error aerr = {0};
 
 		snprintf(reason, sizeof(reason), "swap: %s: %s", err.object, err.reason);

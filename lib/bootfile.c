@@ -259,8 +259,8 @@ int bootfile_check(const struct policy *p, enum boot_kind kind, const char *path
 verdict:
 	if (r->decision == DECISION_ALLOW)
 		vs_error_clear(&r->why);
-	else if (!p->enforce)
-		r->decision = DECISION_ALLOW_AUDIT_ONLY;
+	else
+		r->decision = policy_denial(p);
 	ret = 0;
 out:
 	if (fd >= 0)

@@ -12,12 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attest.h"
 #include "evalcache.h"
 #include "overlayreg.h"
 #include "qcow2.h"
 #include "util.h"
-
-#define ATTESTATION_SUFFIX ".intoto.json"
 
 struct diskcheck_memo {
 	dev_t dev;
@@ -102,7 +101,7 @@ static void memo_add(struct diskcheck *c, const struct layer *l, const struct vs
  * verdict), 0 when enforce is false and it only becomes a would-deny. */
 static int refuse(const struct diskcheck *c, struct disk_result *r, const struct vs_error *e)
 {
-	if (e->kind == VS_ERR_DENIED && !c->policy->enforce) {
+	if (policy_refusal(c->policy, e) == DECISION_ALLOW_AUDIT_ONLY) {
 		if (r->decision != DECISION_ALLOW_AUDIT_ONLY) {
 			r->why = *e;
 			r->decision = DECISION_ALLOW_AUDIT_ONLY;
@@ -306,13 +305,12 @@ static int layer_eval(struct diskcheck *c, struct layer *l, struct disk_result *
 		      struct vs_error *why, struct vs_error *e)
 {
 	const struct diskcheck_memo *m = memo_find(c, &l->st);
-	char apath[VS_PATH_TMP_MAX], key[EVALCACHE_KEY_HEX];
+	char key[EVALCACHE_KEY_HEX];
 	struct image_verdict v;
 	struct evalcache_entry ce;
-	struct stat ast, after;
-	char *env = NULL;
-	size_t envlen;
-	int afd = -1, ret = -1;
+	struct attest a;
+	struct stat after;
+	int ret = -1, opened;
 
 	vs_error_clear(why);
 	if (m) {
@@ -323,24 +321,17 @@ static int layer_eval(struct diskcheck *c, struct layer *l, struct disk_result *
 		l->template_version = m->template_version;
 		return 0;
 	}
-	if ((size_t)snprintf(apath, sizeof(apath), "%s%s", l->path, ATTESTATION_SUFFIX) >= sizeof(apath))
-		return vs_fail(e, VS_ERR_INPUT, l->path, "attestation path too long");
-	if (vs_open_input(apath, VS_INPUT_REG, NULL, &afd, &ast, e) < 0) {
-		if (errno != ENOENT) {
-			char reason[VS_ERR_REASON_MAX];
-
-			snprintf(reason, sizeof(reason), "%s", e->reason);
-			return vs_fail(e, e->kind, l->path, "attestation %s: %s", apath, reason);
-		}
-		vs_error_clear(e);
-		vs_fail(why, VS_ERR_DENIED, l->path, "no attestation (%s not found)", apath);
-		l->decision = c->policy->enforce ? DECISION_DENY : DECISION_ALLOW_AUDIT_ONLY;
+	opened = attest_open(l->path, NULL, &a, why, e);
+	if (opened < 0)
+		return -1;
+	if (opened == 1) { /* missing or not a file: a verdict */
+		l->decision = policy_denial(c->policy);
 		memo_add(c, l, why);
 		return 0;
 	}
 	/* Block devices are never cached: writes to a device do not change its node's ctime. */
 	if (c->cache_dir && c->secret && S_ISREG(l->st.st_mode)) {
-		evalcache_key(&l->st, &ast, c->policy->digest, key);
+		evalcache_key(&l->st, &a.st, c->policy->digest, key);
 		if (evalcache_lookup(c->cache_dir, c->secret, key, c->now, &ce) == 1) {
 			l->rule = policy_match_template(c->policy, ce.template_name);
 			if (l->rule) {
@@ -355,18 +346,7 @@ static int layer_eval(struct diskcheck *c, struct layer *l, struct disk_result *
 			}
 		}
 	}
-	if (fd_read_all(afd, apath, VS_MAX_ATTESTATION_BYTES, &env, &envlen, e) < 0) {
-		if (e->kind == VS_ERR_INPUT) { /* too large: a verdict, not an error */
-			*why = *e;
-			why->kind = VS_ERR_DENIED;
-			vs_error_clear(e);
-			l->decision = c->policy->enforce ? DECISION_DENY : DECISION_ALLOW_AUDIT_ONLY;
-			memo_add(c, l, why);
-			ret = 0;
-		}
-		goto out;
-	}
-	if (policy_eval_image(c->policy, l->fd, l->path, env, envlen, c->now, &v, e) < 0)
+	if (attest_eval(c->policy, &a, l->fd, l->path, c->now, NULL, &v, e) < 0)
 		goto out;
 	r->evaluated++;
 	l->decision = v.decision;
@@ -393,9 +373,7 @@ static int layer_eval(struct diskcheck *c, struct layer *l, struct disk_result *
 	memo_add(c, l, why);
 	ret = 0;
 out:
-	free(env);
-	if (afd >= 0)
-		close(afd);
+	attest_close(&a);
 	return ret;
 }
 

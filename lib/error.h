@@ -15,6 +15,7 @@ enum vs_error_kind {
 	VS_ERR_DENIED,   /* the input was checked and found bad */
 	VS_ERR_INPUT,    /* malformed input: could not be checked */
 	VS_ERR_IO,       /* file system or network */
+	VS_ERR_NOTFOUND, /* the named file does not exist (ENOENT): callers test this kind, not errno */
 	VS_ERR_USAGE,    /* bad arguments */
 	VS_ERR_INTERNAL, /* out of memory, library failure */
 };

@@ -53,7 +53,7 @@ int hostsecret_load(const char *dir, int create, uint8_t key[static HOSTSECRET_B
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, HOSTSECRET_FILE) >= sizeof(path))
 		return vs_fail(err, VS_ERR_INPUT, dir, "path too long");
 	if (vs_open_input(path, VS_INPUT_REG | VS_INPUT_NOFOLLOW, "host secret", &fd, &st, err) < 0) {
-		if (errno != ENOENT || !create)
+		if (!err || err->kind != VS_ERR_NOTFOUND || !create)
 			return -1;
 		if (secret_create(path, err) < 0 ||
 		    vs_open_input(path, VS_INPUT_REG | VS_INPUT_NOFOLLOW, "host secret", &fd, &st, err) < 0)

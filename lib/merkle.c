@@ -560,7 +560,7 @@ int merkle_root_path(const char *path, const struct merkle_opts *opts, struct me
 	int fd, rc;
 
 	if (vs_open_input(path, VS_INPUT_REG | VS_INPUT_BLK, NULL, &fd, NULL, err) < 0) {
-		if (errno == ENOENT)
+		if (err && err->kind == VS_ERR_NOTFOUND) /* a verdict on the input, as before */
 			err->kind = VS_ERR_INPUT;
 		return -1;
 	}

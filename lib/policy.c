@@ -841,6 +841,16 @@ int policy_check_subject(const struct policy *p, int fd, const char *name, const
 	return 0;
 }
 
+enum decision policy_denial(const struct policy *p)
+{
+	return p && !p->enforce ? DECISION_ALLOW_AUDIT_ONLY : DECISION_DENY;
+}
+
+enum decision policy_refusal(const struct policy *p, const struct vs_error *e)
+{
+	return e && e->kind == VS_ERR_DENIED ? policy_denial(p) : DECISION_DENY;
+}
+
 int policy_eval_image(const struct policy *p, int fd, const char *image_name, const char *envelope,
 		      size_t envelope_len, int64_t now, struct image_verdict *v, struct vs_error *err)
 {
@@ -919,8 +929,8 @@ int policy_eval_image_opts(const struct policy *p, int fd, const char *image_nam
 	v->decision = DECISION_ALLOW;
 	vs_error_clear(&v->why);
 verdict:
-	if (v->decision == DECISION_DENY && !p->enforce)
-		v->decision = DECISION_ALLOW_AUDIT_ONLY;
+	if (v->decision == DECISION_DENY)
+		v->decision = policy_denial(p);
 	r = 0;
 out:
 	dsse_free(env);

@@ -200,6 +200,15 @@ unsigned role_parse(const char *name);
 
 enum decision { DECISION_DENY = 0, DECISION_ALLOW, DECISION_ALLOW_AUDIT_ONLY };
 
+/* What a denial becomes under p: DECISION_DENY, or DECISION_ALLOW_AUDIT_ONLY when p's enforce
+ * is false (audit-only mode: would-deny is logged, the start goes on). The one place this rule
+ * is written; a NULL policy (none loaded) denies. */
+enum decision policy_denial(const struct policy *p);
+
+/* What refusal e becomes under p: a verdict (VS_ERR_DENIED) is policy_denial(p); any other
+ * kind is an error that prevented a verdict and denies even in audit-only mode. */
+enum decision policy_refusal(const struct policy *p, const struct vs_error *e);
+
 struct image_verdict {
 	enum decision decision;      /* ALLOW_AUDIT_ONLY: denied, but enforce is false */
 	struct vs_error why;         /* the denial (also filled for ALLOW_AUDIT_ONLY) */

@@ -137,7 +137,7 @@ int started_record_read(const char *state_dir, const uint8_t secret[static HOSTS
 	if (record_path(state_dir, domain, path, sizeof(path), err) < 0)
 		return -1;
 	if (vs_open_input(path, VS_INPUT_REG | VS_INPUT_NOFOLLOW, NULL, &fd, &st, err) < 0) {
-		if (errno == ENOENT)
+		if (err && err->kind == VS_ERR_NOTFOUND)
 			vs_fail(err, VS_ERR_DENIED, path,
 				"no record of what start begin verified: was the domain started through vmseal-hook?");
 		return -1;

@@ -126,8 +126,8 @@ int vs_open_input(const char *path, unsigned allowed, const char *name, int *fd,
 	if (f < 0) {
 		int e = errno;
 
-		vs_fail(err, VS_ERR_IO, path, "%s%scannot open: %s", name ? name : "", name ? ": " : "",
-			strerror(e));
+		vs_fail(err, e == ENOENT ? VS_ERR_NOTFOUND : VS_ERR_IO, path, "%s%scannot open: %s",
+			name ? name : "", name ? ": " : "", strerror(e));
 		errno = e;
 		return -1;
 	}

@@ -491,7 +491,7 @@ static int cmd_install(int argc, char **argv)
 		goto out;
 	if (file_read_all(dest, VS_MAX_POLICY_BYTES, &cur, &curlen, &err) == 0)
 		installed = bundle_peek_version(cur, curlen);
-	else if (errno != ENOENT && access(dest, F_OK) == 0)
+	else if (err.kind != VS_ERR_NOTFOUND && access(dest, F_OK) == 0)
 		goto out;
 	vs_error_clear(&err);
 	if (ts.policy_version > installed)

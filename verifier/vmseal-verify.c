@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "lib/attest.h"
 #include "lib/audit.h"
 #include "lib/cli.h"
 #include "lib/limits.h"
@@ -128,14 +129,13 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *policy_path = NULL, *att = NULL, *auditlog = NULL, *trust_state = NULL, *image;
-	char att_default[VS_MAX_PATH_BYTES], *envelope = NULL;
+	char att_default[VS_PATH_TMP_MAX];
 	struct vs_error err = {0};
 	struct image_verdict v;
 	struct policy *p = NULL;
 	struct merkle_opts mo = {0};
 	struct progress pr;
 	enum progress_mode pmode = PROGRESS_AUTO;
-	size_t envlen = 0;
 	int json = cli_wants_json(argc, argv), c, rc = 2, fd = -1, runtime_error = 1;
 	enum boot_kind kind = BOOT_KIND_NONE;
 	const char *cmdline = NULL;
@@ -173,11 +173,8 @@ int main(int argc, char **argv)
 			return cli_usage_error_json(prog, json, "--kind reads FILE.intoto.json; --attestation is for images");
 		return verify_boot(prog, policy_path, kind, image, cmdline, json, auditlog);
 	}
-	if (!att) {
-		if (snprintf(att_default, sizeof(att_default), "%s.intoto.json", image) >= (int)sizeof(att_default))
-			return cli_usage_error_json(prog, json, "image path too long");
-		att = att_default;
-	}
+	if (!att && attest_default_path(image, att_default, sizeof(att_default), &err) < 0)
+		return cli_usage_error_json(prog, json, "image path too long");
 	if (policy_load_state(policy_path, trust_state, &p, &err) < 0) {
 		vs_error_prefix(&err, "cannot use policy");
 		goto out;
@@ -200,18 +197,9 @@ int main(int argc, char **argv)
 	}
 	if (vs_open_input(image, VS_INPUT_REG | VS_INPUT_BLK, NULL, &fd, NULL, &err) < 0)
 		goto out;
-	if (file_read_all(att, VS_MAX_ATTESTATION_BYTES, &envelope, &envlen, &err) < 0) {
-		/* A missing or oversized attestation is a verdict: the image is not proven good. */
-		if (err.kind == VS_ERR_INPUT || errno == ENOENT) {
-			v.decision = p->enforce ? DECISION_DENY : DECISION_ALLOW_AUDIT_ONLY;
-			vs_fail(&v.why, VS_ERR_DENIED, image, "attestation %s: %s", att, err.reason);
-			runtime_error = 0;
-		}
-		goto verdict;
-	}
 	progress_init(&pr, pmode, stderr, prog, image);
 	progress_attach(&pr, &mo);
-	if (policy_eval_image_opts(p, fd, image, envelope, envlen, vs_now(), &mo, &v, &err) < 0) {
+	if (attest_eval_image(p, fd, image, att, vs_now(), &mo, &v, &err) < 0) {
 		progress_end(&pr);
 		goto verdict;
 	}
@@ -262,7 +250,6 @@ out:
 	}
 	if (fd >= 0)
 		close(fd);
-	free(envelope);
 	policy_free(p);
 	return rc;
 }

@@ -166,7 +166,9 @@ static void test_empty_and_missing(void)
 	spit(p, "", 0);
 	expect_ok(p, 0, 0);
 	CU_ASSERT_EQUAL(verify(tmp_path("nonexistent.log"), &res, &err), -1);
-	CU_ASSERT_EQUAL(err.kind, VS_ERR_IO);
+	/* not found: an error that prevented a verdict (exit 2), never a denial */
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_NOTFOUND);
+	CU_ASSERT_EQUAL(vs_error_exit_code(&err), 2);
 }
 
 /* Replaces the first occurrence of from (within line k) with to. */
