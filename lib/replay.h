@@ -18,7 +18,7 @@ enum replay_result {
  * A replay store. Implementations must be thread-safe and must never forget a claim before
  * its expires time (seconds since the epoch), so that a signature cannot be replayed while it
  * is still valid. The in-memory store is below; a shared store (Redis, issue 8) implements the
- * same two functions, e.g. with SET key NX EXAT expires.
+ * same functions (lib/replay_redis.c: one Lua script per claim).
  */
 struct replay_item {
 	const char *keyid, *nonce;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Shared replay cache in Redis (hiredis): SET vmseal:replay:KEYID:NONCE 1 NX EX ttl. */
+/* Shared replay cache in Redis (hiredis): one Lua script per claim sets
+ * vmseal:replay:KEYID:NONCE NX PX ttl and keeps the key's live claims bounded. */
 #include "replay_redis.h"
 
 #include <openssl/crypto.h>
@@ -31,7 +32,37 @@ struct redis_store {
 	size_t nidle, cap, out;
 	int64_t retry_after_ms; /* no new connect attempt before this (monotonic ms) */
 	char refused[VS_ERR_REASON_MAX]; /* why the last connection was refused ("" when none) */
+	size_t key_limit; /* live claims per keyid in this Redis; 0: no bound (read atomically) */
+	char claim_sha[41]; /* SHA-1 of CLAIM_SCRIPT as Redis named it (set under lock) */
 };
+
+/*
+ * One claim, atomic in Redis (a script runs alone): KEYS[1] the claim, KEYS[2] the keyid's
+ * live claims (a sorted set: nonce scored by its expiry in Redis milliseconds); ARGV[1] the
+ * claim's lifetime (ms), ARGV[2] the bound (0: none), ARGV[3] the nonce. Answers 1 claimed,
+ * 0 a replay, 2 the keyid holds its bound of live claims (the claim is taken back: nobody
+ * sees it, a script runs alone). Both expiries are counted on Redis's own clock (TIME and
+ * PX), so a claim leaves the set when its key expires, whichever gateway made it and whatever
+ * that gateway's clock says; an expired claim may be counted for up to a millisecond more.
+ * The SET comes first: it is the script's first write and one that Redis refuses when full
+ * (noeviction, OOM) before anything is written; once a script has written, Redis lets it
+ * finish, so the set never misses a claim.
+ */
+#define CLAIM_SCRIPT                                                                             \
+	"local ttl, bound = tonumber(ARGV[1]), tonumber(ARGV[2])\n"                              \
+	"if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ttl) then return 0 end\n"            \
+	"if bound > 0 then\n"                                                                    \
+	"  local t = redis.call('TIME')\n"                                                       \
+	"  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"              \
+	"  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)\n"                        \
+	"  if redis.call('ZCARD', KEYS[2]) >= bound then\n"                                      \
+	"    redis.call('DEL', KEYS[1])\n"                                                       \
+	"    return 2\n"                                                                         \
+	"  end\n"                                                                                \
+	"  redis.call('ZADD', KEYS[2], now + ttl, ARGV[3])\n"                                    \
+	"  if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end\n"  \
+	"end\n"                                                                                  \
+	"return 1\n"
 
 static int64_t mono_ms(void)
 {
@@ -137,6 +168,24 @@ out:
 	return ok ? 0 : -1;
 }
 
+/* Loads CLAIM_SCRIPT into this Redis (its script cache is lost on a restart, so every
+ * connection loads it) and keeps the name it answers; -1 when Redis refuses it. */
+static int load_claim_script(struct redis_store *s, redisContext *c)
+{
+	redisReply *r = redisCommand(c, "SCRIPT LOAD %s", CLAIM_SCRIPT);
+	int ok = r && r->type == REDIS_REPLY_STRING && r->len == 40;
+
+	if (ok) {
+		pthread_mutex_lock(&s->lock);
+		memcpy(s->claim_sha, r->str, 40);
+		s->claim_sha[40] = '\0';
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (r)
+		freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
 static redisContext *connect_one(struct redis_store *s)
 {
 	struct timeval tv = {REDIS_TIMEOUT_MS / 1000, (REDIS_TIMEOUT_MS % 1000) * 1000};
@@ -155,6 +204,8 @@ static redisContext *connect_one(struct redis_store *s)
 		pthread_mutex_unlock(&s->lock);
 		goto fail;
 	}
+	if (load_claim_script(s, c) < 0)
+		goto fail;
 	pthread_mutex_lock(&s->lock);
 	s->refused[0] = '\0';
 	pthread_mutex_unlock(&s->lock);
@@ -243,13 +294,17 @@ struct pending {
 	redisContext *c;
 	int reused;
 	size_t n;
-	size_t keylen[REPLAY_MAX_BATCH];
-	long long ttl[REPLAY_MAX_BATCH];
-	char *key[REPLAY_MAX_BATCH]; /* into keys */
+	size_t limit;
+	char sha[41];
+	size_t keylen[REPLAY_MAX_BATCH], livelen[REPLAY_MAX_BATCH], noncelen[REPLAY_MAX_BATCH];
+	long long ttl_ms[REPLAY_MAX_BATCH];
+	char *key[REPLAY_MAX_BATCH], *live[REPLAY_MAX_BATCH]; /* into keys */
+	const char *nonce[REPLAY_MAX_BATCH];                  /* the caller's, valid until finish */
 	char keys[];
 };
 
 #define KEY_PREFIX "vmseal:replay:"
+#define LIVE_PREFIX "vmseal:live:" /* not under KEY_PREFIX: only claims match vmseal:replay:* */
 
 /* Queues the SETs of p on its connection and writes them out; -1 if the connection failed. */
 static int send_claims(struct pending *p)
@@ -257,8 +312,10 @@ static int send_claims(struct pending *p)
 	int done = 0;
 
 	for (size_t i = 0; i < p->n; i++)
-		if (redisAppendCommand(p->c, "SET %b 1 NX EX %lld", p->key[i], p->keylen[i],
-				       p->ttl[i]) != REDIS_OK)
+		if (redisAppendCommand(p->c, "EVALSHA %s 2 %b %b %lld %lld %b", p->sha, p->key[i],
+				       p->keylen[i], p->live[i], p->livelen[i], p->ttl_ms[i],
+				       (long long)p->limit,
+				       p->nonce[i], p->noncelen[i]) != REDIS_OK)
 			return -1;
 	while (!done)
 		if (redisBufferWrite(p->c, &done) != REDIS_OK)
@@ -275,12 +332,14 @@ static size_t read_claims(struct pending *p, enum replay_result *res)
 
 		if (redisGetReply(p->c, (void **)&r) != REDIS_OK || !r)
 			return i;
-		if (r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK"))
+		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
 			res[i] = REPLAY_OK;
-		else if (r->type == REDIS_REPLY_NIL)
+		else if (r->type == REDIS_REPLY_INTEGER && r->integer == 0)
 			res[i] = REPLAY_SEEN;
+		else if (r->type == REDIS_REPLY_INTEGER && r->integer == 2)
+			res[i] = REPLAY_KEY_FULL;
 		else
-			ok = 0; /* an error reply (OOM, read-only replica...): fail closed */
+			ok = 0; /* an error reply (OOM, read-only replica, NOSCRIPT...): fail closed */
 		freeReplyObject(r);
 		if (!ok)
 			return i;
@@ -302,22 +361,34 @@ static void *redis_start(struct replay_store *base, const struct replay_item *it
 	size_t total = 0, off = 0;
 
 	for (size_t i = 0; i < n; i++)
-		total += sizeof(KEY_PREFIX) + strlen(items[i].keyid) + 1 + strlen(items[i].nonce);
+		total += sizeof(KEY_PREFIX) + strlen(items[i].keyid) + 1 + strlen(items[i].nonce) +
+			 sizeof(LIVE_PREFIX) + strlen(items[i].keyid);
 	p = malloc(sizeof(*p) + total);
 	if (!p)
 		return NULL; /* res stays REPLAY_UNAVAILABLE: fail closed */
 	p->n = n;
+	p->limit = __atomic_load_n(&s->key_limit, __ATOMIC_RELAXED);
 	for (size_t i = 0; i < n; i++) {
 		int len;
+		int64_t ttl = items[i].expires - now + 1;
 
 		p->key[i] = p->keys + off;
 		len = snprintf(p->key[i], total - off, KEY_PREFIX "%s:%s", items[i].keyid, items[i].nonce);
 		p->keylen[i] = (size_t)len;
 		off += (size_t)len + 1;
+		p->live[i] = p->keys + off;
+		len = snprintf(p->live[i], total - off, LIVE_PREFIX "%s", items[i].keyid);
+		p->livelen[i] = (size_t)len;
+		off += (size_t)len + 1;
+		p->nonce[i] = items[i].nonce;
+		p->noncelen[i] = strlen(items[i].nonce);
 		/* The claim must outlive the signature's validity on every replica; +1 s for rounding. */
-		p->ttl[i] = items[i].expires - now + 1 < 1 ? 1 : items[i].expires - now + 1;
+		p->ttl_ms[i] = (ttl < 1 ? 1 : ttl) * 1000;
 	}
 	p->c = take(s, &p->reused);
+	pthread_mutex_lock(&s->lock);
+	memcpy(p->sha, s->claim_sha, sizeof(p->sha)); /* set by the connect that made p->c */
+	pthread_mutex_unlock(&s->lock);
 	if (p->c && send_claims(p) < 0 && !p->reused) {
 		give_back(s, p->c, 1);
 		p->c = NULL;
@@ -362,6 +433,14 @@ static enum replay_result redis_claim(struct replay_store *base, const char *key
 	if (p)
 		redis_finish(base, p, &res);
 	return res;
+}
+
+/* The bound holds for the keyid across every gateway sharing this Redis: the set is shared. */
+static void redis_set_key_limit(struct replay_store *base, size_t per_key)
+{
+	struct redis_store *s = (struct redis_store *)base;
+
+	__atomic_store_n(&s->key_limit, per_key, __ATOMIC_RELAXED);
 }
 
 static void redis_destroy(struct replay_store *base)
@@ -443,5 +522,6 @@ struct replay_store *replay_redis_new_auth(const char *url, const char *password
 	s->base.start = redis_start;
 	s->base.finish = redis_finish;
 	s->base.destroy = redis_destroy;
+	s->base.set_key_limit = redis_set_key_limit;
 	return &s->base;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Shared replay cache in Redis: one atomic SET NX EX per (keyid, nonce), for gateway replicas. */
+/* Shared replay cache in Redis: one atomic script per (keyid, nonce) claim (SET NX PX, and the
+ * keyid's live claims bounded), for gateway replicas. */
 #ifndef VMSEAL_REPLAY_REDIS_H
 #define VMSEAL_REPLAY_REDIS_H
 

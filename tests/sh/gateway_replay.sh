@@ -4,7 +4,8 @@
 # gateway over TLS 1.3: calls created too far ahead; a captured call replayed after a restart
 # and after a wall-clock step forward and back (libfaketime, monotonic clock left alone);
 # forbidden calls that would fill the replay cache; a key past its bound of live claims (429
-# for it alone); a Redis that could evict claims refused at start and at reconnect.
+# for it alone, in the process and in a Redis shared by two gateways); a Redis that could evict
+# claims refused at start and at reconnect.
 source "$(dirname "$0")/lib.sh"
 for tool in openssl curl; do
 	command -v $tool >/dev/null || { skip "gateway replay tests: $tool not installed"; exit 0; }
@@ -330,6 +331,56 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 	grep -q '"decision":"deny","reason":"replay cache unavailable: Redis maxmemory-policy is allkeys-lru' audit-r.jsonl &&
 		pass "audit: the refused Redis is named" || fail "audit for the refused Redis: $(tail -2 audit-r.jsonl)"
 	stop_gateway
+	stop_redis
+
+	# ---- item 2 with --replay-store: the per-key bound holds in Redis, for the whole fleet ----
+	# Two gateways share one Redis; claims live expires - now + 1 s on Redis's own clock (the
+	# gateways' clocks do not expire them), so the calls expire 2 s after they are made.
+	start_redis noeviction || fail "redis-server did not restart"
+	write_policy ', "max_claims_per_key": 5'
+	start_gateway gwb1.log --audit-log "$T/audit-r.jsonl" --replay-store "redis://127.0.0.1:$rport/4"
+	port_a=$port pid_a=$gwpid
+	start_gateway gwb2.log --audit-log "$T/audit-r.jsonl" --replay-store "redis://127.0.0.1:$rport/4"
+	port_b=$port pid_b=$gwpid
+	now=$(date +%s)
+	ok=0
+	for i in $(seq 5); do
+		[ $((i % 2)) = 1 ] && port=$port_a || port=$port_b
+		capture viewer.key GET /v1/domains --expires $((now + 2))
+		[ $i = 1 ] && first=("${hdrs[@]}")
+		[ "$(send GET /v1/domains)" = 200 ] && ok=$((ok + 1))
+	done
+	port=$port_a
+	code=$(signed viewer.key GET /v1/domains --expires $((now + 2)))
+	[ $ok = 5 ] && [ "$code" = 429 ] && grep -q '"error":"too_many_claims"' body &&
+		pass "Redis: a key past max_claims_per_key (5 live claims over two gateways): 429 too_many_claims" ||
+		fail "Redis per-key bound ($ok, $code): $(cat body)"
+	port=$port_b
+	code=$(signed viewer.key GET /v1/domains --expires $((now + 2)))
+	[ "$code" = 429 ] && pass "Redis: the other gateway refuses that key too (the bound is shared)" ||
+		fail "Redis per-key bound at the second gateway ($code): $(cat body)"
+	code=$(signed admin.key GET /v1/domains)
+	[ "$code" = 200 ] && pass "Redis: another key is still served while one is at its bound" ||
+		fail "Redis other key ($code): $(cat body)"
+	hdrs=("${first[@]}")
+	code=$(send GET /v1/domains)
+	[ "$code" = 401 ] && grep -q '"error":"replay"' body &&
+		pass "Redis: a replay of a call of the key at its bound is still 401 replay" ||
+		fail "Redis replay at the bound ($code): $(cat body)"
+	live=$(redis-cli -p $rport -n 4 zcard "vmseal:live:$(vmseal-key id viewer.pub)")
+	[ "$live" = 5 ] && pass "Redis: the refused claims were not written (5 live)" || fail "Redis live claims: $live"
+	sleep $((now + 4 - $(date +%s)))
+	code=$(signed viewer.key GET /v1/domains)
+	[ "$code" = 200 ] && pass "Redis: once its claims expired (Redis's clock), the key is served again" ||
+		fail "Redis bound after expiry ($code): $(cat body)"
+	hdrs=("${first[@]}")
+	code=$(send GET /v1/domains)
+	[ "$code" = 401 ] && grep -q "expired at" body && pass "Redis: the expired captured call is refused: its signature expired" ||
+		fail "Redis expired replay ($code): $(cat body)"
+	grep -q '"decision":"deny","reason":"too many live claims: key' audit-r.jsonl &&
+		pass "Redis: the per-key refusal is logged" || fail "Redis: no too-many-claims audit event"
+	kill $pid_a $pid_b 2>/dev/null; wait $pid_a $pid_b 2>/dev/null
+	write_policy ""
 	stop_redis
 else
 	skip "Redis eviction: redis-server not installed"

@@ -162,6 +162,47 @@ static void test_start_finish_restart(void)
 	replay_destroy(a);
 }
 
+/* The per-key bound of live claims holds in Redis, for every store (gateway) sharing it: one
+ * key past it is refused alone, a replay is still a replay, and the bound frees as claims
+ * expire on Redis's clock. */
+static void test_key_limit(void)
+{
+	struct vs_error err = {0};
+	struct replay_store *a = replay_redis_new(url, 2, &err), *b = replay_redis_new(url, 2, &err);
+	int64_t now = time(NULL);
+	char key[32], other[32], n[8][32];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	snprintf(key, sizeof(key), "flooder-%ld", (long)random());
+	snprintf(other, sizeof(other), "other-%ld", (long)random());
+	for (int i = 0; i < 8; i++)
+		snprintf(n[i], sizeof(n[i]), "n%d", i);
+	replay_set_key_limit(a, 3);
+	replay_set_key_limit(b, 3);
+	/* two claims through one gateway, one through the other: the key's bound is shared */
+	CU_ASSERT_EQUAL(replay_claim(a, key, n[0], now, now), REPLAY_OK); /* lives 1 s */
+	CU_ASSERT_EQUAL(replay_claim(a, key, n[1], now + 60, now), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_claim(b, key, n[2], now + 60, now), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_claim(a, key, n[3], now + 60, now), REPLAY_KEY_FULL);
+	CU_ASSERT_EQUAL(replay_claim(b, key, n[3], now + 60, now), REPLAY_KEY_FULL);
+	/* a replay at the bound is still a replay, not a refusal that could pass once room frees */
+	CU_ASSERT_EQUAL(replay_claim(b, key, n[1], now + 60, now), REPLAY_SEEN);
+	/* another key is not touched */
+	CU_ASSERT_EQUAL(replay_claim(a, other, n[0], now + 60, now), REPLAY_OK);
+	/* the refused claim was not written: once room frees it claims, once */
+	usleep(2100000); /* n[0] lives expires - now + 1 = 1 s on Redis's clock */
+	now = time(NULL);
+	CU_ASSERT_EQUAL(replay_claim(b, key, n[3], now + 60, now), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_claim(a, key, n[3], now + 60, now), REPLAY_SEEN);
+	CU_ASSERT_EQUAL(replay_claim(a, key, n[4], now + 60, now), REPLAY_KEY_FULL);
+	/* without a bound (0) the key claims again */
+	replay_set_key_limit(a, 0);
+	CU_ASSERT_EQUAL(replay_claim(a, key, n[4], now + 60, now), REPLAY_OK);
+	replay_destroy(a);
+	replay_destroy(b);
+}
+
 static void test_bad_urls(void)
 {
 	static const char *bad[] = {"http://x", "redis://", "redis://:pw", "redis://h:0", "redis://h:99999",
@@ -183,6 +224,7 @@ int main(void)
 		{"malformed URLs refused", test_bad_urls},
 		{"two-step claims, pipelined, in order", test_start_finish},
 		{"two-step claims across a Redis restart", test_start_finish_restart},
+		{"live claims bounded per key, shared by stores", test_key_limit},
 		{NULL, NULL},
 	};
 	int rc;
