@@ -62,7 +62,7 @@ static void verdict_unproven(const struct policy *p, struct image_verdict *v, co
 int attest_eval(const struct policy *p, const struct attest *a, int fd, const char *image_name,
 		int64_t now, const struct merkle_opts *mo, struct image_verdict *v, struct vs_error *err)
 {
-	struct vs_error re = {0};
+	struct vs_error re = {0}, why = {0};
 	char *env = NULL;
 	size_t envlen = 0;
 	int r;
@@ -73,8 +73,8 @@ int attest_eval(const struct policy *p, const struct attest *a, int fd, const ch
 			return -1;
 		}
 		/* too large: a verdict, the attestation named */
-		vs_fail(&re, VS_ERR_DENIED, image_name, "attestation %s: %s", a->path, re.reason);
-		verdict_unproven(p, v, &re);
+		vs_fail(&why, VS_ERR_DENIED, image_name, "attestation %s: %s", a->path, re.reason);
+		verdict_unproven(p, v, &why);
 		return 0;
 	}
 	r = policy_eval_image_opts(p, fd, image_name, env, envlen, now, mo, v, err);
