@@ -41,9 +41,11 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A := $(BUILD)/libvmseal.a
 
-# A program is DIR/vmseal-NAME.c plus any DIR/NAME_*.c (one file per subcommand).
-PROG_MAIN := $(wildcard signer/vmseal-*.c verifier/vmseal-*.c agent/vmseal-*.c api/vmseal-*.c)
-PROGS := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(PROG_MAIN)))
+# A program is DIR/vmseal-NAME.c plus any DIR/NAME_*.c (one file per subcommand). The hook is
+# the exception (its own rules below): a first stage and its judge.
+HOOK_FRONT := agent/vmseal-hook.c
+PROG_MAIN := $(filter-out $(HOOK_FRONT),$(wildcard signer/vmseal-*.c verifier/vmseal-*.c agent/vmseal-*.c api/vmseal-*.c))
+PROGS := $(patsubst %.c,$(BUILD)/bin/%,$(notdir $(PROG_MAIN))) $(BUILD)/bin/vmseal-hook
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -80,7 +82,7 @@ $(foreach m,$(PROG_MAIN),$(eval $(call PROG_template,$(basename $(notdir $(m))),
 TEST_BUILD := $(BUILD)/testbuild
 TEST_LIB_OBJ := $(LIB_SRC:%.c=$(TEST_BUILD)/%.o)
 TEST_LIB_A := $(TEST_BUILD)/libvmseal.a
-TESTBINS := $(patsubst %.c,$(BUILD)/testbin/%,$(notdir $(PROG_MAIN)))
+TESTBINS := $(patsubst %.c,$(BUILD)/testbin/%,$(notdir $(PROG_MAIN))) $(BUILD)/testbin/vmseal-hook
 all: $(TESTBINS)
 
 $(TEST_BUILD)/%.o: %.c
@@ -103,6 +105,42 @@ $(foreach m,$(PROG_MAIN),$(eval $(call TESTPROG_template,$(basename $(notdir $(m
 -include $(wildcard $(TEST_BUILD)/*/*.d)
 $(BUILD)/tests/unit/%.o: CPPFLAGS += -DVMSEAL_TEST_BUILD
 # ---- end test build ---------------------------------------------------------------------------
+
+# ---- the hook: a first stage and its judge (issue #18 item 3) ---------------------------------
+# libvirt runs the hook at every step of a domain's life and waits for it. vmseal-hook, the
+# program libvirt runs, is agent/vmseal-hook.c with lib/hookop.c and libc alone: it exits 0 at
+# once for an operation it does not judge, and execs the judge (agent/hook_judge.c, linked
+# with everything) for the rest. The judge's absolute path is compiled into the first stage:
+# the build tree's own judge for $(BUILD)/bin and $(BUILD)/testbin, $(LIBEXECDIR)/vmseal for
+# `make install` (which compiles its first stage afresh, so PREFIX given then counts).
+LIBEXECDIR ?= $(PREFIX)/libexec
+HOOK_JUDGE := $(BUILD)/libexec/vmseal-hook-judge
+TEST_HOOK_JUDGE := $(BUILD)/testlibexec/vmseal-hook-judge
+HOOK_FRONT_CFLAGS = $(filter-out -MMD -MP $(PKG_CFLAGS),$(CFLAGS))
+# hook_front OUT JUDGE: compiles and links the first stage OUT that execs JUDGE.
+hook_front = $(CC) $(CPPFLAGS) $(HOOK_FRONT_CFLAGS) -DVMSEAL_HOOK_JUDGE='"$(2)"' $(LDFLAGS) \
+	-o $(1) $(HOOK_FRONT) lib/hookop.c
+
+$(HOOK_JUDGE): $(BUILD)/agent/hook_judge.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(TEST_HOOK_JUDGE): $(TEST_BUILD)/agent/hook_judge.o $(TEST_LIB_A)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/vmseal-hook: $(HOOK_FRONT) lib/hookop.c lib/hookop.h $(HOOK_JUDGE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(call hook_front,$@,$(abspath $(HOOK_JUDGE)))
+
+$(BUILD)/testbin/vmseal-hook: $(HOOK_FRONT) lib/hookop.c lib/hookop.h $(TEST_HOOK_JUDGE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(call hook_front,$@,$(abspath $(TEST_HOOK_JUDGE)))
+# ---- end hook ----------------------------------------------------------------------------------
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_COMMON_OBJ) $(TEST_LIB_A)
 	@mkdir -p $(dir $@)
@@ -217,8 +255,12 @@ $(BUILD)/lib/cli.o $(BUILD)/testbuild/lib/cli.o $(FUZZ_DIR)/lib/cli.o: debian/ch
 
 install: programs man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(COMPDIR) $(DESTDIR)$(DOCDIR)/examples
-	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)
+		$(DESTDIR)$(COMPDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(LIBEXECDIR)/vmseal
+	install -m 0755 $(filter-out $(BUILD)/bin/vmseal-hook,$(PROGS)) $(DESTDIR)$(BINDIR)
+	@mkdir -p $(BUILD)/install
+	$(call hook_front,$(BUILD)/install/vmseal-hook,$(LIBEXECDIR)/vmseal/vmseal-hook-judge)
+	install -m 0755 $(BUILD)/install/vmseal-hook $(DESTDIR)$(BINDIR)/vmseal-hook
+	install -m 0755 $(HOOK_JUDGE) $(DESTDIR)$(LIBEXECDIR)/vmseal/vmseal-hook-judge
 	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 completion/vmseal $(DESTDIR)$(COMPDIR)/vmseal
@@ -240,8 +282,11 @@ deb:
 HOOK_DIR ?= /etc/libvirt/hooks/qemu.d
 HOOK_OWNER := $(if $(filter 0,$(shell id -u)),-o root -g root)
 install-hook: $(BUILD)/bin/vmseal-hook
-	install -d -m 0755 $(DESTDIR)$(HOOK_DIR)
-	install -m 0755 $(HOOK_OWNER) $(BUILD)/bin/vmseal-hook $(DESTDIR)$(HOOK_DIR)/vmseal
+	install -d -m 0755 $(DESTDIR)$(HOOK_DIR) $(DESTDIR)$(LIBEXECDIR)/vmseal
+	install -m 0755 $(HOOK_OWNER) $(HOOK_JUDGE) $(DESTDIR)$(LIBEXECDIR)/vmseal/vmseal-hook-judge
+	@mkdir -p $(BUILD)/install
+	$(call hook_front,$(BUILD)/install/vmseal-hook,$(LIBEXECDIR)/vmseal/vmseal-hook-judge)
+	install -m 0755 $(HOOK_OWNER) $(BUILD)/install/vmseal-hook $(DESTDIR)$(HOOK_DIR)/vmseal
 	install -d -m 0755 $(DESTDIR)/etc/vmseal
 	install -d -m 0700 $(DESTDIR)/var/cache/vmseal $(DESTDIR)/var/log/vmseal
 	install -d -m 0755 $(DESTDIR)/var/lib/vmseal

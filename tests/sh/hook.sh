@@ -119,6 +119,24 @@ expect_rc "release end is not judged, even without a policy and with garbage inp
 	env HOOK_POLICY=/nonexistent vmseal-hook web1 release end - <<< "not xml"
 expect_rc "prepare end is not judged" 0 env HOOK_POLICY=/nonexistent vmseal-hook web1 prepare end - < /dev/null
 [ "$(wc -l < audit.jsonl)" = "$n" ] && pass "operations not judged write no audit event" || fail "audit grew"
+# The first stage (agent/vmseal-hook.c): libvirt's exact call of an operation it does not judge
+# ends there, before any library but libc is loaded; the dynamic loader's trace shows what was.
+LD_DEBUG=libs "$BIN/vmseal-hook" web1 release end - <<< "not xml" >ld.out 2>ld.err
+rc=$?
+[ $rc = 0 ] && ! grep -qE 'libcrypto|libxml2|libjansson' ld.err && grep -q 'libc.so' ld.err \
+	&& pass "first stage: release end exits 0 with libc alone loaded" \
+	|| fail "first stage: release end: exit $rc, loaded: $(grep -oE 'lib[a-z0-9+_-]+\.so' ld.err | sort -u | tr '\n' ' ')"
+# ... and whatever it does not decide from argv alone (options here) is the judge's, with libxml2
+# and OpenSSL: the same answer as before.
+: > empty.conf
+LD_DEBUG=libs "$BIN/vmseal-hook" --config "$T/empty.conf" web1 release end - >ld.out 2>ld.err
+rc=$?
+[ $rc = 0 ] && grep -q 'libcrypto' ld.err && grep -q 'libxml2' ld.err \
+	&& pass "first stage: a call with options runs the judge" \
+	|| fail "first stage: --config ... release end: exit $rc, loaded: $(grep -oE 'lib[a-z0-9+_-]+\.so' ld.err | sort -u | tr '\n' ' ')"
+expect_err "first stage: a judged call reaches the judge (policy missing: refused)" "nonexistent" \
+	"$BIN/vmseal-hook" --config "$T/empty.conf" --policy "$T/nonexistent.json" --audit-log "$T/first-stage.jsonl" \
+	web1 prepare begin - < web1-prepare-begin.xml
 expect_deny "started begin without a record of start begin denied" \
 	"^vmseal: denied: domain web2: .*/hook-state/started/[0-9a-f]{64}: no record of what start begin verified" \
 	vmseal-hook web2 started begin - < /dev/null

@@ -12,13 +12,13 @@ points=$(grep -rhoE 'fault_(point|is)\("[a-z0-9-]+"\)' "$top"/lib "$top"/signer 
 [ -n "$points" ] && pass "the sources have fault points ($(echo $points | wc -w))" || fail "no fault point found in the sources"
 pat="VMSEAL_NOW|VMSEAL_FAULT|VMSEAL_TEST_NO_ENTROPY$(printf '|%s' $points)"
 n=0
-for b in "$BIN"/vmseal-*; do
+for b in "$BIN"/vmseal-* "$(dirname "$BIN")"/libexec/vmseal-*; do
 	n=$((n + 1))
 	hits=$(strings "$b" | grep -oE "$pat" | sort -u | tr '\n' ' ')
 	[ -z "$hits" ] && pass "release $(basename "$b"): no test switch in its strings" ||
 		fail "release $(basename "$b") holds: $hits"
 done
-[ "$n" -ge 9 ] && pass "checked all $n release binaries" || fail "only $n release binaries in $BIN"
+[ "$n" -ge 10 ] && pass "checked all $n release binaries" || fail "only $n release binaries in $BIN"
 strings "$TESTBIN/vmseal-key" | grep -q VMSEAL_FAULT && strings "$TESTBIN/vmseal-key" | grep -q VMSEAL_TEST_NO_ENTROPY &&
 	pass "the test build has the switches (the check above can see them)" || fail "test build lacks its switches"
 

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Which libvirt hook calls vmseal judges: the one rule the hook's first stage and its judge share. */
+#ifndef VMSEAL_HOOKOP_H
+#define VMSEAL_HOOKOP_H
+
+/* 1 when the hook judges libvirt's call "OPERATION SUB-OPERATION": prepare, start, restore,
+ * migrate and started, each at "begin"; 0 for every other pair, which the hook lets pass
+ * (exit 0) without reading its input. Depends on nothing but libc: agent/vmseal-hook.c, the
+ * first stage that runs for every call, links this file alone. */
+int hook_op_judged(const char *op, const char *subop);
+
+/* 1 when argv is libvirt's exact call, "NAME DOMAIN OPERATION SUB-OPERATION -" (argc 5, the
+ * last "-"): such a call is never parsed for options (a domain named "--policy" stays a name). */
+int hook_argv_is_libvirt(int argc, char *const *argv);
+
+#endif
