@@ -151,7 +151,8 @@ read -r start_med start_max start_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" -
 read -r prep_med prep_max prep_cpu < <(timeit "$CACHED" prepare.xml 0 "$HOOK" --config "$work/hook.conf" bench4 prepare begin -)
 read -r nocache_med nocache_max nocache_cpu < <(timeit "$COLD" start.xml 0 "$HOOK" --config "$work/hook.conf" --no-cache bench4 start begin -)
 read -r other_med other_max other_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" --config "$work/hook.conf" bench4 started begin -)
-read -r noop_med noop_max noop_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" --config "$work/hook.conf" bench4 release end -)
+# libvirt's exact call (no options: the first stage decides from argv alone, reads no configuration)
+read -r noop_med noop_max noop_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" bench4 release end -)
 read -r true_med true_max true_cpu < <(timeit "$CACHED" start.xml 0 /bin/true)
 # Experiment: the same hook's judge linked statically (no dynamic loading of libxml2, ICU, OpenSSL).
 static_note=
