@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* vmseal-gateway connection guard: a deadline per request against slowloris senders, and the
- * file descriptor budget behind --max-connections. */
+/* vmseal-gateway connection guard: a deadline per request against slowloris senders. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -8,12 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <microhttpd.h>
 
-#include "api/gateway.h"
+#include "api/gateway_conn.h"
 
 #define REAP_TICK_MS 200
 #define CUTS_PER_TICK 64 /* audited one by one; more in one tick are audited as a count */
@@ -272,41 +270,4 @@ void conn_guard_event(struct gateway *gw, struct MHD_Connection *conn, enum conn
 		break;
 	}
 	pthread_mutex_unlock(&g->lock);
-}
-
-int gateway_fd_budget(struct gateway *gw, int explicit_max, struct vs_error *err)
-{
-	struct rlimit rl;
-	rlim_t room, reserve = GATEWAY_FD_RESERVE + 2 * (rlim_t)gw->cfg.threads;
-
-	/* The soft limit is often 1024 (systemd's default) while the hard limit is far higher:
-	 * take what we may. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return vs_fail(err, VS_ERR_IO, "RLIMIT_NOFILE", "getrlimit: %s", strerror(errno));
-	if (rl.rlim_cur < rl.rlim_max) {
-		struct rlimit want = {rl.rlim_max, rl.rlim_max};
-
-		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
-			rl.rlim_cur = rl.rlim_max;
-	}
-	room = rl.rlim_cur > reserve ? rl.rlim_cur - reserve : 0;
-	/* libmicrohttpd shares the limit out among its worker threads; one whose share is 0
-	 * never wakes up again, and MHD_stop_daemon waits for it for ever. */
-	if (explicit_max && gw->cfg.max_connections < gw->cfg.threads)
-		return vs_fail(err, VS_ERR_USAGE, "--max-connections",
-			       "%u is fewer than the %u worker threads", gw->cfg.max_connections,
-			       gw->cfg.threads);
-	if (room < gw->cfg.threads)
-		return vs_fail(err, VS_ERR_USAGE, "RLIMIT_NOFILE", "open-file limit %llu is too low",
-			       (unsigned long long)rl.rlim_cur);
-	if (gw->cfg.max_connections > room) {
-		if (explicit_max)
-			return vs_fail(err, VS_ERR_USAGE, "--max-connections",
-				       "%u needs more descriptors than the open-file limit %llu "
-				       "leaves (%llu after %llu reserved)",
-				       gw->cfg.max_connections, (unsigned long long)rl.rlim_cur,
-				       (unsigned long long)room, (unsigned long long)reserve);
-		gw->cfg.max_connections = (unsigned)room;
-	}
-	return 0;
 }

@@ -2,15 +2,13 @@
 /* vmseal-gateway: verified hot-plug. libvirt calls no hook for attach-device or change-media,
  * so these routes are the way to add storage to a domain: the image is judged by the same
  * policy evaluation as a template, and the device XML is built here, not taken from the caller. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
-#include "api/gateway.h"
+#include "api/gateway_routes.h"
 #include "lib/gwbody.h"
 #include "lib/limits.h"
 
@@ -76,7 +74,7 @@ static int affect_flags(virDomainPtr d, struct reply *out, const char *name)
 	int active = gateway_domain_active(d), flags = 0;
 
 	if (active < 0) {
-		gateway_reply_virt(out, "attach", name);
+		reply_virt(out, "attach", name);
 		return -1;
 	}
 	if (active)
@@ -86,43 +84,13 @@ static int affect_flags(virDomainPtr d, struct reply *out, const char *name)
 	return flags;
 }
 
-/* The template, judged as POST /v1/domains judges it: 0 when it may be used. */
-static int template_allowed(struct gateway *gw, const char *tmpl, int need_overlay,
-			    struct image_verdict *v, char *path, size_t pathlen, struct reply *out)
+/* POST /v1/domains/{name}/disks: a template of --template-dir readonly, or a new overlay on it
+ * in --image-dir. */
+static void disks_attach(const struct call *c)
 {
-	struct vs_error err = {0};
-
-	if (!gw->cfg.template_dir || (need_overlay && !gw->cfg.image_dir)) {
-		reply_error(out, 503, "not_configured", "the gateway runs without --template-dir%s",
-			    need_overlay ? "/--image-dir" : "");
-		return -1;
-	}
-	snprintf(path, pathlen, "%s/%s", gw->cfg.template_dir, tmpl);
-	if (access(path, F_OK) < 0) {
-		reply_error(out, 404, "not_found", "no template \"%s\"", tmpl);
-		return -1;
-	}
-	memset(v, 0, sizeof(*v));
-	if (gateway_template_eval(gw, tmpl, v, &err) < 0) {
-		reply_error(out, 403, "template_denied", "template \"%s\": %s", tmpl, err.reason);
-		return -1;
-	}
-	if (v->decision == DECISION_DENY) {
-		reply_error(out, 403, "template_denied", "template \"%s\": %s", tmpl, v->why.reason);
-		return -1;
-	}
-	if (v->decision == DECISION_ALLOW_AUDIT_ONLY)
-		gateway_audit(gw, "gateway", "gateway.template", tmpl, "would-deny", v->why.reason, 0);
-	if (need_overlay && (!v->rule || !v->allow_overlay)) {
-		reply_error(out, 403, "template_denied", "template \"%s\": overlays not allowed", tmpl);
-		return -1;
-	}
-	return 0;
-}
-
-void disks_attach(struct gateway *gw, const struct route *rt, const char *name, const char *query,
-		  const char *body, size_t body_len, struct reply *out)
-{
+	struct gateway *gw = c->gw;
+	struct reply *out = c->out;
+	const char *name = c->name;
 	struct gwbody_disk req;
 	struct image_verdict v;
 	struct vs_error err = {0};
@@ -130,13 +98,13 @@ void disks_attach(struct gateway *gw, const struct route *rt, const char *name, 
 	const char *source, *format;
 	virDomainPtr d = NULL;
 	char *xml = NULL;
-	int flags, fd, reserved = 0;
+	int flags, reserved = 0;
 
-	if (gwbody_parse_disk(body, body_len, &req, &err) < 0) {
+	if (gwbody_parse_disk(c->body, c->body_len, &req, &err) < 0) {
 		reply_error(out, 400, "bad_request", "%s", err.reason);
 		return;
 	}
-	if (!(d = gateway_lookup(gw, name, out)))
+	if (!(d = gateway_domain_lookup(gw, name, out)))
 		return;
 	if ((flags = affect_flags(d, out, name)) < 0 ||
 	    template_allowed(gw, req.template_name, req.overlay, &v, tpath, sizeof(tpath), out) < 0)
@@ -149,17 +117,9 @@ void disks_attach(struct gateway *gw, const struct route *rt, const char *name, 
 			reply_error(out, 400, "bad_request", "overlay path too long");
 			goto out;
 		}
-		fd = open(overlay, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			reply_error(out, 409, "conflict", "overlay \"%s\": %s", overlay, strerror(errno));
+		if (template_make_overlay(tpath, format, overlay, out) < 0)
 			goto out;
-		}
-		close(fd);
 		reserved = 1;
-		if (gateway_make_overlay(tpath, format, overlay, &err) < 0) {
-			reply_error(out, 502, "overlay_failed", "%s: %s", err.object, err.reason);
-			goto out;
-		}
 		source = overlay;
 		format = "qcow2";
 	}
@@ -168,7 +128,7 @@ void disks_attach(struct gateway *gw, const struct route *rt, const char *name, 
 		goto out;
 	}
 	if (virDomainAttachDeviceFlags(d, xml, (unsigned)flags) < 0) {
-		gateway_reply_virt(out, "attach", name);
+		reply_virt(out, "attach", name);
 		goto out;
 	}
 	reserved = 0;
@@ -176,7 +136,7 @@ void disks_attach(struct gateway *gw, const struct route *rt, const char *name, 
 		 "domain=%s disk=%s template=%s (%s) version=%lld digest=%s mode=%s source=%s", name,
 		 req.target, req.template_name, v.st.template_name, (long long)v.st.template_version,
 		 v.st.digest, req.overlay ? "overlay" : "readonly", source);
-	gateway_reply_ok(out, 200, json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "name", name, "target",
+	reply_ok(out, 200, json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "name", name, "target",
 					     req.target, "template", req.template_name, "version",
 					     (json_int_t)v.st.template_version, "mode",
 					     req.overlay ? "overlay" : "readonly", "source", source));
@@ -249,9 +209,12 @@ out:
 	return s;
 }
 
-void media_change(struct gateway *gw, const struct route *rt, const char *name, const char *query,
-		  const char *body, size_t body_len, struct reply *out)
+/* POST /v1/domains/{name}/media: a template of --template-dir into a cdrom drive. */
+static void media_change(const struct call *c)
 {
+	struct gateway *gw = c->gw;
+	struct reply *out = c->out;
+	const char *name = c->name;
 	struct gwbody_media req;
 	struct image_verdict v;
 	struct vs_error err = {0};
@@ -260,17 +223,17 @@ void media_change(struct gateway *gw, const struct route *rt, const char *name, 
 	char *domxml = NULL, *xml = NULL;
 	int flags, found;
 
-	if (gwbody_parse_media(body, body_len, &req, &err) < 0) {
+	if (gwbody_parse_media(c->body, c->body_len, &req, &err) < 0) {
 		reply_error(out, 400, "bad_request", "%s", err.reason);
 		return;
 	}
-	if (!(d = gateway_lookup(gw, name, out)))
+	if (!(d = gateway_domain_lookup(gw, name, out)))
 		return;
 	if ((flags = affect_flags(d, out, name)) < 0 ||
 	    template_allowed(gw, req.template_name, 0, &v, tpath, sizeof(tpath), out) < 0)
 		goto out;
 	if (!(domxml = virDomainGetXMLDesc(d, 0))) {
-		gateway_reply_virt(out, "media", name);
+		reply_virt(out, "media", name);
 		goto out;
 	}
 	xml = media_xml(domxml, req.target, strcmp(v.st.format, "raw") ? "qcow2" : "raw", tpath, &found);
@@ -283,14 +246,14 @@ void media_change(struct gateway *gw, const struct route *rt, const char *name, 
 		goto out;
 	}
 	if (virDomainUpdateDeviceFlags(d, xml, (unsigned)flags) < 0) {
-		gateway_reply_virt(out, "media", name);
+		reply_virt(out, "media", name);
 		goto out;
 	}
 	snprintf(out->changed, sizeof(out->changed),
 		 "domain=%s cdrom=%s template=%s (%s) version=%lld digest=%s source=%s", name,
 		 req.target, req.template_name, v.st.template_name, (long long)v.st.template_version,
 		 v.st.digest, tpath);
-	gateway_reply_ok(out, 200, json_pack("{s:s, s:s, s:s, s:I, s:s}", "name", name, "target",
+	reply_ok(out, 200, json_pack("{s:s, s:s, s:s, s:I, s:s}", "name", name, "target",
 					     req.target, "template", req.template_name, "version",
 					     (json_int_t)v.st.template_version, "source", tpath));
 out:
@@ -299,3 +262,11 @@ out:
 	if (d)
 		virDomainFree(d);
 }
+
+#define OPER (ROLE_OPERATOR | ROLE_ADMIN)
+
+const struct route disk_routes[] = {
+	{"POST", "/v1/domains/{}/disks", OPER, 1, QUORUM_NONE, "gateway.domains.disks", disks_attach},
+	{"POST", "/v1/domains/{}/media", OPER, 1, QUORUM_NONE, "gateway.domains.media", media_change},
+};
+const size_t disk_nroutes = sizeof(disk_routes) / sizeof(disk_routes[0]);

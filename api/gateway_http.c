@@ -14,7 +14,9 @@
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 
-#include "api/gateway.h"
+#include "api/gateway_conn.h"
+#include "api/gateway_http.h"
+#include "api/gateway_routes.h"
 #include "lib/denyagg.h"
 #include "lib/replay_redis.h"
 #include "lib/util.h"
@@ -55,31 +57,6 @@ static const char *const required_components[] = {"@method", "@authority", "@pat
 static const char *const accept_signature =
 	"sig1=(\"@method\" \"@authority\" \"@path\" \"@query\" \"content-digest\")"
 	";created;expires;nonce;keyid";
-
-int gateway_audit(struct gateway *gw, const char *actor, const char *event, const char *object,
-		  const char *decision, const char *reason, int durable)
-{
-	struct audit_event ev = {.actor = actor, .event = event, .object = object,
-				 .decision = decision, .reason = reason};
-	struct vs_error err = {0};
-
-	if (audit_group_append(gw->group, &ev, durable, &err) < 0) {
-		fprintf(stderr, "vmseal-gateway: audit: %s: %s\n", err.object, err.reason);
-		return -1;
-	}
-	/* Every N events the signed head goes to --audit-checkpoint, for shipping off the host. */
-	if (gw->cfg.audit_checkpoint &&
-	    __atomic_add_fetch(&gw->audit_events, 1, __ATOMIC_RELAXED) % gw->cfg.checkpoint_every == 0) {
-		char *cp = NULL;
-		uint64_t seq;
-
-		if (gateway_checkpoint(gw, 0, &seq, &cp, &err) < 0 ||
-		    file_write_atomic(gw->cfg.audit_checkpoint, cp, strlen(cp), 0644, 1, &err) < 0)
-			fprintf(stderr, "vmseal-gateway: audit checkpoint: %s: %s\n", err.object, err.reason);
-		free(cp);
-	}
-	return 0;
-}
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
@@ -456,17 +433,15 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 	return 0;
 }
 
-/* A route that needs to know its signers (gateway_ssh.c) gets them. */
+/* Runs the route with the call's context (policy_lock held for reading). */
 static void route_run(struct gateway *gw, const struct route *rt, const struct caller *who,
 		      const char *name, const struct req_view *rv, const struct req *r,
-		      struct reply *rep)
+		      const char *client, struct reply *rep)
 {
-	if (rt->with_caller)
-		rt->with_caller(gw, rt, who, name, rv->msg.query, r->body, r->len, rep);
-	else if (!rt->fn)
-		gateway_ssh_call(gw, rt, who, name, rv->msg.query, r->body, r->len, rep);
-	else
-		rt->fn(gw, rt, name, rv->msg.query, r->body, r->len, rep);
+	struct call c = {.gw = gw, .rt = rt, .name = name, .query = rv->msg.query, .body = r->body,
+			 .body_len = r->len, .who = who, .client = client, .out = rep};
+
+	rt->fn(&c);
 }
 
 /* The client's address and, under mTLS, its certificate's subject. */
@@ -575,13 +550,13 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 			reply_error(&rep, 404, "not_found", "no route for %.64s", rv->msg.path);
 		goto send;
 	}
-	if (!rt->roles) {
-		route_run(gw, rt, &who, name, rv, r, &rep);
+	callctx_init(gw, conn, &cx);
+	if (!rt->roles) { /* /healthz: no signature, no policy */
+		route_run(gw, rt, &who, name, rv, r, cx.client, &rep);
 		goto send;
 	}
 	snprintf(object, sizeof(object), "%s %s", method, rv->msg.path);
-	callctx_init(gw, conn, &cx);
-	pthread_rwlock_rdlock(&gw->policy_lock);
+	gateway_policy_read(gw);
 	if (authorize(gw, rt, rv, r, &rep, actor, sizeof(actor), why, sizeof(why), &accept_sig,
 		      &claims, &cx, &who) < 0)
 		goto deny;
@@ -591,7 +566,7 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 		 * answered already): the read runs and its answer is signed during the round trip.
 		 * Nothing leaves, and nothing is logged as allowed, before every claim is granted.
 		 */
-		route_run(gw, rt, &who, name, rv, r, &rep);
+		route_run(gw, rt, &who, name, rv, r, cx.client, &rep);
 		mr = make_response(gw, rv, &rep, 0);
 		if (claims_refused(gw, &claims, &rep, why, sizeof(why), &accept_sig)) {
 			if (mr)
@@ -606,7 +581,7 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 			json_decref(rep.body);
 			reply_error(&rep, 503, "audit_unavailable", "the audit log cannot record this call");
 		}
-		pthread_rwlock_unlock(&gw->policy_lock);
+		gateway_policy_done(gw);
 		goto send;
 	}
 	if (claims_refused(gw, &claims, &rep, why, sizeof(why), &accept_sig))
@@ -614,10 +589,10 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 	/* The decision is logged (durably for a state change) before anything happens. */
 	if (audit_call(gw, actor, rt->event, object, "allow", why, &cx, rt->changes_state) < 0) {
 		reply_error(&rep, 503, "audit_unavailable", "the audit log cannot record this call");
-		pthread_rwlock_unlock(&gw->policy_lock);
+		gateway_policy_done(gw);
 		goto send;
 	}
-	route_run(gw, rt, &who, name, rv, r, &rep);
+	route_run(gw, rt, &who, name, rv, r, cx.client, &rep);
 	if (rt->changes_state) {
 		char result[96];
 		json_t *code = rep.body ? json_object_get(rep.body, "error") : NULL;
@@ -638,13 +613,13 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 			reply_error(&rep, 500, "audit_unavailable",
 				    "the call ran (%s) but its result could not be logged", result);
 	}
-	pthread_rwlock_unlock(&gw->policy_lock);
+	gateway_policy_done(gw);
 	goto send;
 deny:
 	claims_refused(gw, &claims, &rep, why, sizeof(why), &accept_sig); /* never left pending */
 	if (!cx.unauthenticated)
 		audit_call(gw, actor, rt->event, object, "deny", why, &cx, 0);
-	pthread_rwlock_unlock(&gw->policy_lock);
+	gateway_policy_done(gw);
 send:
 	ret = mr ? queue(conn, mr, &rep) : respond(gw, conn, rv, &rep, accept_sig);
 	json_decref(rep.body);
@@ -744,7 +719,7 @@ static enum MHD_Result check_before_body(struct gateway *gw, struct MHD_Connecti
 		free(rv);
 		return MHD_YES;
 	}
-	pthread_rwlock_rdlock(&gw->policy_lock);
+	gateway_policy_read(gw);
 	o = verify_opts(gw, r);
 	o.body_pending = 1;
 	rc = httpsig_verify(&rv->msg, &o, &res, &err);
@@ -756,7 +731,7 @@ static enum MHD_Result check_before_body(struct gateway *gw, struct MHD_Connecti
 		denyagg_note(gw->denials, cx.host, res.code,
 			     claimed[0] && policy_find_key(gw->policy, claimed) ? claimed : NULL);
 	}
-	pthread_rwlock_unlock(&gw->policy_lock);
+	gateway_policy_done(gw);
 	free(rv);
 	if (rc == 0)
 		return MHD_YES;

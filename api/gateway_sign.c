@@ -4,29 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/gateway.h"
+#include "api/gateway_routes.h"
 #include "lib/dsse.h"
 #include "lib/gwbody.h"
-#include "lib/keymeta.h"
 #include "lib/statement.h"
 #include "lib/util.h"
 
-int gateway_sign_key_load(struct gateway *gw, struct vs_error *err)
+/* Signs a statement for the calling signer keys, within what the policy lets each of them sign
+ * (policy_lock held by the caller, gateway_http.c). */
+static void sign_route(const struct call *c)
 {
-	if (!gw->cfg.signing_key)
-		return 0;
-	/* A retired, revoked or destroyed key must not start signing again as a service. */
-	if (keymeta_check_signable(gw->cfg.signing_key, NULL, err) < 0 ||
-	    key_load_private(gw->cfg.signing_key, gw->cfg.signing_passfile, &gw->sign_key, err) < 0 ||
-	    keymeta_check_signable(gw->cfg.signing_key, key_id(gw->sign_key), err) < 0)
-		return -1;
-	return 0;
-}
-
-void sign_route(struct gateway *gw, const struct route *rt, const struct caller *who,
-		const char *unused, const char *query, const char *body, size_t body_len,
-		struct reply *out)
-{
+	struct gateway *gw = c->gw;
+	struct reply *out = c->out;
 	const struct policy_key *pk;
 	struct dsse_envelope *env = NULL;
 	struct vs_error err = {0};
@@ -40,27 +29,23 @@ void sign_route(struct gateway *gw, const struct route *rt, const struct caller 
 		reply_error(out, 503, "not_configured", "this gateway runs without --signing-key");
 		return;
 	}
-	if (gwbody_parse_sign(body, body_len, &st, &expires, &err) < 0) {
+	if (gwbody_parse_sign(c->body, c->body_len, &st, &expires, &err) < 0) {
 		reply_error(out, 400, "bad_request", "%s", err.reason);
 		goto out;
 	}
-	/* The host's own policy may know the service key: then it must still be allowed to sign. */
-	pthread_rwlock_rdlock(&gw->policy_lock);
 	/* Each signer key is bounded by the policy: what it may have signed, up to which version
 	 * and for how long, and with how many other signers (issue 15 item 5). */
-	if (policy_sign_check(gw->policy, who->keys, who->n, st.template_name, st.template_version,
+	if (policy_sign_check(gw->policy, c->who->keys, c->who->n, st.template_name, st.template_version,
 			      expires, &err) < 0) {
-		pthread_rwlock_unlock(&gw->policy_lock);
 		reply_error(out, 403, "sign_denied", "%s", err.reason);
 		goto out;
 	}
+	/* The host's own policy may know the service key: then it must still be allowed to sign. */
 	pk = policy_find_key(gw->policy, key_id(gw->sign_key));
 	if (pk && policy_key_check(pk, USAGE_TEMPLATE, 0, vs_now(), &err) < 0) {
-		pthread_rwlock_unlock(&gw->policy_lock);
 		reply_error(out, 403, "key_refused", "the service's signing key: %s", err.reason);
 		goto out;
 	}
-	pthread_rwlock_unlock(&gw->policy_lock);
 	st.chunk_size = VS_CHUNK_SIZE;
 	st.signed_at = vs_now();
 	st.expires_at = st.signed_at + expires;
@@ -79,13 +64,14 @@ void sign_route(struct gateway *gw, const struct route *rt, const struct caller 
 			 st.digest, (unsigned long long)st.size, st.template_name,
 			 (long long)st.template_version, exp, st.subject_name);
 	}
-	json_decref(out->body);
-	out->status = 200;
-	out->body = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
-	if (!out->body)
-		reply_error(out, 500, "internal", "out of memory");
+	reply_ok(out, 200, json_loads(json, JSON_REJECT_DUPLICATES, NULL));
 out:
 	free(json);
 	free(payload);
 	dsse_free(env);
 }
+
+const struct route sign_routes[] = {
+	{"POST", "/v1/sign", ROLE_SIGNER | ROLE_ADMIN, 1, QUORUM_NONE, "gateway.sign", sign_route},
+};
+const size_t sign_nroutes = sizeof(sign_routes) / sizeof(sign_routes[0]);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <libvirt/virterror.h>
 
-#include "api/gateway.h"
+#include "api/gateway_routes.h"
 #include "lib/keymeta.h"
 #include "lib/sshcert.h"
 #include "lib/sshkrl.h"
@@ -73,18 +73,9 @@ static int configured(struct gateway *gw, struct reply *out)
 	return 0;
 }
 
-static void reply_json(struct reply *out, json_t *body)
-{
-	json_decref(out->body);
-	out->status = 200;
-	out->body = body;
-	if (!body)
-		reply_error(out, 500, "internal", "out of memory");
-}
-
 /* Audits the certificate (durably) and answers with it. */
-static void issue(struct gateway *gw, const struct route *rt, const struct caller *who,
-		  struct sshcert *c, const char *keyid, const char *nonce, struct reply *out)
+static void issue(struct gateway *gw, const struct caller *who, struct sshcert *c,
+		  const char *keyid, const char *nonce, struct reply *out)
 {
 	struct vs_error err = {0};
 	char *line = NULL, fp[SSHKEY_FP_LEN + 1], va[32], vb[32], object[64];
@@ -138,7 +129,7 @@ static void issue(struct gateway *gw, const struct route *rt, const struct calle
 		reply_error(out, 503, "audit_unavailable", "the audit log cannot record the certificate");
 		goto out;
 	}
-	reply_json(out, json_pack("{s:s, s:I, s:s, s:O, s:s, s:s, s:s, s:s}", "certificate", line,
+	reply_ok(out, 200, json_pack("{s:s, s:I, s:s, s:O, s:s, s:s, s:s, s:s}", "certificate", line,
 				  "serial", (json_int_t)c->serial, "key_id", c->key_id, "principals",
 				  principals, "valid_after", va, "valid_before", vb, "fingerprint",
 				  fp, "ca_fingerprint", gw->ssh->fp));
@@ -159,58 +150,60 @@ static int requester(const struct route *rt, const struct caller *who, size_t *i
 	return -1;
 }
 
-static void ssh_certs_route(struct gateway *gw, const struct route *rt, const struct caller *who,
-			    const char *unused, const char *query, const char *body,
-			    size_t body_len, struct reply *out)
+static void ssh_certs_route(const struct call *c)
 {
+	struct gateway *gw = c->gw;
+	struct reply *out = c->out;
+	const struct caller *who = c->who;
 	struct ssh_cert_request req;
-	struct sshcert c;
+	struct sshcert cert;
 	struct vs_error err = {0};
 	size_t i;
 
-	memset(&c, 0, sizeof(c));
+	memset(&cert, 0, sizeof(cert));
 	memset(&req, 0, sizeof(req));
 	if (!configured(gw, out))
 		return;
-	if (ssh_request_parse_cert(body, body_len, &req, &err) < 0) {
+	if (ssh_request_parse_cert(c->body, c->body_len, &req, &err) < 0) {
 		reply_error(out, 400, "bad_request", "%s", err.reason);
 		goto out;
 	}
-	if (requester(rt, who, &i) < 0) {
+	if (requester(c->rt, who, &i) < 0) {
 		reply_error(out, 403, "forbidden", "no signer has the ssh role");
 		goto out;
 	}
 	if (ssh_decide_user_cert(gw->policy->ssh, who->keys[i]->id, who->with_role, &req, vs_now(),
-				 &c, &err) < 0) {
+				 &cert, &err) < 0) {
 		reply_error(out, err.kind == VS_ERR_DENIED ? 403 : 500,
 			    !strncmp(err.reason, "quorum", 6) ? "quorum_not_met" : "ssh_denied",
 			    "%s", err.reason);
 		goto out;
 	}
-	c.key = req.key;
-	issue(gw, rt, who, &c, who->keys[i]->id, who->nonce[i], out);
+	cert.key = req.key;
+	issue(gw, who, &cert, who->keys[i]->id, who->nonce[i], out);
 out:
 	sshkey_free(req.key);
 }
 
-static void ssh_host_certs_route(struct gateway *gw, const struct route *rt,
-				 const struct caller *who, const char *unused, const char *query,
-				 const char *body, size_t body_len, struct reply *out)
+static void ssh_host_certs_route(const struct call *c)
 {
+	struct gateway *gw = c->gw;
+	struct reply *out = c->out;
+	const struct caller *who = c->who;
 	struct ssh_host_request req;
-	struct sshcert c;
+	struct sshcert cert;
 	struct vs_error err = {0};
 	virDomainPtr dom;
 	size_t i;
 
-	memset(&c, 0, sizeof(c));
+	memset(&cert, 0, sizeof(cert));
 	if (!configured(gw, out))
 		return;
-	if (ssh_request_parse_host(body, body_len, &req, &err) < 0) {
+	if (ssh_request_parse_host(c->body, c->body_len, &req, &err) < 0) {
 		reply_error(out, 400, "bad_request", "%s", err.reason);
 		return;
 	}
-	if (requester(rt, who, &i) < 0) {
+	if (requester(c->rt, who, &i) < 0) {
 		reply_error(out, 403, "forbidden", "no signer has the operator role");
 		goto out;
 	}
@@ -221,20 +214,21 @@ static void ssh_host_certs_route(struct gateway *gw, const struct route *rt,
 		goto out;
 	}
 	virDomainFree(dom);
-	if (ssh_decide_host_cert(gw->policy->ssh, req.domain, vs_now(), &c, &err) < 0) {
+	if (ssh_decide_host_cert(gw->policy->ssh, req.domain, vs_now(), &cert, &err) < 0) {
 		reply_error(out, 400, "bad_request", "%s", err.reason);
 		goto out;
 	}
-	c.key = req.key;
-	issue(gw, rt, who, &c, who->keys[i]->id, who->nonce[i], out);
+	cert.key = req.key;
+	issue(gw, who, &cert, who->keys[i]->id, who->nonce[i], out);
 out:
 	sshkey_free(req.key);
 }
 
-static void ssh_revoke_route(struct gateway *gw, const struct route *rt, const struct caller *who,
-			     const char *unused, const char *query, const char *body,
-			     size_t body_len, struct reply *out)
+static void ssh_revoke_route(const struct call *c)
 {
+	struct gateway *gw = c->gw;
+	struct reply *out = c->out;
+	const struct caller *who = c->who;
 	struct ssh_revoke_request req;
 	struct vs_error err = {0};
 	uint64_t version = 0;
@@ -243,7 +237,7 @@ static void ssh_revoke_route(struct gateway *gw, const struct route *rt, const s
 
 	if (!configured(gw, out))
 		return;
-	if (ssh_request_parse_revoke(body, body_len, &req, &err) < 0) {
+	if (ssh_request_parse_revoke(c->body, c->body_len, &req, &err) < 0) {
 		reply_error(out, 400, "bad_request", "%s", err.reason);
 		return;
 	}
@@ -261,13 +255,14 @@ static void ssh_revoke_route(struct gateway *gw, const struct route *rt, const s
 		reply_error(out, 500, "audit_unavailable", "revoked, but the audit log failed");
 		return;
 	}
-	reply_json(out, json_pack("{s:s, s:b, s:I}", "revoked", what, "new", !added, "krl_version",
+	reply_ok(out, 200, json_pack("{s:s, s:b, s:I}", "revoked", what, "new", !added, "krl_version",
 				  (json_int_t)version));
 }
 
-static void ssh_krl_route(struct gateway *gw, const struct route *rt, const char *unused,
-			  const char *query, const char *body, size_t body_len, struct reply *out)
+static void ssh_krl_route(const struct call *c)
 {
+	struct gateway *gw = c->gw;
+	struct reply *out = c->out;
 	struct vs_error err = {0};
 	uint8_t *d = NULL;
 	size_t n = 0, nserials, nkeys;
@@ -283,47 +278,32 @@ static void ssh_krl_route(struct gateway *gw, const struct route *rt, const char
 		reply_error(out, 503, "krl_unavailable", "cannot build the KRL: %s", err.reason);
 		return;
 	}
-	reply_json(out, json_pack("{s:s, s:I, s:I, s:I, s:s}", "krl", b64, "version",
+	reply_ok(out, 200, json_pack("{s:s, s:I, s:I, s:I, s:s}", "krl", b64, "version",
 				  (json_int_t)version, "serials", (json_int_t)nserials, "keys",
 				  (json_int_t)nkeys, "ca_fingerprint", gw->ssh->fp));
 	free(b64);
 	free(d);
 }
 
-static void ssh_ca_route(struct gateway *gw, const struct route *rt, const char *unused,
-			 const char *query, const char *body, size_t body_len, struct reply *out)
+static void ssh_ca_route(const struct call *c)
 {
+	struct gateway *gw = c->gw;
+	struct reply *out = c->out;
 	if (!configured(gw, out))
 		return;
-	reply_json(out, json_pack("{s:s, s:s}", "public_key", gw->ssh->pub_line, "fingerprint",
+	reply_ok(out, 200, json_pack("{s:s, s:s}", "public_key", gw->ssh->pub_line, "fingerprint",
 				  gw->ssh->fp));
 }
 
 #define VIEW (ROLE_VIEWER | ROLE_OPERATOR | ROLE_ADMIN | ROLE_SSH | ROLE_AUDITOR)
 
-/* Logging in to VMs is its own capability: admin does not imply ssh. The routes that need
- * their signers have fn NULL and their function in fns[] at the same index. */
-const struct route gateway_ssh_routes[] = {
-	{"GET", "/v1/ssh/ca", VIEW, 0, QUORUM_NONE, "gateway.ssh.ca", ssh_ca_route, NULL},
-	{"GET", "/v1/ssh/krl", VIEW, 0, QUORUM_NONE, "gateway.ssh.krl", ssh_krl_route, NULL},
-	{"POST", "/v1/ssh/certs", ROLE_SSH, 1, QUORUM_NONE, "gateway.ssh.certs", NULL, NULL},
+/* Logging in to VMs is its own capability: admin does not imply ssh. */
+const struct route ssh_routes[] = {
+	{"GET", "/v1/ssh/ca", VIEW, 0, QUORUM_NONE, "gateway.ssh.ca", ssh_ca_route},
+	{"GET", "/v1/ssh/krl", VIEW, 0, QUORUM_NONE, "gateway.ssh.krl", ssh_krl_route},
+	{"POST", "/v1/ssh/certs", ROLE_SSH, 1, QUORUM_NONE, "gateway.ssh.certs", ssh_certs_route},
 	{"POST", "/v1/ssh/host-certs", ROLE_OPERATOR | ROLE_ADMIN, 1, QUORUM_NONE,
-	 "gateway.ssh.host-certs", NULL, NULL},
-	{"POST", "/v1/ssh/revoke", ROLE_ADMIN, 1, QUORUM_NONE, "gateway.ssh.revoke", NULL, NULL},
+	 "gateway.ssh.host-certs", ssh_host_certs_route},
+	{"POST", "/v1/ssh/revoke", ROLE_ADMIN, 1, QUORUM_NONE, "gateway.ssh.revoke", ssh_revoke_route},
 };
-const size_t gateway_ssh_nroutes = sizeof(gateway_ssh_routes) / sizeof(gateway_ssh_routes[0]);
-static const route_caller_fn fns[] = {NULL, NULL, ssh_certs_route, ssh_host_certs_route,
-				      ssh_revoke_route};
-
-void gateway_ssh_call(struct gateway *gw, const struct route *rt, const struct caller *who,
-		      const char *name, const char *query, const char *body, size_t body_len,
-		      struct reply *out)
-{
-	size_t i = (size_t)(rt - gateway_ssh_routes);
-
-	if (rt < gateway_ssh_routes || i >= gateway_ssh_nroutes || !fns[i]) {
-		reply_error(out, 500, "internal", "route without a handler");
-		return;
-	}
-	fns[i](gw, rt, who, name, query, body, body_len, out);
-}
+const size_t ssh_nroutes = sizeof(ssh_routes) / sizeof(ssh_routes[0]);

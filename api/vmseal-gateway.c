@@ -7,14 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#include <openssl/crypto.h>
 
-#include "api/gateway.h"
+#include "api/gateway_http.h"
+#include "api/gateway_routes.h"
 #include "lib/cli.h"
-#include "lib/replay_redis.h"
-#include "lib/tmplcache.h"
 #include "lib/util.h"
 
 #define PROG "vmseal-gateway"
@@ -140,55 +137,24 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int read_pem(const char *path, char **out, struct vs_error *err)
+/* *dir (when given) becomes its real path, in buf. */
+static int real_dir(const char *opt, const char **dir, char buf[static PATH_MAX])
 {
-	size_t len;
-
-	return file_read_all(path, VS_MAX_KEY_FILE_BYTES, out, &len, err);
-}
-
-/* The Redis password: the file's first line; refused when others may read the file. */
-static int replay_password_read(const char *path, char **out, struct vs_error *err)
-{
-	struct stat st;
-	size_t len;
-
-	if (stat(path, &st) < 0)
-		return vs_fail(err, VS_ERR_IO, path, "%s", strerror(errno));
-	if (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP))
-		return vs_fail(err, VS_ERR_INPUT, path, "password file mode %04o: others may read or change it "
-			       "(chmod 0640, owner root, group vmseal)", (unsigned)(st.st_mode & 07777));
-	if (file_read_all(path, 1024, out, &len, err) < 0)
+	if (!*dir)
+		return 0;
+	if (!realpath(*dir, buf)) {
+		fprintf(stderr, PROG ": error: %s %s: %s\n", opt, *dir, strerror(errno));
 		return -1;
-	(*out)[strcspn(*out, "\r\n")] = '\0';
+	}
+	*dir = buf;
 	return 0;
 }
 
-static void reload_policy(struct gateway *gw)
-{
-	struct policy *np = NULL, *old;
-	struct vs_error err = {0};
-
-	if (policy_load_state(gw->cfg.policy_path, gw->cfg.trust_state, &np, &err) < 0) {
-		fprintf(stderr, PROG ": SIGHUP: policy not reloaded: %s: %s\n", err.object, err.reason);
-		gateway_audit(gw, "gateway", "gateway.policy.reload", gw->cfg.policy_path, "error",
-			      err.reason, 1);
-		return;
-	}
-	pthread_rwlock_wrlock(&gw->policy_lock);
-	old = gw->policy;
-	gw->policy = np;
-	pthread_rwlock_unlock(&gw->policy_lock);
-	policy_free(old);
-	replay_set_key_limit(gw->replay, (size_t)np->gateway.max_claims_per_key);
-	gateway_audit(gw, "gateway", "gateway.policy.reload", gw->cfg.policy_path, "info",
-		      np->digest, 1);
-	fprintf(stderr, PROG ": policy reloaded (%s)\n", np->digest);
-	if (np->warning[0])
-		fprintf(stderr, PROG ": warning: %s: %s\n", gw->cfg.policy_path, np->warning);
-}
-
-int main(int argc, char **argv)
+/* Fills cfg (and names, from --authority) from the command line: 0 to run, 1 when --help or
+ * --version answered, -1 after a usage error was printed. tdir and idir hold the real paths of
+ * --template-dir and --image-dir. */
+static int parse_args(int argc, char **argv, struct gateway_config *cfg, struct gwnames *names,
+		      char tdir[static PATH_MAX], char idir[static PATH_MAX])
 {
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'},
@@ -222,77 +188,68 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	struct gateway gw;
 	struct vs_error err = {0};
-	char tdir[PATH_MAX], idir[PATH_MAX];
-	sigset_t set;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	const char *replay_url = NULL, *replay_passfile = NULL;
-	int c, rc = 2, threads_set = 0, max_set = 0;
+	int c;
 
-	/* Before anything else: a call the previous gateway accepted was created at most
-	 * max_future_skew_s after it stopped, so after this moment (see below). */
-	int64_t t_start = vs_now();
-
-	memset(&gw, 0, sizeof(gw));
-	gw.cfg.threads = ncpu > 0 && ncpu < 256 ? (unsigned)ncpu : 2;
-	gw.cfg.replay_capacity = 1u << 20;
-	gw.cfg.request_timeout_s = GATEWAY_REQUEST_TIMEOUT_DEFAULT;
-	gw.cfg.max_connections = GATEWAY_MAX_CONNECTIONS_DEFAULT;
-	gw.cfg.checkpoint_every = 1000;
+	cfg->threads = ncpu > 0 && ncpu < 256 ? (unsigned)ncpu : 2;
+	cfg->replay_capacity = 1u << 20;
+	cfg->request_timeout_s = GATEWAY_REQUEST_TIMEOUT_DEFAULT;
+	cfg->max_connections = GATEWAY_MAX_CONNECTIONS_DEFAULT;
+	cfg->checkpoint_every = 1000;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		uint64_t v64 = 0;
 		unsigned long v;
 
 		switch (c) {
-		case 'l': gw.cfg.listen = optarg; break;
-		case 'c': gw.cfg.tls_cert = optarg; break;
-		case 'k': gw.cfg.tls_key = optarg; break;
-		case 'C': gw.cfg.client_ca = optarg; break;
-		case 'p': gw.cfg.policy_path = optarg; break;
-		case 0x100 + 't': gw.cfg.trust_state = optarg; break;
-		case 'L': gw.cfg.libvirt_uri = optarg; break;
-		case 'r': gw.cfg.response_key = optarg; break;
-		case 'P': gw.cfg.response_passfile = optarg; break;
-		case 'K': gw.cfg.signing_key = optarg; break;
-		case 'Q': gw.cfg.signing_passfile = optarg; break;
-		case OPT_SSH_CA_KEY: gw.cfg.ssh_ca_key = optarg; break;
-		case OPT_SSH_CA_PASS: gw.cfg.ssh_ca_passfile = optarg; break;
-		case OPT_SSH_STATE_DIR: gw.cfg.ssh_state_dir = optarg; break;
-		case OPT_AUDIT_CHECKPOINT: gw.cfg.audit_checkpoint = optarg; break;
+		case 'l': cfg->listen = optarg; break;
+		case 'c': cfg->tls_cert = optarg; break;
+		case 'k': cfg->tls_key = optarg; break;
+		case 'C': cfg->client_ca = optarg; break;
+		case 'p': cfg->policy_path = optarg; break;
+		case 0x100 + 't': cfg->trust_state = optarg; break;
+		case 'L': cfg->libvirt_uri = optarg; break;
+		case 'r': cfg->response_key = optarg; break;
+		case 'P': cfg->response_passfile = optarg; break;
+		case 'K': cfg->signing_key = optarg; break;
+		case 'Q': cfg->signing_passfile = optarg; break;
+		case OPT_SSH_CA_KEY: cfg->ssh_ca_key = optarg; break;
+		case OPT_SSH_CA_PASS: cfg->ssh_ca_passfile = optarg; break;
+		case OPT_SSH_STATE_DIR: cfg->ssh_state_dir = optarg; break;
+		case OPT_AUDIT_CHECKPOINT: cfg->audit_checkpoint = optarg; break;
 		case OPT_CHECKPOINT_EVERY:
 			if (parse_uint_strict(optarg, 1, 1000000000, &v64) < 0) {
 				fprintf(stderr, PROG ": error: bad --checkpoint-every \"%s\" (see --help)\n", optarg);
-				return 2;
+				return -1;
 			}
-			gw.cfg.checkpoint_every = (unsigned)v64;
+			cfg->checkpoint_every = (unsigned)v64;
 			break;
-		case 'a': gw.cfg.audit_log = optarg; break;
-		case 't': gw.cfg.template_dir = optarg; break;
-		case 'i': gw.cfg.image_dir = optarg; break;
-		case 'v': gw.cfg.verbose = 1; break;
+		case 'a': cfg->audit_log = optarg; break;
+		case 't': cfg->template_dir = optarg; break;
+		case 'i': cfg->image_dir = optarg; break;
+		case 'v': cfg->verbose = 1; break;
 		case 'A':
-			if (gwnames_add(&gw.names, optarg, &err) < 0) {
+			if (gwnames_add(names, optarg, &err) < 0) {
 				fprintf(stderr, PROG ": error: bad --authority \"%s\": %s\n", optarg,
 					err.reason);
-				return 2;
+				return -1;
 			}
 			break;
-		case 'S': replay_url = optarg; break;
-		case 'X': replay_passfile = optarg; break;
+		case 'S': cfg->replay_url = optarg; break;
+		case 'X': cfg->replay_passfile = optarg; break;
 		case 'W':
 		case 'M':
 			if (parse_uint_strict(optarg, c == 'M', c == 'W' ? 3600 : 1000000, &v64) < 0) {
 				fprintf(stderr, PROG ": error: bad --%s \"%s\" (see --help)\n",
 					c == 'W' ? "request-timeout" : "max-connections", optarg);
-				return 2;
+				return -1;
 			}
 			v = (unsigned long)v64;
 			if (c == 'W') {
-				gw.cfg.request_timeout_s = (unsigned)v;
+				cfg->request_timeout_s = (unsigned)v;
 			} else {
-				gw.cfg.max_connections = (unsigned)v;
-				max_set = 1;
+				cfg->max_connections = (unsigned)v;
+				cfg->max_connections_set = 1;
 			}
 			break;
 		case 'T':
@@ -300,56 +257,61 @@ int main(int argc, char **argv)
 			if (parse_uint_strict(optarg, 1, c == 'T' ? 256 : 1ul << 30, &v64) < 0) {
 				fprintf(stderr, PROG ": error: bad --%s \"%s\" (see --help)\n",
 					c == 'T' ? "threads" : "replay-capacity", optarg);
-				return 2;
+				return -1;
 			}
 			v = (unsigned long)v64;
 			if (c == 'T') {
-				gw.cfg.threads = (unsigned)v;
-				threads_set = 1;
+				cfg->threads = (unsigned)v;
+				cfg->threads_set = 1;
 			}
 			else
-				gw.cfg.replay_capacity = v;
+				cfg->replay_capacity = v;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return 1;
 		case 'V':
-			return cli_version(PROG);
+			cli_version(PROG);
+			return 1;
 		default:
 			fprintf(stderr, PROG ": error: bad arguments (see --help)\n");
-			return 2;
+			return -1;
 		}
 	}
-	if (optind != argc || !gw.cfg.listen || !gw.cfg.tls_cert || !gw.cfg.tls_key ||
-	    !gw.cfg.policy_path || !gw.cfg.libvirt_uri || !gw.cfg.response_key) {
+	if (optind != argc || !cfg->listen || !cfg->tls_cert || !cfg->tls_key ||
+	    !cfg->policy_path || !cfg->libvirt_uri || !cfg->response_key) {
 		fprintf(stderr, PROG ": error: --listen, --tls-cert, --tls-key, --policy, --libvirt "
 				"and --response-key are required (see --help)\n");
-		return 2;
+		return -1;
 	}
-	if (gw.cfg.ssh_state_dir && replay_url) {
+	if (cfg->ssh_state_dir && cfg->replay_url) {
 		fprintf(stderr, PROG ": error: --ssh-state-dir is not used with --replay-store: the SSH "
 				"CA's serials and revocations are kept in its Redis\n");
-		return 2;
+		return -1;
 	}
-	gw.cfg.ssh_shared = replay_url != NULL;
-	if (gw.cfg.template_dir) {
-		if (!realpath(gw.cfg.template_dir, tdir)) {
-			fprintf(stderr, PROG ": error: --template-dir %s: %s\n", gw.cfg.template_dir,
-				strerror(errno));
-			return 2;
-		}
-		gw.cfg.template_dir = tdir;
-	}
-	if (gw.cfg.image_dir) {
-		if (!realpath(gw.cfg.image_dir, idir)) {
-			fprintf(stderr, PROG ": error: --image-dir %s: %s\n", gw.cfg.image_dir,
-				strerror(errno));
-			return 2;
-		}
-		gw.cfg.image_dir = idir;
-	}
+	cfg->ssh_shared = cfg->replay_url != NULL;
+	if (real_dir("--template-dir", &cfg->template_dir, tdir) < 0 ||
+	    real_dir("--image-dir", &cfg->image_dir, idir) < 0)
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	/* Before anything else: a call the previous gateway accepted was created at most
+	 * max_future_skew_s after it stopped, so after this moment (gateway_core_start). */
+	int64_t t_start = vs_now();
+	struct gateway gw;
+	struct vs_error err = {0};
+	char tdir[PATH_MAX], idir[PATH_MAX];
+	sigset_t set;
+	int rc;
+
+	memset(&gw, 0, sizeof(gw));
+	rc = parse_args(argc, argv, &gw.cfg, &gw.names, tdir, idir);
+	if (rc != 0)
+		return rc < 0 ? 2 : 0;
 	secrets_protect_process();
-	pthread_rwlock_init(&gw.policy_lock, NULL);
 
 	/* Signals are taken by sigwait in this thread only; every thread started below inherits
 	 * the mask. SIGPIPE from a client that went away must not kill the server. */
@@ -360,91 +322,20 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	if (policy_load_state(gw.cfg.policy_path, gw.cfg.trust_state, &gw.policy, &err) < 0 ||
-	    key_load_private(gw.cfg.response_key, gw.cfg.response_passfile, &gw.resp_key, &err) < 0 ||
-	    gateway_sign_key_load(&gw, &err) < 0 ||
-	    read_pem(gw.cfg.tls_cert, &gw.tls_cert_pem, &err) < 0 ||
-	    read_pem(gw.cfg.tls_key, &gw.tls_key_pem, &err) < 0 ||
-	    (gw.cfg.client_ca && read_pem(gw.cfg.client_ca, &gw.client_ca_pem, &err) < 0))
+	if (gateway_core_start(&gw, t_start, &err) < 0 || gateway_ssh_load(&gw, &err) < 0)
 		goto fail;
-	if (httpsig_alg_of_key(gw.resp_key) == HTTPSIG_ALG_NONE) {
-		vs_fail(&err, VS_ERR_USAGE, gw.cfg.response_key, "key type cannot sign responses");
-		goto fail;
-	}
-	if (gw.policy->warning[0])
-		fprintf(stderr, PROG ": warning: %s: %s\n", gw.cfg.policy_path, gw.policy->warning);
-	snprintf(gw.audit_path, sizeof(gw.audit_path), "%s",
-		 gw.cfg.audit_log ? gw.cfg.audit_log : gw.policy->audit_log);
-	if (!gw.audit_path[0]) {
-		vs_fail(&err, VS_ERR_USAGE, "audit log",
-			"none configured: give --audit-log or set audit_log in the policy");
-		goto fail;
-	}
-	if (audit_open(gw.audit_path, &gw.audit, &err) < 0 ||
-	    audit_group_start(gw.audit, &gw.group, &err) < 0)
-		goto fail;
-	if (replay_passfile && !replay_url) {
-		vs_fail(&err, VS_ERR_USAGE, "--replay-store-password-file", "needs --replay-store");
-		goto fail;
-	}
-	if (replay_url) {
-		/* A worker may still wait for a claim's round trip after its own work is done: four
-		 * workers per core keep the cores busy meanwhile (bench/fleet.sh: with 2 cores and
-		 * two replicas, Redis / in-process was 0.63 at two per core, 0.81 at four, 0.82 at
-		 * eight). */
-		if (!threads_set && gw.cfg.threads <= 64)
-			gw.cfg.threads *= 4;
-		char *pass = NULL;
-
-		if (replay_passfile && replay_password_read(replay_passfile, &pass, &err) < 0)
-			goto fail;
-		gw.replay = replay_redis_new_auth(replay_url, pass, gw.cfg.threads, &err);
-		if (pass) {
-			OPENSSL_cleanse(pass, strlen(pass));
-			free(pass);
-		}
-		if (!gw.replay || replay_redis_check(gw.replay, &err) < 0)
-			goto fail;
-		gw.replay_is_redis = 1;
-	} else {
-		gw.replay = replay_memory_new(gw.cfg.replay_capacity);
-		if (!gw.replay) {
-			vs_fail(&err, VS_ERR_INTERNAL, "replay cache", "out of memory");
-			goto fail;
-		}
-	}
-	gw.tmpl_cache = tmplcache_new(1024);
-	if (!gw.tmpl_cache) {
-		vs_fail(&err, VS_ERR_INTERNAL, "template cache", "out of memory");
-		goto fail;
-	}
-	if (gateway_ssh_load(&gw, &err) < 0 || gateway_libvirt_open(&gw, &err) < 0 ||
-	    gateway_fd_budget(&gw, max_set, &err) < 0)
-		goto fail;
-	/*
-	 * The in-process replay cache starts empty, so a call accepted before a restart must fail
-	 * otherwise: one created up to t_start + max_future_skew_s may have been, so the gateway
-	 * refuses those (signature_predates_start) and listens only once calls created now are
-	 * later than that (a wait of at most max_future_skew_s + 1 s, mostly spent loading).
-	 */
-	gw.started = t_start + gw.policy->gateway.max_future_skew_s + 1;
-	replay_set_key_limit(gw.replay, (size_t)gw.policy->gateway.max_claims_per_key);
-	while (vs_now() < gw.started)
-		usleep(50000);
+	gateway_wait_start(&gw);
 	if (gateway_http_start(&gw, &err) < 0)
 		goto fail;
 	gateway_audit(&gw, "gateway", "gateway.start", gw.cfg.listen, "info", gw.policy->digest, 1);
-
 	for (;;) {
 		int sig = 0;
 
 		if (sigwait(&set, &sig) != 0)
 			continue;
-		if (sig == SIGHUP) {
-			reload_policy(&gw);
-			continue;
-		}
-		break;
+		if (sig != SIGHUP)
+			break;
+		gateway_policy_reload(&gw);
 	}
 	gateway_http_stop(&gw);
 	gateway_audit(&gw, "gateway", "gateway.stop", gw.cfg.listen, "info", NULL, 1);
@@ -455,22 +346,7 @@ fail:
 	rc = 2;
 out:
 	gateway_http_stop(&gw);
-	gateway_libvirt_close(&gw);
-	if (gw.group)
-		audit_group_stop(gw.group);
-	audit_close(gw.audit);
-	replay_destroy(gw.replay);
-	tmplcache_free(gw.tmpl_cache);
-	key_free(gw.resp_key);
-	key_free(gw.sign_key);
 	gateway_ssh_free(&gw);
-	policy_free(gw.policy);
-	if (gw.tls_key_pem) {
-		OPENSSL_cleanse(gw.tls_key_pem, strlen(gw.tls_key_pem));
-		free(gw.tls_key_pem);
-	}
-	free(gw.tls_cert_pem);
-	free(gw.client_ca_pem);
-	pthread_rwlock_destroy(&gw.policy_lock);
+	gateway_core_free(&gw);
 	return rc;
 }

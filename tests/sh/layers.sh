@@ -87,3 +87,73 @@ layers_check lib2 | grep -q '^FAIL: layers: include cycle' && pass "layers: an i
 printf '#include "api/gateway.h"\n' >>lib3/policy.c
 layers_check lib3 | grep -q 'includes the front end or test file api/gateway.h' \
 	&& pass "layers: lib/ including a front end is caught" || fail "layers: front end include not caught"
+
+# The gateway's layers (#17 item 4, api/gateway_core.h): vmseal-gateway.c → gateway_http →
+# {gateway_conn, the routes} → gateway_core. A file may include the gateway headers of its own
+# layer and the ones below, and may not declare for itself a function that a higher layer's
+# header declares (a call around the includes).
+GW_LAYERS="
+0 gateway_core
+1 gateway_conn
+1 gateway_routes gateway_domains gateway_disks gateway_templates gateway_auditlog gateway_sign gateway_ssh
+2 gateway_http
+3 vmseal-gateway
+"
+# gw_layers_check DIR: prints one FAIL line per violation in DIR/gateway_*.[ch], "ok N files".
+gw_layers_check() {
+	"$PY" - "$1" "$GW_LAYERS" <<'PY'
+import os, re, sys
+apidir, table = sys.argv[1], sys.argv[2]
+layer, group = {}, {}
+for line in table.strip().splitlines():
+    n, *mods = line.split()
+    for m in mods:
+        layer[m], group[m] = int(n), mods[0]
+# A header belongs to the group of its file; gateway_routes.h is the routes' shared header.
+def may_use(f, h):  # f may include header h
+    if h not in layer:
+        return False
+    return layer[h] < layer[f] or group[h] == group[f]
+headers = {}  # function name -> header module
+for f in os.listdir(apidir):
+    if f.startswith("gateway_") and f.endswith(".h"):
+        m = f[:-2]
+        for name in re.findall(r"^[a-z][\w \*]*?\b(\w+)\(", open(os.path.join(apidir, f)).read(), re.M):
+            headers[name] = m
+bad, files = [], 0
+for f in sorted(os.listdir(apidir)):
+    m = f.rsplit(".", 1)[0]
+    if m not in layer or not f.endswith((".c", ".h")):
+        continue
+    files += 1
+    text = open(os.path.join(apidir, f), encoding="utf-8", errors="replace").read()
+    for i, line in enumerate(text.splitlines(), 1):
+        r = re.match(r'\s*#\s*include\s+"api/(\w+)\.h"', line)
+        if r and r.group(1) != m and not may_use(m, r.group(1)):
+            bad.append("api/%s:%d: %s (layer %d) includes %s.h" % (f, i, m, layer[m], r.group(1)))
+        d = re.match(r"^(?:extern\s+)?[a-z][\w \*]*?\b(\w+)\([^;{]*\)\s*;", line)
+        if d and d.group(1) in headers and headers[d.group(1)] != m and not may_use(m, headers[d.group(1)]):
+            bad.append("api/%s:%d: %s (layer %d) declares %s of %s.h" % (f, i, m, layer[m], d.group(1), headers[d.group(1)]))
+for b in bad:
+    print("FAIL: gateway layers: " + b)
+if not bad:
+    print("ok %d files" % files)
+PY
+}
+
+out=$(gw_layers_check "$top/api")
+if grep -q '^ok ' <<<"$out"; then pass "gateway layers hold ($(sed 's/^ok //' <<<"$out")): main → http → {conn, routes} → core"
+else echo "$out"; fi
+# The check bites: the core including the routes' header, a route including the HTTP front, and
+# the core declaring a route function for itself, each in a copy.
+mkdir api1 api2 api3
+for d in api1 api2 api3; do cp "$top"/api/gateway_*.[ch] "$top"/api/vmseal-gateway.c $d/; done
+sed -i '0,/#include "api\/gateway_core.h"/s//#include "api\/gateway_core.h"\n#include "api\/gateway_routes.h"/' api1/gateway_core.c
+gw_layers_check api1 | grep -q '^FAIL: gateway layers: api/gateway_core.c:[0-9]*: gateway_core (layer 0) includes gateway_routes.h' \
+	&& pass "gateway layers: the core including the routes is caught" || fail "gateway layers: core → routes not caught: $(gw_layers_check api1)"
+sed -i '0,/#include "api\/gateway_routes.h"/s//#include "api\/gateway_routes.h"\n#include "api\/gateway_http.h"/' api2/gateway_sign.c
+gw_layers_check api2 | grep -q '^FAIL: gateway layers: api/gateway_sign.c:[0-9]*: gateway_sign (layer 1) includes gateway_http.h' \
+	&& pass "gateway layers: a route including the HTTP front is caught" || fail "gateway layers: route → http not caught: $(gw_layers_check api2)"
+printf 'const struct route *route_find(const char *method, const char *path, char *name, size_t n, int *k);\n' >>api3/gateway_core.c
+gw_layers_check api3 | grep -q '^FAIL: gateway layers: api/gateway_core.c:[0-9]*: gateway_core (layer 0) declares route_find of gateway_routes.h' \
+	&& pass "gateway layers: the core declaring a route function is caught" || fail "gateway layers: declaration not caught: $(gw_layers_check api3)"
