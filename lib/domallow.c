@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <libxml/tree.h>
 
 #include "bootfile.h"
@@ -184,19 +187,29 @@ static int parent_prop(struct domallow_walk *w, xmlNode *n, const char *name, ch
 
 /* ---- paths -------------------------------------------------------------------------------- */
 
-/* Canonical form of an absolute path that need not exist: "." "..", "//" removed lexically,
- * then the longest existing prefix resolved with realpath(3) (symlinks followed, as QEMU and
- * libvirt follow them). */
+/* Canonical form of an absolute path, resolved the way the kernel resolves it when QEMU opens
+ * it: component by component, each symlink replaced by its target before the next component (so
+ * "link/.." is the parent of link's target, not link's own directory). The part that does not
+ * exist (QEMU may create it) is kept as written, and must then hold no "." or "..". Returns -1
+ * when the path cannot be resolved, -2 when it goes through procfs: /proc/self, /dev/fd,
+ * /dev/stdin and /proc/PID/root name the files of the process that opens them, which are not
+ * the same in the hook and in QEMU. */
 static int canon(const char *in, char out[VS_MAX_PATH_BYTES])
 {
-	char norm[VS_MAX_PATH_BYTES], head[VS_MAX_PATH_BYTES], real[PATH_MAX];
-	size_t o = 0, cut;
+	char rest[2 * VS_MAX_PATH_BYTES], next[VS_MAX_PATH_BYTES], target[VS_MAX_PATH_BYTES];
+	size_t o = 0;
+	int links = 0;
 
 	if (in[0] != '/' || strlen(in) >= VS_MAX_PATH_BYTES)
 		return -1;
-	for (const char *p = in; *p;) {
-		const char *e;
+	snprintf(rest, sizeof(rest), "%s", in);
+	out[0] = '\0';
+	for (char *p = rest; *p;) {
+		struct stat st;
+		struct statfs fs;
+		ssize_t tl;
 		size_t l;
+		char *e;
 
 		while (*p == '/')
 			p++;
@@ -205,40 +218,68 @@ static int canon(const char *in, char out[VS_MAX_PATH_BYTES])
 		e = strchr(p, '/');
 		l = e ? (size_t)(e - p) : strlen(p);
 		if (l == 1 && p[0] == '.') {
-			/* nothing */
-		} else if (l == 2 && p[0] == '.' && p[1] == '.') {
-			while (o > 0 && norm[o - 1] != '/')
+			p += l;
+			continue;
+		}
+		if (l == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
 				o--;
 			if (o > 0)
 				o--;
-		} else {
-			norm[o++] = '/';
-			memcpy(norm + o, p, l);
-			o += l;
+			out[o] = '\0';
+			p += l;
+			continue;
 		}
-		p += l;
-	}
-	norm[o] = '\0';
-	cut = o;
-	for (;;) {
-		memcpy(head, norm, cut);
-		head[cut] = '\0';
-		if (realpath(cut ? head : "/", real)) {
-			int w = snprintf(out, VS_MAX_PATH_BYTES, "%s%s", strcmp(real, "/") ? real : "",
-					 norm + cut);
-
-			if (w < 0 || w >= VS_MAX_PATH_BYTES)
+		if (o + 1 + l >= VS_MAX_PATH_BYTES)
+			return -1;
+		memcpy(next, out, o);
+		next[o] = '/';
+		memcpy(next + o + 1, p, l);
+		next[o + 1 + l] = '\0';
+		if (lstat(next, &st) < 0) {
+			if (errno != ENOENT && errno != ENOTDIR)
 				return -1;
-			if (!out[0])
-				strcpy(out, "/");
+			/* the rest does not exist: kept as written, without "." or ".." */
+			for (const char *q = p; *q;) {
+				size_t ql;
+
+				while (*q == '/')
+					q++;
+				ql = strcspn(q, "/");
+				if ((ql == 1 && q[0] == '.') || (ql == 2 && q[0] == '.' && q[1] == '.'))
+					return -1;
+				q += ql;
+			}
+			if (snprintf(out + o, VS_MAX_PATH_BYTES - o, "/%s", p) >= (int)(VS_MAX_PATH_BYTES - o))
+				return -1;
 			return 0;
 		}
-		if (cut == 0)
+		if (statfs(next, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC)
+			return -2;
+		p += l;
+		if (!S_ISLNK(st.st_mode)) {
+			memcpy(out, next, o + 1 + l + 1);
+			o += 1 + l;
+			continue;
+		}
+		if (++links > 40)
 			return -1;
-		while (cut > 0 && norm[cut - 1] != '/')
-			cut--;
-		cut--;
+		tl = readlink(next, target, sizeof(target) - 1);
+		if (tl <= 0)
+			return -1;
+		target[tl] = '\0';
+		/* the target replaces the link: what is left of the path follows it */
+		if (snprintf(next, sizeof(next), "%s", p) >= (int)sizeof(next) ||
+		    snprintf(rest, sizeof(rest), "%s/%s", target, next) >= (int)sizeof(rest))
+			return -1;
+		p = rest;
+		if (target[0] == '/')
+			o = 0;
+		out[o] = '\0';
 	}
+	if (!o)
+		strcpy(out, "/");
+	return 0;
 }
 
 /* a is b, lies below b, or contains b (both canonical). */
@@ -287,8 +328,14 @@ static int path_check(struct domallow_walk *w, const char *attr, const char *val
 		return 0;
 	if (value[0] != '/')
 		return deny(w, value, "%s is not an absolute path", attr);
-	if (canon(value, c) < 0)
+	switch (canon(value, c)) {
+	case 0:
+		break;
+	case -2:
+		return deny(w, value, "%s goes through /proc (it names the files of whichever process opens it: the hook and QEMU would see different ones)", attr);
+	default:
 		return deny(w, value, "%s cannot be resolved", attr);
+	}
 	if (!pr)
 		return 0;
 	exists = stat(value, &st) == 0;

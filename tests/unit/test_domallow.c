@@ -401,6 +401,15 @@ static const struct dcase cases[] = {
 	 "<os><nvram> @T@/audit.jsonl: names a vmseal path (audit log"},
 	{"initrd via ..", "<os><type>hvm</type><initrd>@T@/img/../policy.json</initrd></os>", NULL, 0, 0,
 	 "names a vmseal path (policy"},
+	{"initrd through a symlink, then ..", "<os><type>hvm</type><initrd>@T@/img/up/../cache/x</initrd></os>", NULL, 0, 0,
+	 "names a vmseal path (cache directory"},
+	{"kernel is the hook's stdin", "<os><type>hvm</type><kernel>/proc/self/fd/0</kernel></os>", NULL, 0, 0,
+	 "<os><kernel> /proc/self/fd/0: text goes through /proc"},
+	{"initrd through /dev/fd", "<os><type>hvm</type><initrd>/dev/fd/3</initrd></os>", NULL, 0, 0, "goes through /proc"},
+	{"disk is /dev/stdin", NULL, "<disk type='file' device='disk'><source file='/dev/stdin'/><target dev='vda'/></disk>",
+	 0, 0, "goes through /proc"},
+	{"loader in another process's root", "<os><type>hvm</type><loader>/proc/1/root/usr/share/OVMF/OVMF_CODE.fd</loader></os>",
+	 NULL, 0, 0, "goes through /proc"},
 	{"dtb via a symlink to the cache", "<os><type>hvm</type><dtb>@T@/cachelink/x.dtb</dtb></os>", NULL, 0, 0,
 	 "names a vmseal path (cache directory"},
 	{"acpi table is a hard link to the policy", "<os><type>hvm</type><acpi><table>@T@/img/hardlink</table></acpi></os>",
@@ -512,6 +521,8 @@ static const struct dcase cases[] = {
 	{"host input opted in", NULL, "<input type='passthrough' bus='virtio'><source evdev='/dev/input/event1'/></input>",
 	 LAUNCH_ALLOW_HOSTDEV},
 	{"alsa audio", NULL, "<audio id='1' type='alsa'/>", A_ALL, 0, "audio type \"alsa\" uses a host sound device"},
+	{"serial file escapes log_dir through a symlink and ..", NULL,
+	 "<serial type='file'><source path='@T@/logs/out/../escape.log'/></serial>", 0, 1, "outside launch.log_dir"},
 	{"audio file outside log_dir", NULL, "<audio id='1' type='file' path='/tmp/a.wav'/>", 0, 1, "outside launch.log_dir"},
 	{"audio file onto the policy", NULL, "<audio id='1' type='file' path='@T@/policy.json'/>", 0, 1, "names a vmseal path"},
 
@@ -1170,6 +1181,13 @@ static void setup(void)
 		perror("link");
 	snprintf(q, sizeof(q), "%s/cache", T);
 	if (symlink(q, MK("cachelink")) < 0)
+		perror("link");
+	/* img/up and logs/out lead elsewhere: "LINK/.." is the parent of the link's target */
+	mkdir(MK("deep"), 0755);
+	snprintf(q, sizeof(q), "%s/deep", T);
+	if (symlink(q, MK("img/up")) < 0)
+		perror("link");
+	if (symlink(q, MK("logs/out")) < 0)
 		perror("link");
 	if (symlink(QEMU, MK("bin/qemu-system-x86_64")) < 0)
 		perror("link");
