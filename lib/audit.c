@@ -541,18 +541,27 @@ static void fault_mid_line(int fd, const char *buf, size_t len)
 	}
 }
 
+/* The unit tests replace fdatasync (a slow or failing disk); release builds call it directly. */
+#ifdef VMSEAL_TEST_BUILD
+int (*audit_test_fdatasync)(int fd) = fdatasync;
+#define log_fdatasync(fd) audit_test_fdatasync(fd)
+#else
+#define log_fdatasync(fd) fdatasync(fd)
+#endif
+
 int audit_sync(struct audit_log *log, struct vs_error *err)
 {
 	int fd, ret = 0;
 
-	/* fsync on a duplicate so that appends by other threads need not wait for the disk. */
+	/* fsync on a duplicate so that appends by other threads need not wait for the disk (and a
+	 * rotation that replaces the handle's descriptor meanwhile does not close ours). */
 	pthread_mutex_lock(&log->mu);
 	fd = dup(log->fd);
 	pthread_mutex_unlock(&log->mu);
 	if (fd < 0)
 		return vs_fail(err, VS_ERR_IO, log->path, "cannot dup: %s", strerror(errno));
 	/* fdatasync also writes the size, which is all an append changes besides data. */
-	if (fdatasync(fd) < 0)
+	if (log_fdatasync(fd) < 0)
 		ret = vs_fail(err, VS_ERR_IO, log->path, "fsync failed: %s", strerror(errno));
 	close(fd);
 	return ret;
@@ -675,18 +684,34 @@ int audit_record(const char *path, const struct audit_event *ev, struct vs_error
 
 /* ---- group commit ---- */
 
+/*
+ * Leader-follower group commit. An append writes its line (under the handle's lock, chained as
+ * always) and then takes a generation number: written counts the appends whose write has
+ * completed. A sync round takes target = written, fdatasyncs, and on success sets synced =
+ * target: every append with a generation <= target had completed its write before the fdatasync
+ * began, so that fdatasync covers it. A durable caller waits until synced reaches its
+ * generation; when no round is running it runs one itself (the leader) instead of handing the
+ * work to a thread, so one caller alone pays one fdatasync and no thread switch; callers that
+ * arrive while a round runs are covered together by the next one. The background thread only
+ * syncs events nobody waits for, AUDIT_GROUP_MAX_DELAY_MS after the oldest of them.
+ * A failed fdatasync fails every caller it would have covered, and every later append: once an
+ * fdatasync has failed, Linux may have dropped the dirty pages, and a later fdatasync that
+ * succeeds says nothing about them (fail closed).
+ */
 struct audit_group {
 	struct audit_log *log;
 	pthread_t thread;
 	pthread_mutex_t m;
-	pthread_cond_t wake; /* to the syncer: work, a durable waiter, or stop */
-	pthread_cond_t done; /* to waiters: synced moved */
-	uint64_t written;    /* appends completed (generation) */
-	uint64_t synced;     /* appends covered by a completed fsync */
+	pthread_cond_t wake; /* to the timer thread: an uncovered event, or stop */
+	pthread_cond_t done; /* to waiters: a round ended */
+	uint64_t written;    /* appends whose write completed (generation) */
+	uint64_t covered;    /* target of the last round started (>= synced) */
+	uint64_t synced;     /* appends covered by a completed, successful fdatasync */
 	uint64_t nsyncs;
-	unsigned waiters;    /* durable callers waiting */
+	uint64_t sync_ns;    /* total time spent in fdatasync */
+	int syncing;         /* a round is running */
 	int stop, failed;
-	struct timespec oldest; /* when the oldest unsynced append completed (monotonic) */
+	struct timespec oldest; /* when the oldest event no round covers was written (monotonic) */
 	struct vs_error fail_err;
 };
 
@@ -697,41 +722,76 @@ static void timespec_add_ms(struct timespec *t, long ms)
 	t->tv_nsec %= 1000000000L;
 }
 
-static void *group_syncer(void *arg)
+/* One round: called with g->m held and no round running; returns with g->m held. */
+static void group_sync_round(struct audit_group *g)
+{
+	struct vs_error e = {0};
+	struct timespec t0, t1;
+	uint64_t target = g->written;
+	int rc;
+
+	g->syncing = 1;
+	g->covered = target;
+	pthread_mutex_unlock(&g->m);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = audit_sync(g->log, &e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_mutex_lock(&g->m);
+	g->nsyncs++;
+	g->sync_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));
+	if (rc < 0 && !g->failed) {
+		g->failed = 1;
+		g->fail_err = e;
+	}
+	if (rc == 0 && !g->failed)
+		g->synced = target;
+	g->syncing = 0;
+	pthread_cond_broadcast(&g->done);
+}
+
+static int overdue(const struct timespec *oldest, struct timespec *deadline)
+{
+	struct timespec now;
+
+	*deadline = *oldest;
+	timespec_add_ms(deadline, AUDIT_GROUP_MAX_DELAY_MS);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* The timer: syncs events nobody waits for, at most AUDIT_GROUP_MAX_DELAY_MS after the oldest
+ * event no round covers (a leader usually covers them first). */
+static void *group_timer(void *arg)
 {
 	struct audit_group *g = arg;
 
 	pthread_mutex_lock(&g->m);
 	for (;;) {
-		struct vs_error e = {0};
 		struct timespec deadline;
-		uint64_t target;
-		int rc;
 
-		while (!g->stop && g->written == g->synced)
+		while (!g->stop && g->written == g->covered)
 			pthread_cond_wait(&g->wake, &g->m);
-		if (g->written == g->synced)
-			break; /* stopping, nothing left */
-		/* Nobody waits: let a group gather, but no event stays unsynced longer than the delay. */
-		deadline = g->oldest;
-		timespec_add_ms(&deadline, AUDIT_GROUP_MAX_DELAY_MS);
-		while (!g->stop && g->waiters == 0 &&
-		       pthread_cond_timedwait(&g->wake, &g->m, &deadline) != ETIMEDOUT)
-			;
-		target = g->written;
-		pthread_mutex_unlock(&g->m);
-		rc = audit_sync(g->log, &e);
-		pthread_mutex_lock(&g->m);
-		g->nsyncs++;
-		if (rc < 0 && !g->failed) {
-			g->failed = 1;
-			g->fail_err = e;
+		if (g->stop)
+			break;
+		if (g->failed) { /* nothing becomes durable any more; appends fail */
+			g->covered = g->written;
+			continue;
 		}
-		g->synced = target;
-		/* Appends that finished during the fsync are at most this old. */
-		clock_gettime(CLOCK_MONOTONIC, &g->oldest);
-		pthread_cond_broadcast(&g->done);
+		if (!overdue(&g->oldest, &deadline)) {
+			pthread_cond_timedwait(&g->wake, &g->m, &deadline);
+			continue;
+		}
+		while (g->syncing)
+			pthread_cond_wait(&g->done, &g->m);
+		if (g->written > g->covered && !g->failed && overdue(&g->oldest, &deadline))
+			group_sync_round(g);
 	}
+	/* Stopping: what is left becomes durable. */
+	while (g->syncing)
+		pthread_cond_wait(&g->done, &g->m);
+	if (g->written > g->synced && !g->failed)
+		group_sync_round(g);
 	pthread_mutex_unlock(&g->m);
 	return NULL;
 }
@@ -751,7 +811,7 @@ int audit_group_start(struct audit_log *log, struct audit_group **out, struct vs
 	pthread_cond_init(&g->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&g->done, NULL);
-	if (pthread_create(&g->thread, NULL, group_syncer, g) != 0) {
+	if (pthread_create(&g->thread, NULL, group_timer, g) != 0) {
 		pthread_cond_destroy(&g->wake);
 		pthread_cond_destroy(&g->done);
 		pthread_mutex_destroy(&g->m);
@@ -778,21 +838,23 @@ int audit_group_append(struct audit_group *g, const struct audit_event *ev, int 
 	pthread_mutex_unlock(&g->m);
 	if (audit_append_seq(g->log, ev, 0, NULL, err) < 0)
 		return -1;
-	/* The generation is taken after the write completed, so an fsync whose target includes
-	 * it started after the write: it covers it. */
+	/* The generation is taken after the write completed, so a round whose target includes it
+	 * started its fdatasync after the write: it covers it. */
 	pthread_mutex_lock(&g->m);
 	gen = ++g->written;
-	if (gen == g->synced + 1) {
+	if (gen == g->covered + 1) { /* the oldest event no round covers yet */
 		clock_gettime(CLOCK_MONOTONIC, &g->oldest);
-		pthread_cond_signal(&g->wake);
+		if (!durable) /* a durable one is covered by the round its caller leads or awaits */
+			pthread_cond_signal(&g->wake);
 	}
 	if (durable) {
-		g->waiters++;
-		pthread_cond_signal(&g->wake);
-		while (g->synced < gen && !g->failed)
-			pthread_cond_wait(&g->done, &g->m);
-		g->waiters--;
-		if (g->failed) {
+		while (g->synced < gen && !g->failed) {
+			if (!g->syncing)
+				group_sync_round(g); /* lead: this round covers us */
+			else
+				pthread_cond_wait(&g->done, &g->m);
+		}
+		if (g->synced < gen) {
 			if (err)
 				*err = g->fail_err;
 			ret = -1;
@@ -810,6 +872,15 @@ uint64_t audit_group_syncs(struct audit_group *g)
 	n = g->nsyncs;
 	pthread_mutex_unlock(&g->m);
 	return n;
+}
+
+void audit_group_stats(struct audit_group *g, uint64_t *events, uint64_t *syncs, uint64_t *sync_ns)
+{
+	pthread_mutex_lock(&g->m);
+	*events = g->written;
+	*syncs = g->nsyncs;
+	*sync_ns = g->sync_ns;
+	pthread_mutex_unlock(&g->m);
 }
 
 void audit_group_stop(struct audit_group *g)

@@ -96,12 +96,15 @@ void audit_log_head(struct audit_log *log, struct audit_head *h);
 int audit_record(const char *path, const struct audit_event *ev, struct vs_error *err);
 
 /*
- * Group commit for a multi-threaded server (the gateway). A background thread fsyncs the log:
- * immediately when a caller waits for durability (callers arriving during an fsync share the
- * next one), otherwise at most AUDIT_GROUP_MAX_DELAY_MS after the oldest unsynced event.
- * audit_group_append(g, ev, durable, err) returns once the event is written; with durable != 0
- * only once an fsync that started after the write completed. An fsync failure is sticky: that
- * and every later append fail (fail closed). audit_group_stop syncs what is left, joins the
+ * Group commit for a multi-threaded server (the gateway). audit_group_append(g, ev, durable,
+ * err) writes the event (chained like any append) and, with durable != 0, returns only once an
+ * fdatasync that began after the write has completed. No thread hand-off: a durable caller that
+ * finds no fdatasync running does it itself; callers arriving while one runs wait and are all
+ * covered by the next, so N concurrent callers share about two fdatasyncs instead of N. Events
+ * nobody waits for are synced by a background thread at most AUDIT_GROUP_MAX_DELAY_MS after
+ * the oldest of them. A failed fdatasync fails every durable caller it would have covered and
+ * every later append (fail closed: after a failed fdatasync the kernel may have dropped the
+ * pages, and a later success proves nothing). audit_group_stop syncs what is left, joins the
  * thread and frees g (not the log).
  */
 #define AUDIT_GROUP_MAX_DELAY_MS 10
@@ -111,7 +114,13 @@ int audit_group_append(struct audit_group *g, const struct audit_event *ev, int 
 		       struct vs_error *err);
 /* Number of fsyncs done so far (for tests and benchmarks). */
 uint64_t audit_group_syncs(struct audit_group *g);
+/* Events appended through g, fdatasyncs done and the time spent in them (benchmarks). */
+void audit_group_stats(struct audit_group *g, uint64_t *events, uint64_t *syncs, uint64_t *sync_ns);
 void audit_group_stop(struct audit_group *g);
+#ifdef VMSEAL_TEST_BUILD
+/* Test build only: the fdatasync the log calls (unit tests make it slow or fail). */
+extern int (*audit_test_fdatasync)(int fd);
+#endif
 
 /* One parsed entry; strings are owned (free with audit_entry_clear). */
 struct audit_entry {

@@ -790,6 +790,194 @@ static void test_group_commit(void)
 	fprintf(stderr, "(%llu fsyncs for 1002 events) ", (unsigned long long)syncs);
 }
 
+/* ---- group commit against a disk the test controls (audit_test_fdatasync) ---- */
+
+static pthread_mutex_t fake_mu = PTHREAD_MUTEX_INITIALIZER;
+static off_t fake_durable;   /* the file size the last successful fake fdatasync made durable */
+static int fake_calls;       /* fake fdatasyncs begun */
+static int fake_fail_call;   /* this call fails with EIO (0: none) */
+static const char *fake_path; /* the log, for fake_hold_until_lines */
+static int fake_hold_lines;  /* the first call waits until the log holds this many lines */
+
+static int count_lines(const char *path)
+{
+	size_t len = 0;
+	char *d = NULL;
+	struct vs_error err = {0};
+	int n = 0;
+
+	if (file_read_all(path, MAX_FILE, &d, &len, &err) < 0)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		n += d[i] == '\n';
+	free(d);
+	return n;
+}
+
+/* A slow disk: what the file held when the call began becomes durable when it returns. */
+static int fake_fdatasync(int fd)
+{
+	struct stat st;
+	int call;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	pthread_mutex_lock(&fake_mu);
+	call = ++fake_calls;
+	pthread_mutex_unlock(&fake_mu);
+	if (call == 1 && fake_hold_lines)
+		for (int i = 0; i < 1000 && count_lines(fake_path) < fake_hold_lines; i++)
+			usleep(5000);
+	usleep(3000);
+	if (call == fake_fail_call) {
+		errno = EIO;
+		return -1;
+	}
+	pthread_mutex_lock(&fake_mu);
+	if (st.st_size > fake_durable)
+		fake_durable = st.st_size;
+	pthread_mutex_unlock(&fake_mu);
+	return 0;
+}
+
+static void fake_reset(const char *path, int fail_call, int hold_lines)
+{
+	fake_durable = 0;
+	fake_calls = 0;
+	fake_fail_call = fail_call;
+	fake_path = path;
+	fake_hold_lines = hold_lines;
+	audit_test_fdatasync = fake_fdatasync;
+}
+
+struct durable_arg {
+	struct audit_group *g;
+	const char *path;
+	int id, n, failures, early; /* early: returned before its line was durable */
+	char reason[VS_ERR_REASON_MAX];
+};
+
+static void *durable_thread(void *a)
+{
+	struct durable_arg *t = a;
+
+	for (int i = 0; i < t->n; i++) {
+		char obj[64];
+		struct audit_event ev = {"gateway", "gateway.sign", obj, "allow", NULL};
+		struct vs_error err = {0};
+
+		snprintf(obj, sizeof(obj), "durable thread %d event %d.", t->id, i);
+		if (audit_group_append(t->g, &ev, 1, &err) < 0) {
+			t->failures++;
+			snprintf(t->reason, sizeof(t->reason), "%s", err.reason);
+			continue;
+		}
+		/* Returned: its line must lie within what an fdatasync has made durable. */
+		{
+			size_t len = 0;
+			char *d = NULL, needle[80];
+			off_t durable;
+
+			pthread_mutex_lock(&fake_mu);
+			durable = fake_durable;
+			pthread_mutex_unlock(&fake_mu);
+			snprintf(needle, sizeof(needle), "\"object\":\"%s\"", obj);
+			if (file_read_all(t->path, MAX_FILE, &d, &len, &err) < 0 ||
+			    (size_t)durable > len || !memmem(d, (size_t)durable, needle, strlen(needle)))
+				t->early++;
+			free(d);
+		}
+	}
+	return NULL;
+}
+
+static void test_group_waiter_covered(void)
+{
+	char *p = tmp_path("group-covered.log");
+	struct audit_log *log = NULL;
+	struct audit_group *g = NULL;
+	struct vs_error err = {0};
+	struct audit_event ev = {"gateway", "gateway.sign", "one alone", "allow", NULL};
+	pthread_t th[8];
+	struct durable_arg a[8];
+	int early = 0, failures = 0, calls;
+
+	fake_reset(p, 0, 0);
+	CU_ASSERT_EQUAL_FATAL(audit_open(p, &log, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(audit_group_start(log, &g, &err), 0);
+	/* One caller alone: one fdatasync per durable event, done by the caller itself. */
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(audit_group_append(g, &ev, 1, &err), 0);
+	CU_ASSERT_EQUAL(audit_group_syncs(g), 5);
+	/* 8 threads, each event durable: nobody returns before the fdatasync covering it ended
+	 * (each fake fdatasync takes 3 ms while the others keep writing). */
+	for (int i = 0; i < 8; i++) {
+		a[i] = (struct durable_arg){.g = g, .path = p, .id = i, .n = 25};
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, durable_thread, &a[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		early += a[i].early;
+		failures += a[i].failures;
+	}
+	CU_ASSERT_EQUAL(failures, 0);
+	CU_ASSERT_EQUAL(early, 0);
+	calls = fake_calls;
+	/* Grouped: 200 durable events from 8 threads shared far fewer fdatasyncs. */
+	CU_ASSERT(calls - 5 < 150);
+	audit_group_stop(g);
+	audit_close(log);
+	audit_test_fdatasync = fdatasync;
+	expect_ok(p, 205, 0);
+	fprintf(stderr, "(%d fdatasyncs for 200 concurrent durable events) ", calls - 5);
+}
+
+static void test_group_fsync_failure(void)
+{
+	char *p = tmp_path("group-fail.log");
+	struct audit_log *log = NULL;
+	struct audit_group *g = NULL;
+	struct vs_error err = {0};
+	struct audit_event ev = {"gateway", "gateway.sign", "first", "allow", NULL};
+	pthread_t th[6], first;
+	struct durable_arg a[6], a0;
+	int failed = 0;
+
+	/* The first fdatasync (the first caller's) holds until the six others have written their
+	 * events: they wait for it and are covered together by the second, which fails. */
+	fake_reset(p, 2, 7);
+	CU_ASSERT_EQUAL_FATAL(audit_open(p, &log, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(audit_group_start(log, &g, &err), 0);
+	a0 = (struct durable_arg){.g = g, .path = p, .id = 99, .n = 1};
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&first, NULL, durable_thread, &a0), 0);
+	while (fake_calls == 0)
+		usleep(1000);
+	for (int i = 0; i < 6; i++) {
+		a[i] = (struct durable_arg){.g = g, .path = p, .id = i, .n = 1};
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, durable_thread, &a[i]), 0);
+	}
+	pthread_join(first, NULL);
+	for (int i = 0; i < 6; i++) {
+		pthread_join(th[i], NULL);
+		failed += a[i].failures;
+		CU_ASSERT(a[i].failures == 0 || strstr(a[i].reason, "fsync failed") != NULL);
+	}
+	/* The first was covered by a successful fdatasync; every one of the failed one's fails
+	 * (the disk works again at once: only the error, kept, can fail them). */
+	CU_ASSERT_EQUAL(a0.failures, 0);
+	CU_ASSERT_EQUAL(a0.early, 0);
+	CU_ASSERT_EQUAL(failed, 6);
+	CU_ASSERT_EQUAL(fake_calls, 2);
+	/* Sticky: later appends fail too, durable or not, and write nothing. */
+	CU_ASSERT_EQUAL(audit_group_append(g, &ev, 1, &err), -1);
+	CU_ASSERT_EQUAL(audit_group_append(g, &ev, 0, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "fsync failed"));
+	CU_ASSERT_EQUAL(count_lines(p), 7);
+	audit_group_stop(g);
+	audit_close(log);
+	audit_test_fdatasync = fdatasync;
+}
+
 static void test_crash_mid_line(void)
 {
 	char *p = tmp_path("crash.log");
@@ -831,6 +1019,8 @@ int main(void)
 		{"concurrent appends from threads", test_concurrent_threads},
 		{"concurrent appends from processes", test_concurrent_processes},
 		{"group commit: 1000 events from 4 threads", test_group_commit},
+		{"group commit: no durable caller returns before the fdatasync covering it", test_group_waiter_covered},
+		{"group commit: a failed fdatasync fails every caller it covered, and all later", test_group_fsync_failure},
 		{"kill -9 in the middle of a line", test_crash_mid_line},
 		{NULL, NULL},
 	};
