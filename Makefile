@@ -27,7 +27,7 @@ endif
 PKG_CFLAGS := $(filter-out -I/usr/include/x86_64-linux-gnu,$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -D_GNU_SOURCE -iquote . -DVMSEAL_VERSION='"$(VERSION)"'
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -fstack-protector-strong \
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-format-truncation -fstack-protector-strong \
           -D_FORTIFY_SOURCE=2 -MMD -MP $(PKG_CFLAGS)
 LDLIBS += $(PKG_LIBS) -lgfshare -lpthread
 
@@ -162,7 +162,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_OPTS ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 FUZZ_DIR := build-fuzz
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-	-fno-sanitize-recover=undefined -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fno-sanitize-recover=undefined -std=gnu11 -Wall -Wextra -Werror \
 	-D_GNU_SOURCE -iquote . -DVMSEAL_VERSION='"$(VERSION)"' -MMD -MP $(PKG_CFLAGS)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
 

@@ -180,11 +180,13 @@ int gateway_domain_active(virDomainPtr d)
 
 static void silence(void *ud, virErrorPtr e)
 {
+	(void)ud; (void)e;
 }
 
 /* A remote driver (qemu:///system) needs an event loop for its keepalive messages. */
 static void *event_loop(void *arg)
 {
+	(void)arg;
 	for (;;)
 		if (virEventRunDefaultImpl() < 0)
 			usleep(100000);

@@ -77,6 +77,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct req *r = *con_cls;
 
+	(void)toe;
 	conn_guard_event(cls, conn, CONN_REQUEST_COMPLETED);
 	if (!r)
 		return;
@@ -119,6 +120,7 @@ static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const c
 {
 	struct req *r = cls;
 
+	(void)kind;
 	if (r->nfields >= VS_MAX_HEADERS || !value || strlen(value) > VS_MAX_HEADER_BYTES ||
 	    strlen(key) > VS_MAX_HEADER_BYTES) {
 		r->fields_over = 1;
@@ -658,6 +660,7 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 {
 	struct framing *f = cls;
 
+	(void)kind;
 	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
 		f->content_length++;
 	else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
@@ -746,6 +749,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	struct gateway *gw = cls;
 	struct req *r = *con_cls;
 
+	(void)url; (void)version;
 	if (!r)
 		return MHD_NO;
 	if (r->done) {

@@ -154,6 +154,7 @@ static int gateway_key_lookup(void *ctx, const char *keyid, const struct vs_key 
 {
 	const struct vs_key *k = ctx;
 
+	(void)ref;
 	if (strcmp(keyid, key_id(k)))
 		return vs_fail(err, VS_ERR_DENIED, "response", "signed by keyid %.16s, not by %.16s",
 			       keyid, key_id(k));

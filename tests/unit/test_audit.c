@@ -461,6 +461,7 @@ static int collect_entry(const struct audit_entry *e, const char *line, size_t l
 {
 	struct collect *c = arg;
 
+	(void)line; (void)len;
 	if (c->n++ == 0)
 		c->first = e->seq;
 	snprintf(c->reason, sizeof(c->reason), "%s", e->reason);
@@ -682,6 +683,7 @@ static int count_objects(const struct audit_entry *e, const char *line, size_t l
 {
 	int *seen = arg, t, i;
 
+	(void)line; (void)len;
 	if (sscanf(e->object, "thread %d event %d", &t, &i) == 2 && t >= 0 && t < 8 && i >= 0 && i < 1000)
 		seen[t * 1000 + i]++;
 	return 0;

@@ -196,6 +196,7 @@ static void change_file(uint64_t done, uint64_t total, void *arg)
 {
 	struct change *c = arg;
 
+	(void)total;
 	if (done < c->last_done)
 		c->monotonic = 0;
 	c->last_done = done;

@@ -14,6 +14,7 @@ static int64_t fake_ms;
 
 static int64_t fake_clock(void *ctx)
 {
+	(void)ctx;
 	return fake_ms;
 }
 
