@@ -54,6 +54,7 @@ struct gateway_config {
 	unsigned threads;
 	int threads_set;            /* --threads given (else more with --replay-store) */
 	size_t replay_capacity;
+	size_t preauth_memory;      /* --preauth-memory: bodies held before their call is authorized */
 	unsigned request_timeout_s; /* --request-timeout; 0: no deadline */
 	unsigned max_connections;   /* --max-connections, bounded by the open-file limit */
 	int max_connections_set;    /* --max-connections given: an error when it does not fit */

@@ -811,7 +811,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		/* Bodies of calls not yet authorized are bounded in total (many connections each
 		 * sending a body under one captured signature must not exhaust memory). */
 		if (__atomic_add_fetch(&gw->pending_body_bytes, n, __ATOMIC_RELAXED) >
-		    VS_MAX_PENDING_BODY_BYTES) {
+		    gw->cfg.preauth_memory) {
 			__atomic_sub_fetch(&gw->pending_body_bytes, n, __ATOMIC_RELAXED);
 			return refuse_early(gw, conn, r, method, 503, "busy",
 					    "too many request bodies in flight; try again");

@@ -16,7 +16,8 @@
 
 #define PROG "vmseal-gateway"
 
-enum { OPT_SSH_CA_KEY = 0x100, OPT_SSH_CA_PASS, OPT_SSH_STATE_DIR, OPT_AUDIT_CHECKPOINT, OPT_CHECKPOINT_EVERY };
+enum { OPT_SSH_CA_KEY = 0x100, OPT_SSH_CA_PASS, OPT_SSH_STATE_DIR, OPT_AUDIT_CHECKPOINT, OPT_CHECKPOINT_EVERY,
+       OPT_PREAUTH_MEMORY };
 
 static void usage(FILE *f)
 {
@@ -88,6 +89,9 @@ static void usage(FILE *f)
 	      "                         lowered to what the open-file limit allows; the soft limit\n"
 	      "                         is raised to the hard one at start); past it new\n"
 	      "                         connections wait in the listen backlog until one closes\n"
+	      "  --preauth-memory BYTES  request bodies held in total before their calls are\n"
+	      "                         authorized (default 33554432, 32 MiB; 1048576 to\n"
+	      "                         17179869184); past it a body is cut with 503 busy\n"
 	      "  --authority HOST[:PORT]  a name this gateway answers to (repeatable): the\n"
 	      "                         @authority a call is signed for must be one of them, else\n"
 	      "                         401 wrong_authority (a call made for another gateway);\n"
@@ -182,6 +186,7 @@ static int parse_args(int argc, char **argv, struct gateway_config *cfg, struct 
 		{"replay-store-password-file", required_argument, NULL, 'X'},
 		{"request-timeout", required_argument, NULL, 'W'},
 		{"max-connections", required_argument, NULL, 'M'},
+		{"preauth-memory", required_argument, NULL, OPT_PREAUTH_MEMORY},
 		{"authority", required_argument, NULL, 'A'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -196,6 +201,7 @@ static int parse_args(int argc, char **argv, struct gateway_config *cfg, struct 
 	cfg->replay_capacity = 1u << 20;
 	cfg->request_timeout_s = GATEWAY_REQUEST_TIMEOUT_DEFAULT;
 	cfg->max_connections = GATEWAY_MAX_CONNECTIONS_DEFAULT;
+	cfg->preauth_memory = VS_PREAUTH_MEMORY_DEFAULT;
 	cfg->checkpoint_every = 1000;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		uint64_t v64 = 0;
@@ -223,6 +229,16 @@ static int parse_args(int argc, char **argv, struct gateway_config *cfg, struct 
 				return -1;
 			}
 			cfg->checkpoint_every = (unsigned)v64;
+			break;
+		case OPT_PREAUTH_MEMORY:
+			/* at least one body of the largest size must fit */
+			if (parse_uint_strict(optarg, VS_MAX_BODY_BYTES, VS_PREAUTH_MEMORY_MAX, &v64) < 0) {
+				fprintf(stderr, PROG ": error: bad --preauth-memory \"%s\": bytes from %u "
+						"to %llu (see --help)\n", optarg, VS_MAX_BODY_BYTES,
+					(unsigned long long)VS_PREAUTH_MEMORY_MAX);
+				return -1;
+			}
+			cfg->preauth_memory = (size_t)v64;
 			break;
 		case 'a': cfg->audit_log = optarg; break;
 		case 't': cfg->template_dir = optarg; break;

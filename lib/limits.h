@@ -19,7 +19,8 @@
 #define VS_MAX_BACKING_DEPTH 16             /* layers in one backing chain */
 #define VS_MAX_XML_BYTES (1u << 20)         /* a domain XML document */
 #define VS_MAX_BODY_BYTES (1u << 20)        /* an HTTP request body */
-#define VS_MAX_PENDING_BODY_BYTES (32u << 20) /* gateway: bodies of calls not yet authorized */
+#define VS_PREAUTH_MEMORY_DEFAULT (32u << 20) /* gateway: bodies of calls not yet authorized */
+#define VS_PREAUTH_MEMORY_MAX (16ull << 30)   /* ... at most (--preauth-memory; at least one body) */
 #define VS_MAX_HEADERS 64                   /* HTTP request headers */
 #define VS_MAX_HEADER_BYTES (8u << 10)      /* one HTTP header field */
 #define VS_MAX_SIG_COMPONENTS 32            /* components in one Signature-Input entry */

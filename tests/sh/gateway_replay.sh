@@ -4,7 +4,8 @@
 # gateway over TLS 1.3: calls created too far ahead; a captured call replayed after a restart
 # and after a wall-clock step forward and back (libfaketime, monotonic clock left alone);
 # forbidden calls that would fill the replay cache; a key past its bound of live claims (429
-# for it alone, in the process and in a Redis shared by two gateways); a Redis that could evict
+# for it alone, in the process and in a Redis shared by two gateways); bodies of calls not yet
+# authorized bounded in total (--preauth-memory); a Redis that could evict
 # claims refused at start and at reconnect.
 source "$(dirname "$0")/lib.sh"
 for tool in openssl curl; do
@@ -274,6 +275,44 @@ n401=$(echo "$answers" | sed -n "s/.*'401': \([0-9]*\).*/\1/p")
 code=$(signed viewer.key GET /v1/domains)
 [ "$code" = 200 ] && pass "a signed call is served after the body flood" || fail "after the flood ($code): $(cat body)"
 stop_gateway
+# --preauth-memory: the bound is the operator's; at 2 MiB, two bodies of 1 MiB fit at a time
+for bad in 1048575 17179869185 12x " 5" +2097152 ""; do
+	expect_err "--preauth-memory \"$bad\" refused (exit 2)" "bad --preauth-memory" vmseal-gateway \
+		--listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json \
+		--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit-bad.jsonl" \
+		--preauth-memory "$bad"
+done
+mkdir -p tpl img
+start_gateway gw8.log --audit-log "$T/audit-mem.jsonl" --preauth-memory 2097152 \
+	--template-dir "$T/tpl" --image-dir "$T/img"
+if [ -n "$port" ]; then
+	# a signature made after this start (one made before it is refused from the headers)
+	vmseal-call --url https://replay.example --key admin.key --dry-run POST /v1/domains '{"name":"m"}' 2>req.txt >/dev/null
+	grep -E '^(Content-Digest|Signature-Input|Signature):' req.txt >hdrs.txt
+	read -r grow answers <<<"$(rss_flood 20 1)"
+	n401=$(echo "$answers" | sed -n "s/.*'401': \([0-9]*\).*/\1/p")
+	cut=$(echo "$answers" | "$PY" -c "import ast,sys; a=ast.literal_eval(sys.stdin.read()); print(sum(v for k, v in a.items() if k in ('503', 'none')))")
+	[ -n "$n401" ] && [ "$n401" -ge 1 ] && [ "$n401" -le 2 ] && [ $((n401 + cut)) = 20 ] &&
+		pass "--preauth-memory 2097152: 20 bodies of 1 MiB under one captured signature, $n401 taken in, the rest cut ($answers)" ||
+		fail "--preauth-memory 2097152: $answers"
+	pm='{"name":"pm1","template":"no-such-template","memory_mib":64,"vcpus":1}'
+	vmseal-call --url https://replay.example --key admin.key --dry-run POST /v1/domains "$pm" 2>req.txt >/dev/null
+	hdrs=()
+	while IFS= read -r line; do
+		case "$line" in Content-Digest:*|Signature-Input:*|Signature:*) hdrs+=(-H "$line");; esac
+	done <req.txt
+	code=$(curl -s --cacert tls.crt -o body -w '%{http_code}' -X POST -H "Host: replay.example" \
+		-H "Content-Type: application/json" "${hdrs[@]}" --data-binary "$pm" "https://127.0.0.1:$port/v1/domains")
+	[ "$code" = 404 ] && grep -q '"error":"not_found"' body &&
+		pass "--preauth-memory 2097152: after the flood an authorized call with a body is taken in and judged (404 not_found)" ||
+		fail "--preauth-memory: call with a body after the flood ($code): $(cat body)"
+	code=$(signed viewer.key GET /v1/domains)
+	[ "$code" = 200 ] && pass "--preauth-memory 2097152: a signed GET is served after the flood" ||
+		fail "--preauth-memory: GET after the flood ($code): $(cat body)"
+	stop_gateway
+else
+	fail "gateway with --preauth-memory 2097152 started: $(cat gw8.log)"
+fi
 
 # ---- item 4: a Redis that could evict claims is refused, at start and at reconnect ----
 if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
