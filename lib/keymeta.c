@@ -443,3 +443,13 @@ out:
 	key_free(k);
 	return r;
 }
+
+int keymeta_load_signable(const char *keyspec, const char *passfile, struct vs_key **out,
+			  struct vs_error *err)
+{
+	*out = NULL;
+	if (keymeta_check_signable(keyspec, NULL, err) < 0 ||
+	    key_load_private(keyspec, passfile, out, err) < 0)
+		return -1;
+	return keymeta_check_signable(keyspec, key_id(*out), err);
+}

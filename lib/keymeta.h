@@ -91,4 +91,13 @@ int keymeta_resolve(const char *spec, char *base, size_t baselen, struct keymeta
  * or a key without metadata passes. */
 int keymeta_check_signable(const char *keyspec, const char *keyid, struct vs_error *err);
 
+/* The one "may this key sign" check of every signing tool (vmseal-sign, the gateway's signing
+ * service and SSH CA): the lifecycle first (a destroyed key has no file left to complete
+ * with), then the private key at keyspec is loaded (passfile may be NULL: asked on the
+ * terminal), then its metadata must belong to it. A retired, revoked or destroyed key is
+ * refused (VS_ERR_DENIED). *out is set once the key loaded, also when the last step refuses
+ * (the caller frees it). */
+int keymeta_load_signable(const char *keyspec, const char *passfile, struct vs_key **out,
+			  struct vs_error *err);
+
 #endif

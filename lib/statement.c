@@ -330,3 +330,38 @@ char *statement_encode(const struct statement *st, size_t *len)
 		*len = strlen(s);
 	return s;
 }
+
+/* 1 when the kernel command lines of st are exactly want's (no more, no fewer, any order). */
+static int cmdlines_match(const struct statement *st, const char *const *cmdlines, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
+		for (j = 0; j < st->ncmdlines && strcmp(st->cmdlines[j], cmdlines[i]); j++)
+			;
+		if (j == st->ncmdlines || n != st->ncmdlines)
+			return 0;
+	}
+	return 1;
+}
+
+int statement_countersign_check(const struct statement *st, const struct statement_expect *want,
+				const char *image, const char *object, struct vs_error *err)
+{
+	if (strcmp(want->digest, st->digest) || st->size != want->size)
+		return vs_fail(err, VS_ERR_DENIED, image,
+			       "refusing to countersign: envelope %s is for another image (digest %.16s…, image is %.16s…)",
+			       object, st->digest, want->digest);
+	if ((want->name && strcmp(want->name, st->template_name)) ||
+	    (want->version >= 0 && want->version != st->template_version) ||
+	    (want->kind != BOOT_KIND_NONE && (st->predicate != STATEMENT_BOOT || st->boot_kind != want->kind)) ||
+	    (want->template_only && st->predicate != STATEMENT_TEMPLATE))
+		return vs_fail(err, VS_ERR_DENIED, object,
+			       "refusing to countersign: envelope names %s \"%s\" version %lld",
+			       st->predicate == STATEMENT_BOOT ? boot_kind_name(st->boot_kind) : "template",
+			       st->template_name, (long long)st->template_version);
+	if (!cmdlines_match(st, want->cmdlines, want->ncmdlines))
+		return vs_fail(err, VS_ERR_DENIED, object,
+			       "refusing to countersign: the envelope's kernel command lines differ from --cmdline");
+	return 0;
+}

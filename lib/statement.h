@@ -57,6 +57,26 @@ struct statement {
 int statement_parse(const uint8_t *json, size_t len, const char *object, struct statement *out,
 		    struct vs_error *err);
 
+/* What a countersignature (vmseal-sign --append) must agree with: the image hashed here, and
+ * whatever the signer named on the command line. */
+struct statement_expect {
+	const char *digest;     /* the image's vmseal-merkle-sha256, 64 lowercase hex */
+	uint64_t size;          /* the image's size in bytes */
+	const char *name;       /* NULL: any; else template.name or boot.name */
+	int64_t version;        /* -1: any */
+	int template_only;      /* 1: must be a template Statement */
+	enum boot_kind kind;    /* BOOT_KIND_NONE: any; else a boot Statement of this kind */
+	const char *const *cmdlines; /* ncmdlines 0: any; else exactly these, in any order */
+	size_t ncmdlines;
+};
+
+/* The countersign match: 0 when st (the envelope at object's statement) is for the image
+ * described by want and says what want names; else -1 (VS_ERR_DENIED, "refusing to
+ * countersign: ...") naming image for another image's envelope, object for another name,
+ * version, kind or command lines. */
+int statement_countersign_check(const struct statement *st, const struct statement_expect *want,
+				const char *image, const char *object, struct vs_error *err);
+
 /* Serialises a Statement as compact JSON. malloc'd, NUL-terminated; *len excludes the NUL. */
 char *statement_encode(const struct statement *st, size_t *len);
 

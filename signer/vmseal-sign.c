@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/attest.h"
 #include "lib/audit.h"
 #include "lib/cli.h"
 #include "lib/dsse.h"
@@ -109,7 +110,9 @@ static const char *detect_format(int fd)
 	return "raw";
 }
 
-static int read_envelope(const char *path, struct dsse_envelope **env, struct vs_error *err)
+/* The envelope at path and its Statement, which must be in-toto. */
+static int read_envelope(const char *path, struct dsse_envelope **env, struct statement *st,
+			 struct vs_error *err)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -119,10 +122,33 @@ static int read_envelope(const char *path, struct dsse_envelope **env, struct vs
 		return -1;
 	r = dsse_parse(buf, len, path, env, err);
 	free(buf);
-	return r;
+	if (r < 0)
+		return -1;
+	if (strcmp((*env)->payload_type, DSSE_INTOTO_TYPE) ||
+	    statement_parse((*env)->payload, (*env)->payload_len, path, st, err) < 0) {
+		if (!err->reason[0])
+			vs_fail(err, VS_ERR_INPUT, path, "payloadType is not in-toto");
+		return -1;
+	}
+	return 0;
 }
 
-int main(int argc, char **argv)
+/* Everything the command line says. */
+struct sign_job {
+	const char *keyspec, *passfile, *tmpl, *format, *outpath, *auditlog, *image, *bname;
+	int64_t version, expires;
+	enum boot_kind kind;
+	const char *cmdlines[VS_MAX_BOOT_CMDLINES];
+	size_t ncmdlines;
+	int used_template, used_boot, append, force;
+	enum progress_mode pmode;
+	struct merkle_opts mo;
+	struct sign_remote_opts ro;
+	char out_default[VS_MAX_PATH_BYTES];
+};
+
+/* Parses argv into j. Returns -1 to go on, else the exit code (help, version, usage error). */
+static int parse_options(int argc, char **argv, struct sign_job *j)
 {
 	static const struct option opts[] = {
 		{"key", required_argument, NULL, 'k'},
@@ -153,32 +179,13 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *keyspec = NULL, *passfile = NULL, *tmpl = NULL, *format = NULL, *outpath = NULL,
-		   *auditlog = NULL, *image;
-	int64_t version = -1, expires = 365 * 86400;
-	enum boot_kind kind = BOOT_KIND_NONE;
-	const char *cmdlines[VS_MAX_BOOT_CMDLINES];
-	size_t ncmdlines = 0;
-	int used_template = 0, used_boot = 0;
-	const char *bname = NULL;
-	int append = 0, force = 0, c, rc = 2, fd = -1;
-	struct vs_error err = {0};
-	struct vs_key *key = NULL;
-	struct dsse_envelope *env = NULL;
-	struct merkle_opts mo = {0};
-	struct merkle_result mr;
-	struct progress pr;
-	enum progress_mode pmode = PROGRESS_AUTO;
-	struct statement st;
-	struct sign_remote_opts ro = {0};
-	char out_default[VS_MAX_PATH_BYTES], *payload = NULL, *json = NULL;
-	size_t plen = 0;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'k': keyspec = optarg; break;
-		case 'p': passfile = optarg; break;
-		case 't': tmpl = optarg; used_template = 1; break;
+		case 'k': j->keyspec = optarg; break;
+		case 'p': j->passfile = optarg; break;
+		case 't': j->tmpl = optarg; j->used_template = 1; break;
 		case 'v':
 		case 'b': {
 			uint64_t n;
@@ -186,51 +193,51 @@ int main(int argc, char **argv)
 			if (parse_uint_strict(optarg, 0, INT64_MAX, &n) < 0)
 				return cli_usage_error(prog, "%s \"%s\" is not a non-negative integer",
 						       c == 'v' ? "--template-version" : "--boot-version", optarg);
-			version = (int64_t)n;
+			j->version = (int64_t)n;
 			if (c == 'v')
-				used_template = 1;
+				j->used_template = 1;
 			else
-				used_boot = 1;
+				j->used_boot = 1;
 			break;
 		}
 		case 'B':
-			kind = boot_kind_parse(optarg);
-			if (kind == BOOT_KIND_NONE)
+			j->kind = boot_kind_parse(optarg);
+			if (j->kind == BOOT_KIND_NONE)
 				return cli_usage_error(prog, "--kind must be kernel, initrd, firmware, nvram, dtb or acpi");
 			break;
-		case 'n': bname = optarg; used_boot = 1; break;
+		case 'n': j->bname = optarg; j->used_boot = 1; break;
 		case 'L':
-			if (ncmdlines == VS_MAX_BOOT_CMDLINES)
+			if (j->ncmdlines == VS_MAX_BOOT_CMDLINES)
 				return cli_usage_error(prog, "at most %d --cmdline", VS_MAX_BOOT_CMDLINES);
 			if (strlen(optarg) >= VS_MAX_CMDLINE_BYTES)
 				return cli_usage_error(prog, "--cmdline is longer than %d bytes", VS_MAX_CMDLINE_BYTES - 1);
-			cmdlines[ncmdlines++] = optarg;
-			used_boot = 1;
+			j->cmdlines[j->ncmdlines++] = optarg;
+			j->used_boot = 1;
 			break;
 		case 'e':
-			if (duration_parse(optarg, &expires) < 0)
+			if (duration_parse(optarg, &j->expires) < 0)
 				return cli_usage_error(prog, "--expires \"%s\" is not a duration like 365d", optarg);
 			break;
-		case 'E': expires = 0; break;
+		case 'E': j->expires = 0; break;
 		case 'F':
 			if (strcmp(optarg, "qcow2") && strcmp(optarg, "raw"))
 				return cli_usage_error(prog, "--format must be qcow2 or raw");
-			format = optarg;
-			used_template = 1;
+			j->format = optarg;
+			j->used_template = 1;
 			break;
-		case '2': mo.want_sha256 = 1; break;
-		case 'a': append = 1; break;
-		case 'f': force = 1; break;
-		case 'o': outpath = optarg; break;
-		case 'l': auditlog = optarg; break;
-		case 'P': pmode = PROGRESS_ON; break;
-		case 'N': pmode = PROGRESS_OFF; break;
-		case 'R': ro.url = optarg; break;
-		case 'C': ro.cacert = optarg; break;
-		case 'c': ro.cert = optarg; break;
-		case 'K': ro.cert_key = optarg; break;
-		case 'G': ro.gateway_pub = optarg; break;
-		case 'S': ro.signer_pub = optarg; break;
+		case '2': j->mo.want_sha256 = 1; break;
+		case 'a': j->append = 1; break;
+		case 'f': j->force = 1; break;
+		case 'o': j->outpath = optarg; break;
+		case 'l': j->auditlog = optarg; break;
+		case 'P': j->pmode = PROGRESS_ON; break;
+		case 'N': j->pmode = PROGRESS_OFF; break;
+		case 'R': j->ro.url = optarg; break;
+		case 'C': j->ro.cacert = optarg; break;
+		case 'c': j->ro.cert = optarg; break;
+		case 'K': j->ro.cert_key = optarg; break;
+		case 'G': j->ro.gateway_pub = optarg; break;
+		case 'S': j->ro.signer_pub = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': return cli_version(prog);
 		default: return cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv));
@@ -238,170 +245,189 @@ int main(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error(prog, "expected exactly one IMAGE");
-	image = argv[optind];
-	if (!keyspec)
+	j->image = argv[optind];
+	return -1;
+}
+
+/* The options that go together. Returns -1 when they do, else the exit code. */
+static int check_options(struct sign_job *j)
+{
+	if (!j->keyspec)
 		return cli_usage_error(prog, "--key is required");
-	if (ro.url && (append || !expires || mo.want_sha256))
+	if (j->ro.url && (j->append || !j->expires || j->mo.want_sha256))
 		return cli_usage_error(prog, "--remote does not go with --append, --no-expires or --sha256");
-	if (!ro.url && (ro.cacert || ro.cert || ro.cert_key || ro.gateway_pub || ro.signer_pub))
+	if (!j->ro.url && (j->ro.cacert || j->ro.cert || j->ro.cert_key || j->ro.gateway_pub || j->ro.signer_pub))
 		return cli_usage_error(prog, "--cacert, --cert, --cert-key, --gateway-pub and --signer-pub need --remote");
-	if (kind != BOOT_KIND_NONE) {
-		if (used_template || ro.url)
+	if (j->kind != BOOT_KIND_NONE) {
+		if (j->used_template || j->ro.url)
 			return cli_usage_error(prog, "--kind signs a boot file: use --name and --boot-version "
 					       "(not --template, --template-version, --format or --remote)");
-		if (!append && (!bname || version < 0))
+		if (!j->append && (!j->bname || j->version < 0))
 			return cli_usage_error(prog, "--kind needs --name and --boot-version");
-		if (!append && kind == BOOT_KIND_KERNEL && ncmdlines == 0)
+		if (!j->append && j->kind == BOOT_KIND_KERNEL && j->ncmdlines == 0)
 			return cli_usage_error(prog, "a kernel needs at least one --cmdline (--cmdline '' for none)");
-		if (kind != BOOT_KIND_KERNEL && ncmdlines)
+		if (j->kind != BOOT_KIND_KERNEL && j->ncmdlines)
 			return cli_usage_error(prog, "--cmdline is only for --kind kernel");
-		for (size_t i = 0; i < ncmdlines; i++) {
-			for (size_t j = 0; j < i; j++)
-				if (!strcmp(cmdlines[i], cmdlines[j]))
-					return cli_usage_error(prog, "--cmdline \"%.64s\" given twice", cmdlines[i]);
-			for (const char *ch = cmdlines[i]; *ch; ch++)
+		for (size_t i = 0; i < j->ncmdlines; i++) {
+			for (size_t k = 0; k < i; k++)
+				if (!strcmp(j->cmdlines[i], j->cmdlines[k]))
+					return cli_usage_error(prog, "--cmdline \"%.64s\" given twice", j->cmdlines[i]);
+			for (const char *ch = j->cmdlines[i]; *ch; ch++)
 				if ((unsigned char)*ch < 0x20 || *ch == 0x7f)
 					return cli_usage_error(prog, "--cmdline %zu has a control character", i + 1);
 		}
-		tmpl = bname;
-	} else if (used_boot) {
+		j->tmpl = j->bname;
+	} else if (j->used_boot) {
 		return cli_usage_error(prog, "--name, --boot-version and --cmdline need --kind");
 	}
-	if (!append && (!tmpl || version < 0))
+	if (!j->append && (!j->tmpl || j->version < 0))
 		return cli_usage_error(prog, "--template and --template-version are required");
-	if (tmpl && (strlen(tmpl) == 0 || strlen(tmpl) >= VS_MAX_NAME_BYTES))
+	if (j->tmpl && (strlen(j->tmpl) == 0 || strlen(j->tmpl) >= VS_MAX_NAME_BYTES))
 		return cli_usage_error(prog, "--template must be 1..%d bytes", VS_MAX_NAME_BYTES - 1);
-	if (!outpath) {
-		if (snprintf(out_default, sizeof(out_default), "%s.intoto.json", image) >= (int)sizeof(out_default))
+	if (!j->outpath) {
+		struct vs_error err = {0};
+
+		if (attest_default_path(j->image, j->out_default, sizeof(j->out_default), &err) < 0)
 			return cli_usage_error(prog, "image path too long");
-		outpath = out_default;
+		j->outpath = j->out_default;
 	}
+	return -1;
+}
+
+/* --append: the envelope at outpath must be for the image hashed (mr) and say what the command
+ * line names; then key's signature is added. */
+static int countersign(const struct sign_job *j, const struct vs_key *key, const struct merkle_result *mr,
+		       struct dsse_envelope **env, struct statement *st, struct vs_error *err)
+{
+	char hex[65];
+	struct statement_expect want = {
+		.digest = hex, .size = mr->size, .name = j->tmpl, .version = j->version,
+		.template_only = j->used_template, .kind = j->kind, .cmdlines = j->cmdlines,
+		.ncmdlines = j->ncmdlines,
+	};
+
+	hex_encode(mr->root, 32, hex);
+	if (read_envelope(j->outpath, env, st, err) < 0 ||
+	    statement_countersign_check(st, &want, j->image, j->outpath, err) < 0)
+		return -1;
+	return dsse_append(*env, key, err);
+}
+
+/* A new envelope: the Statement for the image hashed (mr, open on fd), signed by key here or by
+ * the remote signing service. */
+static int sign_new(const struct sign_job *j, const struct vs_key *key, int fd,
+		    const struct merkle_result *mr, struct dsse_envelope **env, struct statement *st,
+		    struct vs_error *err)
+{
+	const char *base = strrchr(j->image, '/');
+	char *payload;
+	size_t plen = 0;
+	int r;
+
+	if (!j->force && access(j->outpath, F_OK) == 0)
+		return vs_fail(err, VS_ERR_IO, j->outpath, "already exists; use --append to countersign or --force to replace");
+	memset(st, 0, sizeof(*st));
+	snprintf(st->subject_name, sizeof(st->subject_name), "%s", base ? base + 1 : j->image);
+	hex_encode(mr->root, 32, st->digest);
+	if (j->mo.want_sha256)
+		hex_encode(mr->sha256, 32, st->sha256);
+	snprintf(st->template_name, sizeof(st->template_name), "%s", j->tmpl);
+	st->template_version = j->version;
+	if (j->kind == BOOT_KIND_NONE)
+		snprintf(st->format, sizeof(st->format), "%s", j->format ? j->format : detect_format(fd));
+	st->predicate = j->kind == BOOT_KIND_NONE ? STATEMENT_TEMPLATE : STATEMENT_BOOT;
+	st->boot_kind = j->kind;
+	for (size_t i = 0; i < j->ncmdlines; i++)
+		snprintf(st->cmdlines[st->ncmdlines++], sizeof(st->cmdlines[0]), "%s", j->cmdlines[i]);
+	st->size = mr->size;
+	st->chunk_size = VS_CHUNK_SIZE;
+	st->signed_at = vs_now();
+	st->expires_at = j->expires ? st->signed_at + j->expires : 0;
+	payload = statement_encode(st, &plen);
+	if (!payload)
+		return vs_fail(err, VS_ERR_INTERNAL, j->image, "cannot encode statement");
+	r = j->ro.url ? sign_remote(&j->ro, key, st, j->expires, env, err)
+		      : dsse_sign(DSSE_INTOTO_TYPE, (const uint8_t *)payload, plen, key, env, err);
+	free(payload);
+	return r;
+}
+
+/* Writes env to outpath atomically. */
+static int envelope_write(const char *outpath, const struct dsse_envelope *env, struct vs_error *err)
+{
+	char *json = dsse_encode(env);
+	int r;
+
+	if (!json)
+		return vs_fail(err, VS_ERR_INTERNAL, outpath, "cannot encode envelope");
+	fault_point("sign-before-write");
+	r = file_write_atomic(outpath, json, strlen(json), 0644, 1, err);
+	free(json);
+	return r;
+}
+
+/* The 'sign' event for --audit-log; rc becomes 2 when it cannot be recorded. */
+static int audit_sign(const struct sign_job *j, const struct vs_key *key, int rc, const struct vs_error *err)
+{
+	struct vs_error aerr = {0};
+	struct audit_event ev = {
+		.actor = key ? key_id(key) : "vmseal-sign",
+		.event = j->append ? "sign.append" : "sign",
+		.object = j->image,
+		.decision = rc == 0 ? "allow" : err->kind == VS_ERR_DENIED ? "deny" : "error",
+		.reason = rc == 0 ? NULL : err->reason,
+	};
+
+	if (!j->auditlog || audit_record(j->auditlog, &ev, &aerr) == 0)
+		return rc;
+	vs_error_print(prog, &aerr);
+	return rc == 0 ? 2 : rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct sign_job j = {.version = -1, .expires = 365 * 86400, .pmode = PROGRESS_AUTO};
+	struct vs_error err = {0};
+	struct vs_key *key = NULL;
+	struct dsse_envelope *env = NULL;
+	struct merkle_result mr;
+	struct progress pr;
+	struct statement st;
+	int rc, fd = -1;
+
+	if ((rc = parse_options(argc, argv, &j)) >= 0 || (rc = check_options(&j)) >= 0)
+		return rc;
+	rc = 2;
 	secrets_protect_process();
-	if (vs_open_input(image, VS_INPUT_REG | VS_INPUT_BLK, NULL, &fd, NULL, &err) < 0)
+	if (vs_open_input(j.image, VS_INPUT_REG | VS_INPUT_BLK, NULL, &fd, NULL, &err) < 0)
 		goto out;
-	/* Lifecycle first (a destroyed key has no file left to complete with), then load the
-	 * key before the long hash, so a wrong passphrase fails at once. */
-	if (keymeta_check_signable(keyspec, NULL, &err) < 0 ||
-	    key_load_private(keyspec, passfile, &key, &err) < 0 ||
-	    keymeta_check_signable(keyspec, key_id(key), &err) < 0)
+	/* The key before the long hash, so a wrong passphrase or a retired key fails at once. */
+	if (keymeta_load_signable(j.keyspec, j.passfile, &key, &err) < 0)
 		goto out;
-	progress_init(&pr, pmode, stderr, prog, image);
-	progress_attach(&pr, &mo);
-	if (merkle_root_fd(fd, image, &mo, &mr, &err) < 0) {
+	progress_init(&pr, j.pmode, stderr, prog, j.image);
+	progress_attach(&pr, &j.mo);
+	if (merkle_root_fd(fd, j.image, &j.mo, &mr, &err) < 0) {
 		progress_end(&pr);
 		goto out;
 	}
-	if (append) {
-		char hex[65];
-
-		if (read_envelope(outpath, &env, &err) < 0)
-			goto out;
-		if (strcmp(env->payload_type, DSSE_INTOTO_TYPE) ||
-		    statement_parse(env->payload, env->payload_len, outpath, &st, &err) < 0) {
-			if (!err.reason[0])
-				vs_fail(&err, VS_ERR_INPUT, outpath, "payloadType is not in-toto");
-			goto out;
-		}
-		hex_encode(mr.root, 32, hex);
-		if (strcmp(hex, st.digest) || st.size != mr.size) {
-			vs_fail(&err, VS_ERR_DENIED, image,
-				"refusing to countersign: envelope %s is for another image (digest %.16s…, image is %.16s…)",
-				outpath, st.digest, hex);
-			goto out;
-		}
-		if ((tmpl && strcmp(tmpl, st.template_name)) || (version >= 0 && version != st.template_version) ||
-		    (kind != BOOT_KIND_NONE && (st.predicate != STATEMENT_BOOT || st.boot_kind != kind)) ||
-		    (used_template && st.predicate != STATEMENT_TEMPLATE)) {
-			vs_fail(&err, VS_ERR_DENIED, outpath,
-				"refusing to countersign: envelope names %s \"%s\" version %lld",
-				st.predicate == STATEMENT_BOOT ? boot_kind_name(st.boot_kind) : "template",
-				st.template_name, (long long)st.template_version);
-			goto out;
-		}
-		for (size_t i = 0; i < ncmdlines; i++) {
-			size_t j;
-
-			for (j = 0; j < st.ncmdlines && strcmp(st.cmdlines[j], cmdlines[i]); j++)
-				;
-			if (j == st.ncmdlines || ncmdlines != st.ncmdlines) {
-				vs_fail(&err, VS_ERR_DENIED, outpath,
-					"refusing to countersign: the envelope's kernel command lines differ from --cmdline");
-				goto out;
-			}
-		}
-		if (dsse_append(env, key, &err) < 0)
-			goto out;
-	} else {
-		const char *base = strrchr(image, '/');
-
-		if (!force && access(outpath, F_OK) == 0) {
-			vs_fail(&err, VS_ERR_IO, outpath, "already exists; use --append to countersign or --force to replace");
-			goto out;
-		}
-		memset(&st, 0, sizeof(st));
-		snprintf(st.subject_name, sizeof(st.subject_name), "%s", base ? base + 1 : image);
-		hex_encode(mr.root, 32, st.digest);
-		if (mo.want_sha256)
-			hex_encode(mr.sha256, 32, st.sha256);
-		snprintf(st.template_name, sizeof(st.template_name), "%s", tmpl);
-		st.template_version = version;
-		if (kind == BOOT_KIND_NONE)
-			snprintf(st.format, sizeof(st.format), "%s", format ? format : detect_format(fd));
-		st.predicate = kind == BOOT_KIND_NONE ? STATEMENT_TEMPLATE : STATEMENT_BOOT;
-		st.boot_kind = kind;
-		for (size_t i = 0; i < ncmdlines; i++)
-			snprintf(st.cmdlines[st.ncmdlines++], sizeof(st.cmdlines[0]), "%s", cmdlines[i]);
-		st.size = mr.size;
-		st.chunk_size = VS_CHUNK_SIZE;
-		st.signed_at = vs_now();
-		st.expires_at = expires ? st.signed_at + expires : 0;
-		payload = statement_encode(&st, &plen);
-		if (!payload) {
-			vs_fail(&err, VS_ERR_INTERNAL, image, "cannot encode statement");
-			goto out;
-		}
-		if (ro.url ? sign_remote(&ro, key, &st, expires, &env, &err) < 0
-			   : dsse_sign(DSSE_INTOTO_TYPE, (const uint8_t *)payload, plen, key, &env, &err) < 0)
-			goto out;
-	}
-	json = dsse_encode(env);
-	if (!json) {
-		vs_fail(&err, VS_ERR_INTERNAL, outpath, "cannot encode envelope");
+	if ((j.append ? countersign(&j, key, &mr, &env, &st, &err)
+		      : sign_new(&j, key, fd, &mr, &env, &st, &err)) < 0 ||
+	    envelope_write(j.outpath, env, &err) < 0)
 		goto out;
-	}
-	fault_point("sign-before-write");
-	if (file_write_atomic(outpath, json, strlen(json), 0644, 1, &err) < 0)
-		goto out;
-	printf("%s: %s %s %s version %lld, %zu signature%s, keyid %s\n", outpath,
-	       append ? "countersigned" : "signed",
+	printf("%s: %s %s %s version %lld, %zu signature%s, keyid %s\n", j.outpath,
+	       j.append ? "countersigned" : "signed",
 	       st.predicate == STATEMENT_BOOT ? boot_kind_name(st.boot_kind) : "template",
 	       st.template_name, (long long)st.template_version,
-	       env->nsigs, env->nsigs == 1 ? "" : "s", ro.url ? env->sigs[0].keyid : key_id(key));
+	       env->nsigs, env->nsigs == 1 ? "" : "s", j.ro.url ? env->sigs[0].keyid : key_id(key));
 	rc = 0;
 out:
-	if (auditlog) {
-		struct vs_error aerr = {0};
-		struct audit_event ev = {
-			.actor = key ? key_id(key) : "vmseal-sign",
-			.event = append ? "sign.append" : "sign",
-			.object = image,
-			.decision = rc == 0 ? "allow" : err.kind == VS_ERR_DENIED ? "deny" : "error",
-			.reason = rc == 0 ? NULL : err.reason,
-		};
-		if (audit_record(auditlog, &ev, &aerr) < 0) {
-			vs_error_print(prog, &aerr);
-			if (rc == 0)
-				rc = 2;
-		}
-	}
+	rc = audit_sign(&j, key, rc, &err);
 	if (rc)
 		vs_error_print(prog, &err);
 	if (rc == 2 && err.kind == VS_ERR_DENIED)
 		rc = 1;
 	if (fd >= 0)
 		close(fd);
-	free(json);
-	free(payload);
 	dsse_free(env);
 	key_free(key);
 	return rc;

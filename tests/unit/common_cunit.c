@@ -33,6 +33,16 @@ const char *test_tmpdir(void)
 	return tmpdir;
 }
 
+const char *test_path(const char *name)
+{
+	static char path[4][256];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(path[i], sizeof(path[i]), "%s/%s", test_tmpdir(), name);
+	return path[i];
+}
+
 int run_suite(const char *suite, const struct test_case *cases)
 {
 	CU_pSuite s;

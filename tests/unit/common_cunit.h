@@ -16,4 +16,7 @@ int run_suite(const char *suite, const struct test_case *cases);
 /* Path of a fresh temp dir for this test binary (removed at exit). */
 const char *test_tmpdir(void);
 
+/* test_tmpdir()/name, in one of four rotating static buffers (four may be live at once). */
+const char *test_path(const char *name);
+
 #endif

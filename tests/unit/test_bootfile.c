@@ -68,19 +68,9 @@ static struct policy *mkpolicy(const char *status, const char *boot_json, const 
 	return p;
 }
 
-static const char *path_of(const char *name)
-{
-	static char path[4][256];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(path[i], sizeof(path[i]), "%s/%s", test_tmpdir(), name);
-	return path[i];
-}
-
 static void write_file(const char *name, const char *content, size_t len)
 {
-	int fd = open(path_of(name), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int fd = open(test_path(name), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 	CU_ASSERT_FATAL(fd >= 0 && write(fd, content, len) == (ssize_t)len);
 	close(fd);
@@ -98,7 +88,7 @@ static void sign_file(const char *name, enum boot_kind kind, const char *bname, 
 	char apath[300], *payload, *json;
 	size_t plen;
 
-	CU_ASSERT_EQUAL_FATAL(merkle_root_path(path_of(name), NULL, &mr, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(merkle_root_path(test_path(name), NULL, &mr, &err), 0);
 	memset(&st, 0, sizeof(st));
 	st.predicate = kind == BOOT_KIND_NONE ? STATEMENT_TEMPLATE : STATEMENT_BOOT;
 	st.boot_kind = kind;
@@ -120,7 +110,7 @@ static void sign_file(const char *name, enum boot_kind kind, const char *bname, 
 	if (k2)
 		CU_ASSERT_EQUAL(dsse_append(env, k2, &err), 0);
 	json = dsse_encode(env);
-	snprintf(apath, sizeof(apath), "%s%s", path_of(name), BOOTFILE_ATTESTATION_SUFFIX);
+	snprintf(apath, sizeof(apath), "%s%s", test_path(name), BOOTFILE_ATTESTATION_SUFFIX);
 	CU_ASSERT_EQUAL(file_write_atomic(apath, json, strlen(json), 0644, 1, &err), 0);
 	free(json);
 	free(payload);
@@ -133,14 +123,14 @@ static enum decision check(const struct policy *p, enum boot_kind kind, const ch
 {
 	struct bootfile_result r;
 	struct vs_error err = {0};
-	int rc = bootfile_check(p, kind, path_of(name), cmdline, now, NULL, &r, &err);
+	int rc = bootfile_check(p, kind, test_path(name), cmdline, now, NULL, &r, &err);
 
 	if (rc < 0) {
 		snprintf(why, whylen, "error: %s", err.reason);
 		return DECISION_DENY;
 	}
 	snprintf(why, whylen, "%s", r.decision == DECISION_ALLOW ? r.summary : r.why.reason);
-	if (r.decision != DECISION_ALLOW && strcmp(r.why.object, path_of(name)))
+	if (r.decision != DECISION_ALLOW && strcmp(r.why.object, test_path(name)))
 		fprintf(stderr, "denial names \"%s\", not the file\n", r.why.object);
 	return r.decision;
 }
@@ -268,7 +258,7 @@ static void test_refusals(void)
 	d = check(p, BOOT_KIND_INITRD, "other.img", NULL, NOW, why, sizeof(why));
 	EXPECT(d, DECISION_DENY, "for a disk image template");
 	/* a FIFO where a boot file is expected is refused at once, never read */
-	CU_ASSERT_EQUAL(mkfifo(path_of("fifo"), 0600), 0);
+	CU_ASSERT_EQUAL(mkfifo(test_path("fifo"), 0600), 0);
 	d = check(p, BOOT_KIND_FIRMWARE, "fifo", NULL, NOW, why, sizeof(why));
 	EXPECT(d, DECISION_DENY, "firmware is a FIFO, not a regular file");
 	/* a missing file */
@@ -303,7 +293,7 @@ static void test_every_matching_rule(void)
 		char apath[300], *buf, *json;
 		size_t len;
 
-		snprintf(apath, sizeof(apath), "%s.intoto.json", path_of("OVMF_CODE.fd"));
+		snprintf(apath, sizeof(apath), "%s.intoto.json", test_path("OVMF_CODE.fd"));
 		CU_ASSERT_EQUAL_FATAL(file_read_all(apath, 1 << 20, &buf, &len, &err), 0);
 		CU_ASSERT_EQUAL_FATAL(dsse_parse(buf, len, "env", &env, &err), 0);
 		env->sigs[1] = env->sigs[0];
@@ -336,14 +326,14 @@ static void test_pins(void)
 	enum decision d;
 
 	write_file("bios.bin", "seabios bytes", 13);
-	CU_ASSERT_EQUAL_FATAL(merkle_root_path(path_of("bios.bin"), NULL, &mr, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(merkle_root_path(test_path("bios.bin"), NULL, &mr, &err), 0);
 	hex_encode(mr.root, 32, hex);
 	memcpy(bad, hex, 65);
 	bad[0] = bad[0] == 'a' ? 'b' : 'a';
 	/* a pin for this path */
 	snprintf(boot, sizeof(boot),
 		 "{\"pinned\":[{\"path\":\"%s\",\"kind\":\"firmware\",\"digest\":\"%s\",\"size\":13}]}",
-		 path_of("bios.bin"), hex);
+		 test_path("bios.bin"), hex);
 	p = mkpolicy("active", boot, NULL, &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	d = check(p, BOOT_KIND_FIRMWARE, "bios.bin", NULL, NOW, why, sizeof(why));
@@ -360,7 +350,7 @@ static void test_pins(void)
 	/* the pin's digest is wrong; a signature beside the file does not overrule a path pin */
 	snprintf(boot, sizeof(boot),
 		 "{\"pinned\":[{\"path\":\"%s\",\"kind\":\"firmware\",\"digest\":\"%s\",\"size\":13}],%s",
-		 path_of("bios.bin"), bad, RULES + 1);
+		 test_path("bios.bin"), bad, RULES + 1);
 	p = mkpolicy("active", boot, NULL, &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	sign_file("bios.bin", BOOT_KIND_FIRMWARE, "debian-bios", 3, NULL, 0, kboot, NULL);
@@ -370,7 +360,7 @@ static void test_pins(void)
 	/* size mismatch with the right digest */
 	snprintf(boot, sizeof(boot),
 		 "{\"pinned\":[{\"path\":\"%s\",\"kind\":\"firmware\",\"digest\":\"%s\",\"size\":14}]}",
-		 path_of("bios.bin"), hex);
+		 test_path("bios.bin"), hex);
 	p = mkpolicy("active", boot, NULL, &err);
 	d = check(p, BOOT_KIND_FIRMWARE, "bios.bin", NULL, NOW, why, sizeof(why));
 	EXPECT(d, DECISION_DENY, "pinned digest mismatch");
@@ -426,31 +416,31 @@ static void test_nvram(void)
 	write_file("OVMF_VARS.fd", "uefi variables template", 23);
 	sign_file("OVMF_VARS.fd", BOOT_KIND_NVRAM, "debian-ovmf-vars", 3, NULL, 0, kboot, NULL);
 	/* not created yet: libvirt copies the (allowed) template */
-	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), path_of("OVMF_VARS.fd"), NOW, NULL, &r, &err), 0);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, test_path("vm_VARS.fd"), test_path("OVMF_VARS.fd"), NOW, NULL, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
 	/* no file and no template yet (firmware='efi' at prepare begin): judged at start begin */
-	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), NULL, NOW, NULL, &r, &err), 0);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, test_path("vm_VARS.fd"), NULL, NOW, NULL, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.summary, "not created yet"));
 	/* a fresh copy of the template, without an attestation of its own */
 	write_file("vm_VARS.fd", "uefi variables template", 23);
-	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), path_of("OVMF_VARS.fd"), NOW, NULL, &r, &err), 0);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, test_path("vm_VARS.fd"), test_path("OVMF_VARS.fd"), NOW, NULL, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.summary, "fresh copy"));
 	/* the VM's variables changed (or an attacker's NVRAM was put there) */
 	write_file("vm_VARS.fd", "uefi variables evil!!!!", 23);
-	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), path_of("OVMF_VARS.fd"), NOW, NULL, &r, &err), 0);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, test_path("vm_VARS.fd"), test_path("OVMF_VARS.fd"), NOW, NULL, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.why.reason, "differs from its template"));
-	CU_ASSERT_STRING_EQUAL(r.why.object, path_of("vm_VARS.fd"));
+	CU_ASSERT_STRING_EQUAL(r.why.object, test_path("vm_VARS.fd"));
 	/* an existing NVRAM file without a template must be pinned or signed itself */
-	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), NULL, NOW, NULL, &r, &err), 0);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, test_path("vm_VARS.fd"), NULL, NOW, NULL, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.why.reason, "unsigned nvram"));
 	/* an unsigned template is refused, naming the template */
 	write_file("EVIL_VARS.fd", "uefi variables evil!!!!", 23);
-	snprintf(evars, sizeof(evars), "%s", path_of("EVIL_VARS.fd"));
-	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("vm_VARS.fd"), evars, NOW, NULL, &r, &err), 0);
+	snprintf(evars, sizeof(evars), "%s", test_path("EVIL_VARS.fd"));
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, test_path("vm_VARS.fd"), evars, NOW, NULL, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
 	CU_ASSERT_STRING_EQUAL(r.why.object, evars);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.why.reason, "unsigned nvram"));
@@ -470,26 +460,26 @@ static void test_ownership_rule(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	write_file("vmlinuz-trust", "kernel", 6);
 	sign_file("vmlinuz-trust", BOOT_KIND_KERNEL, "debian-k", 3, cmdlines, 0, kboot, NULL);
-	CU_ASSERT_EQUAL_FATAL(chmod(path_of("vmlinuz-trust"), 0666), 0);
-	CU_ASSERT_EQUAL(bootfile_check(p, BOOT_KIND_KERNEL, path_of("vmlinuz-trust"), NULL, NOW, &trust, &r, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(chmod(test_path("vmlinuz-trust"), 0666), 0);
+	CU_ASSERT_EQUAL(bootfile_check(p, BOOT_KIND_KERNEL, test_path("vmlinuz-trust"), NULL, NOW, &trust, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.why.reason, "not writable by group or other"));
 	/* the same file without the rule (vmseal-verify) is signed and allowed */
-	CU_ASSERT_EQUAL(bootfile_check(p, BOOT_KIND_KERNEL, path_of("vmlinuz-trust"), NULL, NOW, NULL, &r, &err), 0);
+	CU_ASSERT_EQUAL(bootfile_check(p, BOOT_KIND_KERNEL, test_path("vmlinuz-trust"), NULL, NOW, NULL, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
 	/* a fresh copy of a signed NVRAM template, writable by others */
 	write_file("T_VARS.fd", "vars", 4);
 	sign_file("T_VARS.fd", BOOT_KIND_NVRAM, "debian-vars", 3, NULL, 0, kboot, NULL);
 	write_file("copy_VARS.fd", "vars", 4);
-	CU_ASSERT_EQUAL_FATAL(chmod(path_of("copy_VARS.fd"), 0666), 0);
-	CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("copy_VARS.fd"), path_of("T_VARS.fd"), NOW, &trust, &r, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(chmod(test_path("copy_VARS.fd"), 0666), 0);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, test_path("copy_VARS.fd"), test_path("T_VARS.fd"), NOW, &trust, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
 	if (geteuid() == 0) { /* root owns the test's directories: the rule passes for 0644 */
-		CU_ASSERT_EQUAL(chmod(path_of("copy_VARS.fd"), 0644), 0);
-		CU_ASSERT_EQUAL(chmod(path_of("vmlinuz-trust"), 0644), 0);
-		CU_ASSERT_EQUAL(bootfile_check_nvram(p, path_of("copy_VARS.fd"), path_of("T_VARS.fd"), NOW, &trust, &r, &err), 0);
+		CU_ASSERT_EQUAL(chmod(test_path("copy_VARS.fd"), 0644), 0);
+		CU_ASSERT_EQUAL(chmod(test_path("vmlinuz-trust"), 0644), 0);
+		CU_ASSERT_EQUAL(bootfile_check_nvram(p, test_path("copy_VARS.fd"), test_path("T_VARS.fd"), NOW, &trust, &r, &err), 0);
 		CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
-		CU_ASSERT_EQUAL(bootfile_check(p, BOOT_KIND_KERNEL, path_of("vmlinuz-trust"), NULL, NOW, &trust, &r, &err), 0);
+		CU_ASSERT_EQUAL(bootfile_check(p, BOOT_KIND_KERNEL, test_path("vmlinuz-trust"), NULL, NOW, &trust, &r, &err), 0);
 		CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
 		if (r.decision != DECISION_ALLOW)
 			fprintf(stderr, "ownership rule as root: %s\n", r.why.reason);
@@ -510,9 +500,9 @@ static void test_boot_attestation_is_no_disk(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	write_file("kernel-as-disk", "kernel", 6);
 	sign_file("kernel-as-disk", BOOT_KIND_KERNEL, "debian-12", 3, cmdlines, 0, kboot, NULL);
-	snprintf(apath, sizeof(apath), "%s.intoto.json", path_of("kernel-as-disk"));
+	snprintf(apath, sizeof(apath), "%s.intoto.json", test_path("kernel-as-disk"));
 	CU_ASSERT_EQUAL_FATAL(file_read_all(apath, 1 << 20, &env, &len, &err), 0);
-	fd = open(path_of("kernel-as-disk"), O_RDONLY);
+	fd = open(test_path("kernel-as-disk"), O_RDONLY);
 	CU_ASSERT_EQUAL(policy_eval_image(p, fd, "kernel-as-disk", env, len, NOW, &v, &err), 0);
 	CU_ASSERT_EQUAL(v.decision, DECISION_DENY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(v.why.reason, "is for a boot file (kernel \"debian-12\"), not a disk image"));

@@ -45,16 +45,6 @@ static struct policy *mkpolicy(int enforce)
 	return p;
 }
 
-static const char *path_of(const char *name)
-{
-	static char path[4][256];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(path[i], sizeof(path[i]), "%s/%s", test_tmpdir(), name);
-	return path[i];
-}
-
 static void write_file(const char *path, const void *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -67,7 +57,7 @@ static void write_file(const char *path, const void *data, size_t len)
 static const char *mkimage(const char *name, unsigned seed)
 {
 	static uint8_t buf[100000];
-	const char *path = path_of(name);
+	const char *path = test_path(name);
 
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)((i * 2654435761u + seed) >> 13);
@@ -225,7 +215,7 @@ static void test_refusals(void)
 	EXPECT_REFUSED(r, rc, DECISION_DENY, "writable disk directly on a signed layer");
 
 	/* a disk that is not there: an error, denied */
-	rc = judge(p, path_of("absent.raw"), 0, NULL, NULL, &r);
+	rc = judge(p, test_path("absent.raw"), 0, NULL, NULL, &r);
 	CU_ASSERT_EQUAL(rc, -1);
 	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
 	CU_ASSERT_EQUAL(r.why.kind, VS_ERR_NOTFOUND);
@@ -245,7 +235,7 @@ static void test_audit_only(void)
 	sign_image(img, kstranger);
 	rc = judge(p, img, 0, NULL, NULL, &r);
 	EXPECT_REFUSED(r, rc, DECISION_ALLOW_AUDIT_ONLY, "unknown key");
-	rc = judge(p, path_of("absent.raw"), 0, NULL, NULL, &r);
+	rc = judge(p, test_path("absent.raw"), 0, NULL, NULL, &r);
 	CU_ASSERT_EQUAL(rc, -1);
 	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
 
@@ -327,7 +317,7 @@ static void test_attest_entry_point(void)
 	CU_ASSERT_EQUAL(v.decision, DECISION_ALLOW);
 	CU_ASSERT_STRING_EQUAL(v.st.template_name, "debian-12");
 	/* an explicit path that is not there: denied, naming it */
-	CU_ASSERT_EQUAL(attest_eval_image(p, fd, img, path_of("nope.json"), NOW, NULL, &v, &err), 0);
+	CU_ASSERT_EQUAL(attest_eval_image(p, fd, img, test_path("nope.json"), NOW, NULL, &v, &err), 0);
 	CU_ASSERT_EQUAL(v.decision, DECISION_DENY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(v.why.reason, "nope.json not found"));
 	/* an attestation path past the bound: an error, never a verdict */
