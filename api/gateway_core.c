@@ -251,11 +251,7 @@ static int sign_key_load(struct gateway *gw, struct vs_error *err)
 {
 	if (!gw->cfg.signing_key)
 		return 0;
-	if (keymeta_check_signable(gw->cfg.signing_key, NULL, err) < 0 ||
-	    key_load_private(gw->cfg.signing_key, gw->cfg.signing_passfile, &gw->sign_key, err) < 0 ||
-	    keymeta_check_signable(gw->cfg.signing_key, key_id(gw->sign_key), err) < 0)
-		return -1;
-	return 0;
+	return keymeta_load_signable(gw->cfg.signing_key, gw->cfg.signing_passfile, &gw->sign_key, err);
 }
 
 static int replay_open(struct gateway *gw, struct vs_error *err)

@@ -31,6 +31,7 @@
 #include "lib/key.h"
 #include "lib/limits.h"
 #include "lib/policy.h"
+#include "lib/policy_gateway.h"
 #include "lib/replay.h"
 
 struct gateway_config {
@@ -132,7 +133,11 @@ struct call {
 
 typedef void (*route_fn)(const struct call *c);
 
-enum route_quorum { QUORUM_NONE = 0, QUORUM_DESTROY, QUORUM_DELETE };
+enum route_quorum { /* the policy's quorums (lib/policy_gateway.h) */
+	QUORUM_NONE = POLICY_QUORUM_NONE,
+	QUORUM_DESTROY = POLICY_QUORUM_DESTROY,
+	QUORUM_DELETE = POLICY_QUORUM_DELETE,
+};
 
 struct route {
 	const char *method;

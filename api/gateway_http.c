@@ -18,6 +18,7 @@
 #include "api/gateway_http.h"
 #include "api/gateway_routes.h"
 #include "lib/denyagg.h"
+#include "lib/policy_gateway.h"
 #include "lib/replay_redis.h"
 #include "lib/util.h"
 
@@ -240,28 +241,13 @@ static int policy_key_lookup(void *ctx, const char *keyid, const struct vs_key *
 			     const void **ref, struct vs_error *err)
 {
 	struct gateway *gw = ctx;
-	const struct policy_key *k = policy_find_key(gw->policy, keyid);
+	const struct policy_key *k;
 
-	if (!k)
-		return vs_fail(err, VS_ERR_DENIED, "keyid", "unknown key \"%.64s\"", keyid);
-	if (!(k->usage & USAGE_ADMIN))
-		return vs_fail(err, VS_ERR_DENIED, "keyid", "key %.16s is not an admin key", keyid);
-	if (policy_key_check(k, USAGE_ADMIN, 0, vs_now(), err) < 0)
+	if (policy_admin_key(gw->policy, keyid, vs_now(), &k, err) < 0)
 		return -1;
 	*key = k->key;
 	*ref = k;
 	return 0;
-}
-
-static unsigned quorum_needed(const struct gateway *gw, const struct route *rt)
-{
-	unsigned q = 1;
-
-	if (rt->quorum == QUORUM_DESTROY)
-		q = gw->policy->gateway.quorum_destroy;
-	else if (rt->quorum == QUORUM_DELETE)
-		q = gw->policy->gateway.quorum_delete;
-	return q ? q : 1;
 }
 
 /* Checks signatures, role and quorum, and starts claiming the nonces in *claims (which the
@@ -350,8 +336,8 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 	struct httpsig_verify_opts o = verify_opts(gw, r);
 	struct httpsig_result res;
 	struct vs_error err = {0};
-	const struct policy_key *seen[HTTPSIG_MAX_SIGS];
-	size_t nseen = 0, with_role = 0;
+	enum policy_call_verdict verdict;
+	size_t with_role = 0;
 	unsigned need;
 
 	snprintf(actor, actorlen, "anonymous");
@@ -384,35 +370,25 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 						i ? "," : "", res.sigs[i].keyid);
 	}
 	for (size_t i = 0; i < res.n; i++) {
-		const struct policy_key *k = res.sigs[i].key_ref;
-		size_t j;
-
-		for (j = 0; j < nseen && seen[j] != k; j++)
-			;
-		if (j < nseen)
-			continue;
-		seen[nseen++] = k;
-		if (k->roles & rt->roles)
-			with_role++;
-	}
-	for (size_t i = 0; i < res.n; i++) {
 		who->keys[i] = res.sigs[i].key_ref;
 		snprintf(who->nonce[i], sizeof(who->nonce[i]), "%s", res.sigs[i].nonce);
 	}
 	who->n = res.n;
-	who->with_role = with_role;
 	who->actor = actor;
-	need = quorum_needed(gw, rt);
-	if (with_role == 0) {
+	/* route_quorum's values are the policy's (gateway_core.h) */
+	verdict = policy_call_check(gw->policy, who->keys, who->n, rt->roles,
+				    (enum policy_quorum)rt->quorum, &with_role, &need);
+	who->with_role = with_role;
+	if (verdict == POLICY_CALL_NO_ROLE) {
 		snprintf(why, whylen, "forbidden: no signer has a role for %s", rt->event);
 		reply_error(rep, 403, "forbidden", "key %.16s has no role allowed to call %s %s",
 			    actor, rt->method, rt->pattern);
 		return -1;
 	}
-	if (with_role < need) {
+	if (verdict != POLICY_CALL_ALLOW) {
 		snprintf(why, whylen, "quorum: %zu of %u distinct signers", with_role, need);
 		reply_error(rep, 403, "quorum_not_met",
-			    "%s %s needs signatures from %u distinct admin keys, got %zu", rt->method,
+			    "%s %s needs signatures from %u distinct owners' admin keys, got %zu", rt->method,
 			    rt->pattern, need, with_role);
 		return -1;
 	}

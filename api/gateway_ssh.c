@@ -37,9 +37,7 @@ int gateway_ssh_load(struct gateway *gw, struct vs_error *err)
 	if (!ca)
 		return vs_fail(err, VS_ERR_INTERNAL, spec, "out of memory");
 	gw->ssh = ca;
-	if (keymeta_check_signable(spec, NULL, err) < 0 ||
-	    key_load_private(spec, gw->cfg.ssh_ca_passfile, &ca->key, err) < 0 ||
-	    keymeta_check_signable(spec, key_id(ca->key), err) < 0 ||
+	if (keymeta_load_signable(spec, gw->cfg.ssh_ca_passfile, &ca->key, err) < 0 ||
 	    sshkey_from_pkey(key_pkey(ca->key), spec, &ca->pub, err) < 0)
 		return -1;
 	if (!(ca->pub_line = sshkey_line(ca->pub, "vmseal-ssh-ca")))

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/gateway_routes.h"
+#include "lib/attest.h"
 #include "lib/evalcache.h"
 #include "lib/gwbody.h"
 #include "lib/merkle.h"
@@ -21,27 +22,20 @@
 
 extern char **environ;
 
-/* Evaluates a template file in template_dir against the policy. 0 with v filled when a verdict
- * was reached. */
+/* Evaluates a template file in template_dir against the policy (lib/attest: a missing or
+ * oversized attestation is a verdict). 0 with v filled when a verdict was reached. */
 static int template_eval(struct gateway *gw, const char *file, struct image_verdict *v,
 			 struct vs_error *err)
 {
-	char path[VS_MAX_PATH_BYTES], att[VS_MAX_PATH_BYTES + 16];
-	char *env = NULL;
-	size_t envlen = 0;
+	char path[VS_MAX_PATH_BYTES], att[VS_PATH_TMP_MAX];
 	int fd, r;
 
 	snprintf(path, sizeof(path), "%s/%s", gw->cfg.template_dir, file);
-	snprintf(att, sizeof(att), "%s.intoto.json", path);
-	if (file_read_all(att, VS_MAX_ATTESTATION_BYTES, &env, &envlen, err) < 0)
+	if (attest_default_path(path, att, sizeof(att), err) < 0 ||
+	    vs_open_input(path, VS_INPUT_REG | VS_INPUT_NOFOLLOW, NULL, &fd, NULL, err) < 0)
 		return -1;
-	if (vs_open_input(path, VS_INPUT_REG | VS_INPUT_NOFOLLOW, NULL, &fd, NULL, err) < 0) {
-		free(env);
-		return -1;
-	}
-	r = policy_eval_image(gw->policy, fd, file, env, envlen, vs_now(), v, err);
+	r = attest_eval_image(gw->policy, fd, file, att, vs_now(), NULL, v, err);
 	close(fd);
-	free(env);
 	return r;
 }
 
@@ -66,7 +60,7 @@ int template_allowed(struct gateway *gw, const char *tmpl, int need_overlay,
 		reply_error(out, 404, "not_found", "no template \"%s\"", tmpl);
 		return -1;
 	}
-	/* Any error while evaluating (no attestation, unreadable) denies. */
+	/* A denial, or any error while evaluating (unreadable), refuses. */
 	memset(v, 0, sizeof(*v));
 	if (template_eval(gw, tmpl, v, &err) < 0) {
 		reply_error(out, 403, "template_denied", "template \"%s\": %s", tmpl, err.reason);
@@ -92,47 +86,45 @@ int template_allowed(struct gateway *gw, const char *tmpl, int need_overlay,
  * of a large template leaves the other cores to other calls, and cached: an allow until the
  * attestation expires or TEMPLATE_CACHE_ALLOW_S, a denial for TEMPLATE_CACHE_DENY_S (a key
  * whose validity starts later may turn it). Only the listing is cached; POST /v1/domains
- * evaluates in full. Returns -1 when file has no attestation beside it (not a template), else
- * 0 with e filled (an error is a denial with its reason, not cached).
+ * evaluates in full. A file without an attestation beside it is denied, as vmseal-verify and
+ * the hook deny it (lib/attest). e is always filled (an error is a denial with its reason,
+ * not cached).
  */
 #define TEMPLATE_CACHE_ALLOW_S 300
 #define TEMPLATE_CACHE_DENY_S 60
-static int template_listed(struct gateway *gw, const char *file, struct tmplcache_entry *e,
-			   int *cached)
+static void template_listed(struct gateway *gw, const char *file, struct tmplcache_entry *e,
+			    int *cached)
 {
-	char path[VS_MAX_PATH_BYTES], att[VS_MAX_PATH_BYTES + 16];
+	char path[VS_MAX_PATH_BYTES];
 	struct merkle_opts mo = {.threads = 1};
-	struct stat ist, ast, after;
+	struct stat ist, after;
 	struct image_verdict v;
-	struct vs_error err = {0};
-	char *env = NULL;
-	size_t envlen = 0;
-	int fd = -1, afd = -1;
+	struct vs_error err = {0}, why = {0};
+	struct attest a = {.fd = -1};
+	int fd = -1, opened;
 	int64_t now = vs_now();
 
 	memset(e, 0, sizeof(*e));
 	snprintf(path, sizeof(path), "%s/%s", gw->cfg.template_dir, file);
-	snprintf(att, sizeof(att), "%s.intoto.json", path);
 	e->decision = DECISION_DENY; /* until a verdict says otherwise */
-	if (vs_open_input(att, VS_INPUT_REG, NULL, &afd, &ast, &err) < 0) {
-		if (errno == ENOENT)
-			return -1;
-		snprintf(e->reason, sizeof(e->reason), "%s", err.reason);
-		return 0;
+	opened = attest_open(path, NULL, &a, &why, &err);
+	if (opened != 0) {
+		if (opened == 1) /* no attestation: a verdict, cheap to reach again */
+			e->decision = policy_denial(gw->policy);
+		snprintf(e->reason, sizeof(e->reason), "%s", opened == 1 ? why.reason : err.reason);
+		return;
 	}
 	memset(&v, 0, sizeof(v));
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &ist) < 0) {
-		snprintf(e->reason, sizeof(e->reason), "cannot open: %s", strerror(errno));
+	if (vs_open_input(path, VS_INPUT_REG | VS_INPUT_NOFOLLOW, NULL, &fd, &ist, &err) < 0) {
+		snprintf(e->reason, sizeof(e->reason), "%s", err.reason);
 		goto out;
 	}
-	evalcache_key(&ist, &ast, gw->policy->digest, e->key);
+	evalcache_key(&ist, &a.st, gw->policy->digest, e->key);
 	if (gw->tmpl_cache && tmplcache_get(gw->tmpl_cache, e->key, now, e)) {
 		*cached = 1;
 		goto out;
 	}
-	if (fd_read_all(afd, att, VS_MAX_ATTESTATION_BYTES, &env, &envlen, &err) < 0 ||
-	    policy_eval_image_opts(gw->policy, fd, file, env, envlen, now, &mo, &v, &err) < 0) {
+	if (attest_eval(gw->policy, &a, fd, file, now, &mo, &v, &err) < 0) {
 		snprintf(e->reason, sizeof(e->reason), "%s", err.reason);
 		goto out; /* an error, not a verdict: not cached */
 	}
@@ -149,11 +141,9 @@ static int template_listed(struct gateway *gw, const char *file, struct tmplcach
 	    after.st_size == ist.st_size)
 		tmplcache_put(gw->tmpl_cache, e);
 out:
-	free(env);
 	if (fd >= 0)
 		close(fd);
-	close(afd);
-	return 0;
+	attest_close(&a);
 }
 
 static void templates_list(const struct call *c)
@@ -179,12 +169,13 @@ static void templates_list(const struct call *c)
 		size_t n = strlen(e->d_name);
 		json_t *t;
 
-		if (!gwbody_name_ok(e->d_name) || (n > 12 && !strcmp(e->d_name + n - 12, ".intoto.json")))
-			continue;
 		int cached = 0;
 
-		if (template_listed(gw, e->d_name, &v, &cached) < 0)
-			continue; /* not a template: no attestation beside it */
+		/* every file but the attestations is a template (a directory is none) */
+		if (!gwbody_name_ok(e->d_name) || e->d_type == DT_DIR ||
+		    (n > ATTEST_SUFFIX_LEN && !strcmp(e->d_name + n - ATTEST_SUFFIX_LEN, ATTEST_SUFFIX)))
+			continue;
+		template_listed(gw, e->d_name, &v, &cached);
 		t = json_pack("{s:s, s:s, s:I, s:s, s:b}", "file", e->d_name, "template",
 			      v.template_name, "version", (json_int_t)v.template_version, "decision",
 			      v.decision == DECISION_ALLOW ? "allow"

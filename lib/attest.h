@@ -14,6 +14,7 @@
 #include "util.h"
 
 #define ATTEST_SUFFIX ".intoto.json" /* IMAGE's attestation is IMAGE.intoto.json */
+#define ATTEST_SUFFIX_LEN (sizeof(ATTEST_SUFFIX) - 1)
 
 /* An attestation file, opened. */
 struct attest {

@@ -11,7 +11,7 @@ cd "$T"
 umask 077
 
 # ---- keys, certificates, template, policy ----
-for k in admin admin2 op viewer auditor revoked retired tmplonly pipeline gwresp; do
+for k in admin admin2 alice2 op viewer auditor revoked retired tmplonly pipeline gwresp; do
 	vmseal-key generate --alg ed25519 --out $k --no-passphrase >/dev/null || fail "generate $k"
 done
 vmseal-key generate --alg p256 --out p256op --no-passphrase >/dev/null
@@ -50,6 +50,7 @@ write_policy() { # $1: status of the viewer key
 		vmseal-key policy-entry pipeline.pub --owner pipeline --usage template; echo ,
 		vmseal-key policy-entry admin.pub --owner alice --usage admin --role admin; echo ,
 		vmseal-key policy-entry admin2.pub --owner bob --usage admin --role admin; echo ,
+		vmseal-key policy-entry alice2.pub --owner alice --usage admin --role admin; echo ,
 		vmseal-key policy-entry op.pub --owner carol --usage admin --role operator; echo ,
 		vmseal-key policy-entry p256op.pub --owner carol2 --usage admin --role operator; echo ,
 		vmseal-key policy-entry viewer.pub --owner dave --usage admin --role viewer --status "$1"; echo ,
@@ -127,6 +128,12 @@ expect_call "list templates: viewer" 0 "" --key viewer.key GET /v1/templates
 grep -q '"file":"debian-12.qcow2","template":"debian-12","version":3,"decision":"allow"' out &&
 	grep -q '"file":"tampered.qcow2".*"decision":"deny"' out &&
 	pass "templates: the signed one allowed, the tampered one denied" || fail "templates: $(cat out)"
+# a missing attestation is a denial, as vmseal-verify and the hook say (lib/attest), not a file
+# left out of the listing
+grep -q '"file":"unsigned.qcow2".*"decision":"deny","cached":false,"reason":"no attestation (' out &&
+	! grep -q '"file":"[^"]*\.intoto\.json"' out &&
+	pass "templates: one without an attestation is listed denied (no attestation), not left out" ||
+	fail "unsigned template: $(cat out)"
 # verdicts cached like the hook's (issue 15 item 11): same files, same policy digest
 grep -q '"file":"debian-12.qcow2","template":"debian-12","version":3,"decision":"allow","cached":false' out &&
 	pass "templates: the first listing evaluates" || fail "first listing: $(cat out)"
@@ -185,6 +192,9 @@ expect_call "destroy: one admin is not a quorum" 1 quorum_not_met --key admin.ke
 expect_call "destroy: the same admin twice is not a quorum" 1 quorum_not_met --key admin.key --key admin.key \
 	POST /v1/domains/web1/destroy
 expect_call "destroy: admin and operator is not a quorum" 1 quorum_not_met --key admin.key --key op.key \
+	POST /v1/domains/web1/destroy
+# quorums count owners (README "What a threshold counts"): alice's second key is alice again
+expect_call "destroy: two keys of one owner are not a quorum" 1 quorum_not_met --key admin.key --key alice2.key \
 	POST /v1/domains/web1/destroy
 expect_call "destroy: two distinct admins" 0 "" --key admin.key --key admin2.key POST /v1/domains/web1/destroy
 grep -q '"state":"shut-off"' out && pass "destroyed domain is shut off" || fail "destroy: $(cat out)"
