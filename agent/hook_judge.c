@@ -540,7 +540,8 @@ static int judge_domain(struct run *run, struct hook_config *cfg, const char *ar
 
 	diskcheck_init(&dc, NULL, vs_now(), NULL);
 	if (fd_read_all(STDIN_FILENO, "domain XML on stdin", VS_MAX_XML_BYTES, &xml, &xmllen, &err) < 0 ||
-	    policy_load_state(cfg->policy, cfg->trust_state[0] ? cfg->trust_state : NULL, &policy, &err) < 0) {
+	    policy_load_state_opts(cfg->policy, cfg->trust_state[0] ? cfg->trust_state : NULL, POLICY_LAZY_KEYS,
+				   &policy, &err) < 0) {
 		rc = deny_domain(run, &err);
 		goto out;
 	}
@@ -679,7 +680,8 @@ static int check_started(struct run *run, struct hook_config *cfg, const char *a
 	int rc;
 
 	memset(secret, 0, sizeof(secret));
-	if (policy_load_state(cfg->policy, cfg->trust_state[0] ? cfg->trust_state : NULL, &policy, &err) < 0) {
+	if (policy_load_state_opts(cfg->policy, cfg->trust_state[0] ? cfg->trust_state : NULL, POLICY_LAZY_KEYS,
+				   &policy, &err) < 0) {
 		rc = deny_domain(run, &err);
 		goto out;
 	}

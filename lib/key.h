@@ -38,6 +38,14 @@ int key_load_public(const char *spec, struct vs_key **out, struct vs_error *err)
 int key_from_public_pem(const char *pem, size_t len, const char *object, struct vs_key **out,
 			struct vs_error *err);
 
+/* The cheap look at an SPKI PEM that a policy's lazily decoded key gets when the policy is read
+ * (lib/policy.h, POLICY_LAZY_KEYS): one PUBLIC KEY block whose base64 body is one DER SEQUENCE.
+ * What fails the look is refused only if key_from_public_pem refuses it too. When pem is an
+ * Ed25519 key in the one form vmseal and openssl write, id receives its keyid (no decoder is
+ * needed for it); otherwise id is "". 0, or -1 with err (VS_ERR_INPUT). */
+int key_public_pem_precheck(const char *pem, size_t len, const char *object,
+			    char id[static KEY_ID_HEX_LEN + 1], struct vs_error *err);
+
 /* Parses a private key PEM held in memory (PKCS#8, encrypted or not, or a traditional PEM).
  * passphrase may be NULL: an encrypted key then fails (it never prompts). The caller wipes pem. */
 int key_from_private_pem_mem(const char *pem, size_t len, const char *passphrase, const char *object,

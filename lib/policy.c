@@ -52,8 +52,11 @@ void policy_free(struct policy *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->nkeys; i++)
+	for (size_t i = 0; i < p->nkeys; i++) {
 		key_free(p->keys[i].key);
+		free(p->keys[i].pem);
+	}
+	free(p->key_order);
 	for (size_t i = 0; i < p->ntemplates; i++)
 		free(p->templates[i].keys);
 	free(p->keys);
@@ -90,29 +93,45 @@ static int opt_int(json_t *o, const char *field, int64_t dflt, int64_t min, int6
 	return json_opt_int(o, field, dflt, min, max, out, where, object, err);
 }
 
-static int parse_key(json_t *o, size_t idx, const struct policy *p, struct policy_key *k,
-		     const char *object, struct vs_error *err)
+/* POLICY_LAZY_KEYS: the id syntax, the PEM's look, and for an Ed25519 key in vmseal's form the
+ * id against its material; the key is decoded later, by policy_key_material. */
+static int parse_key_lazy(json_t *pem, json_t *id, const char *where, const struct policy *p,
+			  struct policy_key *k, const char *object, struct vs_error *err)
 {
-	static const char *const fields[] = {"id", "public_key", "owner", "usage", "roles", "status",
-					     "not_before", "not_after", "comment", "reason",
-					     "created", "revoked_at", "retired_at", NULL};
-	char where[64];
-	json_t *v, *e;
-	size_t i;
+	char canon[KEY_ID_HEX_LEN + 1];
 
-	snprintf(where, sizeof(where), "keys[%zu]", idx);
-	if (!json_is_object(o))
-		return vs_fail(err, VS_ERR_INPUT, object, "%s is not an object", where);
-	if (json_check_fields(o, fields, where, object, err) < 0)
+	if (key_public_pem_precheck(json_string_value(pem), json_string_length(pem), object, canon, err) < 0) {
+		vs_error_prefix(err, "%s", where);
 		return -1;
-	v = json_object_get(o, "public_key");
-	if (!json_is_string(v))
-		return vs_fail(err, VS_ERR_INPUT, object, "%s: public_key missing", where);
+	}
+	if (!json_is_string(id))
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: id missing", where);
+	if (json_string_length(id) != KEY_ID_HEX_LEN ||
+	    strspn(json_string_value(id), "0123456789abcdef") != KEY_ID_HEX_LEN)
+		return vs_fail(err, VS_ERR_INPUT, object,
+			       "%s: id \"%.80s\" is not a keyid (64 lowercase hex digits)", where,
+			       json_string_value(id));
+	memcpy(k->id, json_string_value(id), sizeof(k->id));
+	k->pem = malloc(json_string_length(pem) + 1);
+	if (!k->pem)
+		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+	memcpy(k->pem, json_string_value(pem), json_string_length(pem) + 1);
+	k->pem_len = json_string_length(pem);
+	/* the error the full parse gives (decoding it, and the others, is this path's cost only) */
+	if (canon[0] && strcmp(canon, k->id))
+		return policy_key_material(p, k, err) ? vs_fail(err, VS_ERR_INTERNAL, object, "%s: keyid", where) : -1;
+	return 0;
+}
+
+/* The full parse: the key decoded, its id checked against its canonical material. */
+static int parse_key_full(json_t *v, json_t *id, size_t idx, const char *where, const struct policy *p,
+			  struct policy_key *k, const char *object, struct vs_error *err)
+{
 	if (key_from_public_pem(json_string_value(v), json_string_length(v), object, &k->key, err) < 0) {
 		vs_error_prefix(err, "%s", where);
 		return -1;
 	}
-	v = json_object_get(o, "id");
+	v = id;
 	if (!json_is_string(v))
 		return vs_fail(err, VS_ERR_INPUT, object, "%s: id missing", where);
 	if (strcmp(json_string_value(v), key_id(k->key))) {
@@ -128,6 +147,16 @@ static int parse_key(json_t *o, size_t idx, const struct policy *p, struct polic
 			       json_string_value(v), key_id(k->key));
 	}
 	memcpy(k->id, key_id(k->key), sizeof(k->id));
+	return 0;
+}
+
+/* Everything of a key entry but its material and id. */
+static int parse_key_fields(json_t *o, const char *where, struct policy_key *k, const char *object,
+			    struct vs_error *err)
+{
+	json_t *v, *e;
+	size_t i;
+
 	v = json_object_get(o, "owner");
 	if (v && (!json_is_string(v) || json_string_length(v) >= sizeof(k->owner)))
 		return vs_fail(err, VS_ERR_INPUT, object, "%s: owner is not a short string", where);
@@ -181,6 +210,32 @@ static int parse_key(json_t *o, size_t idx, const struct policy *p, struct polic
 	return 0;
 }
 
+static int parse_key(json_t *o, size_t idx, const struct policy *p, struct policy_key *k,
+		     unsigned flags, const char *object, struct vs_error *err)
+{
+	static const char *const fields[] = {"id", "public_key", "owner", "usage", "roles", "status",
+					     "not_before", "not_after", "comment", "reason",
+					     "created", "revoked_at", "retired_at", NULL};
+	char where[64];
+	json_t *v;
+
+	snprintf(where, sizeof(where), "keys[%zu]", idx);
+	if (!json_is_object(o))
+		return vs_fail(err, VS_ERR_INPUT, object, "%s is not an object", where);
+	if (json_check_fields(o, fields, where, object, err) < 0)
+		return -1;
+	v = json_object_get(o, "public_key");
+	if (!json_is_string(v))
+		return vs_fail(err, VS_ERR_INPUT, object, "%s: public_key missing", where);
+	if (flags & POLICY_LAZY_KEYS) {
+		if (parse_key_lazy(v, json_object_get(o, "id"), where, p, k, object, err) < 0)
+			return -1;
+	} else if (parse_key_full(v, json_object_get(o, "id"), idx, where, p, k, object, err) < 0) {
+		return -1;
+	}
+	return parse_key_fields(o, where, k, object, err);
+}
+
 /* Compares the keys' canonical material, for keys_distinct. */
 static int policy_key_material_cmp(const void *a, const void *b)
 {
@@ -214,6 +269,107 @@ static int keys_distinct(const struct policy *p, const char *object, struct vs_e
 		}
 	free(v);
 	return r;
+}
+
+static int policy_key_order_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct policy_key *const *)a)->id, (*(struct policy_key *const *)b)->id);
+}
+
+/* p->key_order: the keys sorted by id, for policy_find_key's binary search. Two entries with
+ * one id are refused: one key listed twice (the full parse has refused that already, by
+ * material; with lazy keys this is where it is caught when both ids are honest). */
+static int keys_index(struct policy *p, const char *object, struct vs_error *err)
+{
+	p->key_order = malloc((p->nkeys + 1) * sizeof(*p->key_order));
+	if (!p->key_order)
+		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+	for (size_t i = 0; i < p->nkeys; i++)
+		p->key_order[i] = &p->keys[i];
+	qsort(p->key_order, p->nkeys, sizeof(*p->key_order), policy_key_order_cmp);
+	for (size_t i = 1; i < p->nkeys; i++)
+		if (!strcmp(p->key_order[i - 1]->id, p->key_order[i]->id)) {
+			size_t a = (size_t)(p->key_order[i - 1] - p->keys), b = (size_t)(p->key_order[i] - p->keys);
+
+			return vs_fail(err, VS_ERR_INPUT, object,
+				       "keys[%zu] is the same public key as keys[%zu] (keyid %s): a key may be listed once, in any encoding",
+				       a > b ? a : b, a > b ? b : a, p->key_order[i]->id);
+		}
+	return 0;
+}
+
+/* A new key decoded from k's PEM (not cached), or NULL. */
+static struct vs_key *key_decode_pem(const struct policy_key *k)
+{
+	struct vs_error e = {0};
+	struct vs_key *key = NULL;
+
+	if (!k->pem || key_from_public_pem(k->pem, k->pem_len, "policy", &key, &e) < 0)
+		return NULL;
+	return key;
+}
+
+const struct vs_key *policy_key_material(const struct policy *p, const struct policy_key *k,
+					 struct vs_error *err)
+{
+	/* the decoded key is a cache of k->pem: filled once, by whichever thread gets there first */
+	struct vs_key **slot = &((struct policy_key *)k)->key, *key = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	struct vs_key *expected = NULL;
+	size_t idx = (size_t)(k - p->keys);
+	char where[32];
+
+	if (key)
+		return key;
+	snprintf(where, sizeof(where), "keys[%zu]", idx);
+	if (!k->pem) {
+		vs_fail(err, VS_ERR_INTERNAL, p->object, "%s: no public key", where);
+		return NULL;
+	}
+	if (key_from_public_pem(k->pem, k->pem_len, p->object, &key, err) < 0) {
+		err->kind = VS_ERR_INPUT;
+		vs_error_prefix(err, "%s", where);
+		return NULL;
+	}
+	if (strcmp(key_id(key), k->id)) {
+		/* as the full parse says it: a key listed again in another encoding, under that
+		 * encoding's id, is named as the key it is (a refusal's cost: every key decoded) */
+		for (size_t j = 0; j < p->nkeys; j++) {
+			const struct vs_key *o = __atomic_load_n(&p->keys[j].key, __ATOMIC_ACQUIRE);
+			struct vs_key *tmp = NULL;
+			int same;
+
+			if (j == idx)
+				continue;
+			if (!o)
+				o = tmp = key_decode_pem(&p->keys[j]);
+			same = o && key_same_material(o, key);
+			key_free(tmp);
+			if (same) {
+				vs_fail(err, VS_ERR_INPUT, p->object,
+					"%s is the same public key as keys[%zu] (keyid %s): a key may be listed once, in any encoding",
+					where, j, key_id(key));
+				key_free(key);
+				return NULL;
+			}
+		}
+		vs_fail(err, VS_ERR_INPUT, p->object, "%s: id \"%.80s\" does not match its public key (keyid %s)",
+			where, k->id, key_id(key));
+		key_free(key);
+		return NULL;
+	}
+	if (!__atomic_compare_exchange_n(slot, &expected, key, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		key_free(key);
+		return expected;
+	}
+	return key;
+}
+
+int policy_check_keys(const struct policy *p, struct vs_error *err)
+{
+	for (size_t i = 0; i < p->nkeys; i++)
+		if (!policy_key_material(p, &p->keys[i], err))
+			return -1;
+	return keys_distinct(p, p->object, err);
 }
 
 int policy_parse_keyids(json_t *v, const struct policy *p, const char *where, const char *object,
@@ -312,6 +468,12 @@ static int parse_gateway(json_t *o, struct policy_gateway *g, const char *object
 int policy_parse(const char *json, size_t len, const char *object, struct policy **out,
 		 struct vs_error *err)
 {
+	return policy_parse_opts(json, len, object, 0, out, err);
+}
+
+int policy_parse_opts(const char *json, size_t len, const char *object, unsigned flags,
+		      struct policy **out, struct vs_error *err)
+{
 	static const char *const fields[] = {"version", "enforce", "keys", "templates",
 					     "revoked_digests", "gateway", "audit_log",
 					     "allow_network_disks", "allow_remote_fs", "comment", "boot",
@@ -345,6 +507,7 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 		vs_fail(err, VS_ERR_INPUT, object, "policy version missing or not a positive integer");
 		goto out;
 	}
+	snprintf(p->object, sizeof(p->object), "%s", object);
 	p->version = json_integer_value(v);
 	/* A bundle's signed end of life (issue #14 item 3); absent: none. */
 	if (opt_time(root, "expires", &p->expires, "policy", object, err) < 0)
@@ -373,13 +536,13 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 		goto out;
 	}
 	json_array_foreach(v, i, e) {
-		if (parse_key(e, i, p, &p->keys[i], object, err) < 0) {
+		if (parse_key(e, i, p, &p->keys[i], flags, object, err) < 0) {
 			p->nkeys = i + 1; /* free the partially parsed one too */
 			goto out;
 		}
 		p->nkeys = i + 1;
 	}
-	if (keys_distinct(p, object, err) < 0)
+	if ((!(flags & POLICY_LAZY_KEYS) && keys_distinct(p, object, err) < 0) || keys_index(p, object, err) < 0)
 		goto out;
 	v = json_object_get(root, "templates");
 	if (v && (!json_is_array(v) || json_array_size(v) > VS_MAX_POLICY_TEMPLATES)) {
@@ -485,6 +648,12 @@ int policy_load(const char *path, struct policy **out, struct vs_error *err)
 int policy_load_state(const char *path, const char *state_path, struct policy **out,
 		      struct vs_error *err)
 {
+	return policy_load_state_opts(path, state_path, 0, out, err);
+}
+
+int policy_load_state_opts(const char *path, const char *state_path, unsigned flags,
+			   struct policy **out, struct vs_error *err)
+{
 	struct root_of_trust *root = NULL;
 	struct trust_state ts;
 	struct policy *p = NULL;
@@ -527,7 +696,7 @@ int policy_load_state(const char *path, const char *state_path, struct policy **
 			err->kind = VS_ERR_INPUT;
 			goto out;
 		}
-		if (policy_parse(payload, plen, path, &p, err) < 0)
+		if (policy_parse_opts(payload, plen, path, flags, &p, err) < 0)
 			goto out;
 	} else if (ts.root_version > 0) {
 		vs_fail(err, VS_ERR_INPUT, path,
@@ -538,7 +707,7 @@ int policy_load_state(const char *path, const char *state_path, struct policy **
 		vs_fail(err, VS_ERR_INPUT, path, "signed policy bundle, but there is no %s to verify it",
 			rootpath);
 		goto out;
-	} else if (policy_parse(buf, len, path, &p, err) < 0) {
+	} else if (policy_parse_opts(buf, len, path, flags, &p, err) < 0) {
 		goto out;
 	}
 	if (policy_check_trust(p, path, &ts, state_path, vs_now(), err) < 0)
@@ -554,12 +723,19 @@ out:
 	return r;
 }
 
+static int policy_key_find_cmp(const void *keyid, const void *elem)
+{
+	return strcmp(keyid, (*(struct policy_key *const *)elem)->id);
+}
+
 const struct policy_key *policy_find_key(const struct policy *p, const char *keyid)
 {
-	for (size_t i = 0; i < p->nkeys; i++)
-		if (!strcmp(p->keys[i].id, keyid))
-			return &p->keys[i];
-	return NULL;
+	struct policy_key *const *k;
+
+	if (!p->key_order) /* while the keys themselves are parsed */
+		return NULL;
+	k = bsearch(keyid, p->key_order, p->nkeys, sizeof(*p->key_order), policy_key_find_cmp);
+	return k ? *k : NULL;
 }
 
 int policy_key_check(const struct policy_key *k, unsigned usage, int for_verify, int64_t now,
@@ -705,15 +881,21 @@ int policy_check_signatures(const struct policy *p, const struct dsse_envelope *
 	for (size_t i = 0; i < env->nsigs; i++) {
 		const struct dsse_signature *s = &env->sigs[i];
 		const struct policy_key *k = NULL;
+		const struct vs_key *material;
 		struct vs_error kerr = {0};
 		char w[VS_ERR_REASON_MAX] = "";
 		int dup = 0;
 
+		/* A key that does not decode, or whose id is not its material's, is a policy error
+		 * (VS_ERR_INPUT), not a signature that fails to count (POLICY_LAZY_KEYS). */
 		if (s->keyid[0]) {
 			k = policy_find_key(p, s->keyid);
 			if (!k)
 				snprintf(w, sizeof(w), "unknown key");
-			else if (dsse_verify_sig(env, i, k->key) < 0) {
+			else if (!(material = policy_key_material(p, k, why))) {
+				*validp = 0;
+				return -1;
+			} else if (dsse_verify_sig(env, i, material) < 0) {
 				snprintf(w, sizeof(w), "bad signature");
 				k = NULL;
 			}
@@ -722,7 +904,13 @@ int policy_check_signatures(const struct policy *p, const struct dsse_envelope *
 			for (size_t j = 0; j < nkeys && !k; j++) {
 				const struct policy_key *c = policy_find_key(p, keys[j]);
 
-				if (c && dsse_verify_sig(env, i, c->key) == 0)
+				if (!c)
+					continue;
+				if (!(material = policy_key_material(p, c, why))) {
+					*validp = 0;
+					return -1;
+				}
+				if (dsse_verify_sig(env, i, material) == 0)
 					k = c;
 			}
 			if (!k)
@@ -900,6 +1088,10 @@ int policy_eval_image_opts(const struct policy *p, int fd, const char *image_nam
 			v->rule = rule;
 			v->valid = valid;
 			memcpy(v->signers, signers, sizeof(signers));
+		}
+		if (!held && sigwhy.kind != VS_ERR_DENIED) { /* a policy error, not a verdict */
+			*err = sigwhy;
+			goto out;
 		}
 		if (!held) {
 			v->why = sigwhy;

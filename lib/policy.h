@@ -38,7 +38,11 @@ enum role {
 
 struct policy_key {
 	char id[KEY_ID_HEX_LEN + 1];
+	/* The public key. Parsed with POLICY_LAZY_KEYS it is NULL until policy_key_material()
+	 * decodes pem when a decision first uses the key: read it only through that function. */
 	struct vs_key *key;
+	char *pem;          /* POLICY_LAZY_KEYS: the public_key text, decoded on first use */
+	size_t pem_len;
 	char owner[VS_MAX_NAME_BYTES];
 	unsigned usage;  /* enum key_usage bits */
 	unsigned roles;  /* enum role bits */
@@ -129,6 +133,8 @@ struct policy {
 	struct policy_launch launch;       /* emulators, opt-ins, log_dir, require_rng */
 	struct ssh_policy *ssh;            /* the "ssh" section (lib/sshpolicy.h); never NULL */
 	char audit_log[VS_MAX_PATH_BYTES]; /* "" when unset */
+	struct policy_key **key_order;     /* the keys sorted by id (policy_find_key) */
+	char object[VS_ERR_OBJECT_MAX];    /* the policy's name in errors (its path) */
 	char digest[65];                   /* SHA-256 of the policy bytes, for caches */
 	int64_t expires;                   /* "expires": the bundle's end of life; 0: none */
 	char warning[VS_ERR_REASON_MAX];   /* set by policy_load: expires within a week; "" else */
@@ -159,6 +165,43 @@ int policy_check_trust(struct policy *p, const char *path, const struct trust_st
 		       const char *state_path, int64_t now, struct vs_error *err);
 int policy_parse(const char *json, size_t len, const char *object, struct policy **out,
 		 struct vs_error *err);
+
+/*
+ * Lazy keys (issue #18 item 5): a decision costs the keys it uses, not the keys the policy
+ * holds. With POLICY_LAZY_KEYS every key entry is still parsed and checked field by field, its
+ * id must be 64 lowercase hex digits, no two entries may carry the same id, and its public_key
+ * gets key_public_pem_precheck's look (an Ed25519 key in vmseal's own form has its id checked
+ * against its material at once); the key itself is decoded, and its id checked against its
+ * canonical material, only when a decision uses it (policy_key_material), which fails the
+ * decision with the policy error the full parse would have given.
+ *
+ * Why that keeps "one key, one id" (#14): two entries of the same key material either carry the
+ * same id (refused when the policy is read) or one of them carries an id that is not its
+ * material's, and that entry fails every decision that touches it, so no key counts twice.
+ * What is left for use time: a key whose id lies (P-256, RSA, other encodings), an unsupported
+ * algorithm or curve, a short RSA key, a point off the curve: each refuses the decisions that
+ * use it, never allows. The whole-policy refusal of those stays with the full parse (flags 0),
+ * which `vmseal-policy` (check, sign, install), the gateway and policy_load use.
+ */
+#define POLICY_LAZY_KEYS 1u
+
+/* policy_parse with flags (POLICY_LAZY_KEYS or 0). */
+int policy_parse_opts(const char *json, size_t len, const char *object, unsigned flags,
+		      struct policy **out, struct vs_error *err);
+
+/* policy_load_state with flags (POLICY_LAZY_KEYS or 0): the hook and vmseal-verify. */
+int policy_load_state_opts(const char *path, const char *state_path, unsigned flags,
+			   struct policy **out, struct vs_error *err);
+
+/* k's public key, decoded now if the policy was parsed with POLICY_LAZY_KEYS and no decision
+ * used it yet (thread-safe: the gateway's threads share one policy). NULL with err
+ * (VS_ERR_INPUT, naming keys[N]) when it does not decode or its id is not its material's. */
+const struct vs_key *policy_key_material(const struct policy *p, const struct policy_key *k,
+					 struct vs_error *err);
+
+/* Decodes every key not decoded yet and checks what the full parse checks (ids against their
+ * material, no key material twice). 0, or -1 with err. */
+int policy_check_keys(const struct policy *p, struct vs_error *err);
 void policy_free(struct policy *p);
 
 const struct policy_key *policy_find_key(const struct policy *p, const char *keyid);

@@ -54,7 +54,7 @@ int verify_boot(const char *prog, const char *policy_path, enum boot_kind kind, 
 		vs_fail(&err, VS_ERR_INTERNAL, file, "out of memory");
 		goto out;
 	}
-	if (policy_load(policy_path, &p, &err) < 0) {
+	if (policy_load_state_opts(policy_path, NULL, POLICY_LAZY_KEYS, &p, &err) < 0) {
 		vs_error_prefix(&err, "cannot use policy");
 		goto out;
 	}

@@ -175,7 +175,8 @@ int main(int argc, char **argv)
 	}
 	if (!att && attest_default_path(image, att_default, sizeof(att_default), &err) < 0)
 		return cli_usage_error_json(prog, json, "image path too long");
-	if (policy_load_state(policy_path, trust_state, &p, &err) < 0) {
+	/* keys decoded when the decision uses them (lib/policy.h, POLICY_LAZY_KEYS) */
+	if (policy_load_state_opts(policy_path, trust_state, POLICY_LAZY_KEYS, &p, &err) < 0) {
 		vs_error_prefix(&err, "cannot use policy");
 		goto out;
 	}

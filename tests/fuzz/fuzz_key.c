@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target for PEM key loading: public SPKI and private PKCS#8 (plain or encrypted). The
- * first byte picks the loader; a loaded key must round-trip its public half and sign/verify. */
+ * first byte picks the loader; a loaded key must round-trip its public half and sign/verify; a
+ * public PEM's lazy look (key_public_pem_precheck) must agree with the decoder. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = key_from_private_pem_mem((const char *)data + 1, size - 1, FUZZ_PASSPHRASE, "fuzz", &k,
 					     &err);
 		break;
+	}
+	if (data[0] % 3 == 0) {
+		/* the policy's lazy look (key_public_pem_precheck) refuses only what the decoder
+		 * refuses, and an id it computes without the decoder is the decoder's */
+		char id[KEY_ID_HEX_LEN + 1];
+		struct vs_error perr = {0};
+		int pr = key_public_pem_precheck((const char *)data + 1, size - 1, "fuzz", id, &perr);
+
+		if ((pr < 0 && r == 0) || (pr == 0 && id[0] && (r < 0 || strcmp(id, key_id(k)))))
+			abort();
 	}
 	if (r < 0) {
 		if (k || err.reason[0] == '\0')

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libFuzzer target for policy_parse, then the lookups the hook and gateway make on a policy. */
+/* libFuzzer target for policy_parse (full, and with lazy keys: the two must agree), then the
+ * lookups the hook and gateway make on a policy. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct policy *p = NULL;
 	struct vs_error err = {0};
 
-	if (policy_parse((const char *)data, size, "fuzz", &p, &err) < 0) {
+	struct policy *lazy = NULL;
+	struct vs_error lerr = {0};
+	int full_ok = policy_parse((const char *)data, size, "fuzz", &p, &err) == 0;
+	int lazy_ok = policy_parse_opts((const char *)data, size, "fuzz", POLICY_LAZY_KEYS, &lazy, &lerr) == 0;
+
+	/* lazy keys accept what the full parse accepts, and with every key decoded
+	 * (policy_check_keys) nothing more */
+	if ((!lazy_ok && (lazy || lerr.reason[0] == '\0')) ||
+	    (lazy_ok && (policy_check_keys(lazy, &lerr) == 0) != full_ok) || (full_ok && !lazy_ok))
+		abort();
+	policy_free(lazy);
+	if (!full_ok) {
 		if (p || err.reason[0] == '\0')
 			abort();
 		return 0;

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Lazy policy keys (lib/policy.h, POLICY_LAZY_KEYS): decoded when a decision uses them, with every
+ * refusal of the full parse kept, at parse time or at the moment the key matters. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "common_cunit.h"
+#include "lib/dsse.h"
+#include "lib/merkle.h"
+#include "lib/policy.h"
+#include "lib/statement.h"
+#include "lib/util.h"
+
+static struct vs_key *ked, *kec;    /* Ed25519 (vmseal's PEM form: its id is checked at parse), P-256 */
+static char *ec_compressed_pem;     /* kec again, its point written compressed */
+static char ec_compressed_id[KEY_ID_HEX_LEN + 1]; /* that encoding's own (non-canonical) id */
+static char *p384_pem;              /* a well-formed SPKI of a curve vmseal refuses */
+static char p384_id[KEY_ID_HEX_LEN + 1];
+static const uint8_t img[] = "lazy keys image";
+
+static char *pem_of(EVP_PKEY *pk, char id[static KEY_ID_HEX_LEN + 1])
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	unsigned char *der = NULL;
+	char *d, *s;
+	long n;
+	int dl;
+
+	PEM_write_bio_PUBKEY(b, pk);
+	n = BIO_get_mem_data(b, &d);
+	s = strndup(d, (size_t)n);
+	BIO_free(b);
+	dl = i2d_PUBKEY(pk, &der);
+	key_id_of_spki(der, (size_t)dl, id);
+	OPENSSL_free(der);
+	return s;
+}
+
+/* {"id": ID, "public_key": PEM, "usage": ["template"]} */
+static json_t *entry(const char *id, const char *pem)
+{
+	return json_pack("{s:s, s:s, s:[s]}", "id", id, "public_key", pem, "usage", "template");
+}
+
+/* A policy of the given entries (stolen) and one rule "t*" over rule_ids with threshold. */
+static char *policy_of(json_t *keys, const char *const *rule_ids, size_t nrule, int threshold)
+{
+	json_t *ids = json_array(), *root;
+	char *s;
+
+	for (size_t i = 0; i < nrule; i++)
+		json_array_append_new(ids, json_string(rule_ids[i]));
+	root = json_pack("{s:i, s:b, s:o, s:[{s:s, s:o, s:i}]}", "version", 1, "enforce", 1, "keys", keys,
+			 "templates", "match", "t*", "keys", ids, "threshold", threshold);
+	s = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return s;
+}
+
+/* An envelope over img signed by the signers; keyids (may be NULL) replaces the signatures'
+ * keyid hints ("" for none). */
+static char *envelope(struct vs_key **signers, int n, const char *const *keyids)
+{
+	struct statement st = {0};
+	struct dsse_envelope *env = NULL;
+	struct vs_error err = {0};
+	uint8_t root[32];
+	char *payload, *json;
+	size_t plen;
+
+	merkle_root_mem(img, sizeof(img), root);
+	strcpy(st.subject_name, "img");
+	hex_encode(root, 32, st.digest);
+	strcpy(st.template_name, "t1");
+	st.template_version = 1;
+	strcpy(st.format, "raw");
+	st.size = sizeof(img);
+	st.chunk_size = VS_CHUNK_SIZE;
+	st.signed_at = 1000;
+	payload = statement_encode(&st, &plen);
+	CU_ASSERT_FATAL(dsse_sign(DSSE_INTOTO_TYPE, (uint8_t *)payload, plen, signers[0], &env, &err) == 0);
+	for (int i = 1; i < n; i++) {
+		if (signers[i] != signers[i - 1]) {
+			CU_ASSERT(dsse_append(env, signers[i], &err) == 0);
+			continue;
+		}
+		/* one key's signature twice (dsse_append refuses that): as an attacker would list it */
+		env->sigs[i].sig = malloc(env->sigs[i - 1].siglen);
+		memcpy(env->sigs[i].sig, env->sigs[i - 1].sig, env->sigs[i - 1].siglen);
+		env->sigs[i].siglen = env->sigs[i - 1].siglen;
+		env->nsigs = (size_t)i + 1;
+	}
+	for (int i = 0; keyids && i < n; i++)
+		snprintf(env->sigs[i].keyid, sizeof(env->sigs[i].keyid), "%s", keyids[i]);
+	json = dsse_encode(env);
+	dsse_free(env);
+	free(payload);
+	return json;
+}
+
+/* policy_eval_image of env on img at time 2000: the return value, the decision in *d. */
+static int eval(const struct policy *p, const char *env, enum decision *d, struct vs_error *err)
+{
+	char path[256];
+	struct image_verdict v;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/img", test_tmpdir());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd >= 0 && write(fd, img, sizeof(img)) == (ssize_t)sizeof(img));
+	r = policy_eval_image(p, fd, "img", env, strlen(env), 2000, &v, err);
+	*d = v.decision;
+	close(fd);
+	return r;
+}
+
+static void test_decoded_on_use(void)
+{
+	char *pe = key_public_pem(ked), *pc = key_public_pem(kec);
+	const char *ids[] = {key_id(ked), key_id(kec)};
+	char *j = policy_of(json_pack("[o, o]", entry(ids[0], pe), entry(ids[1], pc)), ids, 2, 1);
+	struct vs_key *signer[] = {kec};
+	char *env = envelope(signer, 1, NULL);
+	struct policy *p = NULL, *full = NULL;
+	struct vs_error err = {0};
+	enum decision d;
+
+	CU_ASSERT_EQUAL_FATAL(policy_parse_opts(j, strlen(j), "p", POLICY_LAZY_KEYS, &p, &err), 0);
+	CU_ASSERT_PTR_NULL(p->keys[0].key); /* nothing decoded by reading the policy */
+	CU_ASSERT_PTR_NULL(p->keys[1].key);
+	CU_ASSERT_PTR_EQUAL(policy_find_key(p, ids[1]), &p->keys[1]);
+	CU_ASSERT_EQUAL(eval(p, env, &d, &err), 0);
+	CU_ASSERT_EQUAL(d, DECISION_ALLOW);
+	CU_ASSERT_PTR_NOT_NULL(p->keys[1].key); /* the signer's key, decoded for the decision */
+	CU_ASSERT_PTR_NULL(p->keys[0].key);     /* the other one never was */
+	CU_ASSERT_PTR_EQUAL(policy_key_material(p, &p->keys[1], &err), p->keys[1].key);
+	CU_ASSERT_EQUAL(policy_check_keys(p, &err), 0);
+	/* the same decision as the full parse */
+	CU_ASSERT_EQUAL_FATAL(policy_parse(j, strlen(j), "p", &full, &err), 0);
+	CU_ASSERT_EQUAL(eval(full, env, &d, &err), 0);
+	CU_ASSERT_EQUAL(d, DECISION_ALLOW);
+	policy_free(full);
+	policy_free(p);
+	free(env);
+	free(j);
+	free(pe);
+	free(pc);
+}
+
+/* A P-256 key whose id is not its material's: read, but refused the moment a decision uses it. */
+static void test_lying_id_refused_on_use(void)
+{
+	static const char lie[] = "abababababababababababababababababababababababababababababababab";
+	char *pc = key_public_pem(kec);
+	const char *ids[] = {lie};
+	char *j = policy_of(json_pack("[o]", entry(lie, pc)), ids, 1, 1);
+	struct vs_key *signer[] = {kec};
+	const char *hint_lie[] = {lie}, *hint_none[] = {""};
+	char *env_true = envelope(signer, 1, NULL), *env_lie = envelope(signer, 1, hint_lie),
+	     *env_none = envelope(signer, 1, hint_none);
+	struct policy *p = NULL;
+	struct vs_error err = {0};
+	enum decision d;
+
+	CU_ASSERT_EQUAL(policy_parse(j, strlen(j), "p", &p, &err), -1); /* the full parse refuses it */
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "does not match its public key"));
+	policy_free(p);
+	p = NULL;
+	CU_ASSERT_EQUAL_FATAL(policy_parse_opts(j, strlen(j), "p", POLICY_LAZY_KEYS, &p, &err), 0);
+	CU_ASSERT_PTR_NULL(policy_key_material(p, &p->keys[0], &err));
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_INPUT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "keys[0]: id \"abab"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "does not match its public key"));
+	/* the signature under the lying id: a policy error, no verdict */
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(eval(p, env_lie, &d, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "does not match its public key"));
+	/* no keyid hint: the rule's key is tried, and refused the same way */
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(eval(p, env_none, &d, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "does not match its public key"));
+	/* the true id names no key of this policy */
+	CU_ASSERT_EQUAL(eval(p, env_true, &d, &err), 0);
+	CU_ASSERT_EQUAL(d, DECISION_DENY);
+	CU_ASSERT_EQUAL(policy_check_keys(p, &err), -1);
+	policy_free(p);
+	free(env_true);
+	free(env_lie);
+	free(env_none);
+	free(j);
+	free(pc);
+}
+
+/* Ed25519 in vmseal's own PEM form: its id is checked while the policy is read. */
+static void test_ed25519_id_checked_at_parse(void)
+{
+	static const char lie[] = "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
+	char *pe = key_public_pem(ked);
+	const char *ids[] = {lie};
+	char *j = policy_of(json_pack("[o]", entry(lie, pe)), ids, 1, 1);
+	struct policy *p = NULL;
+	struct vs_error err = {0};
+
+	CU_ASSERT_EQUAL(policy_parse_opts(j, strlen(j), "p", POLICY_LAZY_KEYS, &p, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "keys[0]: id \"cdcd"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "does not match its public key"));
+	policy_free(p);
+	free(j);
+	free(pe);
+}
+
+/* One key twice (issue #14): under one id, refused at parse; under its other encoding's id, that
+ * entry is refused when used, so the key never counts twice toward a threshold. */
+static void test_duplicate_material(void)
+{
+	char *pc = key_public_pem(kec);
+	const char *canon[] = {key_id(kec), key_id(kec)}, *two[] = {key_id(kec), ec_compressed_id};
+	char *same_id = policy_of(json_pack("[o, o]", entry(canon[0], pc), entry(canon[1], ec_compressed_pem)),
+				  canon, 1, 1);
+	char *own_ids = policy_of(json_pack("[o, o]", entry(two[0], pc), entry(two[1], ec_compressed_pem)),
+				  two, 2, 2);
+	struct vs_key *signers[] = {kec, kec};
+	char *env = envelope(signers, 2, two);
+	struct policy *p = NULL;
+	struct vs_error err = {0};
+	enum decision d;
+
+	CU_ASSERT_EQUAL(policy_parse_opts(same_id, strlen(same_id), "p", POLICY_LAZY_KEYS, &p, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "keys[1] is the same public key as keys[0]"));
+	policy_free(p);
+	p = NULL;
+	CU_ASSERT_EQUAL(policy_parse(own_ids, strlen(own_ids), "p", &p, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "keys[1] is the same public key as keys[0]"));
+	policy_free(p);
+	p = NULL;
+	CU_ASSERT_EQUAL_FATAL(policy_parse_opts(own_ids, strlen(own_ids), "p", POLICY_LAZY_KEYS, &p, &err), 0);
+	/* the 2-of-2 rule met by one key signing twice under both ids: refused, not allowed */
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(eval(p, env, &d, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "keys[1] is the same public key as keys[0]"));
+	CU_ASSERT_EQUAL(policy_check_keys(p, &err), -1);
+	policy_free(p);
+	free(env);
+	free(same_id);
+	free(own_ids);
+	free(pc);
+}
+
+/* Keys no decision uses: what is malformed on sight refuses the whole policy; what only a decoder
+ * can tell (an unsupported curve) refuses the decisions that use the key, and policy_check_keys. */
+static void test_unused_keys(void)
+{
+	static const char *const bad_pem[] = {
+		"-----BEGIN PUBLIC KEY-----\nnot base64 at all!\n-----END PUBLIC KEY-----\n",
+		"-----BEGIN PUBLIC KEY-----\nMAo=\n-----END PUBLIC KEY-----\n", /* a SEQUENCE cut short */
+		"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n",
+		"no PEM",
+	};
+	static const char *const bad_id[] = {"", "ABAB", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeG",
+					     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0"};
+	char *pe = key_public_pem(ked), *pc = key_public_pem(kec);
+	const char *ids[] = {key_id(ked)};
+	struct vs_key *signer[] = {ked};
+	char *env = envelope(signer, 1, NULL), *j;
+	struct policy *p = NULL;
+	struct vs_error err = {0};
+	enum decision d;
+
+	for (size_t i = 0; i < sizeof(bad_pem) / sizeof(bad_pem[0]); i++) {
+		j = policy_of(json_pack("[o, o]", entry(ids[0], pe), entry(key_id(kec), bad_pem[i])), ids, 1, 1);
+		p = NULL;
+		CU_ASSERT_EQUAL(policy_parse_opts(j, strlen(j), "p", POLICY_LAZY_KEYS, &p, &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "keys[1]"));
+		policy_free(p);
+		free(j);
+	}
+	for (size_t i = 0; i < sizeof(bad_id) / sizeof(bad_id[0]); i++) {
+		j = policy_of(json_pack("[o, o]", entry(ids[0], pe), entry(bad_id[i], pc)), ids, 1, 1);
+		p = NULL;
+		CU_ASSERT_EQUAL(policy_parse_opts(j, strlen(j), "p", POLICY_LAZY_KEYS, &p, &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "keys[1]"));
+		policy_free(p);
+		free(j);
+	}
+	/* a P-384 key: well-formed, unused; the decision by the Ed25519 key stands */
+	j = policy_of(json_pack("[o, o]", entry(ids[0], pe), entry(p384_id, p384_pem)), ids, 1, 1);
+	p = NULL;
+	CU_ASSERT_EQUAL(policy_parse(j, strlen(j), "p", &p, &err), -1);
+	policy_free(p);
+	p = NULL;
+	CU_ASSERT_EQUAL_FATAL(policy_parse_opts(j, strlen(j), "p", POLICY_LAZY_KEYS, &p, &err), 0);
+	CU_ASSERT_EQUAL(eval(p, env, &d, &err), 0);
+	CU_ASSERT_EQUAL(d, DECISION_ALLOW);
+	CU_ASSERT_PTR_NULL(policy_key_material(p, &p->keys[1], &err));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "unsupported EC curve"));
+	CU_ASSERT_EQUAL(policy_check_keys(p, &err), -1);
+	policy_free(p);
+	free(j);
+	free(env);
+	free(pe);
+	free(pc);
+}
+
+int main(void)
+{
+	static const struct test_case cases[] = {
+		{"keys decoded when a decision uses them, same decision", test_decoded_on_use},
+		{"a key whose id lies is refused when used", test_lying_id_refused_on_use},
+		{"an Ed25519 key's id is checked while reading", test_ed25519_id_checked_at_parse},
+		{"one key listed twice never counts twice", test_duplicate_material},
+		{"unused keys: malformed refuses the policy, undecodable the decision", test_unused_keys},
+		{NULL, NULL},
+	};
+	struct vs_error err = {0};
+	EVP_PKEY *c = NULL, *p384;
+
+	if (key_generate(KEY_ALG_ED25519, 1, &ked, &err) < 0 || key_generate(KEY_ALG_P256, 1, &kec, &err) < 0)
+		return 2;
+	c = EVP_PKEY_dup(key_pkey(kec));
+	if (!c || EVP_PKEY_set_utf8_string_param(c, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+						 OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED) != 1)
+		return 2;
+	ec_compressed_pem = pem_of(c, ec_compressed_id);
+	EVP_PKEY_free(c);
+	p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	if (!p384)
+		return 2;
+	p384_pem = pem_of(p384, p384_id);
+	EVP_PKEY_free(p384);
+	return run_suite("policylazy", cases);
+}
