@@ -157,6 +157,7 @@ static void ssh_certs_route(const struct call *c)
 	struct sshcert cert;
 	struct vs_error err = {0};
 	size_t i;
+	int no_quorum = 0;
 
 	memset(&cert, 0, sizeof(cert));
 	memset(&req, 0, sizeof(req));
@@ -171,9 +172,9 @@ static void ssh_certs_route(const struct call *c)
 		goto out;
 	}
 	if (ssh_decide_user_cert(gw->policy->ssh, who->keys[i]->id, who->with_role, &req, vs_now(),
-				 &cert, &err) < 0) {
+				 &cert, &no_quorum, &err) < 0) {
 		reply_error(out, err.kind == VS_ERR_DENIED ? 403 : 500,
-			    !strncmp(err.reason, "quorum", 6) ? "quorum_not_met" : "ssh_denied",
+			    no_quorum ? "quorum_not_met" : "ssh_denied",
 			    "%s", err.reason);
 		goto out;
 	}

@@ -349,9 +349,12 @@ int ssh_request_parse_revoke(const char *body, size_t len, struct ssh_revoke_req
 
 int ssh_decide_user_cert(const struct ssh_policy *p, const char *requester, size_t nsigners,
 			 const struct ssh_cert_request *r, int64_t now, struct sshcert *c,
-			 struct vs_error *err)
+			 int *no_quorum, struct vs_error *err)
 {
 	const struct ssh_rule *rule = ssh_policy_rule(p, requester);
+
+	if (no_quorum)
+		*no_quorum = 0;
 
 	if (!rule)
 		return vs_fail(err, VS_ERR_DENIED, requester, "no ssh rule for this key in the policy");
@@ -368,9 +371,12 @@ int ssh_decide_user_cert(const struct ssh_policy *p, const char *requester, size
 		return vs_fail(err, VS_ERR_DENIED, requester, "validity %llds is over this key's "
 			       "maximum of %llds", (long long)r->validity_s,
 			       (long long)rule->max_validity_s);
-	if (nsigners < rule->quorum)
+	if (nsigners < rule->quorum) {
+		if (no_quorum)
+			*no_quorum = 1;
 		return vs_fail(err, VS_ERR_DENIED, requester, "quorum: %zu of %u distinct signers",
 			       nsigners, rule->quorum);
+	}
 	if (now < VS_SSH_BACKDATE_S)
 		return vs_fail(err, VS_ERR_INTERNAL, "clock", "the clock is before 1970");
 	c->type = SSHCERT_USER;

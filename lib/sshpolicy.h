@@ -86,10 +86,11 @@ int ssh_request_parse_revoke(const char *body, size_t len, struct ssh_revoke_req
  * principal the rule does not list, a validity over the rule's maximum, fewer signers than the
  * rule's quorum. On success fills c (type, principals, validity from now - VS_SSH_BACKDATE_S
  * to now + validity, the rule's options and extensions; c->key, serial and key id are the
- * caller's). */
+ * caller's). *no_quorum (may be NULL) is set to 1 when the refusal is the quorum alone's, so
+ * that a front end can say so without reading err's text. */
 int ssh_decide_user_cert(const struct ssh_policy *p, const char *requester, size_t nsigners,
 			 const struct ssh_cert_request *r, int64_t now, struct sshcert *c,
-			 struct vs_error *err);
+			 int *no_quorum, struct vs_error *err);
 
 /* The host certificate decision: principals are the domain's name and name+suffix for each
  * host suffix; validity host_validity_s. */

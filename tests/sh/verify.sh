@@ -115,6 +115,11 @@ expect_deny "truncated JSON denied" "not valid JSON" vmseal-verify --policy pol.
 expect_deny "JSON over the size limit denied" "limit is 1048576" vmseal-verify --policy pol.json --attestation big.json img
 expect_deny "forged signature denied" "bad signature" vmseal-verify --policy pol.json --attestation badsig.json img
 expect_deny "missing attestation denied" "attestation .*nope.json" vmseal-verify --policy pol.json --attestation nope.json img
+# one line naming the image and the attestation, the hook's words (lib/attest: one entry point)
+expect_deny "missing attestation: one line, the image and the attestation named" \
+	"^vmseal-verify: denied: img: no attestation \(nope.json not found\)$" \
+	vmseal-verify --policy pol.json --attestation nope.json img
+[ "$(wc -l < "$T/err")" = 1 ] && pass "missing attestation: exactly one line" || fail "lines: $(cat "$T/err")"
 
 # --- policy problems: exit 2, never "allowed"
 expect_err "policy missing is an error" "cannot use policy.*No such file" vmseal-verify --policy missing.json img

@@ -474,28 +474,31 @@ static void test_policy(void)
 	CU_ASSERT_EQUAL(r->quorum, 2);
 	{
 		struct ssh_cert_request q = {.nprincipals = 1, .validity_s = 600};
+		int noq = -1;
 		struct sshcert c;
 
 		memset(&c, 0, sizeof(c));
 		snprintf(q.principals[0], sizeof(q.principals[0]), "ops");
-		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 2, &q, 1800000000, &c, &err), 0);
+		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 2, &q, 1800000000, &c, &noq, &err), 0);
 		CU_ASSERT_EQUAL(c.valid_after, 1800000000 - 60);
 		CU_ASSERT_EQUAL(c.valid_before, 1800000600);
 		CU_ASSERT_STRING_EQUAL(c.source_address, "10.0.0.0/8");
 		CU_ASSERT_STRING_EQUAL(c.principals[0], "ops");
 		/* refusals: one signer short, a principal not listed, over the maximum, no rule */
-		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 1, &q, 1800000000, &c, &err), -1);
+		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 1, &q, 1800000000, &c, &noq, &err), -1);
 		CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "quorum"));
+		CU_ASSERT_EQUAL(noq, 1);
 		q.validity_s = 601;
-		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 2, &q, 1800000000, &c, &err), -1);
+		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 2, &q, 1800000000, &c, &noq, &err), -1);
 		q.validity_s = 60;
 		snprintf(q.principals[0], sizeof(q.principals[0]), "root");
-		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 2, &q, 1800000000, &c, &err), -1);
+		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 2, &q, 1800000000, &c, &noq, &err), -1);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "\"root\""));
+		CU_ASSERT_EQUAL(noq, 0); /* a principal refused: not the quorum */
 		snprintf(q.principals[0], sizeof(q.principals[0]), "admin");
-		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 2, &q, 1800000000, &c, &err), 0);
-		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, "00" KID, 2, &q, 1800000000, &c, &err), -1);
+		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, KID, 2, &q, 1800000000, &c, &noq, &err), 0);
+		CU_ASSERT_EQUAL(ssh_decide_user_cert(p, "00" KID, 2, &q, 1800000000, &c, &noq, &err), -1);
 		/* host: the domain's name and its suffixed name, no options */
 		memset(&c, 0, sizeof(c));
 		CU_ASSERT_EQUAL(ssh_decide_host_cert(p, "web1", 1800000000, &c, &err), 0);
