@@ -10,12 +10,14 @@
 #include <jansson.h>
 
 #include "api/call.h"
+#include "lib/cli.h"
 #include "lib/limits.h"
 #include "lib/sshcert.h"
 #include "lib/sshkrl.h"
 #include "lib/util.h"
 
-#define MAX_ARGS 64
+#define CERT_PROG PROG " ssh-cert"
+#define KRL_PROG PROG " ssh-krl"
 
 static void usage(FILE *f)
 {
@@ -101,78 +103,58 @@ int call_ssh_cert(int argc, char **argv)
 		{"validity", required_argument, NULL, 'V'},
 		{"out", required_argument, NULL, 'o'},
 		{"force", no_argument, NULL, 'f'},
-		{"url", required_argument, NULL, 'p'},
-		{"key", required_argument, NULL, 'p'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"cacert", required_argument, NULL, 'p'},
-		{"cert", required_argument, NULL, 'p'},
-		{"cert-key", required_argument, NULL, 'p'},
-		{"gateway-pub", required_argument, NULL, 'p'},
-		{"expires-in", required_argument, NULL, 'p'},
-		{"verbose", no_argument, NULL, 'q'},
+		CALL_COMMON_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	char principals[VS_MAX_SSH_PRINCIPALS][VS_MAX_SSH_PRINCIPAL_BYTES + 1];
-	char *pass[MAX_ARGS], out_default[VS_MAX_PATH_BYTES], *keyline = NULL, *body = NULL;
-	char *resp = NULL, *owned[MAX_ARGS];
+	char out_default[VS_MAX_PATH_BYTES], *keyline = NULL, *body = NULL;
 	const char *sshkey_path = NULL, *out = NULL, *certline;
-	size_t np = 0, npass = 1, nowned = 0, len = 0, resp_len = 0;
+	size_t np = 0, len = 0;
 	int64_t validity = 600;
-	int force = 0, c, idx, rc = 2;
+	int force = 0, c, r, rc = 2;
+	struct call_opts co = {0};
+	struct call_session cs = {0};
+	struct gwclient_call call = {.method = "POST", .target = "/v1/ssh/certs"};
+	struct gwclient_response resp = {0};
 	struct sshkey *key = NULL;
 	struct vs_error err = {0};
 	json_t *req = NULL, *ans = NULL, *jp;
 
-	pass[0] = "vmseal-call";
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((r = call_option(c, optarg, &co)) < 0)
+			return 2;
+		if (r)
+			continue;
 		switch (c) {
 		case 's': sshkey_path = optarg; break;
 		case 'n':
-			if (np == VS_MAX_SSH_PRINCIPALS || strlen(optarg) > VS_MAX_SSH_PRINCIPAL_BYTES) {
-				vs_fail(&err, VS_ERR_USAGE, "--principal", "at most %u of at most %u bytes",
-					VS_MAX_SSH_PRINCIPALS, VS_MAX_SSH_PRINCIPAL_BYTES);
-				goto fail;
-			}
+			if (np == VS_MAX_SSH_PRINCIPALS || strlen(optarg) > VS_MAX_SSH_PRINCIPAL_BYTES)
+				return cli_usage_error(CERT_PROG, "--principal: at most %u of at most %u bytes",
+						       VS_MAX_SSH_PRINCIPALS, VS_MAX_SSH_PRINCIPAL_BYTES);
 			snprintf(principals[np++], sizeof(principals[0]), "%s", optarg);
 			break;
 		case 'V':
 			if (duration_parse(optarg, &validity) < 0 || validity < 1 ||
-			    validity > VS_MAX_SSH_VALIDITY_S) {
-				vs_fail(&err, VS_ERR_USAGE, "--validity", "\"%.32s\" is not 1s..%uh",
-					optarg, VS_MAX_SSH_VALIDITY_S / 3600);
-				goto fail;
-			}
+			    validity > VS_MAX_SSH_VALIDITY_S)
+				return cli_usage_error(CERT_PROG, "--validity: \"%.32s\" is not 1s..%uh",
+						       optarg, VS_MAX_SSH_VALIDITY_S / 3600);
 			break;
 		case 'o': out = optarg; break;
 		case 'f': force = 1; break;
-		case 'p':
-		case 'q':
-			if (npass + 2 >= MAX_ARGS - 4) {
-				vs_fail(&err, VS_ERR_USAGE, "arguments", "too many options");
-				goto fail;
-			}
-			if (asprintf(&pass[npass], "--%s", opts[idx].name) < 0)
-				goto fail;
-			owned[nowned++] = pass[npass++];
-			if (c == 'p' && !(owned[nowned++] = pass[npass++] = strdup(optarg)))
-				goto fail;
-			break;
 		case 'h':
 			usage(stdout);
 			rc = 0;
 			goto out;
 		default:
-			vs_fail(&err, VS_ERR_USAGE, "arguments", "bad arguments (see ssh-cert --help)");
-			goto fail;
+			return cli_usage_error(CERT_PROG, "bad option %s", cli_bad_option(argv));
 		}
 	}
-	if (optind != argc || !sshkey_path || np == 0) {
-		vs_fail(&err, VS_ERR_USAGE, "ssh-cert", "needs --ssh-key and --principal (see "
-			"ssh-cert --help)");
-		goto fail;
-	}
+	if (optind != argc || !sshkey_path || np == 0)
+		return cli_usage_error(CERT_PROG, "needs --ssh-key and --principal");
+	if (call_opts_check(&co) < 0)
+		return 2;
 	if (!out) {
 		size_t n = strlen(sshkey_path);
 
@@ -205,21 +187,11 @@ int call_ssh_cert(int argc, char **argv)
 		vs_fail(&err, VS_ERR_INTERNAL, "request", "out of memory");
 		goto fail;
 	}
-	pass[npass++] = "POST";
-	pass[npass++] = "/v1/ssh/certs";
-	pass[npass++] = body;
-	pass[npass] = NULL;
-	optind = 0;
-	rc = call_run((int)npass, pass, &resp, &resp_len);
-	if (rc != 0)
-		goto out;
-	ans = json_loadb(resp, resp_len, JSON_REJECT_DUPLICATES, NULL);
-	certline = json_string_value(json_object_get(ans, "certificate"));
-	if (!certline) {
-		vs_fail(&err, VS_ERR_INPUT, "answer", "no certificate in the gateway's answer");
-		goto fail;
-	}
-	if (check_cert(certline, key, principals, np, &err) < 0 ||
+	call.body = body;
+	call.body_len = strlen(body);
+	if (call_open(&co, &cs, &err) < 0 || call_send(&cs, &call, &resp, &err) < 0 ||
+	    gwclient_response_string(&resp, "certificate", &ans, &certline, &err) < 0 ||
+	    check_cert(certline, key, principals, np, &err) < 0 ||
 	    file_write_atomic(out, certline, strlen(certline), 0644, 1, &err) < 0)
 		goto fail;
 	printf("%s: serial %lld, valid until %s\n", out,
@@ -231,12 +203,11 @@ fail:
 	vs_error_print(PROG, &err);
 	rc = vs_error_exit_code(&err);
 out:
-	for (size_t i = 0; i < nowned; i++)
-		free(owned[i]);
+	call_close(&cs);
+	gwclient_response_free(&resp);
 	json_decref(req);
 	json_decref(ans);
 	free(body);
-	free(resp);
 	free(keyline);
 	sshkey_free(key);
 	return rc;
@@ -262,67 +233,46 @@ int call_ssh_krl(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"out", required_argument, NULL, 'o'},
-		{"url", required_argument, NULL, 'p'},
-		{"key", required_argument, NULL, 'p'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"cacert", required_argument, NULL, 'p'},
-		{"cert", required_argument, NULL, 'p'},
-		{"cert-key", required_argument, NULL, 'p'},
-		{"gateway-pub", required_argument, NULL, 'p'},
-		{"expires-in", required_argument, NULL, 'p'},
-		{"verbose", no_argument, NULL, 'q'},
+		CALL_COMMON_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	char *pass[MAX_ARGS], *owned[MAX_ARGS], *resp = NULL;
 	const char *out = NULL, *b64;
-	size_t npass = 1, nowned = 0, resp_len = 0, n = 0;
+	size_t n = 0;
 	uint8_t *krl = NULL;
+	struct call_opts co = {0};
+	struct call_session cs = {0};
+	struct gwclient_call call = {.method = "GET", .target = "/v1/ssh/krl"};
+	struct gwclient_response resp = {0};
 	struct sshkrl k = {0};
 	struct vs_error err = {0};
 	json_t *ans = NULL;
-	int c, idx, rc = 2;
+	int c, r, rc = 2;
 
-	pass[0] = "vmseal-call";
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((r = call_option(c, optarg, &co)) < 0)
+			return 2;
+		if (r)
+			continue;
 		switch (c) {
 		case 'o': out = optarg; break;
-		case 'p':
-		case 'q':
-			if (npass + 2 >= MAX_ARGS - 4) {
-				vs_fail(&err, VS_ERR_USAGE, "arguments", "too many options");
-				goto fail;
-			}
-			if (asprintf(&pass[npass], "--%s", opts[idx].name) < 0)
-				goto fail;
-			owned[nowned++] = pass[npass++];
-			if (c == 'p' && !(owned[nowned++] = pass[npass++] = strdup(optarg)))
-				goto fail;
-			break;
 		case 'h':
 			usage_krl(stdout);
 			rc = 0;
 			goto out;
 		default:
-			vs_fail(&err, VS_ERR_USAGE, "arguments", "bad arguments (see ssh-krl --help)");
-			goto fail;
+			return cli_usage_error(KRL_PROG, "bad option %s", cli_bad_option(argv));
 		}
 	}
-	if (optind != argc || !out) {
-		vs_fail(&err, VS_ERR_USAGE, "ssh-krl", "needs --out FILE (see ssh-krl --help)");
+	if (optind != argc || !out)
+		return cli_usage_error(KRL_PROG, "needs --out FILE");
+	if (call_opts_check(&co) < 0)
+		return 2;
+	if (call_open(&co, &cs, &err) < 0 || call_send(&cs, &call, &resp, &err) < 0 ||
+	    gwclient_response_string(&resp, "krl", &ans, &b64, &err) < 0)
 		goto fail;
-	}
-	pass[npass++] = "GET";
-	pass[npass++] = "/v1/ssh/krl";
-	pass[npass] = NULL;
-	optind = 0;
-	rc = call_run((int)npass, pass, &resp, &resp_len);
-	if (rc != 0)
-		goto out;
-	ans = json_loadb(resp, resp_len, JSON_REJECT_DUPLICATES, NULL);
-	b64 = json_string_value(json_object_get(ans, "krl"));
-	if (!b64 || b64_decode(b64, strlen(b64), 0, &krl, &n) < 0) {
+	if (b64_decode(b64, strlen(b64), 0, &krl, &n) < 0) {
 		vs_fail(&err, VS_ERR_INPUT, "answer", "no base64 KRL in the gateway's answer");
 		goto fail;
 	}
@@ -337,11 +287,10 @@ fail:
 	vs_error_print(PROG, &err);
 	rc = vs_error_exit_code(&err);
 out:
-	for (size_t i = 0; i < nowned; i++)
-		free(owned[i]);
+	call_close(&cs);
+	gwclient_response_free(&resp);
 	sshkrl_clear(&k);
 	json_decref(ans);
 	free(krl);
-	free(resp);
 	return rc;
 }

@@ -6,78 +6,66 @@
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
-#include <openssl/rand.h>
 
 #include "httpsig.h"
 #include "limits.h"
-#include "sf.h"
 #include "util.h"
-
-#define GWC_MAX_RESPONSE_BYTES (16u << 20)
-#define GWC_MAX_RESP_HEADERS 64
-#define GWC_RESPONSE_SKEW_S 300
 
 struct gwclient {
 	CURL *curl;
 	char *url;      /* without a trailing slash */
-	char authority[VS_MAX_NAME_BYTES];
+	char authority[VS_MAX_AUTHORITY_BYTES + 1];
 	const struct vs_key *gateway_key;
 	int64_t expires_in;
 };
 
-struct gwc_buf {
-	char *p;
-	size_t len;
-	int over;
-};
-
-struct gwc_headers {
-	struct http_field f[GWC_MAX_RESP_HEADERS];
-	char *store[GWC_MAX_RESP_HEADERS];
-	size_t n;
-	int over;
+/* What the transfer callbacks fill: the answer, and whether its body went over the cap. */
+struct gwc_recv {
+	struct gwclient_response *r;
+	int body_over;
 };
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
-	struct gwc_buf *b = arg;
+	struct gwc_recv *rv = arg;
+	struct gwclient_response *r = rv->r;
 	size_t len = size * n;
 	char *np;
 
-	if (b->len + len > GWC_MAX_RESPONSE_BYTES) {
-		b->over = 1;
+	if (r->body_len + len > VS_MAX_RESPONSE_BYTES) {
+		rv->body_over = 1;
 		return 0;
 	}
-	np = realloc(b->p, b->len + len + 1);
+	np = realloc(r->body, r->body_len + len + 1);
 	if (!np)
 		return 0;
-	b->p = np;
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
-	b->p[b->len] = '\0';
+	r->body = np;
+	memcpy(r->body + r->body_len, data, len);
+	r->body_len += len;
+	r->body[r->body_len] = '\0';
 	return len;
 }
 
-static void headers_reset(struct gwc_headers *h)
+static void headers_reset(struct gwclient_response *r)
 {
-	for (size_t i = 0; i < h->n; i++)
-		free(h->store[i]);
-	h->n = 0;
-	h->over = 0;
+	for (size_t i = 0; i < r->nheaders; i++)
+		free(r->store[i]);
+	r->nheaders = 0;
+	r->headers_over = 0;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *arg)
 {
-	struct gwc_headers *h = arg;
+	struct gwclient_response *r = ((struct gwc_recv *)arg)->r;
 	size_t len = size * n;
 	char *line, *colon, *v, *e;
 
 	if (len >= 5 && !strncmp(data, "HTTP/", 5)) {
-		headers_reset(h); /* a new response (after 100 Continue) */
+		headers_reset(r); /* a new response (after 100 Continue) */
 		return len;
 	}
-	if (h->n >= GWC_MAX_RESP_HEADERS) {
-		h->over = 1;
+	if (r->nheaders >= VS_MAX_RESPONSE_HEADERS) {
+		r->headers_over = 1;
 		return len;
 	}
 	line = strndup(data, len);
@@ -93,9 +81,9 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	e = v + strlen(v);
 	while (e > v && (e[-1] == '\r' || e[-1] == '\n'))
 		*--e = '\0';
-	h->store[h->n] = line;
-	h->f[h->n] = (struct http_field){line, v};
-	h->n++;
+	r->store[r->nheaders] = line;
+	r->headers[r->nheaders] = (struct http_field){line, v};
+	r->nheaders++;
 	return len;
 }
 
@@ -129,7 +117,11 @@ int gwclient_new(const struct gwclient_opts *o, struct gwclient **out, struct vs
 	}
 	if (curl_url_get(cu, CURLUPART_PORT, &port, 0) != CURLUE_OK)
 		port = NULL;
-	snprintf(c->authority, sizeof(c->authority), "%s%s%s", host, port ? ":" : "", port ? port : "");
+	if ((size_t)snprintf(c->authority, sizeof(c->authority), "%s%s%s", host, port ? ":" : "",
+			     port ? port : "") >= sizeof(c->authority)) {
+		vs_fail(err, VS_ERR_USAGE, o->url, "the host name is too long");
+		goto out;
+	}
 	if ((o->cacert && vs_check_input(o->cacert, VS_INPUT_REG, "CA certificate", err) < 0) ||
 	    (o->cert && vs_check_input(o->cert, VS_INPUT_REG, "client certificate", err) < 0) ||
 	    (o->cert_key && vs_check_input(o->cert_key, VS_INPUT_REG, "client key", err) < 0))
@@ -160,193 +152,181 @@ out:
 	return r;
 }
 
-/* The only key an answer may be signed with: the gateway's, under its own keyid. */
-static int gateway_key_lookup(void *ctx, const char *keyid, const struct vs_key **key,
-			      const void **ref, struct vs_error *err)
+int gwclient_sign(const struct gwclient *c, const struct gwclient_call *call,
+		  struct gwclient_signed *s, struct vs_error *err)
 {
-	const struct vs_key *k = ctx;
+	struct gwwire_call_params sp = call->sig;
+	char *q;
 
-	(void)ref;
-	if (strcmp(keyid, key_id(k)))
-		return vs_fail(err, VS_ERR_DENIED, "response", "signed by keyid %.16s, not by %.16s",
-			       keyid, key_id(k));
-	*key = k;
-	return 0;
-}
-
-static int verify_answer(const struct gwclient *c, long status, const struct gwc_headers *rh,
-			 const struct gwc_buf *body, const struct http_msg *req, struct vs_error *err)
-{
-	static const char *const need[] = {"@status", "content-type", "content-digest",
-					   "@method;req", "@path;req", "signature;req"};
-	struct http_field_list fl = {rh->f, rh->n};
-	struct http_msg resp = {.status = (int)status, .fields = http_field_list_get,
-				.fields_ctx = &fl, .request = req};
-	struct httpsig_verify_opts o = {.key_lookup = gateway_key_lookup,
-					.key_ctx = (void *)c->gateway_key, .required = need,
-					.nrequired = 6, .require_created = 1, .require_keyid = 1,
-					.now = vs_now(), .max_skew_s = GWC_RESPONSE_SKEW_S,
-					.body = (const uint8_t *)body->p, .body_len = body->len,
-					.digest_if_body = 1, .label = "gw"};
-	struct httpsig_result res;
-
-	if (rh->over)
-		return vs_fail(err, VS_ERR_DENIED, "response", "too many header fields");
-	if (httpsig_verify(&resp, &o, &res, err) < 0) {
-		vs_error_prefix(err, "response signature (%s)", res.code);
-		err->kind = VS_ERR_DENIED;
+	memset(s, 0, sizeof(*s));
+	if (call->target[0] != '/' || strlen(call->target) >= sizeof(s->path))
+		return vs_fail(err, VS_ERR_USAGE, call->target, "the path must start with /");
+	if (call->body_len > VS_MAX_BODY_BYTES)
+		return vs_fail(err, VS_ERR_USAGE, "body", "over %u bytes", VS_MAX_BODY_BYTES);
+	*s = (struct gwclient_signed){.method = call->method, .target = call->target,
+				      .authority = c->authority, .body = call->body,
+				      .body_len = call->body_len};
+	snprintf(s->path, sizeof(s->path), "%s", call->target);
+	q = strchr(s->path, '?');
+	if (q) {
+		*q++ = '\0';
+		s->query = q;
+	}
+	if (call->content_digest)
+		s->owned[0] = strdup(call->content_digest);
+	else if (call->body && content_digest_make("sha-256", (const uint8_t *)call->body,
+						   call->body_len, &s->owned[0], err) < 0)
 		return -1;
-	}
+	if ((call->content_digest || call->body) && !s->owned[0])
+		return vs_fail(err, VS_ERR_INTERNAL, "Content-Digest", "out of memory");
+	if (s->owned[0])
+		s->fields[s->nfields++] = (struct http_field){"Content-Digest", s->owned[0]};
+	s->list = (struct http_field_list){s->fields, s->nfields};
+	s->msg = (struct http_msg){.method = s->method, .scheme = "https", .authority = s->authority,
+				   .path = s->path, .query = s->query, .fields = http_field_list_get,
+				   .fields_ctx = &s->list};
+	if (!sp.now)
+		sp.now = vs_now();
+	if (!sp.expires_in)
+		sp.expires_in = c->expires_in;
+	if (gwwire_sign_call(&s->msg, call->keys, call->nkeys, &sp, &s->owned[1], &s->owned[2],
+			     err) < 0)
+		return -1;
+	s->fields[s->nfields++] = (struct http_field){"Signature-Input", s->owned[1]};
+	s->fields[s->nfields++] = (struct http_field){"Signature", s->owned[2]};
+	s->list.n = s->nfields;
 	return 0;
 }
 
-/* Signs req once per key and joins the members into the two header values. */
-static int sign_all(const struct gwclient *c, const struct http_msg *req, int with_digest,
-		    const struct vs_key *const *keys, size_t nkeys, char **si_all, char **sg_all,
-		    struct vs_error *err)
+int gwclient_send(struct gwclient *c, const struct gwclient_signed *s,
+		  struct gwclient_response *resp, struct vs_error *err)
 {
-	static const char *const comps[] = {"@method", "@authority", "@path", "@query",
-					    "content-digest"};
-	struct sf_buf si = {0}, sg = {0};
-	int64_t now = vs_now();
+	char *fullurl = NULL, line[VS_MAX_HEADER_BYTES + 64];
+	struct curl_slist *hdrs = NULL;
+	struct gwc_recv rv = {.r = resp};
+	CURLcode cr;
+	int r = -1;
 
-	for (size_t i = 0; i < nkeys; i++) {
-		uint8_t rnd[16];
-		char nonce[33], label[16], *one_si = NULL, *one_sg = NULL;
-		struct httpsig_sign_params sp;
+	memset(resp, 0, sizeof(*resp));
+	fullurl = malloc(strlen(c->url) + strlen(s->target) + 1);
+	if (!fullurl)
+		return vs_fail(err, VS_ERR_INTERNAL, "curl", "out of memory");
+	/* the base URL without a trailing slash, then the target exactly as signed */
+	sprintf(fullurl, "%s%s", c->url, s->target);
+	for (size_t i = 0; i < s->nfields; i++) {
+		snprintf(line, sizeof(line), "%s: %s", s->fields[i].name, s->fields[i].value);
+		hdrs = curl_slist_append(hdrs, line);
+	}
+	if (s->body)
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	curl_easy_setopt(c->curl, CURLOPT_URL, fullurl);
+	if (s->body) {
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, s->body);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body_len);
+	} else {
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+	}
+	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, s->method);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &rv);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &rv);
+	cr = curl_easy_perform(c->curl);
+	if (cr != CURLE_OK) {
+		vs_fail(err, VS_ERR_IO, fullurl, "%s", rv.body_over ? "response too large" : curl_easy_strerror(cr));
+		goto out;
+	}
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (!resp->body && !(resp->body = strdup(""))) {
+		vs_fail(err, VS_ERR_INTERNAL, "response", "out of memory");
+		goto out;
+	}
+	if (c->gateway_key) {
+		struct gwwire_answer a = {.status = (int)resp->status, .fields = resp->headers,
+					  .nfields = resp->nheaders, .fields_over = resp->headers_over,
+					  .body = (const uint8_t *)resp->body,
+					  .body_len = resp->body_len};
 
-		if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-			vs_fail(err, VS_ERR_INTERNAL, "nonce", "no randomness");
-			goto fail;
-		}
-		hex_encode(rnd, sizeof(rnd), nonce);
-		snprintf(label, sizeof(label), "sig%zu", i + 1);
-		sp = (struct httpsig_sign_params){.label = label, .components = comps,
-						  .ncomponents = with_digest ? 5 : 4, .created = now,
-						  .expires = now + c->expires_in, .nonce = nonce};
-		if (httpsig_sign(req, keys[i], &sp, &one_si, &one_sg, err) < 0)
-			goto fail;
-		if (i) {
-			sf_buf_puts(&si, ", ");
-			sf_buf_puts(&sg, ", ");
-		}
-		sf_buf_puts(&si, one_si);
-		sf_buf_puts(&sg, one_sg);
-		free(one_si);
-		free(one_sg);
+		if (gwwire_check_answer(&a, &s->msg, c->gateway_key, vs_now(), err) < 0)
+			goto out;
 	}
-	*si_all = sf_buf_take(&si, NULL);
-	*sg_all = sf_buf_take(&sg, NULL);
-	if (!*si_all || !*sg_all) {
-		free(*si_all);
-		free(*sg_all);
-		return vs_fail(err, VS_ERR_INTERNAL, "signature", "out of memory");
-	}
-	return 0;
-fail:
-	sf_buf_free(&si);
-	sf_buf_free(&sg);
-	return -1;
+	r = 0;
+out:
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdrs);
+	free(fullurl);
+	return r;
 }
 
 int gwclient_call(struct gwclient *c, const struct vs_key *const *keys, size_t nkeys,
 		  const char *method, const char *target, const char *body, size_t body_len,
 		  struct gwclient_response *resp, struct vs_error *err)
 {
-	char path[VS_MAX_PATH_BYTES], *query = NULL, *digest = NULL, *si = NULL, *sg = NULL;
-	char *fullurl = NULL, line[VS_MAX_HEADER_BYTES + 64];
-	struct http_field f[4];
-	struct http_field_list fl = {f, 0};
-	struct http_msg msg;
-	struct curl_slist *hdrs = NULL;
-	struct gwc_buf rbody = {0};
-	struct gwc_headers rh;
-	CURLcode cr;
-	int r = -1;
+	struct gwclient_call call = {.method = method, .target = target, .body = body,
+				     .body_len = body_len, .keys = keys, .nkeys = nkeys};
+	struct gwclient_signed s;
+	int r;
 
 	memset(resp, 0, sizeof(*resp));
-	memset(&rh, 0, sizeof(rh));
-	if (nkeys == 0 || nkeys > HTTPSIG_MAX_SIGS)
-		return vs_fail(err, VS_ERR_USAGE, "keys", "1..%d keys sign a call", HTTPSIG_MAX_SIGS);
-	if (target[0] != '/' || strlen(target) >= sizeof(path))
-		return vs_fail(err, VS_ERR_USAGE, target, "the path must start with /");
-	if (body_len > VS_MAX_BODY_BYTES)
-		return vs_fail(err, VS_ERR_USAGE, "body", "over %u bytes", VS_MAX_BODY_BYTES);
-	snprintf(path, sizeof(path), "%s", target);
-	query = strchr(path, '?');
-	if (query)
-		*query++ = '\0';
-	if (body && content_digest_make("sha-256", (const uint8_t *)body, body_len, &digest, err) < 0)
-		return -1;
-	if (digest)
-		f[fl.n++] = (struct http_field){"Content-Digest", digest};
-	msg = (struct http_msg){.method = method, .scheme = "https", .authority = c->authority,
-				.path = path, .query = query, .fields = http_field_list_get,
-				.fields_ctx = &fl};
-	if (sign_all(c, &msg, digest != NULL, keys, nkeys, &si, &sg, err) < 0)
-		goto out;
-	f[fl.n++] = (struct http_field){"Signature-Input", si};
-	f[fl.n++] = (struct http_field){"Signature", sg};
-	fullurl = malloc(strlen(c->url) + strlen(target) + 1);
-	if (!fullurl) {
-		vs_fail(err, VS_ERR_INTERNAL, "curl", "out of memory");
-		goto out;
-	}
-	sprintf(fullurl, "%s%s", c->url, target);
-	for (size_t i = 0; i < fl.n; i++) {
-		snprintf(line, sizeof(line), "%s: %s", f[i].name, f[i].value);
-		hdrs = curl_slist_append(hdrs, line);
-	}
-	if (body)
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	curl_easy_setopt(c->curl, CURLOPT_URL, fullurl);
-	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
-	if (body) {
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-	} else {
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
-		curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
-		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
-	}
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &rbody);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &rh);
-	cr = curl_easy_perform(c->curl);
-	if (cr != CURLE_OK) {
-		vs_fail(err, VS_ERR_IO, fullurl, "%s", rbody.over ? "response too large" : curl_easy_strerror(cr));
-		goto out;
-	}
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-	if (c->gateway_key && verify_answer(c, resp->status, &rh, &rbody, &msg, err) < 0)
-		goto out;
-	resp->body = rbody.p ? rbody.p : strdup("");
-	resp->body_len = rbody.len;
-	rbody.p = NULL;
-	if (!resp->body) {
-		vs_fail(err, VS_ERR_INTERNAL, "response", "out of memory");
-		goto out;
-	}
-	r = 0;
-out:
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(hdrs);
-	headers_reset(&rh);
-	free(rbody.p);
-	free(digest);
-	free(si);
-	free(sg);
-	free(fullurl);
+	r = gwclient_sign(c, &call, &s, err);
+	if (r == 0)
+		r = gwclient_send(c, &s, resp, err);
+	if (r < 0)
+		gwclient_response_free(resp);
+	gwclient_signed_clear(&s);
 	return r;
+}
+
+int gwclient_response_status(const struct gwclient_response *r, struct vs_error *err)
+{
+	json_t *j;
+	const char *code, *detail;
+
+	if (r->status >= 200 && r->status < 300)
+		return 0;
+	j = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, NULL);
+	code = json_string_value(json_object_get(j, "error"));
+	detail = json_string_value(json_object_get(j, "detail"));
+	vs_fail(err, r->status == 401 || r->status == 403 ? VS_ERR_DENIED : VS_ERR_IO, "",
+		"HTTP %ld %s%s%s", r->status, code ? code : "", detail ? ": " : "", detail ? detail : "");
+	json_decref(j);
+	return -1;
+}
+
+int gwclient_response_string(const struct gwclient_response *r, const char *name, json_t **obj,
+			     const char **value, struct vs_error *err)
+{
+	*obj = NULL;
+	*value = NULL;
+	if (gwclient_response_status(r, err) < 0)
+		return -1;
+	*obj = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
+	*value = json_string_value(json_object_get(*obj, name));
+	if (!*value)
+		return vs_fail(err, VS_ERR_INPUT, "answer", "no %s in the gateway's answer", name);
+	return 0;
+}
+
+void gwclient_signed_clear(struct gwclient_signed *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < sizeof(s->owned) / sizeof(s->owned[0]); i++) {
+		free(s->owned[i]);
+		s->owned[i] = NULL;
+	}
+	s->nfields = 0;
 }
 
 void gwclient_response_free(struct gwclient_response *r)
 {
 	if (!r)
 		return;
+	headers_reset(r);
 	free(r->body);
 	r->body = NULL;
+	r->body_len = 0;
 }
 
 void gwclient_free(struct gwclient *c)

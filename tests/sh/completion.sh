@@ -56,7 +56,7 @@ for cmd in "${cmds[@]}"; do
 		done
 		continue
 	fi
-	srcs=("$src" $(ls "$dir/${cmd#vmseal-}"_*.c 2>/dev/null))
+	srcs=("$src" $(ls "$dir/${cmd#vmseal-}"_*.c "$dir/${cmd#vmseal-}".h 2>/dev/null))
 	want=$(accepted "${srcs[@]}" | tr '\n' ' ')
 	got=$({ complete_line "$cmd" --; for sub in $subs; do complete_line "$cmd" "$sub" --; done; } | sort -u | tr '\n' ' ')
 	[ "$got" = "$want" ] && pass "$cmd: options offered = options accepted ($(wc -w <<<"$want"))" \

@@ -15,7 +15,7 @@ LAYERS="
 0 error limits util jsonx cli replay
 1 sf key p11 merkle progress qcow2 domxml audit evalcache shamir sshbuf truststate hostsecret filetrust denyagg
 2 httpsig dsse statement keymeta shred gwnames sshkey sshcert sshkrl started overlayreg auditcp
-3 bundle policy gwbody sshpolicy sshstore
+3 bundle policy gwbody gwwire sshpolicy sshstore
 4 diskcheck policyedit gwclient bootfile domallow
 "
 
