@@ -759,15 +759,11 @@ int main(int argc, char **argv)
 			case 'h': usage(stdout); return 0;
 			case 'V': return cli_version("vmseal-hook");
 			default:
-				fprintf(stderr, "%s: error: bad option (see --help)\n", PROG);
-				return 2;
+				return cli_usage_error(PROG, "bad option %s", cli_bad_option(argv));
 			}
 		}
-		if (argc - optind < 3 || argc - optind > 4) {
-			fprintf(stderr, "%s: error: usage: vmseal DOMAIN OPERATION SUB-OPERATION - (see --help)\n",
-				PROG);
-			return 2;
-		}
+		if (argc - optind < 3 || argc - optind > 4)
+			return cli_usage_error(PROG, "usage: vmseal DOMAIN OPERATION SUB-OPERATION -");
 		pos = argv + optind;
 	}
 	if (!hook_op_judged(pos[1], pos[2]))

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/cli.h"
 #include "lib/key.h"
 #include "signer/key_cmds.h"
 
@@ -20,10 +21,8 @@ int cmd_id(int argc, char **argv)
 		       "Exit status: 0 printed, 2 the key cannot be read.\n");
 		return 0;
 	}
-	if (argc != 2) {
-		fprintf(stderr, "vmseal-key id: error: expected exactly one key (see vmseal-key id --help)\n");
-		return 2;
-	}
+	if (argc != 2)
+		return cli_usage_error("vmseal-key id", "expected exactly one key");
 	if (key_load_public(argv[1], &k, &err) < 0) {
 		vs_error_print("vmseal-key id", &err);
 		return 2;

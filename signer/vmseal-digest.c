@@ -103,11 +103,9 @@ int main(int argc, char **argv)
 		case 't': {
 			uint64_t n;
 
-			if (parse_uint_strict(optarg, 1, VS_MERKLE_MAX_THREADS, &n) < 0) {
-				fprintf(stderr, PROG ": error: --threads: \"%s\" is not 1-%d (see --help)\n",
-					optarg, VS_MERKLE_MAX_THREADS);
-				return 2;
-			}
+			if (parse_uint_strict(optarg, 1, VS_MERKLE_MAX_THREADS, &n) < 0)
+				return cli_usage_error(PROG, "--threads: \"%s\" is not 1-%d", optarg,
+						       VS_MERKLE_MAX_THREADS);
 			opts.threads = (unsigned)n;
 			break;
 		}
@@ -123,14 +121,11 @@ int main(int argc, char **argv)
 		case 'V':
 			return cli_version(PROG);
 		default:
-			fprintf(stderr, PROG ": error: bad option (see --help)\n");
-			return 2;
+			return cli_usage_error(PROG, "bad option %s", cli_bad_option(argv));
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, PROG ": error: no IMAGE given (see --help)\n");
-		return 2;
-	}
+	if (optind >= argc)
+		return cli_usage_error(PROG, "no IMAGE given");
 
 	for (int i = optind; i < argc; i++) {
 		struct merkle_result r;
