@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "limits.h"
 
 /*
  * Format. One event per line, each line exactly what jansson writes with
@@ -126,7 +127,7 @@ extern int (*audit_test_fdatasync)(int fd);
 struct audit_entry {
 	uint64_t seq;
 	char *time, *actor, *event, *object, *decision, *reason;
-	char prev[65]; /* lowercase hex */
+	char prev[VS_SHA256_HEX_BYTES]; /* lowercase hex */
 };
 
 /* Parses one line (without its newline) strictly: JSON_REJECT_DUPLICATES, exactly the eight

@@ -14,7 +14,7 @@ char *audit_checkpoint_sign(const char *log_name, const struct audit_head *h, in
 			    const struct vs_key *key, struct vs_error *err)
 {
 	struct dsse_envelope *env = NULL;
-	char hex[65], when[32], *payload = NULL, *out = NULL;
+	char hex[VS_SHA256_HEX_BYTES], when[32], *payload = NULL, *out = NULL;
 	json_t *o;
 
 	hex_encode(h->hash, 32, hex);

@@ -61,7 +61,7 @@ static int check_pins(const struct policy *p, enum boot_kind kind, int fd, const
 {
 	const struct policy_boot_pin *path_pin = NULL, *match = NULL;
 	struct merkle_result mr;
-	char hex[65];
+	char hex[VS_SHA256_HEX_BYTES];
 	int any = 0;
 
 	for (size_t i = 0; i < p->boot.npins; i++) {

@@ -58,6 +58,10 @@
 #define VS_MAX_BOOT_FILES 16                /* boot files (loader, kernel, ACPI tables…) per domain */
 #define VS_MAX_PROTECTED_PATHS 16           /* vmseal's own paths the domain XML may not name */
 
+/* Text of fixed-size values, NUL included: a buffer of these is char[VS_..._BYTES] */
+#define VS_SHA256_HEX_BYTES 65              /* a SHA-256 in lowercase hex: digest, keyid, chain head */
+#define VS_SHARE_SET_HEX_BYTES 33           /* a key backup's share-set id: 16 random bytes in hex */
+
 #define VS_CHUNK_SIZE (4u << 20)            /* Merkle leaf size, bytes */
 #define VS_MERKLE_MAX_THREADS 64
 

@@ -981,7 +981,7 @@ int policy_check_subject(const struct policy *p, int fd, const char *name, const
 			 int64_t now, const struct merkle_opts *mo, struct merkle_result *mr,
 			 struct vs_error *why, struct vs_error *err)
 {
-	char t[32], hex[65];
+	char t[32], hex[VS_SHA256_HEX_BYTES];
 	struct stat st;
 
 	vs_error_clear(why);

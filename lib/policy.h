@@ -65,7 +65,7 @@ struct policy_template {
 struct policy_boot_pin {
 	char path[VS_MAX_PATH_BYTES]; /* "" : any path; else this pin decides for exactly this path */
 	enum boot_kind kind;
-	char digest[65];              /* vmseal-merkle-sha256 */
+	char digest[VS_SHA256_HEX_BYTES]; /* vmseal-merkle-sha256 */
 	uint64_t size;
 	size_t ncmdlines;             /* kernel pins: the command lines it may boot with */
 	char (*cmdlines)[VS_MAX_CMDLINE_BYTES];
@@ -126,7 +126,7 @@ struct policy {
 	size_t nkeys;
 	struct policy_template *templates;
 	size_t ntemplates;
-	char (*revoked)[65]; /* sorted */
+	char (*revoked)[VS_SHA256_HEX_BYTES]; /* sorted */
 	size_t nrevoked;
 	struct policy_gateway gateway;
 	struct policy_boot boot;           /* the "boot" section; empty: no boot file is trusted */
@@ -135,7 +135,7 @@ struct policy {
 	char audit_log[VS_MAX_PATH_BYTES]; /* "" when unset */
 	struct policy_key **key_order;     /* the keys sorted by id (policy_find_key) */
 	char object[VS_ERR_OBJECT_MAX];    /* the policy's name in errors (its path) */
-	char digest[65];                   /* SHA-256 of the policy bytes, for caches */
+	char digest[VS_SHA256_HEX_BYTES]; /* SHA-256 of the policy bytes, for caches */
 	int64_t expires;                   /* "expires": the bundle's end of life; 0: none */
 	char warning[VS_ERR_REASON_MAX];   /* set by policy_load: expires within a week; "" else */
 };

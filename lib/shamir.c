@@ -134,7 +134,7 @@ void share_clear(struct key_share *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static void sha256_hex(const uint8_t *data, size_t len, char out[65])
+static void sha256_hex(const uint8_t *data, size_t len, char out[VS_SHA256_HEX_BYTES])
 {
 	uint8_t md[32];
 
@@ -145,7 +145,7 @@ static void sha256_hex(const uint8_t *data, size_t len, char out[65])
 char *share_encode(const struct key_share *s)
 {
 	json_t *o = json_object();
-	char digest[65], sum[65], created[32], *b64 = NULL, *text = NULL, *line = NULL;
+	char digest[VS_SHA256_HEX_BYTES], sum[VS_SHA256_HEX_BYTES], created[32], *b64 = NULL, *text = NULL, *line = NULL;
 	int bad = 0;
 	size_t n;
 
@@ -238,7 +238,7 @@ int share_parse(const char *text, size_t len, const char *object, struct key_sha
 					     "size", "secret_sha256", "public_key", "share",
 					     "checksum", NULL};
 	const char *v, *key;
-	char sum[65];
+	char sum[VS_SHA256_HEX_BYTES];
 	json_error_t jerr;
 	json_t *root, *e;
 	json_int_t n;
@@ -354,7 +354,7 @@ int share_parse(const char *text, size_t len, const char *object, struct key_sha
 	}
 	memcpy(s->data, raw, dlen);
 	{
-		char have[65];
+		char have[VS_SHA256_HEX_BYTES];
 
 		sha256_hex(s->data, s->size, have);
 		if (CRYPTO_memcmp(have, sum, 64) != 0) {

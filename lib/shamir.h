@@ -37,7 +37,7 @@ struct key_share {
 	enum key_alg alg;
 	int64_t created; /* 0: unknown */
 	int encrypted;
-	char set[33];
+	char set[VS_SHARE_SET_HEX_BYTES];
 	unsigned index, threshold, count;
 	size_t size;
 	uint8_t secret_sha256[32];

@@ -127,7 +127,7 @@ int ssh_store_open_redis(struct replay_store *redis, const struct sshkey *ca,
 {
 	struct ssh_store *s;
 	uint8_t h[32];
-	char hex[65];
+	char hex[VS_SHA256_HEX_BYTES];
 
 	*out = NULL;
 	if (!(s = store_new(ca, err)))

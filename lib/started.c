@@ -65,7 +65,7 @@ static int record_path(const char *state_dir, const char *domain, char *out, siz
 		       struct vs_error *err)
 {
 	uint8_t md[32];
-	char hex[65];
+	char hex[VS_SHA256_HEX_BYTES];
 
 	if (!EVP_Digest(domain, strlen(domain), md, NULL, EVP_sha256(), NULL))
 		return vs_fail(err, VS_ERR_INTERNAL, domain, "SHA-256 failed");

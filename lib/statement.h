@@ -32,8 +32,8 @@ enum boot_kind {
 struct statement {
 	enum statement_predicate predicate;
 	char subject_name[VS_MAX_NAME_BYTES];
-	char digest[65];           /* vmseal-merkle-sha256, lowercase hex */
-	char sha256[65];           /* optional plain SHA-256 of the whole file; "" when absent */
+	char digest[VS_SHA256_HEX_BYTES]; /* vmseal-merkle-sha256, lowercase hex */
+	char sha256[VS_SHA256_HEX_BYTES]; /* optional plain SHA-256 of the whole file; "" when absent */
 	char template_name[VS_MAX_NAME_BYTES]; /* template.name, or boot.name */
 	int64_t template_version;              /* template.version, or boot.version */
 	char format[16];           /* template only: "qcow2", "raw" */

@@ -60,7 +60,7 @@ static void usage(FILE *f)
 /* Prints the name like sha256sum does: escape newline and backslash, flag the line with '\'. */
 static void print_line(const struct merkle_result *r, int with_sha256, const char *name)
 {
-	char root[65], sha[65];
+	char root[VS_SHA256_HEX_BYTES], sha[VS_SHA256_HEX_BYTES];
 	int escape = strpbrk(name, "\n\\") != NULL;
 
 	hex_encode(r->root, 32, root);

@@ -299,7 +299,7 @@ static int check_options(struct sign_job *j)
 static int countersign(const struct sign_job *j, const struct vs_key *key, const struct merkle_result *mr,
 		       struct dsse_envelope **env, struct statement *st, struct vs_error *err)
 {
-	char hex[65];
+	char hex[VS_SHA256_HEX_BYTES];
 	struct statement_expect want = {
 		.digest = hex, .size = mr->size, .name = j->tmpl, .version = j->version,
 		.template_only = j->used_template, .kind = j->kind, .cmdlines = j->cmdlines,

@@ -332,7 +332,7 @@ static int cmd_acknowledge(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *reason = NULL, *headfile = DEFAULT_HEAD, *path;
-	char oldlog[VS_MAX_PATH_BYTES] = "", why[VS_MAX_AUDIT_LINE_BYTES / 2], hex[65];
+	char oldlog[VS_MAX_PATH_BYTES] = "", why[VS_MAX_AUDIT_LINE_BYTES / 2], hex[VS_SHA256_HEX_BYTES];
 	char abspath[VS_MAX_PATH_BYTES];
 	struct audit_verify_result res;
 	struct audit_head old, now;
@@ -397,7 +397,7 @@ static int cmd_rotate(int argc, char **argv)
 	char abspath[VS_MAX_PATH_BYTES];
 	struct audit_head seal, cont;
 	struct vs_error err = {0};
-	char hex[65];
+	char hex[VS_SHA256_HEX_BYTES];
 	int o;
 
 	optind = 1;

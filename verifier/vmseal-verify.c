@@ -81,7 +81,7 @@ static void print_json(const char *image, const struct image_verdict *v, const s
 		       int runtime_error)
 {
 	json_t *o = json_object(), *signers = json_array();
-	char hex[65];
+	char hex[VS_SHA256_HEX_BYTES];
 	char *s;
 
 	json_object_set_new(o, "image", json_string(image));
