@@ -45,9 +45,10 @@ struct call_opts {
 	int verbose, print_request, dry_run;
 };
 
-/* Takes getopt's option c (one of CALL_OPT_*) into o: 1 when it was one, 0 when it is not, -1
- * after a usage error was printed. */
-int call_option(int c, const char *arg, struct call_opts *o);
+/* getopt_long over opts, taking the CALL_COMMON_OPTIONS into o: the next other option, -1 at
+ * the end, CALL_GETOPT_FAILED after a usage error was printed. */
+#define CALL_GETOPT_FAILED (-2)
+int call_getopt(int argc, char **argv, const struct option *opts, struct call_opts *o);
 
 /* Checks that --url and --key were given (1 or more keys): 0, or -1 after a usage error. */
 int call_opts_check(const struct call_opts *o);
@@ -70,6 +71,11 @@ int call_send(struct call_session *s, struct gwclient_call *call, struct gwclien
 	      struct vs_error *err);
 
 void call_close(struct call_session *s);
+
+/* One call in a session of its own, its 2xx answer's JSON object (*ans) and the string member
+ * name of it (*value): gwclient_response_string's result. */
+int call_member(const struct call_opts *o, struct gwclient_call *call, const char *name,
+		json_t **ans, const char **value, struct vs_error *err);
 
 /* vmseal-call ssh-cert (call_ssh.c); argv[0] is "ssh-cert". */
 int call_ssh_cert(int argc, char **argv);

@@ -8,7 +8,8 @@
 #include "lib/cli.h"
 #include "lib/util.h"
 
-int call_option(int c, const char *arg, struct call_opts *o)
+/* Takes option c into o: 1 when it is a common one, 0 when it is not, -1 on a usage error. */
+static int call_option(int c, const char *arg, struct call_opts *o)
 {
 	uint64_t v;
 
@@ -37,6 +38,19 @@ int call_option(int c, const char *arg, struct call_opts *o)
 	default:
 		return 0;
 	}
+}
+
+int call_getopt(int argc, char **argv, const struct option *opts, struct call_opts *o)
+{
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if ((r = call_option(c, optarg, o)) < 0)
+			return CALL_GETOPT_FAILED;
+		if (!r)
+			return c;
+	}
+	return -1;
 }
 
 int call_opts_check(const struct call_opts *o)
@@ -111,4 +125,22 @@ void call_close(struct call_session *s)
 	key_free(s->gateway_key);
 	gwclient_free(s->gw);
 	memset(s, 0, sizeof(*s));
+}
+
+int call_member(const struct call_opts *o, struct gwclient_call *call, const char *name,
+		json_t **ans, const char **value, struct vs_error *err)
+{
+	struct call_session s;
+	struct gwclient_response resp = {0};
+	int r;
+
+	*ans = NULL;
+	r = call_open(o, &s, err);
+	if (r == 0)
+		r = call_send(&s, call, &resp, err);
+	if (r == 0)
+		r = gwclient_response_string(&resp, name, ans, value, err);
+	gwclient_response_free(&resp);
+	call_close(&s);
+	return r;
 }

@@ -112,22 +112,18 @@ int call_ssh_cert(int argc, char **argv)
 	const char *sshkey_path = NULL, *out = NULL, *certline;
 	size_t np = 0, len = 0;
 	int64_t validity = 600;
-	int force = 0, c, r, rc = 2;
+	int force = 0, c, rc = 2;
 	struct call_opts co = {0};
-	struct call_session cs = {0};
 	struct gwclient_call call = {.method = "POST", .target = "/v1/ssh/certs"};
-	struct gwclient_response resp = {0};
 	struct sshkey *key = NULL;
 	struct vs_error err = {0};
 	json_t *req = NULL, *ans = NULL, *jp;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if ((r = call_option(c, optarg, &co)) < 0)
-			return 2;
-		if (r)
-			continue;
+	while ((c = call_getopt(argc, argv, opts, &co)) != -1) {
 		switch (c) {
+		case CALL_GETOPT_FAILED:
+			return 2;
 		case 's': sshkey_path = optarg; break;
 		case 'n':
 			if (np == VS_MAX_SSH_PRINCIPALS || strlen(optarg) > VS_MAX_SSH_PRINCIPAL_BYTES)
@@ -189,8 +185,7 @@ int call_ssh_cert(int argc, char **argv)
 	}
 	call.body = body;
 	call.body_len = strlen(body);
-	if (call_open(&co, &cs, &err) < 0 || call_send(&cs, &call, &resp, &err) < 0 ||
-	    gwclient_response_string(&resp, "certificate", &ans, &certline, &err) < 0 ||
+	if (call_member(&co, &call, "certificate", &ans, &certline, &err) < 0 ||
 	    check_cert(certline, key, principals, np, &err) < 0 ||
 	    file_write_atomic(out, certline, strlen(certline), 0644, 1, &err) < 0)
 		goto fail;
@@ -203,8 +198,6 @@ fail:
 	vs_error_print(PROG, &err);
 	rc = vs_error_exit_code(&err);
 out:
-	call_close(&cs);
-	gwclient_response_free(&resp);
 	json_decref(req);
 	json_decref(ans);
 	free(body);
@@ -241,21 +234,17 @@ int call_ssh_krl(int argc, char **argv)
 	size_t n = 0;
 	uint8_t *krl = NULL;
 	struct call_opts co = {0};
-	struct call_session cs = {0};
 	struct gwclient_call call = {.method = "GET", .target = "/v1/ssh/krl"};
-	struct gwclient_response resp = {0};
 	struct sshkrl k = {0};
 	struct vs_error err = {0};
 	json_t *ans = NULL;
-	int c, r, rc = 2;
+	int c, rc = 2;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if ((r = call_option(c, optarg, &co)) < 0)
-			return 2;
-		if (r)
-			continue;
+	while ((c = call_getopt(argc, argv, opts, &co)) != -1) {
 		switch (c) {
+		case CALL_GETOPT_FAILED:
+			return 2;
 		case 'o': out = optarg; break;
 		case 'h':
 			usage_krl(stdout);
@@ -269,8 +258,7 @@ int call_ssh_krl(int argc, char **argv)
 		return cli_usage_error(KRL_PROG, "needs --out FILE");
 	if (call_opts_check(&co) < 0)
 		return 2;
-	if (call_open(&co, &cs, &err) < 0 || call_send(&cs, &call, &resp, &err) < 0 ||
-	    gwclient_response_string(&resp, "krl", &ans, &b64, &err) < 0)
+	if (call_member(&co, &call, "krl", &ans, &b64, &err) < 0)
 		goto fail;
 	if (b64_decode(b64, strlen(b64), 0, &krl, &n) < 0) {
 		vs_fail(&err, VS_ERR_INPUT, "answer", "no base64 KRL in the gateway's answer");
@@ -287,8 +275,6 @@ fail:
 	vs_error_print(PROG, &err);
 	rc = vs_error_exit_code(&err);
 out:
-	call_close(&cs);
-	gwclient_response_free(&resp);
 	sshkrl_clear(&k);
 	json_decref(ans);
 	free(krl);

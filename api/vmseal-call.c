@@ -173,18 +173,16 @@ int main(int argc, char **argv)
 	struct gwclient_response resp = {0};
 	struct vs_error err = {0};
 	char *body = NULL;
-	int c, r, rc = 2;
+	int c, rc = 2;
 
 	if (argc > 1 && !strcmp(argv[1], "ssh-cert"))
 		return call_ssh_cert(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "ssh-krl"))
 		return call_ssh_krl(argc - 1, argv + 1);
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if ((r = call_option(c, optarg, &o)) < 0)
-			return 2;
-		if (r)
-			continue;
+	while ((c = call_getopt(argc, argv, opts, &o)) != -1) {
 		switch (c) {
+		case CALL_GETOPT_FAILED:
+			return 2;
 		case 'p': o.print_request = 1; break;
 		case 'n': o.dry_run = 1; break;
 		case 'h':
