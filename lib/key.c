@@ -680,7 +680,7 @@ static int entropy_ready(int wait)
 		return 0;
 	if (errno != EAGAIN || !wait)
 		return -1;
-	fprintf(stderr, "vmseal: waiting for the kernel entropy pool to be initialised...\n");
+	/* silently: front ends say that they wait (signer/vmseal-key.c key_cmd_entropy) */
 	while (getrandom(&b, 1, 0) != 1)
 		if (errno != EINTR)
 			return -1;

@@ -159,7 +159,7 @@ int cmd_backup(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (shamir_split(secret, len, n, k, shares, &err) < 0)
+	if (key_cmd_entropy(1, &err) < 0 || shamir_split(secret, len, n, k, shares, &err) < 0)
 		goto out;
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
 		vs_fail(&err, VS_ERR_INTERNAL, "set", "no randomness");

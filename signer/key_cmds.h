@@ -13,4 +13,9 @@ int cmd_backup(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
 int cmd_destroy(int argc, char **argv);
 
+struct vs_error;
+/* The entropy gate of every command that makes a secret: 0 when the kernel's pool is ready;
+ * otherwise -1 at once without wait, or after saying on stderr that it waits for it. */
+int key_cmd_entropy(int wait, struct vs_error *err);
+
 #endif

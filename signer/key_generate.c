@@ -107,7 +107,7 @@ int cmd_generate(int argc, char **argv)
 	if (uri) {
 		if (no_pass)
 			return cli_usage_error(prog, "--no-passphrase means nothing with --pkcs11");
-		if (!wait && key_entropy_ready(0, &err) < 0)
+		if (key_cmd_entropy(wait, &err) < 0)
 			goto out;
 		if (keymeta_create_p11_key(alg, uri, passfile, out, &k, &err) < 0)
 			goto out;
@@ -120,7 +120,8 @@ int cmd_generate(int argc, char **argv)
 			     : passphrase_prompt("New passphrase: ", 1, &pass, &err) < 0)
 			goto out;
 	}
-	if (keymeta_create_key(alg, wait, out, pass, NULL, &k, &err) < 0)
+	if (key_cmd_entropy(wait, &err) < 0 ||
+	    keymeta_create_key(alg, wait, out, pass, NULL, &k, &err) < 0)
 		goto out;
 	printf("%s\n", key_id(k));
 	rc = 0;

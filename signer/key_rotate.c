@@ -247,7 +247,8 @@ int cmd_rotate(int argc, char **argv)
 	memset(&lineage, 0, sizeof(lineage));
 	lineage.version = old.version + 1;
 	memcpy(lineage.replaces, old.keyid, sizeof(lineage.replaces));
-	if (keymeta_create_key(alg, wait, newbase, pass, &lineage, &k, &err) < 0)
+	if (key_cmd_entropy(wait, &err) < 0 ||
+	    keymeta_create_key(alg, wait, newbase, pass, &lineage, &k, &err) < 0)
 		goto out;
 	fault_point("rotate-after-new-key");
 	/*

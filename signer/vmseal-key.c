@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lib/cli.h"
+#include "lib/key.h"
 #include "signer/key_cmds.h"
 
 static const struct {
@@ -40,6 +41,17 @@ static void usage(FILE *f)
 		"Run 'vmseal-key COMMAND --help' for the options of one command.\n"
 		"\n"
 		"Exit status: 0 success, 1 denied or verification failed, 2 usage or runtime error.\n");
+}
+
+int key_cmd_entropy(int wait, struct vs_error *err)
+{
+	if (key_entropy_ready(0, err) == 0)
+		return 0;
+	if (!wait)
+		return -1;
+	vs_error_clear(err);
+	fprintf(stderr, "vmseal: waiting for the kernel entropy pool to be initialised...\n");
+	return key_entropy_ready(1, err);
 }
 
 int main(int argc, char **argv)
