@@ -89,7 +89,8 @@ static void usage(FILE *f)
 "\n"
 "Started check: at \"started begin\" the files QEMU holds open (/proc/PID/fd, PID from\n"
 "qemu_pid_dir/DOMAIN.pid) must be those start begin verified (kept MAC'd in state_dir); a\n"
-"file swapped in between exits 1 (audited as a swap) and libvirt kills the domain.\n"
+"file swapped in between exits 1 (audited as a swap) and libvirt kills the domain. The\n"
+"record also holds start begin's enforce and audit log: this check reads no policy.\n"
 "\n"
 "Options (for manual runs; libvirt passes none, use the config file):\n"
 "  --config FILE     configuration file (default " DEFAULT_CONFIG ")\n"
@@ -588,6 +589,7 @@ static int judge_domain(struct run *run, struct hook_config *cfg, const char *ar
 	/* start begin keeps what it verified, for the started begin check */
 	snprintf(rec.domain, sizeof(rec.domain), "%s", argv_domain);
 	rec.enforce = policy->enforce;
+	snprintf(rec.audit_log, sizeof(rec.audit_log), "%s", run->audit_path);
 	if (keep)
 		dc.record = &rec;
 	for (size_t i = 0; i < dom->ndisks; i++) {
@@ -672,31 +674,44 @@ out:
 static int check_started(struct run *run, struct hook_config *cfg, const char *argv_domain)
 {
 	struct policy *policy = NULL;
+	/* what start begin decided under: its enforce, for the one audit-only rule (policy_refusal) */
+	struct policy under = {0};
 	struct started_record rec = {0};
-	struct vs_error err = {0};
+	struct vs_error err = {0}, rerr = {0};
 	uint8_t secret[HOSTSECRET_BYTES];
 	char object[VS_MAX_NAME_BYTES + 16], reason[VS_ERR_OBJECT_MAX + VS_ERR_REASON_MAX + 64];
 	pid_t pid;
-	int rc;
+	int rc, have_rec;
 
 	memset(secret, 0, sizeof(secret));
-	if (policy_load_state_opts(cfg->policy, cfg->trust_state[0] ? cfg->trust_state : NULL, POLICY_LAZY_KEYS,
-				   &policy, &err) < 0) {
-		rc = deny_domain(run, &err);
+	/* start begin's MAC'd record says what it verified, under which enforce, into which audit
+	 * log: this check needs no policy (reading one costs with its size). Only without a record
+	 * that names its log is the policy read, for its audit_log. */
+	have_rec = state_dir_ready(cfg, &rerr) == 0 && hostsecret_load(cfg->state_dir, 0, secret, &rerr) == 0 &&
+		   started_record_read(cfg->state_dir, secret, argv_domain, &rec, &rerr) == 0;
+	if (!cfg->audit_log[0] && have_rec && rec.audit_log[0]) {
+		snprintf(run->audit_path, sizeof(run->audit_path), "%s", rec.audit_log);
+	} else if (!cfg->audit_log[0]) {
+		if (policy_load_state_opts(cfg->policy, cfg->trust_state[0] ? cfg->trust_state : NULL,
+					   POLICY_LAZY_KEYS, &policy, &err) < 0) {
+			rc = deny_domain(run, &err);
+			goto out;
+		}
+		if (policy->audit_log[0])
+			snprintf(run->audit_path, sizeof(run->audit_path), "%s", policy->audit_log);
+	}
+	if (!have_rec) {
+		rc = deny_domain(run, &rerr);
 		goto out;
 	}
-	if (!cfg->audit_log[0] && policy->audit_log[0])
-		snprintf(run->audit_path, sizeof(run->audit_path), "%s", policy->audit_log);
-	if (head_check(run, cfg, &err) < 0 || state_dir_ready(cfg, &err) < 0 ||
-	    hostsecret_load(cfg->state_dir, 0, secret, &err) < 0 ||
-	    started_record_read(cfg->state_dir, secret, argv_domain, &rec, &err) < 0 ||
-	    started_read_pid(cfg->qemu_pid_dir, argv_domain, &pid, &err) < 0) {
+	under.enforce = rec.enforce;
+	if (head_check(run, cfg, &err) < 0 || started_read_pid(cfg->qemu_pid_dir, argv_domain, &pid, &err) < 0) {
 		rc = deny_domain(run, &err);
 		goto out;
 	}
 	snprintf(object, sizeof(object), "domain %s", run->domain);
 	if (started_check_pid(&rec, "/proc", pid, &err) < 0) {
-		const char *decision = policy_refusal(policy, &err) == DECISION_ALLOW_AUDIT_ONLY ? "would-deny" : "deny";
+		const char *decision = policy_refusal(&under, &err) == DECISION_ALLOW_AUDIT_ONLY ? "would-deny" : "deny";
 		struct vs_error aerr = {0};
 
 		snprintf(reason, sizeof(reason), "swap: %s: %s", err.object, err.reason);

@@ -100,6 +100,10 @@ int started_record_write(const char *state_dir, const uint8_t secret[static HOST
 	hex_encode((const uint8_t *)r->domain, strlen(r->domain), dhex);
 	n += (size_t)snprintf(buf + n, STARTED_MAX_RECORD_BYTES - n, RECORD_MAGIC "\ndomain %s\nenforce %d\n",
 			      dhex, r->enforce ? 1 : 0);
+	if (r->audit_log[0]) {
+		hex_encode((const uint8_t *)r->audit_log, strlen(r->audit_log), dhex);
+		n += (size_t)snprintf(buf + n, STARTED_MAX_RECORD_BYTES - n, "audit %s\n", dhex);
+	}
 	for (size_t i = 0; i < r->nfiles; i++) {
 		hex_encode((const uint8_t *)r->files[i].path, strlen(r->files[i].path), dhex);
 		n += (size_t)snprintf(buf + n, STARTED_MAX_RECORD_BYTES - n, "file %" PRIu64 " %" PRIu64 " %s\n",
@@ -175,6 +179,9 @@ int started_record_read(const char *state_dir, const uint8_t secret[static HOSTS
 			if (!strcmp(line, "enforce 1"))
 				r->enforce = 1;
 			else if (strcmp(line, "enforce 0"))
+				goto bad;
+		} else if (nl == 3 && !strncmp(line, "audit ", 6)) {
+			if (hex_text(line + 6, r->audit_log, sizeof(r->audit_log)) < 0 || r->audit_log[0] != '/')
 				goto bad;
 		} else {
 			if (sscanf(line, "file %" SCNu64 " %" SCNu64 " %8192s", &dev, &ino, hex) != 3 ||

@@ -24,6 +24,7 @@ struct started_file {
 struct started_record {
 	char domain[VS_MAX_NAME_BYTES];
 	int enforce;
+	char audit_log[VS_MAX_PATH_BYTES]; /* the log start begin wrote to ("": not recorded) */
 	struct started_file *files;
 	size_t nfiles, cap;
 };

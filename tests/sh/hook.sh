@@ -99,6 +99,13 @@ expect_deny "started begin: a record changed without the host secret's MAC denie
 	"record of start begin is malformed or has no valid MAC" hook web1 started begin web1-start-begin.xml
 cp rec.keep "$rec"
 expect_rc "started begin with the record restored" 0 hook web1 started begin web1-start-begin.xml
+# start begin's record says enforce and the audit log: the started check reads no policy (it
+# costs with the policy's size); the one named here does not even exist
+n=$(wc -l < audit.jsonl)
+hook_nopolicy() { HOOK_POLICY=$T/no-such-policy.json hook "$@"; }
+expect_rc "started begin reads no policy" 0 hook_nopolicy web1 started begin web1-start-begin.xml
+[ "$(wc -l < audit.jsonl)" = $((n + 1)) ] && pass "started begin without the policy still audited" \
+	|| fail "started audit without the policy: $(tail -1 audit.jsonl)"
 unholder
 grep -q '"event":"hook.start".*base.qcow2: template \\"debian-12\\" version 3 (cached)' audit.jsonl \
 	&& pass "second decision comes from the allow-cache" || fail "no cached decision in audit"

@@ -43,6 +43,7 @@ static void test_record_round_trip(void)
 	CU_ASSERT_EQUAL(started_record_read(state, SECRET, "web1", &got, &err), 0);
 	CU_ASSERT_EQUAL(got.nfiles, 2);
 	CU_ASSERT_EQUAL(got.enforce, 1);
+	CU_ASSERT_STRING_EQUAL(got.audit_log, ""); /* none recorded */
 	CU_ASSERT_STRING_EQUAL(got.files[1].path, b);
 	CU_ASSERT_EQUAL(got.files[0].ino, (uint64_t)sa.st_ino);
 	started_record_free(&got);
@@ -50,6 +51,18 @@ static void test_record_round_trip(void)
 	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
 	CU_ASSERT_EQUAL(started_record_read(state, SECRET, "web2", &got, &err), -1); /* no record */
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "no record"));
+	/* the audit log start begin wrote to (the started check reads no policy for it) */
+	snprintf(r.audit_log, sizeof(r.audit_log), "/var/log/vmseal/audit\nlog.jsonl");
+	CU_ASSERT_EQUAL_FATAL(started_record_write(state, SECRET, &r, &err), 0);
+	CU_ASSERT_EQUAL(started_record_read(state, SECRET, "web1", &got, &err), 0);
+	CU_ASSERT_STRING_EQUAL(got.audit_log, r.audit_log);
+	CU_ASSERT_EQUAL(got.nfiles, 2);
+	started_record_free(&got);
+	/* a relative one is no record: refused even under a valid MAC */
+	snprintf(r.audit_log, sizeof(r.audit_log), "audit.jsonl");
+	CU_ASSERT_EQUAL_FATAL(started_record_write(state, SECRET, &r, &err), 0);
+	CU_ASSERT_EQUAL(started_record_read(state, SECRET, "web1", &got, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
 	started_record_free(&r);
 }
 
