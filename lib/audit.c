@@ -43,6 +43,12 @@ struct audit_log {
 	uint64_t last_seq;
 	uint8_t last_hash[HASH_LEN];
 	int sealed; /* the last entry is AUDIT_EVENT_ROTATE: the chain goes on in the file at path */
+	/* An fdatasync of this handle's log failed: Linux may have dropped the dirty pages, and a
+	 * later fdatasync that succeeds says nothing about them, so every later append and sync
+	 * fails with this error (whichever fdatasync it was: a caller's, a group round's, or the
+	 * one that makes the old file durable when the path moved on). Set under mu. */
+	int sync_failed;
+	struct vs_error sync_err;
 	char path[VS_MAX_PATH_BYTES];
 };
 
@@ -431,6 +437,26 @@ void audit_close(struct audit_log *log)
 	free(log);
 }
 
+/* The unit tests replace fdatasync (a slow or failing disk); release builds call it directly. */
+#ifdef VMSEAL_TEST_BUILD
+int (*audit_test_fdatasync)(int fd) = fdatasync;
+#define log_fdatasync(fd) audit_test_fdatasync(fd)
+#else
+#define log_fdatasync(fd) fdatasync(fd)
+#endif
+
+/* Fails the handle for good after a failed fdatasync (see sync_failed); called with mu held. */
+static int sync_fail(struct audit_log *log, int errnum, struct vs_error *err)
+{
+	if (!log->sync_failed) {
+		log->sync_failed = 1;
+		vs_fail(&log->sync_err, VS_ERR_IO, log->path, "fsync failed: %s", strerror(errnum));
+	}
+	if (err)
+		*err = log->sync_err;
+	return -1;
+}
+
 /* After a rename-style rotation or removal the path names another file: follow it, making
  * what was written to the old one durable first. Checked at most once a second (an lstat per
  * append is a fifth of an append's cost), so up to a second of events may still go to the
@@ -449,7 +475,14 @@ static int follow_path(struct audit_log *log, struct vs_error *err)
 		return 0;
 	if (open_log_fd(log->path, &fd, &st, err) < 0)
 		return -1;
-	fdatasync(log->fd);
+	/* What this handle wrote to the old file is durable only if this succeeds: a round that
+	 * syncs the new file later does not cover it. */
+	if (log_fdatasync(log->fd) < 0) {
+		int saved = errno;
+
+		close(fd);
+		return sync_fail(log, saved, err);
+	}
 	close(log->fd);
 	log->fd = fd;
 	log->dev = st.st_dev;
@@ -541,14 +574,6 @@ static void fault_mid_line(int fd, const char *buf, size_t len)
 	}
 }
 
-/* The unit tests replace fdatasync (a slow or failing disk); release builds call it directly. */
-#ifdef VMSEAL_TEST_BUILD
-int (*audit_test_fdatasync)(int fd) = fdatasync;
-#define log_fdatasync(fd) audit_test_fdatasync(fd)
-#else
-#define log_fdatasync(fd) fdatasync(fd)
-#endif
-
 int audit_sync(struct audit_log *log, struct vs_error *err)
 {
 	int fd, ret = 0;
@@ -556,13 +581,24 @@ int audit_sync(struct audit_log *log, struct vs_error *err)
 	/* fsync on a duplicate so that appends by other threads need not wait for the disk (and a
 	 * rotation that replaces the handle's descriptor meanwhile does not close ours). */
 	pthread_mutex_lock(&log->mu);
+	if (log->sync_failed) {
+		if (err)
+			*err = log->sync_err;
+		pthread_mutex_unlock(&log->mu);
+		return -1;
+	}
 	fd = dup(log->fd);
 	pthread_mutex_unlock(&log->mu);
 	if (fd < 0)
 		return vs_fail(err, VS_ERR_IO, log->path, "cannot dup: %s", strerror(errno));
 	/* fdatasync also writes the size, which is all an append changes besides data. */
-	if (log_fdatasync(fd) < 0)
-		ret = vs_fail(err, VS_ERR_IO, log->path, "fsync failed: %s", strerror(errno));
+	if (log_fdatasync(fd) < 0) {
+		int saved = errno;
+
+		pthread_mutex_lock(&log->mu);
+		ret = sync_fail(log, saved, err);
+		pthread_mutex_unlock(&log->mu);
+	}
 	close(fd);
 	return ret;
 }
@@ -579,6 +615,11 @@ int audit_append_seq(struct audit_log *log, const struct audit_event *ev, int du
 	    !ev->decision[0])
 		return vs_fail(err, VS_ERR_USAGE, log->path, "audit event needs actor, event and decision");
 	pthread_mutex_lock(&log->mu);
+	if (log->sync_failed) {
+		if (err)
+			*err = log->sync_err;
+		goto out;
+	}
 	if (follow_path(log, err) < 0)
 		goto out;
 	for (int attempt = 0;; attempt++) {

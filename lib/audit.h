@@ -77,6 +77,9 @@ int audit_append(struct audit_log *log, const struct audit_event *ev, struct vs_
 int audit_append_nosync(struct audit_log *log, const struct audit_event *ev, struct vs_error *err);
 int audit_append_seq(struct audit_log *log, const struct audit_event *ev, int durable,
 		     uint64_t *seq_out, struct vs_error *err);
+/* Makes what this handle wrote durable. The first failed fdatasync of the handle (here, in a
+ * group round, or of the old file when a rotation moved the path on) fails every later
+ * audit_append* and audit_sync of it with that error. */
 int audit_sync(struct audit_log *log, struct vs_error *err);
 
 /* NULL-safe. Does not sync. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for lib/audit.c: chain, tamper detection, torn lines, concurrency, group commit. */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -980,6 +981,64 @@ static void test_group_fsync_failure(void)
 	audit_test_fdatasync = fdatasync;
 }
 
+/* The fake disk for test_follow_sync_failure: the file with inode fail_ino cannot be synced. */
+static ino_t fail_ino;
+
+static int ino_fdatasync(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (st.st_ino == fail_ino) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A rotation moves the path on: what the handle wrote to the old file becomes durable only by
+ * the fdatasync of the old file as the handle follows, never by a round over the new file. That
+ * fdatasync failing must fail the call and, kept, every later one (it was ignored: the next
+ * durable caller's round synced the new file and reported its event durable, and the event
+ * before it, never durable, was lost without an error).
+ */
+static void test_follow_sync_failure(void)
+{
+	char *p = tmp_path("follow-fail.log"), *old = tmp_path("follow-fail.log.1");
+	struct audit_log *log = NULL;
+	struct audit_group *g = NULL;
+	struct vs_error err = {0};
+	struct audit_event ev = {"gateway", "gateway.sign", "x", "allow", NULL};
+	struct audit_head seal, cont;
+	struct stat st;
+
+	CU_ASSERT_EQUAL_FATAL(audit_open(p, &log, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(audit_group_start(log, &g, &err), 0);
+	CU_ASSERT_EQUAL(audit_group_append(g, &ev, 1, &err), 0);
+	/* written, and no round has synced it yet */
+	CU_ASSERT_EQUAL(audit_append_nosync(log, &ev, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(stat(p, &st), 0);
+	fail_ino = st.st_ino;
+	audit_test_fdatasync = ino_fdatasync;
+	CU_ASSERT_EQUAL_FATAL(audit_rotate(p, old, "test", &seal, &cont, &err), 0);
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(audit_group_append(g, &ev, 1, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "fsync failed"));
+	/* the disk works again: only the kept error can fail what follows */
+	audit_test_fdatasync = fdatasync;
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(audit_group_append(g, &ev, 1, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "fsync failed"));
+	CU_ASSERT_EQUAL(audit_group_append(g, &ev, 0, &err), -1);
+	CU_ASSERT_EQUAL(audit_append(log, &ev, &err), -1);
+	CU_ASSERT_EQUAL(audit_sync(log, &err), -1);
+	audit_group_stop(g);
+	audit_close(log);
+	CU_ASSERT_EQUAL(count_lines(p), 1); /* the continuation alone: nothing appended after the failure */
+}
+
 static void test_crash_mid_line(void)
 {
 	char *p = tmp_path("crash.log");
@@ -1023,6 +1082,7 @@ int main(void)
 		{"group commit: 1000 events from 4 threads", test_group_commit},
 		{"group commit: no durable caller returns before the fdatasync covering it", test_group_waiter_covered},
 		{"group commit: a failed fdatasync fails every caller it covered, and all later", test_group_fsync_failure},
+		{"a failed fdatasync of the old file as the handle follows a rotation fails it, and all later", test_follow_sync_failure},
 		{"kill -9 in the middle of a line", test_crash_mid_line},
 		{NULL, NULL},
 	};
