@@ -23,6 +23,7 @@ int attest_open(const char *image, const char *path, struct attest *a, struct vs
 	struct vs_error oe = {0};
 
 	a->fd = -1;
+	a->missing = 0;
 	if (!path) {
 		if (attest_default_path(image, a->path, sizeof(a->path), err) < 0)
 			return -1;
@@ -32,6 +33,7 @@ int attest_open(const char *image, const char *path, struct attest *a, struct vs
 	if (vs_open_input(a->path, VS_INPUT_REG, NULL, &a->fd, &a->st, &oe) == 0)
 		return 0;
 	if (oe.kind == VS_ERR_NOTFOUND) {
+		a->missing = 1;
 		vs_fail(why, VS_ERR_DENIED, image, "no attestation (%s not found)", a->path);
 		return 1;
 	}
@@ -59,21 +61,34 @@ static void verdict_unproven(const struct policy *p, struct image_verdict *v, co
 	v->decision = policy_denial(p);
 }
 
+int attest_read(const struct attest *a, const char *image, char **buf, size_t *len,
+		struct vs_error *why, struct vs_error *err)
+{
+	struct vs_error re = {0};
+
+	*buf = NULL;
+	if (fd_read_all(a->fd, a->path, VS_MAX_ATTESTATION_BYTES, buf, len, &re) == 0)
+		return 0;
+	if (re.kind != VS_ERR_INPUT) { /* I/O or memory: no verdict */
+		*err = re;
+		return -1;
+	}
+	/* too large: a verdict, the attestation named */
+	vs_fail(why, VS_ERR_DENIED, image, "attestation %s: %s", a->path, re.reason);
+	return 1;
+}
+
 int attest_eval(const struct policy *p, const struct attest *a, int fd, const char *image_name,
 		int64_t now, const struct merkle_opts *mo, struct image_verdict *v, struct vs_error *err)
 {
-	struct vs_error re = {0}, why = {0};
+	struct vs_error why = {0};
 	char *env = NULL;
 	size_t envlen = 0;
-	int r;
+	int r = attest_read(a, image_name, &env, &envlen, &why, err);
 
-	if (fd_read_all(a->fd, a->path, VS_MAX_ATTESTATION_BYTES, &env, &envlen, &re) < 0) {
-		if (re.kind != VS_ERR_INPUT) { /* I/O or memory: no verdict */
-			*err = re;
-			return -1;
-		}
-		/* too large: a verdict, the attestation named */
-		vs_fail(&why, VS_ERR_DENIED, image_name, "attestation %s: %s", a->path, re.reason);
+	if (r < 0)
+		return -1;
+	if (r == 1) {
 		verdict_unproven(p, v, &why);
 		return 0;
 	}

@@ -21,6 +21,7 @@ struct attest {
 	char path[VS_PATH_TMP_MAX];
 	int fd;         /* -1: not open */
 	struct stat st; /* its fstat: half of a verdict cache's key */
+	int missing;    /* attest_open found no file at path (the file is unsigned) */
 };
 
 /* Writes image's default attestation path (image + ATTEST_SUFFIX) to out. -1 (VS_ERR_INPUT,
@@ -34,7 +35,13 @@ int attest_default_path(const char *image, char *out, size_t outlen, struct vs_e
 int attest_open(const char *image, const char *path, struct attest *a, struct vs_error *why,
 		struct vs_error *err);
 
-/* Reads the open attestation (at most VS_MAX_ATTESTATION_BYTES) and evaluates the image open on
+/* Reads the open attestation: 0 with *buf (malloc'd, NUL-terminated) and *len; 1 when it is
+ * over VS_MAX_ATTESTATION_BYTES, a verdict: why (VS_ERR_DENIED) names image and the bound; -1
+ * on a read error (err). */
+int attest_read(const struct attest *a, const char *image, char **buf, size_t *len,
+		struct vs_error *why, struct vs_error *err);
+
+/* Reads the open attestation (attest_read) and evaluates the image open on
  * fd under p at now (policy_eval_image_opts; mo may be NULL). An oversized attestation is a
  * denial naming it. Returns 0 with v filled when a verdict was reached, -1 on a runtime error
  * (err), which callers treat as a denial. */

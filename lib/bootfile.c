@@ -12,13 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attest.h"
 #include "dsse.h"
 #include "merkle.h"
 #include "util.h"
 
 /* Opens path with the one safe open (lib/util.c: never blocks on a FIFO, no controlling tty,
  * fstat before any read) as a regular file. A missing file or one of another type is a verdict
- * (VS_ERR_DENIED in err, *missing set for ENOENT); other failures are errors. */
+ * (VS_ERR_DENIED in err, *missing set when not found); other failures are errors. */
 static int open_regular(const char *path, const char *what, struct stat *st, int *missing,
 			struct vs_error *err)
 {
@@ -27,7 +28,7 @@ static int open_regular(const char *path, const char *what, struct stat *st, int
 	*missing = 0;
 	if (vs_open_input(path, VS_INPUT_REG, what, &fd, st, err) == 0)
 		return fd;
-	*missing = errno == ENOENT;
+	*missing = err->kind == VS_ERR_NOTFOUND;
 	if (*missing || err->kind == VS_ERR_INPUT)
 		err->kind = VS_ERR_DENIED;
 	return -1;
@@ -151,35 +152,27 @@ static int check_rules(const struct policy *p, const struct dsse_envelope *env, 
 static int check_attestation(const struct policy *p, enum boot_kind kind, int fd, const char *path,
 			     const char *cmdline, int64_t now, struct bootfile_result *r, struct vs_error *err)
 {
-	char apath[VS_PATH_TMP_MAX], *buf = NULL;
 	struct dsse_envelope *env = NULL;
 	struct merkle_result mr = {0};
-	struct stat ast;
+	struct attest a;
+	char *buf = NULL;
 	size_t len;
-	int afd, missing, ret = -1;
+	int opened, ret = -1;
 
-	if ((size_t)snprintf(apath, sizeof(apath), "%s%s", path, BOOTFILE_ATTESTATION_SUFFIX) >= sizeof(apath))
-		return vs_fail(err, VS_ERR_INPUT, path, "attestation path too long");
-	afd = open_regular(apath, "attestation", &ast, &missing, &r->why);
-	if (afd < 0) {
-		if (r->why.kind != VS_ERR_DENIED) {
-			*err = r->why;
-			return -1;
-		}
-		r->unsigned_file = missing;
-		if (missing)
+	opened = attest_open(path, NULL, &a, &r->why, err);
+	if (opened < 0)
+		return -1;
+	if (opened == 1) { /* missing or not a file: a verdict */
+		r->unsigned_file = a.missing;
+		if (a.missing)
 			vs_fail(&r->why, VS_ERR_DENIED, path,
 				"unsigned %s: no attestation (%s not found) and no pin of the policy covers it",
-				boot_kind_name(kind), apath);
+				boot_kind_name(kind), a.path);
 		return 0;
 	}
-	if (fd_read_all(afd, apath, VS_MAX_ATTESTATION_BYTES, &buf, &len, err) < 0) {
-		if (err->kind == VS_ERR_INPUT) { /* too large: a verdict, not an error */
-			r->why = *err;
-			r->why.kind = VS_ERR_DENIED;
-			vs_error_clear(err);
-			ret = 0;
-		}
+	opened = attest_read(&a, path, &buf, &len, &r->why, err);
+	if (opened != 0) {
+		ret = opened < 0 ? -1 : 0;
 		goto out;
 	}
 	ret = 0;
@@ -216,7 +209,7 @@ static int check_attestation(const struct policy *p, enum boot_kind kind, int fd
 out:
 	dsse_free(env);
 	free(buf);
-	close(afd);
+	attest_close(&a);
 	return ret;
 }
 

@@ -7,12 +7,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "attest.h"
 #include "error.h"
 #include "filetrust.h"
 #include "policy.h"
 #include "statement.h"
 
-#define BOOTFILE_ATTESTATION_SUFFIX ".intoto.json"
+#define BOOTFILE_ATTESTATION_SUFFIX ATTEST_SUFFIX /* lib/attest.h: one attestation entry point */
 
 struct bootfile_result {
 	enum decision decision;   /* ALLOW_AUDIT_ONLY: denied, but the policy's enforce is false */

@@ -261,6 +261,24 @@ static void test_refusals(void)
 	CU_ASSERT_EQUAL(mkfifo(test_path("fifo"), 0600), 0);
 	d = check(p, BOOT_KIND_FIRMWARE, "fifo", NULL, NOW, why, sizeof(why));
 	EXPECT(d, DECISION_DENY, "firmware is a FIFO, not a regular file");
+	/* an attestation over the bound or a FIFO in its place: denials (lib/attest), not errors */
+	write_file("bigatt.fd", "fw", 2);
+	CU_ASSERT_EQUAL(truncate(test_path("bigatt.fd"), 4096), 0);
+	{
+		char apath[300];
+		int afd;
+
+		snprintf(apath, sizeof(apath), "%s%s", test_path("bigatt.fd"), BOOTFILE_ATTESTATION_SUFFIX);
+		afd = open(apath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		CU_ASSERT_FATAL(afd >= 0 && ftruncate(afd, VS_MAX_ATTESTATION_BYTES + 1) == 0);
+		close(afd);
+		d = check(p, BOOT_KIND_FIRMWARE, "bigatt.fd", NULL, NOW, why, sizeof(why));
+		EXPECT(d, DECISION_DENY, "limit is 1048576");
+		CU_ASSERT_EQUAL(unlink(apath), 0);
+		CU_ASSERT_EQUAL(mkfifo(apath, 0600), 0);
+		d = check(p, BOOT_KIND_FIRMWARE, "bigatt.fd", NULL, NOW, why, sizeof(why));
+		EXPECT(d, DECISION_DENY, "is a FIFO, not a regular file");
+	}
 	/* a missing file */
 	d = check(p, BOOT_KIND_FIRMWARE, "missing.fd", NULL, NOW, why, sizeof(why));
 	EXPECT(d, DECISION_DENY, "firmware: cannot open: No such file");
