@@ -18,12 +18,12 @@
 #include "api/gateway_http.h"
 #include "api/gateway_routes.h"
 #include "lib/denyagg.h"
+#include "lib/gwwire.h"
 #include "lib/policy_gateway.h"
 #include "lib/replay_redis.h"
 #include "lib/util.h"
 
 #define MAX_URI_BYTES VS_MAX_HEADER_BYTES
-#define RESPONSE_LABEL "gw"
 #define DISCARD_MAX_BYTES (4u << 20) /* read out of an oversized body before closing */
 
 /* One request, from the URI log callback until MHD reports it completed. */
@@ -53,11 +53,6 @@ static void collect_fields(struct MHD_Connection *conn, struct req *r)
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_field, r);
 }
 
-static const char *const required_components[] = {"@method", "@authority", "@path", "@query"};
-
-static const char *const accept_signature =
-	"sig1=(\"@method\" \"@authority\" \"@path\" \"@query\" \"content-digest\")"
-	";created;expires;nonce;keyid";
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
@@ -161,18 +156,13 @@ static void req_view_init(struct req_view *v, struct req *r, const char *method)
 static struct MHD_Response *make_response(struct gateway *gw, const struct req_view *rv,
 					  struct reply *rep, int want_accept_sig)
 {
-	static const char *const comps[] = {"@status", "content-type", "content-digest",
-					    "@method;req", "@path;req", "signature;req"};
 	char *body = NULL, *digest = NULL, *si = NULL, *sg = NULL;
 	struct http_field f[2];
 	struct http_field_list fl = {f, 2};
 	struct http_msg resp = {.status = (int)rep->status, .fields = http_field_list_get,
 				.fields_ctx = &fl, .request = &rv->msg};
-	struct httpsig_sign_params sp = {.label = RESPONSE_LABEL, .components = comps,
-					 .ncomponents = 6, .created = vs_now(), .with_alg = 1};
 	struct MHD_Response *mr = NULL;
 	struct vs_error err = {0};
-	const char *sigv = NULL;
 	size_t len;
 
 	if (!rep->body)
@@ -185,19 +175,9 @@ static struct MHD_Response *make_response(struct gateway *gw, const struct req_v
 		goto out;
 	f[0] = (struct http_field){"Content-Type", "application/json"};
 	f[1] = (struct http_field){"Content-Digest", digest};
-	/* A request without a usable Signature field gets a response that cannot cover it. */
-	if (!rv->msg.method || !rv->msg.authority ||
-	    http_field_list_get((void *)&rv->list, "signature", &sigv, 1) == 0 ||
-	    httpsig_sign(&resp, gw->resp_key, &sp, &si, &sg, &err) < 0) {
-		sp.ncomponents = 5;
-		if (httpsig_sign(&resp, gw->resp_key, &sp, &si, &sg, &err) < 0) {
-			sp.ncomponents = 3; /* no usable request line: status and body only */
-			if (httpsig_sign(&resp, gw->resp_key, &sp, &si, &sg, &err) < 0) {
-				fprintf(stderr, "vmseal-gateway: cannot sign response: %s\n",
-					err.reason);
-				goto out;
-			}
-		}
+	if (gwwire_sign_answer(&resp, gw->resp_key, vs_now(), &si, &sg, &err) < 0) {
+		fprintf(stderr, "vmseal-gateway: cannot sign response: %s\n", err.reason);
+		goto out;
 	}
 	mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (!mr)
@@ -208,7 +188,7 @@ static struct MHD_Response *make_response(struct gateway *gw, const struct req_v
 	MHD_add_response_header(mr, "Signature-Input", si);
 	MHD_add_response_header(mr, "Signature", sg);
 	if (want_accept_sig)
-		MHD_add_response_header(mr, "Accept-Signature", accept_signature);
+		MHD_add_response_header(mr, "Accept-Signature", GWWIRE_ACCEPT_SIGNATURE);
 out:
 	free(body);
 	free(digest);
@@ -259,8 +239,8 @@ struct claims {
 	struct replay_batch b;
 	int started;
 	char label[HTTPSIG_MAX_SIGS][HTTPSIG_MAX_LABEL + 1];
-	char nonce[HTTPSIG_MAX_SIGS][65]; /* for the audit reason, cut at 64 bytes */
-	char keyid[HTTPSIG_MAX_SIGS][65];
+	char nonce[HTTPSIG_MAX_SIGS][VS_AUDIT_PARAM_BYTES]; /* for the audit reason */
+	char keyid[HTTPSIG_MAX_SIGS][VS_AUDIT_PARAM_BYTES];
 };
 
 /* Waits for the claims; returns 1 with rep and why filled (401 replay, 503 store) when one of
@@ -309,8 +289,8 @@ static int claims_refused(struct gateway *gw, struct claims *c, struct reply *re
 static struct httpsig_verify_opts verify_opts(struct gateway *gw, const struct req *r)
 {
 	return (struct httpsig_verify_opts){
-		.key_lookup = policy_key_lookup, .key_ctx = gw, .required = required_components,
-		.nrequired = 4, .require_created = 1, .require_expires = 1, .require_nonce = 1,
+		.key_lookup = policy_key_lookup, .key_ctx = gw, .required = gwwire_call_components,
+		.nrequired = GWWIRE_CALL_NREQUIRED, .require_created = 1, .require_expires = 1, .require_nonce = 1,
 		.require_keyid = 1, .now = vs_now(), .max_skew_s = gw->policy->gateway.max_skew_s,
 		.max_future_skew_s = gw->policy->gateway.max_future_skew_s,
 		.max_validity_s = gw->policy->gateway.max_validity_s, .not_before = gw->started,
@@ -324,7 +304,7 @@ struct callctx {
 	char client[DENYAGG_CLIENT_BYTES + 8];  /* peer address and port */
 	char host[DENYAGG_CLIENT_BYTES];        /* peer address alone */
 	char cert[256];                         /* the client certificate's subject (mTLS) */
-	char signers[HTTPSIG_MAX_SIGS * 65 + 8]; /* every verified keyid, comma-separated */
+	char signers[HTTPSIG_MAX_SIGS * VS_SHA256_HEX_BYTES + 8]; /* every verified keyid, comma-separated */
 	int unauthenticated;                    /* no valid signature: counted, not logged */
 };
 

@@ -225,7 +225,7 @@ static int parse_args(int argc, char **argv, struct gateway_config *cfg, struct 
 		case OPT_AUDIT_CHECKPOINT: cfg->audit_checkpoint = optarg; break;
 		case OPT_CHECKPOINT_EVERY:
 			if (parse_uint_strict(optarg, 1, 1000000000, &v64) < 0) {
-				fprintf(stderr, PROG ": error: bad --checkpoint-every \"%s\" (see --help)\n", optarg);
+				cli_usage_error(PROG, "bad --checkpoint-every \"%s\"", optarg);
 				return -1;
 			}
 			cfg->checkpoint_every = (unsigned)v64;
@@ -233,9 +233,9 @@ static int parse_args(int argc, char **argv, struct gateway_config *cfg, struct 
 		case OPT_PREAUTH_MEMORY:
 			/* at least one body of the largest size must fit */
 			if (parse_uint_strict(optarg, VS_MAX_BODY_BYTES, VS_PREAUTH_MEMORY_MAX, &v64) < 0) {
-				fprintf(stderr, PROG ": error: bad --preauth-memory \"%s\": bytes from %u "
-						"to %llu (see --help)\n", optarg, VS_MAX_BODY_BYTES,
-					(unsigned long long)VS_PREAUTH_MEMORY_MAX);
+				cli_usage_error(PROG, "bad --preauth-memory \"%s\": bytes from %u to %llu",
+						optarg, VS_MAX_BODY_BYTES,
+						(unsigned long long)VS_PREAUTH_MEMORY_MAX);
 				return -1;
 			}
 			cfg->preauth_memory = (size_t)v64;
@@ -246,8 +246,7 @@ static int parse_args(int argc, char **argv, struct gateway_config *cfg, struct 
 		case 'v': cfg->verbose = 1; break;
 		case 'A':
 			if (gwnames_add(names, optarg, &err) < 0) {
-				fprintf(stderr, PROG ": error: bad --authority \"%s\": %s\n", optarg,
-					err.reason);
+				cli_usage_error(PROG, "bad --authority \"%s\": %s", optarg, err.reason);
 				return -1;
 			}
 			break;
@@ -256,8 +255,8 @@ static int parse_args(int argc, char **argv, struct gateway_config *cfg, struct 
 		case 'W':
 		case 'M':
 			if (parse_uint_strict(optarg, c == 'M', c == 'W' ? 3600 : 1000000, &v64) < 0) {
-				fprintf(stderr, PROG ": error: bad --%s \"%s\" (see --help)\n",
-					c == 'W' ? "request-timeout" : "max-connections", optarg);
+				cli_usage_error(PROG, "bad --%s \"%s\"",
+						c == 'W' ? "request-timeout" : "max-connections", optarg);
 				return -1;
 			}
 			v = (unsigned long)v64;
@@ -271,8 +270,8 @@ static int parse_args(int argc, char **argv, struct gateway_config *cfg, struct 
 		case 'T':
 		case 'R':
 			if (parse_uint_strict(optarg, 1, c == 'T' ? 256 : 1ul << 30, &v64) < 0) {
-				fprintf(stderr, PROG ": error: bad --%s \"%s\" (see --help)\n",
-					c == 'T' ? "threads" : "replay-capacity", optarg);
+				cli_usage_error(PROG, "bad --%s \"%s\"", c == 'T' ? "threads" : "replay-capacity",
+						optarg);
 				return -1;
 			}
 			v = (unsigned long)v64;
@@ -290,19 +289,19 @@ static int parse_args(int argc, char **argv, struct gateway_config *cfg, struct 
 			cli_version(PROG);
 			return 1;
 		default:
-			fprintf(stderr, PROG ": error: bad arguments (see --help)\n");
+			cli_usage_error(PROG, "bad option %s", cli_bad_option(argv));
 			return -1;
 		}
 	}
 	if (optind != argc || !cfg->listen || !cfg->tls_cert || !cfg->tls_key ||
 	    !cfg->policy_path || !cfg->libvirt_uri || !cfg->response_key) {
-		fprintf(stderr, PROG ": error: --listen, --tls-cert, --tls-key, --policy, --libvirt "
-				"and --response-key are required (see --help)\n");
+		cli_usage_error(PROG, "--listen, --tls-cert, --tls-key, --policy, --libvirt and "
+				"--response-key are required");
 		return -1;
 	}
 	if (cfg->ssh_state_dir && cfg->replay_url) {
-		fprintf(stderr, PROG ": error: --ssh-state-dir is not used with --replay-store: the SSH "
-				"CA's serials and revocations are kept in its Redis\n");
+		cli_usage_error(PROG, "--ssh-state-dir is not used with --replay-store: the SSH CA's "
+				"serials and revocations are kept in its Redis");
 		return -1;
 	}
 	cfg->ssh_shared = cfg->replay_url != NULL;

@@ -61,6 +61,7 @@
 /* Text of fixed-size values, NUL included: a buffer of these is char[VS_..._BYTES] */
 #define VS_SHA256_HEX_BYTES 65              /* a SHA-256 in lowercase hex: digest, keyid, chain head */
 #define VS_SHARE_SET_HEX_BYTES 33           /* a key backup's share-set id: 16 random bytes in hex */
+#define VS_AUDIT_PARAM_BYTES 65             /* a call's nonce or keyid quoted in an audit reason: cut at 64 */
 
 #define VS_CHUNK_SIZE (4u << 20)            /* Merkle leaf size, bytes */
 #define VS_MERKLE_MAX_THREADS 64
