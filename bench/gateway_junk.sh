@@ -15,15 +15,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 N=${JUNK_REQUESTS:-10000}
 export PATH="$top/$BUILD/bin:$PATH"
-work=$top/$BUILD/bench/junk
-rm -rf "$work"
-mkdir -p "$work"
-gwpid=
-trap '[ -n "$gwpid" ] && kill $gwpid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 # shellcheck source=bench/common/gateway_setup.bash
 . "$top/bench/common/gateway_setup.bash"
-cd "$work"
-umask 077
+bench_workdir junk
 make_gateway_keys
 vmseal-key generate --out stranger --no-passphrase >/dev/null
 {

@@ -12,15 +12,10 @@ BUILD=${BUILD:-build}
 count=${TPL_COUNT:-10}
 mib=${TPL_MIB:-128}
 export PATH="$top/$BUILD/bin:$PATH"
-work=$top/$BUILD/bench/templates
-rm -rf "$work"
-mkdir -p "$work/templates"
-gwpid=
-trap '[ -n "$gwpid" ] && kill $gwpid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 # shellcheck source=bench/common/gateway_setup.bash
 . "$top/bench/common/gateway_setup.bash"
-cd "$work"
-umask 077
+bench_workdir templates
+mkdir templates
 make_gateway_keys
 vmseal-key generate --out pipeline --no-passphrase >/dev/null
 for i in $(seq "$count"); do
@@ -37,7 +32,7 @@ vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --polic
 	--libvirt test:///default --response-key gwresp.key --audit-log "$work/audit.jsonl" \
 	--template-dir templates --threads "$(nproc)" >/dev/null 2>gw.log &
 gwpid=$!
-for _ in $(seq 300); do grep -q 'listening on' gw.log && break; sleep 0.05; done
+for _ in $(seq 300); do grep -qs 'listening on' gw.log && break; sleep 0.05; done
 port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' gw.log)
 [ -n "$port" ] || { cat gw.log >&2; exit 1; }
 loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
