@@ -6,14 +6,15 @@
  *
  *   vmseal-gateway.c        options, signals; calls the core, the HTTP front and the SSH CA
  *   gateway_http.c          libmicrohttpd, limits, signatures, roles, replay claims, responses
- *   gateway_conn.c          the connection guard (deadlines, descriptor budget)
+ *   gateway_conn.c          the connection guard (request deadlines)
+ *   gateway_defer.c         the thread that runs slow routes while their connection waits
  *   gateway_routes.c        the route table; a route gets one struct call
  *     gateway_domains.c, gateway_disks.c, gateway_ssh.c, gateway_sign.c, gateway_auditlog.c
  *     gateway_templates.c   (domains and disks use its template judgement and overlays)
  *   gateway_core.c          this file's functions: state, policy lock, audit, replies
  *
  * The core includes no other gateway header; routes never include gateway_http.h or
- * gateway_conn.h; the connection guard includes only the core.
+ * gateway_conn.h; the connection guard and the deferred calls include only the core.
  */
 #ifndef VMSEAL_GATEWAY_CORE_H
 #define VMSEAL_GATEWAY_CORE_H
@@ -84,6 +85,7 @@ struct gateway {
 	char *tls_cert_pem, *tls_key_pem, *client_ca_pem;
 	struct MHD_Daemon *daemon;
 	struct conn_guard *conns; /* gateway_conn.c */
+	struct defer *defer;      /* the deferred-call thread (gateway_defer.c) */
 	/* The @authority values a call may be signed for (--authority, else the certificate's
 	 * names with the bound port). name_ptrs[0..nnames) are published once, before the
 	 * "listening" line; until then every signed call is refused (nnames is read atomically). */
@@ -139,11 +141,18 @@ enum route_quorum { /* the policy's quorums (lib/policy_gateway.h) */
 	QUORUM_DELETE = POLICY_QUORUM_DELETE,
 };
 
+/* Its audit event must be durable before the answer, and its result is audited too. */
+#define ROUTE_CHANGES_STATE 1u
+/* Runs on the deferred-call thread (gateway_defer.h), its connection suspended, not on a
+ * libmicrohttpd worker: for a read that may take long. It gets no signers (c->who->n 0) and
+ * changes no state. */
+#define ROUTE_DEFERRED 2u
+
 struct route {
 	const char *method;
 	const char *pattern; /* "/v1/domains/{}/start": {} is one path segment, a name */
 	unsigned roles;      /* any of these role bits may call it; 0: no signature needed */
-	int changes_state;   /* its audit event must be durable before the answer */
+	unsigned flags;      /* ROUTE_CHANGES_STATE, ROUTE_DEFERRED */
 	enum route_quorum quorum;
 	const char *event;   /* audit event name */
 	route_fn fn;

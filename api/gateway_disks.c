@@ -266,7 +266,9 @@ out:
 #define OPER (ROLE_OPERATOR | ROLE_ADMIN)
 
 const struct route disk_routes[] = {
-	{"POST", "/v1/domains/{}/disks", OPER, 1, QUORUM_NONE, "gateway.domains.disks", disks_attach},
-	{"POST", "/v1/domains/{}/media", OPER, 1, QUORUM_NONE, "gateway.domains.media", media_change},
+	{"POST", "/v1/domains/{}/disks", OPER, ROUTE_CHANGES_STATE, QUORUM_NONE,
+	 "gateway.domains.disks", disks_attach},
+	{"POST", "/v1/domains/{}/media", OPER, ROUTE_CHANGES_STATE, QUORUM_NONE,
+	 "gateway.domains.media", media_change},
 };
 const size_t disk_nroutes = sizeof(disk_routes) / sizeof(disk_routes[0]);

@@ -246,16 +246,18 @@ out:
 
 const struct route domain_routes[] = {
 	{"GET", "/v1/domains", VIEW, 0, QUORUM_NONE, "gateway.domains.list", domains_list},
-	{"POST", "/v1/domains", OPER, 1, QUORUM_NONE, "gateway.domains.create", domain_create},
+	{"POST", "/v1/domains", OPER, ROUTE_CHANGES_STATE, QUORUM_NONE, "gateway.domains.create",
+	 domain_create},
 	{"GET", "/v1/domains/{}", VIEW, 0, QUORUM_NONE, "gateway.domains.get", domain_get},
-	{"DELETE", "/v1/domains/{}", ROLE_ADMIN, 1, QUORUM_DELETE, "gateway.domains.delete",
-	 domain_delete},
-	{"POST", "/v1/domains/{}/start", OPER, 1, QUORUM_NONE, "gateway.domains.start", domain_action},
-	{"POST", "/v1/domains/{}/shutdown", OPER, 1, QUORUM_NONE, "gateway.domains.shutdown",
-	 domain_action},
-	{"POST", "/v1/domains/{}/reboot", OPER, 1, QUORUM_NONE, "gateway.domains.reboot",
-	 domain_action},
-	{"POST", "/v1/domains/{}/destroy", ROLE_ADMIN, 1, QUORUM_DESTROY, "gateway.domains.destroy",
-	 domain_action},
+	{"DELETE", "/v1/domains/{}", ROLE_ADMIN, ROUTE_CHANGES_STATE, QUORUM_DELETE,
+	 "gateway.domains.delete", domain_delete},
+	{"POST", "/v1/domains/{}/start", OPER, ROUTE_CHANGES_STATE, QUORUM_NONE,
+	 "gateway.domains.start", domain_action},
+	{"POST", "/v1/domains/{}/shutdown", OPER, ROUTE_CHANGES_STATE, QUORUM_NONE,
+	 "gateway.domains.shutdown", domain_action},
+	{"POST", "/v1/domains/{}/reboot", OPER, ROUTE_CHANGES_STATE, QUORUM_NONE,
+	 "gateway.domains.reboot", domain_action},
+	{"POST", "/v1/domains/{}/destroy", ROLE_ADMIN, ROUTE_CHANGES_STATE, QUORUM_DESTROY,
+	 "gateway.domains.destroy", domain_action},
 };
 const size_t domain_nroutes = sizeof(domain_routes) / sizeof(domain_routes[0]);

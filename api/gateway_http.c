@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "api/gateway_conn.h"
+#include "api/gateway_defer.h"
 #include "api/gateway_http.h"
 #include "api/gateway_routes.h"
 #include "lib/denyagg.h"
@@ -41,6 +42,11 @@ struct req {
 	int fields_over; /* too many, or one too long: 431 */
 	int discard_body; /* a route without a signature (or none): its body is not kept */
 	size_t budgeted;  /* bytes of body counted in gw->pending_body_bytes */
+	/* A deferred route (gateway_defer.h): the connection is suspended until its answer is in. */
+	int deferred;             /* 1 while it runs, 2 once answered (atomic) */
+	struct MHD_Connection *conn;
+	struct req_view *rv;      /* the request, for the answer's signature */
+	struct reply drep;        /* the answer */
 };
 
 /* Collects the header fields into r (once more from scratch when called again). */
@@ -82,6 +88,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 				   __ATOMIC_RELAXED);
 	free(r->uri);
 	free(r->body);
+	free(r->rv);
+	json_decref(r->drep.body);
 	free(r);
 	*con_cls = NULL;
 }
@@ -467,6 +475,67 @@ static int audit_call(struct gateway *gw, const char *actor, const char *event, 
 	return gateway_audit(gw, actor, event, object, decision, reason, durable);
 }
 
+/* The deferred route's answer is in (on the deferred-call thread): the connection resumes and
+ * on_access sends it (deferred_answer). */
+static void deferred_done(void *arg, struct reply *rep)
+{
+	struct req *r = arg;
+
+	r->drep = *rep;
+	__atomic_store_n(&r->deferred, 2, __ATOMIC_RELEASE);
+	MHD_resume_connection(r->conn);
+}
+
+/* A deferred route, authorized and its claims granted (policy_lock held, released here): logged
+ * as allowed, then run on the deferred-call thread while the connection is suspended, so that
+ * this worker serves other connections meanwhile. */
+static enum MHD_Result handle_deferred(struct gateway *gw, struct MHD_Connection *conn,
+				       struct req *r, const struct route *rt, const char *name,
+				       struct req_view *rv, const char *actor, const char *object,
+				       const char *why, const struct callctx *cx)
+{
+	struct call c = {.gw = gw, .rt = rt, .name = name, .query = rv->msg.query, .body = r->body,
+			 .body_len = r->len, .client = cx->client};
+	struct defer_job *job = defer_job_new(&c);
+	struct reply rep = {0};
+	enum MHD_Result ret;
+
+	if (!job)
+		reply_error(&rep, 500, "internal", "out of memory");
+	else if (audit_call(gw, actor, rt->event, object, "allow", why, cx, 0) < 0)
+		reply_error(&rep, 503, "audit_unavailable", "the audit log cannot record this call");
+	gateway_policy_done(gw);
+	if (rep.body) {
+		defer_job_free(job);
+		ret = respond(gw, conn, rv, &rep, 0);
+		json_decref(rep.body);
+		free(rv);
+		return ret;
+	}
+	r->rv = rv;
+	r->conn = conn;
+	r->deferred = 1;
+	MHD_suspend_connection(conn);
+	defer_submit(gw, job, deferred_done, r);
+	return MHD_YES;
+}
+
+/* Called again once a deferred route's connection resumed: sends its answer. */
+static enum MHD_Result deferred_answer(struct gateway *gw, struct MHD_Connection *conn,
+				       struct req *r)
+{
+	enum MHD_Result ret;
+
+	if (__atomic_load_n(&r->deferred, __ATOMIC_ACQUIRE) != 2)
+		return MHD_YES; /* not resumed yet */
+	r->deferred = 0;
+	r->done = 1;
+	ret = respond(gw, conn, r->rv, &r->drep, 0);
+	json_decref(r->drep.body);
+	r->drep.body = NULL;
+	return ret;
+}
+
 static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, struct req *r,
 			      const char *method)
 {
@@ -518,7 +587,8 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 	if (authorize(gw, rt, rv, r, &rep, actor, sizeof(actor), why, sizeof(why), &accept_sig,
 		      &claims, &cx, &who) < 0)
 		goto deny;
-	if (!rt->changes_state && !strcmp(method, "GET") && claims.b.pending) {
+	if (!(rt->flags & (ROUTE_CHANGES_STATE | ROUTE_DEFERRED)) && !strcmp(method, "GET") &&
+	    claims.b.pending) {
 		/*
 		 * A read, with the claims on their way to a remote store (the in-process one has
 		 * answered already): the read runs and its answer is signed during the round trip.
@@ -544,14 +614,17 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 	}
 	if (claims_refused(gw, &claims, &rep, why, sizeof(why), &accept_sig))
 		goto deny;
+	if (rt->flags & ROUTE_DEFERRED)
+		return handle_deferred(gw, conn, r, rt, name, rv, actor, object, why, &cx);
 	/* The decision is logged (durably for a state change) before anything happens. */
-	if (audit_call(gw, actor, rt->event, object, "allow", why, &cx, rt->changes_state) < 0) {
+	if (audit_call(gw, actor, rt->event, object, "allow", why, &cx,
+		       rt->flags & ROUTE_CHANGES_STATE) < 0) {
 		reply_error(&rep, 503, "audit_unavailable", "the audit log cannot record this call");
 		gateway_policy_done(gw);
 		goto send;
 	}
 	route_run(gw, rt, &who, name, rv, r, cx.client, &rep);
-	if (rt->changes_state) {
+	if (rt->flags & ROUTE_CHANGES_STATE) {
 		char result[96];
 		json_t *code = rep.body ? json_object_get(rep.body, "error") : NULL;
 
@@ -708,6 +781,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	(void)url; (void)version;
 	if (!r)
 		return MHD_NO;
+	if (r->deferred)
+		return deferred_answer(gw, conn, r);
 	if (r->done) {
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -894,7 +969,9 @@ static void deny_stop(struct gateway *gw)
 int gateway_http_start(struct gateway *gw, struct vs_error *err)
 {
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_AUTO;
+	/* Suspend and resume: a deferred route's connection waits while its route runs elsewhere. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_AUTO |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *di;
 
 	memset(&ss, 0, sizeof(ss));
@@ -904,7 +981,7 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 		flags |= MHD_USE_IPv6;
 	if (gw->cfg.verbose)
 		flags |= MHD_USE_ERROR_LOG;
-	if (conn_guard_start(gw, err) < 0 || deny_start(gw, err) < 0)
+	if (conn_guard_start(gw, err) < 0 || deny_start(gw, err) < 0 || defer_start(gw, err) < 0)
 		return -1;
 	{
 		struct MHD_OptionItem o[20];
@@ -977,9 +1054,13 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 void gateway_http_stop(struct gateway *gw)
 {
 	conn_guard_stop_reaper(gw);
+	/* Every suspended connection is answered (resumed) before the daemon stops: stopping it
+	 * with one still suspended is not allowed. */
+	defer_stop(gw);
 	if (gw->daemon)
 		MHD_stop_daemon(gw->daemon);
 	gw->daemon = NULL;
 	conn_guard_free(gw); /* after the daemon: its CLOSED notifications use the guard */
 	deny_stop(gw);
+	defer_free(gw);
 }

@@ -300,9 +300,11 @@ static void ssh_ca_route(const struct call *c)
 const struct route ssh_routes[] = {
 	{"GET", "/v1/ssh/ca", VIEW, 0, QUORUM_NONE, "gateway.ssh.ca", ssh_ca_route},
 	{"GET", "/v1/ssh/krl", VIEW, 0, QUORUM_NONE, "gateway.ssh.krl", ssh_krl_route},
-	{"POST", "/v1/ssh/certs", ROLE_SSH, 1, QUORUM_NONE, "gateway.ssh.certs", ssh_certs_route},
-	{"POST", "/v1/ssh/host-certs", ROLE_OPERATOR | ROLE_ADMIN, 1, QUORUM_NONE,
+	{"POST", "/v1/ssh/certs", ROLE_SSH, ROUTE_CHANGES_STATE, QUORUM_NONE,
+	 "gateway.ssh.certs", ssh_certs_route},
+	{"POST", "/v1/ssh/host-certs", ROLE_OPERATOR | ROLE_ADMIN, ROUTE_CHANGES_STATE, QUORUM_NONE,
 	 "gateway.ssh.host-certs", ssh_host_certs_route},
-	{"POST", "/v1/ssh/revoke", ROLE_ADMIN, 1, QUORUM_NONE, "gateway.ssh.revoke", ssh_revoke_route},
+	{"POST", "/v1/ssh/revoke", ROLE_ADMIN, ROUTE_CHANGES_STATE, QUORUM_NONE,
+	 "gateway.ssh.revoke", ssh_revoke_route},
 };
 const size_t ssh_nroutes = sizeof(ssh_routes) / sizeof(ssh_routes[0]);

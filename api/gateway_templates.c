@@ -234,6 +234,8 @@ int template_make_overlay(const char *backing, const char *fmt, const char *over
 #define VIEW (ROLE_VIEWER | ROLE_OPERATOR | ROLE_ADMIN)
 
 const struct route template_routes[] = {
-	{"GET", "/v1/templates", VIEW, 0, QUORUM_NONE, "gateway.templates.list", templates_list},
+	/* A cold listing hashes every template: deferred, so that it holds no worker. */
+	{"GET", "/v1/templates", VIEW, ROUTE_DEFERRED, QUORUM_NONE,
+	 "gateway.templates.list", templates_list},
 };
 const size_t template_nroutes = sizeof(template_routes) / sizeof(template_routes[0]);

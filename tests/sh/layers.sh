@@ -89,12 +89,13 @@ layers_check lib3 | grep -q 'includes the front end or test file api/gateway.h' 
 	&& pass "layers: lib/ including a front end is caught" || fail "layers: front end include not caught"
 
 # The gateway's layers (#17 item 4, api/gateway_core.h): vmseal-gateway.c → gateway_http →
-# {gateway_conn, the routes} → gateway_core. A file may include the gateway headers of its own
-# layer and the ones below, and may not declare for itself a function that a higher layer's
-# header declares (a call around the includes).
+# {gateway_conn, gateway_defer, the routes} → gateway_core. A file may include the gateway
+# headers of its own layer and group and the ones below, and may not declare for itself a
+# function that a higher layer's header declares (a call around the includes).
 GW_LAYERS="
 0 gateway_core
 1 gateway_conn
+1 gateway_defer
 1 gateway_routes gateway_domains gateway_disks gateway_templates gateway_auditlog gateway_sign gateway_ssh
 2 gateway_http
 3 vmseal-gateway
@@ -142,7 +143,7 @@ PY
 }
 
 out=$(gw_layers_check "$top/api")
-if grep -q '^ok ' <<<"$out"; then pass "gateway layers hold ($(sed 's/^ok //' <<<"$out")): main → http → {conn, routes} → core"
+if grep -q '^ok ' <<<"$out"; then pass "gateway layers hold ($(sed 's/^ok //' <<<"$out")): main → http → {conn, defer, routes} → core"
 else echo "$out"; fi
 # The check bites: the core including the routes' header, a route including the HTTP front, and
 # the core declaring a route function for itself, each in a copy.
