@@ -4,6 +4,8 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +17,6 @@
 #include "lib/util.h"
 
 #define PROG "vmseal-gateway"
-
-enum { OPT_SSH_CA_KEY = 0x100, OPT_SSH_CA_PASS, OPT_SSH_STATE_DIR, OPT_AUDIT_CHECKPOINT, OPT_CHECKPOINT_EVERY,
-       OPT_PREAUTH_MEMORY };
 
 static void usage(FILE *f)
 {
@@ -154,49 +153,88 @@ static int real_dir(const char *opt, const char **dir, char buf[static PATH_MAX]
 	return 0;
 }
 
+#define CFG(field) offsetof(struct gateway_config, field)
+#define NONE SIZE_MAX
+
+/* The options that set one string of the configuration (getopt value: 0x100 + index). */
+static const struct {
+	const char *name;
+	size_t off;
+} str_opts[] = {
+	{"listen", CFG(listen)}, {"tls-cert", CFG(tls_cert)}, {"tls-key", CFG(tls_key)},
+	{"client-ca", CFG(client_ca)}, {"policy", CFG(policy_path)},
+	{"trust-state", CFG(trust_state)}, {"libvirt", CFG(libvirt_uri)},
+	{"response-key", CFG(response_key)}, {"passphrase-file", CFG(response_passfile)},
+	{"signing-key", CFG(signing_key)}, {"signing-passphrase-file", CFG(signing_passfile)},
+	{"ssh-ca-key", CFG(ssh_ca_key)}, {"ssh-ca-passphrase-file", CFG(ssh_ca_passfile)},
+	{"ssh-state-dir", CFG(ssh_state_dir)}, {"audit-checkpoint", CFG(audit_checkpoint)},
+	{"audit-log", CFG(audit_log)}, {"template-dir", CFG(template_dir)},
+	{"image-dir", CFG(image_dir)}, {"replay-store", CFG(replay_url)},
+	{"replay-store-password-file", CFG(replay_passfile)},
+};
+
+/* The options that set a number (getopt value: 0x200 + index): its field (unsigned or size_t),
+ * its range, and an int set to 1 when it is given (NONE: no such field). */
+static const struct {
+	const char *name;
+	size_t off, size;
+	uint64_t min, max;
+	size_t given;
+} num_opts[] = {
+	{"threads", CFG(threads), sizeof(unsigned), 1, 256, CFG(threads_set)},
+	{"replay-capacity", CFG(replay_capacity), sizeof(size_t), 1, 1ul << 30, NONE},
+	{"request-timeout", CFG(request_timeout_s), sizeof(unsigned), 0, 3600, NONE},
+	{"max-connections", CFG(max_connections), sizeof(unsigned), 1, 1000000,
+	 CFG(max_connections_set)},
+	{"checkpoint-every", CFG(checkpoint_every), sizeof(unsigned), 1, 1000000000, NONE},
+	/* at least one body of the largest size must fit */
+	{"preauth-memory", CFG(preauth_memory), sizeof(size_t), VS_MAX_BODY_BYTES,
+	 VS_PREAUTH_MEMORY_MAX, NONE},
+};
+
+#define NSTR (sizeof(str_opts) / sizeof(str_opts[0]))
+#define NNUM (sizeof(num_opts) / sizeof(num_opts[0]))
+
+/* num_opts[i] from text: 0, or -1 after a usage error was printed. */
+static int set_number(struct gateway_config *cfg, size_t i, const char *text)
+{
+	uint64_t v;
+	char *base = (char *)cfg;
+
+	if (parse_uint_strict(text, num_opts[i].min, num_opts[i].max, &v) < 0) {
+		cli_usage_error(PROG, "bad --%s \"%s\": a number from %llu to %llu", num_opts[i].name,
+				text, (unsigned long long)num_opts[i].min,
+				(unsigned long long)num_opts[i].max);
+		return -1;
+	}
+	if (num_opts[i].size == sizeof(unsigned))
+		*(unsigned *)(base + num_opts[i].off) = (unsigned)v;
+	else
+		*(size_t *)(base + num_opts[i].off) = (size_t)v;
+	if (num_opts[i].given != NONE)
+		*(int *)(base + num_opts[i].given) = 1;
+	return 0;
+}
+
 /* Fills cfg (and names, from --authority) from the command line: 0 to run, 1 when --help or
  * --version answered, -1 after a usage error was printed. tdir and idir hold the real paths of
  * --template-dir and --image-dir. */
 static int parse_args(int argc, char **argv, struct gateway_config *cfg, struct gwnames *names,
 		      char tdir[static PATH_MAX], char idir[static PATH_MAX])
 {
-	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"tls-cert", required_argument, NULL, 'c'},
-		{"tls-key", required_argument, NULL, 'k'},
-		{"client-ca", required_argument, NULL, 'C'},
-		{"policy", required_argument, NULL, 'p'},
-		{"trust-state", required_argument, NULL, 0x100 + 't'},
-		{"libvirt", required_argument, NULL, 'L'},
-		{"response-key", required_argument, NULL, 'r'},
-		{"passphrase-file", required_argument, NULL, 'P'},
-		{"signing-key", required_argument, NULL, 'K'},
-		{"signing-passphrase-file", required_argument, NULL, 'Q'},
-		{"ssh-ca-key", required_argument, NULL, OPT_SSH_CA_KEY},
-		{"ssh-ca-passphrase-file", required_argument, NULL, OPT_SSH_CA_PASS},
-		{"ssh-state-dir", required_argument, NULL, OPT_SSH_STATE_DIR},
-		{"audit-checkpoint", required_argument, NULL, OPT_AUDIT_CHECKPOINT},
-		{"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
-		{"audit-log", required_argument, NULL, 'a'},
-		{"template-dir", required_argument, NULL, 't'},
-		{"image-dir", required_argument, NULL, 'i'},
-		{"threads", required_argument, NULL, 'T'},
-		{"replay-capacity", required_argument, NULL, 'R'},
-		{"replay-store", required_argument, NULL, 'S'},
-		{"replay-store-password-file", required_argument, NULL, 'X'},
-		{"request-timeout", required_argument, NULL, 'W'},
-		{"max-connections", required_argument, NULL, 'M'},
-		{"preauth-memory", required_argument, NULL, OPT_PREAUTH_MEMORY},
-		{"authority", required_argument, NULL, 'A'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	struct option opts[NSTR + NNUM + 5] = {
+		{"authority", required_argument, NULL, 'A'}, {"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
 	};
 	struct vs_error err = {0};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = 4;
 	int c;
 
+	for (size_t i = 0; i < NSTR; i++)
+		opts[n++] = (struct option){str_opts[i].name, required_argument, NULL, 0x100 + (int)i};
+	for (size_t i = 0; i < NNUM; i++)
+		opts[n++] = (struct option){num_opts[i].name, required_argument, NULL, 0x200 + (int)i};
 	cfg->threads = ncpu > 0 && ncpu < 256 ? (unsigned)ncpu : 2;
 	cfg->replay_capacity = 1u << 20;
 	cfg->request_timeout_s = GATEWAY_REQUEST_TIMEOUT_DEFAULT;
@@ -204,83 +242,24 @@ static int parse_args(int argc, char **argv, struct gateway_config *cfg, struct 
 	cfg->preauth_memory = VS_PREAUTH_MEMORY_DEFAULT;
 	cfg->checkpoint_every = 1000;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		uint64_t v64 = 0;
-		unsigned long v;
-
+		if (c >= 0x100 && c < 0x100 + (int)NSTR) {
+			*(const char **)((char *)cfg + str_opts[c - 0x100].off) = optarg;
+			continue;
+		}
+		if (c >= 0x200 && c < 0x200 + (int)NNUM) {
+			if (set_number(cfg, (size_t)(c - 0x200), optarg) < 0)
+				return -1;
+			continue;
+		}
 		switch (c) {
-		case 'l': cfg->listen = optarg; break;
-		case 'c': cfg->tls_cert = optarg; break;
-		case 'k': cfg->tls_key = optarg; break;
-		case 'C': cfg->client_ca = optarg; break;
-		case 'p': cfg->policy_path = optarg; break;
-		case 0x100 + 't': cfg->trust_state = optarg; break;
-		case 'L': cfg->libvirt_uri = optarg; break;
-		case 'r': cfg->response_key = optarg; break;
-		case 'P': cfg->response_passfile = optarg; break;
-		case 'K': cfg->signing_key = optarg; break;
-		case 'Q': cfg->signing_passfile = optarg; break;
-		case OPT_SSH_CA_KEY: cfg->ssh_ca_key = optarg; break;
-		case OPT_SSH_CA_PASS: cfg->ssh_ca_passfile = optarg; break;
-		case OPT_SSH_STATE_DIR: cfg->ssh_state_dir = optarg; break;
-		case OPT_AUDIT_CHECKPOINT: cfg->audit_checkpoint = optarg; break;
-		case OPT_CHECKPOINT_EVERY:
-			if (parse_uint_strict(optarg, 1, 1000000000, &v64) < 0) {
-				cli_usage_error(PROG, "bad --checkpoint-every \"%s\"", optarg);
-				return -1;
-			}
-			cfg->checkpoint_every = (unsigned)v64;
+		case 'v':
+			cfg->verbose = 1;
 			break;
-		case OPT_PREAUTH_MEMORY:
-			/* at least one body of the largest size must fit */
-			if (parse_uint_strict(optarg, VS_MAX_BODY_BYTES, VS_PREAUTH_MEMORY_MAX, &v64) < 0) {
-				cli_usage_error(PROG, "bad --preauth-memory \"%s\": bytes from %u to %llu",
-						optarg, VS_MAX_BODY_BYTES,
-						(unsigned long long)VS_PREAUTH_MEMORY_MAX);
-				return -1;
-			}
-			cfg->preauth_memory = (size_t)v64;
-			break;
-		case 'a': cfg->audit_log = optarg; break;
-		case 't': cfg->template_dir = optarg; break;
-		case 'i': cfg->image_dir = optarg; break;
-		case 'v': cfg->verbose = 1; break;
 		case 'A':
 			if (gwnames_add(names, optarg, &err) < 0) {
 				cli_usage_error(PROG, "bad --authority \"%s\": %s", optarg, err.reason);
 				return -1;
 			}
-			break;
-		case 'S': cfg->replay_url = optarg; break;
-		case 'X': cfg->replay_passfile = optarg; break;
-		case 'W':
-		case 'M':
-			if (parse_uint_strict(optarg, c == 'M', c == 'W' ? 3600 : 1000000, &v64) < 0) {
-				cli_usage_error(PROG, "bad --%s \"%s\"",
-						c == 'W' ? "request-timeout" : "max-connections", optarg);
-				return -1;
-			}
-			v = (unsigned long)v64;
-			if (c == 'W') {
-				cfg->request_timeout_s = (unsigned)v;
-			} else {
-				cfg->max_connections = (unsigned)v;
-				cfg->max_connections_set = 1;
-			}
-			break;
-		case 'T':
-		case 'R':
-			if (parse_uint_strict(optarg, 1, c == 'T' ? 256 : 1ul << 30, &v64) < 0) {
-				cli_usage_error(PROG, "bad --%s \"%s\"", c == 'T' ? "threads" : "replay-capacity",
-						optarg);
-				return -1;
-			}
-			v = (unsigned long)v64;
-			if (c == 'T') {
-				cfg->threads = (unsigned)v;
-				cfg->threads_set = 1;
-			}
-			else
-				cfg->replay_capacity = v;
 			break;
 		case 'h':
 			usage(stdout);

@@ -31,8 +31,9 @@ expect_words() { # NAME EXPECTED(space separated) WORDS...
 }
 
 # Accepted long options, read from a program's sources.
+# (vmseal-gateway's tables of options name their configuration field with CFG(field).)
 accepted() {
-	{ grep -ohE '\{"[a-z][a-z0-9-]*", *(no|required|optional)_argument' "$@" | sed -E 's/\{"([^"]*)".*/--\1/'
+	{ grep -ohE '\{"[a-z][a-z0-9-]*", *((no|required|optional)_argument|CFG\()' "$@" | sed -E 's/\{"([^"]*)".*/--\1/'
 	  grep -ohE '"--[a-z][a-z0-9-]*"' "$@" | tr -d '"'; } | sort -u
 }
 
