@@ -20,6 +20,7 @@
 #include "lib/filetrust.h"
 #include "lib/hookop.h"
 #include "lib/hostsecret.h"
+#include "lib/limits.h"
 #include "lib/policy.h"
 #include "lib/truststate.h"
 #include "lib/started.h"
@@ -33,7 +34,6 @@
 #define DEFAULT_STATE_DIR "/var/lib/vmseal"
 #define DEFAULT_AUDIT_HEAD "/var/lib/vmseal/audit.head"
 #define DEFAULT_QEMU_PID_DIR "/run/libvirt/qemu"
-#define MAX_CONFIG_BYTES (64u << 10)
 
 struct hook_config {
 	char path[VS_MAX_PATH_BYTES];      /* this file */
@@ -210,7 +210,7 @@ static int config_load(const char *path, int explicit, struct hook_config *cfg, 
 	unsigned lineno = 0;
 	int ret = -1;
 
-	if (file_read_all(path, MAX_CONFIG_BYTES, &data, &len, err) < 0) {
+	if (file_read_all(path, VS_MAX_HOOK_CONF_BYTES, &data, &len, err) < 0) {
 		struct stat st;
 
 		if (!explicit && lstat(path, &st) < 0 && errno == ENOENT) {

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "api/gateway_routes.h"
+#include "lib/limits.h"
 #include "lib/util.h"
 
-#define MAX_AUDIT_ENTRIES 1000
 
 struct audit_collect {
 	json_t *arr;
@@ -22,7 +22,7 @@ static int collect_entry(const struct audit_entry *e, const char *line, size_t l
 	if (j)
 		json_array_append_new(c->arr, j);
 	c->last = e->seq;
-	return json_array_size(c->arr) >= MAX_AUDIT_ENTRIES;
+	return json_array_size(c->arr) >= VS_MAX_AUDIT_ANSWER_ENTRIES;
 }
 
 static void audit_tail(const struct call *c)

@@ -24,8 +24,6 @@
 #include "lib/replay_redis.h"
 #include "lib/util.h"
 
-#define MAX_URI_BYTES VS_MAX_HEADER_BYTES
-#define DISCARD_MAX_BYTES (4u << 20) /* read out of an oversized body before closing */
 
 /* One request, from the URI log callback until MHD reports it completed. */
 struct req {
@@ -67,7 +65,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	conn_guard_event(cls, conn, CONN_REQUEST_LINE);
 	if (!r)
 		return NULL;
-	if (strlen(uri) > MAX_URI_BYTES)
+	if (strlen(uri) > VS_MAX_URI_BYTES)
 		r->uri_too_long = 1;
 	else
 		r->uri = strdup(uri);
@@ -138,7 +136,7 @@ static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const c
 struct req_view {
 	struct http_field_list list;
 	struct http_msg msg;
-	char target[MAX_URI_BYTES + 1];
+	char target[VS_MAX_URI_BYTES + 1];
 };
 
 static void req_view_init(struct req_view *v, struct req *r, const char *method)
@@ -556,7 +554,7 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 	collect_fields(conn, r);
 	req_view_init(rv, r, method);
 	if (r->uri_too_long) {
-		reply_error(&rep, 414, "uri_too_long", "request target over %u bytes", MAX_URI_BYTES);
+		reply_error(&rep, 414, "uri_too_long", "request target over %u bytes", VS_MAX_URI_BYTES);
 		goto send;
 	}
 	if (r->fields_over) {
@@ -834,7 +832,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		if (r->too_big || r->discard_body || r->len + n > VS_MAX_BODY_BYTES) {
 			r->too_big = 1;
 			r->discarded += n;
-			if (r->discarded > DISCARD_MAX_BYTES)
+			if (r->discarded > VS_MAX_DISCARD_BYTES)
 				return refuse_early(gw, conn, r, method, 413, "body_too_large",
 						    "request body over 1 MiB");
 			return MHD_YES;

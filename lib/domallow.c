@@ -23,14 +23,13 @@
 #include "filetrust.h"
 
 #define QEMU_NS_HREF "http://libvirt.org/schemas/domain/qemu/1.0"
-#define WALK_PATH_MAX 512
 
 struct domallow_walk {
 	const struct domallow_opts *o;
 	const struct policy_launch *launch;
 	struct domallow_result *r;
 	struct vs_error *err;
-	char path[WALK_PATH_MAX];           /* the element being judged, "devices/disk/source" */
+	char path[VS_MAX_XML_WALK_PATH_BYTES]; /* the element being judged, "devices/disk/source" */
 	const struct domallow_entry *cur;   /* its entry */
 };
 

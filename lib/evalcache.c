@@ -15,7 +15,6 @@
 
 #define ENTRY_MAGIC "vmseal-evalcache 2"
 #define ENTRY_MAC_LABEL "vmseal-evalcache"
-#define ENTRY_MAX 1024
 
 static int64_t ns(const struct timespec *t)
 {
@@ -115,7 +114,8 @@ static int mac_input(const char *key, const char *body, size_t bodylen, char *ou
 int evalcache_lookup(const char *dir, const uint8_t secret[static HOSTSECRET_BYTES],
 		     const char key[static EVALCACHE_KEY_HEX], int64_t now, struct evalcache_entry *e)
 {
-	char path[VS_PATH_TMP_MAX], buf[ENTRY_MAX + 1], mbuf[ENTRY_MAX + EVALCACHE_KEY_HEX + 2];
+	char path[VS_PATH_TMP_MAX], buf[VS_MAX_EVALCACHE_ENTRY_BYTES + 1];
+	char mbuf[VS_MAX_EVALCACHE_ENTRY_BYTES + EVALCACHE_KEY_HEX + 2];
 	char *lines[4], *save = NULL, *l, *macline, mac[HOSTSECRET_MAC_HEX];
 	int mlen;
 	struct stat st;
@@ -129,11 +129,11 @@ int evalcache_lookup(const char *dir, const uint8_t secret[static HOSTSECRET_BYT
 	if (vs_open_input(path, VS_INPUT_REG | VS_INPUT_NOFOLLOW, NULL, &fd, &st, NULL) < 0)
 		return 0;
 	if (st.st_uid != geteuid() ||
-	    (st.st_mode & 022) || st.st_size > ENTRY_MAX) {
+	    (st.st_mode & 022) || st.st_size > VS_MAX_EVALCACHE_ENTRY_BYTES) {
 		close(fd);
 		return 0;
 	}
-	n = pread(fd, buf, ENTRY_MAX, 0);
+	n = pread(fd, buf, VS_MAX_EVALCACHE_ENTRY_BYTES, 0);
 	close(fd);
 	if (n <= 0 || buf[n - 1] != '\n')
 		return 0;
@@ -174,7 +174,8 @@ int evalcache_store(const char *dir, const uint8_t secret[static HOSTSECRET_BYTE
 		    const char key[static EVALCACHE_KEY_HEX], const struct evalcache_entry *e,
 		    struct vs_error *err)
 {
-	char path[VS_PATH_TMP_MAX], buf[ENTRY_MAX + 1], mbuf[ENTRY_MAX + EVALCACHE_KEY_HEX + 2];
+	char path[VS_PATH_TMP_MAX], buf[VS_MAX_EVALCACHE_ENTRY_BYTES + 1];
+	char mbuf[VS_MAX_EVALCACHE_ENTRY_BYTES + EVALCACHE_KEY_HEX + 2];
 	char mac[HOSTSECRET_MAC_HEX];
 	int n, m;
 
@@ -185,7 +186,7 @@ int evalcache_store(const char *dir, const uint8_t secret[static HOSTSECRET_BYTE
 	n = snprintf(buf, sizeof(buf), ENTRY_MAGIC "\ntemplate %s\nversion %" PRId64
 		     "\nvalid_until %" PRId64 "\n", e->template_name, e->template_version,
 		     e->valid_until);
-	if (n < 0 || n > ENTRY_MAX - HOSTSECRET_MAC_HEX - 5)
+	if (n < 0 || n > VS_MAX_EVALCACHE_ENTRY_BYTES - HOSTSECRET_MAC_HEX - 5)
 		return vs_fail(err, VS_ERR_INPUT, dir, "cache entry too long");
 	m = mac_input(key, buf, (size_t)n, mbuf, sizeof(mbuf));
 	if (m < 0)

@@ -54,9 +54,33 @@
 #define VS_DEFAULT_SSH_VALIDITY_S (15 * 60)  /* a key's maximum validity when the policy names none */
 #define VS_SSH_BACKDATE_S 60                 /* valid_after lies this far in the past (clock skew) */
 #define VS_MAX_SSH_REVOKED 65536             /* revoked serials or keys kept for the KRL */
+#define VS_MAX_SSH_RULES 256                 /* policy "ssh": per-key rules */
+#define VS_MAX_SSH_HOST_SUFFIXES 8           /* policy "ssh": host name suffixes */
+#define VS_MAX_SSH_QUORUM 4                  /* distinct signers an issuance may require */
+#define VS_DEFAULT_SSH_HOST_VALIDITY_S (30 * 86400) /* a host certificate's, when the policy names none */
+#define VS_MAX_SSH_HOST_VALIDITY_S (366 * 86400)    /* hard cap on a host certificate's validity */
 #define VS_MAX_XML_DEPTH 24                 /* element nesting judged in a domain XML */
 #define VS_MAX_BOOT_FILES 16                /* boot files (loader, kernel, ACPI tables…) per domain */
 #define VS_MAX_PROTECTED_PATHS 16           /* vmseal's own paths the domain XML may not name */
+
+/* Front ends and single modules */
+#define VS_MAX_KEY_LIST_ENTRIES 4096        /* vmseal-key list: keys listed from one directory */
+#define VS_MAX_AUDIT_CHECKPOINTS 16         /* vmseal-audit verify: --checkpoint files */
+#define VS_MAX_CHECKPOINT_BYTES (64u << 10) /* a signed audit checkpoint file */
+#define VS_MAX_HOOK_CONF_BYTES (64u << 10)  /* the hook's hook.conf */
+#define VS_MAX_AUDIT_ANSWER_ENTRIES 1000    /* GET /v1/audit: entries in one answer */
+#define VS_MAX_URI_BYTES VS_MAX_HEADER_BYTES /* gateway: a request target */
+#define VS_MAX_DISCARD_BYTES (4u << 20)     /* gateway: read of an oversized body before closing */
+#define VS_MAX_SSH_NONCE_BYTES 64           /* an SSH certificate's nonce */
+#define VS_MIN_SSH_NONCE_BYTES 16           /* ... at least */
+#define VS_MAX_SSH_KRL_COMMENT_BYTES 1024   /* a KRL's comment */
+/* one overlay registry record, without its MAC */
+#define VS_MAX_OVERLAY_RECORD_BYTES (2 * VS_MAX_NAME_BYTES + 256)
+#define VS_MAX_EVALCACHE_ENTRY_BYTES 1024   /* one hook cache entry file, its MAC line included */
+#define VS_MAX_POLICYEDIT_CHANGES_BYTES 8192 /* the text listing one policy edit's changes */
+#define VS_MAX_SIGN_QUORUM 4                /* policy "sign": signers one signing needs (<= 4) */
+#define VS_MAX_SIGN_TEMPLATES 64            /* policy "sign": template patterns of one rule */
+#define VS_MAX_XML_WALK_PATH_BYTES 512      /* a domain XML element's path, "devices/disk/source" */
 
 /* Text of fixed-size values, NUL included: a buffer of these is char[VS_..._BYTES] */
 #define VS_SHA256_HEX_BYTES 65              /* a SHA-256 in lowercase hex: digest, keyid, chain head */

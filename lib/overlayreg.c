@@ -17,7 +17,6 @@
 
 #define REG_MAGIC "vmseal-overlay 1"
 #define REG_MAC_LABEL "vmseal-overlay"
-#define REG_MAX_BYTES (2 * VS_MAX_NAME_BYTES + 256)
 
 int overlay_id_of(int fd, const char *name, struct overlay_id *id, struct vs_error *err)
 {
@@ -58,7 +57,7 @@ static int reg_body(const struct overlay_id *id, const char *domain, char *out, 
 int overlayreg_lookup(const char *state_dir, const uint8_t secret[static HOSTSECRET_BYTES],
 		      const struct overlay_id *id, const char *domain)
 {
-	char path[VS_PATH_TMP_MAX], want[REG_MAX_BYTES], mac[HOSTSECRET_MAC_HEX + 8];
+	char path[VS_PATH_TMP_MAX], want[VS_MAX_OVERLAY_RECORD_BYTES], mac[HOSTSECRET_MAC_HEX + 8];
 	char *buf = NULL;
 	size_t len;
 	int n, fd, ok = 0;
@@ -70,7 +69,8 @@ int overlayreg_lookup(const char *state_dir, const uint8_t secret[static HOSTSEC
 	if (vs_open_input(path, VS_INPUT_REG | VS_INPUT_NOFOLLOW, NULL, &fd, &st, NULL) < 0)
 		return 0;
 	if (st.st_uid != geteuid() || (st.st_mode & 077) ||
-	    fd_read_all(fd, path, REG_MAX_BYTES + HOSTSECRET_MAC_HEX + 8, &buf, &len, NULL) < 0) {
+	    fd_read_all(fd, path, VS_MAX_OVERLAY_RECORD_BYTES + HOSTSECRET_MAC_HEX + 8, &buf, &len,
+			NULL) < 0) {
 		close(fd);
 		return 0;
 	}
@@ -89,14 +89,16 @@ int overlayreg_lookup(const char *state_dir, const uint8_t secret[static HOSTSEC
 int overlayreg_add(const char *state_dir, const uint8_t secret[static HOSTSECRET_BYTES],
 		   const struct overlay_id *id, const char *domain, struct vs_error *err)
 {
-	char path[VS_PATH_TMP_MAX], dir[VS_PATH_TMP_MAX], buf[REG_MAX_BYTES + HOSTSECRET_MAC_HEX + 8];
+	char path[VS_PATH_TMP_MAX], dir[VS_PATH_TMP_MAX];
+	char buf[VS_MAX_OVERLAY_RECORD_BYTES + HOSTSECRET_MAC_HEX + 8];
 	char mac[HOSTSECRET_MAC_HEX];
 	int n;
 
 	snprintf(dir, sizeof(dir), "%s/overlays", state_dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return vs_fail(err, VS_ERR_IO, dir, "cannot create: %s", strerror(errno));
-	if (reg_path(state_dir, id, path, sizeof(path)) < 0 || (n = reg_body(id, domain, buf, REG_MAX_BYTES)) < 0)
+	if (reg_path(state_dir, id, path, sizeof(path)) < 0 ||
+	    (n = reg_body(id, domain, buf, VS_MAX_OVERLAY_RECORD_BYTES)) < 0)
 		return vs_fail(err, VS_ERR_INPUT, state_dir, "overlay record too long");
 	hostsecret_mac(secret, REG_MAC_LABEL, buf, (size_t)n, mac);
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "mac %s\n", mac);

@@ -9,8 +9,6 @@
 
 #include "jsonx.h"
 
-#define SIGN_QUORUM_MAX 4 /* HTTPSIG_MAX_SIGS: signatures on one call */
-#define SIGN_TEMPLATES_MAX 64
 
 void policy_signers_free(struct policy_signers *s)
 {
@@ -60,10 +58,10 @@ static int parse_one(json_t *o, size_t idx, struct policy *p, struct policy_sign
 			return vs_fail(err, VS_ERR_INPUT, object, "%s: key %.16s has an entry already",
 				       where, s->key);
 	v = json_object_get(o, "templates");
-	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > SIGN_TEMPLATES_MAX)
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > VS_MAX_SIGN_TEMPLATES)
 		return vs_fail(err, VS_ERR_INPUT, object,
 			       "%s: templates must be a list of 1 to %d globs", where,
-			       SIGN_TEMPLATES_MAX);
+			       VS_MAX_SIGN_TEMPLATES);
 	s->templates = calloc(json_array_size(v), sizeof(*s->templates));
 	if (!s->templates)
 		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
@@ -78,7 +76,7 @@ static int parse_one(json_t *o, size_t idx, struct policy *p, struct policy_sign
 	if (int_field(o, "max_validity_s", 1, 10LL * 366 * 86400, 0, 1, &s->max_validity_s, where,
 		      object, err) < 0 ||
 	    int_field(o, "max_version", 0, INT64_MAX, 0, 1, &s->max_version, where, object, err) < 0 ||
-	    int_field(o, "quorum", 1, SIGN_QUORUM_MAX, 1, 0, &q, where, object, err) < 0)
+	    int_field(o, "quorum", 1, VS_MAX_SIGN_QUORUM, 1, 0, &q, where, object, err) < 0)
 		return -1;
 	s->quorum = (unsigned)q;
 	return 0;
@@ -119,7 +117,7 @@ static const struct policy_signer *signer_rule(const struct policy *p, const cha
 int policy_sign_check(const struct policy *p, const struct policy_key *const *keys, size_t n,
 		      const char *name, int64_t version, int64_t validity_s, struct vs_error *err)
 {
-	const char *owners[SIGN_QUORUM_MAX];
+	const char *owners[VS_MAX_SIGN_QUORUM];
 	size_t nowners = 0;
 	unsigned need = 1;
 
@@ -152,7 +150,7 @@ int policy_sign_check(const struct policy *p, const struct policy_key *const *ke
 			need = r->quorum;
 		for (j = 0; j < nowners && strcmp(owners[j], owner); j++)
 			;
-		if (j == nowners && nowners < SIGN_QUORUM_MAX)
+		if (j == nowners && nowners < VS_MAX_SIGN_QUORUM)
 			owners[nowners++] = owner;
 	}
 	if (nowners < need)

@@ -14,7 +14,6 @@
 #include "policy.h"
 #include "util.h"
 
-#define CHANGES_MAX 8192
 
 struct policy_doc {
 	char path[VS_MAX_PATH_BYTES];
@@ -22,7 +21,7 @@ struct policy_doc {
 	size_t orig_len;
 	json_t *root;
 	int edited;
-	char changes[CHANGES_MAX];
+	char changes[VS_MAX_POLICYEDIT_CHANGES_BYTES];
 };
 
 static void note(struct policy_doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

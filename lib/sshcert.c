@@ -11,8 +11,6 @@
 #include "util.h"
 
 #define NONCE_LEN 32
-#define NONCE_MIN 16
-#define NONCE_MAX 64
 
 /* In the order the wire format needs: names sorted by strcmp. */
 static const struct {
@@ -328,8 +326,9 @@ int sshcert_parse(const uint8_t *blob, size_t len, const char *o, struct sshcert
 	if (sshrd_string(&r, 64, &name, &n) < 0 ||
 	    (kt = sshkey_type_parse((const char *)name, n, 1)) == SSHKEY_UNKNOWN)
 		return vs_fail(err, VS_ERR_INPUT, o, "not a supported certificate type");
-	if (sshrd_string(&r, NONCE_MAX, &nonce, &nn) < 0 || nn < NONCE_MIN)
-		return vs_fail(err, VS_ERR_INPUT, o, "nonce not %u..%u bytes", NONCE_MIN, NONCE_MAX);
+	if (sshrd_string(&r, VS_MAX_SSH_NONCE_BYTES, &nonce, &nn) < 0 || nn < VS_MIN_SSH_NONCE_BYTES)
+		return vs_fail(err, VS_ERR_INPUT, o, "nonce not %u..%u bytes", VS_MIN_SSH_NONCE_BYTES,
+			       VS_MAX_SSH_NONCE_BYTES);
 	if (sshkey_read_fields(&r, kt, o, &c->key, err) < 0)
 		goto fail;
 	if (sshrd_u64(&r, &c->serial) < 0 || sshrd_u32(&r, &type) < 0 ||

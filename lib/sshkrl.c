@@ -13,7 +13,6 @@
 #define KRL_SECTION_CERTIFICATES 1
 #define KRL_SECTION_FINGERPRINT_SHA256 5
 #define KRL_SECTION_CERT_SERIAL_LIST 0x20
-#define KRL_MAX_COMMENT 1024
 
 void sshkrl_clear(struct sshkrl *k)
 {
@@ -260,7 +259,7 @@ int sshkrl_parse(const uint8_t *d, size_t len, const char *o, struct sshkrl *k,
 		return vs_fail(err, VS_ERR_INPUT, o, "not an OpenSSH KRL of format 1");
 	if (sshrd_u64(&r, &k->version) < 0 || sshrd_u64(&r, &k->generated) < 0 ||
 	    sshrd_u64(&r, &flags) < 0 || flags != 0 || sshrd_string(&r, 0, &res, &resn) < 0 ||
-	    sshrd_string(&r, KRL_MAX_COMMENT, &comment, &cn) < 0)
+	    sshrd_string(&r, VS_MAX_SSH_KRL_COMMENT_BYTES, &comment, &cn) < 0)
 		return vs_fail(err, VS_ERR_INPUT, o, "bad KRL header");
 	while (r.off < r.len) {
 		if (sshrd_u8(&r, &type) < 0 || sshrd_string(&r, VS_MAX_SSH_BLOB_BYTES, &sec, &secn) < 0) {

@@ -12,12 +12,6 @@
 #include "limits.h"
 #include "sshcert.h"
 
-#define VS_MAX_SSH_RULES 256        /* per-key rules in the ssh section */
-#define VS_MAX_SSH_HOST_SUFFIXES 8  /* host name suffixes */
-#define VS_MAX_SSH_QUORUM 4         /* distinct signers an issuance may require */
-#define VS_DEFAULT_SSH_HOST_VALIDITY_S (30 * 86400)
-#define VS_MAX_SSH_HOST_VALIDITY_S (366 * 86400)
-
 /* What one admin key may get. */
 struct ssh_rule {
 	char id[KEY_ID_HEX_LEN + 1];

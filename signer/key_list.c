@@ -10,10 +10,10 @@
 #include "lib/cli.h"
 #include "lib/key.h"
 #include "lib/keymeta.h"
+#include "lib/limits.h"
 #include "lib/util.h"
 #include "signer/key_cmds.h"
 
-#define LIST_MAX_ENTRIES 4096
 
 static void usage(FILE *f)
 {
@@ -144,7 +144,7 @@ int cmd_list(int argc, char **argv)
 		vs_error_print(prog, &err);
 		return 2;
 	}
-	rows = calloc(LIST_MAX_ENTRIES, sizeof(*rows));
+	rows = calloc(VS_MAX_KEY_LIST_ENTRIES, sizeof(*rows));
 	if (!rows) {
 		vs_fail(&err, VS_ERR_INTERNAL, dir, "out of memory");
 		goto out;
@@ -154,9 +154,9 @@ int cmd_list(int argc, char **argv)
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (nrows == LIST_MAX_ENTRIES) {
+		if (nrows == VS_MAX_KEY_LIST_ENTRIES) {
 			vs_fail(&err, VS_ERR_INPUT, dir, "more than %d keys; listing the first ones",
-				LIST_MAX_ENTRIES);
+				VS_MAX_KEY_LIST_ENTRIES);
 			vs_error_print(prog, &err);
 			bad = 1;
 			break;

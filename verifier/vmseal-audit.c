@@ -20,8 +20,6 @@
 
 #define PROG "vmseal-audit"
 #define DEFAULT_HEAD "/var/lib/vmseal/audit.head"
-#define MAX_CHECKPOINTS 16
-#define CHECKPOINT_MAX_BYTES (64u << 10)
 
 static const char usage_text[] =
 	"Usage: vmseal-audit verify [--continues PREV | --prev-head HEX] [--head FILE]\n"
@@ -149,7 +147,7 @@ static int load_checkpoint(const char *path, const struct vs_key *pub, struct au
 	size_t len = 0;
 	int r;
 
-	if (file_read_all(path, CHECKPOINT_MAX_BYTES, &buf, &len, err) < 0)
+	if (file_read_all(path, VS_MAX_CHECKPOINT_BYTES, &buf, &len, err) < 0)
 		return -1;
 	r = audit_checkpoint_open(buf, len, path, pub, &cp, err);
 	free(buf);
@@ -169,8 +167,8 @@ static int cmd_verify(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *continues = NULL, *prevhex = NULL, *headfile = NULL, *cpkey = NULL;
-	const char *cpfiles[MAX_CHECKPOINTS], *names[MAX_CHECKPOINTS + 1];
-	struct audit_head heads[MAX_CHECKPOINTS + 1];
+	const char *cpfiles[VS_MAX_AUDIT_CHECKPOINTS], *names[VS_MAX_AUDIT_CHECKPOINTS + 1];
+	struct audit_head heads[VS_MAX_AUDIT_CHECKPOINTS + 1];
 	struct audit_verify_opts vo = {0};
 	struct audit_verify_result res;
 	struct vs_error err = {0};
@@ -185,8 +183,8 @@ static int cmd_verify(int argc, char **argv)
 		case 'P': prevhex = optarg; break;
 		case 'H': headfile = optarg; break;
 		case 'k':
-			if (ncp == MAX_CHECKPOINTS)
-				return usage_error("at most %d --checkpoint", MAX_CHECKPOINTS);
+			if (ncp == VS_MAX_AUDIT_CHECKPOINTS)
+				return usage_error("at most %d --checkpoint", VS_MAX_AUDIT_CHECKPOINTS);
 			cpfiles[ncp++] = optarg;
 			break;
 		case 'K': cpkey = optarg; break;
