@@ -26,6 +26,7 @@
 #define VS_MAX_SIG_COMPONENTS 32            /* components in one Signature-Input entry */
 #define VS_MAX_RESPONSE_BYTES (16u << 20)   /* client: the body of a gateway's answer */
 #define VS_MAX_RESPONSE_HEADERS 64          /* client: header fields of a gateway's answer */
+#define VS_REPLAY_CLOCK_MARGIN_S 1         /* s: --replay-store clock vs Redis (claims live expires + it) */
 #define VS_RESPONSE_SKEW_S 300              /* client: |created - now| of the answer's signature */
 #define VS_MAX_AUDIT_LINE_BYTES (16u << 10) /* one audit log line */
 #define VS_MAX_NAME_BYTES 256               /* a template or domain name */

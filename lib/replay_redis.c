@@ -34,26 +34,36 @@ struct redis_store {
 	char refused[VS_ERR_REASON_MAX]; /* why the last connection was refused ("" when none) */
 	size_t key_limit; /* live claims per keyid in this Redis; 0: no bound (read atomically) */
 	char claim_sha[41]; /* SHA-1 of CLAIM_SCRIPT as Redis named it (set under lock) */
+	int clock_refused; /* refused says this gateway's clock is off Redis's */
 };
 
 /*
  * One claim, atomic in Redis (a script runs alone): KEYS[1] the claim, KEYS[2] the keyid's
  * live claims (a sorted set: nonce scored by its expiry in Redis milliseconds); ARGV[1] the
- * claim's lifetime (ms), ARGV[2] the bound (0: none), ARGV[3] the nonce. Answers 1 claimed,
- * 0 a replay, 2 the keyid holds its bound of live claims (the claim is taken back: nobody
- * sees it, a script runs alone). Both expiries are counted on Redis's own clock (TIME and
- * PX), so a claim leaves the set when its key expires, whichever gateway made it and whatever
- * that gateway's clock says; an expired claim may be counted for up to a millisecond more.
- * The SET comes first: it is the script's first write and one that Redis refuses when full
- * (noeviction, OOM) before anything is written; once a script has written, Redis lets it
- * finish, so the set never misses a claim.
+ * signature's expires plus the clock margin (Unix ms), ARGV[2] the bound (0: none), ARGV[3]
+ * the nonce, ARGV[4] the claiming gateway's wall clock (Unix ms), ARGV[5] the margin (ms).
+ * Answers 1 claimed, 0 a replay, 2 the keyid holds its bound of live claims (the claim is taken
+ * back: nobody sees it, a script runs alone), 3 the gateway's clock is more than the margin
+ * off Redis's (nothing written).
+ * Every expiry is on Redis's own clock (TIME and PX): a claim lives until the signature's
+ * expires plus the margin there, whichever gateway made it. A gateway accepts a signature
+ * until expires on its own clock, and claims only while that clock is within the margin of
+ * Redis's, so every gateway that could still accept the call finds its claim (a claim's
+ * lifetime counted on the claiming gateway's clock ended early when that clock was ahead: a
+ * gateway whose clock was behind then served the captured call again).
+ * The SET comes first of the writes: Redis refuses it when full (noeviction, OOM) before
+ * anything is written; once a script has written, Redis lets it finish, so the set never
+ * misses a claim.
  */
 #define CLAIM_SCRIPT                                                                             \
-	"local ttl, bound = tonumber(ARGV[1]), tonumber(ARGV[2])\n"                              \
+	"local deadline, bound = tonumber(ARGV[1]), tonumber(ARGV[2])\n"                         \
+	"local t = redis.call('TIME')\n"                                                         \
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"                \
+	"if math.abs(now - tonumber(ARGV[4])) > tonumber(ARGV[5]) then return 3 end\n"           \
+	"local ttl = deadline - now\n"                                                           \
+	"if ttl < 1 then ttl = 1 end\n"                                                          \
 	"if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ttl) then return 0 end\n"            \
 	"if bound > 0 then\n"                                                                    \
-	"  local t = redis.call('TIME')\n"                                                       \
-	"  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"              \
 	"  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)\n"                        \
 	"  if redis.call('ZCARD', KEYS[2]) >= bound then\n"                                      \
 	"    redis.call('DEL', KEYS[1])\n"                                                       \
@@ -201,6 +211,7 @@ static redisContext *connect_one(struct redis_store *s)
 	if (check_eviction(c, why, sizeof(why)) < 0) {
 		pthread_mutex_lock(&s->lock);
 		snprintf(s->refused, sizeof(s->refused), "%s", why);
+		s->clock_refused = 0;
 		pthread_mutex_unlock(&s->lock);
 		goto fail;
 	}
@@ -208,6 +219,7 @@ static redisContext *connect_one(struct redis_store *s)
 		goto fail;
 	pthread_mutex_lock(&s->lock);
 	s->refused[0] = '\0';
+	s->clock_refused = 0;
 	pthread_mutex_unlock(&s->lock);
 	return c;
 fail:
@@ -297,7 +309,9 @@ struct pending {
 	size_t limit;
 	char sha[41];
 	size_t keylen[REPLAY_MAX_BATCH], livelen[REPLAY_MAX_BATCH], noncelen[REPLAY_MAX_BATCH];
-	long long ttl_ms[REPLAY_MAX_BATCH];
+	long long until_ms[REPLAY_MAX_BATCH]; /* the claim's end, Unix ms on Redis's clock */
+	long long now_ms;                     /* this gateway's wall clock when claiming */
+	int clock_off;                        /* a claim was refused: this clock is off Redis's */
 	char *key[REPLAY_MAX_BATCH], *live[REPLAY_MAX_BATCH]; /* into keys */
 	const char *nonce[REPLAY_MAX_BATCH];                  /* the caller's, valid until finish */
 	char keys[];
@@ -312,10 +326,10 @@ static int send_claims(struct pending *p)
 	int done = 0;
 
 	for (size_t i = 0; i < p->n; i++)
-		if (redisAppendCommand(p->c, "EVALSHA %s 2 %b %b %lld %lld %b", p->sha, p->key[i],
-				       p->keylen[i], p->live[i], p->livelen[i], p->ttl_ms[i],
-				       (long long)p->limit,
-				       p->nonce[i], p->noncelen[i]) != REDIS_OK)
+		if (redisAppendCommand(p->c, "EVALSHA %s 2 %b %b %lld %lld %b %lld %lld", p->sha,
+				       p->key[i], p->keylen[i], p->live[i], p->livelen[i], p->until_ms[i],
+				       (long long)p->limit, p->nonce[i], p->noncelen[i], p->now_ms,
+				       (long long)VS_REPLAY_CLOCK_MARGIN_S * 1000) != REDIS_OK)
 			return -1;
 	while (!done)
 		if (redisBufferWrite(p->c, &done) != REDIS_OK)
@@ -338,7 +352,10 @@ static size_t read_claims(struct pending *p, enum replay_result *res)
 			res[i] = REPLAY_SEEN;
 		else if (r->type == REDIS_REPLY_INTEGER && r->integer == 2)
 			res[i] = REPLAY_KEY_FULL;
-		else
+		else if (r->type == REDIS_REPLY_INTEGER && r->integer == 3) {
+			res[i] = REPLAY_UNAVAILABLE; /* nothing written: fail closed */
+			p->clock_off = 1;
+		} else
 			ok = 0; /* an error reply (OOM, read-only replica, NOSCRIPT...): fail closed */
 		freeReplyObject(r);
 		if (!ok)
@@ -368,9 +385,15 @@ static void *redis_start(struct replay_store *base, const struct replay_item *it
 		return NULL; /* res stays REPLAY_UNAVAILABLE: fail closed */
 	p->n = n;
 	p->limit = __atomic_load_n(&s->key_limit, __ATOMIC_RELAXED);
+	p->clock_off = 0;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		p->now_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	}
 	for (size_t i = 0; i < n; i++) {
 		int len;
-		int64_t ttl = items[i].expires - now + 1;
 
 		p->key[i] = p->keys + off;
 		len = snprintf(p->key[i], total - off, KEY_PREFIX "%s:%s", items[i].keyid, items[i].nonce);
@@ -382,8 +405,9 @@ static void *redis_start(struct replay_store *base, const struct replay_item *it
 		off += (size_t)len + 1;
 		p->nonce[i] = items[i].nonce;
 		p->noncelen[i] = strlen(items[i].nonce);
-		/* The claim must outlive the signature's validity on every replica; +1 s for rounding. */
-		p->ttl_ms[i] = (ttl < 1 ? 1 : ttl) * 1000;
+		/* The claim must outlive the signature's validity on every replica (the script
+		 * refuses a gateway whose clock is further off Redis's than the margin). */
+		p->until_ms[i] = ((long long)items[i].expires + VS_REPLAY_CLOCK_MARGIN_S) * 1000;
 	}
 	p->c = take(s, &p->reused);
 	pthread_mutex_lock(&s->lock);
@@ -394,6 +418,7 @@ static void *redis_start(struct replay_store *base, const struct replay_item *it
 		p->c = NULL;
 	}
 	(void)res;
+	(void)now; /* the claim ends on Redis's clock (CLAIM_SCRIPT), not on this one */
 	return p;
 }
 
@@ -419,6 +444,21 @@ static void redis_finish(struct replay_store *base, void *pending, enum replay_r
 			p->c = NULL;
 		}
 		p->reused = 0; /* no third attempt */
+	}
+	/* why the 503 (replay_redis_refused), until a claim made with this clock succeeds */
+	if (p->clock_off) {
+		pthread_mutex_lock(&s->lock);
+		snprintf(s->refused, sizeof(s->refused),
+			 "this gateway's clock is more than %d s off Redis's (claims expire on Redis's clock)",
+			 VS_REPLAY_CLOCK_MARGIN_S);
+		__atomic_store_n(&s->clock_refused, 1, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&s->lock);
+	} else if (p->n && res[0] == REPLAY_OK && __atomic_load_n(&s->clock_refused, __ATOMIC_RELAXED)) {
+		pthread_mutex_lock(&s->lock);
+		if (s->clock_refused)
+			s->refused[0] = '\0';
+		s->clock_refused = 0;
+		pthread_mutex_unlock(&s->lock);
 	}
 	free(p);
 }

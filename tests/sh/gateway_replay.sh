@@ -420,6 +420,42 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 		pass "Redis: the per-key refusal is logged" || fail "Redis: no too-many-claims audit event"
 	kill $pid_a $pid_b 2>/dev/null; wait $pid_a $pid_b 2>/dev/null
 	write_policy ""
+
+	# ---- gateways' clocks: a claim outlives the signature on every gateway sharing Redis ----
+	# One gateway's wall clock 4 s ahead (libfaketime): it counted a claim's lifetime on its own
+	# clock (expires - now + 1 s), so the claim ended 3 s before the signature did on a gateway
+	# with the right time, which then served the captured call again.
+	if [ -r "$FT" ]; then
+		echo "+4" >ft
+		PRE=(env LD_PRELOAD="$FT" FAKETIME_TIMESTAMP_FILE="$T/ft" FAKETIME_NO_CACHE=1
+			FAKETIME_DONT_FAKE_MONOTONIC=1)
+		start_gateway gwc1.log --audit-log "$T/audit-r.jsonl" --replay-store "redis://127.0.0.1:$rport/5"
+		PRE=()
+		port_a=$port pid_a=$gwpid
+		start_gateway gwc2.log --audit-log "$T/audit-r.jsonl" --replay-store "redis://127.0.0.1:$rport/5"
+		port_b=$port pid_b=$gwpid
+		now=$(date +%s)
+		capture viewer.key GET /v1/domains --created $((now + 4)) --expires $((now + 7))
+		port=$port_a
+		code_a=$(send GET /v1/domains)
+		cp body body_a
+		sleep $((now + 5 - $(date +%s))).3
+		port=$port_b
+		code_b=$(send GET /v1/domains)
+		[ "$code_a" = 503 ] && grep -q "clock is more than 1 s off Redis" body_a &&
+			pass "Redis: a gateway whose clock is 4 s ahead of Redis's claims nothing (503 naming the clock)" ||
+			fail "Redis: gateway 4 s ahead ($code_a): $(cat body_a)"
+		{ [ "$code_a" != 200 ] || [ "$code_b" != 200 ]; } &&
+			pass "Redis: a call captured at a gateway 4 s ahead is not served again by one with the right time after the first's claim would have ended ($code_a, $code_b)" ||
+			fail "Redis: captured call served twice across clocks ($code_a, $code_b)"
+		code=$(send GET /v1/domains)
+		[ "$code" = 401 ] && grep -q '"error":"replay"' body &&
+			pass "Redis: at the gateway with the right time the call is served once, then 401 replay" ||
+			fail "Redis: replay at the gateway with the right time ($code_b, $code): $(cat body)"
+		kill $pid_a $pid_b 2>/dev/null; wait $pid_a $pid_b 2>/dev/null
+	else
+		skip "Redis clocks: libfaketime not installed"
+	fi
 	stop_redis
 else
 	skip "Redis eviction: redis-server not installed"
