@@ -621,6 +621,24 @@ static int param_int(const struct sf_params *p, const char *key, int64_t *out, i
 	return 0;
 }
 
+/* What a memo entry stands for: this key (its id is the hash of its public key) verified sig
+ * over base with alg. Lengths are framed so that no two inputs hash alike. */
+static int memo_hash(const struct vs_key *key, enum httpsig_alg alg, const char *base,
+		     size_t baselen, const uint8_t *sig, size_t siglen, uint8_t out[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint64_t len[3] = {(uint64_t)alg, baselen, siglen};
+	unsigned int n = 32;
+	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+		 EVP_DigestUpdate(ctx, key_id(key), KEY_ID_HEX_LEN + 1) == 1 &&
+		 EVP_DigestUpdate(ctx, len, sizeof(len)) == 1 &&
+		 EVP_DigestUpdate(ctx, base, baselen) == 1 && EVP_DigestUpdate(ctx, sig, siglen) == 1 &&
+		 EVP_DigestFinal_ex(ctx, out, &n) == 1;
+
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
 static int verify_one(const struct http_msg *m, const struct httpsig_verify_opts *o,
 		      const struct sf_member *in, const struct sf_member *sv,
 		      struct httpsig_sig *out, struct httpsig_result *res, struct vs_error *err)
@@ -633,7 +651,8 @@ static int verify_one(const struct http_msg *m, const struct httpsig_verify_opts
 	size_t baselen = 0;
 	const uint8_t *sig;
 	size_t siglen;
-	int r = -1;
+	uint8_t memo_h[32];
+	int memo_ok = 0, r = -1;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(out->label, sizeof(out->label), "%s", in->key);
@@ -740,6 +759,14 @@ static int verify_one(const struct http_msg *m, const struct httpsig_verify_opts
 	}
 	sig = sv->item.bare.bin;
 	siglen = sv->item.bare.len;
+	if (o->memo && memo_hash(key, out->alg, base, baselen, sig, siglen, memo_h) == 0) {
+		for (size_t i = 0; i < o->memo->n; i++)
+			if (!CRYPTO_memcmp(o->memo->h[i], memo_h, sizeof(memo_h))) {
+				r = 0; /* these exact inputs verified under this key before */
+				goto out;
+			}
+		memo_ok = 1;
+	}
 	switch (out->alg) {
 	case HTTPSIG_ALG_ED25519:
 		ok = siglen == 64 && key_verify(key, NULL, (const uint8_t *)base, baselen, sig,
@@ -760,6 +787,8 @@ static int verify_one(const struct http_msg *m, const struct httpsig_verify_opts
 			  "signature does not verify under key %.16s", out->keyid);
 		goto out;
 	}
+	if (memo_ok && o->memo->n < HTTPSIG_MAX_SIGS)
+		memcpy(o->memo->h[o->memo->n++], memo_h, sizeof(memo_h));
 	r = 0;
 out:
 	free(base);

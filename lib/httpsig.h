@@ -109,6 +109,17 @@ struct httpsig_sig {
 typedef int (*httpsig_key_fn)(void *ctx, const char *keyid, const struct vs_key **key,
 			      const void **ref, struct vs_error *err);
 
+/* A message verified twice (a request's headers before its body is read, then the whole of it)
+ * need not repeat the public-key operation. The memo keeps, for each signature that verified, a
+ * SHA-256 over the key's id, the algorithm, the signature base and the signature bytes; a later
+ * verification with the same memo runs every other check again (parameters, freshness, key
+ * lookup, authority, Content-Digest) and skips only a public-key verification whose exact inputs
+ * verified before. One memo per message; zero it before the first use. */
+struct httpsig_memo {
+	size_t n;
+	uint8_t h[HTTPSIG_MAX_SIGS][32];
+};
+
 /* What a verifier requires. Zero means "not checked" for every number, so the RFC's own test
  * vectors (which carry no nonce or expiry) can be checked with the same code. */
 struct httpsig_verify_opts {
@@ -135,6 +146,7 @@ struct httpsig_verify_opts {
 	 * must be covered, its value is checked by a second verification once the body is in. */
 	int body_pending;
 	const char *label;      /* only this signature; NULL: all of them */
+	struct httpsig_memo *memo; /* NULL: none (see struct httpsig_memo) */
 };
 
 /* Reasons a verification failed, stable strings for JSON errors and tests. */

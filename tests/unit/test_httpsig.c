@@ -892,6 +892,73 @@ static void test_own_names_and_future(void)
 	key_free(k);
 }
 
+/* The gateway verifies a request with a body twice (headers first, then with the body): the
+ * memo spares the second public-key operation and nothing else. */
+static void test_memo(void)
+{
+	struct vs_key *k = NULL, *other = NULL;
+	struct vs_error err = {0};
+	struct keystore ks = {.n = 1};
+	struct httpsig_sign_params sp;
+	struct httpsig_verify_opts o;
+	struct httpsig_memo memo;
+	struct call c;
+
+	CU_ASSERT_EQUAL_FATAL(key_generate(KEY_ALG_ED25519, 1, &k, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(key_generate(KEY_ALG_ED25519, 1, &other, &err), 0);
+	ks.ids[0] = key_id(k);
+	ks.keys[0] = k;
+	sp = gw_params(k);
+	CU_ASSERT_EQUAL_FATAL(call_sign(&c, k, &sp), 0);
+	memset(&memo, 0, sizeof(memo));
+	o = gw_opts(&ks, &c);
+	o.memo = &memo;
+	o.body_pending = 1;
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), "ok");
+	CU_ASSERT_EQUAL(memo.n, 1);
+	o.body_pending = 0;
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), "ok"); /* the same inputs: remembered */
+	CU_ASSERT_EQUAL(memo.n, 1);
+	/* every other check runs again */
+	o.body = (const uint8_t *)"{\"a\":2}";
+	o.body_len = 7;
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), HTTPSIG_E_DIGEST);
+	o = gw_opts(&ks, &c);
+	o.memo = &memo;
+	o.now = 1000060; /* expired meanwhile */
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), HTTPSIG_E_EXPIRED);
+	o.now = 1000000;
+	o.check_authority = 1; /* no names: wrong_authority */
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), HTTPSIG_E_AUTHORITY);
+	o.check_authority = 0;
+	ks.n = 0; /* the key left the policy */
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), HTTPSIG_E_KEY);
+	ks.n = 1;
+	/* another key under the same keyid (a policy swapped meanwhile): verified afresh, refused */
+	ks.keys[0] = other;
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), HTTPSIG_E_BAD);
+	ks.keys[0] = k;
+	/* a changed request is not the remembered one */
+	c.msg.path = "/v1/domains/web2/start";
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), HTTPSIG_E_BAD);
+	c.msg.path = "/v1/domains/web1/start";
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), "ok");
+	CU_ASSERT_EQUAL(memo.n, 1);
+	call_free(&c);
+	/* a signature that failed is never remembered */
+	memset(&memo, 0, sizeof(memo));
+	sp = gw_params(k);
+	CU_ASSERT_EQUAL_FATAL(call_sign(&c, other, &sp), 0);
+	o = gw_opts(&ks, &c);
+	o.memo = &memo;
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), HTTPSIG_E_BAD);
+	CU_ASSERT_STRING_EQUAL(verify_code(&c, &o), HTTPSIG_E_BAD);
+	CU_ASSERT_EQUAL(memo.n, 0);
+	call_free(&c);
+	key_free(other);
+	key_free(k);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -907,6 +974,7 @@ int main(void)
 		{"content digest", test_content_digest},
 		{"authority and derived components", test_authority_and_derived},
 		{"own names (wrong_authority), future skew, body still to come", test_own_names_and_future},
+		{"memo: a second verification skips only the remembered public-key check", test_memo},
 		{NULL, NULL},
 	};
 	return run_suite("httpsig", cases);
