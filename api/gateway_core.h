@@ -100,6 +100,12 @@ struct gateway {
 	struct gwnames names;
 	const char *name_ptrs[VS_MAX_AUTHORITIES];
 	size_t nnames;
+	/* Answers held, their connection suspended, until their audit event is durable
+	 * (ROUTE_ANSWER_ONLY routes, gateway_http.c): no worker thread waits for the disk. */
+	pthread_mutex_t held_lock;
+	pthread_cond_t held_cond;
+	unsigned nheld;
+	int held_closed; /* stopping: answers are no longer held; the daemon stops at nheld 0 */
 };
 
 /* A route's answer: status and a JSON body (owned; NULL only with an error set). */
@@ -147,12 +153,16 @@ enum route_quorum { /* the policy's quorums (lib/policy_gateway.h) */
  * libmicrohttpd worker: for a read that may take long. It gets no signers (c->who->n 0) and
  * changes no state. */
 #define ROUTE_DEFERRED 2u
+/* Its only effect is what it answers (a signature): the decision is written before it acts, and
+ * one fdatasync makes the decision and the result durable before the answer (a crash in
+ * between leaves nothing out: the signature never left). With ROUTE_CHANGES_STATE. */
+#define ROUTE_ANSWER_ONLY 4u
 
 struct route {
 	const char *method;
 	const char *pattern; /* "/v1/domains/{}/start": {} is one path segment, a name */
 	unsigned roles;      /* any of these role bits may call it; 0: no signature needed */
-	unsigned flags;      /* ROUTE_CHANGES_STATE, ROUTE_DEFERRED */
+	unsigned flags;      /* ROUTE_CHANGES_STATE, ROUTE_DEFERRED, ROUTE_ANSWER_ONLY */
 	enum route_quorum quorum;
 	const char *event;   /* audit event name */
 	route_fn fn;
@@ -183,6 +193,11 @@ void gateway_policy_done(struct gateway *gw);
 /* Audit one event through the group committer; durable waits for the fsync. */
 int gateway_audit(struct gateway *gw, const char *actor, const char *event, const char *object,
 		  const char *decision, const char *reason, int durable);
+/* Like gateway_audit with durable, without waiting: done(arg, 0) once the event is durable,
+ * done(arg, -1) when it cannot be (audit_group_append_async). -1: not written, no call. */
+int gateway_audit_async(struct gateway *gw, const char *actor, const char *event,
+			const char *object, const char *decision, const char *reason,
+			void (*done)(void *arg, int rc), void *arg);
 /* Signs the audit log's head with the response key (lib/auditcp): *json is the envelope
  * (malloc'd). verify: check the whole chain first (GET /v1/audit/checkpoint), else the head this
  * gateway last wrote, made durable before it is signed. */

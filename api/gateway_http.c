@@ -45,6 +45,17 @@ struct req {
 	struct MHD_Connection *conn;
 	struct req_view *rv;      /* the request, for the answer's signature */
 	struct reply drep;        /* the answer */
+	/* The signatures that verified over the headers before the body was read: the check
+	 * with the body runs every rule again but not their public-key operations. */
+	struct httpsig_memo memo;
+	/* An answer held until its audit event is durable (ROUTE_ANSWER_ONLY), the connection
+	 * suspended meanwhile: queued when held_durable resumes it. */
+	struct MHD_Response *held;
+	unsigned held_status;
+	struct req_view *held_rv; /* to sign the refusal instead when the event is not durable */
+	char held_result[96];
+	int held_rc;
+	struct gateway *gw;
 };
 
 /* Collects the header fields into r (once more from scratch when called again). */
@@ -84,6 +95,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (r->budgeted)
 		__atomic_sub_fetch(&((struct gateway *)cls)->pending_body_bytes, r->budgeted,
 				   __ATOMIC_RELAXED);
+	if (r->held)
+		MHD_destroy_response(r->held);
+	free(r->held_rv);
 	free(r->uri);
 	free(r->body);
 	free(r->rv);
@@ -292,7 +306,7 @@ static int claims_refused(struct gateway *gw, struct claims *c, struct reply *re
 }
 
 /* The gateway's rules for a request's signatures (policy_lock held). */
-static struct httpsig_verify_opts verify_opts(struct gateway *gw, const struct req *r)
+static struct httpsig_verify_opts verify_opts(struct gateway *gw, struct req *r)
 {
 	return (struct httpsig_verify_opts){
 		.key_lookup = policy_key_lookup, .key_ctx = gw, .required = gwwire_call_components,
@@ -302,7 +316,8 @@ static struct httpsig_verify_opts verify_opts(struct gateway *gw, const struct r
 		.max_validity_s = gw->policy->gateway.max_validity_s, .not_before = gw->started,
 		.check_authority = 1, .authorities = gw->name_ptrs,
 		.nauthorities = __atomic_load_n(&gw->nnames, __ATOMIC_ACQUIRE),
-		.body = (const uint8_t *)r->body, .body_len = r->len, .digest_if_body = 1};
+		.body = (const uint8_t *)r->body, .body_len = r->len, .digest_if_body = 1,
+		.memo = r->memo.n ? &r->memo : NULL};
 }
 
 /* Who made a call, for its audit events (issue 15 item 6). */
@@ -315,7 +330,7 @@ struct callctx {
 };
 
 static int authorize(struct gateway *gw, const struct route *rt, const struct req_view *rv,
-		     const struct req *r, struct reply *rep, char *actor, size_t actorlen,
+		     struct req *r, struct reply *rep, char *actor, size_t actorlen,
 		     char *why, size_t whylen, int *accept_sig, struct claims *claims,
 		     struct callctx *cx, struct caller *who)
 {
@@ -460,6 +475,14 @@ static void callctx_init(struct gateway *gw, struct MHD_Connection *conn, struct
 	}
 }
 
+/* The reason of a signed call's audit event: why, then who made it. */
+static void reason_of_call(char *reason, size_t len, const char *why, const struct callctx *w)
+{
+	snprintf(reason, len, "%s; signers=%s; client=%s%s%s%s", why,
+		 w->signers[0] ? w->signers : "none", w->client, w->cert[0] ? "; cert=\"" : "",
+		 w->cert, w->cert[0] ? "\"" : "");
+}
+
 /* Audits one event of a signed call: the reason, then who made it (every verified signer, the
  * client's address, its certificate's subject under mTLS). */
 static int audit_call(struct gateway *gw, const char *actor, const char *event, const char *object,
@@ -467,9 +490,7 @@ static int audit_call(struct gateway *gw, const char *actor, const char *event, 
 {
 	char reason[2048];
 
-	snprintf(reason, sizeof(reason), "%s; signers=%s; client=%s%s%s%s", why,
-		 w->signers[0] ? w->signers : "none", w->client, w->cert[0] ? "; cert=\"" : "",
-		 w->cert, w->cert[0] ? "\"" : "");
+	reason_of_call(reason, sizeof(reason), why, w);
 	return gateway_audit(gw, actor, event, object, decision, reason, durable);
 }
 
@@ -531,6 +552,98 @@ static enum MHD_Result deferred_answer(struct gateway *gw, struct MHD_Connection
 	ret = respond(gw, conn, r->rv, &r->drep, 0);
 	json_decref(r->drep.body);
 	r->drep.body = NULL;
+	return ret;
+}
+
+/* ---- answers held until their audit event is durable ---- */
+
+/* Takes a hold (1), or 0 when the gateway is stopping (the caller waits for the disk). */
+static int hold_begin(struct gateway *gw)
+{
+	int ok;
+
+	pthread_mutex_lock(&gw->held_lock);
+	ok = !gw->held_closed;
+	gw->nheld += (unsigned)ok;
+	pthread_mutex_unlock(&gw->held_lock);
+	return ok;
+}
+
+static void hold_end(struct gateway *gw)
+{
+	pthread_mutex_lock(&gw->held_lock);
+	if (--gw->nheld == 0)
+		pthread_cond_broadcast(&gw->held_cond);
+	pthread_mutex_unlock(&gw->held_lock);
+}
+
+/* The audit group's callback: the event is durable (0) or cannot be (-1). r may be gone once
+ * the connection is resumed; the hold keeps the daemon running until then. */
+static void held_durable(void *arg, int rc)
+{
+	struct req *r = arg;
+	struct gateway *gw = r->gw;
+
+	if (rc < 0)
+		fprintf(stderr, "vmseal-gateway: audit: %s: an event could not be made durable\n",
+			gw->audit_path);
+	r->held_rc = rc;
+	MHD_resume_connection(r->conn);
+	hold_end(gw);
+}
+
+/* Suspends conn holding mr (the signed answer) and appends the result event; the answer goes
+ * out when held_durable resumes it. Returns 0 when held (mr and rv are r's now), -1 when not
+ * (nothing changed: the caller audits and answers the usual way). */
+static int hold_answer(struct gateway *gw, struct MHD_Connection *conn, struct req *r,
+		       struct MHD_Response *mr, unsigned status, struct req_view *rv,
+		       const char *actor, const char *event, const char *object,
+		       const char *decision, const char *reason, const char *result)
+{
+	const union MHD_DaemonInfo *di =
+		MHD_get_daemon_info(gw->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	/* The only connection: nobody else waits for this worker, which then runs the fdatasync
+	 * itself (no hand-off to the sync thread and back). Otherwise held: the worker's other
+	 * connections (libmicrohttpd gives one worker up to ten new ones at once) must not wait
+	 * for this one's disk. */
+	if (!mr || !di || di->num_connections <= 1 || !hold_begin(gw))
+		return -1;
+	r->held = mr;
+	r->held_status = status;
+	r->held_rv = rv;
+	r->held_rc = 0;
+	r->conn = conn;
+	r->gw = gw;
+	snprintf(r->held_result, sizeof(r->held_result), "%s", result);
+	/* Suspended first: the callback may run in another thread as soon as the event is in. */
+	MHD_suspend_connection(conn);
+	if (gateway_audit_async(gw, actor, event, object, decision, reason, held_durable, r) < 0) {
+		r->held_rc = -1;
+		MHD_resume_connection(conn);
+		hold_end(gw);
+	}
+	return 0;
+}
+
+/* On the call after the resume: the held answer, or the refusal when its event is not durable. */
+static enum MHD_Result answer_held(struct gateway *gw, struct MHD_Connection *conn, struct req *r)
+{
+	struct reply rep = {.status = r->held_status};
+	enum MHD_Result ret;
+
+	if (r->held_rc == 0) {
+		ret = queue(conn, r->held, &rep);
+	} else {
+		MHD_destroy_response(r->held);
+		reply_error(&rep, 500, "audit_unavailable",
+			    "the call ran (%s) but its result could not be logged", r->held_result);
+		ret = respond(gw, conn, r->held_rv, &rep, 0);
+		json_decref(rep.body);
+	}
+	r->held = NULL;
+	free(r->held_rv);
+	r->held_rv = NULL;
 	return ret;
 }
 
@@ -614,30 +727,43 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 		goto deny;
 	if (rt->flags & ROUTE_DEFERRED)
 		return handle_deferred(gw, conn, r, rt, name, rv, actor, object, why, &cx);
-	/* The decision is logged (durably for a state change) before anything happens. */
+	/* The decision is logged before anything happens, durably before a change to the host
+	 * (ROUTE_ANSWER_ONLY: the result's fdatasync below covers it before the answer). */
 	if (audit_call(gw, actor, rt->event, object, "allow", why, &cx,
-		       rt->flags & ROUTE_CHANGES_STATE) < 0) {
+		       (rt->flags & ROUTE_CHANGES_STATE) && !(rt->flags & ROUTE_ANSWER_ONLY)) < 0) {
 		reply_error(&rep, 503, "audit_unavailable", "the audit log cannot record this call");
 		gateway_policy_done(gw);
 		goto send;
 	}
 	route_run(gw, rt, &who, name, rv, r, cx.client, &rep);
 	if (rt->flags & ROUTE_CHANGES_STATE) {
-		char result[96];
+		char result[96], full[sizeof(result) + sizeof(rep.changed) + 16];
 		json_t *code = rep.body ? json_object_get(rep.body, "error") : NULL;
+		const char *decision = rep.status < 300 ? "info" : "error";
 
 		snprintf(result, sizeof(result), "%u %s", rep.status,
 			 code ? json_string_value(code) : "ok");
-		if (rep.changed[0]) {
-			char full[sizeof(result) + sizeof(rep.changed) + 16];
-
+		if (rep.changed[0])
 			snprintf(full, sizeof(full), "%s; changed: %s", result, rep.changed);
-			r_audit = audit_call(gw, actor, rt->event, object,
-					     rep.status < 300 ? "info" : "error", full, &cx, 1);
-		} else {
-			r_audit = audit_call(gw, actor, rt->event, object,
-					     rep.status < 300 ? "info" : "error", result, &cx, 1);
+		else
+			snprintf(full, sizeof(full), "%s", result);
+		if (rt->flags & ROUTE_ANSWER_ONLY) {
+			/* The answer is signed now and held, without a worker thread, until the
+			 * fdatasync covering the decision and this result is done. */
+			char reason[2048];
+			struct MHD_Response *held = make_response(gw, rv, &rep, accept_sig);
+
+			reason_of_call(reason, sizeof(reason), full, &cx);
+			if (hold_answer(gw, conn, r, held, rep.status, rv, actor, rt->event, object,
+					decision, reason, result) == 0) {
+				gateway_policy_done(gw);
+				json_decref(rep.body);
+				return MHD_YES;
+			}
+			if (held)
+				MHD_destroy_response(held);
 		}
+		r_audit = audit_call(gw, actor, rt->event, object, decision, full, &cx, 1);
 		if (r_audit < 0)
 			reply_error(&rep, 500, "audit_unavailable",
 				    "the call ran (%s) but its result could not be logged", result);
@@ -752,6 +878,7 @@ static enum MHD_Result check_before_body(struct gateway *gw, struct MHD_Connecti
 	gateway_policy_read(gw);
 	o = verify_opts(gw, r);
 	o.body_pending = 1;
+	o.memo = &r->memo;
 	rc = httpsig_verify(&rv->msg, &o, &res, &err);
 	if (rc < 0) {
 		struct callctx cx;
@@ -781,6 +908,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		return MHD_NO;
 	if (r->deferred)
 		return deferred_answer(gw, conn, r);
+	if (r->held)
+		return answer_held(gw, conn, r);
 	if (r->done) {
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -979,6 +1108,10 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 		flags |= MHD_USE_IPv6;
 	if (gw->cfg.verbose)
 		flags |= MHD_USE_ERROR_LOG;
+	pthread_mutex_init(&gw->held_lock, NULL);
+	pthread_cond_init(&gw->held_cond, NULL);
+	gw->nheld = 0;
+	gw->held_closed = 0;
 	if (conn_guard_start(gw, err) < 0 || deny_start(gw, err) < 0 || defer_start(gw, err) < 0)
 		return -1;
 	{
@@ -994,7 +1127,7 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 			o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
 							 gw->client_ca_pem};
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, gw->cfg.threads, NULL};
-		o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 << 10, NULL};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 << 10, NULL};
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL};
 		/* Past the limit libmicrohttpd stops accepting; new connections wait in the
 		 * listen backlog until one closes (the default is FD_SETSIZE - 4 = 1020). */
@@ -1055,8 +1188,16 @@ void gateway_http_stop(struct gateway *gw)
 	/* Every suspended connection is answered (resumed) before the daemon stops: stopping it
 	 * with one still suspended is not allowed. */
 	defer_stop(gw);
-	if (gw->daemon)
+	if (gw->daemon) {
+		/* Held answers first: each is resumed within one fdatasync (or its failure), and a
+		 * call arriving meanwhile waits for the disk in its worker instead. */
+		pthread_mutex_lock(&gw->held_lock);
+		gw->held_closed = 1;
+		while (gw->nheld > 0)
+			pthread_cond_wait(&gw->held_cond, &gw->held_lock);
+		pthread_mutex_unlock(&gw->held_lock);
 		MHD_stop_daemon(gw->daemon);
+	}
 	gw->daemon = NULL;
 	conn_guard_free(gw); /* after the daemon: its CLOSED notifications use the guard */
 	deny_stop(gw);

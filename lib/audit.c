@@ -754,6 +754,16 @@ struct audit_group {
 	int stop, failed;
 	struct timespec oldest; /* when the oldest event no round covers was written (monotonic) */
 	struct vs_error fail_err;
+	/* Callers that do not wait (audit_group_append_async), in generation order; the timer
+	 * thread syncs for them at once. */
+	struct async_waiter *async_head, **async_tail;
+};
+
+struct async_waiter {
+	uint64_t gen;
+	void (*done)(void *arg, int rc);
+	void *arg;
+	struct async_waiter *next;
 };
 
 static void timespec_add_ms(struct timespec *t, long ms)
@@ -761,6 +771,34 @@ static void timespec_add_ms(struct timespec *t, long ms)
 	t->tv_nsec += ms * 1000000L;
 	t->tv_sec += t->tv_nsec / 1000000000L;
 	t->tv_nsec %= 1000000000L;
+}
+
+/* Calls back the asynchronous callers a completed round covered (all of them once an fdatasync
+ * failed), outside the lock. Called and returns with g->m held. */
+static void group_complete_async(struct audit_group *g)
+{
+	struct async_waiter *done = NULL, **tail = &done;
+	int failed = g->failed;
+
+	while (g->async_head && (failed || g->async_head->gen <= g->synced)) {
+		*tail = g->async_head;
+		tail = &g->async_head->next;
+		g->async_head = g->async_head->next;
+	}
+	*tail = NULL;
+	if (!g->async_head)
+		g->async_tail = &g->async_head;
+	if (!done)
+		return;
+	pthread_mutex_unlock(&g->m);
+	while (done) {
+		struct async_waiter *w = done;
+
+		done = w->next;
+		w->done(w->arg, failed ? -1 : 0);
+		free(w);
+	}
+	pthread_mutex_lock(&g->m);
 }
 
 /* One round: called with g->m held and no round running; returns with g->m held. */
@@ -788,6 +826,7 @@ static void group_sync_round(struct audit_group *g)
 		g->synced = target;
 	g->syncing = 0;
 	pthread_cond_broadcast(&g->done);
+	group_complete_async(g);
 }
 
 static int overdue(const struct timespec *oldest, struct timespec *deadline)
@@ -799,6 +838,12 @@ static int overdue(const struct timespec *oldest, struct timespec *deadline)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return now.tv_sec > deadline->tv_sec ||
 	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* An asynchronous caller waits for a round not yet started. */
+static int async_uncovered(const struct audit_group *g)
+{
+	return g->async_head && g->async_head->gen > g->covered;
 }
 
 /* The timer: syncs events nobody waits for, at most AUDIT_GROUP_MAX_DELAY_MS after the oldest
@@ -819,13 +864,14 @@ static void *group_timer(void *arg)
 			g->covered = g->written;
 			continue;
 		}
-		if (!overdue(&g->oldest, &deadline)) {
+		if (!async_uncovered(g) && !overdue(&g->oldest, &deadline)) {
 			pthread_cond_timedwait(&g->wake, &g->m, &deadline);
 			continue;
 		}
 		while (g->syncing)
 			pthread_cond_wait(&g->done, &g->m);
-		if (g->written > g->covered && !g->failed && overdue(&g->oldest, &deadline))
+		if (g->written > g->covered && !g->failed &&
+		    (async_uncovered(g) || overdue(&g->oldest, &deadline)))
 			group_sync_round(g);
 	}
 	/* Stopping: what is left becomes durable. */
@@ -833,6 +879,8 @@ static void *group_timer(void *arg)
 		pthread_cond_wait(&g->done, &g->m);
 	if (g->written > g->synced && !g->failed)
 		group_sync_round(g);
+	g->failed |= g->async_head != NULL; /* cannot happen: the round covered every one */
+	group_complete_async(g);
 	pthread_mutex_unlock(&g->m);
 	return NULL;
 }
@@ -846,6 +894,7 @@ int audit_group_start(struct audit_log *log, struct audit_group **out, struct vs
 	if (!g)
 		return vs_fail(err, VS_ERR_INTERNAL, log->path, "out of memory");
 	g->log = log;
+	g->async_tail = &g->async_head;
 	pthread_mutex_init(&g->m, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -903,6 +952,46 @@ int audit_group_append(struct audit_group *g, const struct audit_event *ev, int 
 	}
 	pthread_mutex_unlock(&g->m);
 	return ret;
+}
+
+int audit_group_append_async(struct audit_group *g, const struct audit_event *ev,
+			     void (*done)(void *arg, int rc), void *arg, struct vs_error *err)
+{
+	struct async_waiter *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return vs_fail(err, VS_ERR_INTERNAL, g->log->path, "out of memory");
+	pthread_mutex_lock(&g->m);
+	if (g->failed) {
+		if (err)
+			*err = g->fail_err;
+		pthread_mutex_unlock(&g->m);
+		free(w);
+		return -1;
+	}
+	pthread_mutex_unlock(&g->m);
+	if (audit_append_seq(g->log, ev, 0, NULL, err) < 0) {
+		free(w);
+		return -1;
+	}
+	pthread_mutex_lock(&g->m);
+	if (g->failed) { /* failed meanwhile: its round will never come */
+		if (err)
+			*err = g->fail_err;
+		pthread_mutex_unlock(&g->m);
+		free(w);
+		return -1;
+	}
+	w->gen = ++g->written;
+	w->done = done;
+	w->arg = arg;
+	if (w->gen == g->covered + 1)
+		clock_gettime(CLOCK_MONOTONIC, &g->oldest);
+	*g->async_tail = w;
+	g->async_tail = &w->next;
+	pthread_cond_signal(&g->wake);
+	pthread_mutex_unlock(&g->m);
+	return 0;
 }
 
 uint64_t audit_group_syncs(struct audit_group *g)

@@ -116,6 +116,14 @@ struct audit_group;
 int audit_group_start(struct audit_log *log, struct audit_group **out, struct vs_error *err);
 int audit_group_append(struct audit_group *g, const struct audit_event *ev, int durable,
 		       struct vs_error *err);
+/* Like a durable audit_group_append without waiting: done(arg, 0) is called once an fdatasync
+ * that began after the write has completed, done(arg, -1) once one that would have covered it
+ * failed; exactly once, from the thread that ran that fdatasync (the background thread, which
+ * syncs for such callers at once, or a waiting caller's), never from inside this call, with no
+ * lock of g held. -1 when the event could not be written (done is never called). A server
+ * answers from done without holding a worker thread during the fdatasync. */
+int audit_group_append_async(struct audit_group *g, const struct audit_event *ev,
+			     void (*done)(void *arg, int rc), void *arg, struct vs_error *err);
 /* Number of fsyncs done so far (for tests and benchmarks). */
 uint64_t audit_group_syncs(struct audit_group *g);
 /* Events appended through g, fdatasyncs done and the time spent in them (benchmarks). */

@@ -1039,6 +1039,110 @@ static void test_follow_sync_failure(void)
 	CU_ASSERT_EQUAL(count_lines(p), 1); /* the continuation alone: nothing appended after the failure */
 }
 
+/* Asynchronous callers: called back once, after the fdatasync covering them, never from
+ * inside the append. */
+struct async_arg {
+	const char *path;
+	char object[64];
+	int calls, rc, early;
+};
+
+static __thread int in_append;
+
+static void async_done(void *arg, int rc)
+{
+	struct async_arg *a = arg;
+	size_t len = 0;
+	char *d = NULL, needle[96];
+	struct vs_error err = {0};
+	off_t durable;
+
+	pthread_mutex_lock(&fake_mu);
+	durable = fake_durable;
+	pthread_mutex_unlock(&fake_mu);
+	snprintf(needle, sizeof(needle), "\"object\":\"%s\"", a->object);
+	if (in_append || (rc == 0 && (file_read_all(a->path, MAX_FILE, &d, &len, &err) < 0 ||
+				      (size_t)durable > len ||
+				      !memmem(d, (size_t)durable, needle, strlen(needle)))))
+		a->early++;
+	free(d);
+	a->rc = rc;
+	__atomic_add_fetch(&a->calls, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_group_async(void)
+{
+	char *p = tmp_path("group-async.log");
+	struct audit_log *log = NULL;
+	struct audit_group *g = NULL;
+	struct vs_error err = {0};
+	static struct async_arg a[40];
+	int calls = 0, early = 0, ok = 0;
+
+	fake_reset(p, 0, 0);
+	CU_ASSERT_EQUAL_FATAL(audit_open(p, &log, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(audit_group_start(log, &g, &err), 0);
+	for (int i = 0; i < 40; i++) {
+		struct audit_event ev = {"gateway", "gateway.sign", a[i].object, "info", NULL};
+
+		a[i] = (struct async_arg){.path = p};
+		snprintf(a[i].object, sizeof(a[i].object), "async event %d.", i);
+		in_append = 1;
+		CU_ASSERT_EQUAL(audit_group_append_async(g, &ev, async_done, &a[i], &err), 0);
+		in_append = 0;
+		if (i % 10 == 9) /* a durable caller in between leads a round of its own */
+			CU_ASSERT_EQUAL(audit_group_append(g, &ev, 1, &err), 0);
+	}
+	for (int t = 0; t < 400; t++) {
+		calls = 0;
+		for (int i = 0; i < 40; i++)
+			calls += __atomic_load_n(&a[i].calls, __ATOMIC_SEQ_CST);
+		if (calls == 40)
+			break;
+		usleep(5000);
+	}
+	for (int i = 0; i < 40; i++) {
+		early += a[i].early;
+		ok += a[i].calls == 1 && a[i].rc == 0;
+	}
+	CU_ASSERT_EQUAL(calls, 40);
+	CU_ASSERT_EQUAL(ok, 40);
+	CU_ASSERT_EQUAL(early, 0);
+	audit_group_stop(g);
+	audit_close(log);
+	expect_ok(p, 44, 0);
+
+	/* A failing fdatasync calls back every asynchronous caller it covered with -1; after it
+	 * nothing is accepted. */
+	p = tmp_path("group-async-fail.log");
+	fake_reset(p, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(audit_open(p, &log, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(audit_group_start(log, &g, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		struct audit_event ev = {"gateway", "gateway.sign", a[i].object, "info", NULL};
+
+		a[i] = (struct async_arg){.path = p, .rc = 7};
+		snprintf(a[i].object, sizeof(a[i].object), "async fail %d.", i);
+		CU_ASSERT_EQUAL(audit_group_append_async(g, &ev, async_done, &a[i], &err), 0);
+	}
+	for (int t = 0; t < 400 && (__atomic_load_n(&a[0].calls, __ATOMIC_SEQ_CST) +
+				    __atomic_load_n(&a[1].calls, __ATOMIC_SEQ_CST) +
+				    __atomic_load_n(&a[2].calls, __ATOMIC_SEQ_CST)) < 3; t++)
+		usleep(5000);
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(a[i].calls, 1);
+		CU_ASSERT_EQUAL(a[i].rc, -1);
+	}
+	{
+		struct audit_event ev = {"gateway", "gateway.sign", "late", "info", NULL};
+
+		CU_ASSERT_EQUAL(audit_group_append_async(g, &ev, async_done, &a[3], &err), -1);
+	}
+	audit_group_stop(g);
+	audit_close(log);
+	audit_test_fdatasync = fdatasync;
+}
+
 static void test_crash_mid_line(void)
 {
 	char *p = tmp_path("crash.log");
@@ -1083,6 +1187,7 @@ int main(void)
 		{"group commit: no durable caller returns before the fdatasync covering it", test_group_waiter_covered},
 		{"group commit: a failed fdatasync fails every caller it covered, and all later", test_group_fsync_failure},
 		{"a failed fdatasync of the old file as the handle follows a rotation fails it, and all later", test_follow_sync_failure},
+		{"group commit: asynchronous callers called back after the covering fdatasync, or with its failure", test_group_async},
 		{"kill -9 in the middle of a line", test_crash_mid_line},
 		{NULL, NULL},
 	};
