@@ -807,13 +807,16 @@ static void group_sync_round(struct audit_group *g)
 	struct vs_error e = {0};
 	struct timespec t0, t1;
 	uint64_t target = g->written;
-	int rc;
+	int rc, fail_async;
 
 	g->syncing = 1;
 	g->covered = target;
+	/* Test build: an fdatasync for asynchronous callers fails (tests/sh/remotesign.sh). */
+	fail_async = g->async_head && fault_is("audit-fsync-fail-async");
 	pthread_mutex_unlock(&g->m);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = audit_sync(g->log, &e);
+	rc = fail_async ? vs_fail(&e, VS_ERR_IO, g->log->path, "fsync failed: injected fault")
+			: audit_sync(g->log, &e);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	pthread_mutex_lock(&g->m);
 	g->nsyncs++;

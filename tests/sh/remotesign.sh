@@ -34,8 +34,8 @@ dd if=/dev/urandom of=debian-12.qcow2 bs=1k count=600 status=none
 
 start_gateway() { # start_gateway LOG [OPTIONS]: sets $port and $gwpid
 	local log=$1; shift
-	vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json \
-		--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit.jsonl" \
+	${GW:-vmseal-gateway} --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json \
+		--libvirt test:///default --response-key "$T/gwresp.key" --audit-log "${AUDIT:-$T/audit.jsonl}" \
 		--threads 2 "$@" >/dev/null 2>"$log" &
 	gwpid=$!
 	cleanup_hooks+=("kill $gwpid 2>/dev/null; wait $gwpid 2>/dev/null")
@@ -137,6 +137,41 @@ start_gateway gw4.log --signing-key retired.key
 moddir=$(openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"/\1/p')
 module=$(ls /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so 2>/dev/null | head -1)
 case "$BIN" in *build-san*) module= ;; esac # ASan refuses pkcs11-provider's RTLD_DEEPBIND dlopen
+
+# Held answers (#18 item 2): while another connection is open, a signing call's answer waits
+# for the fdatasync covering its audit events with its connection suspended (no worker thread
+# waits for the disk); it goes out only once they are durable. The test build's fault
+# audit-fsync-fail-async fails exactly the fdatasyncs run for held answers.
+held_sign() { # held_sign NAME VERSION LOG FAULT: signs NAME with a second connection open
+	dd if=/dev/urandom of="$1" bs=1k count=64 status=none
+	AUDIT=$T/audit-held.jsonl GW="env VMSEAL_FAULT=$4 $TESTBIN/vmseal-gateway" start_gateway "$3" --signing-key svc.key
+	exec 7<>/dev/tcp/127.0.0.1/"$port" # an idle connection: libmicrohttpd counts it
+	rs --key signer.key --signer-pub svc.pub --template debian-12 --template-version "$2" "$1" >out 2>&1
+	held_rc=$?
+	exec 7>&-
+}
+held_sign img-held 7 gw6.log none
+[ $held_rc = 0 ] && pass "remote sign with another connection open: answered once durable" || fail "held answer ($held_rc): $(cat out)"
+expect_rc "the held answer's attestation verifies" 0 vmseal-verify --policy policy.json img-held
+kill $gwpid; wait $gwpid 2>/dev/null
+expect_rc "the audit log of held answers verifies" 0 vmseal-audit verify "$T/audit-held.jsonl"
+grep -q '"event":"gateway.sign",.*"decision":"info","reason":"200 ok; changed: signed digest' "$T/audit-held.jsonl" \
+	&& pass "the held call's result is in the log" || fail "held result not logged"
+held_sign img-held-fail 8 gw7.log audit-fsync-fail-async
+[ $held_rc != 0 ] && grep -q audit_unavailable out && [ ! -e img-held-fail.intoto.json ] \
+	&& pass "the fdatasync covering a held answer fails: 500 audit_unavailable, no signature leaves" \
+	|| fail "held answer with a failed fdatasync ($held_rc): $(cat out)"
+dd if=/dev/urandom of=img-after bs=1k count=64 status=none
+rs --key signer.key --signer-pub svc.pub --template debian-12 --template-version 9 img-after >out 2>&1
+[ $? != 0 ] && grep -q audit_unavailable out && pass "after a failed fdatasync every call is refused (503)" \
+	|| fail "call after a failed fdatasync: $(cat out)"
+kill $gwpid; wait $gwpid 2>/dev/null
+dd if=/dev/urandom of=img-alone bs=1k count=64 status=none
+AUDIT=$T/audit-alone.jsonl GW="env VMSEAL_FAULT=audit-fsync-fail-async $TESTBIN/vmseal-gateway" start_gateway gw8.log --signing-key svc.key
+expect_rc "the only connection: the worker runs the fdatasync itself (the fault does not apply)" 0 \
+	rs --key signer.key --signer-pub svc.pub --template debian-12 --template-version 10 img-alone
+kill $gwpid; wait $gwpid 2>/dev/null
+
 if command -v softhsm2-util >/dev/null && [ -f "$moddir/pkcs11.so" ] && [ -n "$module" ]; then
 	mkdir tokens
 	printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$T" > softhsm2.conf
