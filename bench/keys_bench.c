@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Driver for bench/keys.sh: key_sign in a loop (file or pkcs11 key), and POST /v1/sign through
- * the gateway from N client threads (lib/gwclient: request signed, answer verified). */
+/* Driver for bench/keys.sh: key_sign in a loop (file or pkcs11 key), POST /v1/sign through
+ * the gateway from N client threads (lib/gwclient: request signed, answer verified), and the
+ * latency of fdatasync after a small append (what one durable audit event waits for). */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/gwclient.h"
 #include "lib/key.h"
@@ -124,8 +127,50 @@ static int bench_remote(const char *url, const char *adminkey, const char *cacer
 	return atomic_load(&r.bad) ? 1 : 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* n appends of an audit-sized line to a fresh file at path, each followed by fdatasync. */
+static int bench_fsync(const char *path, int n)
+{
+	char line[400];
+	double *lat = calloc((size_t)n, sizeof(double)), sum = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+
+	if (fd < 0 || !lat) {
+		perror(path);
+		return 2;
+	}
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	for (int i = 0; i < n; i++) {
+		double t0;
+
+		if (write(fd, line, sizeof(line)) != (ssize_t)sizeof(line))
+			return 2;
+		t0 = now_s();
+		if (fdatasync(fd) < 0)
+			return 2;
+		lat[i] = now_s() - t0;
+		sum += lat[i];
+	}
+	close(fd);
+	unlink(path);
+	qsort(lat, (size_t)n, sizeof(double), cmp_double);
+	printf("n=%d p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f mean_ms=%.3f\n", n, lat[n / 2] * 1e3,
+	       lat[n * 9 / 10] * 1e3, lat[n * 99 / 100] * 1e3, sum / n * 1e3);
+	free(lat);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "fsync"))
+		return bench_fsync(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 100);
 	if (argc == 5 && !strcmp(argv[1], "sign"))
 		return bench_sign(argv[2], strcmp(argv[3], "-") ? argv[3] : NULL, atof(argv[4]));
 	if (argc == 8 && !strcmp(argv[1], "remote")) {
@@ -136,6 +181,7 @@ int main(int argc, char **argv)
 		return bench_remote(argv[2], argv[3], argv[4], argv[5], threads, atof(argv[7]));
 	}
 	fprintf(stderr, "usage: keys_bench sign KEY PASSFILE|- SECONDS\n"
-			"       keys_bench remote URL ADMINKEY CACERT GATEWAY_PUB THREADS SECONDS\n");
+			"       keys_bench remote URL ADMINKEY CACERT GATEWAY_PUB THREADS SECONDS\n"
+			"       keys_bench fsync PATH COUNT\n");
 	return 2;
 }
