@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <openssl/err.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "lib/gwwire.h"
 #include "lib/httpsig.h"
 #include "lib/key.h"
 #include "lib/util.h"
@@ -247,21 +247,16 @@ int main(int argc, char **argv)
 		return 2;
 	/* Sign everything up front: the client's own signing must not count. */
 	for (size_t i = 0; i < count; i++) {
-		static const char *const comps[] = {"@method", "@authority", "@path", "@query"};
-		char *si = NULL, *sg = NULL, nonce[33], req[2048];
-		uint8_t rnd[16];
+		char *si = NULL, *sg = NULL, req[2048];
+		struct http_field_list none = {NULL, 0};
 		struct http_msg m = {.method = "GET", .scheme = "https", .authority = authority,
-				     .path = path};
-		int64_t t = vs_now();
-		struct httpsig_sign_params sp = {.label = "sig1", .components = comps,
-						 .ncomponents = 4, .created = t, .expires = t + 300,
-						 .nonce = nonce};
+				     .path = path, .fields = http_field_list_get, .fields_ctx = &none};
+		struct gwwire_call_params p = {.now = vs_now(), .expires_in = 300};
+		const struct vs_key *keys[1] = {key};
 		int n;
 
 		if (key) {
-			RAND_bytes(rnd, sizeof(rnd));
-			hex_encode(rnd, sizeof(rnd), nonce);
-			if (httpsig_sign(&m, key, &sp, &si, &sg, &err) < 0) {
+			if (gwwire_sign_call(&m, keys, 1, &p, &si, &sg, &err) < 0) {
 				vs_error_print("gateway_load", &err);
 				return 2;
 			}
