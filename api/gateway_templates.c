@@ -85,7 +85,8 @@ int template_allowed(struct gateway *gw, const char *tmpl, int need_overlay,
  * ctime and the policy digest), else evaluated with one hashing thread, so that a cold listing
  * of a large template leaves the other cores to other calls, and cached: an allow until the
  * attestation expires or TEMPLATE_CACHE_ALLOW_S, a denial for TEMPLATE_CACHE_DENY_S (a key
- * whose validity starts later may turn it). Only the listing is cached; POST /v1/domains
+ * whose validity starts later may turn it), an allow no longer than its signers' keys are valid
+ * (not_after). Only the listing is cached; POST /v1/domains
  * evaluates in full. A file without an attestation beside it is denied, as vmseal-verify and
  * the hook deny it (lib/attest). e is always filled (an error is a denial with its reason,
  * not cached).
@@ -133,8 +134,13 @@ static void template_listed(struct gateway *gw, const char *file, struct tmplcac
 	e->template_version = v.st.template_version;
 	snprintf(e->reason, sizeof(e->reason), "%s", v.why.reason);
 	e->until = now + (v.decision == DECISION_ALLOW ? TEMPLATE_CACHE_ALLOW_S : TEMPLATE_CACHE_DENY_S);
-	if (v.decision == DECISION_ALLOW && v.st.expires_at > 0 && v.st.expires_at < e->until)
-		e->until = v.st.expires_at;
+	/* the hook's rule: no longer than the attestation or a key that counted for it is valid */
+	if (v.decision == DECISION_ALLOW) {
+		int64_t end = policy_verdict_valid_until(gw->policy, &v);
+
+		if (end > 0 && end < e->until)
+			e->until = end;
+	}
 	/* Cache only a verdict on exactly the bytes hashed: unchanged since the key was taken. */
 	if (gw->tmpl_cache && fstat(fd, &after) == 0 &&
 	    after.st_ctim.tv_sec == ist.st_ctim.tv_sec && after.st_ctim.tv_nsec == ist.st_ctim.tv_nsec &&

@@ -286,19 +286,6 @@ stop:
 	return (int)n; /* would-deny: judge the layers checked so far */
 }
 
-static int64_t valid_until(const struct policy *p, const struct image_verdict *v)
-{
-	int64_t t = v->st.expires_at;
-
-	for (size_t i = 0; i < VS_MAX_SIGNATURES && v->signers[i][0]; i++) {
-		const struct policy_key *k = policy_find_key(p, v->signers[i]);
-
-		if (k && k->not_after && (!t || k->not_after < t))
-			t = k->not_after;
-	}
-	return t;
-}
-
 /* Judges one layer (memo, then cache, then policy_eval_image). Returns -1 on a runtime error
  * (e filled); otherwise 0 with l->decision and, unless ALLOW, the reason in why. */
 static int layer_eval(struct diskcheck *c, struct layer *l, struct disk_result *r,
@@ -367,7 +354,7 @@ static int layer_eval(struct diskcheck *c, struct layer *l, struct disk_result *
 		memset(&ce, 0, sizeof(ce));
 		snprintf(ce.template_name, sizeof(ce.template_name), "%s", v.st.template_name);
 		ce.template_version = v.st.template_version;
-		ce.valid_until = valid_until(c->policy, &v);
+		ce.valid_until = policy_verdict_valid_until(c->policy, &v);
 		evalcache_store(c->cache_dir, c->secret, key, &ce, &ignored);
 	}
 	memo_add(c, l, why);

@@ -951,6 +951,19 @@ int policy_check_signatures(const struct policy *p, const struct dsse_envelope *
 		       threshold, reason[0] ? "; " : "", reason);
 }
 
+int64_t policy_verdict_valid_until(const struct policy *p, const struct image_verdict *v)
+{
+	int64_t t = v->st.expires_at;
+
+	for (size_t i = 0; i < VS_MAX_SIGNATURES && v->signers[i][0]; i++) {
+		const struct policy_key *k = policy_find_key(p, v->signers[i]);
+
+		if (k && k->not_after && (!t || k->not_after < t))
+			t = k->not_after;
+	}
+	return t;
+}
+
 int policy_open_attestation(const char *envelope, size_t envelope_len, const char *name,
 			    struct dsse_envelope **envp, struct statement *st, struct vs_error *why)
 {

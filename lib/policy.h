@@ -264,6 +264,11 @@ struct image_verdict {
 	uint64_t size;
 };
 
+/* Until when an allow verdict may be reused from a cache (the hook's evalcache, the gateway's
+ * listing): the attestation's expiry or the earliest not_after of the keys that counted for it,
+ * whichever comes first; 0 when neither ends it. */
+int64_t policy_verdict_valid_until(const struct policy *p, const struct image_verdict *v);
+
 /* Parses an attestation's bytes: the DSSE envelope, its in-toto payloadType, the Statement.
  * 0 with *env set (dsse_free it); -1 with the reason in why (DENIED: a verdict). */
 int policy_open_attestation(const char *envelope, size_t envelope_len, const char *name,

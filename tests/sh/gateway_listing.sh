@@ -6,7 +6,7 @@
 # (--threads 1; before, that call waited for the whole listing). A second identical listing
 # sent meanwhile shares the first one's run instead of waiting for its own; a SIGHUP during a
 # listing swaps the policy after it and the listing completes; stopping the gateway during a
-# listing answers it.
+# listing answers it. A cached allow is listed no longer than its signing keys are valid.
 source "$(dirname "$0")/lib.sh"
 for tool in openssl; do
 	command -v $tool >/dev/null || { skip "gateway listing: $tool not installed"; exit 0; }
@@ -114,3 +114,38 @@ if kill -0 $gwpid 2>/dev/null; then fail "the gateway did not stop during a list
 fi
 wait_bg
 vmseal-audit verify audit.jsonl >/dev/null && pass "audit chain intact" || fail "audit chain"
+
+# 5. A listed allow is cached no longer than the keys that signed it are valid: the listing
+# said "allow" (cached) for up to 5 minutes after the signing key's not_after, where the hook
+# and vmseal-verify deny (its cache is bounded by the attestation's expiry alone).
+vmseal-key generate --out shortkey --no-passphrase >/dev/null
+mkdir templates5
+truncate -s 1M templates5/small.raw
+vmseal-sign --key shortkey.key --template small --template-version 1 --no-progress templates5/small.raw >/dev/null
+end5=$(( $(date +%s) + 7 )) # the gateway waits 3 s at start
+{
+	printf '{"version": 1, "enforce": true, "keys": [\n'
+	vmseal-key policy-entry shortkey.pub --owner pipeline --usage template \
+		--not-after "$(date -u -d @$end5 +%Y-%m-%dT%H:%M:%SZ)"; echo ,
+	vmseal-key policy-entry viewer.pub --owner dave --usage admin --role viewer
+	printf '], "templates": [{"match": "*", "keys": ["%s"]}]}\n' "$(vmseal-key id shortkey.pub)"
+} >policy5.json
+rm -f gw.log
+vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy5.json \
+	--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit5.jsonl" \
+	--template-dir templates5 --threads 1 >/dev/null 2>gw.log &
+gwpid=$!
+cleanup_hooks+=("kill $gwpid 2>/dev/null; wait $gwpid 2>/dev/null")
+for _ in $(seq 300); do grep -q 'listening on' gw.log && break; sleep 0.05; done
+port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' gw.log)
+call --key viewer.key GET /v1/templates >l6.out 2>l6.err
+grep -q '"file":"small.raw".*"decision":"allow"' l6.out && pass "a template signed by a key valid for a few seconds more: listed allow" \
+	|| fail "listing before not_after: $(cat l6.out l6.err)"
+sleep $((end5 + 2 - $(date +%s)))
+call --key viewer.key GET /v1/templates >l7.out 2>l7.err
+grep -q '"file":"small.raw".*"decision":"deny".*key expired at' l7.out \
+	&& pass "once its signing key's not_after passed, the cached allow is not listed: deny (key expired)" \
+	|| fail "listing after not_after: $(cat l7.out l7.err)"
+kill $gwpid 2>/dev/null; wait $gwpid 2>/dev/null
+vmseal-audit verify audit5.jsonl >/dev/null && pass "audit chain intact (not_after gateway)" || fail "audit chain (not_after gateway)"
+
