@@ -16,7 +16,7 @@ LAYERS="
 1 sf key p11 merkle progress qcow2 domxml audit evalcache shamir sshbuf truststate hostsecret filetrust denyagg
 2 httpsig dsse statement keymeta shred gwnames sshkey sshcert sshkrl started overlayreg auditcp
 3 bundle policy gwbody gwwire sshpolicy sshstore
-4 diskcheck policyedit gwclient bootfile domallow
+4 attest diskcheck policyedit gwclient bootfile domallow
 "
 
 # layers_check DIR: prints one FAIL line per violation in DIR/*.[ch], and "ok N modules".
