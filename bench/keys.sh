@@ -99,7 +99,7 @@ disk_port=$gwport disk_pid=${gwpids[-1]} disk_log=$gwlog
 gateway "$shm/audit.jsonl" f_ed25519.key
 shm_port=$gwport
 fsync=$("$drv" fsync "$work/fsync.probe" 300)
-r1=() r16=() r16shm=() ratios=() cpu1=()
+r1=() r1shm=() r16=() r16shm=() ratios=() cpu1=()
 for round in $(seq "$rounds"); do
 	t0=$(ticks "$disk_pid")
 	line=$(remote "$disk_port" 1)
@@ -107,6 +107,7 @@ for round in $(seq "$rounds"); do
 	cpu1+=("$(awk -v d=$(($(ticks "$disk_pid") - t0)) -v hz="$(getconf CLK_TCK)" -v n="$n" \
 		'BEGIN{printf "%.0f", n ? d / hz * 1e6 / n : 0}')")
 	r1+=("$(val rate "$line")")
+	r1shm+=("$(val rate "$(remote "$shm_port" 1)")")
 	d=$(val rate "$(remote "$disk_port" "$threads")")
 	m=$(val rate "$(remote "$shm_port" "$threads")")
 	r16+=("$d") r16shm+=("$m")
@@ -116,6 +117,7 @@ fsync_after=$("$drv" fsync "$work/fsync.probe" 300)
 stop_gateways
 rm -rf "$shm"
 remote_file1=$(median <<<"${r1[*]}")
+remote_tmpfs1=$(median <<<"${r1shm[*]}")
 remote_file=$(median <<<"${r16[*]}")
 remote_tmpfs=$(median <<<"${r16shm[*]}")
 ratio=$(median <<<"${ratios[*]}")
@@ -127,7 +129,7 @@ if [ $hsm = yes ]; then
 	stop_gateways
 fi
 fmt_fsync() { printf 'p50 %s ms, p90 %s ms, p99 %s ms' "$(val p50_ms "$1")" "$(val p90_ms "$1")" "$(val p99_ms "$1")"; }
-verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print v >= t ? "**PASS**" : "**MISS**"}'; }
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN{print (v >= t ? "**PASS**" : "**MISS**")}'; }
 signed_calls=$(grep -c '"event":"gateway.sign"' audit.jsonl || true)
 vmseal-audit verify audit.jsonl >/dev/null || { echo "keys.sh: the audit log does not verify" >&2; exit 1; }
 loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -147,6 +149,7 @@ loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "| remote signing: POST /v1/sign over TLS 1.3 keep-alive (medians of $rounds rounds) | requests/s |"
 	echo "|---|---:|"
 	echo "| service key: Ed25519 file, 1 client thread (one call at a time), audit log on disk | $remote_file1 |"
+	echo "| service key: Ed25519 file, 1 client thread, audit log on tmpfs (the path without its fdatasync) | $remote_tmpfs1 |"
 	echo "| service key: Ed25519 file, $threads client threads, audit log on disk | $remote_file |"
 	echo "| service key: Ed25519 file, $threads client threads, audit log on tmpfs (fsync free) | $remote_tmpfs |"
 	echo "| service key: P-256 in SoftHSM2, $threads client threads, audit log on disk | $remote_hsm |"
@@ -156,7 +159,7 @@ loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "| $threads client threads, audit log on disk ≥ 0.9 × on tmpfs (median of the rounds' ratios) | $ratio × | $(verdict "$ratio" 0.9) |"
 	echo "| 1 client thread ≥ 1000 signatures/s, audit log on disk | $remote_file1/s | $(verdict "$remote_file1" 1000) |"
 	echo
-	echo "Rounds (1 thread on disk; $threads on disk; $threads on tmpfs; ratio): $(for i in "${!r1[@]}"; do printf '%s; %s; %s; %s. ' "${r1[$i]}" "${r16[$i]}" "${r16shm[$i]}" "${ratios[$i]}"; done)"
+	echo "Rounds (1 thread on disk; 1 on tmpfs; $threads on disk; $threads on tmpfs; ratio): $(for i in "${!r1[@]}"; do printf '%s; %s; %s; %s; %s. ' "${r1[$i]}" "${r1shm[$i]}" "${r16[$i]}" "${r16shm[$i]}" "${ratios[$i]}"; done)"
 	echo "fdatasync after a 400-byte append on this disk (300 times) in the same run: before the rounds $(fmt_fsync "$fsync"); after them $(fmt_fsync "$fsync_after")."
 	echo "Gateway CPU per call with one client thread: $gw_cpu1 µs. The gateway with its log on disk, over all rounds (its own count): $(sed -n 's/.*audit: \([0-9]*\) events, \([0-9]*\) fdatasyncs, \([0-9.]*\) ms.*/\1 audit events, \2 fdatasyncs of \3 ms on average/p' "$disk_log")."
 	echo
