@@ -42,8 +42,8 @@ static void print_json(const char *file, enum boot_kind kind, const struct bootf
 	json_decref(o);
 }
 
-int verify_boot(const char *prog, const char *policy_path, enum boot_kind kind, const char *file,
-		const char *cmdline, int json, const char *auditlog)
+int verify_boot(const char *prog, const char *policy_path, const char *trust_state, enum boot_kind kind,
+		const char *file, const char *cmdline, int json, const char *auditlog)
 {
 	struct bootfile_result *r = calloc(1, sizeof(*r));
 	struct vs_error err = {0};
@@ -54,7 +54,7 @@ int verify_boot(const char *prog, const char *policy_path, enum boot_kind kind, 
 		vs_fail(&err, VS_ERR_INTERNAL, file, "out of memory");
 		goto out;
 	}
-	if (policy_load_state_opts(policy_path, NULL, POLICY_LAZY_KEYS, &p, &err) < 0) {
+	if (policy_load_state_opts(policy_path, trust_state, POLICY_LAZY_KEYS, &p, &err) < 0) {
 		vs_error_prefix(&err, "cannot use policy");
 		goto out;
 	}

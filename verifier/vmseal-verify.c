@@ -26,7 +26,7 @@ static void usage(FILE *f)
 		"Usage: vmseal-verify --policy POLICY [--attestation FILE] [--json] [--trust-state FILE]\n"
 		"                     [--audit-log FILE] [--progress | --no-progress] IMAGE\n"
 		"       vmseal-verify --policy POLICY --kind KIND [--cmdline STR] [--json]\n"
-		"                     [--audit-log FILE] FILE\n"
+		"                     [--trust-state FILE] [--audit-log FILE] FILE\n"
 		"\n"
 		"Checks IMAGE against the host policy: the attestation (default IMAGE.intoto.json)\n"
 		"must be a DSSE envelope around an in-toto Statement whose template matches a policy\n"
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 	if (kind != BOOT_KIND_NONE) {
 		if (att)
 			return cli_usage_error_json(prog, json, "--kind reads FILE.intoto.json; --attestation is for images");
-		return verify_boot(prog, policy_path, kind, image, cmdline, json, auditlog);
+		return verify_boot(prog, policy_path, trust_state, kind, image, cmdline, json, auditlog);
 	}
 	if (!att && attest_default_path(image, att_default, sizeof(att_default), &err) < 0)
 		return cli_usage_error_json(prog, json, "image path too long");

@@ -29,6 +29,12 @@ expect_rc "signed kernel with its command line allowed" 0 v --kind kernel --cmdl
 grep -q '^allowed: vmlinuz: signed kernel "debian-12-kernel" version 3' out && pass "allowed line names the boot file" \
 	|| fail "allowed line: $(cat out)"
 expect_rc "signed initrd allowed" 0 v --kind initrd initrd.img
+# --trust-state holds for --kind as for images: it was ignored there, so a policy older than the
+# installed version (say, one that still trusts a key or digest since revoked) judged boot files.
+mkdir -p st
+printf '{"format": "vmseal-trust-state-v1", "policy_version": 5, "root_version": 0}\n' >st/trust.state
+expect_err "--kind with a --trust-state that recorded a newer policy version: refused (rollback)" \
+	"older than the installed version" v --trust-state st/trust.state --kind initrd initrd.img
 expect_deny "the same kernel with init=/bin/sh refused" \
 	'vmlinuz: kernel command line "console=ttyS0 root=/dev/vda1 init=/bin/sh" is not one the kernel.s Statement allows' \
 	v --kind kernel --cmdline 'console=ttyS0 root=/dev/vda1 init=/bin/sh' vmlinuz
