@@ -286,7 +286,7 @@ stop:
 	return (int)n; /* would-deny: judge the layers checked so far */
 }
 
-/* Judges one layer (memo, then cache, then policy_eval_image). Returns -1 on a runtime error
+/* Judges one layer (memo, then cache, then lib/attest's attestation and policy_eval_image). Returns -1 on a runtime error
  * (e filled); otherwise 0 with l->decision and, unless ALLOW, the reason in why. */
 static int layer_eval(struct diskcheck *c, struct layer *l, struct disk_result *r,
 		      struct vs_error *why, struct vs_error *e)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A domain disk's launch decision: walk its backing chain, cross-check XML against the qcow2
- * headers, and judge every layer with policy_eval_image(). */
+ * headers, and judge every layer through lib/attest (its attestation beside it, then
+ * policy_eval_image()). */
 #ifndef VMSEAL_DISKCHECK_H
 #define VMSEAL_DISKCHECK_H
 
@@ -56,7 +57,7 @@ void diskcheck_free(struct diskcheck *c);
  * layers failing the ownership rule (filetrust_fd: others could swap or rewrite them before
  * QEMU opens them),
  * volume and other disk types, and any layer without an attestation that policy_eval_image()
- * allows — except a writable top overlay whose backing layer's template rule has
+ * allows (a missing, oversized or non-regular one is a verdict, lib/attest) — except a writable top overlay whose backing layer's template rule has
  * allow_overlay and that the hook saw born empty (no L1 entries, no snapshots: now, or
  * registered for this domain when it was). With enforce false, denials of kind VS_ERR_DENIED become ALLOW_AUDIT_ONLY;
  * errors (I/O, hostile headers) still deny. Returns 0 when the disk may start (ALLOW or
