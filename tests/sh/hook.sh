@@ -144,6 +144,22 @@ rc=$?
 expect_err "first stage: a judged call reaches the judge (policy missing: refused)" "nonexistent" \
 	"$BIN/vmseal-hook" --config "$T/empty.conf" --policy "$T/nonexistent.json" --audit-log "$T/first-stage.jsonl" \
 	web1 prepare begin - < web1-prepare-begin.xml
+# A judge that cannot be run refuses every judged call (exit 2), never lets it pass: first stages
+# compiled here against a judge that is missing and one that is not executable.
+if command -v cc >/dev/null; then
+	: > "$T/judge-not-exec"
+	for j in /nonexistent/vmseal-hook-judge "$T/judge-not-exec"; do
+		[ "$j" = "$T/judge-not-exec" ] && what="not executable" || what=missing
+		cc -I"$top" -DVMSEAL_HOOK_JUDGE="\"$j\"" -o "$T/front" "$top/agent/vmseal-hook.c" "$top/lib/hookop.c" ||
+			fail "cc first stage"
+		expect_err "first stage whose judge is $what: start begin refused (exit 2)" \
+			"cannot run the hook's judge $j" "$T/front" web1 start begin - < web1-start-begin.xml
+		expect_rc "first stage whose judge is $what: release end still exits 0" 0 \
+			"$T/front" web1 release end - < /dev/null
+	done
+else
+	skip "first stage without its judge: no C compiler"
+fi
 expect_deny "started begin without a record of start begin denied" \
 	"^vmseal: denied: domain web2: .*/hook-state/started/[0-9a-f]{64}: no record of what start begin verified" \
 	vmseal-hook web2 started begin - < /dev/null
