@@ -15,6 +15,7 @@
 #include "lib/cli.h"
 #include "lib/dsse.h"
 #include "lib/key.h"
+#include "lib/keymeta.h"
 #include "lib/policy.h"
 #include "lib/truststate.h"
 #include "lib/util.h"
@@ -181,7 +182,7 @@ static int cmd_root(int argc, char **argv)
 		/* Root N+1 is a signed envelope: a threshold of root N's keys and of its own must sign
 		 * it (this key, then `sign --append`) before install-root takes it. */
 		secrets_protect_process();
-		if (key_load_private(keyspec, passfile, &signer, &err) < 0 ||
+		if (keymeta_load_signable(keyspec, passfile, &signer, &err) < 0 ||
 		    dsse_sign(ROOT_PAYLOAD_TYPE, (uint8_t *)s, strlen(s), signer, &env, &err) < 0)
 			goto fail;
 		signed_root = dsse_encode(env);
@@ -200,6 +201,7 @@ static int cmd_root(int argc, char **argv)
 	goto done;
 fail:
 	vs_error_print(prog, &err);
+	rc = vs_error_exit_code(&err); /* a retired key's refusal is a denial (1) */
 done:
 	free(s);
 	free(signed_root);
@@ -320,7 +322,7 @@ static int cmd_sign(int argc, char **argv)
 	}
 	if (pol)
 		warn_lint(in, pol);
-	if (key_load_private(keyspec, passfile, &key, &err) < 0)
+	if (keymeta_load_signable(keyspec, passfile, &key, &err) < 0)
 		goto fail;
 	if (append ? dsse_append(env, key, &err) < 0
 		   : dsse_sign(BUNDLE_PAYLOAD_TYPE, (uint8_t *)buf, len, key, &env, &err) < 0)
@@ -341,6 +343,7 @@ static int cmd_sign(int argc, char **argv)
 	goto done;
 fail:
 	vs_error_print(prog, &err);
+	rc = vs_error_exit_code(&err); /* a retired key's refusal is a denial (1) */
 done:
 	free(json);
 	free(buf);

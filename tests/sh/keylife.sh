@@ -93,6 +93,9 @@ grep -q "BEGIN ENCRYPTED PRIVATE KEY" pl-v2.key && [ "$(stat -c %a pl-v2.key)" =
 expect_deny "retired key signs nothing new" "pl.key: key retired .*replaced by keyid ${new:0:16}" \
 	vmseal-sign --key pl.key --passphrase-file pw --template debian-12 --template-version 2 -o x.json img
 [ ! -e x.json ] && pass "no attestation from a retired key" || fail "retired key signed"
+expect_deny "retired key signs no policy bundle" "pl.key: key retired" \
+	vmseal-policy sign --key pl.key --passphrase-file pw -o x.bundle pol.orig
+[ ! -e x.bundle ] && pass "no bundle from a retired key" || fail "retired key signed a bundle"
 cmp -s pol.json.bak pol.orig && pass "POLICY.bak holds the old policy" || fail "bak"
 [ "$(jget pol.json 'd["version"]')" = 2 ] && pass "policy version incremented" || fail "version"
 [ "$(jget pol.json '[k["status"] for k in d["keys"] if k["id"]=="'$old'"][0]')" = retired ] && pass "old key retired in the policy" || fail "old status"
