@@ -41,7 +41,8 @@ struct redis_store {
  * One claim, atomic in Redis (a script runs alone): KEYS[1] the claim, KEYS[2] the keyid's
  * live claims (a sorted set: nonce scored by its expiry in Redis milliseconds); ARGV[1] the
  * signature's expires plus the clock margin (Unix ms), ARGV[2] the bound (0: none), ARGV[3]
- * the nonce, ARGV[4] the claiming gateway's wall clock (Unix ms), ARGV[5] the margin (ms).
+ * the nonce, ARGV[4] the second the claiming gateway verified the signature in (Unix ms: its
+ * clock lies in [ARGV[4], ARGV[4] + 1000)), ARGV[5] the margin (ms).
  * Answers 1 claimed, 0 a replay, 2 the keyid holds its bound of live claims (the claim is taken
  * back: nobody sees it, a script runs alone), 3 the gateway's clock is more than the margin
  * off Redis's (nothing written).
@@ -59,7 +60,8 @@ struct redis_store {
 	"local deadline, bound = tonumber(ARGV[1]), tonumber(ARGV[2])\n"                         \
 	"local t = redis.call('TIME')\n"                                                         \
 	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"                \
-	"if math.abs(now - tonumber(ARGV[4])) > tonumber(ARGV[5]) then return 3 end\n"           \
+	"local gw, margin = tonumber(ARGV[4]), tonumber(ARGV[5])\n"                              \
+	"if now < gw - margin or now >= gw + 1000 + margin then return 3 end\n"                  \
 	"local ttl = deadline - now\n"                                                           \
 	"if ttl < 1 then ttl = 1 end\n"                                                          \
 	"if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ttl) then return 0 end\n"            \
@@ -310,7 +312,7 @@ struct pending {
 	char sha[41];
 	size_t keylen[REPLAY_MAX_BATCH], livelen[REPLAY_MAX_BATCH], noncelen[REPLAY_MAX_BATCH];
 	long long until_ms[REPLAY_MAX_BATCH]; /* the claim's end, Unix ms on Redis's clock */
-	long long now_ms;                     /* this gateway's wall clock when claiming */
+	long long now_ms;                     /* the caller's now (Unix ms, whole seconds) */
 	int clock_off;                        /* a claim was refused: this clock is off Redis's */
 	char *key[REPLAY_MAX_BATCH], *live[REPLAY_MAX_BATCH]; /* into keys */
 	const char *nonce[REPLAY_MAX_BATCH];                  /* the caller's, valid until finish */
@@ -386,12 +388,7 @@ static void *redis_start(struct replay_store *base, const struct replay_item *it
 	p->n = n;
 	p->limit = __atomic_load_n(&s->key_limit, __ATOMIC_RELAXED);
 	p->clock_off = 0;
-	{
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		p->now_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	}
+	p->now_ms = (long long)now * 1000; /* the clock the caller verified the signature with */
 	for (size_t i = 0; i < n; i++) {
 		int len;
 
@@ -418,7 +415,6 @@ static void *redis_start(struct replay_store *base, const struct replay_item *it
 		p->c = NULL;
 	}
 	(void)res;
-	(void)now; /* the claim ends on Redis's clock (CLAIM_SCRIPT), not on this one */
 	return p;
 }
 

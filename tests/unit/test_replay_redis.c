@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
 #include "common_cunit.h"
 #include "lib/replay_redis.h"
 
@@ -191,7 +193,7 @@ static void test_key_limit(void)
 	/* another key is not touched */
 	CU_ASSERT_EQUAL(replay_claim(a, other, n[0], now + 60, now), REPLAY_OK);
 	/* the refused claim was not written: once room frees it claims, once */
-	usleep(2100000); /* n[0] lives expires - now + 1 = 1 s on Redis's clock */
+	usleep(2100000); /* n[0] lives until its expires + 1 s on Redis's clock */
 	now = time(NULL);
 	CU_ASSERT_EQUAL(replay_claim(b, key, n[3], now + 60, now), REPLAY_OK);
 	CU_ASSERT_EQUAL(replay_claim(a, key, n[3], now + 60, now), REPLAY_SEEN);
@@ -201,6 +203,38 @@ static void test_key_limit(void)
 	CU_ASSERT_EQUAL(replay_claim(a, key, n[4], now + 60, now), REPLAY_OK);
 	replay_destroy(a);
 	replay_destroy(b);
+}
+
+/*
+ * Claims expire on Redis's clock, so a gateway whose clock is off Redis's would see them end
+ * before its signatures do (a gateway with the right time then serves the captured call
+ * again): a claim whose caller's now is more than 1 s off Redis's is refused, nothing written,
+ * and the refusal names the clock.
+ */
+static void test_clock_off(void)
+{
+	struct vs_error err = {0};
+	struct replay_store *s = replay_redis_new(url, 1, &err);
+	int64_t now = time(NULL);
+	char why[VS_ERR_REASON_MAX] = "", nonce[32];
+	redisReply *k;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	snprintf(nonce, sizeof(nonce), "clock-%ld", (long)random());
+	CU_ASSERT_EQUAL(replay_claim(s, "k", nonce, now + 60, now + 10), REPLAY_UNAVAILABLE);
+	CU_ASSERT(replay_redis_refused(s, why, sizeof(why)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "clock is more than 1 s off Redis's"));
+	CU_ASSERT_EQUAL(replay_claim(s, "k", nonce, now + 60, now - 3), REPLAY_UNAVAILABLE);
+	k = replay_redis_command(s, "EXISTS vmseal:replay:k:%s", nonce);
+	CU_ASSERT(k && k->type == REDIS_REPLY_INTEGER && k->integer == 0);
+	if (k)
+		freeReplyObject(k);
+	/* with the right time the same nonce claims, once, and the refusal's reason is gone */
+	now = time(NULL);
+	CU_ASSERT_EQUAL(replay_claim(s, "k", nonce, now + 60, now), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_claim(s, "k", nonce, now + 60, now), REPLAY_SEEN);
+	CU_ASSERT(!replay_redis_refused(s, why, sizeof(why)));
+	replay_destroy(s);
 }
 
 static void test_bad_urls(void)
@@ -225,6 +259,7 @@ int main(void)
 		{"two-step claims, pipelined, in order", test_start_finish},
 		{"two-step claims across a Redis restart", test_start_finish_restart},
 		{"live claims bounded per key, shared by stores", test_key_limit},
+		{"a caller whose clock is off Redis's: claims refused, nothing written, the clock named", test_clock_off},
 		{NULL, NULL},
 	};
 	int rc;
