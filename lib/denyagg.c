@@ -2,7 +2,9 @@
 /* Counts of refused unauthenticated requests per (client, code, claimed keyid). */
 #include "denyagg.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +44,7 @@ static void plain_copy(char *out, size_t outlen, const char *in)
 		char c = in[i];
 
 		out[i] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-				 c == '_' || c == '.' || c == ':' || c == '-'
+				 c == '_' || c == '.' || c == ':' || c == '-' || c == '/'
 			 ? c
 			 : '_';
 	}
@@ -61,13 +63,38 @@ static size_t find(const struct denyagg *a, const struct denyagg_entry *k)
 	return i;
 }
 
+/* The client a refusal is counted under: an IPv6 address by its /64 (one host picks any of the
+ * 2^64 addresses of its subnet at will, one counter each would let it fill the table and the
+ * log), an IPv4 address (also written IPv4-mapped) as it is, anything else as given. */
+static void client_group(char *out, size_t outlen, const char *client)
+{
+	struct in6_addr a6;
+	char text[INET6_ADDRSTRLEN];
+
+	if (!strchr(client, ':') || inet_pton(AF_INET6, client, &a6) != 1) {
+		snprintf(out, outlen, "%s", client);
+		return;
+	}
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		snprintf(out, outlen, "%u.%u.%u.%u", a6.s6_addr[12], a6.s6_addr[13], a6.s6_addr[14],
+			 a6.s6_addr[15]);
+		return;
+	}
+	memset(a6.s6_addr + 8, 0, 8);
+	if (!inet_ntop(AF_INET6, &a6, text, sizeof(text)))
+		snprintf(text, sizeof(text), "?");
+	snprintf(out, outlen, "%s/64", text);
+}
+
 void denyagg_note(struct denyagg *a, const char *client, const char *code, const char *keyid)
 {
+	char group[DENYAGG_CLIENT_BYTES];
 	struct denyagg_entry k;
 	size_t i;
 
 	memset(&k, 0, sizeof(k));
-	plain_copy(k.client, sizeof(k.client), client && *client ? client : "unknown");
+	client_group(group, sizeof(group), client && *client ? client : "unknown");
+	plain_copy(k.client, sizeof(k.client), group);
 	plain_copy(k.code, sizeof(k.code), code && *code ? code : "unknown");
 	plain_copy(k.keyid, sizeof(k.keyid), keyid);
 	pthread_mutex_lock(&a->lock);

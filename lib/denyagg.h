@@ -19,10 +19,11 @@ struct denyagg;
 struct denyagg *denyagg_new(size_t slots);
 void denyagg_free(struct denyagg *a);
 
-/* Counts one refusal. client is the peer's address (no port), code a short reason code, keyid
+/* Counts one refusal. client is the peer's address (no port; an IPv6 address is counted under
+ * its /64, "2001:db8:1:2::/64", an IPv4-mapped one as IPv4), code a short reason code, keyid
  * the claimed keyid when it names a key of the policy (else NULL: an unknown keyid is
  * attacker-chosen text and is not kept). Each string is cut to its bound and anything outside
- * [0-9A-Za-z_.:-] becomes '_', so what reaches the log is bounded and plain. When the table is
+ * [0-9A-Za-z_.:/-] becomes '_', so what reaches the log is bounded and plain. When the table is
  * full the refusal is counted under client "other", code "various". Thread-safe. */
 void denyagg_note(struct denyagg *a, const char *client, const char *code, const char *keyid);
 

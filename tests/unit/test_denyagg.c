@@ -41,6 +41,31 @@ static void test_counts(void)
 	denyagg_free(a);
 }
 
+/* One IPv6 host owns its /64: rotating through it must not buy a counter (and a log event) per
+ * address. */
+static void test_ipv6_subnet(void)
+{
+	struct denyagg *a = denyagg_new(8);
+	struct seen s = {0};
+	char client[64];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(client, sizeof(client), "2001:db8:1:2:%x:%x::%x", i, i * 7, i * 13);
+		denyagg_note(a, client, "signature_missing", NULL);
+	}
+	denyagg_note(a, "2001:db8:1:3::1", "signature_missing", NULL);
+	denyagg_note(a, "::ffff:192.0.2.7", "signature_missing", NULL);
+	denyagg_note(a, "192.0.2.7", "signature_missing", NULL);
+	CU_ASSERT_EQUAL(denyagg_drain(a, collect, &s), 3);
+	CU_ASSERT_STRING_EQUAL(s.e[0].client, "2001:db8:1:2::/64");
+	CU_ASSERT_EQUAL(s.e[0].count, 1000);
+	CU_ASSERT_STRING_EQUAL(s.e[1].client, "2001:db8:1:3::/64");
+	CU_ASSERT_STRING_EQUAL(s.e[2].client, "192.0.2.7");
+	CU_ASSERT_EQUAL(s.e[2].count, 2);
+	denyagg_free(a);
+}
+
 static void test_bounded(void)
 {
 	struct denyagg *a = denyagg_new(4);
@@ -78,6 +103,7 @@ int main(void)
 	static const struct test_case cases[] = {
 		{"counts per client, code and claimed keyid", test_counts},
 		{"bounded: a full table counts under other, text cut and plain", test_bounded},
+		{"an IPv6 client counts under its /64, IPv4-mapped as IPv4", test_ipv6_subnet},
 		{NULL, NULL},
 	};
 	return run_suite("denyagg", cases);
