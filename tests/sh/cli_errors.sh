@@ -32,6 +32,15 @@ for c in root sign verify install; do
 	one_line "vmseal-policy $c --bogus: one line, exit 2" vmseal-policy $c --bogus
 done
 one_line "a missing option value: one line" vmseal-verify --policy
+for c in ssh-cert ssh-krl; do
+	one_line "vmseal-call $c --bogus: one line, exit 2" vmseal-call $c --bogus
+done
+one_line "vmseal-call ssh-cert without --url and --key: one line, exit 2" vmseal-call ssh-cert --ssh-key k.pub --principal p
+one_line "vmseal-call ssh-krl without --url and --key: one line, exit 2" vmseal-call ssh-krl --out x
+one_line "vmseal-call --expires-in 0: one line, exit 2" vmseal-call --url https://x --key k --expires-in 0 GET /
+one_line "vmseal-call --omit-param bogus: one line, exit 2" vmseal-call --url https://x --key k --omit-param bogus GET /
+one_line "vmseal-call without METHOD and PATH: one line, exit 2" vmseal-call --url https://x --key k
+one_line "vmseal-gateway without its required options: one line, exit 2" vmseal-gateway
 
 # strict numbers
 vmseal-key generate --out r1 --no-passphrase >/dev/null
