@@ -363,6 +363,16 @@ static int under_log_dir(struct domallow_walk *w, const char *value)
 	l = strlen(d);
 	if (!(strlen(c) > l && !strncmp(c, d, l) && (c[l] == '/' || !strcmp(d, "/"))))
 		return deny(w, value, "writes a host file outside launch.log_dir %s", w->launch->log_dir);
+	/* Below log_dir as resolved now, and nobody but root can make it land elsewhere later (a
+	 * directory others may write lets them swap the file or a directory for a symlink after
+	 * this check: libvirt then chowns and QEMU writes the symlink's target). */
+	{
+		const struct filetrust_opts fo = {.qemu_uid = FILETRUST_NO_UID, .allow_remote_fs = 0};
+		struct vs_error e = {0};
+
+		if (filetrust_output_dir(value, &fo, &e) < 0)
+			return deny(w, value, "%s", e.reason);
+	}
 	return 0;
 }
 

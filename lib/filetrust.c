@@ -311,3 +311,36 @@ int filetrust_path(const char *path, const struct filetrust_opts *o, struct vs_e
 	close(fd);
 	return r;
 }
+
+int filetrust_output_dir(const char *path, const struct filetrust_opts *o, struct vs_error *err)
+{
+	char dir[VS_MAX_PATH_BYTES];
+	char *slash;
+	struct stat st;
+	int fd, r;
+
+	if (path[0] != '/' || strlen(path) >= sizeof(dir))
+		return vs_fail(err, VS_ERR_DENIED, path, "not an absolute path");
+	snprintf(dir, sizeof(dir), "%s", path);
+	while (strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+		dir[strlen(dir) - 1] = '\0';
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return vs_fail(err, VS_ERR_DENIED, path, "a file QEMU writes must not be in /");
+	*slash = '\0';
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return vs_fail(err, VS_ERR_DENIED, path, "cannot open its directory %s: %s", dir, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		r = vs_fail(err, VS_ERR_IO, path, "cannot stat directory %s: %s", dir, strerror(errno));
+	} else if (st.st_uid != 0 || (st.st_mode & 022)) {
+		/* sticky is not enough here: whoever may add the entry first makes it a symlink */
+		r = vs_fail(err, VS_ERR_DENIED, path,
+			    "directory %s is owned by uid %u with mode %04o: the directory of a file QEMU writes must be root's and not writable by group or other (else the file is swapped for a symlink once checked)",
+			    dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+	} else {
+		r = fs_check(fd, "its directory", path, o, err) < 0 || walk(dir, &st, o, err) < 0 ? -1 : 0;
+	}
+	close(fd);
+	return r;
+}

@@ -32,6 +32,14 @@ int filetrust_fd(int fd, const char *path, const struct filetrust_opts *opts, st
 /* Opens path (vs_open_input: a regular file or a block device) and checks it with filetrust_fd. */
 int filetrust_path(const char *path, const struct filetrust_opts *opts, struct vs_error *err);
 
+/* For a file QEMU (or libvirt, as root) will create or write at the absolute path: only root can
+ * change where it lands. Its directory is root's and not writable by group or other (sticky is
+ * not enough: another user could create the entry first, as a symlink), on a local file system
+ * unless allow_remote_fs, and every directory a lookup of that directory passes through
+ * (following symlinks as the kernel does) passes filetrust_fd's rule for directories. Denials
+ * are VS_ERR_DENIED and name the directory, its owner and mode. */
+int filetrust_output_dir(const char *path, const struct filetrust_opts *opts, struct vs_error *err);
+
 /* The kernel's name of a file system type (statfs f_type), "unknown" when not known. */
 const char *filetrust_fs_name(long f_type);
 

@@ -524,6 +524,18 @@ static const struct dcase cases[] = {
 	{"serial file escapes log_dir through a symlink and ..", NULL,
 	 "<serial type='file'><source path='@T@/logs/out/../escape.log'/></serial>", 0, 1, "outside launch.log_dir"},
 	{"audio file outside log_dir", NULL, "<audio id='1' type='file' path='/tmp/a.wav'/>", 0, 1, "outside launch.log_dir"},
+	/* below log_dir, but in a directory others may write: swapped for a symlink once checked,
+	 * libvirt would chown and QEMU write the target (a root file the guest's serial then fills) */
+	{"file serial in a directory others may write below log_dir", NULL,
+	 "<serial type='file'><source path='@T@/logs/open/serial.log'/></serial>", 0, 1,
+	 "must be root's and not writable by group or other"},
+	{"file serial in a sticky directory below log_dir", NULL,
+	 "<serial type='file'><source path='@T@/logs/sticky/serial.log'/></serial>", 0, 1,
+	 "must be root's and not writable by group or other"},
+	{"log file below a directory others may write, in log_dir", NULL,
+	 "<channel type='pty'><log file='@T@/logs/open2/sub/x.log'/></channel>", 0, 1, "mode 0777"},
+	{"audio file in a directory others may write below log_dir", NULL,
+	 "<audio id='1' type='file' path='@T@/logs/open/a.wav'/>", 0, 1, "not writable by group or other"},
 	{"audio file onto the policy", NULL, "<audio id='1' type='file' path='@T@/policy.json'/>", 0, 1, "names a vmseal path"},
 
 	/* rng */
@@ -1169,6 +1181,13 @@ static void setup(void)
 	mkdir(MK("logs"), 0755);
 	mkdir(MK("img"), 0755);
 	mkdir(MK("bin"), 0755);
+	mkdir(MK("logs/open"), 0777);
+	chmod(p, 0777);
+	mkdir(MK("logs/sticky"), 01777);
+	chmod(p, 01777);
+	mkdir(MK("logs/open2"), 0777);
+	chmod(p, 0777);
+	mkdir(MK("logs/open2/sub"), 0755);
 	f = fopen(MK("policy.json"), "w");
 	if (f) {
 		fputs("{}", f);
