@@ -286,8 +286,18 @@ int bootfile_check_nvram(const struct policy *p, const char *path, const char *t
 	}
 	if (lstat(path, &st) < 0 && errno == ENOENT) {
 		/* Nothing to open yet. libvirt creates it (from the template it names or picks, as
-		 * with firmware='efi') before "start begin", where the copy is judged. */
+		 * with firmware='efi') before "start begin", where the copy is judged. It does so as
+		 * root: in a directory others may write, what it writes (and chowns) would be wherever
+		 * they point the name first, before start begin could refuse the copy. */
+		struct vs_error why = {0};
+
 		memset(r, 0, sizeof(*r));
+		if (trust && filetrust_output_dir(path, trust, &why) < 0) {
+			r->why = why;
+			r->why.kind = VS_ERR_DENIED;
+			r->decision = policy_denial(p);
+			return 0;
+		}
 		r->decision = DECISION_ALLOW;
 		snprintf(r->summary, sizeof(r->summary),
 			 "not created yet: libvirt copies it from %s before start begin, where it is judged",

@@ -492,7 +492,17 @@ static void test_ownership_rule(void)
 	CU_ASSERT_EQUAL_FATAL(chmod(test_path("copy_VARS.fd"), 0666), 0);
 	CU_ASSERT_EQUAL(bootfile_check_nvram(p, test_path("copy_VARS.fd"), test_path("T_VARS.fd"), NOW, &trust, &r, &err), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
+	/* not created yet, in a directory others may write: libvirt (root) would create it
+	 * wherever they point the name first (before start begin judges the copy) */
+	CU_ASSERT_EQUAL_FATAL(mkdir(test_path("openvars"), 0777), 0);
+	CU_ASSERT_EQUAL_FATAL(chmod(test_path("openvars"), 0777), 0);
+	CU_ASSERT_EQUAL(bootfile_check_nvram(p, test_path("openvars/vm_VARS.fd"), test_path("T_VARS.fd"), NOW, &trust, &r, &err), 0);
+	CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why.reason, "not writable by group or other"));
 	if (geteuid() == 0) { /* root owns the test's directories: the rule passes for 0644 */
+		CU_ASSERT_EQUAL(bootfile_check_nvram(p, test_path("absent_VARS.fd"), test_path("T_VARS.fd"), NOW, &trust, &r, &err), 0);
+		CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
+		CU_ASSERT_PTR_NOT_NULL(strstr(r.summary, "not created yet"));
 		CU_ASSERT_EQUAL(chmod(test_path("copy_VARS.fd"), 0644), 0);
 		CU_ASSERT_EQUAL(chmod(test_path("vmlinuz-trust"), 0644), 0);
 		CU_ASSERT_EQUAL(bootfile_check_nvram(p, test_path("copy_VARS.fd"), test_path("T_VARS.fd"), NOW, &trust, &r, &err), 0);
