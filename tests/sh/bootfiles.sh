@@ -44,7 +44,7 @@ expect_deny "signed initrd used as a kernel refused" 'initrd.img: signed as init
 	v --kind kernel initrd.img
 expect_deny "signed kernel used as a DTB refused" "signed as kernel .*used as dtb" v --kind dtb vmlinuz
 cp initrd.img initrd.orig
-printf 'X' | dd of=initrd.img bs=1 seek=100 conv=notrunc status=none
+flip_byte initrd.img 100
 expect_deny "initrd changed after signing refused" "initrd.img: digest mismatch: file is" v --kind initrd initrd.img
 cp initrd.orig initrd.img
 printf 'tail' >> initrd.img

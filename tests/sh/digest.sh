@@ -60,7 +60,7 @@ fi
 
 # Every byte counts: one flipped byte or one byte more changes the digest.
 cp "$big" "$T/flipped"
-printf '\x00' | dd of="$T/flipped" bs=1 seek=$((9 * C + 12345)) conv=notrunc status=none
+flip_byte "$T/flipped" $((9 * C + 12345))
 [ "$(cmp -s "$T/flipped" "$big"; echo $?)" = 1 ] || fail "test setup: flip did not change the file"
 a=$(vmseal-digest "$big" | cut -d' ' -f1); b=$(vmseal-digest "$T/flipped" | cut -d' ' -f1)
 if [ -n "$a" ] && [ "$a" != "$b" ] && [ "$b" = "$($REF "$T/flipped" | cut -d' ' -f1)" ]; then

@@ -482,7 +482,7 @@ tail -3 audit.jsonl | grep -q "(cached)" && fail "rewritten entry was used" || p
 # A forged allow: the serial-file trick (libvirtd creates a <serial type='file'> as root 0600
 # and the guest prints into it) planted an entry of the right format under the key of an image
 # whose attestation is another image's. Without the host secret's MAC it is a miss.
-cp data.raw forged.raw && printf 'X' | dd of=forged.raw bs=1 seek=100 conv=notrunc status=none
+cp data.raw forged.raw && flip_byte forged.raw 100
 cp data.raw.intoto.json forged.raw.intoto.json
 onedisk_forged() { sed "s|<devices>|<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$T/forged.raw'/><target dev='vdz'/><readonly/></disk>|" web1-prepare-begin.xml; }
 onedisk_forged > forged.xml

@@ -25,6 +25,14 @@ pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; }
 skip() { echo "SKIP: $*"; }
 
+# flip_byte FILE OFFSET: inverts every bit of one byte in place. Writing a fixed byte instead
+# leaves random data unchanged once in 256 runs (the byte was already that value).
+flip_byte() {
+	"$PY" -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xff]))' "$1" "$2"
+}
+
 # expect_rc NAME RC CMD...: runs CMD, checks its exit code; output goes to $T/out and $T/err.
 expect_rc() {
 	local name=$1 want=$2; shift 2
