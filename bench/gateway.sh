@@ -9,7 +9,7 @@
 # are measured in turns (GW_ROUNDS rounds, medians). Also the unsigned /healthz rate, the p99
 # latency at half the signed rate, and CPU per call beside the crypto's own CPU cost. Prints a
 # Markdown section with PASS/MISS per target. Needs `make all`.
-# GW_SECONDS (default 4) sets each measurement's length, GW_ROUNDS (default 3) the rounds.
+# GW_SECONDS (default 4) sets each measurement's length, GW_ROUNDS (default 5) the rounds.
 set -euo pipefail
 # bench/run.sh passes RESULT, the section file to write; alone, the section goes to stdout.
 [ -n "${RESULT:-}" ] && exec >"$RESULT"
@@ -17,7 +17,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 secs=${GW_SECONDS:-4}
-rounds=${GW_ROUNDS:-3}
+rounds=${GW_ROUNDS:-5}
 cores=$(nproc)
 export PATH="$top/$BUILD/bin:$PATH"
 work=$top/$BUILD/bench/gateway # on disk: the audit log's fsyncs must cost what they cost

@@ -6,7 +6,8 @@
 # Writes its section to $RESULT; run it through bench/run.sh (`bench/run.sh keys`).
 # Knobs: BENCH_KEYS_SECONDS (each measurement, default 3), BENCH_KEYS_THREADS (remote clients,
 # default 16: the audit event of each call is durable, so concurrency is what lets group
-# commit share fsyncs).
+# commit share fsyncs), BENCH_KEYS_ROUNDS (rounds of the remote figures, default 5, medians),
+# BENCH_KEYS_GW_THREADS (the gateways' --threads, default one per core).
 set -euo pipefail
 top=${VMSEAL_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 BUILD=${BUILD:-build}
@@ -16,7 +17,7 @@ PKG_CONFIG=${PKG_CONFIG:-pkg-config}
 secs=${BENCH_KEYS_SECONDS:-3}
 cores=$(nproc)
 threads=${BENCH_KEYS_THREADS:-16}
-rounds=${BENCH_KEYS_ROUNDS:-3}
+rounds=${BENCH_KEYS_ROUNDS:-5}
 # Worker threads of the gateways (the default, one per core: a signing call's answer waits for
 # its fdatasync without holding a worker).
 gwthreads=${BENCH_KEYS_GW_THREADS:-$cores}
