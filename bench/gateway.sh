@@ -37,7 +37,7 @@ make_gateway_keys
 {
 	printf '{"version": 1, "enforce": true, "keys": ['
 	vmseal-key policy-entry viewer.pub --owner bench --usage admin --role viewer
-	printf '], "gateway": {"max_skew_s": 300, "max_validity_s": 300}}\n'
+	printf '], "gateway": {"max_skew_s": 300, "max_validity_s": 300, "max_claims_per_key": 1073741824}}\n'
 } > policy.json
 vmseal-gateway --listen 127.0.0.1:0 --tls-cert tls.crt --tls-key tls.key --policy policy.json \
 	--libvirt test:///default --response-key gwresp.key --audit-log "$work/audit.jsonl" \
