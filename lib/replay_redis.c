@@ -314,8 +314,10 @@ struct pending {
 	long long until_ms[REPLAY_MAX_BATCH]; /* the claim's end, Unix ms on Redis's clock */
 	long long now_ms;                     /* the caller's now (Unix ms, whole seconds) */
 	int clock_off;                        /* a claim was refused: this clock is off Redis's */
-	char *key[REPLAY_MAX_BATCH], *live[REPLAY_MAX_BATCH]; /* into keys */
-	const char *nonce[REPLAY_MAX_BATCH];                  /* the caller's, valid until finish */
+	/* Into keys: copies, since a claim that found its pooled connection dead is sent again from
+	 * redis_finish, when the caller's strings (a request's parsed signature, on the stack of
+	 * the function that started the claim) may be gone. */
+	char *key[REPLAY_MAX_BATCH], *live[REPLAY_MAX_BATCH], *nonce[REPLAY_MAX_BATCH];
 	char keys[];
 };
 
@@ -381,7 +383,7 @@ static void *redis_start(struct replay_store *base, const struct replay_item *it
 
 	for (size_t i = 0; i < n; i++)
 		total += sizeof(KEY_PREFIX) + strlen(items[i].keyid) + 1 + strlen(items[i].nonce) +
-			 sizeof(LIVE_PREFIX) + strlen(items[i].keyid);
+			 sizeof(LIVE_PREFIX) + strlen(items[i].keyid) + strlen(items[i].nonce) + 1;
 	p = malloc(sizeof(*p) + total);
 	if (!p)
 		return NULL; /* res stays REPLAY_UNAVAILABLE: fail closed */
@@ -400,8 +402,10 @@ static void *redis_start(struct replay_store *base, const struct replay_item *it
 		len = snprintf(p->live[i], total - off, LIVE_PREFIX "%s", items[i].keyid);
 		p->livelen[i] = (size_t)len;
 		off += (size_t)len + 1;
-		p->nonce[i] = items[i].nonce;
-		p->noncelen[i] = strlen(items[i].nonce);
+		p->nonce[i] = p->keys + off;
+		len = snprintf(p->nonce[i], total - off, "%s", items[i].nonce);
+		p->noncelen[i] = (size_t)len;
+		off += (size_t)len + 1;
 		/* The claim must outlive the signature's validity on every replica (the script
 		 * refuses a gateway whose clock is further off Redis's than the margin). */
 		p->until_ms[i] = ((long long)items[i].expires + VS_REPLAY_CLOCK_MARGIN_S) * 1000;

@@ -154,12 +154,24 @@ static void test_start_finish_restart(void)
 	CU_ASSERT_EQUAL(replay_claim(a, "k", "warm2", now + 60, now), REPLAY_OK);
 	stop_redis();
 	CU_ASSERT_EQUAL_FATAL(start_redis(), 0);
-	/* the pooled connection is stale now: the retry on a fresh one answers */
+	/* the pooled connection is stale now: the retry on a fresh one answers, and it claims what
+	 * was started, though the caller's strings are gone by then (the gateway's nonce lives in
+	 * a request parsed on the stack of the function that started the claim) */
 	{
-		struct replay_item again[1] = {{"k", "r3", now + 60}};
+		char keyid[16] = "kn", nonce[16] = "r3";
+		struct replay_item again[1] = {{keyid, nonce, now + 60}};
+		redisReply *r;
 
+		replay_set_key_limit(a, 100);
 		replay_claim_start(a, again, 1, now, &b);
+		memset(nonce, 'X', sizeof(nonce) - 1);
+		memset(keyid, 'Y', sizeof(keyid) - 1);
 		CU_ASSERT_EQUAL(replay_claim_finish(a, &b), 1);
+		r = replay_redis_command(a, "ZSCORE vmseal:live:kn r3");
+		CU_ASSERT(r && r->type == REDIS_REPLY_STRING);
+		if (r)
+			freeReplyObject(r);
+		CU_ASSERT_EQUAL(replay_claim(a, "kn", "r3", now + 60, now), REPLAY_SEEN);
 	}
 	replay_destroy(a);
 }
