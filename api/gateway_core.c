@@ -51,8 +51,8 @@ void gateway_policy_reload(struct gateway *gw)
 	policy_free(old);
 	replay_set_key_limit(gw->replay, (size_t)np->gateway.max_claims_per_key);
 	gateway_audit(gw, "gateway", "gateway.policy.reload", gw->cfg.policy_path, "info",
-		      np->digest, 1);
-	fprintf(stderr, PROG ": policy reloaded (%s)\n", np->digest);
+		      policy_digest(np), 1);
+	fprintf(stderr, PROG ": policy reloaded (%s)\n", policy_digest(np));
 	if (np->warning[0])
 		fprintf(stderr, PROG ": warning: %s: %s\n", gw->cfg.policy_path, np->warning);
 }

@@ -120,7 +120,7 @@ static void template_listed(struct gateway *gw, const char *file, struct tmplcac
 		snprintf(e->reason, sizeof(e->reason), "%s", err.reason);
 		goto out;
 	}
-	evalcache_key(&ist, &a.st, gw->policy->digest, e->key);
+	evalcache_key(&ist, &a.st, policy_digest(gw->policy), e->key);
 	if (gw->tmpl_cache && tmplcache_get(gw->tmpl_cache, e->key, now, e)) {
 		*cached = 1;
 		goto out;

@@ -321,7 +321,7 @@ int main(int argc, char **argv)
 	gateway_wait_start(&gw);
 	if (gateway_http_start(&gw, &err) < 0)
 		goto fail;
-	gateway_audit(&gw, "gateway", "gateway.start", gw.cfg.listen, "info", gw.policy->digest, 1);
+	gateway_audit(&gw, "gateway", "gateway.start", gw.cfg.listen, "info", policy_digest(gw.policy), 1);
 	for (;;) {
 		int sig = 0;
 

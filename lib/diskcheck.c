@@ -318,7 +318,7 @@ static int layer_eval(struct diskcheck *c, struct layer *l, struct disk_result *
 	}
 	/* Block devices are never cached: writes to a device do not change its node's ctime. */
 	if (c->cache_dir && c->secret && S_ISREG(l->st.st_mode)) {
-		evalcache_key(&l->st, &a.st, c->policy->digest, key);
+		evalcache_key(&l->st, &a.st, policy_digest(c->policy), key);
 		if (evalcache_lookup(c->cache_dir, c->secret, key, c->now, &ce) == 1) {
 			l->rule = policy_match_template(c->policy, ce.template_name);
 			if (l->rule) {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "bundle.h"
 #include "dsse.h"
+#include "jsonscan.h"
 #include "jsonx.h"
 #include "merkle.h"
 #include "truststate.h"
@@ -55,8 +57,15 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; i < p->nkeys; i++) {
 		key_free(p->keys[i].key);
 		free(p->keys[i].pem);
+		free(p->keys[i].owner);
+		free(p->keys[i].broken);
 	}
-	free(p->key_order);
+	free(p->key_slots);
+	free(p->src);
+	if (p->lazy_lock) {
+		pthread_mutex_destroy(p->lazy_lock);
+		free(p->lazy_lock);
+	}
 	for (size_t i = 0; i < p->ntemplates; i++)
 		free(p->templates[i].keys);
 	free(p->keys);
@@ -158,9 +167,10 @@ static int parse_key_fields(json_t *o, const char *where, struct policy_key *k, 
 	size_t i;
 
 	v = json_object_get(o, "owner");
-	if (v && (!json_is_string(v) || json_string_length(v) >= sizeof(k->owner)))
+	if (v && (!json_is_string(v) || json_string_length(v) >= VS_MAX_NAME_BYTES))
 		return vs_fail(err, VS_ERR_INPUT, object, "%s: owner is not a short string", where);
-	snprintf(k->owner, sizeof(k->owner), "%s", v ? json_string_value(v) : "");
+	if (v && json_string_length(v) && !(k->owner = strdup(json_string_value(v))))
+		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
 	v = json_object_get(o, "usage");
 	if (!json_is_array(v) || json_array_size(v) == 0)
 		return vs_fail(err, VS_ERR_INPUT, object, "%s: usage must be a non-empty array", where);
@@ -236,6 +246,67 @@ static int parse_key(json_t *o, size_t idx, const struct policy *p, struct polic
 	return parse_key_fields(o, where, k, object, err);
 }
 
+enum { KEY_READY = 0, KEY_DEFERRED, KEY_PARSING, KEY_BROKEN };
+
+/* Parses a deferred entry's text into k (POLICY_LAZY_KEYS): KEY_READY, or KEY_BROKEN with the
+ * error in k->broken (NULL when out of memory too) and k left as a key that verifies nothing. */
+static int key_parse_deferred(const struct policy *p, struct policy_key *k)
+{
+	size_t idx = (size_t)(k - p->keys);
+	char id[KEY_ID_HEX_LEN + 1];
+	struct vs_error e = {0};
+	json_error_t jerr;
+	json_t *o;
+
+	memcpy(id, k->id, sizeof(id));
+	o = json_loadb(p->src + k->src_off, k->src_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (!o)
+		vs_fail(&e, VS_ERR_INPUT, p->object, "keys[%zu] is not valid JSON: %s", idx, jerr.text);
+	else if (parse_key(o, idx, p, k, POLICY_LAZY_KEYS, p->object, &e) == 0 && strcmp(id, k->id))
+		vs_fail(&e, VS_ERR_INTERNAL, p->object, "keys[%zu]: id read two ways", idx);
+	json_decref(o);
+	memcpy(k->id, id, sizeof(id)); /* the index is sorted by it */
+	if (!e.reason[0])
+		return KEY_READY;
+	key_free(k->key);
+	k->key = NULL;
+	free(k->pem);
+	k->pem = NULL;
+	k->status = KEY_STATUS_REVOKED;
+	k->usage = k->roles = 0;
+	k->broken = malloc(sizeof(*k->broken));
+	if (k->broken)
+		*k->broken = e;
+	return KEY_BROKEN;
+}
+
+/* Makes k's fields valid, parsing a deferred entry now (POLICY_LAZY_KEYS): 0, or -1 with err
+ * (when not NULL) for an entry that does not parse. The lock is recursive: parsing one entry
+ * may look at others (policy_key_material names a key listed twice); KEY_PARSING marks the
+ * entry this thread is filling in, which reads as ready. */
+static int key_ready(const struct policy *p, const struct policy_key *kc, struct vs_error *err)
+{
+	struct policy_key *k = (struct policy_key *)kc;
+	int state = __atomic_load_n(&k->deferred, __ATOMIC_ACQUIRE);
+
+	if (state == KEY_DEFERRED || state == KEY_PARSING) { /* another thread's parse: wait for it */
+		pthread_mutex_lock(p->lazy_lock);
+		if (k->deferred == KEY_DEFERRED) {
+			k->deferred = KEY_PARSING;
+			__atomic_store_n(&k->deferred, key_parse_deferred(p, k), __ATOMIC_RELEASE);
+		}
+		state = k->deferred;
+		pthread_mutex_unlock(p->lazy_lock);
+	}
+	if (state != KEY_BROKEN)
+		return 0;
+	if (err && k->broken)
+		*err = *k->broken;
+	else if (err)
+		vs_fail(err, VS_ERR_INTERNAL, p->object, "keys[%zu]: out of memory", (size_t)(k - p->keys));
+	return -1;
+}
+
 /* Compares the keys' canonical material, for keys_distinct. */
 static int policy_key_material_cmp(const void *a, const void *b)
 {
@@ -271,30 +342,41 @@ static int keys_distinct(const struct policy *p, const char *object, struct vs_e
 	return r;
 }
 
-static int policy_key_order_cmp(const void *a, const void *b)
+/* A keyid's hash: its first 16 characters mixed (ids are SHA-256 in hex; a lookup's keyid, from
+ * an attestation, may be any string, and only decides where the search starts). */
+static size_t keyid_hash(const char *id)
 {
-	return strcmp((*(struct policy_key *const *)a)->id, (*(struct policy_key *const *)b)->id);
+	uint64_t w[2] = {0, 0};
+
+	memcpy(w, id, strnlen(id, sizeof(w)));
+	w[0] = (w[0] ^ w[1] * 0x9E3779B97F4A7C15ull) * 0xBF58476D1CE4E5B9ull;
+	return (size_t)(w[0] ^ w[0] >> 31);
 }
 
-/* p->key_order: the keys sorted by id, for policy_find_key's binary search. Two entries with
- * one id are refused: one key listed twice (the full parse has refused that already, by
- * material; with lazy keys this is where it is caught when both ids are honest). */
+/* p->key_slots: the ids hashed, for policy_find_key (a policy of thousands of keys is indexed
+ * in linear time). Two entries with one id are refused: one key listed twice (the full parse
+ * has refused that already, by material; with lazy keys this is where it is caught when both
+ * ids are honest). */
 static int keys_index(struct policy *p, const char *object, struct vs_error *err)
 {
-	p->key_order = malloc((p->nkeys + 1) * sizeof(*p->key_order));
-	if (!p->key_order)
-		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
-	for (size_t i = 0; i < p->nkeys; i++)
-		p->key_order[i] = &p->keys[i];
-	qsort(p->key_order, p->nkeys, sizeof(*p->key_order), policy_key_order_cmp);
-	for (size_t i = 1; i < p->nkeys; i++)
-		if (!strcmp(p->key_order[i - 1]->id, p->key_order[i]->id)) {
-			size_t a = (size_t)(p->key_order[i - 1] - p->keys), b = (size_t)(p->key_order[i] - p->keys);
+	size_t n = 16;
 
-			return vs_fail(err, VS_ERR_INPUT, object,
-				       "keys[%zu] is the same public key as keys[%zu] (keyid %s): a key may be listed once, in any encoding",
-				       a > b ? a : b, a > b ? b : a, p->key_order[i]->id);
-		}
+	while (n < 2 * p->nkeys)
+		n *= 2;
+	p->key_slots = calloc(n, sizeof(*p->key_slots));
+	if (!p->key_slots)
+		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+	p->key_mask = n - 1;
+	for (size_t i = 0; i < p->nkeys; i++) {
+		size_t h = keyid_hash(p->keys[i].id) & p->key_mask;
+
+		for (; p->key_slots[h]; h = (h + 1) & p->key_mask)
+			if (!strcmp(p->keys[p->key_slots[h] - 1].id, p->keys[i].id))
+				return vs_fail(err, VS_ERR_INPUT, object,
+					       "keys[%zu] is the same public key as keys[%u] (keyid %s): a key may be listed once, in any encoding",
+					       i, p->key_slots[h] - 1, p->keys[i].id);
+		p->key_slots[h] = (uint32_t)(i + 1);
+	}
 	return 0;
 }
 
@@ -320,6 +402,8 @@ const struct vs_key *policy_key_material(const struct policy *p, const struct po
 
 	if (key)
 		return key;
+	if (key_ready(p, k, err) < 0)
+		return NULL;
 	snprintf(where, sizeof(where), "keys[%zu]", idx);
 	if (!k->pem) {
 		vs_fail(err, VS_ERR_INTERNAL, p->object, "%s: no public key", where);
@@ -338,7 +422,7 @@ const struct vs_key *policy_key_material(const struct policy *p, const struct po
 			struct vs_key *tmp = NULL;
 			int same;
 
-			if (j == idx)
+			if (j == idx || key_ready(p, &p->keys[j], NULL) < 0)
 				continue;
 			if (!o)
 				o = tmp = key_decode_pem(&p->keys[j]);
@@ -367,7 +451,7 @@ const struct vs_key *policy_key_material(const struct policy *p, const struct po
 int policy_check_keys(const struct policy *p, struct vs_error *err)
 {
 	for (size_t i = 0; i < p->nkeys; i++)
-		if (!policy_key_material(p, &p->keys[i], err))
+		if (key_ready(p, &p->keys[i], err) < 0 || !policy_key_material(p, &p->keys[i], err))
 			return -1;
 	return keys_distinct(p, p->object, err);
 }
@@ -384,9 +468,14 @@ int policy_parse_keyids(json_t *v, const struct policy *p, const char *where, co
 	if (!*keys)
 		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
 	json_array_foreach(v, i, e) {
-		if (!json_is_string(e) || !policy_find_key(p, json_string_value(e)))
+		const struct policy_key *k = json_is_string(e) ? policy_find_key(p, json_string_value(e)) : NULL;
+
+		if (!k)
 			return vs_fail(err, VS_ERR_INPUT, object, "%s: keys[%zu] \"%.80s\" is not a key of this policy",
 				       where, i, json_is_string(e) ? json_string_value(e) : "?");
+		/* a rule's keys are read with the policy (lazy keys): one that does not parse refuses it */
+		if (key_ready(p, k, err) < 0)
+			return -1;
 		for (size_t j = 0; j < *nkeys; j++)
 			if (!strcmp((*keys)[j], json_string_value(e)))
 				return vs_fail(err, VS_ERR_INPUT, object, "%s: keyid listed twice", where);
@@ -471,26 +560,159 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 	return policy_parse_opts(json, len, object, 0, out, err);
 }
 
-int policy_parse_opts(const char *json, size_t len, const char *object, unsigned flags,
+static int parse_keys(json_t *v, struct policy *p, unsigned flags, const char *object,
+		      struct vs_error *err)
+{
+	json_t *e;
+	size_t i;
+
+	if (v && (!json_is_array(v) || json_array_size(v) > VS_MAX_POLICY_KEYS))
+		return vs_fail(err, VS_ERR_INPUT, object, "keys must be an array of at most %d", VS_MAX_POLICY_KEYS);
+	p->keys = calloc(json_array_size(v) + 1, sizeof(*p->keys));
+	if (!p->keys)
+		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+	json_array_foreach(v, i, e) {
+		p->nkeys = i + 1; /* a partially parsed one is freed too */
+		if (parse_key(e, i, p, &p->keys[i], flags, object, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* POLICY_LAZY_KEYS with the text indexed (lib/jsonscan.h): an entry whose id reads plainly is
+ * kept as its text until it is looked up; any other is parsed now, for its exact error. */
+static int parse_keys_indexed(struct policy *p, const struct jsonscan_index *ix, const char *object,
+			      struct vs_error *err)
+{
+	p->keys = calloc(ix->nelems + 1, sizeof(*p->keys));
+	if (!p->keys)
+		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+	vs_prefault(p->keys, (ix->nelems + 1) * sizeof(*p->keys));
+	for (size_t i = 0; i < ix->nelems; i++) {
+		const struct jsonscan_elem *e = &ix->elems[i];
+		struct policy_key *k = &p->keys[i];
+
+		p->nkeys = i + 1;
+		k->src_off = e->off;
+		k->src_len = e->len;
+		k->deferred = KEY_DEFERRED;
+		if (e->id_len == KEY_ID_HEX_LEN && strspn(p->src + e->id_off, "0123456789abcdef") == KEY_ID_HEX_LEN)
+			/* (the text is NUL-terminated, and the id ends at its quote) */
+			memcpy(k->id, p->src + e->id_off, KEY_ID_HEX_LEN);
+		else if (key_ready(p, k, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The policy text with the keys array's elements taken out and its line breaks kept (so that
+ * jansson's line numbers stay right), for the parse of everything else; NULL when out of memory. */
+static char *text_without_array(const char *json, size_t len, const struct jsonscan_index *ix, size_t *outlen)
+{
+	size_t n = 0, lines = ix->arr_lines;
+	char *t;
+
+	t = malloc(len - ix->arr_len + lines + 3);
+	if (!t)
+		return NULL;
+	memcpy(t, json, ix->arr_off);
+	n = ix->arr_off;
+	t[n++] = '[';
+	memset(t + n, '\n', lines);
+	n += lines;
+	t[n++] = ']';
+	memcpy(t + n, json + ix->arr_off + ix->arr_len, len - ix->arr_off - ix->arr_len);
+	n += len - ix->arr_off - ix->arr_len;
+	*outlen = n;
+	return t;
+}
+
+/* POLICY_LAZY_KEYS: the policy keeps its text (the deferred entries and the digest read it) and
+ * a lock for parsing them later. */
+static int lazy_init(struct policy *p, const char *json, size_t len, char **take, const char *object,
+		     struct vs_error *err)
+{
+	pthread_mutexattr_t a;
+
+	if (take && *take == json) {
+		p->src = *take;
+		*take = NULL;
+	} else if ((p->src = malloc(len + 1)) != NULL) {
+		memcpy(p->src, json, len);
+		p->src[len] = '\0';
+	}
+	p->lazy_lock = malloc(sizeof(pthread_mutex_t));
+	if (!p->src || !p->lazy_lock) {
+		free(p->lazy_lock);
+		p->lazy_lock = NULL;
+		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
+	}
+	p->src_len = len;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(p->lazy_lock, &a);
+	pthread_mutexattr_destroy(&a);
+	return 0;
+}
+
+static void digest_text(const char *json, size_t len, char out[static VS_SHA256_HEX_BYTES])
+{
+	uint8_t md[32];
+
+	EVP_Digest(json, len, md, NULL, EVP_sha256(), NULL);
+	hex_encode(md, 32, out);
+}
+
+const char *policy_digest(const struct policy *p)
+{
+	struct policy *m = (struct policy *)p;
+
+	if (__atomic_load_n(&p->digest[0], __ATOMIC_ACQUIRE))
+		return p->digest;
+	pthread_mutex_lock(p->lazy_lock);
+	if (!p->digest[0]) {
+		char hex[VS_SHA256_HEX_BYTES];
+
+		digest_text(p->src, p->src_len, hex);
+		memcpy(m->digest + 1, hex + 1, sizeof(hex) - 1);
+		__atomic_store_n(&m->digest[0], hex[0], __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(p->lazy_lock);
+	return p->digest;
+}
+
+/* policy_parse_opts; with lazy keys, a text the caller hands over in *take (malloc'd) is kept
+ * instead of copied (*take is then NULL). */
+static int parse_text(const char *json, size_t len, char **take, const char *object, unsigned flags,
 		      struct policy **out, struct vs_error *err)
 {
 	static const char *const fields[] = {"version", "enforce", "keys", "templates",
 					     "revoked_digests", "gateway", "audit_log",
 					     "allow_network_disks", "allow_remote_fs", "comment", "boot",
 					     "launch", "ssh", "expires", NULL};
+	struct jsonscan_index ix = {0};
 	struct policy *p = NULL;
 	json_error_t jerr;
 	json_t *root, *v, *e;
-	size_t i;
+	char *rest = NULL;
+	size_t i, rest_len = 0;
 	int r = -1;
 
 	if (len > VS_MAX_POLICY_BYTES)
 		return vs_fail(err, VS_ERR_INPUT, object, "policy is %zu bytes, limit is %u", len,
 			       VS_MAX_POLICY_BYTES);
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root)
+	/* Lazy keys: jansson reads everything but the key entries (lib/jsonscan.h found them);
+	 * whatever the scan does not take, jansson reads whole, as the full parse does. */
+	if ((flags & POLICY_LAZY_KEYS) && jsonscan_index(json, len, "keys", VS_MAX_POLICY_KEYS, &ix) &&
+	    ix.arr_len && !(rest = text_without_array(json, len, &ix, &rest_len)))
+		jsonscan_index_free(&ix);
+	root = json_loadb(rest ? rest : json, rest ? rest_len : len, JSON_REJECT_DUPLICATES, &jerr);
+	free(rest);
+	if (!root) {
+		jsonscan_index_free(&ix);
 		return vs_fail(err, VS_ERR_INPUT, object, "policy is not valid JSON: %s (line %d)", jerr.text,
 			       jerr.line);
+	}
 	if (!json_is_object(root)) {
 		vs_fail(err, VS_ERR_INPUT, object, "policy is not a JSON object");
 		goto out;
@@ -508,6 +730,8 @@ int policy_parse_opts(const char *json, size_t len, const char *object, unsigned
 		goto out;
 	}
 	snprintf(p->object, sizeof(p->object), "%s", object);
+	if ((flags & POLICY_LAZY_KEYS) && lazy_init(p, json, len, take, object, err) < 0)
+		goto out;
 	p->version = json_integer_value(v);
 	/* A bundle's signed end of life (issue #14 item 3); absent: none. */
 	if (opt_time(root, "expires", &p->expires, "policy", object, err) < 0)
@@ -525,23 +749,9 @@ int policy_parse_opts(const char *json, size_t len, const char *object, unsigned
 		}
 		memcpy(p->audit_log, json_string_value(v), json_string_length(v) + 1);
 	}
-	v = json_object_get(root, "keys");
-	if (v && (!json_is_array(v) || json_array_size(v) > VS_MAX_POLICY_KEYS)) {
-		vs_fail(err, VS_ERR_INPUT, object, "keys must be an array of at most %d", VS_MAX_POLICY_KEYS);
+	if (ix.arr_len ? parse_keys_indexed(p, &ix, object, err) < 0
+		       : parse_keys(json_object_get(root, "keys"), p, flags, object, err) < 0)
 		goto out;
-	}
-	p->keys = calloc(json_array_size(v) + 1, sizeof(*p->keys));
-	if (!p->keys) {
-		vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
-		goto out;
-	}
-	json_array_foreach(v, i, e) {
-		if (parse_key(e, i, p, &p->keys[i], flags, object, err) < 0) {
-			p->nkeys = i + 1; /* free the partially parsed one too */
-			goto out;
-		}
-		p->nkeys = i + 1;
-	}
 	if ((!(flags & POLICY_LAZY_KEYS) && keys_distinct(p, object, err) < 0) || keys_index(p, object, err) < 0)
 		goto out;
 	v = json_object_get(root, "templates");
@@ -591,19 +801,26 @@ int policy_parse_opts(const char *json, size_t len, const char *object, unsigned
 	    policy_launch_parse(json_object_get(root, "launch"), &p->launch, object, err) < 0 ||
 	    ssh_policy_parse(json_object_get(root, "ssh"), object, &p->ssh, err) < 0)
 		goto out;
-	{
-		uint8_t md[32];
-
-		EVP_Digest(json, len, md, NULL, EVP_sha256(), NULL);
-		hex_encode(md, 32, p->digest);
-	}
+	if (!(flags & POLICY_LAZY_KEYS))
+		digest_text(json, len, p->digest);
 	*out = p;
 	p = NULL;
 	r = 0;
 out:
+	if (p && take && !*take && p->src == json) { /* a failure hands the text back */
+		*take = p->src;
+		p->src = NULL;
+	}
 	policy_free(p);
 	json_decref(root);
+	jsonscan_index_free(&ix);
 	return r;
+}
+
+int policy_parse_opts(const char *json, size_t len, const char *object, unsigned flags,
+		      struct policy **out, struct vs_error *err)
+{
+	return parse_text(json, len, NULL, object, flags, out, err);
 }
 
 int policy_check_expiry(const struct policy *p, int64_t now, struct vs_error *err)
@@ -686,28 +903,27 @@ int policy_load_state_opts(const char *path, const char *state_path, unsigned fl
 				(long long)root->version, (long long)ts.root_version, state_path);
 			goto out;
 		}
-		if (!bundle_is_envelope(buf, len)) {
-			vs_fail(err, VS_ERR_INPUT, path,
-				"not a signed policy bundle, but %s requires one (install with vmseal-policy install)",
-				rootpath);
-			goto out;
-		}
+		/* (what the text is, asked only when it fails: a second parse of a big policy) */
 		if (bundle_open(root, buf, len, path, &payload, &plen, NULL, err) < 0) {
+			if (!bundle_is_envelope(buf, len))
+				vs_fail(err, VS_ERR_INPUT, path,
+					"not a signed policy bundle, but %s requires one (install with vmseal-policy install)",
+					rootpath);
 			err->kind = VS_ERR_INPUT;
 			goto out;
 		}
-		if (policy_parse_opts(payload, plen, path, flags, &p, err) < 0)
+		if (parse_text(payload, plen, &payload, path, flags, &p, err) < 0)
 			goto out;
 	} else if (ts.root_version > 0) {
 		vs_fail(err, VS_ERR_INPUT, path,
 			"a root of trust (version %lld) was installed (%s) but %s is gone: refusing the policy",
 			(long long)ts.root_version, state_path, rootpath);
 		goto out;
-	} else if (bundle_is_envelope(buf, len)) {
-		vs_fail(err, VS_ERR_INPUT, path, "signed policy bundle, but there is no %s to verify it",
-			rootpath);
-		goto out;
-	} else if (policy_parse_opts(buf, len, path, flags, &p, err) < 0) {
+	} else if (parse_text(buf, len, &buf, path, flags, &p, err) < 0) {
+		/* a bundle is no policy (payloadType is not a policy field): say what it is */
+		if (bundle_is_envelope(buf, len))
+			vs_fail(err, VS_ERR_INPUT, path, "signed policy bundle, but there is no %s to verify it",
+				rootpath);
 		goto out;
 	}
 	if (policy_check_trust(p, path, &ts, state_path, vs_now(), err) < 0)
@@ -723,19 +939,21 @@ out:
 	return r;
 }
 
-static int policy_key_find_cmp(const void *keyid, const void *elem)
-{
-	return strcmp(keyid, (*(struct policy_key *const *)elem)->id);
-}
-
 const struct policy_key *policy_find_key(const struct policy *p, const char *keyid)
 {
-	struct policy_key *const *k;
+	struct policy_key *k = NULL;
 
-	if (!p->key_order) /* while the keys themselves are parsed */
+	if (!p->key_slots) /* while the keys themselves are parsed */
 		return NULL;
-	k = bsearch(keyid, p->key_order, p->nkeys, sizeof(*p->key_order), policy_key_find_cmp);
-	return k ? *k : NULL;
+	for (size_t h = keyid_hash(keyid) & p->key_mask; p->key_slots[h] && !k; h = (h + 1) & p->key_mask)
+		if (!strcmp(p->keys[p->key_slots[h] - 1].id, keyid))
+			k = &p->keys[p->key_slots[h] - 1];
+	if (!k)
+		return NULL;
+	/* a deferred entry is parsed now; one that does not parse is found as a key that verifies
+	 * nothing, and policy_key_material reports its error */
+	(void)key_ready(p, k, NULL);
+	return k;
 }
 
 int policy_key_check(const struct policy_key *k, unsigned usage, int for_verify, int64_t now,
@@ -786,7 +1004,7 @@ int policy_template_allows_overlay(const struct policy *p, const char *name)
 
 const char *policy_key_owner(const struct policy_key *k)
 {
-	return k->owner[0] ? k->owner : k->id;
+	return k->owner && k->owner[0] ? k->owner : k->id;
 }
 
 static void lint_add(char *out, size_t outlen, unsigned *n, const char *fmt, ...)
@@ -816,7 +1034,9 @@ unsigned policy_lint(const struct policy *p, char *out, size_t outlen)
 	if (outlen)
 		out[0] = '\0';
 	for (size_t i = 0; i < p->nkeys; i++)
-		if (p->keys[i].status == KEY_STATUS_RETIRED && !p->keys[i].retired_at)
+		/* lazy keys: the entries a rule named (parsed when the policy was read) */
+		if (p->keys[i].deferred == KEY_READY && p->keys[i].status == KEY_STATUS_RETIRED &&
+		    !p->keys[i].retired_at)
 			lint_add(out, outlen, &n,
 				 "keys[%zu] (keyid %.16s…): retired without retired_at: signatures claiming any date still verify",
 				 i, p->keys[i].id);

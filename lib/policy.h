@@ -43,13 +43,19 @@ struct policy_key {
 	struct vs_key *key;
 	char *pem;          /* POLICY_LAZY_KEYS: the public_key text, decoded on first use */
 	size_t pem_len;
-	char owner[VS_MAX_NAME_BYTES];
+	char *owner;        /* NULL: unset (read it with policy_key_owner) */
 	unsigned usage;  /* enum key_usage bits */
 	unsigned roles;  /* enum role bits */
 	enum key_status status;
 	int64_t not_before; /* 0: unset */
 	int64_t not_after;  /* 0: unset */
 	int64_t retired_at; /* status retired: signatures claiming a later signedAt are refused; 0: unset */
+	/* POLICY_LAZY_KEYS: an entry is kept as its text (struct policy's src) until a decision
+	 * looks it up (policy_find_key parses it then); an entry that fails to parse is kept as
+	 * revoked, usage and roles none, and its error is what policy_key_material reports. */
+	size_t src_off, src_len;
+	int deferred;
+	struct vs_error *broken;
 };
 
 struct policy_template {
@@ -133,9 +139,13 @@ struct policy {
 	struct policy_launch launch;       /* emulators, opt-ins, log_dir, require_rng */
 	struct ssh_policy *ssh;            /* the "ssh" section (lib/sshpolicy.h); never NULL */
 	char audit_log[VS_MAX_PATH_BYTES]; /* "" when unset */
-	struct policy_key **key_order;     /* the keys sorted by id (policy_find_key) */
+	uint32_t *key_slots;               /* policy_find_key's hash of the ids: index + 1, 0 empty */
+	size_t key_mask;                   /* slots - 1 (a power of two, at least twice nkeys) */
 	char object[VS_ERR_OBJECT_MAX];    /* the policy's name in errors (its path) */
-	char digest[VS_SHA256_HEX_BYTES]; /* SHA-256 of the policy bytes, for caches */
+	char digest[VS_SHA256_HEX_BYTES]; /* read it with policy_digest (lazily computed) */
+	char *src;                         /* POLICY_LAZY_KEYS: a copy of the policy text */
+	size_t src_len;
+	void *lazy_lock;                   /* POLICY_LAZY_KEYS: a recursive pthread mutex */
 	int64_t expires;                   /* "expires": the bundle's end of life; 0: none */
 	char warning[VS_ERR_REASON_MAX];   /* set by policy_load: expires within a week; "" else */
 };
@@ -168,22 +178,29 @@ int policy_parse(const char *json, size_t len, const char *object, struct policy
 
 /*
  * Lazy keys (issue #18 item 5): a decision costs the keys it uses, not the keys the policy
- * holds. With POLICY_LAZY_KEYS every key entry is still parsed and checked field by field, its
- * id must be 64 lowercase hex digits, no two entries may carry the same id, and its public_key
- * gets key_public_pem_precheck's look (an Ed25519 key in vmseal's own form has its id checked
- * against its material at once); the key itself is decoded, and its id checked against its
- * canonical material, only when a decision uses it (policy_key_material), which fails the
- * decision with the policy error the full parse would have given.
+ * holds. With POLICY_LAZY_KEYS the whole text is still checked to be valid JSON (lib/jsonscan.h,
+ * as strict as jansson), everything but the key entries is parsed and checked as the full parse
+ * does, every key entry must be an object with one "id" of 64 lowercase hex digits and no two
+ * entries may carry the same id. An entry is parsed field by field, and its public key gets
+ * key_public_pem_precheck's look, when a decision (or a template rule naming it) first looks it
+ * up; the key itself is decoded, and its id checked against its canonical material, when a
+ * signature is checked with it (policy_key_material). An entry that fails either fails the
+ * decisions that use it with the policy error the full parse would have given (VS_ERR_INPUT).
  *
  * Why that keeps "one key, one id" (#14): two entries of the same key material either carry the
  * same id (refused when the policy is read) or one of them carries an id that is not its
  * material's, and that entry fails every decision that touches it, so no key counts twice.
- * What is left for use time: a key whose id lies (P-256, RSA, other encodings), an unsupported
- * algorithm or curve, a short RSA key, a point off the curve: each refuses the decisions that
- * use it, never allows. The whole-policy refusal of those stays with the full parse (flags 0),
- * which `vmseal-policy` (check, sign, install), the gateway and policy_load use.
+ * What is left for use time: a malformed field in an entry, a key whose id lies (P-256, RSA,
+ * other encodings), an unsupported algorithm or curve, a short RSA key, a point off the curve:
+ * each refuses the decisions that use it, never allows. The whole-policy refusal of those stays
+ * with the full parse (flags 0), which `vmseal-policy` (check, sign, install), the gateway and
+ * policy_load use; policy_check_keys gives it for a lazily parsed policy.
  */
 #define POLICY_LAZY_KEYS 1u
+
+/* SHA-256 of the policy bytes as lowercase hex, for caches (computed on first use when the
+ * policy was parsed with POLICY_LAZY_KEYS). */
+const char *policy_digest(const struct policy *p);
 
 /* policy_parse with flags (POLICY_LAZY_KEYS or 0). */
 int policy_parse_opts(const char *json, size_t len, const char *object, unsigned flags,

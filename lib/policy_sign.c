@@ -125,7 +125,7 @@ int policy_sign_check(const struct policy *p, const struct policy_key *const *ke
 		return vs_fail(err, VS_ERR_DENIED, "POST /v1/sign", "no signer");
 	for (size_t i = 0; i < n; i++) {
 		const struct policy_signer *r = signer_rule(p, keys[i]->id);
-		const char *owner = keys[i]->owner[0] ? keys[i]->owner : keys[i]->id;
+		const char *owner = policy_key_owner(keys[i]);
 		size_t j, t;
 
 		if (!r)

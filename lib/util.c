@@ -18,6 +18,21 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+void vs_prefault(void *p, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+	long pg = sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+	uintptr_t b = ((uintptr_t)p + len) & ~((uintptr_t)pg - 1);
+
+	if (pg > 0 && len >= VS_PREFAULT_MIN_BYTES && b > a)
+		(void)madvise((void *)a, b - a, MADV_POPULATE_WRITE); /* older kernels: EINVAL, harmless */
+#else
+	(void)p;
+	(void)len;
+#endif
+}
+
 int fd_read_all(int fd, const char *name, size_t max, char **out, size_t *len, struct vs_error *err)
 {
 	struct stat st;
@@ -33,6 +48,7 @@ int fd_read_all(int fd, const char *name, size_t max, char **out, size_t *len, s
 	buf = malloc(cap);
 	if (!buf)
 		return vs_fail(err, VS_ERR_INTERNAL, name, "out of memory");
+	vs_prefault(buf, cap);
 	for (;;) {
 		ssize_t r;
 

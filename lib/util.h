@@ -42,6 +42,12 @@ const char *vs_file_type_name(mode_t mode);
 int file_read_all(const char *path, size_t max, char **out, size_t *len, struct vs_error *err);
 
 /* Like file_read_all on an open fd (not closed). */
+/* Fills the pages of a fresh allocation of len bytes at once (MADV_POPULATE_WRITE) instead of
+ * one fault per page as they are first written: for buffers of VS_PREFAULT_MIN_BYTES or more
+ * (a policy of thousands of keys). A no-op where the kernel lacks it. */
+#define VS_PREFAULT_MIN_BYTES (256u << 10)
+void vs_prefault(void *p, size_t len);
+
 int fd_read_all(int fd, const char *name, size_t max, char **out, size_t *len, struct vs_error *err);
 
 /* Writes data to path atomically: an unnamed O_TMPFILE in the same directory (else a named temp

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (p->nkeys > VS_MAX_POLICY_KEYS || p->ntemplates > VS_MAX_POLICY_TEMPLATES ||
-	    p->nrevoked > VS_MAX_REVOKED_DIGESTS || strlen(p->digest) != 64)
+	    p->nrevoked > VS_MAX_REVOKED_DIGESTS || strlen(policy_digest(p)) != 64)
 		abort();
 	for (size_t i = 0; i < p->nkeys; i++) {
 		const struct policy_key *k = &p->keys[i];

@@ -132,7 +132,9 @@ fi
 echo '{"version":1,"enforce":true,"keys":[],"templates":[],"threshhold":1}' > typo.json
 expect_err "policy with unknown field is an error" "unknown field \"threshhold\"" vmseal-verify --policy typo.json img
 "$PY" -c "
-import json; p=json.load(open('pol.json')); p['keys'][0]['id']='0'*64; json.dump(p,open('badid.json','w'))"
+import json; p=json.load(open('pol.json')); old=p['keys'][0]['id']; p['keys'][0]['id']='0'*64
+for t in p['templates']: t['keys']=['0'*64 if k == old else k for k in t['keys']]
+json.dump(p,open('badid.json','w'))"
 expect_err "policy keyid not matching its key is an error" "does not match its public key" vmseal-verify --policy badid.json img
 
 # --- enforce false: audit-only

@@ -253,8 +253,11 @@ static void test_duplicate_material(void)
 	free(pc);
 }
 
-/* Keys no decision uses: what is malformed on sight refuses the whole policy; what only a decoder
- * can tell (an unsupported curve) refuses the decisions that use the key, and policy_check_keys. */
+/* Keys no decision uses (issue #18 item 5: a decision costs the keys it uses): an entry whose id
+ * is not a keyid refuses the whole policy (it cannot be indexed); anything else wrong in an unused
+ * entry, a malformed PEM, an unknown field, a duplicate member, an unsupported curve, refuses
+ * the decisions that use the key and policy_check_keys (vmseal-policy check), and the decisions
+ * by other keys stand. */
 static void test_unused_keys(void)
 {
 	static const char *const bad_pem[] = {
@@ -276,7 +279,23 @@ static void test_unused_keys(void)
 	for (size_t i = 0; i < sizeof(bad_pem) / sizeof(bad_pem[0]); i++) {
 		j = policy_of(json_pack("[o, o]", entry(ids[0], pe), entry(key_id(kec), bad_pem[i])), ids, 1, 1);
 		p = NULL;
-		CU_ASSERT_EQUAL(policy_parse_opts(j, strlen(j), "p", POLICY_LAZY_KEYS, &p, &err), -1);
+		CU_ASSERT_EQUAL(policy_parse(j, strlen(j), "p", &p, &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "keys[1]"));
+		policy_free(p);
+		p = NULL;
+		CU_ASSERT_EQUAL_FATAL(policy_parse_opts(j, strlen(j), "p", POLICY_LAZY_KEYS, &p, &err), 0);
+		CU_ASSERT_EQUAL(eval(p, env, &d, &err), 0);
+		CU_ASSERT_EQUAL(d, DECISION_ALLOW);
+		/* looked up: found, verifying nothing, and its error is what using it reports */
+		CU_ASSERT_PTR_NOT_NULL_FATAL(policy_find_key(p, key_id(kec)));
+		CU_ASSERT_EQUAL(policy_find_key(p, key_id(kec))->status, KEY_STATUS_REVOKED);
+		CU_ASSERT_EQUAL(policy_find_key(p, key_id(kec))->usage, 0);
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_PTR_NULL(policy_key_material(p, policy_find_key(p, key_id(kec)), &err));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "keys[1]"));
+		CU_ASSERT_EQUAL(err.kind, VS_ERR_INPUT);
+		memset(&err, 0, sizeof(err));
+		CU_ASSERT_EQUAL(policy_check_keys(p, &err), -1);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "keys[1]"));
 		policy_free(p);
 		free(j);
@@ -308,6 +327,106 @@ static void test_unused_keys(void)
 	free(pc);
 }
 
+/* The keys a rule names are read with the policy: one that does not parse refuses it, as the full
+ * parse does. */
+static void test_rule_names_malformed_key(void)
+{
+	char *pe = key_public_pem(ked);
+	const char *ids[] = {key_id(ked), key_id(kec)};
+	json_t *bad = entry(key_id(kec), "no PEM");
+	char *j = policy_of(json_pack("[o, o]", entry(ids[0], pe), bad), ids, 2, 1);
+	struct policy *p = NULL;
+	struct vs_error err = {0};
+
+	CU_ASSERT_EQUAL(policy_parse_opts(j, strlen(j), "p", POLICY_LAZY_KEYS, &p, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "keys[1]"));
+	CU_ASSERT_PTR_NULL(p);
+	policy_free(p);
+	free(j);
+	free(pe);
+}
+
+static void test_unused_key_fields(void)
+{
+	char *pe = key_public_pem(ked), *pc = key_public_pem(kec);
+	const char *ids[] = {key_id(ked)};
+	struct vs_key *signer[] = {ked};
+	char *env = envelope(signer, 1, NULL), *j, *dup;
+	json_t *odd = entry(key_id(kec), pc);
+	struct policy *p = NULL;
+	struct vs_error err = {0};
+	enum decision d;
+
+	json_object_set_new(odd, "constraints", json_string("a field vmseal does not know"));
+	j = policy_of(json_pack("[o, o]", entry(ids[0], pe), odd), ids, 1, 1);
+	CU_ASSERT_EQUAL_FATAL(policy_parse_opts(j, strlen(j), "p", POLICY_LAZY_KEYS, &p, &err), 0);
+	CU_ASSERT_EQUAL(eval(p, env, &d, &err), 0);
+	CU_ASSERT_EQUAL(d, DECISION_ALLOW);
+	CU_ASSERT_EQUAL(policy_check_keys(p, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "constraints"));
+	policy_free(p);
+	p = NULL;
+	/* a member written twice in the unused entry (jansson's JSON_REJECT_DUPLICATES, on use) */
+	dup = strstr(j, "\"constraints\"");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dup);
+	memcpy(dup, "\"usage\"      ", 13);
+	CU_ASSERT_EQUAL(policy_parse(j, strlen(j), "p", &p, &err), -1);
+	policy_free(p);
+	p = NULL;
+	CU_ASSERT_EQUAL_FATAL(policy_parse_opts(j, strlen(j), "p", POLICY_LAZY_KEYS, &p, &err), 0);
+	CU_ASSERT_EQUAL(eval(p, env, &d, &err), 0);
+	CU_ASSERT_EQUAL(policy_check_keys(p, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "duplicate"));
+	policy_free(p);
+	free(j);
+	free(env);
+	free(pe);
+	free(pc);
+}
+
+/* Texts the scan gives up on (names written with escapes, a number too long to judge quickly)
+ * are read whole by jansson: same policy, same errors as the full parse. */
+static void test_scan_fallbacks(void)
+{
+	char *pe = key_public_pem(ked);
+	const char *ids[] = {key_id(ked)};
+	struct vs_key *signer[] = {ked};
+	char *env = envelope(signer, 1, NULL), *j, *k, *esc;
+	struct policy *p = NULL, *full = NULL;
+	struct vs_error err = {0};
+	enum decision d;
+	size_t n;
+
+	j = policy_of(json_pack("[o]", entry(ids[0], pe)), ids, 1, 1);
+	k = strstr(j, "\"keys\"");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	n = strlen(j);
+	esc = malloc(n + 32);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(esc);
+	/* "keys" written "k\u0065ys": the same member to jansson */
+	memcpy(esc, j, (size_t)(k - j) + 2);
+	memcpy(esc + (k - j) + 2, "\\u0065", 6);
+	memcpy(esc + (k - j) + 8, k + 3, n - (size_t)(k - j) - 3 + 1);
+	CU_ASSERT_EQUAL_FATAL(policy_parse(esc, strlen(esc), "p", &full, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(policy_parse_opts(esc, strlen(esc), "p", POLICY_LAZY_KEYS, &p, &err), 0);
+	CU_ASSERT_EQUAL(p->nkeys, full->nkeys);
+	CU_ASSERT_STRING_EQUAL(policy_digest(p), policy_digest(full));
+	CU_ASSERT_EQUAL(eval(p, env, &d, &err), 0);
+	CU_ASSERT_EQUAL(d, DECISION_ALLOW);
+	policy_free(p);
+	policy_free(full);
+	p = full = NULL;
+	/* and a second "keys" member: refused both ways */
+	memcpy(esc + strlen(esc) - 1, ",\"keys\":[]}", 12);
+	CU_ASSERT_EQUAL(policy_parse(esc, strlen(esc), "p", &full, &err), -1);
+	CU_ASSERT_EQUAL(policy_parse_opts(esc, strlen(esc), "p", POLICY_LAZY_KEYS, &p, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "duplicate"));
+	free(esc);
+	free(j);
+	free(env);
+	free(pe);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -315,7 +434,10 @@ int main(void)
 		{"a key whose id lies is refused when used", test_lying_id_refused_on_use},
 		{"an Ed25519 key's id is checked while reading", test_ed25519_id_checked_at_parse},
 		{"one key listed twice never counts twice", test_duplicate_material},
-		{"unused keys: malformed refuses the policy, undecodable the decision", test_unused_keys},
+		{"unused keys: a bad id refuses the policy, anything else the decisions using it", test_unused_keys},
+		{"a rule naming a malformed key refuses the policy", test_rule_names_malformed_key},
+		{"unknown fields and duplicate members in an unused key", test_unused_key_fields},
+		{"lazy and full parse agree on texts the scan gives up on", test_scan_fallbacks},
 		{NULL, NULL},
 	};
 	struct vs_error err = {0};
