@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include <jansson.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 struct scan {
 	const unsigned char *start, *p, *end;
@@ -23,10 +26,39 @@ struct idscan {
 	int escaped_name;
 };
 
-static void skip_ws(struct scan *s)
+static void skip_ws_run(struct scan *s)
 {
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
-		s->lines += *s->p++ == '\n';
+	const unsigned char *p = s->p, *end = s->end;
+
+	while (p < end && *p <= ' ') { /* (most calls see a token at once) */
+		if (*p == '\n') {
+			s->lines++;
+			p++;
+#ifdef __SSE2__
+			/* an indented text: the spaces after a line break, sixteen at a time */
+			while (end - p >= 16) {
+				unsigned m = (unsigned)_mm_movemask_epi8(
+					_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)p), _mm_set1_epi8(' ')));
+
+				p += m == 0xFFFF ? 16 : (unsigned)__builtin_ctz(~m);
+				if (m != 0xFFFF)
+					break;
+			}
+#endif
+		} else if (*p == ' ' || *p == '\t' || *p == '\r') {
+			p++;
+		} else {
+			break;
+		}
+	}
+	s->p = p;
+}
+
+/* White space is rare between most tokens: the common case costs one compare, inline. */
+static inline __attribute__((always_inline)) void skip_ws(struct scan *s)
+{
+	if (s->p < s->end && *s->p <= ' ')
+		skip_ws_run(s);
 }
 
 static int hexval(unsigned char c)
@@ -117,8 +149,6 @@ static int scan_utf8(struct scan *s)
 }
 
 #ifdef __SSE2__
-#include <emmintrin.h>
-
 /* How many of the 16 bytes at p come before the first '"', '\\', control character or byte
  * >= 0x80 (16: none is). Most of a policy is such plain text (PEM lines, ids). */
 static unsigned plain16(const unsigned char *p)
@@ -168,34 +198,34 @@ static void skip_plain(struct scan *s)
  * an escape occurs in them. */
 static int scan_string(struct scan *s, const unsigned char **content, size_t *clen, int *escaped)
 {
-	const unsigned char *c0;
+	const unsigned char *c0 = s->p + 1;
+	struct scan t = *s; /* a local copy the compiler can keep in registers */
 
-	s->p++;
-	c0 = s->p;
+	t.p = c0;
 	*escaped = 0;
 	for (;;) {
-		skip_plain(s);
-		if (s->p >= s->end)
+		skip_plain(&t);
+		if (t.p >= t.end)
 			return -1;
-		if (*s->p == '"')
+		if (*t.p == '"')
 			break;
-		if (*s->p == '\\') {
-			s->p++;
+		if (*t.p == '\\') {
+			t.p++;
 			*escaped = 1;
-			if (scan_escape(s) < 0)
+			if (scan_escape(&t) < 0)
 				return -1;
-		} else if (*s->p < 0x20) {
+		} else if (*t.p < 0x20) {
 			return -1;
-		} else if (*s->p >= 0x80) {
-			if (scan_utf8(s) < 0)
+		} else if (*t.p >= 0x80) {
+			if (scan_utf8(&t) < 0)
 				return -1;
 		} else {
-			s->p++;
+			t.p++;
 		}
 	}
 	*content = c0;
-	*clen = (size_t)(s->p - c0);
-	s->p++;
+	*clen = (size_t)(t.p - c0);
+	s->p = t.p + 1;
 	return 0;
 }
 

@@ -50,11 +50,16 @@ static unsigned usage_parse(const char *name)
 	return 0;
 }
 
+/* struct policy_key's deferred (POLICY_LAZY_KEYS) */
+enum { KEY_READY = 0, KEY_DEFERRED, KEY_PARSING, KEY_BROKEN };
+
 void policy_free(struct policy *p)
 {
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->nkeys; i++) {
+		if (p->keys[i].deferred == KEY_DEFERRED) /* owns nothing yet */
+			continue;
 		key_free(p->keys[i].key);
 		free(p->keys[i].pem);
 		free(p->keys[i].owner);
@@ -245,8 +250,6 @@ static int parse_key(json_t *o, size_t idx, const struct policy *p, struct polic
 	}
 	return parse_key_fields(o, where, k, object, err);
 }
-
-enum { KEY_READY = 0, KEY_DEFERRED, KEY_PARSING, KEY_BROKEN };
 
 /* Parses a deferred entry's text into k (POLICY_LAZY_KEYS): KEY_READY, or KEY_BROKEN with the
  * error in k->broken (NULL when out of memory too) and k left as a key that verifies nothing. */
@@ -579,6 +582,16 @@ static int parse_keys(json_t *v, struct policy *p, unsigned flags, const char *o
 	return 0;
 }
 
+/* 64 lowercase hex digits at s. */
+static int is_keyid_hex(const char *s)
+{
+	unsigned bad = 0;
+
+	for (size_t i = 0; i < KEY_ID_HEX_LEN; i++)
+		bad |= !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'));
+	return !bad;
+}
+
 /* POLICY_LAZY_KEYS with the text indexed (lib/jsonscan.h): an entry whose id reads plainly is
  * kept as its text until it is looked up; any other is parsed now, for its exact error. */
 static int parse_keys_indexed(struct policy *p, const struct jsonscan_index *ix, const char *object,
@@ -596,8 +609,7 @@ static int parse_keys_indexed(struct policy *p, const struct jsonscan_index *ix,
 		k->src_off = e->off;
 		k->src_len = e->len;
 		k->deferred = KEY_DEFERRED;
-		if (e->id_len == KEY_ID_HEX_LEN && strspn(p->src + e->id_off, "0123456789abcdef") == KEY_ID_HEX_LEN)
-			/* (the text is NUL-terminated, and the id ends at its quote) */
+		if (e->id_len == KEY_ID_HEX_LEN && is_keyid_hex(p->src + e->id_off))
 			memcpy(k->id, p->src + e->id_off, KEY_ID_HEX_LEN);
 		else if (key_ready(p, k, err) < 0)
 			return -1;
