@@ -72,8 +72,10 @@ if [ "$what" = all ] || [ "$what" = sh ]; then
 		case "$(basename "$t")" in lib.sh) continue ;; esac
 		name=$(basename "$t" .sh)
 		echo "== $name"
+		t0=$SECONDS
 		bash "$t" >"$log/$name.out" 2>&1
 		rc=$?
+		echo "$((SECONDS - t0)) $name" >>"$log/durations"
 		grep -E '^(PASS|FAIL|SKIP): ' "$log/$name.out" | sed "s/^/[$name] /"
 		p=$(grep -c '^PASS: ' "$log/$name.out"); f=$(grep -c '^FAIL: ' "$log/$name.out")
 		s=$(grep -c '^SKIP: ' "$log/$name.out")
@@ -91,6 +93,9 @@ if [ "$what" = all ] || [ "$what" = sh ]; then
 fi
 
 echo
+if [ -s "$log/durations" ]; then
+	echo "slowest tests (s): $(sort -rn "$log/durations" | head -8 | awk '{printf "%s %s, ", $2, $1}')total ${SECONDS} s"
+fi
 [ ${#failures[@]} -gt 0 ] && echo "failing: ${failures[*]}"
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
