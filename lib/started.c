@@ -111,7 +111,8 @@ int started_record_write(const char *state_dir, const uint8_t secret[static HOST
 	}
 	hostsecret_mac(secret, RECORD_MAC_LABEL, buf, n, mac);
 	n += (size_t)snprintf(buf + n, STARTED_MAX_RECORD_BYTES - n, "mac %s\n", mac);
-	ret = file_write_atomic(path, buf, n, 0600, 1, err);
+	/* not fsynced: the record lives as long as the QEMU it describes (lib/util.h) */
+	ret = file_replace_until_reboot(path, buf, n, 0600, err);
 out:
 	free(dhex);
 	free(buf);

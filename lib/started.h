@@ -34,7 +34,9 @@ int started_record_add(struct started_record *r, uint64_t dev, uint64_t ino, con
 		       struct vs_error *err);
 void started_record_free(struct started_record *r);
 
-/* Writes state_dir/started/SHA256(domain) atomically (0600), MAC'd under secret. */
+/* Writes state_dir/started/SHA256(domain) atomically (0600), MAC'd under secret; not fsynced
+ * (file_replace_until_reboot): after a crash it may be gone or unreadable, and started begin
+ * then refuses, but a crash also ends the QEMU it describes and the next start writes it anew. */
 int started_record_write(const char *state_dir, const uint8_t secret[static HOSTSECRET_BYTES],
 			 const struct started_record *r, struct vs_error *err);
 

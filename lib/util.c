@@ -300,8 +300,9 @@ static int temp_name_random(unsigned char *buf, size_t n)
 	return r == (ssize_t)n ? 0 : -1;
 }
 
-int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, int replace,
-		      struct vs_error *err)
+/* durable: fsync the file before it is linked into place, and the directory after. */
+static int write_atomic(const char *path, const void *data, size_t len, unsigned mode, int replace,
+			int durable, struct vs_error *err)
 {
 	char tmp[VS_PATH_TMP_MAX];
 	unsigned char rnd[8];
@@ -326,7 +327,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, unsigned m
 	}
 	if (fd < 0)
 		return vs_fail(err, VS_ERR_IO, path, "cannot create file: %s", strerror(errno));
-	if (fchmod(fd, mode) < 0 || write_full(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || write_full(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		saved = errno;
 		close(fd);
 		if (!unnamed)
@@ -366,9 +367,21 @@ int file_write_atomic(const char *path, const void *data, size_t len, unsigned m
 		}
 		unlink(tmp);
 	}
-	if (fsync_dir_of(path) < 0)
+	if (durable && fsync_dir_of(path) < 0)
 		return vs_fail(err, VS_ERR_IO, path, "cannot fsync directory: %s", strerror(errno));
 	return 0;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, int replace,
+		      struct vs_error *err)
+{
+	return write_atomic(path, data, len, mode, replace, 1, err);
+}
+
+int file_replace_until_reboot(const char *path, const void *data, size_t len, unsigned mode,
+			      struct vs_error *err)
+{
+	return write_atomic(path, data, len, mode, 1, 0, err);
 }
 
 void hex_encode(const uint8_t *in, size_t n, char *out)

@@ -56,6 +56,14 @@ int fd_read_all(int fd, const char *name, size_t max, char **out, size_t *len, s
 int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, int replace,
 		      struct vs_error *err);
 
+/* Like file_write_atomic with replace, without either fsync: readers in this boot see the old
+ * file or the new one, never a mix; after a crash the file may also be empty or partial. Only
+ * for state that lives no longer than what it describes (the hook's started-check record: a
+ * crash ends the QEMU it is about, and the next start writes it afresh), read by a reader
+ * that refuses what it cannot verify. */
+int file_replace_until_reboot(const char *path, const void *data, size_t len, unsigned mode,
+			      struct vs_error *err);
+
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const uint8_t *in, size_t n, char *out);
 

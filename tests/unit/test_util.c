@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for lib/util.c and lib/error.c: encodings, time, atomic writes. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +152,40 @@ static void test_atomic_write_never_overwrites(void)
 	CU_ASSERT_EQUAL(err.kind, VS_ERR_INPUT);
 }
 
+/* The started-check record's writer: replaces in place with the mode asked, leaves no temp. */
+static void test_replace_until_reboot(void)
+{
+	char dir[256], path[300];
+	struct vs_error err = {0};
+	struct stat st;
+	char *data = NULL;
+	size_t len;
+	DIR *d;
+	struct dirent *e;
+	int entries = 0;
+
+	snprintf(dir, sizeof(dir), "%s/rur", test_tmpdir());
+	snprintf(path, sizeof(path), "%s/rec", dir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+	CU_ASSERT_EQUAL(file_replace_until_reboot(path, "one", 3, 0600, &err), 0);
+	CU_ASSERT_EQUAL(file_replace_until_reboot(path, "second", 6, 0600, &err), 0);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	CU_ASSERT_EQUAL(file_read_all(path, 100, &data, &len, &err), 0);
+	CU_ASSERT_EQUAL(len, 6);
+	CU_ASSERT_STRING_EQUAL(data, "second");
+	free(data);
+	d = opendir(dir);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	while ((e = readdir(d)))
+		entries += e->d_name[0] != '.';
+	closedir(d);
+	CU_ASSERT_EQUAL(entries, 1);
+	snprintf(path, sizeof(path), "%s/no-such-dir/rec", dir);
+	CU_ASSERT_EQUAL(file_replace_until_reboot(path, "x", 1, 0600, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_IO);
+}
+
 /* A FIFO without a writer would block open(); one with a writer would block read(). */
 static void test_open_input_types(void)
 {
@@ -287,6 +322,7 @@ int main(void)
 		{"RFC 3339 time and durations", test_time},
 		{"RFC 3339 strictly: calendar, offsets, fractions, refusals", test_time_table},
 		{"atomic write never overwrites", test_atomic_write_never_overwrites},
+		{"replace until reboot: in place, mode kept, no temp left", test_replace_until_reboot},
 		{"open input refuses FIFOs, devices, directories", test_open_input_types},
 		{"errors strip control characters", test_error_sanitizes},
 		{"secret files: modes and owners as ssh has them", test_secret_file_modes},
