@@ -27,8 +27,10 @@ endif
 PKG_CFLAGS := $(filter-out -I/usr/include/x86_64-linux-gnu,$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -D_GNU_SOURCE -iquote . -DVMSEAL_VERSION='"$(VERSION)"'
+# -fPIC: the hook's judge is a shared object built from the same objects as the programs
+# (which stay PIE executables).
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-format-truncation -fstack-protector-strong \
-          -D_FORTIFY_SOURCE=2 -MMD -MP $(PKG_CFLAGS)
+          -D_FORTIFY_SOURCE=2 -fPIC -MMD -MP $(PKG_CFLAGS)
 LDLIBS += $(PKG_LIBS) -lgfshare -lpthread
 
 ifeq ($(V),1)
@@ -55,7 +57,14 @@ UNIT_COMMON_OBJ := $(UNIT_COMMON:%.c=$(BUILD)/%.o)
 .PHONY: all deps check demo bench fuzz clean install install-hook unit shtest
 all: $(LIB_A) $(PROGS)
 
-$(BUILD)/%.o: %.c
+# Every object depends on this stamp: a flag that every object must get (-fPIC, for the hook's
+# judge) comes with a new stamp name, so that a build directory made before it is rebuilt
+# rather than linked from objects compiled without it.
+OBJ_STAMP := $(BUILD)/.objects-fpic
+$(OBJ_STAMP):
+	@mkdir -p $(dir $@) && touch $@
+
+$(BUILD)/%.o: %.c $(OBJ_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -85,7 +94,7 @@ TEST_LIB_A := $(TEST_BUILD)/libvmseal.a
 TESTBINS := $(patsubst %.c,$(BUILD)/testbin/%,$(notdir $(PROG_MAIN))) $(BUILD)/testbin/vmseal-hook
 all: $(TESTBINS)
 
-$(TEST_BUILD)/%.o: %.c
+$(TEST_BUILD)/%.o: %.c $(OBJ_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC-TEST $<")
 	$(Q)$(CC) $(CPPFLAGS) -DVMSEAL_TEST_BUILD $(CFLAGS) -c -o $@ $<
@@ -109,27 +118,29 @@ $(BUILD)/tests/unit/%.o: CPPFLAGS += -DVMSEAL_TEST_BUILD
 # ---- the hook: a first stage and its judge (issue #18 item 3) ---------------------------------
 # libvirt runs the hook at every step of a domain's life and waits for it. vmseal-hook, the
 # program libvirt runs, is agent/vmseal-hook.c with lib/hookop.c and libc alone: it exits 0 at
-# once for an operation it does not judge, and execs the judge (agent/hook_judge.c, linked
-# with everything) for the rest. The judge's absolute path is compiled into the first stage:
+# once for an operation it does not judge, and loads the judge (agent/hook_judge.c, a shared
+# object linked with everything, exporting its entry point alone) for the rest: one exec per
+# call, not two. The judge's absolute path is compiled into the first stage:
 # the build tree's own judge for $(BUILD)/bin and $(BUILD)/testbin, $(LIBEXECDIR)/vmseal for
 # `make install` (which compiles its first stage afresh, so PREFIX given then counts).
 LIBEXECDIR ?= $(PREFIX)/libexec
-HOOK_JUDGE := $(BUILD)/libexec/vmseal-hook-judge
-TEST_HOOK_JUDGE := $(BUILD)/testlibexec/vmseal-hook-judge
+HOOK_JUDGE := $(BUILD)/libexec/vmseal-hook-judge.so
+TEST_HOOK_JUDGE := $(BUILD)/testlibexec/vmseal-hook-judge.so
+HOOK_JUDGE_LDFLAGS = -shared -Wl,-z,now -Wl,--version-script=agent/hook_judge.map
 HOOK_FRONT_CFLAGS = $(filter-out -MMD -MP $(PKG_CFLAGS),$(CFLAGS))
 # hook_front OUT JUDGE: compiles and links the first stage OUT that execs JUDGE.
 hook_front = $(CC) $(CPPFLAGS) $(HOOK_FRONT_CFLAGS) -DVMSEAL_HOOK_JUDGE='"$(2)"' $(LDFLAGS) \
 	-o $(1) $(HOOK_FRONT) lib/hookop.c
 
-$(HOOK_JUDGE): $(BUILD)/agent/hook_judge.o $(LIB_A)
+$(HOOK_JUDGE): $(BUILD)/agent/hook_judge.o $(LIB_A) agent/hook_judge.map
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) $(HOOK_JUDGE_LDFLAGS) -o $@ $(filter-out %.map,$^) $(LDLIBS)
 
-$(TEST_HOOK_JUDGE): $(TEST_BUILD)/agent/hook_judge.o $(TEST_LIB_A)
+$(TEST_HOOK_JUDGE): $(TEST_BUILD)/agent/hook_judge.o $(TEST_LIB_A) agent/hook_judge.map
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) $(HOOK_JUDGE_LDFLAGS) -o $@ $(filter-out %.map,$^) $(LDLIBS)
 
 $(BUILD)/bin/vmseal-hook: $(HOOK_FRONT) lib/hookop.c lib/hookop.h $(HOOK_JUDGE)
 	@mkdir -p $(dir $@)
@@ -258,9 +269,9 @@ install: programs man
 		$(DESTDIR)$(COMPDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(LIBEXECDIR)/vmseal
 	install -m 0755 $(filter-out $(BUILD)/bin/vmseal-hook,$(PROGS)) $(DESTDIR)$(BINDIR)
 	@mkdir -p $(BUILD)/install
-	$(call hook_front,$(BUILD)/install/vmseal-hook,$(LIBEXECDIR)/vmseal/vmseal-hook-judge)
+	$(call hook_front,$(BUILD)/install/vmseal-hook,$(LIBEXECDIR)/vmseal/vmseal-hook-judge.so)
 	install -m 0755 $(BUILD)/install/vmseal-hook $(DESTDIR)$(BINDIR)/vmseal-hook
-	install -m 0755 $(HOOK_JUDGE) $(DESTDIR)$(LIBEXECDIR)/vmseal/vmseal-hook-judge
+	install -m 0644 $(HOOK_JUDGE) $(DESTDIR)$(LIBEXECDIR)/vmseal/vmseal-hook-judge.so
 	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 completion/vmseal $(DESTDIR)$(COMPDIR)/vmseal
@@ -283,9 +294,9 @@ HOOK_DIR ?= /etc/libvirt/hooks/qemu.d
 HOOK_OWNER := $(if $(filter 0,$(shell id -u)),-o root -g root)
 install-hook: $(BUILD)/bin/vmseal-hook
 	install -d -m 0755 $(DESTDIR)$(HOOK_DIR) $(DESTDIR)$(LIBEXECDIR)/vmseal
-	install -m 0755 $(HOOK_OWNER) $(HOOK_JUDGE) $(DESTDIR)$(LIBEXECDIR)/vmseal/vmseal-hook-judge
+	install -m 0644 $(HOOK_OWNER) $(HOOK_JUDGE) $(DESTDIR)$(LIBEXECDIR)/vmseal/vmseal-hook-judge.so
 	@mkdir -p $(BUILD)/install
-	$(call hook_front,$(BUILD)/install/vmseal-hook,$(LIBEXECDIR)/vmseal/vmseal-hook-judge)
+	$(call hook_front,$(BUILD)/install/vmseal-hook,$(LIBEXECDIR)/vmseal/vmseal-hook-judge.so)
 	install -m 0755 $(HOOK_OWNER) $(BUILD)/install/vmseal-hook $(DESTDIR)$(HOOK_DIR)/vmseal
 	install -d -m 0755 $(DESTDIR)/etc/vmseal
 	install -d -m 0700 $(DESTDIR)/var/cache/vmseal $(DESTDIR)/var/log/vmseal

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* vmseal-hook's judge: libvirt's qemu hook proper, run by the first stage (agent/vmseal-hook.c)
- * for the operations it judges; refuses to start a domain whose disks are not attested. */
+/* vmseal-hook's judge: libvirt's qemu hook proper, a shared object that the first stage
+ * (agent/vmseal-hook.c) loads for the operations it judges; refuses to start a domain whose
+ * disks are not attested. */
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
@@ -745,7 +746,8 @@ out:
 	return rc;
 }
 
-int main(int argc, char **argv)
+/* The hook proper (lib/hookop.h): argv as libvirt, or a user, gave it to the first stage. */
+int vmseal_hook_judge_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'}, {"policy", required_argument, NULL, 'p'},

@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* vmseal-hook's first stage: lets libvirt's calls it does not judge pass at once, runs the judge
- * for the others. */
-#include <errno.h>
+/* vmseal-hook's first stage: lets libvirt's calls it does not judge pass at once, loads the
+ * judge for the others. */
+#include <dlfcn.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "lib/hookop.h"
 
 /* The judge's absolute path, fixed when this file is compiled (Makefile: the build tree's own
  * judge for $(BUILD)/bin and $(BUILD)/testbin, $(LIBEXECDIR)/vmseal for `make install`). Never
- * looked up in PATH or the environment. */
+ * looked up in a search path or the environment. */
 #ifndef VMSEAL_HOOK_JUDGE
 #error "VMSEAL_HOOK_JUDGE (the judge's absolute path) must be defined"
 #endif
@@ -22,15 +20,24 @@
  * costs more than the process itself. This stage links only libc and lib/hookop.c, decides
  * from argv alone, and exits 0 for libvirt's exact call of an operation the hook does not
  * judge, exactly as the judge would. Everything else, options and --help included, is the
- * judge's: exec'd with the same arguments, stdin and environment, so the judged calls are
- * handled as before. If the judge cannot be run, the call is refused (exit 2).
+ * judge's: loaded into this process (RTLD_NOW: a judge missing a symbol fails here, not half
+ * way) and entered with the same arguments, stdin and environment, so the judged calls are
+ * handled as before. If the judge cannot be loaded, the call is refused (exit 2).
  */
 int main(int argc, char **argv)
 {
+	int (*judge)(int, char **) = NULL;
+	void *h;
+
 	if (hook_argv_is_libvirt(argc, argv) && !hook_op_judged(argv[2], argv[3]))
 		return 0;
-	execv(VMSEAL_HOOK_JUDGE, argv);
-	fprintf(stderr, "vmseal: error: cannot run the hook's judge %s: %s\n", VMSEAL_HOOK_JUDGE,
-		strerror(errno));
-	return 2;
+	h = dlopen(VMSEAL_HOOK_JUDGE, RTLD_NOW | RTLD_LOCAL);
+	if (h)
+		*(void **)&judge = dlsym(h, HOOK_JUDGE_ENTRY);
+	if (!judge) {
+		fprintf(stderr, "vmseal: error: cannot run the hook's judge %s: %s\n", VMSEAL_HOOK_JUDGE,
+			dlerror());
+		return 2;
+	}
+	return judge(argc, argv);
 }

@@ -156,7 +156,9 @@ read -r noop_med noop_max noop_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" benc
 read -r true_med true_max true_cpu < <(timeit "$CACHED" start.xml 0 /bin/true)
 # Experiment: the same hook's judge linked statically (no dynamic loading of libxml2, ICU, OpenSSL).
 static_note=
-if ${CC:-cc} -static -o "$work/hook-static" "$top/${BUILD:-build}/agent/hook_judge.o" \
+printf 'int vmseal_hook_judge_main(int, char **);\nint main(int c, char **v) { return vmseal_hook_judge_main(c, v); }\n' \
+	> "$work/judge_main.c"
+if ${CC:-cc} -static -o "$work/hook-static" "$work/judge_main.c" "$top/${BUILD:-build}/agent/hook_judge.o" \
 	"$top/${BUILD:-build}/libvmseal.a" -lxml2 -licuuc -licudata -lz -llzma -lcrypto -ljansson \
 	-lstdc++ -lm -ldl -lpthread > "$work/static.log" 2>&1; then
 	timeit 1 start.xml 0 "$work/hook-static" --config "$work/hook.conf" bench4 start begin - > /dev/null # page it in

@@ -13,4 +13,10 @@ int hook_op_judged(const char *op, const char *subop);
  * last "-"): such a call is never parsed for options (a domain named "--policy" stays a name). */
 int hook_argv_is_libvirt(int argc, char *const *argv);
 
+/* The judge (agent/hook_judge.c) is a shared object that the first stage loads with dlopen and
+ * enters here, with the first stage's argc and argv: it returns the hook's exit status. Loaded,
+ * not exec'd: a second exec cost ~0.7 ms per judged call here, and libvirt waits for each. */
+#define HOOK_JUDGE_ENTRY "vmseal_hook_judge_main"
+int vmseal_hook_judge_main(int argc, char **argv);
+
 #endif

@@ -29,8 +29,8 @@ n=$(grep -cE '^/usr/share/man/man[18]/vmseal-[a-z]+\.[18]\.gz$' contents)
 [ "$n" = 9 ] && pass "9 man pages" || fail "man pages: $n"
 grep -qx '/etc/libvirt/hooks/qemu.d/vmseal -> /usr/bin/vmseal-hook' contents \
 	&& pass "hook: /etc/libvirt/hooks/qemu.d/vmseal -> /usr/bin/vmseal-hook" || fail "hook link: $(grep hooks contents)"
-grep -qx '/usr/libexec/vmseal/vmseal-hook-judge' contents \
-	&& pass "the hook's judge: /usr/libexec/vmseal/vmseal-hook-judge" || fail "no judge: $(grep libexec contents)"
+grep -qx '/usr/libexec/vmseal/vmseal-hook-judge.so' contents \
+	&& pass "the hook's judge: /usr/libexec/vmseal/vmseal-hook-judge.so" || fail "no judge: $(grep libexec contents)"
 grep -qx '/usr/share/doc/vmseal/examples/policy.json' contents && pass "example policy in the docs" || fail "no example policy"
 grep -qx '/usr/share/bash-completion/completions/vmseal' contents && pass "bash completion" || fail "no completion"
 grep -q '^/lib/systemd/system/vmseal-gateway.service$' contents && pass "systemd unit" || fail "no unit"

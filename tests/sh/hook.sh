@@ -144,12 +144,19 @@ rc=$?
 expect_err "first stage: a judged call reaches the judge (policy missing: refused)" "nonexistent" \
 	"$BIN/vmseal-hook" --config "$T/empty.conf" --policy "$T/nonexistent.json" --audit-log "$T/first-stage.jsonl" \
 	web1 prepare begin - < web1-prepare-begin.xml
-# A judge that cannot be run refuses every judged call (exit 2), never lets it pass: first stages
-# compiled here against a judge that is missing and one that is not executable.
+# A judge that cannot be loaded refuses every judged call (exit 2), never lets it pass: first
+# stages compiled here against a judge that is missing, one that is no shared object, and a
+# shared object without the judge's entry point.
 if command -v cc >/dev/null; then
-	: > "$T/judge-not-exec"
-	for j in /nonexistent/vmseal-hook-judge "$T/judge-not-exec"; do
-		[ "$j" = "$T/judge-not-exec" ] && what="not executable" || what=missing
+	: > "$T/judge-empty.so"
+	printf 'int vmseal_not_the_judge(void) { return 0; }\n' > "$T/judge-noentry.c"
+	cc -shared -fPIC -o "$T/judge-noentry.so" "$T/judge-noentry.c" || fail "cc judge without entry point"
+	for j in /nonexistent/vmseal-hook-judge.so "$T/judge-empty.so" "$T/judge-noentry.so"; do
+		case $j in
+		*empty*) what="an empty file" ;;
+		*noentry*) what="a shared object without the entry point" ;;
+		*) what=missing ;;
+		esac
 		cc -I"$top" -DVMSEAL_HOOK_JUDGE="\"$j\"" -o "$T/front" "$top/agent/vmseal-hook.c" "$top/lib/hookop.c" ||
 			fail "cc first stage"
 		expect_err "first stage whose judge is $what: start begin refused (exit 2)" \

@@ -22,11 +22,14 @@ for b in "$BIN"/vmseal-*; do
 done
 pass "$n commands installed with man page and completion link"
 [ "$(stat -c %a "$root/usr/bin/vmseal-verify")" = 755 ] && pass "binaries are 0755" || fail "mode $(stat -c %a "$root/usr/bin/vmseal-verify")"
-# the hook: a first stage linked with libc alone that runs the judge at the path it was built for
-judge=$root/usr/libexec/vmseal/vmseal-hook-judge
-[ -x "$judge" ] && strings "$root/usr/bin/vmseal-hook" | grep -qx /usr/libexec/vmseal/vmseal-hook-judge \
+# the hook: a first stage linked with libc alone that loads the judge (a shared object, 0644,
+# exporting its entry point alone) from the path it was built for
+judge=$root/usr/libexec/vmseal/vmseal-hook-judge.so
+[ -f "$judge" ] && [ "$(stat -c %a "$judge")" = 644 ] \
+	&& [ "$(nm -D --defined-only "$judge" | awk '{print $3}')" = vmseal_hook_judge_main ] \
+	&& strings "$root/usr/bin/vmseal-hook" | grep -qx /usr/libexec/vmseal/vmseal-hook-judge.so \
 	&& ! ldd "$root/usr/bin/vmseal-hook" | grep -qE 'libcrypto|libxml2|libjansson' \
-	&& pass "hook: /usr/bin/vmseal-hook (libc only) runs /usr/libexec/vmseal/vmseal-hook-judge" \
+	&& pass "hook: /usr/bin/vmseal-hook (libc only) loads /usr/libexec/vmseal/vmseal-hook-judge.so" \
 	|| fail "hook: judge $(ls -l "$judge" 2>&1), first stage: $(strings "$root/usr/bin/vmseal-hook" | grep vmseal-hook-judge)"
 cmp -s "$top/examples/policy.json" "$root/usr/share/doc/vmseal/examples/policy.json" \
 	&& pass "example policy in /usr/share/doc/vmseal/examples" || fail "example policy missing"
