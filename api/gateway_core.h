@@ -6,7 +6,7 @@
  *
  *   vmseal-gateway.c        options, signals; calls the core, the HTTP front and the SSH CA
  *   gateway_http.c          libmicrohttpd, limits, signatures, roles, replay claims, responses
- *   gateway_conn.c          the connection guard (request deadlines)
+ *   gateway_conn.c          the connection guard (request deadlines) and the acceptor
  *   gateway_defer.c         the thread that runs slow routes while their connection waits
  *   gateway_routes.c        the route table; a route gets one struct call
  *     gateway_domains.c, gateway_disks.c, gateway_ssh.c, gateway_sign.c, gateway_auditlog.c

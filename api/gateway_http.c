@@ -3,6 +3,7 @@
  * replay claims, audit events and signed responses. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1096,10 +1097,12 @@ static void deny_stop(struct gateway *gw)
 int gateway_http_start(struct gateway *gw, struct vs_error *err)
 {
 	struct sockaddr_storage ss;
-	/* Suspend and resume: a deferred route's connection waits while its route runs elsewhere. */
+	/* Suspend and resume: a deferred route's connection waits while its route runs elsewhere.
+	 * No listen socket of its own: the acceptor (gateway_conn.c) hands it the connections. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_AUTO |
-			 MHD_ALLOW_SUSPEND_RESUME;
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
 	const union MHD_DaemonInfo *di;
+	unsigned port = 0, mhd_limit;
 
 	memset(&ss, 0, sizeof(ss));
 	if (parse_listen(gw->cfg.listen, &ss, err) < 0)
@@ -1112,13 +1115,19 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 	pthread_cond_init(&gw->held_cond, NULL);
 	gw->nheld = 0;
 	gw->held_closed = 0;
-	if (conn_guard_start(gw, err) < 0 || deny_start(gw, err) < 0 || defer_start(gw, err) < 0)
+	if (conn_guard_start(gw, err) < 0 || conn_accept_listen(gw, &ss, &port, err) < 0 ||
+	    deny_start(gw, err) < 0 || defer_start(gw, err) < 0)
 		return -1;
+	/* The acceptor keeps the total to --max-connections; each worker may take all of them, so
+	 * that libmicrohttpd never drops a connection the acceptor counted (fd-number spreading
+	 * can give one worker more than its share). */
+	mhd_limit = gw->cfg.max_connections > UINT_MAX / gw->cfg.threads
+			    ? UINT_MAX
+			    : gw->cfg.max_connections * gw->cfg.threads;
 	{
 		struct MHD_OptionItem o[20];
 		size_t n = 0;
 
-		o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, gw->tls_key_pem};
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, gw->tls_cert_pem};
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
@@ -1129,10 +1138,8 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, gw->cfg.threads, NULL};
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 << 10, NULL};
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL};
-		/* Past the limit libmicrohttpd stops accepting; new connections wait in the
-		 * listen backlog until one closes (the default is FD_SETSIZE - 4 = 1020). */
-		o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
-						 gw->cfg.max_connections, NULL};
+		/* (its default is FD_SETSIZE - 4 = 1020) */
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, mhd_limit, NULL};
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
 		/* Two-argument options take the function as intptr_t (MHD_OPTION_ARRAY rules). */
 		o[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, gw};
@@ -1153,9 +1160,11 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 		gateway_http_stop(gw);
 		return vs_fail(err, VS_ERR_INTERNAL, "libmicrohttpd", "built without epoll");
 	}
-	di = MHD_get_daemon_info(gw->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	if (!gw->names.n && gwnames_add_cert(&gw->names, gw->tls_cert_pem, di ? di->port : 0,
-					     err) < 0) {
+	if (conn_accept_start(gw, gw->daemon, err) < 0) {
+		gateway_http_stop(gw);
+		return -1;
+	}
+	if (!gw->names.n && gwnames_add_cert(&gw->names, gw->tls_cert_pem, port, err) < 0) {
 		gateway_http_stop(gw);
 		return -1;
 	}
@@ -1172,7 +1181,6 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 		/* The URL shows the port really bound (--listen HOST:0 picks a free one). */
 		const char *colon = strrchr(gw->cfg.listen, ':');
 		int hostlen = colon ? (int)(colon - gw->cfg.listen) : (int)strlen(gw->cfg.listen);
-		unsigned port = di ? di->port : 0;
 
 		fprintf(stderr, "vmseal-gateway: listening on https://%.*s:%u (port %u), %u threads, "
 				"at most %u connections, request timeout %u s%s\n",
@@ -1184,6 +1192,7 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 
 void gateway_http_stop(struct gateway *gw)
 {
+	conn_accept_stop(gw); /* no new connection for the daemon once it stops */
 	conn_guard_stop_reaper(gw);
 	/* Every suspended connection is answered (resumed) before the daemon stops: stopping it
 	 * with one still suspended is not allowed. */
