@@ -679,7 +679,7 @@ const char *policy_digest(const struct policy *p)
 {
 	struct policy *m = (struct policy *)p;
 
-	if (__atomic_load_n(&p->digest[0], __ATOMIC_ACQUIRE))
+	if (__atomic_load_n(&p->digest[0], __ATOMIC_ACQUIRE) || !p->lazy_lock)
 		return p->digest;
 	pthread_mutex_lock(p->lazy_lock);
 	if (!p->digest[0]) {
