@@ -12,6 +12,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "util.h"
+
 struct scan {
 	const unsigned char *start, *p, *end;
 	unsigned depth;
@@ -61,33 +63,20 @@ static inline __attribute__((always_inline)) void skip_ws(struct scan *s)
 		skip_ws_run(s);
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* \uXXXX at s->p (after the backslash and the u): its value, or -1. */
 static long read_u4(struct scan *s)
 {
-	long v = 0;
+	uint8_t b[2];
+	char h[5];
 
 	if (s->end - s->p < 4)
 		return -1;
-	for (int i = 0; i < 4; i++) {
-		int h = hexval(s->p[i]);
-
-		if (h < 0)
-			return -1;
-		v = v * 16 + h;
-	}
+	memcpy(h, s->p, 4);
+	h[4] = '\0';
+	if (hex_decode(h, b, 2) < 0)
+		return -1;
 	s->p += 4;
-	return v;
+	return (long)b[0] << 8 | b[1];
 }
 
 /* An escape after its backslash, refused where jansson refuses it: NUL, lone surrogates. */
@@ -296,6 +285,23 @@ static int scan_literal(struct scan *s, const char *word)
 	return 0;
 }
 
+/* After a member or element: 1 after a ',' (white space skipped), 0 after the closing
+ * character, -1 for anything else. */
+static int scan_next(struct scan *s, unsigned char close)
+{
+	skip_ws(s);
+	if (s->p < s->end && *s->p == ',') {
+		s->p++;
+		skip_ws(s);
+		return 1;
+	}
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return 0;
+	}
+	return -1;
+}
+
 static int scan_value(struct scan *s, struct idscan *ids);
 
 /* An object at its '{'; with ids, also what its members say about "id". */
@@ -339,17 +345,10 @@ static int scan_object(struct scan *s, struct idscan *ids)
 		} else if (scan_value(s, NULL) < 0) {
 			return -1;
 		}
-		skip_ws(s);
-		if (s->p < s->end && *s->p == ',') {
-			s->p++;
-			skip_ws(s);
-			continue;
-		}
-		if (s->p < s->end && *s->p == '}') {
-			s->p++;
-			return 0;
-		}
-		return -1;
+		int more = scan_next(s, '}');
+
+		if (more <= 0)
+			return more;
 	}
 }
 
@@ -396,17 +395,10 @@ static int scan_array(struct scan *s, struct jsonscan_index *ix, size_t max_elem
 				e->id_len = ids.len;
 			}
 		}
-		skip_ws(s);
-		if (s->p < s->end && *s->p == ',') {
-			s->p++;
-			skip_ws(s);
-			continue;
-		}
-		if (s->p < s->end && *s->p == ']') {
-			s->p++;
-			return 0;
-		}
-		return -1;
+		int more = scan_next(s, ']');
+
+		if (more <= 0)
+			return more;
 	}
 }
 
@@ -488,17 +480,10 @@ static int scan_top(struct scan *s, const char *array, size_t max_elems, struct 
 		} else if (scan_value(s, NULL) < 0) {
 			return -1;
 		}
-		skip_ws(s);
-		if (s->p < s->end && *s->p == ',') {
-			s->p++;
-			skip_ws(s);
-			continue;
-		}
-		if (s->p < s->end && *s->p == '}') {
-			s->p++;
-			return 0;
-		}
-		return -1;
+		int more = scan_next(s, '}');
+
+		if (more <= 0)
+			return more;
 	}
 }
 
