@@ -44,7 +44,8 @@ int fd_read_all(int fd, const char *name, size_t max, char **out, size_t *len, s
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
 		return vs_fail(err, VS_ERR_INPUT, name, "file is %lld bytes, limit is %zu",
 			       (long long)st.st_size, max);
-	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
+	/* a regular file: its size, a byte for the read that sees the end, and the NUL */
+	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : 4096;
 	buf = malloc(cap);
 	if (!buf)
 		return vs_fail(err, VS_ERR_INTERNAL, name, "out of memory");
