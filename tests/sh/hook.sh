@@ -145,16 +145,24 @@ expect_err "first stage: a judged call reaches the judge (policy missing: refuse
 	"$BIN/vmseal-hook" --config "$T/empty.conf" --policy "$T/nonexistent.json" --audit-log "$T/first-stage.jsonl" \
 	web1 prepare begin - < web1-prepare-begin.xml
 # A judge that cannot be loaded refuses every judged call (exit 2), never lets it pass: first
-# stages compiled here against a judge that is missing, one that is no shared object, and a
-# shared object without the judge's entry point.
+# stages compiled here against a judge that is missing, one that is no shared object, a shared
+# object without the judge's entry point, and one (linked -z now, as the judge is) that needs a
+# symbol no library has: the first stage loads with RTLD_LAZY, and the judge's own binding
+# still happens, and fails, at load.
+readelf -d "$(dirname "$BIN")/libexec/vmseal-hook-judge.so" | grep -q 'FLAGS.*BIND_NOW' \
+	&& pass "the judge is linked -z now (its symbols bound when it is loaded)" || fail "judge not linked -z now"
 if command -v cc >/dev/null; then
 	: > "$T/judge-empty.so"
 	printf 'int vmseal_not_the_judge(void) { return 0; }\n' > "$T/judge-noentry.c"
 	cc -shared -fPIC -o "$T/judge-noentry.so" "$T/judge-noentry.c" || fail "cc judge without entry point"
-	for j in /nonexistent/vmseal-hook-judge.so "$T/judge-empty.so" "$T/judge-noentry.so"; do
+	printf 'int vmseal_no_such_symbol(void);\nint vmseal_hook_judge_main(int c, char **v) { (void)c; (void)v; return vmseal_no_such_symbol(); }\n' \
+		> "$T/judge-unresolved.c"
+	cc -shared -fPIC -Wl,-z,now -o "$T/judge-unresolved.so" "$T/judge-unresolved.c" || fail "cc judge with an unresolved symbol"
+	for j in /nonexistent/vmseal-hook-judge.so "$T/judge-empty.so" "$T/judge-noentry.so" "$T/judge-unresolved.so"; do
 		case $j in
 		*empty*) what="an empty file" ;;
 		*noentry*) what="a shared object without the entry point" ;;
+		*unresolved*) what="a shared object with an unresolved symbol" ;;
 		*) what=missing ;;
 		esac
 		cc -I"$top" -DVMSEAL_HOOK_JUDGE="\"$j\"" -o "$T/front" "$top/agent/vmseal-hook.c" "$top/lib/hookop.c" ||
