@@ -736,6 +736,10 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 		gateway_policy_done(gw);
 		goto send;
 	}
+	/* Its result follows within one route run: a round for held answers waits for it, so that
+	 * concurrent calls share an fdatasync (audit_group_expect). */
+	if (rt->flags & ROUTE_ANSWER_ONLY)
+		audit_group_expect(gw->group);
 	route_run(gw, rt, &who, name, rv, r, cx.client, &rep);
 	if (rt->flags & ROUTE_CHANGES_STATE) {
 		char result[96], full[sizeof(result) + sizeof(rep.changed) + 16];
@@ -757,10 +761,12 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 			reason_of_call(reason, sizeof(reason), full, &cx);
 			if (hold_answer(gw, conn, r, held, rep.status, rv, actor, rt->event, object,
 					decision, reason, result) == 0) {
+				audit_group_unexpect(gw->group); /* appended (or refused) */
 				gateway_policy_done(gw);
 				json_decref(rep.body);
 				return MHD_YES;
 			}
+			audit_group_unexpect(gw->group); /* appended below, waiting for its fdatasync */
 			if (held)
 				MHD_destroy_response(held);
 		}

@@ -755,8 +755,11 @@ struct audit_group {
 	struct timespec oldest; /* when the oldest event no round covers was written (monotonic) */
 	struct vs_error fail_err;
 	/* Callers that do not wait (audit_group_append_async), in generation order; the timer
-	 * thread syncs for them at once. */
+	 * thread syncs for them at once, or once the expected events are in. */
 	struct async_waiter *async_head, **async_tail;
+	uint64_t async_last;    /* generation of the newest of them */
+	struct timespec async_oldest; /* when the oldest of them no round covers was queued */
+	unsigned expected;      /* durable events announced and not yet appended */
 };
 
 struct async_waiter {
@@ -843,10 +846,27 @@ static int overdue(const struct timespec *oldest, struct timespec *deadline)
 	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
-/* An asynchronous caller waits for a round not yet started. */
+/* An asynchronous caller waits for a round not yet started (the newest one is the last
+ * covered: the oldest may be covered by a round that is running). */
 static int async_uncovered(const struct audit_group *g)
 {
-	return g->async_head && g->async_head->gen > g->covered;
+	return g->async_head && g->async_last > g->covered;
+}
+
+/* Expected events are on their way and the oldest uncovered asynchronous caller has waited
+ * less than AUDIT_GROUP_EXPECT_WAIT_US for them: *until is when it stops waiting. */
+static int await_expected(const struct audit_group *g, struct timespec *until)
+{
+	struct timespec now;
+
+	if (!g->expected)
+		return 0;
+	*until = g->async_oldest;
+	until->tv_nsec += AUDIT_GROUP_EXPECT_WAIT_US * 1000L;
+	until->tv_sec += until->tv_nsec / 1000000000L;
+	until->tv_nsec %= 1000000000L;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec < until->tv_sec || (now.tv_sec == until->tv_sec && now.tv_nsec < until->tv_nsec);
 }
 
 /* The timer: syncs events nobody waits for, at most AUDIT_GROUP_MAX_DELAY_MS after the oldest
@@ -868,6 +888,10 @@ static void *group_timer(void *arg)
 			continue;
 		}
 		if (!async_uncovered(g) && !overdue(&g->oldest, &deadline)) {
+			pthread_cond_timedwait(&g->wake, &g->m, &deadline);
+			continue;
+		}
+		if (async_uncovered(g) && await_expected(g, &deadline)) {
 			pthread_cond_timedwait(&g->wake, &g->m, &deadline);
 			continue;
 		}
@@ -985,16 +1009,34 @@ int audit_group_append_async(struct audit_group *g, const struct audit_event *ev
 		free(w);
 		return -1;
 	}
+	if (!async_uncovered(g))
+		clock_gettime(CLOCK_MONOTONIC, &g->async_oldest);
 	w->gen = ++g->written;
 	w->done = done;
 	w->arg = arg;
 	if (w->gen == g->covered + 1)
 		clock_gettime(CLOCK_MONOTONIC, &g->oldest);
+	g->async_last = w->gen;
 	*g->async_tail = w;
 	g->async_tail = &w->next;
 	pthread_cond_signal(&g->wake);
 	pthread_mutex_unlock(&g->m);
 	return 0;
+}
+
+void audit_group_expect(struct audit_group *g)
+{
+	pthread_mutex_lock(&g->m);
+	g->expected++;
+	pthread_mutex_unlock(&g->m);
+}
+
+void audit_group_unexpect(struct audit_group *g)
+{
+	pthread_mutex_lock(&g->m);
+	if (g->expected > 0 && --g->expected == 0)
+		pthread_cond_signal(&g->wake); /* a round may have waited for it */
+	pthread_mutex_unlock(&g->m);
 }
 
 uint64_t audit_group_syncs(struct audit_group *g)

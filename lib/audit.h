@@ -124,6 +124,16 @@ int audit_group_append(struct audit_group *g, const struct audit_event *ev, int 
  * answers from done without holding a worker thread during the fdatasync. */
 int audit_group_append_async(struct audit_group *g, const struct audit_event *ev,
 			     void (*done)(void *arg, int rc), void *arg, struct vs_error *err);
+/* A durable event is on its way: a caller that logged its decision and will log its result
+ * with audit_group_append_async once its work is done. A round for asynchronous callers
+ * waits for every such expected event, up to AUDIT_GROUP_EXPECT_WAIT_US after the oldest
+ * asynchronous caller no round covers arrived, so that one fdatasync covers them too instead of
+ * one each (measured with 16 remote-signing clients: about 1.6 calls per fdatasync without).
+ * Each audit_group_expect is matched by one audit_group_unexpect, after the expected append
+ * (or when it will not come); neither changes what is durable when. */
+#define AUDIT_GROUP_EXPECT_WAIT_US 1000
+void audit_group_expect(struct audit_group *g);
+void audit_group_unexpect(struct audit_group *g);
 /* Number of fsyncs done so far (for tests and benchmarks). */
 uint64_t audit_group_syncs(struct audit_group *g);
 /* Events appended through g, fdatasyncs done and the time spent in them (benchmarks). */

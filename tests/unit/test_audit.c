@@ -1143,6 +1143,62 @@ static void test_group_async(void)
 	audit_test_fdatasync = fdatasync;
 }
 
+/* Expected events: a round for asynchronous callers waits for them, but never for ever (one
+ * announced and never appended), and every caller is still called back once, after its
+ * fdatasync. */
+static void test_group_expect(void)
+{
+	char *p = tmp_path("group-expect.log");
+	struct audit_log *log = NULL;
+	struct audit_group *g = NULL;
+	struct vs_error err = {0};
+	static struct async_arg a[3];
+	int t;
+
+	fake_reset(p, 0, 0);
+	CU_ASSERT_EQUAL_FATAL(audit_open(p, &log, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(audit_group_start(log, &g, &err), 0);
+	/* announced, never appended while a caller waits: its round comes anyway */
+	audit_group_expect(g);
+	{
+		struct audit_event ev = {"gateway", "gateway.sign", "alone", "info", NULL};
+
+		a[0] = (struct async_arg){.path = p};
+		snprintf(a[0].object, sizeof(a[0].object), "alone");
+		CU_ASSERT_EQUAL(audit_group_append_async(g, &ev, async_done, &a[0], &err), 0);
+	}
+	for (t = 0; t < 400 && !__atomic_load_n(&a[0].calls, __ATOMIC_SEQ_CST); t++)
+		usleep(5000);
+	CU_ASSERT_EQUAL(a[0].calls, 1);
+	CU_ASSERT_EQUAL(a[0].rc, 0);
+	CU_ASSERT_EQUAL(a[0].early, 0);
+	audit_group_unexpect(g);
+	/* two announced, both appended, the announcements withdrawn after their appends */
+	audit_group_expect(g);
+	audit_group_expect(g);
+	for (int i = 1; i < 3; i++) {
+		struct audit_event ev = {"gateway", "gateway.sign", a[i].object, "info", NULL};
+
+		a[i] = (struct async_arg){.path = p};
+		snprintf(a[i].object, sizeof(a[i].object), "expected %d.", i);
+		CU_ASSERT_EQUAL(audit_group_append_async(g, &ev, async_done, &a[i], &err), 0);
+		audit_group_unexpect(g);
+	}
+	audit_group_unexpect(g); /* one too many: ignored */
+	for (t = 0; t < 400 && (__atomic_load_n(&a[1].calls, __ATOMIC_SEQ_CST) +
+				__atomic_load_n(&a[2].calls, __ATOMIC_SEQ_CST)) < 2; t++)
+		usleep(5000);
+	for (int i = 1; i < 3; i++) {
+		CU_ASSERT_EQUAL(a[i].calls, 1);
+		CU_ASSERT_EQUAL(a[i].rc, 0);
+		CU_ASSERT_EQUAL(a[i].early, 0);
+	}
+	audit_group_stop(g);
+	audit_close(log);
+	expect_ok(p, 3, 0);
+	audit_test_fdatasync = fdatasync;
+}
+
 static void test_crash_mid_line(void)
 {
 	char *p = tmp_path("crash.log");
@@ -1188,6 +1244,7 @@ int main(void)
 		{"group commit: a failed fdatasync fails every caller it covered, and all later", test_group_fsync_failure},
 		{"a failed fdatasync of the old file as the handle follows a rotation fails it, and all later", test_follow_sync_failure},
 		{"group commit: asynchronous callers called back after the covering fdatasync, or with its failure", test_group_async},
+		{"group commit: a round waits for expected events, never for ever", test_group_expect},
 		{"kill -9 in the middle of a line", test_crash_mid_line},
 		{NULL, NULL},
 	};
