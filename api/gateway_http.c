@@ -57,7 +57,27 @@ struct req {
 	char held_result[96];
 	int held_rc;
 	struct gateway *gw;
+	/* A ROUTE_ANSWER_ONLY call whose durable result event is on its way (from before its
+	 * signature is checked until that event is appended, or the call ends otherwise):
+	 * rounds of the group commit wait for it (audit_group_expect). */
+	int expecting;
 };
+
+static void req_expect(struct gateway *gw, struct req *r)
+{
+	if (!r->expecting) {
+		r->expecting = 1;
+		audit_group_expect(gw->group);
+	}
+}
+
+static void req_unexpect(struct gateway *gw, struct req *r)
+{
+	if (r->expecting) {
+		r->expecting = 0;
+		audit_group_unexpect(gw->group);
+	}
+}
 
 /* Collects the header fields into r (once more from scratch when called again). */
 static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -93,6 +113,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	conn_guard_event(cls, conn, CONN_REQUEST_COMPLETED);
 	if (!r)
 		return;
+	req_unexpect(cls, r);
 	if (r->budgeted)
 		__atomic_sub_fetch(&((struct gateway *)cls)->pending_body_bytes, r->budgeted,
 				   __ATOMIC_RELAXED);
@@ -739,7 +760,7 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 	/* Its result follows within one route run: a round for held answers waits for it, so that
 	 * concurrent calls share an fdatasync (audit_group_expect). */
 	if (rt->flags & ROUTE_ANSWER_ONLY)
-		audit_group_expect(gw->group);
+		req_expect(gw, r);
 	route_run(gw, rt, &who, name, rv, r, cx.client, &rep);
 	if (rt->flags & ROUTE_CHANGES_STATE) {
 		char result[96], full[sizeof(result) + sizeof(rep.changed) + 16];
@@ -761,12 +782,12 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 			reason_of_call(reason, sizeof(reason), full, &cx);
 			if (hold_answer(gw, conn, r, held, rep.status, rv, actor, rt->event, object,
 					decision, reason, result) == 0) {
-				audit_group_unexpect(gw->group); /* appended (or refused) */
+				req_unexpect(gw, r); /* appended (or refused) */
 				gateway_policy_done(gw);
 				json_decref(rep.body);
 				return MHD_YES;
 			}
-			audit_group_unexpect(gw->group); /* appended below, waiting for its fdatasync */
+			req_unexpect(gw, r); /* appended below, waiting for its fdatasync */
 			if (held)
 				MHD_destroy_response(held);
 		}
@@ -783,6 +804,7 @@ deny:
 		audit_call(gw, actor, rt->event, object, "deny", why, &cx, 0);
 	gateway_policy_done(gw);
 send:
+	req_unexpect(gw, r);
 	ret = mr ? queue(conn, mr, &rep) : respond(gw, conn, rv, &rep, accept_sig);
 	json_decref(rep.body);
 	free(rv);
@@ -882,6 +904,10 @@ static enum MHD_Result check_before_body(struct gateway *gw, struct MHD_Connecti
 		free(rv);
 		return MHD_YES;
 	}
+	/* A signing call: its result is announced while its signature is checked (most of its
+	 * work), withdrawn at once when refused, at the latest when the request ends. */
+	if (rt->flags & ROUTE_ANSWER_ONLY)
+		req_expect(gw, r);
 	gateway_policy_read(gw);
 	o = verify_opts(gw, r);
 	o.body_pending = 1;
@@ -899,6 +925,7 @@ static enum MHD_Result check_before_body(struct gateway *gw, struct MHD_Connecti
 	free(rv);
 	if (rc == 0)
 		return MHD_YES;
+	req_unexpect(gw, r);
 	snprintf(detail, sizeof(detail), "%s: %s", err.object, err.reason);
 	return refuse_early_sig(gw, conn, r, method, 401, res.code, detail, 1);
 }
