@@ -427,6 +427,37 @@ static void test_scan_fallbacks(void)
 	free(pe);
 }
 
+/* The digest caches are keyed by: the same for a policy read lazily (the text handed over by
+ * policy_load_state_opts, or copied by policy_parse_opts) as read whole, so the gateway's listing
+ * finds the allows the hook cached. */
+static void test_digest_same(void)
+{
+	char *pe = key_public_pem(ked), *pc = key_public_pem(kec);
+	const char *ids[] = {key_id(ked)};
+	char *j = policy_of(json_pack("[o, o]", entry(ids[0], pe), entry(key_id(kec), pc)), ids, 1, 1);
+	struct policy *full = NULL, *lazy = NULL, *loaded = NULL;
+	struct vs_error err = {0};
+	const char *path = test_path("digest-policy.json");
+
+	CU_ASSERT_EQUAL_FATAL(file_write_atomic(path, j, strlen(j), 0644, 1, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(policy_parse(j, strlen(j), "p", &full, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(policy_parse_opts(j, strlen(j), "p", POLICY_LAZY_KEYS, &lazy, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(policy_load_state_opts(path, test_path("digest-trust.state"), POLICY_LAZY_KEYS,
+						     &loaded, &err), 0);
+	CU_ASSERT_EQUAL(strlen(policy_digest(full)), 64);
+	CU_ASSERT_STRING_EQUAL(policy_digest(lazy), policy_digest(full));
+	CU_ASSERT_STRING_EQUAL(policy_digest(loaded), policy_digest(full));
+	CU_ASSERT_STRING_EQUAL(policy_digest(loaded), policy_digest(loaded)); /* computed once, kept */
+	CU_ASSERT_EQUAL(loaded->nkeys, 2);
+	CU_ASSERT_PTR_NOT_NULL(policy_find_key(loaded, key_id(kec)));
+	policy_free(full);
+	policy_free(lazy);
+	policy_free(loaded);
+	free(j);
+	free(pe);
+	free(pc);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -438,6 +469,7 @@ int main(void)
 		{"a rule naming a malformed key refuses the policy", test_rule_names_malformed_key},
 		{"unknown fields and duplicate members in an unused key", test_unused_key_fields},
 		{"lazy and full parse agree on texts the scan gives up on", test_scan_fallbacks},
+		{"the policy digest is the same read lazily or whole", test_digest_same},
 		{NULL, NULL},
 	};
 	struct vs_error err = {0};
