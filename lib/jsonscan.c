@@ -302,32 +302,49 @@ static int scan_next(struct scan *s, unsigned char close)
 	return -1;
 }
 
+/* At a container's opening character: steps over it and the white space after; 1 when the
+ * container is empty (its closing character consumed too), else 0. */
+static int scan_open(struct scan *s, unsigned char close)
+{
+	s->p++;
+	skip_ws(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return 1;
+	}
+	return 0;
+}
+
+/* A member's name and its ':' (white space skipped on both sides); as scan_string. */
+static int scan_name(struct scan *s, const unsigned char **name, size_t *nlen, int *escaped)
+{
+	if (s->p >= s->end || *s->p != '"' || scan_string(s, name, nlen, escaped) < 0)
+		return -1;
+	skip_ws(s);
+	if (s->p >= s->end || *s->p != ':')
+		return -1;
+	s->p++;
+	skip_ws(s);
+	return 0;
+}
+
 static int scan_value(struct scan *s, struct idscan *ids);
 
 /* An object at its '{'; with ids, also what its members say about "id". */
 static int scan_object(struct scan *s, struct idscan *ids)
 {
-	s->p++;
-	skip_ws(s);
-	if (s->p < s->end && *s->p == '}') {
-		s->p++;
+	if (scan_open(s, '}'))
 		return 0;
-	}
 	for (;;) {
 		const unsigned char *name;
 		size_t nlen;
 		int esc, is_id;
 
-		if (s->p >= s->end || *s->p != '"' || scan_string(s, &name, &nlen, &esc) < 0)
+		if (scan_name(s, &name, &nlen, &esc) < 0)
 			return -1;
 		is_id = ids && !esc && nlen == 2 && !memcmp(name, "id", 2);
 		if (ids && esc)
 			ids->escaped_name = 1;
-		skip_ws(s);
-		if (s->p >= s->end || *s->p != ':')
-			return -1;
-		s->p++;
-		skip_ws(s);
 		if (is_id) {
 			ids->nids++;
 			if (s->p < s->end && *s->p == '"') {
@@ -357,12 +374,8 @@ static int scan_array(struct scan *s, struct jsonscan_index *ix, size_t max_elem
 {
 	size_t cap = 0;
 
-	s->p++;
-	skip_ws(s);
-	if (s->p < s->end && *s->p == ']') {
-		s->p++;
+	if (scan_open(s, ']'))
 		return 0;
-	}
 	for (;;) {
 		const unsigned char *e0 = s->p;
 
@@ -446,24 +459,15 @@ static int scan_top(struct scan *s, const char *array, size_t max_elems, struct 
 	if (s->p >= s->end || *s->p != '{')
 		return -1;
 	s->depth = 1;
-	s->p++;
-	skip_ws(s);
-	if (s->p < s->end && *s->p == '}') {
-		s->p++;
+	if (scan_open(s, '}'))
 		return 0;
-	}
 	for (;;) {
 		const unsigned char *name, *v0;
 		size_t nlen;
 		int esc;
 
-		if (s->p >= s->end || *s->p != '"' || scan_string(s, &name, &nlen, &esc) < 0 || esc)
+		if (scan_name(s, &name, &nlen, &esc) < 0 || esc)
 			return -1;
-		skip_ws(s);
-		if (s->p >= s->end || *s->p != ':')
-			return -1;
-		s->p++;
-		skip_ws(s);
 		v0 = s->p;
 		if (nlen == alen && !memcmp(name, array, alen)) {
 			size_t l0 = s->lines;
