@@ -739,7 +739,6 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 			if (mr)
 				MHD_destroy_response(mr);
 			mr = NULL;
-			json_decref(rep.body);
 			reply_error(&rep, 503, "audit_unavailable", "the audit log cannot record this call");
 		}
 		gateway_policy_done(gw);
@@ -788,13 +787,16 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 				return MHD_YES;
 			}
 			req_unexpect(gw, r); /* appended below, waiting for its fdatasync */
-			if (held)
-				MHD_destroy_response(held);
+			mr = held; /* sent once the event is durable; NULL: signed again below */
 		}
 		r_audit = audit_call(gw, actor, rt->event, object, decision, full, &cx, 1);
-		if (r_audit < 0)
+		if (r_audit < 0) {
+			if (mr)
+				MHD_destroy_response(mr);
+			mr = NULL;
 			reply_error(&rep, 500, "audit_unavailable",
 				    "the call ran (%s) but its result could not be logged", result);
+		}
 	}
 	gateway_policy_done(gw);
 	goto send;

@@ -804,21 +804,28 @@ static void group_complete_async(struct audit_group *g)
 	pthread_mutex_lock(&g->m);
 }
 
-/* One round: called with g->m held and no round running; returns with g->m held. */
-static void group_sync_round(struct audit_group *g)
+/* One round: called with g->m held and no round running; returns with g->m held. lead: run by
+ * a durable caller (audit_group_append), not by the timer thread. */
+static void group_sync_round(struct audit_group *g, int lead)
 {
 	struct vs_error e = {0};
 	struct timespec t0, t1;
 	uint64_t target = g->written;
-	int rc, fail_async;
+	int rc, fail_inject;
 
+	(void)lead; /* read by the test build's faults only */
 	g->syncing = 1;
 	g->covered = target;
-	/* Test build: an fdatasync for asynchronous callers fails (tests/sh/remotesign.sh). */
-	fail_async = g->async_head && fault_is("audit-fsync-fail-async");
+	/* Test build: an fdatasync fails when it is run for asynchronous callers, by a durable
+	 * caller after the group's first round (a daemon's start event), or by the timer for
+	 * events nobody waits for (tests/sh/remotesign.sh, tests/sh/gateway_replay.sh). */
+	fail_inject = g->async_head	    ? fault_is("audit-fsync-fail-async")
+		      : lead && g->nsyncs ? fault_is("audit-fsync-fail-lead")
+		      : !lead		    ? fault_is("audit-fsync-fail-idle")
+					    : 0;
 	pthread_mutex_unlock(&g->m);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = fail_async ? vs_fail(&e, VS_ERR_IO, g->log->path, "fsync failed: injected fault")
+	rc = fail_inject ? vs_fail(&e, VS_ERR_IO, g->log->path, "fsync failed: injected fault")
 			: audit_sync(g->log, &e);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	pthread_mutex_lock(&g->m);
@@ -899,13 +906,13 @@ static void *group_timer(void *arg)
 			pthread_cond_wait(&g->done, &g->m);
 		if (g->written > g->covered && !g->failed &&
 		    (async_uncovered(g) || overdue(&g->oldest, &deadline)))
-			group_sync_round(g);
+			group_sync_round(g, 0);
 	}
 	/* Stopping: what is left becomes durable. */
 	while (g->syncing)
 		pthread_cond_wait(&g->done, &g->m);
 	if (g->written > g->synced && !g->failed)
-		group_sync_round(g);
+		group_sync_round(g, 0);
 	g->failed |= g->async_head != NULL; /* cannot happen: the round covered every one */
 	group_complete_async(g);
 	pthread_mutex_unlock(&g->m);
@@ -967,7 +974,7 @@ int audit_group_append(struct audit_group *g, const struct audit_event *ev, int 
 	if (durable) {
 		while (g->synced < gen && !g->failed) {
 			if (!g->syncing)
-				group_sync_round(g); /* lead: this round covers us */
+				group_sync_round(g, 1); /* lead: this round covers us */
 			else
 				pthread_cond_wait(&g->done, &g->m);
 		}

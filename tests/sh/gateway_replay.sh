@@ -370,6 +370,24 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 	grep -q '"decision":"deny","reason":"replay cache unavailable: Redis maxmemory-policy is allkeys-lru' audit-r.jsonl &&
 		pass "audit: the refused Redis is named" || fail "audit for the refused Redis: $(tail -2 audit-r.jsonl)"
 	stop_gateway
+	# A read whose claim goes to Redis is answered (and signed) during the round trip; when the
+	# audit log then refuses the call, the signed read is dropped and 503 goes out. The test
+	# build's audit-fsync-fail-idle fails the background fdatasync of the first call, and from then
+	# on every append.
+	redis-cli -p $rport -n 2 config set maxmemory-policy noeviction >/dev/null
+	PRE=(env VMSEAL_FAULT=audit-fsync-fail-idle "PATH=$TESTBIN:$PATH")
+	start_gateway gwf.log --audit-log "$T/audit-f.jsonl" --replay-store "redis://127.0.0.1:$rport/2"
+	PRE=()
+	code=$(signed viewer.key GET /v1/domains)
+	[ "$code" = 200 ] && pass "audit fault: the first read is served" || fail "first read ($code): $(cat body) $(cat gwf.log)"
+	sleep 0.5 # past AUDIT_GROUP_MAX_DELAY_MS: its fdatasync has failed
+	code=$(signed viewer.key GET /v1/domains)
+	[ "$code" = 503 ] && grep -q audit_unavailable body && ! grep -q '"domains"' body &&
+		pass "a read with a pending Redis claim, the audit log failed: 503 audit_unavailable, the read not sent" ||
+		fail "read after the audit failure ($code): $(cat body)"
+	code=$(curl -s --cacert tls.crt -o /dev/null -w '%{http_code}' -H "Host: replay.example" "https://127.0.0.1:$port/healthz")
+	kill -0 $gwpid 2>/dev/null && pass "the gateway still runs after it ($code from /healthz)" || fail "gateway gone: $(cat gwf.log)"
+	stop_gateway
 	stop_redis
 
 	# ---- item 2 with --replay-store: the per-key bound holds in Redis, for the whole fleet ----

@@ -171,6 +171,17 @@ AUDIT=$T/audit-alone.jsonl GW="env VMSEAL_FAULT=audit-fsync-fail-async $TESTBIN/
 expect_rc "the only connection: the worker runs the fdatasync itself (the fault does not apply)" 0 \
 	rs --key signer.key --signer-pub svc.pub --template debian-12 --template-version 10 img-alone
 kill $gwpid; wait $gwpid 2>/dev/null
+# The only connection, and its fdatasync fails: the answer signed before it is dropped, the
+# refusal goes out instead (audit-fsync-fail-lead fails the fdatasyncs a durable caller runs).
+dd if=/dev/urandom of=img-alone-fail bs=1k count=64 status=none
+AUDIT=$T/audit-alone-fail.jsonl GW="env VMSEAL_FAULT=audit-fsync-fail-lead $TESTBIN/vmseal-gateway" start_gateway gw9.log --signing-key svc.key
+rs --key signer.key --signer-pub svc.pub --template debian-12 --template-version 11 img-alone-fail >out 2>&1
+rc=$?
+[ $rc != 0 ] && grep -q "500 audit_unavailable" out && [ ! -e img-alone-fail.intoto.json ] \
+	&& pass "the only connection's fdatasync fails: 500 audit_unavailable, no signature leaves" \
+	|| fail "only connection, failed fdatasync ($rc): $(cat out)"
+kill -0 $gwpid 2>/dev/null && pass "the gateway still runs after it" || fail "gateway gone: $(cat gw9.log)"
+kill $gwpid; wait $gwpid 2>/dev/null
 
 if command -v softhsm2-util >/dev/null && [ -f "$moddir/pkcs11.so" ] && [ -n "$module" ]; then
 	mkdir tokens
