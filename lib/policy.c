@@ -617,26 +617,29 @@ static int parse_keys_indexed(struct policy *p, const struct jsonscan_index *ix,
 	return 0;
 }
 
-/* The policy text with the keys array's elements taken out and its line breaks kept (so that
- * jansson's line numbers stay right), for the parse of everything else; NULL when out of memory. */
+/* The policy text with the keys array's elements taken out ("[]" in its place), for the parse
+ * of everything else; NULL when out of memory. */
 static char *text_without_array(const char *json, size_t len, const struct jsonscan_index *ix, size_t *outlen)
 {
-	size_t n = 0, lines = ix->arr_lines;
-	char *t;
+	size_t n, tail = len - ix->arr_off - ix->arr_len;
+	char *t = malloc(len - ix->arr_len + 2);
 
-	t = malloc(len - ix->arr_len + lines + 3);
 	if (!t)
 		return NULL;
 	memcpy(t, json, ix->arr_off);
 	n = ix->arr_off;
 	t[n++] = '[';
-	memset(t + n, '\n', lines);
-	n += lines;
 	t[n++] = ']';
-	memcpy(t + n, json + ix->arr_off + ix->arr_len, len - ix->arr_off - ix->arr_len);
-	n += len - ix->arr_off - ix->arr_len;
-	*outlen = n;
+	memcpy(t + n, json + ix->arr_off + ix->arr_len, tail);
+	*outlen = n + tail;
 	return t;
+}
+
+/* jansson's line for an error in the text without the array: those after the array also count
+ * the array's line breaks. */
+static int line_with_array(const struct jsonscan_index *ix, const json_error_t *e)
+{
+	return e->line + (e->position > 0 && (size_t)e->position > ix->arr_off + 2 ? (int)ix->arr_lines : 0);
 }
 
 /* POLICY_LAZY_KEYS: the policy keeps its text (the deferred entries and the digest read it) and
@@ -719,12 +722,15 @@ static int parse_text(const char *json, size_t len, char **take, const char *obj
 	    ix.arr_len && !(rest = text_without_array(json, len, &ix, &rest_len)))
 		jsonscan_index_free(&ix);
 	root = json_loadb(rest ? rest : json, rest ? rest_len : len, JSON_REJECT_DUPLICATES, &jerr);
-	free(rest);
 	if (!root) {
+		int line = rest ? line_with_array(&ix, &jerr) : jerr.line;
+
+		free(rest);
 		jsonscan_index_free(&ix);
 		return vs_fail(err, VS_ERR_INPUT, object, "policy is not valid JSON: %s (line %d)", jerr.text,
-			       jerr.line);
+			       line);
 	}
+	free(rest);
 	if (!json_is_object(root)) {
 		vs_fail(err, VS_ERR_INPUT, object, "policy is not a JSON object");
 		goto out;

@@ -427,6 +427,42 @@ static void test_scan_fallbacks(void)
 	free(pe);
 }
 
+/* jansson reads the lazy policy without its keys array: an error after the array still names
+ * the line of the full text, and one before it too. */
+static void test_error_lines(void)
+{
+	char *pe = key_public_pem(ked);
+	const char *ids[] = {key_id(ked)};
+	json_t *keys = json_pack("[o, o]", entry(ids[0], pe), entry(key_id(kec), pe));
+	char *j = policy_of(keys, ids, 1, 1), *t;
+	struct policy *p = NULL;
+	struct vs_error lazy = {0}, full = {0};
+	json_t *o = json_loads(j, 0, NULL);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	free(j);
+	j = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER); /* keys over many lines */
+	json_decref(o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	t = malloc(strlen(j) + 64);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	for (int before = 0; before <= 1; before++) {
+		/* a member written twice, after the keys array or before it */
+		if (before)
+			sprintf(t, "{\"enforce\": true,\n\"enforce\": true,\n%s", j + 1);
+		else
+			sprintf(t, "%.*s,\n\"enforce\": true,\n\"enforce\": true\n}", (int)(strrchr(j, '}') - j), j);
+		CU_ASSERT_EQUAL(policy_parse(t, strlen(t), "p", &p, &full), -1);
+		CU_ASSERT_EQUAL(policy_parse_opts(t, strlen(t), "p", POLICY_LAZY_KEYS, &p, &lazy), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(full.reason, "duplicate"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(full.reason, "(line "));
+		CU_ASSERT_STRING_EQUAL(lazy.reason, full.reason);
+	}
+	free(t);
+	free(j);
+	free(pe);
+}
+
 /* The digest caches are keyed by: the same for a policy read lazily (the text handed over by
  * policy_load_state_opts, or copied by policy_parse_opts) as read whole, so the gateway's listing
  * finds the allows the hook cached. */
@@ -470,6 +506,7 @@ int main(void)
 		{"unknown fields and duplicate members in an unused key", test_unused_key_fields},
 		{"lazy and full parse agree on texts the scan gives up on", test_scan_fallbacks},
 		{"the policy digest is the same read lazily or whole", test_digest_same},
+		{"an error's line is the same read lazily or whole", test_error_lines},
 		{NULL, NULL},
 	};
 	struct vs_error err = {0};
