@@ -17,6 +17,7 @@
 #include "bundle.h"
 #include "dsse.h"
 #include "jsonscan.h"
+#include "policyindex.h"
 #include "jsonx.h"
 #include "merkle.h"
 #include "truststate.h"
@@ -698,8 +699,21 @@ const char *policy_digest(const struct policy *p)
 
 /* policy_parse_opts; with lazy keys, a text the caller hands over in *take (malloc'd) is kept
  * instead of copied (*take is then NULL). */
+static int parse_text_ix(const char *json, size_t len, char **take, const char *object, unsigned flags,
+			 struct jsonscan_index *pre, const char *pre_digest, struct policy **out,
+			 struct vs_error *err);
+
 static int parse_text(const char *json, size_t len, char **take, const char *object, unsigned flags,
 		      struct policy **out, struct vs_error *err)
+{
+	return parse_text_ix(json, len, take, object, flags, NULL, NULL, out, err);
+}
+
+/* parse_text; pre (lazy keys only, taken over): where the key entries lie, from the policy's
+ * index (lib/policyindex.h) instead of a scan of the text, and pre_digest the text's SHA-256. */
+static int parse_text_ix(const char *json, size_t len, char **take, const char *object, unsigned flags,
+			 struct jsonscan_index *pre, const char *pre_digest, struct policy **out,
+			 struct vs_error *err)
 {
 	static const char *const fields[] = {"version", "enforce", "keys", "templates",
 					     "revoked_digests", "gateway", "audit_log",
@@ -718,7 +732,11 @@ static int parse_text(const char *json, size_t len, char **take, const char *obj
 			       VS_MAX_POLICY_BYTES);
 	/* Lazy keys: jansson reads everything but the key entries (lib/jsonscan.h found them);
 	 * whatever the scan does not take, jansson reads whole, as the full parse does. */
-	if ((flags & POLICY_LAZY_KEYS) && jsonscan_index(json, len, "keys", VS_MAX_POLICY_KEYS, &ix) &&
+	if (pre && (flags & POLICY_LAZY_KEYS)) {
+		ix = *pre;
+		memset(pre, 0, sizeof(*pre));
+	}
+	if ((flags & POLICY_LAZY_KEYS) && (ix.arr_len || jsonscan_index(json, len, "keys", VS_MAX_POLICY_KEYS, &ix)) &&
 	    ix.arr_len && !(rest = text_without_array(json, len, &ix, &rest_len)))
 		jsonscan_index_free(&ix);
 	root = json_loadb(rest ? rest : json, rest ? rest_len : len, JSON_REJECT_DUPLICATES, &jerr);
@@ -821,6 +839,8 @@ static int parse_text(const char *json, size_t len, char **take, const char *obj
 		goto out;
 	if (!(flags & POLICY_LAZY_KEYS))
 		digest_text(json, len, p->digest);
+	else if (pre_digest)
+		memcpy(p->digest, pre_digest, VS_SHA256_HEX_BYTES);
 	*out = p;
 	p = NULL;
 	r = 0;
@@ -886,6 +906,23 @@ int policy_load_state(const char *path, const char *state_path, struct policy **
 	return policy_load_state_opts(path, state_path, 0, out, err);
 }
 
+/* file_read_all, and the file's status when it was the same before and after the read (st_ino
+ * 0 when it changed meanwhile: then no index describes the text read). */
+static int read_policy_file(const char *path, char **buf, size_t *len, struct stat *st,
+			    struct vs_error *err)
+{
+	struct stat after;
+	int fd, r;
+
+	if (vs_open_input(path, VS_INPUT_REG, NULL, &fd, st, err) < 0)
+		return -1;
+	r = fd_read_all(fd, path, VS_MAX_POLICY_BYTES, buf, len, err);
+	if (r == 0 && (fstat(fd, &after) < 0 || !vs_stat_same_version(st, &after)))
+		st->st_ino = 0;
+	close(fd);
+	return r;
+}
+
 int policy_load_state_opts(const char *path, const char *state_path, unsigned flags,
 			   struct policy **out, struct vs_error *err)
 {
@@ -893,6 +930,9 @@ int policy_load_state_opts(const char *path, const char *state_path, unsigned fl
 	struct trust_state ts;
 	struct policy *p = NULL;
 	char rootpath[VS_MAX_PATH_BYTES], statebuf[VS_MAX_PATH_BYTES], *buf = NULL, *payload = NULL;
+	char pre_digest[VS_SHA256_HEX_BYTES], why[160];
+	struct jsonscan_index pre = {0};
+	struct stat st;
 	size_t len = 0, plen = 0;
 	int r = -1;
 
@@ -904,7 +944,7 @@ int policy_load_state_opts(const char *path, const char *state_path, unsigned fl
 		vs_error_prefix(err, "trust state");
 		return -1;
 	}
-	if (file_read_all(path, VS_MAX_POLICY_BYTES, &buf, &len, err) < 0)
+	if (read_policy_file(path, &buf, &len, &st, err) < 0)
 		return -1;
 	/* With a root of trust beside the policy, only a bundle that verifies under it is a
 	 * policy: a plain file there would let anyone who can write it bypass the signers. Once a
@@ -937,6 +977,12 @@ int policy_load_state_opts(const char *path, const char *state_path, unsigned fl
 			"a root of trust (version %lld) was installed (%s) but %s is gone: refusing the policy",
 			(long long)ts.root_version, state_path, rootpath);
 		goto out;
+	} else if ((flags & POLICY_LAZY_KEYS) && st.st_ino &&
+		   policy_index_lookup(path, &st, buf, len, &pre, pre_digest, why, sizeof(why)) == 1) {
+		/* (an index that leads the text astray fails its parse: read it again, whole) */
+		if (parse_text_ix(buf, len, &buf, path, flags, &pre, pre_digest, &p, err) < 0 &&
+		    parse_text(buf, len, &buf, path, flags, &p, err) < 0)
+			goto out;
 	} else if (parse_text(buf, len, &buf, path, flags, &p, err) < 0) {
 		/* a bundle is no policy (payloadType is not a policy field): say what it is */
 		if (bundle_is_envelope(buf, len))
@@ -954,6 +1000,7 @@ out:
 	free(payload);
 	free(buf);
 	root_free(root);
+	jsonscan_index_free(&pre);
 	return r;
 }
 

@@ -190,6 +190,18 @@ int vs_check_input(const char *path, unsigned allowed, const char *name, struct 
 	return 0;
 }
 
+int64_t vs_timespec_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+int vs_stat_same_version(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       vs_timespec_ns(&a->st_mtim) == vs_timespec_ns(&b->st_mtim) &&
+	       vs_timespec_ns(&a->st_ctim) == vs_timespec_ns(&b->st_ctim);
+}
+
 int file_read_all(const char *path, size_t max, char **out, size_t *len, struct vs_error *err)
 {
 	int fd, r;

@@ -36,6 +36,13 @@ int vs_check_input(const char *path, unsigned allowed, const char *name, struct 
 /* "a regular file", "a FIFO", "a socket", "a character device"... for messages. */
 const char *vs_file_type_name(mode_t mode);
 
+/* t in nanoseconds. */
+int64_t vs_timespec_ns(const struct timespec *t);
+
+/* 1 when a and b are the same version of the same file: device, inode, size, mtime and ctime
+ * (to the nanosecond) equal. */
+int vs_stat_same_version(const struct stat *a, const struct stat *b);
+
 /* Reads a whole regular file of at most max bytes into a NUL-terminated malloc'd buffer.
  * A larger file is refused (VS_ERR_INPUT), never truncated; so is anything but a regular file
  * (opened with vs_open_input: a FIFO never blocks). */

@@ -17,6 +17,7 @@
 #include "lib/key.h"
 #include "lib/keymeta.h"
 #include "lib/policy.h"
+#include "lib/policyindex.h"
 #include "lib/truststate.h"
 #include "lib/util.h"
 
@@ -53,6 +54,14 @@ static void usage(FILE *f)
 		"        countersign an existing bundle or signed root (k-of-n root keys)\n"
 		"  verify --root ROOT BUNDLE\n"
 		"        verify a bundle and the policy inside it; prints its version\n"
+		"  index [--policy DEST]\n"
+		"        write DEST.index beside a plain (unsigned) policy: where its key entries lie\n"
+		"        and its SHA-256, so that the hook and vmseal-verify read a policy of\n"
+		"        thousands of keys without scanning and hashing all of it on every call. It\n"
+		"        is used only while it names DEST by identity (device, inode, size, mtime,\n"
+		"        ctime) and has DEST's owner; run it again after every change of DEST (a\n"
+		"        stale index is ignored, never trusted). Waits until DEST is 10 ms (on file\n"
+		"        systems keeping whole seconds, 2 s) past its last change.\n"
 		"  install [--policy DEST] [--trust-state F] [--audit-log F] BUNDLE\n"
 		"        verify BUNDLE under DEST's root.json and install it atomically as DEST\n"
 		"        (audited in --audit-log F, else in the bundle policy's audit_log, if any)\n"
@@ -75,7 +84,7 @@ static void usage(FILE *f)
 		"  --expires DURATION   sign: bundle lifetime (Nd, Nh, Nm, Ns or seconds)\n"
 		"  --append             sign: countersign the bundle or signed root given as argument\n"
 		"  --root ROOT          verify: the root of trust\n"
-		"  --policy DEST        install, install-root: the policy (root.json beside it)\n"
+		"  --policy DEST        install, install-root, index: the policy (root.json beside it)\n"
 		"  --trust-state F      install, install-root: the trust state to check and update\n"
 		"  --audit-log F        install: append a policy.install event to this log\n"
 		"  -h, --help           show this help\n"
@@ -554,6 +563,40 @@ out:
 	return rc;
 }
 
+/* index: DEST.index for a plain policy (lib/policyindex.h). */
+static int cmd_index(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"policy", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *dest = SYSTEM_POLICY_PATH;
+	char rootpath[VS_MAX_PATH_BYTES];
+	struct vs_error err = {0};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': dest = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: return cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv));
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(prog, "index takes no arguments (the policy is --policy DEST)");
+	bundle_root_path(dest, rootpath, sizeof(rootpath));
+	if (access(rootpath, F_OK) == 0) {
+		vs_fail(&err, VS_ERR_INPUT, dest,
+			"%s is beside it: a signed bundle is verified on every read and never indexed", rootpath);
+	} else if (policy_index_write(dest, &err) == 0) {
+		printf("indexed %s as %s%s\n", dest, dest, POLICY_INDEX_SUFFIX);
+		return 0;
+	}
+	vs_error_print(prog, &err);
+	return vs_error_exit_code(&err);
+}
+
 /* install-root: the first root of trust (plain root.json, trust on first use), or root N+1 signed
  * by a threshold of the installed root N and of itself (TUF). */
 static int cmd_install_root(int argc, char **argv)
@@ -671,6 +714,8 @@ int main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "install"))
 		return cmd_install(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "index"))
+		return cmd_index(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "install-root"))
 		return cmd_install_root(argc - 1, argv + 1);
 	return cli_usage_error(prog, "unknown command \"%s\"", argv[1]);

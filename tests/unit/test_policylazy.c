@@ -2,6 +2,8 @@
 /* Lazy policy keys (lib/policy.h, POLICY_LAZY_KEYS): decoded when a decision uses them, with every
  * refusal of the full parse kept, at parse time or at the moment the key matters. */
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "lib/dsse.h"
 #include "lib/merkle.h"
 #include "lib/policy.h"
+#include "lib/policyindex.h"
 #include "lib/statement.h"
 #include "lib/util.h"
 
@@ -463,6 +466,172 @@ static void test_error_lines(void)
 	free(pe);
 }
 
+/* Writes path's index as policy_index_write would, made at created_ns (a test sets it settled or
+ * racy instead of waiting), optionally with bytes changed first (fix: called on the encoding). */
+static void index_as(const char *path, int64_t created_ns, void (*fix)(uint8_t *, size_t))
+{
+	char ip[512], *text = NULL;
+	struct stat st;
+	struct vs_error err = {0};
+	uint8_t *b = NULL;
+	size_t len = 0, blen = 0;
+
+	CU_ASSERT_EQUAL_FATAL(file_read_all(path, VS_MAX_POLICY_BYTES, &text, &len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL_FATAL(policy_index_encode(text, len, &st, created_ns, &b, &blen, &err), 0);
+	if (fix)
+		fix(b, blen);
+	snprintf(ip, sizeof(ip), "%s%s", path, POLICY_INDEX_SUFFIX);
+	CU_ASSERT_EQUAL_FATAL(file_write_atomic(ip, b, blen, 0644, 1, &err), 0);
+	free(b);
+	free(text);
+}
+
+static int64_t ctime_ns(const char *path)
+{
+	struct stat st;
+
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	return (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+}
+
+/* policy_index_lookup on path's current text: 1 used, 0 not; why gets the reason. */
+static int lookup(const char *path, char *why, size_t whylen)
+{
+	struct jsonscan_index ix;
+	char *text = NULL, dig[VS_SHA256_HEX_BYTES];
+	struct stat st;
+	struct vs_error err = {0};
+	size_t len = 0;
+	int r;
+
+	CU_ASSERT_EQUAL_FATAL(file_read_all(path, VS_MAX_POLICY_BYTES, &text, &len, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	r = policy_index_lookup(path, &st, text, len, &ix, dig, why, whylen);
+	jsonscan_index_free(&ix);
+	free(text);
+	return r;
+}
+
+static void racy_wrong_digest(uint8_t *b, size_t len)
+{
+	(void)len;
+	b[88] ^= 1;
+}
+
+static void element_out_of_place(uint8_t *b, size_t len)
+{
+	CU_ASSERT_FATAL(len >= POLICY_INDEX_HEADER_BYTES + 2 * POLICY_INDEX_ELEM_BYTES);
+	/* the second element said to start inside the first */
+	memcpy(b + POLICY_INDEX_HEADER_BYTES + POLICY_INDEX_ELEM_BYTES, b + POLICY_INDEX_HEADER_BYTES, 8);
+}
+
+/* The policy index (lib/policyindex.h): used while it names the policy file by identity, then
+ * the same policy as read without it; ignored once the file changed (in place, same size), when
+ * racy with a text whose SHA-256 differs, when more writable than the policy, or malformed. */
+static void test_index_file(void)
+{
+	char *pe = key_public_pem(ked), *pc = key_public_pem(kec), why[160], *j, *env;
+	const char *ids[] = {key_id(ked)};
+	const char *path = test_path("indexed-policy.json"), *state = test_path("indexed-trust.state");
+	char ip[512];
+	struct policy *full = NULL, *p = NULL;
+	struct vs_error err = {0};
+	struct vs_key *signer[] = {ked};
+	enum decision d;
+	int fd;
+
+	j = policy_of(json_pack("[o, o]", entry(ids[0], pe), entry(key_id(kec), pc)), ids, 1, 1);
+	env = envelope(signer, 1, NULL);
+	snprintf(ip, sizeof(ip), "%s%s", path, POLICY_INDEX_SUFFIX);
+	CU_ASSERT_EQUAL_FATAL(file_write_atomic(path, j, strlen(j), 0644, 1, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(policy_parse(j, strlen(j), "p", &full, &err), 0);
+	CU_ASSERT_EQUAL(lookup(path, why, sizeof(why)), 0); /* none yet */
+	/* settled: used, and the policy read through it is the one read whole */
+	index_as(path, ctime_ns(path) + 3000000000LL, NULL);
+	CU_ASSERT_EQUAL(lookup(path, why, sizeof(why)), 1);
+	CU_ASSERT_STRING_EQUAL(why, "used");
+	CU_ASSERT_EQUAL_FATAL(policy_load_state_opts(path, state, POLICY_LAZY_KEYS, &p, &err), 0);
+	CU_ASSERT_STRING_EQUAL(policy_digest(p), policy_digest(full));
+	CU_ASSERT_EQUAL(p->nkeys, 2);
+	CU_ASSERT_PTR_NOT_NULL(policy_find_key(p, key_id(kec)));
+	CU_ASSERT_EQUAL(eval(p, env, &d, &err), 0);
+	CU_ASSERT_EQUAL(d, DECISION_ALLOW);
+	policy_free(p);
+	p = NULL;
+	/* the policy rewritten in place, same size: a new ctime, the index names the old file (a
+	 * tick later: the index above claims to be settled without having waited) */
+	nanosleep(&(struct timespec){0, 20000000}, NULL);
+	fd = open(path, O_WRONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(pwrite(fd, "2", 1, (off_t)(strstr(j, "\"version\":1") - j) + 10), 1);
+	close(fd);
+	CU_ASSERT_EQUAL(lookup(path, why, sizeof(why)), 0);
+	CU_ASSERT_STRING_EQUAL(why, "made for another version of the policy file");
+	CU_ASSERT_EQUAL_FATAL(policy_load_state_opts(path, state, POLICY_LAZY_KEYS, &p, &err), 0);
+	CU_ASSERT_EQUAL(p->version, 2);
+	CU_ASSERT_STRING_NOT_EQUAL(policy_digest(p), policy_digest(full));
+	policy_free(p);
+	p = NULL;
+	/* racy (made within the ctime's tick): the text's SHA-256 decides */
+	index_as(path, ctime_ns(path), NULL);
+	CU_ASSERT_EQUAL(lookup(path, why, sizeof(why)), 1);
+	CU_ASSERT_STRING_EQUAL(why, "used (racy: SHA-256 checked)");
+	index_as(path, ctime_ns(path), racy_wrong_digest);
+	CU_ASSERT_EQUAL(lookup(path, why, sizeof(why)), 0);
+	CU_ASSERT_STRING_EQUAL(why, "racy, and the text's SHA-256 differs");
+	/* settled, a wrong digest: trusted by identity (the text is the one it was made from) */
+	index_as(path, ctime_ns(path) + 3000000000LL, NULL);
+	CU_ASSERT_EQUAL(lookup(path, why, sizeof(why)), 1);
+	/* writable by its group while the policy is not: ignored */
+	CU_ASSERT_EQUAL(chmod(ip, 0664), 0);
+	CU_ASSERT_EQUAL(lookup(path, why, sizeof(why)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "not owned like the policy"));
+	CU_ASSERT_EQUAL(chmod(ip, 0644), 0);
+	if (geteuid() == 0) { /* another owner's */
+		CU_ASSERT_EQUAL(chown(ip, 65534, 65534), 0);
+		CU_ASSERT_EQUAL(lookup(path, why, sizeof(why)), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(why, "not owned like the policy"));
+	}
+	/* malformed: an element out of its place, and a truncated file */
+	index_as(path, ctime_ns(path) + 3000000000LL, element_out_of_place);
+	CU_ASSERT_EQUAL(lookup(path, why, sizeof(why)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "entry 1 lies outside its place"));
+	CU_ASSERT_EQUAL(truncate(ip, POLICY_INDEX_HEADER_BYTES + 3), 0);
+	CU_ASSERT_EQUAL(lookup(path, why, sizeof(why)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "does not hold"));
+	/* and the policy still loads the ordinary way */
+	CU_ASSERT_EQUAL_FATAL(policy_load_state_opts(path, state, POLICY_LAZY_KEYS, &p, &err), 0);
+	CU_ASSERT_EQUAL(p->nkeys, 2);
+	policy_free(p);
+	policy_free(full);
+	free(env);
+	free(j);
+	free(pe);
+	free(pc);
+}
+
+/* policy_index_write: the index made for the file as it is, settled (it waited). */
+static void test_index_write(void)
+{
+	char *pe = key_public_pem(ked), why[160];
+	const char *ids[] = {key_id(ked)};
+	const char *path = test_path("written-policy.json");
+	char *j = policy_of(json_pack("[o]", entry(ids[0], pe)), ids, 1, 1);
+	struct vs_error err = {0};
+
+	CU_ASSERT_EQUAL_FATAL(file_write_atomic(path, j, strlen(j), 0644, 1, &err), 0);
+	CU_ASSERT_EQUAL(policy_index_write(path, &err), 0);
+	CU_ASSERT_EQUAL(lookup(path, why, sizeof(why)), 1);
+	CU_ASSERT_STRING_EQUAL(why, "used");
+	/* not a policy: refused, nothing written */
+	CU_ASSERT_EQUAL_FATAL(file_write_atomic(test_path("not-policy.json"), "{\"x\":1}", 7, 0644, 1, &err), 0);
+	CU_ASSERT_EQUAL(policy_index_write(test_path("not-policy.json"), &err), -1);
+	CU_ASSERT_EQUAL(access(test_path("not-policy.json.index"), F_OK), -1);
+	free(j);
+	free(pe);
+}
+
 /* The digest caches are keyed by: the same for a policy read lazily (the text handed over by
  * policy_load_state_opts, or copied by policy_parse_opts) as read whole, so the gateway's listing
  * finds the allows the hook cached. */
@@ -507,6 +676,8 @@ int main(void)
 		{"lazy and full parse agree on texts the scan gives up on", test_scan_fallbacks},
 		{"the policy digest is the same read lazily or whole", test_digest_same},
 		{"an error's line is the same read lazily or whole", test_error_lines},
+		{"the policy index: used while it names the file, else ignored", test_index_file},
+		{"the policy index written for the file as it is", test_index_write},
 		{NULL, NULL},
 	};
 	struct vs_error err = {0};

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The policy index (see policyindex.h): a fixed little-endian layout, read with every field
+ * bounded before use. */
+#include "policyindex.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "limits.h"
+#include "policy.h"
+
+/*
+ * Layout (all integers little-endian):
+ *   0  magic "VSPOLIX1"           64  keys array offset       u64
+ *   8  elements                u32 72  keys array length       u64
+ *  12  zero                    u32 80  line breaks in it       u64
+ *  16  policy st_dev           u64 88  SHA-256 of the text     32 bytes
+ *  24  policy st_ino           u64 120 zero                    u64
+ *  32  policy size             u64
+ *  40  policy mtime, ns        i64
+ *  48  policy ctime, ns        i64
+ *  56  index made at, ns       i64 (CLOCK_REALTIME_COARSE)
+ * then per element: offset u64, length u32, id offset within the element u32, id length u32,
+ * zero u32.
+ */
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int policy_index_settled(int64_t ctime_ns, int64_t created_ns)
+{
+	/* A ctime in whole milliseconds may come from a file system that keeps seconds (or two):
+	 * wait out the coarsest. Otherwise the time stamps are the kernel's coarse clock, the one
+	 * created_ns was read from: a later change gets at least created_ns (one tick kept spare). */
+	int64_t margin = ctime_ns % 1000000 == 0 ? 2000000000 : 10000000;
+
+	return created_ns - ctime_ns >= margin;
+}
+
+int policy_index_encode(const char *text, size_t len, const struct stat *st, int64_t created_ns,
+			uint8_t **out, size_t *outlen, struct vs_error *err)
+{
+	struct jsonscan_index ix;
+	uint8_t *b, *e;
+	size_t n;
+
+	*out = NULL;
+	if (!jsonscan_index(text, len, "keys", VS_MAX_POLICY_KEYS, &ix))
+		return vs_fail(err, VS_ERR_INPUT, NULL,
+			       "the policy's key entries cannot be indexed (its text is read whole each time)");
+	n = POLICY_INDEX_HEADER_BYTES + ix.nelems * POLICY_INDEX_ELEM_BYTES;
+	b = calloc(1, n);
+	if (!b) {
+		jsonscan_index_free(&ix);
+		return vs_fail(err, VS_ERR_INTERNAL, NULL, "out of memory");
+	}
+	memcpy(b, POLICY_INDEX_MAGIC, 8);
+	put32(b + 8, (uint32_t)ix.nelems);
+	put64(b + 16, (uint64_t)st->st_dev);
+	put64(b + 24, (uint64_t)st->st_ino);
+	put64(b + 32, (uint64_t)st->st_size);
+	put64(b + 40, (uint64_t)vs_timespec_ns(&st->st_mtim));
+	put64(b + 48, (uint64_t)vs_timespec_ns(&st->st_ctim));
+	put64(b + 56, (uint64_t)created_ns);
+	put64(b + 64, ix.arr_off);
+	put64(b + 72, ix.arr_len);
+	put64(b + 80, ix.arr_lines);
+	EVP_Digest(text, len, b + 88, NULL, EVP_sha256(), NULL);
+	e = b + POLICY_INDEX_HEADER_BYTES;
+	for (size_t i = 0; i < ix.nelems; i++, e += POLICY_INDEX_ELEM_BYTES) {
+		const struct jsonscan_elem *x = &ix.elems[i];
+
+		put64(e, x->off);
+		put32(e + 8, (uint32_t)x->len);
+		put32(e + 12, x->id_len ? (uint32_t)(x->id_off - x->off) : 0);
+		put32(e + 16, (uint32_t)x->id_len);
+	}
+	jsonscan_index_free(&ix);
+	*out = b;
+	*outlen = n;
+	return 0;
+}
+
+int policy_index_decode(const uint8_t *buf, size_t len, struct policy_index *out, struct vs_error *err)
+{
+	const uint8_t *e = buf + POLICY_INDEX_HEADER_BYTES;
+	uint64_t arr_end, prev_end;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (len < POLICY_INDEX_HEADER_BYTES || memcmp(buf, POLICY_INDEX_MAGIC, 8))
+		return vs_fail(err, VS_ERR_INPUT, NULL, "not a vmseal policy index");
+	n = get32(buf + 8);
+	if (n > VS_MAX_POLICY_KEYS || len != POLICY_INDEX_HEADER_BYTES + n * POLICY_INDEX_ELEM_BYTES)
+		return vs_fail(err, VS_ERR_INPUT, NULL, "policy index of %zu bytes does not hold %zu entries", len, n);
+	if (get32(buf + 12) || get64(buf + 120))
+		return vs_fail(err, VS_ERR_INPUT, NULL, "policy index: reserved fields set");
+	out->dev = get64(buf + 16);
+	out->ino = get64(buf + 24);
+	out->size = get64(buf + 32);
+	out->mtime_ns = (int64_t)get64(buf + 40);
+	out->ctime_ns = (int64_t)get64(buf + 48);
+	out->created_ns = (int64_t)get64(buf + 56);
+	out->ix.arr_off = get64(buf + 64);
+	out->ix.arr_len = get64(buf + 72);
+	out->ix.arr_lines = get64(buf + 80);
+	memcpy(out->digest, buf + 88, 32);
+	/* the array: "[" ... "]" inside the text, its line breaks no more than its bytes */
+	if (out->size > VS_MAX_POLICY_BYTES || out->ix.arr_off >= out->size || out->ix.arr_len < 2 ||
+	    out->ix.arr_len > out->size - out->ix.arr_off || out->ix.arr_lines > out->ix.arr_len)
+		return vs_fail(err, VS_ERR_INPUT, NULL, "policy index: the keys array lies outside the text");
+	arr_end = out->ix.arr_off + out->ix.arr_len - 1; /* its ']' */
+	out->ix.elems = calloc(n ? n : 1, sizeof(*out->ix.elems));
+	if (!out->ix.elems)
+		return vs_fail(err, VS_ERR_INTERNAL, NULL, "out of memory");
+	out->ix.nelems = n;
+	prev_end = out->ix.arr_off + 1;
+	for (size_t i = 0; i < n; i++, e += POLICY_INDEX_ELEM_BYTES) {
+		struct jsonscan_elem *x = &out->ix.elems[i];
+		uint64_t off = get64(e);
+		uint32_t elen = get32(e + 8), id_rel = get32(e + 12), id_len = get32(e + 16);
+
+		/* inside the array, after the previous element, in order; the id inside its element */
+		if (get32(e + 20) || off < prev_end || elen == 0 || elen > arr_end - off || off >= arr_end ||
+		    (id_len && (id_rel == 0 || id_len > elen || id_rel > elen - id_len))) {
+			policy_index_free(out);
+			return vs_fail(err, VS_ERR_INPUT, NULL, "policy index: entry %zu lies outside its place", i);
+		}
+		x->off = off;
+		x->len = elen;
+		x->id_off = id_len ? off + id_rel : 0;
+		x->id_len = id_len;
+		prev_end = off + elen;
+	}
+	return 0;
+}
+
+void policy_index_free(struct policy_index *pi)
+{
+	if (pi)
+		jsonscan_index_free(&pi->ix);
+}
+
+static void index_path(const char *path, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s%s", path, POLICY_INDEX_SUFFIX);
+}
+
+int policy_index_lookup(const char *path, const struct stat *st, const char *text, size_t len,
+			struct jsonscan_index *ix, char digest_hex[static VS_SHA256_HEX_BYTES], char *why,
+			size_t whylen)
+{
+	char ipath[VS_PATH_TMP_MAX];
+	struct policy_index pi;
+	struct vs_error err = {0};
+	struct stat ist;
+	uint8_t *buf = NULL;
+	size_t blen = 0;
+	int fd, r = 0;
+
+	memset(ix, 0, sizeof(*ix));
+	snprintf(why, whylen, "used");
+	index_path(path, ipath, sizeof(ipath));
+	if (vs_open_input(ipath, VS_INPUT_REG | VS_INPUT_NOFOLLOW, NULL, &fd, &ist, &err) < 0) {
+		snprintf(why, whylen, "%s", err.reason);
+		return 0;
+	}
+	/* as trusted as the policy: its owner's, and writable by nobody the policy is not */
+	if (ist.st_uid != st->st_uid || (ist.st_mode & 022 & ~st->st_mode)) {
+		close(fd);
+		snprintf(why, whylen, "not owned like the policy (uid %u, mode %04o)", (unsigned)ist.st_uid,
+			 (unsigned)(ist.st_mode & 07777));
+		return 0;
+	}
+	r = fd_read_all(fd, ipath, POLICY_INDEX_HEADER_BYTES + VS_MAX_POLICY_KEYS * POLICY_INDEX_ELEM_BYTES,
+			(char **)&buf, &blen, &err);
+	close(fd);
+	if (r < 0 || policy_index_decode(buf, blen, &pi, &err) < 0) {
+		free(buf);
+		snprintf(why, whylen, "%s", err.reason);
+		return 0;
+	}
+	free(buf);
+	r = 0;
+	if (pi.dev != (uint64_t)st->st_dev || pi.ino != (uint64_t)st->st_ino || pi.size != (uint64_t)st->st_size ||
+	    pi.size != len || pi.mtime_ns != vs_timespec_ns(&st->st_mtim) || pi.ctime_ns != vs_timespec_ns(&st->st_ctim)) {
+		snprintf(why, whylen, "made for another version of the policy file");
+	} else if (text[pi.ix.arr_off] != '[' || text[pi.ix.arr_off + pi.ix.arr_len - 1] != ']') {
+		snprintf(why, whylen, "the keys array is not where it says");
+	} else {
+		uint8_t md[32];
+
+		/* racy: the policy could have changed since within its ctime's tick; the text decides */
+		if (!policy_index_settled(pi.ctime_ns, pi.created_ns))
+			EVP_Digest(text, len, md, NULL, EVP_sha256(), NULL);
+		if (!policy_index_settled(pi.ctime_ns, pi.created_ns) && memcmp(md, pi.digest, 32)) {
+			snprintf(why, whylen, "racy, and the text's SHA-256 differs");
+		} else {
+			hex_encode(pi.digest, 32, digest_hex);
+			*ix = pi.ix;
+			memset(&pi.ix, 0, sizeof(pi.ix));
+			snprintf(why, whylen, policy_index_settled(pi.ctime_ns, pi.created_ns) ? "used" : "used (racy: SHA-256 checked)");
+			r = 1;
+		}
+	}
+	policy_index_free(&pi);
+	return r;
+}
+
+static int64_t coarse_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &t);
+	return vs_timespec_ns(&t);
+}
+
+int policy_index_write(const char *path, struct vs_error *err)
+{
+	char ipath[VS_PATH_TMP_MAX];
+	struct stat st0, st1;
+	struct policy *p = NULL;
+	uint8_t *out = NULL;
+	char *text = NULL;
+	size_t len = 0, olen = 0;
+	int fd, r = -1;
+
+	if (vs_open_input(path, VS_INPUT_REG, "policy", &fd, &st0, err) < 0)
+		return -1;
+	r = fd_read_all(fd, path, VS_MAX_POLICY_BYTES, &text, &len, err);
+	if (r == 0 && fstat(fd, &st1) < 0)
+		r = vs_fail(err, VS_ERR_IO, path, "cannot stat: %s", strerror(errno));
+	close(fd);
+	if (r < 0)
+		goto out;
+	r = -1;
+	if (!vs_stat_same_version(&st0, &st1)) {
+		vs_fail(err, VS_ERR_IO, path, "the policy changed while it was read: try again");
+		goto out;
+	}
+	if (st1.st_uid != geteuid()) {
+		vs_fail(err, VS_ERR_INPUT, path,
+			"owned by uid %u: its index must have the same owner (run this as that user)",
+			(unsigned)st1.st_uid);
+		goto out;
+	}
+	if (policy_parse(text, len, path, &p, err) < 0)
+		goto out;
+	/* made once no later change can carry the policy's ctime (at most 2 s from its change) */
+	while (!policy_index_settled(vs_timespec_ns(&st1.st_ctim), coarse_now_ns())) {
+		struct timespec d = {0, 2000000};
+
+		nanosleep(&d, NULL);
+	}
+	if (policy_index_encode(text, len, &st1, coarse_now_ns(), &out, &olen, err) < 0) {
+		vs_error_prefix(err, "%s", path);
+		goto out;
+	}
+	index_path(path, ipath, sizeof(ipath));
+	if (file_write_atomic(ipath, out, olen, st1.st_mode & 0644, 1, err) < 0)
+		goto out;
+	/* the policy replaced meanwhile: the index names the old one (and is ignored); say so */
+	if (stat(path, &st0) < 0 || !vs_stat_same_version(&st0, &st1)) {
+		vs_fail(err, VS_ERR_IO, path, "the policy changed while it was indexed: run this again");
+		goto out;
+	}
+	r = 0;
+out:
+	policy_free(p);
+	free(text);
+	free(out);
+	return r;
+}
