@@ -71,6 +71,8 @@ void policy_free(struct policy *p)
 	}
 	free(p->key_slots);
 	free(p->src);
+	if (p->src_fd_open)
+		close(p->src_fd);
 	if (p->lazy_lock) {
 		pthread_mutex_destroy(p->lazy_lock);
 		free(p->lazy_lock);
@@ -266,7 +268,21 @@ static int key_parse_deferred(const struct policy *p, struct policy_key *k)
 	json_t *o;
 
 	memcpy(id, k->id, sizeof(id));
-	o = json_loadb(p->src + k->src_off, k->src_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (p->src) {
+		o = json_loadb(p->src + k->src_off, k->src_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	} else {
+		/* read from the policy file, which must still be the version its index named */
+		char *t = malloc(k->src_len ? k->src_len : 1);
+		struct stat now;
+
+		o = NULL;
+		if (!t || !fd_pread_full(p->src_fd, t, k->src_len, (off_t)k->src_off) || fstat(p->src_fd, &now) < 0 ||
+		    !vs_stat_same_version(&now, &p->src_st))
+			snprintf(jerr.text, sizeof(jerr.text), "the policy file changed since it was read, or cannot be read");
+		else
+			o = json_loadb(t, k->src_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+		free(t);
+	}
 	if (!o)
 		vs_fail(&e, VS_ERR_INPUT, p->object, "keys[%zu] is not valid JSON: %s", idx, jerr.text);
 	else if (parse_key(o, idx, p, k, POLICY_LAZY_KEYS, p->object, &e) == 0 && strcmp(id, k->id))
@@ -612,10 +628,19 @@ static int is_keyid_hex(const char *s)
 #endif
 }
 
+/* Where a lazily read policy's entries come from when not from a scan of its text in memory. */
+struct lazy_source {
+	struct jsonscan_index *ix;         /* the entries' places (taken over) */
+	const char *digest;                /* the text's SHA-256, hex */
+	const struct policy_index_id *ids; /* the entries' ids as the index keeps them, or NULL */
+	int fd;                            /* >= 0: the text is not in memory, read entries from fd, */
+	const struct stat *st;             /* whose version this must stay */
+};
+
 /* POLICY_LAZY_KEYS with the text indexed (lib/jsonscan.h): an entry whose id reads plainly is
  * kept as its text until it is looked up; any other is parsed now, for its exact error. */
-static int parse_keys_indexed(struct policy *p, const struct jsonscan_index *ix, const char *object,
-			      struct vs_error *err)
+static int parse_keys_indexed(struct policy *p, const struct jsonscan_index *ix,
+			      const struct policy_index_id *ids, const char *object, struct vs_error *err)
 {
 	p->keys = calloc(ix->nelems + 1, sizeof(*p->keys));
 	if (!p->keys)
@@ -629,7 +654,9 @@ static int parse_keys_indexed(struct policy *p, const struct jsonscan_index *ix,
 		k->src_off = e->off;
 		k->src_len = e->len;
 		k->deferred = KEY_DEFERRED;
-		if (e->id_len == KEY_ID_HEX_LEN && is_keyid_hex(p->src + e->id_off))
+		if (ids && ids[i].plain)
+			hex_encode(ids[i].bin, 32, k->id);
+		else if (p->src && e->id_len == KEY_ID_HEX_LEN && is_keyid_hex(p->src + e->id_off))
 			memcpy(k->id, p->src + e->id_off, KEY_ID_HEX_LEN);
 		else if (key_ready(p, k, err) < 0)
 			return -1;
@@ -664,12 +691,19 @@ static int line_with_array(const struct jsonscan_index *ix, const json_error_t *
 
 /* POLICY_LAZY_KEYS: the policy keeps its text (the deferred entries and the digest read it) and
  * a lock for parsing them later. */
-static int lazy_init(struct policy *p, const char *json, size_t len, char **take, const char *object,
-		     struct vs_error *err)
+static int lazy_init(struct policy *p, const char *json, size_t len, char **take,
+		     const struct lazy_source *from, const char *object, struct vs_error *err)
 {
 	pthread_mutexattr_t a;
 
-	if (take && *take == json) {
+	if (from && from->fd >= 0) { /* the text stays in the file */
+		p->src_fd = dup(from->fd);
+		if (p->src_fd < 0)
+			return vs_fail(err, VS_ERR_IO, object, "cannot keep the policy open: %s", strerror(errno));
+		p->src_fd_open = 1;
+		p->src_st = *from->st;
+		len = (size_t)from->st->st_size;
+	} else if (take && *take == json) {
 		p->src = *take;
 		*take = NULL;
 	} else if ((p->src = malloc(len + 1)) != NULL) {
@@ -677,7 +711,7 @@ static int lazy_init(struct policy *p, const char *json, size_t len, char **take
 		p->src[len] = '\0';
 	}
 	p->lazy_lock = malloc(sizeof(pthread_mutex_t));
-	if (!p->src || !p->lazy_lock) {
+	if ((!p->src && !p->src_fd_open) || !p->lazy_lock) {
 		free(p->lazy_lock);
 		p->lazy_lock = NULL;
 		return vs_fail(err, VS_ERR_INTERNAL, object, "out of memory");
@@ -719,20 +753,20 @@ const char *policy_digest(const struct policy *p)
 /* policy_parse_opts; with lazy keys, a text the caller hands over in *take (malloc'd) is kept
  * instead of copied (*take is then NULL). */
 static int parse_text_ix(const char *json, size_t len, char **take, const char *object, unsigned flags,
-			 struct jsonscan_index *pre, const char *pre_digest, struct policy **out,
-			 struct vs_error *err);
+			 const struct lazy_source *src, struct policy **out, struct vs_error *err);
 
 static int parse_text(const char *json, size_t len, char **take, const char *object, unsigned flags,
 		      struct policy **out, struct vs_error *err)
 {
-	return parse_text_ix(json, len, take, object, flags, NULL, NULL, out, err);
+	return parse_text_ix(json, len, take, object, flags, NULL, out, err);
 }
 
-/* parse_text; pre (lazy keys only, taken over): where the key entries lie, from the policy's
- * index (lib/policyindex.h) instead of a scan of the text, and pre_digest the text's SHA-256. */
+/* parse_text, lazy keys; src (its ix taken over): where the key entries lie, from the policy's
+ * index (lib/policyindex.h) instead of a scan of the text, and the text's SHA-256. With
+ * src->fd >= 0, json is the text without the keys array's elements ("[]" in their place) and
+ * the entries are read from src->fd when used. */
 static int parse_text_ix(const char *json, size_t len, char **take, const char *object, unsigned flags,
-			 struct jsonscan_index *pre, const char *pre_digest, struct policy **out,
-			 struct vs_error *err)
+			 const struct lazy_source *src, struct policy **out, struct vs_error *err)
 {
 	static const char *const fields[] = {"version", "enforce", "keys", "templates",
 					     "revoked_digests", "gateway", "audit_log",
@@ -751,16 +785,23 @@ static int parse_text_ix(const char *json, size_t len, char **take, const char *
 			       VS_MAX_POLICY_BYTES);
 	/* Lazy keys: jansson reads everything but the key entries (lib/jsonscan.h found them);
 	 * whatever the scan does not take, jansson reads whole, as the full parse does. */
-	if (pre && (flags & POLICY_LAZY_KEYS)) {
-		ix = *pre;
-		memset(pre, 0, sizeof(*pre));
+	if (src && (flags & POLICY_LAZY_KEYS)) {
+		ix = *src->ix;
+		memset(src->ix, 0, sizeof(*src->ix));
 	}
-	if ((flags & POLICY_LAZY_KEYS) && (ix.arr_len || jsonscan_index(json, len, "keys", VS_MAX_POLICY_KEYS, &ix)) &&
-	    ix.arr_len && !(rest = text_without_array(json, len, &ix, &rest_len)))
+	if (src && src->fd >= 0) {
+		if (!(flags & POLICY_LAZY_KEYS) || !ix.arr_len) {
+			jsonscan_index_free(&ix);
+			return vs_fail(err, VS_ERR_INTERNAL, object, "an indexed read without its index");
+		}
+	} else if ((flags & POLICY_LAZY_KEYS) &&
+		   (ix.arr_len || jsonscan_index(json, len, "keys", VS_MAX_POLICY_KEYS, &ix)) && ix.arr_len &&
+		   !(rest = text_without_array(json, len, &ix, &rest_len))) {
 		jsonscan_index_free(&ix);
+	}
 	root = json_loadb(rest ? rest : json, rest ? rest_len : len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
-		int line = rest ? line_with_array(&ix, &jerr) : jerr.line;
+		int line = rest || (src && src->fd >= 0) ? line_with_array(&ix, &jerr) : jerr.line;
 
 		free(rest);
 		jsonscan_index_free(&ix);
@@ -785,7 +826,7 @@ static int parse_text_ix(const char *json, size_t len, char **take, const char *
 		goto out;
 	}
 	snprintf(p->object, sizeof(p->object), "%s", object);
-	if ((flags & POLICY_LAZY_KEYS) && lazy_init(p, json, len, take, object, err) < 0)
+	if ((flags & POLICY_LAZY_KEYS) && lazy_init(p, json, len, take, src, object, err) < 0)
 		goto out;
 	p->version = json_integer_value(v);
 	/* A bundle's signed end of life (issue #14 item 3); absent: none. */
@@ -804,7 +845,7 @@ static int parse_text_ix(const char *json, size_t len, char **take, const char *
 		}
 		memcpy(p->audit_log, json_string_value(v), json_string_length(v) + 1);
 	}
-	if (ix.arr_len ? parse_keys_indexed(p, &ix, object, err) < 0
+	if (ix.arr_len ? parse_keys_indexed(p, &ix, src ? src->ids : NULL, object, err) < 0
 		       : parse_keys(json_object_get(root, "keys"), p, flags, object, err) < 0)
 		goto out;
 	if ((!(flags & POLICY_LAZY_KEYS) && keys_distinct(p, object, err) < 0) || keys_index(p, object, err) < 0)
@@ -858,8 +899,8 @@ static int parse_text_ix(const char *json, size_t len, char **take, const char *
 		goto out;
 	if (!(flags & POLICY_LAZY_KEYS))
 		digest_text(json, len, p->digest);
-	else if (pre_digest)
-		memcpy(p->digest, pre_digest, VS_SHA256_HEX_BYTES);
+	else if (src && src->digest)
+		memcpy(p->digest, src->digest, VS_SHA256_HEX_BYTES);
 	*out = p;
 	p = NULL;
 	r = 0;
@@ -942,6 +983,45 @@ static int read_policy_file(const char *path, char **buf, size_t *len, struct st
 	return r;
 }
 
+/* The plain policy at path read through its settled index: the text before and after the keys
+ * array (the array's brackets checked where the index puts them), the entries left in the file.
+ * 1 with *out, or 0 (nothing changed) when there is no such index, or the file changed, or what
+ * was read does not parse: the caller then reads the text whole, for the ordinary answer. */
+static int load_indexed(const char *path, unsigned flags, struct policy **out)
+{
+	struct policy_index pi;
+	struct vs_error e = {0};
+	struct stat st, after;
+	char why[160], digest[VS_SHA256_HEX_BYTES], *rest = NULL;
+	size_t head, tail;
+	int fd, settled = 0, r = 0;
+
+	if (vs_open_input(path, VS_INPUT_REG, NULL, &fd, &st, &e) < 0)
+		return 0;
+	if (!policy_index_open(path, &st, &pi, &settled, why, sizeof(why))) {
+		close(fd);
+		return 0;
+	}
+	head = pi.ix.arr_off;                         /* the text before the array's '[' */
+	tail = pi.size - pi.ix.arr_off - pi.ix.arr_len; /* after its ']' */
+	if (settled)
+		rest = malloc(head + tail + 3);
+	/* prefix and '[', then ']' and suffix: "[]" where the entries were */
+	if (rest && fd_pread_full(fd, rest, head + 1, 0) && rest[head] == '[' &&
+	    fd_pread_full(fd, rest + head + 1, tail + 1, (off_t)(pi.ix.arr_off + pi.ix.arr_len - 1)) &&
+	    rest[head + 1] == ']' && fstat(fd, &after) == 0 && vs_stat_same_version(&st, &after)) {
+		struct lazy_source from = {.ix = &pi.ix, .digest = digest, .ids = pi.ids, .fd = fd, .st = &st};
+
+		hex_encode(pi.digest, 32, digest);
+		rest[head + tail + 2] = '\0';
+		r = parse_text_ix(rest, head + tail + 2, NULL, path, flags, &from, out, &e) == 0;
+	}
+	free(rest);
+	policy_index_free(&pi);
+	close(fd);
+	return r;
+}
+
 int policy_load_state_opts(const char *path, const char *state_path, unsigned flags,
 			   struct policy **out, struct vs_error *err)
 {
@@ -963,6 +1043,12 @@ int policy_load_state_opts(const char *path, const char *state_path, unsigned fl
 		vs_error_prefix(err, "trust state");
 		return -1;
 	}
+	/* A plain policy with a settled index (lib/policyindex.h): only what the index does not
+	 * cover is read now, the entries when used. Anything else reads the text whole. */
+	bundle_root_path(path, rootpath, sizeof(rootpath));
+	if ((flags & POLICY_LAZY_KEYS) && ts.root_version == 0 && access(rootpath, F_OK) != 0 &&
+	    load_indexed(path, flags, &p) == 1)
+		goto check;
 	if (read_policy_file(path, &buf, &len, &st, err) < 0)
 		return -1;
 	/* With a root of trust beside the policy, only a bundle that verifies under it is a
@@ -998,8 +1084,10 @@ int policy_load_state_opts(const char *path, const char *state_path, unsigned fl
 		goto out;
 	} else if ((flags & POLICY_LAZY_KEYS) && st.st_ino &&
 		   policy_index_lookup(path, &st, buf, len, &pre, pre_digest, why, sizeof(why)) == 1) {
+		struct lazy_source from = {.ix = &pre, .digest = pre_digest, .fd = -1};
+
 		/* (an index that leads the text astray fails its parse: read it again, whole) */
-		if (parse_text_ix(buf, len, &buf, path, flags, &pre, pre_digest, &p, err) < 0 &&
+		if (parse_text_ix(buf, len, &buf, path, flags, &from, &p, err) < 0 &&
 		    parse_text(buf, len, &buf, path, flags, &p, err) < 0)
 			goto out;
 	} else if (parse_text(buf, len, &buf, path, flags, &p, err) < 0) {
@@ -1009,6 +1097,7 @@ int policy_load_state_opts(const char *path, const char *state_path, unsigned fl
 				rootpath);
 		goto out;
 	}
+check:
 	if (policy_check_trust(p, path, &ts, state_path, vs_now(), err) < 0)
 		goto out;
 	*out = p;

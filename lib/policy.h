@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "error.h"
 #include "key.h"
@@ -143,7 +144,9 @@ struct policy {
 	size_t key_mask;                   /* slots - 1 (a power of two, at least twice nkeys) */
 	char object[VS_ERR_OBJECT_MAX];    /* the policy's name in errors (its path) */
 	char digest[VS_SHA256_HEX_BYTES]; /* read it with policy_digest (lazily computed) */
-	char *src;                         /* POLICY_LAZY_KEYS: a copy of the policy text */
+	char *src;                         /* POLICY_LAZY_KEYS: a copy of the policy text, or NULL: */
+	int src_fd, src_fd_open;           /* the entries are read from this open policy file, */
+	struct stat src_st;                /* which must still be this version of it */
 	size_t src_len;
 	void *lazy_lock;                   /* POLICY_LAZY_KEYS: a recursive pthread mutex */
 	int64_t expires;                   /* "expires": the bundle's end of life; 0: none */

@@ -29,8 +29,19 @@
  *  48  policy ctime, ns        i64
  *  56  index made at, ns       i64 (CLOCK_REALTIME_COARSE)
  * then per element: offset u64, length u32, id offset within the element u32, id length u32,
- * zero u32.
+ * flags u32 (1: the id is 64 lowercase hex digits, which follow; 0: the 32 bytes are zero),
+ * id 32 bytes.
  */
+
+static int lower_hex64(const char *s, size_t n)
+{
+	if (n != 64)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
 
 static void put64(uint8_t *p, uint64_t v)
 {
@@ -107,6 +118,18 @@ int policy_index_encode(const char *text, size_t len, const struct stat *st, int
 		put32(e + 8, (uint32_t)x->len);
 		put32(e + 12, x->id_len ? (uint32_t)(x->id_off - x->off) : 0);
 		put32(e + 16, (uint32_t)x->id_len);
+		if (x->id_len && lower_hex64(text + x->id_off, x->id_len)) {
+			char h[65];
+
+			memcpy(h, text + x->id_off, 64);
+			h[64] = '\0';
+			put32(e + 20, 1);
+			if (hex_decode(h, e + 24, 32) < 0) { /* cannot happen: checked above */
+				free(b);
+				jsonscan_index_free(&ix);
+				return vs_fail(err, VS_ERR_INTERNAL, NULL, "keyid read two ways");
+			}
+		}
 	}
 	jsonscan_index_free(&ix);
 	*out = b;
@@ -144,18 +167,24 @@ int policy_index_decode(const uint8_t *buf, size_t len, struct policy_index *out
 		return vs_fail(err, VS_ERR_INPUT, NULL, "policy index: the keys array lies outside the text");
 	arr_end = out->ix.arr_off + out->ix.arr_len - 1; /* its ']' */
 	out->ix.elems = calloc(n ? n : 1, sizeof(*out->ix.elems));
-	if (!out->ix.elems)
+	out->ids = calloc(n ? n : 1, sizeof(*out->ids));
+	if (!out->ix.elems || !out->ids) {
+		policy_index_free(out);
 		return vs_fail(err, VS_ERR_INTERNAL, NULL, "out of memory");
+	}
 	out->ix.nelems = n;
 	prev_end = out->ix.arr_off + 1;
 	for (size_t i = 0; i < n; i++, e += POLICY_INDEX_ELEM_BYTES) {
 		struct jsonscan_elem *x = &out->ix.elems[i];
 		uint64_t off = get64(e);
-		uint32_t elen = get32(e + 8), id_rel = get32(e + 12), id_len = get32(e + 16);
+		uint32_t elen = get32(e + 8), id_rel = get32(e + 12), id_len = get32(e + 16), fl = get32(e + 20);
+		static const uint8_t zero[32];
 
-		/* inside the array, after the previous element, in order; the id inside its element */
-		if (get32(e + 20) || off < prev_end || elen == 0 || elen > arr_end - off || off >= arr_end ||
-		    (id_len && (id_rel == 0 || id_len > elen || id_rel > elen - id_len))) {
+		/* inside the array, after the previous element, in order; the id inside its element;
+		 * a plain id 64 characters long, no bytes where there is none */
+		if (fl > 1 || off < prev_end || elen == 0 || off >= arr_end || elen > arr_end - off ||
+		    (id_len && (id_rel == 0 || id_len > elen || id_rel > elen - id_len)) ||
+		    (fl && id_len != 64) || (!fl && memcmp(e + 24, zero, 32))) {
 			policy_index_free(out);
 			return vs_fail(err, VS_ERR_INPUT, NULL, "policy index: entry %zu lies outside its place", i);
 		}
@@ -163,6 +192,8 @@ int policy_index_decode(const uint8_t *buf, size_t len, struct policy_index *out
 		x->len = elen;
 		x->id_off = id_len ? off + id_rel : 0;
 		x->id_len = id_len;
+		out->ids[i].plain = (int)fl;
+		memcpy(out->ids[i].bin, e + 24, 32);
 		prev_end = off + elen;
 	}
 	return 0;
@@ -170,8 +201,11 @@ int policy_index_decode(const uint8_t *buf, size_t len, struct policy_index *out
 
 void policy_index_free(struct policy_index *pi)
 {
-	if (pi)
-		jsonscan_index_free(&pi->ix);
+	if (!pi)
+		return;
+	jsonscan_index_free(&pi->ix);
+	free(pi->ids);
+	pi->ids = NULL;
 }
 
 static void index_path(const char *path, char *out, size_t outlen)
@@ -179,20 +213,18 @@ static void index_path(const char *path, char *out, size_t outlen)
 	snprintf(out, outlen, "%s%s", path, POLICY_INDEX_SUFFIX);
 }
 
-int policy_index_lookup(const char *path, const struct stat *st, const char *text, size_t len,
-			struct jsonscan_index *ix, char digest_hex[static VS_SHA256_HEX_BYTES], char *why,
-			size_t whylen)
+int policy_index_open(const char *path, const struct stat *st, struct policy_index *out, int *settled,
+		      char *why, size_t whylen)
 {
 	char ipath[VS_PATH_TMP_MAX];
-	struct policy_index pi;
 	struct vs_error err = {0};
 	struct stat ist;
 	uint8_t *buf = NULL;
 	size_t blen = 0;
-	int fd, r = 0;
+	int fd, r;
 
-	memset(ix, 0, sizeof(*ix));
-	snprintf(why, whylen, "used");
+	memset(out, 0, sizeof(*out));
+	*settled = 0;
 	index_path(path, ipath, sizeof(ipath));
 	if (vs_open_input(ipath, VS_INPUT_REG | VS_INPUT_NOFOLLOW, NULL, &fd, &ist, &err) < 0) {
 		snprintf(why, whylen, "%s", err.reason);
@@ -208,33 +240,45 @@ int policy_index_lookup(const char *path, const struct stat *st, const char *tex
 	r = fd_read_all(fd, ipath, POLICY_INDEX_HEADER_BYTES + VS_MAX_POLICY_KEYS * POLICY_INDEX_ELEM_BYTES,
 			(char **)&buf, &blen, &err);
 	close(fd);
-	if (r < 0 || policy_index_decode(buf, blen, &pi, &err) < 0) {
+	if (r < 0 || policy_index_decode(buf, blen, out, &err) < 0) {
 		free(buf);
 		snprintf(why, whylen, "%s", err.reason);
 		return 0;
 	}
 	free(buf);
-	r = 0;
-	if (pi.dev != (uint64_t)st->st_dev || pi.ino != (uint64_t)st->st_ino || pi.size != (uint64_t)st->st_size ||
-	    pi.size != len || pi.mtime_ns != vs_timespec_ns(&st->st_mtim) || pi.ctime_ns != vs_timespec_ns(&st->st_ctim)) {
+	if (out->dev != (uint64_t)st->st_dev || out->ino != (uint64_t)st->st_ino ||
+	    out->size != (uint64_t)st->st_size || out->mtime_ns != vs_timespec_ns(&st->st_mtim) ||
+	    out->ctime_ns != vs_timespec_ns(&st->st_ctim)) {
+		policy_index_free(out);
 		snprintf(why, whylen, "made for another version of the policy file");
-	} else if (text[pi.ix.arr_off] != '[' || text[pi.ix.arr_off + pi.ix.arr_len - 1] != ']') {
-		snprintf(why, whylen, "the keys array is not where it says");
-	} else {
-		uint8_t md[32];
+		return 0;
+	}
+	*settled = policy_index_settled(out->ctime_ns, out->created_ns);
+	snprintf(why, whylen, *settled ? "used" : "used (racy: SHA-256 checked)");
+	return 1;
+}
 
+int policy_index_lookup(const char *path, const struct stat *st, const char *text, size_t len,
+			struct jsonscan_index *ix, char digest_hex[static VS_SHA256_HEX_BYTES], char *why,
+			size_t whylen)
+{
+	struct policy_index pi;
+	uint8_t md[32];
+	int settled, r = 0;
+
+	memset(ix, 0, sizeof(*ix));
+	if (!policy_index_open(path, st, &pi, &settled, why, whylen))
+		return 0;
+	if (pi.size != len || text[pi.ix.arr_off] != '[' || text[pi.ix.arr_off + pi.ix.arr_len - 1] != ']') {
+		snprintf(why, whylen, "the keys array is not where it says");
+	} else if (!settled && (EVP_Digest(text, len, md, NULL, EVP_sha256(), NULL), memcmp(md, pi.digest, 32))) {
 		/* racy: the policy could have changed since within its ctime's tick; the text decides */
-		if (!policy_index_settled(pi.ctime_ns, pi.created_ns))
-			EVP_Digest(text, len, md, NULL, EVP_sha256(), NULL);
-		if (!policy_index_settled(pi.ctime_ns, pi.created_ns) && memcmp(md, pi.digest, 32)) {
-			snprintf(why, whylen, "racy, and the text's SHA-256 differs");
-		} else {
-			hex_encode(pi.digest, 32, digest_hex);
-			*ix = pi.ix;
-			memset(&pi.ix, 0, sizeof(pi.ix));
-			snprintf(why, whylen, policy_index_settled(pi.ctime_ns, pi.created_ns) ? "used" : "used (racy: SHA-256 checked)");
-			r = 1;
-		}
+		snprintf(why, whylen, "racy, and the text's SHA-256 differs");
+	} else {
+		hex_encode(pi.digest, 32, digest_hex);
+		*ix = pi.ix;
+		memset(&pi.ix, 0, sizeof(pi.ix));
+		r = 1;
 	}
 	policy_index_free(&pi);
 	return r;

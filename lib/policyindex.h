@@ -26,7 +26,14 @@
 #define POLICY_INDEX_SUFFIX ".index"
 #define POLICY_INDEX_MAGIC "VSPOLIX1"
 #define POLICY_INDEX_HEADER_BYTES 128u
-#define POLICY_INDEX_ELEM_BYTES 24u
+#define POLICY_INDEX_ELEM_BYTES 56u
+
+/* An element's id as the index keeps it: when plain, its "id" is 64 lowercase hex digits,
+ * these bytes (the reader need not read the element's text to know it). */
+struct policy_index_id {
+	uint8_t bin[32];
+	int plain;
+};
 
 /* What an index holds, decoded (policy_index_decode). */
 struct policy_index {
@@ -34,6 +41,7 @@ struct policy_index {
 	int64_t mtime_ns, ctime_ns, created_ns;
 	uint8_t digest[32];
 	struct jsonscan_index ix; /* the keys array and its elements, as jsonscan_index found them */
+	struct policy_index_id *ids; /* one per element */
 };
 
 /* The index file's bytes for a policy text read from a file with status st (the policy must
@@ -46,6 +54,13 @@ int policy_index_encode(const char *text, size_t len, const struct stat *st, int
  * order, not overlapping). 0 with *out filled (free with policy_index_free); -1: malformed. */
 int policy_index_decode(const uint8_t *buf, size_t len, struct policy_index *out, struct vs_error *err);
 void policy_index_free(struct policy_index *pi);
+
+/* The index of the policy file at path whose status is st (from the open fd the caller will
+ * read), checked against it (identity, owner, write access) but not against any text: 1 with
+ * *out filled (free with policy_index_free) and *settled (policy_index_settled), 0 when there is
+ * none or it is not this file's (why says which). */
+int policy_index_open(const char *path, const struct stat *st, struct policy_index *out, int *settled,
+		      char *why, size_t whylen);
 
 /* The index of the policy at path, which was read as text (len bytes) from a file whose status
  * was st before and after the read: 1 with *ix (the caller frees it) and the digest (hex) when

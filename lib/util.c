@@ -190,6 +190,24 @@ int vs_check_input(const char *path, unsigned allowed, const char *name, struct 
 	return 0;
 }
 
+int fd_pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t r = pread(fd, p, len, off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return 0;
+		p += r;
+		off += r;
+		len -= (size_t)r;
+	}
+	return 1;
+}
+
 int64_t vs_timespec_ns(const struct timespec *t)
 {
 	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;

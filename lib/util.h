@@ -57,6 +57,10 @@ void vs_prefault(void *p, size_t len);
 
 int fd_read_all(int fd, const char *name, size_t max, char **out, size_t *len, struct vs_error *err);
 
+/* pread of exactly len bytes at off (EINTR and short reads retried): 1, or 0 when the file ends
+ * first or a read fails. */
+int fd_pread_full(int fd, void *buf, size_t len, off_t off);
+
 /* Writes data to path atomically: an unnamed O_TMPFILE in the same directory (else a named temp
  * file, O_CREAT|O_EXCL|O_NOFOLLOW) with the given mode, fsync, then rename (replace != 0) or link+unlink (replace == 0: an existing path is
  * never overwritten), then fsync of the directory. A crash leaves the old state or the new one. */

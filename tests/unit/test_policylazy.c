@@ -559,13 +559,25 @@ static void test_index_file(void)
 	CU_ASSERT_EQUAL(d, DECISION_ALLOW);
 	policy_free(p);
 	p = NULL;
-	/* the policy rewritten in place, same size: a new ctime, the index names the old file (a
-	 * tick later: the index above claims to be settled without having waited) */
+	/* read through the index, the entries left in the file: one not used yet, then the file
+	 * rewritten in place (same size; a tick later: the index above claims to be settled
+	 * without having waited), then that entry used: it is read from a file no longer the one
+	 * the policy was read from, and refused */
+	CU_ASSERT_EQUAL_FATAL(policy_load_state_opts(path, state, POLICY_LAZY_KEYS, &p, &err), 0);
 	nanosleep(&(struct timespec){0, 20000000}, NULL);
 	fd = open(path, O_WRONLY);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(pwrite(fd, "2", 1, (off_t)(strstr(j, "\"version\":1") - j) + 10), 1);
 	close(fd);
+	{
+		const struct policy_key *k = policy_find_key(p, key_id(kec));
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+		CU_ASSERT_PTR_NULL(policy_key_material(p, k, &err));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "changed since it was read"));
+	}
+	policy_free(p);
+	p = NULL;
 	CU_ASSERT_EQUAL(lookup(path, why, sizeof(why)), 0);
 	CU_ASSERT_STRING_EQUAL(why, "made for another version of the policy file");
 	CU_ASSERT_EQUAL_FATAL(policy_load_state_opts(path, state, POLICY_LAZY_KEYS, &p, &err), 0);
