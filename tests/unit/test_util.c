@@ -54,6 +54,22 @@ static void test_hex(void)
 	CU_ASSERT_STRING_EQUAL(s, "00ff7a");
 	CU_ASSERT_EQUAL(hex_decode("00ff7", b, 3), -1);
 	CU_ASSERT_EQUAL(hex_decode("00fg7a", b, 3), -1);
+	/* every byte value, at every place against the sixteen-byte blocks, as snprintf writes it */
+	{
+		uint8_t in[300];
+		char out[601], want[601];
+
+		for (size_t i = 0; i < sizeof(in); i++)
+			in[i] = (uint8_t)(i * 7 + 3);
+		for (size_t off = 0; off < 20; off++)
+			for (size_t n = 0; n + off <= 280; n += 37) {
+				hex_encode(in + off, n, out);
+				for (size_t i = 0; i < n; i++)
+					snprintf(want + 2 * i, 3, "%02x", in[off + i]);
+				want[2 * n] = '\0';
+				CU_ASSERT_STRING_EQUAL(out, want);
+			}
+	}
 }
 
 /* RFC 3339 strictly (issue #14 item 8): every row must parse to its value, or be refused. */
