@@ -7,7 +7,7 @@
 #
 # Knobs (environment): BENCH_HOOK_GIB (template size, default 2), BENCH_HOOK_COLD (cold runs,
 # default 5), BENCH_HOOK_CACHED (cached runs, default 40), BENCH_HOOK_STARTS (virsh starts per
-# configuration, default 7).
+# configuration, default 11).
 set -euo pipefail
 top=${VMSEAL_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${BIN:-$top/build/bin}
@@ -16,7 +16,7 @@ RESULT=${RESULT:-/dev/stdout}
 GIB=${BENCH_HOOK_GIB:-2}
 COLD=${BENCH_HOOK_COLD:-5}
 CACHED=${BENCH_HOOK_CACHED:-40}
-STARTS=${BENCH_HOOK_STARTS:-7}
+STARTS=${BENCH_HOOK_STARTS:-11}
 PY=/usr/bin/python3
 HOOK=$BIN/vmseal-hook
 export PATH="$BIN:$PATH"
@@ -226,11 +226,18 @@ else
 		virsh_times 2 > /dev/null # warms libvirtd, QEMU's files and the allow-cache
 		: > "$work/plain.ms"
 		: > "$work/hooked.ms"
+		: > "$work/trivial.ms"
+		# A hook that only reads its input and exits 0, in the same place: what libvirt's
+		# running of any hook costs (3 fork/exec and waits per start), apart from vmseal's work.
+		printf '#!/bin/sh\nexec cat > /dev/null\n' > "$work/trivial-hook"
+		chmod 0755 "$work/trivial-hook"
 		echo "hook bench: virsh create, with and without the hook, interleaved"
 		for i in $(seq "$STARTS"); do
 			mv /etc/libvirt/hooks/qemu.d/vmseal "$work/hook.off"
 			ev0=$(wc -l < "$work/audit.jsonl")
 			virsh_times 1 >> "$work/plain.ms"
+			cp "$work/trivial-hook" /etc/libvirt/hooks/qemu.d/vmseal
+			virsh_times 1 >> "$work/trivial.ms"
 			[ "$(wc -l < "$work/audit.jsonl")" = "$ev0" ] || {
 				echo "hook bench: libvirt ran the removed hook" >&2; exit 1; }
 			mv "$work/hook.off" /etc/libvirt/hooks/qemu.d/vmseal
@@ -240,9 +247,12 @@ else
 		done
 		read -r plain_med plain_max < <(stats < "$work/plain.ms")
 		read -r hook_med hook_max < <(stats < "$work/hooked.ms")
+		read -r trivial_med trivial_max < <(stats < "$work/trivial.ms")
 		lv_cleanup
 		[ -n "$plain_med" ] && [ -n "$hook_med" ] || { echo "hook bench: a virsh run failed" >&2; exit 1; }
 		overhead=$(awk -v a="$plain_med" -v b="$hook_med" 'BEGIN {printf "%+.1f", (b - a) * 100 / a}')
+		trivial_overhead=$(awk -v a="$plain_med" -v b="$trivial_med" 'BEGIN {printf "%+.1f", (b - a) * 100 / a}')
+		own_overhead=$(awk -v a="$plain_med" -v b="$hook_med" -v t="$trivial_med" 'BEGIN {printf "%+.1f", (b - t) * 100 / a}')
 	fi
 fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -270,6 +280,7 @@ verdict() { awk -v v="$1" -v l="$2" 'BEGIN {print (v + 0 <= l + 0) ? "**PASS**" 
 	fi
 	if [ -z "$virsh_note" ]; then
 		echo "| \`virsh create\` 4-disk domain, no hook | $plain_med | $plain_max | | $STARTS | |"
+		echo "| \`virsh create\` 4-disk domain, a hook that only reads its input (\`exec cat\`) in its place | $trivial_med | $trivial_max | | $STARTS | |"
 		echo "| \`virsh create\` 4-disk domain, hook installed, cached | $hook_med | $hook_max | | $STARTS | ≤ +5% |"
 	fi
 	echo
@@ -281,6 +292,6 @@ verdict() { awk -v v="$1" -v l="$2" 'BEGIN {print (v + 0 <= l + 0) ? "**PASS**" 
 	echo
 	[ -n "$virsh_note" ] && echo "virsh create: $virsh_note." && echo
 	[ -n "$static_note" ] && echo "Static experiment: $static_note." && echo
-	[ -z "$virsh_note" ] && echo "Hook overhead on \`virsh create\` (medians): **$overhead %** (same libvirtd, the hook file removed and restored between starts, $STARTS starts each, interleaved; libvirt runs the hook 3 times per start: prepare and start begin are judged, started begin checks what QEMU holds)." && echo
+	[ -z "$virsh_note" ] && echo "Hook overhead on \`virsh create\` (medians): **$overhead %** (same libvirtd, the hook file removed, replaced by the trivial hook and restored between starts, $STARTS starts each, interleaved; libvirt runs the hook 3 times per start: prepare and start begin are judged, started begin checks what QEMU holds). Of it, libvirt's running of a hook that does nothing costs $trivial_overhead %; vmseal's own work $own_overhead %." && echo
 	echo "Command: \`bench/run.sh hook\`. Wall time around each process as a parent sees it (fork/exec included; Python \`subprocess\`, bash \`\$EPOCHREALTIME\` for virsh), CPU time from \`getrusage(RUSAGE_CHILDREN)\`, timed commands at nice $NICE, audit log and cache on the same file system (fsync included). QEMU under $([ -r /dev/kvm ] && echo KVM || echo TCG). Machine $idle_start% idle when the hook runs began (waits up to 120 s for 90%); load average before $load_before, after $load_after."
 } > "$RESULT"
