@@ -1557,3 +1557,70 @@ int policy_file_is_system(const char *path)
 		*slash = '\0';
 	return stat(dir, &st) == 0 && root_only_writable(&st);
 }
+
+/* ---- the policy index's writer (the format and its reader: lib/policyindex.c) ---- */
+
+static int64_t coarse_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &t);
+	return vs_timespec_ns(&t);
+}
+
+int policy_write_index(const char *path, struct vs_error *err)
+{
+	char ipath[VS_PATH_TMP_MAX];
+	struct stat st0, st1;
+	struct policy *p = NULL;
+	uint8_t *out = NULL;
+	char *text = NULL;
+	size_t len = 0, olen = 0;
+	int fd, r = -1;
+
+	if (vs_open_input(path, VS_INPUT_REG, "policy", &fd, &st0, err) < 0)
+		return -1;
+	r = fd_read_all(fd, path, VS_MAX_POLICY_BYTES, &text, &len, err);
+	if (r == 0 && fstat(fd, &st1) < 0)
+		r = vs_fail(err, VS_ERR_IO, path, "cannot stat: %s", strerror(errno));
+	close(fd);
+	if (r < 0)
+		goto out;
+	r = -1;
+	if (!vs_stat_same_version(&st0, &st1)) {
+		vs_fail(err, VS_ERR_IO, path, "the policy changed while it was read: try again");
+		goto out;
+	}
+	if (st1.st_uid != geteuid()) {
+		vs_fail(err, VS_ERR_INPUT, path,
+			"owned by uid %u: its index must have the same owner (run this as that user)",
+			(unsigned)st1.st_uid);
+		goto out;
+	}
+	if (policy_parse(text, len, path, &p, err) < 0)
+		goto out;
+	/* made once no later change can carry the policy's ctime (at most 2 s from its change) */
+	while (!policy_index_settled(vs_timespec_ns(&st1.st_ctim), coarse_now_ns())) {
+		struct timespec d = {0, 2000000};
+
+		nanosleep(&d, NULL);
+	}
+	if (policy_index_encode(text, len, &st1, coarse_now_ns(), &out, &olen, err) < 0) {
+		vs_error_prefix(err, "%s", path);
+		goto out;
+	}
+	snprintf(ipath, sizeof(ipath), "%s%s", path, POLICY_INDEX_SUFFIX);
+	if (file_write_atomic(ipath, out, olen, st1.st_mode & 0644, 1, err) < 0)
+		goto out;
+	/* the policy replaced meanwhile: the index names the old one (and is ignored); say so */
+	if (stat(path, &st0) < 0 || !vs_stat_same_version(&st0, &st1)) {
+		vs_fail(err, VS_ERR_IO, path, "the policy changed while it was indexed: run this again");
+		goto out;
+	}
+	r = 0;
+out:
+	policy_free(p);
+	free(text);
+	free(out);
+	return r;
+}

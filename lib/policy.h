@@ -209,6 +209,12 @@ const char *policy_digest(const struct policy *p);
 int policy_parse_opts(const char *json, size_t len, const char *object, unsigned flags,
 		      struct policy **out, struct vs_error *err);
 
+/* Writes path's index, path.index (vmseal-policy index; lib/policyindex.h), owned by the
+ * caller, who must own the policy: the policy is read, must parse as a plain policy, and must
+ * not change meanwhile; the index is written once no later change could carry the policy's
+ * ctime (a wait of one time stamp tick, at most 2 s after the policy's last change). */
+int policy_write_index(const char *path, struct vs_error *err);
+
 /* policy_load_state with flags (POLICY_LAZY_KEYS or 0): the hook and vmseal-verify. */
 int policy_load_state_opts(const char *path, const char *state_path, unsigned flags,
 			   struct policy **out, struct vs_error *err);

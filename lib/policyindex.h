@@ -4,7 +4,7 @@
  * (where its key entries lie, its SHA-256), kept in POLICY.index beside it, so that the hook and
  * vmseal-verify do not read and hash every byte of a policy of thousands of keys on every call.
  *
- * It is written by `vmseal-policy index` (policy_index_write) and trusted only as far as the
+ * It is written by `vmseal-policy index` (policy_write_index, lib/policy.h) and trusted only as far as the
  * policy file itself: the same owner, no more writable than the policy, and naming the policy
  * file it was made from by identity (device, inode, size, mtime and ctime to the nanosecond).
  * A change to the policy gives it a new ctime, which no user can set back; an index written
@@ -69,12 +69,6 @@ int policy_index_open(const char *path, const struct stat *st, struct policy_ind
 int policy_index_lookup(const char *path, const struct stat *st, const char *text, size_t len,
 			struct jsonscan_index *ix, char digest_hex[static VS_SHA256_HEX_BYTES], char *why,
 			size_t whylen);
-
-/* Writes path's index (vmseal-policy index), owned by the caller, who must own the policy: the
- * policy is read, must parse as a plain policy, and must not change meanwhile; the index is
- * written once no later change could carry the policy's ctime (a wait of one time stamp tick,
- * at most 2 s after the policy's last change). */
-int policy_index_write(const char *path, struct vs_error *err);
 
 /* Whether an index made at created_ns for a file of ctime ctime_ns is trusted by identity alone:
  * a later change of the file gets a later ctime. */

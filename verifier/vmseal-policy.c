@@ -589,7 +589,7 @@ static int cmd_index(int argc, char **argv)
 	if (access(rootpath, F_OK) == 0) {
 		vs_fail(&err, VS_ERR_INPUT, dest,
 			"%s is beside it: a signed bundle is verified on every read and never indexed", rootpath);
-	} else if (policy_index_write(dest, &err) == 0) {
+	} else if (policy_write_index(dest, &err) == 0) {
 		printf("indexed %s as %s%s\n", dest, dest, POLICY_INDEX_SUFFIX);
 		return 0;
 	}

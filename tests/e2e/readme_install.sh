@@ -113,9 +113,11 @@ grep -q '"domains":\[' run.out && pass "step 6: signed GET /v1/domains answered 
 grep -q '"file":"debian-12.qcow2","template":"debian-12","version":1,"decision":"allow"' run.out \
 	&& pass "step 6: the gateway lists the template as allowed" || fail "templates: $(grep templates run.out | head -c 300)"
 grep -qE '^ok [0-9]+ entries' run.out && pass "step 6: the gateway's audit chain verifies" || fail "audit verify"
+grep -q '^indexed /etc/vmseal/policy.json as /etc/vmseal/policy.json.index' run.out \
+	&& pass "step 7: the plain policy indexed" || fail "policy index: $(grep -i index run.out | head -3)"
 grep -q '^installed policy-v2.bundle as /etc/vmseal/policy.json: policy version 2 (was 1)' run.out \
-	&& pass "step 7: the signed bundle replaced the plain policy" || fail "bundle install: $(grep installed run.out)"
-grep -q 'policy reloaded' gw.log 2>/dev/null && pass "step 7: the gateway reloaded the signed policy" || fail "no reload in gw.log"
+	&& pass "step 8: the signed bundle replaced the plain policy" || fail "bundle install: $(grep installed run.out)"
+grep -q 'policy reloaded' gw.log 2>/dev/null && pass "step 8: the gateway reloaded the signed policy" || fail "no reload in gw.log"
 
 # The section would fail if the package were broken: after it, a tampered template is refused.
 if [ $rc = 0 ]; then

@@ -466,7 +466,7 @@ static void test_error_lines(void)
 	free(pe);
 }
 
-/* Writes path's index as policy_index_write would, made at created_ns (a test sets it settled or
+/* Writes path's index as policy_write_index would, made at created_ns (a test sets it settled or
  * racy instead of waiting), optionally with bytes changed first (fix: called on the encoding). */
 static void index_as(const char *path, int64_t created_ns, void (*fix)(uint8_t *, size_t))
 {
@@ -623,7 +623,7 @@ static void test_index_file(void)
 	free(pc);
 }
 
-/* policy_index_write: the index made for the file as it is, settled (it waited). */
+/* policy_write_index: the index made for the file as it is, settled (it waited). */
 static void test_index_write(void)
 {
 	char *pe = key_public_pem(ked), why[160];
@@ -633,12 +633,12 @@ static void test_index_write(void)
 	struct vs_error err = {0};
 
 	CU_ASSERT_EQUAL_FATAL(file_write_atomic(path, j, strlen(j), 0644, 1, &err), 0);
-	CU_ASSERT_EQUAL(policy_index_write(path, &err), 0);
+	CU_ASSERT_EQUAL(policy_write_index(path, &err), 0);
 	CU_ASSERT_EQUAL(lookup(path, why, sizeof(why)), 1);
 	CU_ASSERT_STRING_EQUAL(why, "used");
 	/* not a policy: refused, nothing written */
 	CU_ASSERT_EQUAL_FATAL(file_write_atomic(test_path("not-policy.json"), "{\"x\":1}", 7, 0644, 1, &err), 0);
-	CU_ASSERT_EQUAL(policy_index_write(test_path("not-policy.json"), &err), -1);
+	CU_ASSERT_EQUAL(policy_write_index(test_path("not-policy.json"), &err), -1);
 	CU_ASSERT_EQUAL(access(test_path("not-policy.json.index"), F_OK), -1);
 	free(j);
 	free(pe);
