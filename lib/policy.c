@@ -3,6 +3,7 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <fnmatch.h>
 #include <pthread.h>
@@ -697,7 +698,7 @@ static int lazy_init(struct policy *p, const char *json, size_t len, char **take
 	pthread_mutexattr_t a;
 
 	if (from && from->fd >= 0) { /* the text stays in the file */
-		p->src_fd = dup(from->fd);
+		p->src_fd = fcntl(from->fd, F_DUPFD_CLOEXEC, 0);
 		if (p->src_fd < 0)
 			return vs_fail(err, VS_ERR_IO, object, "cannot keep the policy open: %s", strerror(errno));
 		p->src_fd_open = 1;
@@ -1002,6 +1003,7 @@ static int load_indexed(const char *path, unsigned flags, struct policy **out)
 		close(fd);
 		return 0;
 	}
+	settled = settled && policy_index_fs_keeps_ctime(fd);
 	head = pi.ix.arr_off;                         /* the text before the array's '[' */
 	tail = pi.size - pi.ix.arr_off - pi.ix.arr_len; /* after its ']' */
 	if (settled)
@@ -1560,14 +1562,6 @@ int policy_file_is_system(const char *path)
 
 /* ---- the policy index's writer (the format and its reader: lib/policyindex.c) ---- */
 
-static int64_t coarse_now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME_COARSE, &t);
-	return vs_timespec_ns(&t);
-}
-
 int policy_write_index(const char *path, struct vs_error *err)
 {
 	char ipath[VS_PATH_TMP_MAX];
@@ -1576,10 +1570,22 @@ int policy_write_index(const char *path, struct vs_error *err)
 	uint8_t *out = NULL;
 	char *text = NULL;
 	size_t len = 0, olen = 0;
+	int64_t ctime_ns, start_ns;
 	int fd, r = -1;
 
 	if (vs_open_input(path, VS_INPUT_REG, "policy", &fd, &st0, err) < 0)
 		return -1;
+	/* First past the tick of the policy's last change, then read: a change after the start of
+	 * the read gets a later ctime than the one recorded, a change before it is in the text. */
+	ctime_ns = vs_timespec_ns(&st0.st_ctim);
+	if (ctime_ns > policy_index_now_ns() + 1000000000) {
+		close(fd);
+		return vs_fail(err, VS_ERR_INPUT, path,
+			       "its ctime is ahead of this clock (a clock stepped back, or another host's): not indexed");
+	}
+	while (!policy_index_settled(ctime_ns, policy_index_now_ns()))
+		nanosleep(&(struct timespec){0, 2000000}, NULL);
+	start_ns = policy_index_now_ns();
 	r = fd_read_all(fd, path, VS_MAX_POLICY_BYTES, &text, &len, err);
 	if (r == 0 && fstat(fd, &st1) < 0)
 		r = vs_fail(err, VS_ERR_IO, path, "cannot stat: %s", strerror(errno));
@@ -1599,13 +1605,7 @@ int policy_write_index(const char *path, struct vs_error *err)
 	}
 	if (policy_parse(text, len, path, &p, err) < 0)
 		goto out;
-	/* made once no later change can carry the policy's ctime (at most 2 s from its change) */
-	while (!policy_index_settled(vs_timespec_ns(&st1.st_ctim), coarse_now_ns())) {
-		struct timespec d = {0, 2000000};
-
-		nanosleep(&d, NULL);
-	}
-	if (policy_index_encode(text, len, &st1, coarse_now_ns(), &out, &olen, err) < 0) {
+	if (policy_index_encode(text, len, &st1, start_ns, &out, &olen, err) < 0) {
 		vs_error_prefix(err, "%s", path);
 		goto out;
 	}

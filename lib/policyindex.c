@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/statfs.h>
+#include <sys/xattr.h>
 
 #include <openssl/evp.h>
 
@@ -75,9 +77,38 @@ int policy_index_settled(int64_t ctime_ns, int64_t created_ns)
 	/* A ctime in whole milliseconds may come from a file system that keeps seconds (or two):
 	 * wait out the coarsest. Otherwise the time stamps are the kernel's coarse clock, the one
 	 * created_ns was read from: a later change gets at least created_ns (one tick kept spare). */
-	int64_t margin = ctime_ns % 1000000 == 0 ? 2000000000 : 10000000;
+	int64_t margin = ctime_ns % 1000000 == 0 ? 2000000000 : 10000000, d;
 
-	return created_ns - ctime_ns >= margin;
+	return !__builtin_sub_overflow(created_ns, ctime_ns, &d) && d >= margin;
+}
+
+int64_t policy_index_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &t);
+	return vs_timespec_ns(&t);
+}
+
+/* File systems whose ctime the kernel keeps from its own clock (the one policy_index_now_ns
+ * reads): ext2/3/4, XFS, Btrfs, tmpfs. Elsewhere (NFS, SMB, FUSE, overlays...) a time stamp
+ * may come from another clock or from the owner's tools: an index is trusted only with the
+ * text's SHA-256 checked. */
+int policy_index_fs_keeps_ctime(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return 0;
+	switch ((unsigned long)sf.f_type) {
+	case 0xEF53UL:     /* EXT2/3/4_SUPER_MAGIC */
+	case 0x58465342UL: /* XFS_SUPER_MAGIC */
+	case 0x9123683EUL: /* BTRFS_SUPER_MAGIC */
+	case 0x01021994UL: /* TMPFS_MAGIC */
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 int policy_index_encode(const char *text, size_t len, const struct stat *st, int64_t created_ns,
@@ -229,11 +260,13 @@ int policy_index_open(const char *path, const struct stat *st, struct policy_ind
 		snprintf(why, whylen, "%s", err.reason);
 		return 0;
 	}
-	/* as trusted as the policy: its owner's, and writable by nobody the policy is not */
-	if (ist.st_uid != st->st_uid || (ist.st_mode & 022 & ~st->st_mode)) {
+	/* the policy owner's alone: owned by the same user, writable by nobody else (no group or
+	 * other write bit, no access ACL that could grant one) */
+	if (ist.st_uid != st->st_uid || (ist.st_mode & 022) ||
+	    fgetxattr(fd, "system.posix_acl_access", NULL, 0) >= 0 || (errno != ENODATA && errno != ENOTSUP)) {
 		close(fd);
-		snprintf(why, whylen, "not owned like the policy (uid %u, mode %04o)", (unsigned)ist.st_uid,
-			 (unsigned)(ist.st_mode & 07777));
+		snprintf(why, whylen, "not the policy owner's alone (uid %u, mode %04o, or an ACL)",
+			 (unsigned)ist.st_uid, (unsigned)(ist.st_mode & 07777));
 		return 0;
 	}
 	r = fd_read_all(fd, ipath, POLICY_INDEX_HEADER_BYTES + VS_MAX_POLICY_KEYS * POLICY_INDEX_ELEM_BYTES,
@@ -252,7 +285,8 @@ int policy_index_open(const char *path, const struct stat *st, struct policy_ind
 		snprintf(why, whylen, "made for another version of the policy file");
 		return 0;
 	}
-	*settled = policy_index_settled(out->ctime_ns, out->created_ns);
+	/* settled, and not made "later" than now (a clock stepped back since) */
+	*settled = policy_index_settled(out->ctime_ns, out->created_ns) && out->created_ns <= policy_index_now_ns();
 	snprintf(why, whylen, *settled ? "used" : "used (racy: SHA-256 checked)");
 	return 1;
 }

@@ -74,4 +74,11 @@ int policy_index_lookup(const char *path, const struct stat *st, const char *tex
  * a later change of the file gets a later ctime. */
 int policy_index_settled(int64_t ctime_ns, int64_t created_ns);
 
+/* The clock file systems stamp ctime with (CLOCK_REALTIME_COARSE), in ns. */
+int64_t policy_index_now_ns(void);
+
+/* 1 when the file open as fd lies on a file system whose ctime the kernel keeps from that clock
+ * (ext2/3/4, XFS, Btrfs, tmpfs): only there is a settled index trusted without its SHA-256. */
+int policy_index_fs_keeps_ctime(int fd);
+
 #endif

@@ -213,14 +213,19 @@ int fd_pread_full(int fd, void *buf, size_t len, off_t off)
 
 int64_t vs_timespec_ns(const struct timespec *t)
 {
+	/* saturated outside ±292 years of 1970 (a file stamped in 2300 by touch -d) */
+	if (t->tv_sec > INT64_MAX / 1000000000 - 1)
+		return INT64_MAX;
+	if (t->tv_sec < INT64_MIN / 1000000000 + 1)
+		return INT64_MIN;
 	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
 }
 
 int vs_stat_same_version(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       vs_timespec_ns(&a->st_mtim) == vs_timespec_ns(&b->st_mtim) &&
-	       vs_timespec_ns(&a->st_ctim) == vs_timespec_ns(&b->st_ctim);
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 int file_read_all(const char *path, size_t max, char **out, size_t *len, struct vs_error *err)

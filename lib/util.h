@@ -36,7 +36,7 @@ int vs_check_input(const char *path, unsigned allowed, const char *name, struct 
 /* "a regular file", "a FIFO", "a socket", "a character device"... for messages. */
 const char *vs_file_type_name(mode_t mode);
 
-/* t in nanoseconds. */
+/* t in nanoseconds (saturated at INT64_MIN/MAX, some 292 years from 1970). */
 int64_t vs_timespec_ns(const struct timespec *t);
 
 /* 1 when a and b are the same version of the same file: device, inode, size, mtime and ctime

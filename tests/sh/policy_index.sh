@@ -57,6 +57,55 @@ expect_rc "index of the restored policy" 0 vmseal-policy index --policy policy.j
 chmod 0666 policy.json.index
 expect_rc "a world-writable index is ignored: allowed from the text" 0 vmseal-verify --policy policy.json img.raw
 chmod 0644 policy.json.index
+# A forged index: its "keys array" runs on to the ']' closing revoked_digests, so that a reader
+# trusting it would never read that list (the bytes between entries are not read). Written by
+# the policy's owner it is trusted (the owner can write the policy itself); writable by anyone
+# else (group write, or an access ACL granting another user write) it must be ignored.
+digest=$(vmseal-digest img.raw | cut -d' ' -f1)
+{
+	printf '{"version": 1, "enforce": true, "keys": [\n'
+	vmseal-key policy-entry signer.pub --owner pipeline --usage template
+	printf '],\n "revoked_digests": ["%s"],\n "templates": [{"match": "bench", "keys": ["%s"], "threshold": 1, "min_version": 1}]}\n' \
+		"$digest" "$(vmseal-key id signer.pub)"
+} > policy.json
+expect_deny "a revoked digest is refused" "revoked" vmseal-verify --policy policy.json img.raw
+forge() { # extends the index's keys array over revoked_digests
+	vmseal-policy index --policy policy.json >/dev/null &&
+	"$PY" - policy.json <<'PY'
+import struct, sys
+pol = open(sys.argv[1], 'rb').read()
+ix = bytearray(open(sys.argv[1] + '.index', 'rb').read())
+arr_off, arr_len = struct.unpack_from('<QQ', ix, 64)
+end = pol.index(b']', pol.index(b'"revoked_digests"'))
+struct.pack_into('<Q', ix, 72, end - arr_off + 1)
+open(sys.argv[1] + '.index', 'wb').write(ix)
+PY
+}
+forge
+expect_rc "the owner's forged index is the owner's word (it could write the policy itself): allowed" 0 \
+	vmseal-verify --policy policy.json img.raw
+forge && chmod 0664 policy.json.index
+expect_deny "the forged index writable by its group: ignored, the revoked digest refused" "revoked" \
+	vmseal-verify --policy policy.json img.raw
+chmod 0664 policy.json && forge && chmod 0664 policy.json.index
+expect_deny "the same with the policy group-writable too: ignored, refused" "revoked" \
+	vmseal-verify --policy policy.json img.raw
+chmod 0644 policy.json
+forge
+# an access ACL granting uid 65534 write (what setfacl -m u:65534:rw writes), where kept
+if "$PY" - policy.json.index <<'PY' 2>/dev/null; then
+import os, struct, sys
+ent = lambda tag, perm, uid=0xffffffff: struct.pack("<HHI", tag, perm, uid)
+acl = struct.pack("<I", 2) + ent(0x01, 6) + ent(0x02, 6, 65534) + ent(0x04, 4) + ent(0x10, 6) + ent(0x20, 4)
+os.setxattr(sys.argv[1], "system.posix_acl_access", acl)
+PY
+	expect_deny "the forged index with an ACL letting another user write it: ignored, refused" "revoked" \
+		vmseal-verify --policy policy.json img.raw
+else
+	skip "no POSIX ACLs on this file system"
+fi
+rm -f policy.json.index
+write_policy 1
 if [ "$(id -u)" = 0 ]; then
 	cp policy.json other.json
 	chown 65534 other.json
