@@ -321,7 +321,9 @@ static int layer_eval(struct diskcheck *c, struct layer *l, struct disk_result *
 		evalcache_key(&l->st, &a.st, policy_digest(c->policy), key);
 		if (evalcache_lookup(c->cache_dir, c->secret, key, c->now, &ce) == 1) {
 			l->rule = policy_match_template(c->policy, ce.template_name);
-			if (l->rule) {
+			/* (the key names this policy; its rule's version floor is checked again all
+			 * the same, in case a key ever named another) */
+			if (l->rule && ce.template_version >= l->rule->min_version) {
 				l->decision = DECISION_ALLOW;
 				l->cached = 1;
 				memcpy(l->template_name, ce.template_name, sizeof(l->template_name));

@@ -294,6 +294,24 @@ static void test_cache_never_allows_a_changed_file(void)
 	CU_ASSERT_EQUAL(judge(p, img, 0, cache, secret, &r), 0);
 	CU_ASSERT_EQUAL(r.cached, 0);
 	CU_ASSERT_EQUAL(r.evaluated, 1);
+	/* an entry found under a key naming another policy (as a stale policy digest would name
+	 * it): the rule's min_version is checked again, and the image judged afresh */
+	secret[0] ^= 1;
+	CU_ASSERT_EQUAL(judge(p, img, 0, cache, secret, &r), 0); /* stored again under this secret */
+	CU_ASSERT_EQUAL(judge(p, img, 0, cache, secret, &r), 0);
+	CU_ASSERT_EQUAL(r.cached, 1);
+	{
+		struct policy *q = mkpolicy(1);
+		char digest[sizeof(q->digest)];
+
+		q->templates[0].min_version = 9; /* version 3 is below it */
+		memcpy(digest, policy_digest(p), sizeof(digest));
+		memcpy(q->digest, digest, sizeof(digest)); /* the key of p's entries */
+		rc = judge(q, img, 0, cache, secret, &r);
+		EXPECT_REFUSED(r, rc, DECISION_DENY, "below the policy's min_version");
+		CU_ASSERT_EQUAL(r.cached, 0);
+		policy_free(q);
+	}
 	policy_free(p);
 }
 
