@@ -11,7 +11,8 @@
 # SHA-256 kept beside it), which is how a policy of thousands of keys is meant to be installed;
 # item 5's targets are judged on the indexed copies, the plain ones are reported beside them.
 #
-# Knobs (environment): BENCH_SCALE_KEYS (default "1 100 1000 4096"), BENCH_SCALE_RUNS (hyperfine
+# Knobs (environment): BENCH_SCALE_KEYS (default "1 100 1000 4096"), BENCH_SCALE_ROUNDS (rounds,
+# each timing every command in turn, default 4), BENCH_SCALE_RUNS (hyperfine
 # runs per command, default 40).
 set -euo pipefail
 top=${VMSEAL_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -109,7 +110,27 @@ for n in $VARIANTS; do
 done
 cmds+=(-n "sh -c true" "sh -c true")
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-hyperfine -N --warmup 3 --runs "$RUNS" --style none --export-json times.json "${cmds[@]}" >/dev/null
+# In ROUNDS rounds of RUNS/ROUNDS runs each, every command once per round: a disturbance of the
+# machine lands in every row's runs alike, not in the one command hyperfine was timing.
+ROUNDS=${BENCH_SCALE_ROUNDS:-4}
+for r in $(seq "$ROUNDS"); do
+	hyperfine -N --warmup 2 --runs $(((RUNS + ROUNDS - 1) / ROUNDS)) --style none \
+		--export-json "times-$r.json" "${cmds[@]}" >/dev/null
+done
+"$PY" - "$ROUNDS" > times.json <<'PY'
+import json, statistics, sys
+merged = {}
+for r in range(1, int(sys.argv[1]) + 1):
+    for c in json.load(open(f"times-{r}.json"))["results"]:
+        m = merged.setdefault(c["command"], {"command": c["command"], "times": [], "user": [], "system": []})
+        m["times"] += c["times"]
+        m["user"].append(c["user"])
+        m["system"].append(c["system"])
+for m in merged.values():
+    m["median"] = statistics.median(m["times"])
+    m["user"], m["system"] = statistics.mean(m["user"]), statistics.mean(m["system"])
+json.dump({"results": list(merged.values())}, sys.stdout)
+PY
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 for n in $PLAIN; do echo "$n $(./parse_bench "policy-$n.json" 5)"; done > parse.txt
 
@@ -166,8 +187,9 @@ $PY table.py times.json "$PLAIN" parse.txt > section.md
 	echo
 	echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(openssl version | cut -d' ' -f1-2)." \
 		"A 1 MiB image signed by one Ed25519 key; policies of $SIZES keys (the signer's and other" \
-		"owners' Ed25519 keys; the last row's other owners P-256). hyperfine -N, 3 warm-up + $RUNS" \
-		"runs per command, medians. Load average before $load_before, after $load_after (2 cores" \
+		"owners' Ed25519 keys; the last row's other owners P-256). hyperfine -N in $ROUNDS rounds," \
+		"each timing every command in turn (2 warm-up + $(((RUNS + ROUNDS - 1) / ROUNDS)) runs)," \
+		"medians of all runs. Load average before $load_before, after $load_after (2 cores" \
 		"shared with other work: compare within the run)."
 	echo
 	cat section.md
