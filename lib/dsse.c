@@ -47,15 +47,6 @@ void dsse_free(struct dsse_envelope *env)
 	free(env);
 }
 
-static int is_lower_hex(const char *s, size_t n)
-{
-	if (strlen(s) != n)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return 0;
-	return 1;
-}
 
 int dsse_parse(const char *json, size_t len, const char *object, struct dsse_envelope **out,
 	       struct vs_error *err)
@@ -148,7 +139,8 @@ int dsse_parse(const char *json, size_t len, const char *object, struct dsse_env
 			goto out;
 		}
 		if (kid && json_string_length(kid) > 0) {
-			if (!is_lower_hex(json_string_value(kid), KEY_ID_HEX_LEN)) {
+			if (!(strnlen(json_string_value(kid), KEY_ID_HEX_LEN + 1) == KEY_ID_HEX_LEN &&
+			      vs_is_lower_hex(json_string_value(kid), KEY_ID_HEX_LEN))) {
 				vs_fail(err, VS_ERR_INPUT, object,
 					"signature %zu: keyid \"%.80s\" is not 64 lowercase hex digits", i + 1,
 					json_string_value(kid));

@@ -14,9 +14,6 @@
 #include <unistd.h>
 #include <jansson.h>
 #include <openssl/evp.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "bundle.h"
 #include "dsse.h"
@@ -604,31 +601,6 @@ static int parse_keys(json_t *v, struct policy *p, unsigned flags, const char *o
 }
 
 /* 64 lowercase hex digits at s. */
-static int is_keyid_hex(const char *s)
-{
-#ifdef __SSE2__
-	/* sixteen at a time (one of these per key of a big policy): c - '0' <= 9 or c - 'a' <= 5,
-	 * unsigned (a saturating subtraction is 0 exactly then) */
-	unsigned ok = 0xFFFF;
-
-	for (size_t i = 0; i < KEY_ID_HEX_LEN; i += 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(s + i));
-		__m128i d = _mm_subs_epu8(_mm_sub_epi8(x, _mm_set1_epi8('0')), _mm_set1_epi8(9));
-		__m128i a = _mm_subs_epu8(_mm_sub_epi8(x, _mm_set1_epi8('a')), _mm_set1_epi8(5));
-		__m128i z = _mm_setzero_si128();
-
-		ok &= (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(d, z), _mm_cmpeq_epi8(a, z)));
-	}
-	return ok == 0xFFFF;
-#else
-	unsigned bad = 0;
-
-	for (size_t i = 0; i < KEY_ID_HEX_LEN; i++)
-		bad |= !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'));
-	return !bad;
-#endif
-}
-
 /* Where a lazily read policy's entries come from when not from a scan of its text in memory. */
 struct lazy_source {
 	struct jsonscan_index *ix;         /* the entries' places (taken over) */
@@ -657,7 +629,7 @@ static int parse_keys_indexed(struct policy *p, const struct jsonscan_index *ix,
 		k->deferred = KEY_DEFERRED;
 		if (ids && ids[i].plain)
 			hex_encode(ids[i].bin, 32, k->id);
-		else if (p->src && e->id_len == KEY_ID_HEX_LEN && is_keyid_hex(p->src + e->id_off))
+		else if (p->src && e->id_len == KEY_ID_HEX_LEN && vs_is_lower_hex(p->src + e->id_off, KEY_ID_HEX_LEN))
 			memcpy(k->id, p->src + e->id_off, KEY_ID_HEX_LEN);
 		else if (key_ready(p, k, err) < 0)
 			return -1;

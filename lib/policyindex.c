@@ -34,16 +34,6 @@
  * id 32 bytes.
  */
 
-static int lower_hex64(const char *s, size_t n)
-{
-	if (n != 64)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
 static void put64(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
@@ -148,7 +138,7 @@ int policy_index_encode(const char *text, size_t len, const struct stat *st, int
 		put32(e + 8, (uint32_t)x->len);
 		put32(e + 12, x->id_len ? (uint32_t)(x->id_off - x->off) : 0);
 		put32(e + 16, (uint32_t)x->id_len);
-		if (x->id_len && lower_hex64(text + x->id_off, x->id_len)) {
+		if (x->id_len == 64 && vs_is_lower_hex(text + x->id_off, 64)) {
 			char h[65];
 
 			memcpy(h, text + x->id_off, 64);

@@ -211,6 +211,27 @@ int fd_pread_full(int fd, void *buf, size_t len, off_t off)
 	return 1;
 }
 
+int vs_is_lower_hex(const char *s, size_t n)
+{
+	size_t i = 0;
+#ifdef __SSE2__
+	/* sixteen at a time (one key id per key of a big policy): c - '0' <= 9 or c - 'a' <= 5,
+	 * unsigned (a saturating subtraction is 0 exactly then) */
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(s + i)), z = _mm_setzero_si128();
+		__m128i d = _mm_subs_epu8(_mm_sub_epi8(x, _mm_set1_epi8('0')), _mm_set1_epi8(9));
+		__m128i a = _mm_subs_epu8(_mm_sub_epi8(x, _mm_set1_epi8('a')), _mm_set1_epi8(5));
+
+		if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(d, z), _mm_cmpeq_epi8(a, z))) != 0xFFFF)
+			return 0;
+	}
+#endif
+	for (; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
 int64_t vs_timespec_ns(const struct timespec *t)
 {
 	/* saturated outside ±292 years of 1970 (a file stamped in 2300 by touch -d) */

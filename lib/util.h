@@ -36,6 +36,10 @@ int vs_check_input(const char *path, unsigned allowed, const char *name, struct 
 /* "a regular file", "a FIFO", "a socket", "a character device"... for messages. */
 const char *vs_file_type_name(mode_t mode);
 
+/* 1 when the n bytes at s are all lowercase hex digits (no terminator needed; n 0: 1). A C
+ * string of exactly n of them: strnlen(s, n + 1) == n && vs_is_lower_hex(s, n). */
+int vs_is_lower_hex(const char *s, size_t n);
+
 /* t in nanoseconds (saturated at INT64_MIN/MAX, some 292 years from 1970). */
 int64_t vs_timespec_ns(const struct timespec *t);
 

@@ -54,6 +54,24 @@ static void test_hex(void)
 	CU_ASSERT_STRING_EQUAL(s, "00ff7a");
 	CU_ASSERT_EQUAL(hex_decode("00ff7", b, 3), -1);
 	CU_ASSERT_EQUAL(hex_decode("00fg7a", b, 3), -1);
+	/* vs_is_lower_hex: every byte value at every place of 64 (and of lengths around 16) */
+	{
+		char id[80];
+
+		for (size_t n = 0; n <= 70; n += (n < 34 ? 1 : 36))
+			for (size_t pos = 0; pos < n; pos++)
+				for (int c = 0; c < 256; c++) {
+					int want = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+
+					memset(id, 'a', sizeof(id));
+					id[pos] = (char)c;
+					if (vs_is_lower_hex(id, n) != want)
+						CU_FAIL("vs_is_lower_hex disagrees with the rule");
+				}
+		CU_ASSERT_EQUAL(vs_is_lower_hex("", 0), 1);
+		memset(id, '0', sizeof(id));
+		CU_ASSERT_EQUAL(vs_is_lower_hex(id, 64), 1);
+	}
 	/* every byte value, at every place against the sixteen-byte blocks, as snprintf writes it */
 	{
 		uint8_t in[300];
