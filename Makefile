@@ -123,21 +123,29 @@ $(BUILD)/tests/unit/%.o: CPPFLAGS += -DVMSEAL_TEST_BUILD
 # call, not two. The judge's absolute path is compiled into the first stage:
 # the build tree's own judge for $(BUILD)/bin and $(BUILD)/testbin, $(LIBEXECDIR)/vmseal for
 # `make install` (which compiles its first stage afresh, so PREFIX given then counts).
+# The judge server (`vmseal-hook --serve`, agent/hook_serve.c, part of the judge): when it
+# listens on the socket compiled into the first stage, judged calls go there and skip loading
+# the judge. $(BUILD)/bin's first stage looks in $(BUILD)/run (tests/sh/hook_serve.sh, bench/hook.sh),
+# the installed one in $(RUNDIR)/vmseal (the .deb's vmseal-hook.service); the test build's
+# looks nowhere (its calls keep the process's own time, for libfaketime).
 LIBEXECDIR ?= $(PREFIX)/libexec
+RUNDIR ?= /run
+HOOK_SOCKET := $(RUNDIR)/vmseal/hook.sock
 HOOK_JUDGE := $(BUILD)/libexec/vmseal-hook-judge.so
 TEST_HOOK_JUDGE := $(BUILD)/testlibexec/vmseal-hook-judge.so
 HOOK_JUDGE_LDFLAGS = -shared -Wl,-z,now -Wl,--version-script=agent/hook_judge.map
 HOOK_FRONT_CFLAGS = $(filter-out -MMD -MP $(PKG_CFLAGS),$(CFLAGS))
-# hook_front OUT JUDGE: compiles and links the first stage OUT that execs JUDGE.
-hook_front = $(CC) $(CPPFLAGS) $(HOOK_FRONT_CFLAGS) -DVMSEAL_HOOK_JUDGE='"$(2)"' $(LDFLAGS) \
-	-o $(1) $(HOOK_FRONT) lib/hookop.c
+# hook_front OUT JUDGE [SOCKET]: compiles and links the first stage OUT that loads JUDGE (or
+# hands the call to the judge server on SOCKET).
+hook_front = $(CC) $(CPPFLAGS) $(HOOK_FRONT_CFLAGS) -DVMSEAL_HOOK_JUDGE='"$(2)"' \
+	$(if $(3),-DVMSEAL_HOOK_SOCKET='"$(3)"') $(LDFLAGS) -o $(1) $(HOOK_FRONT) lib/hookop.c
 
-$(HOOK_JUDGE): $(BUILD)/agent/hook_judge.o $(LIB_A) agent/hook_judge.map
+$(HOOK_JUDGE): $(BUILD)/agent/hook_judge.o $(BUILD)/agent/hook_serve.o $(LIB_A) agent/hook_judge.map
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $(HOOK_JUDGE_LDFLAGS) -o $@ $(filter-out %.map,$^) $(LDLIBS)
 
-$(TEST_HOOK_JUDGE): $(TEST_BUILD)/agent/hook_judge.o $(TEST_LIB_A) agent/hook_judge.map
+$(TEST_HOOK_JUDGE): $(TEST_BUILD)/agent/hook_judge.o $(TEST_BUILD)/agent/hook_serve.o $(TEST_LIB_A) agent/hook_judge.map
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $(HOOK_JUDGE_LDFLAGS) -o $@ $(filter-out %.map,$^) $(LDLIBS)
@@ -145,7 +153,7 @@ $(TEST_HOOK_JUDGE): $(TEST_BUILD)/agent/hook_judge.o $(TEST_LIB_A) agent/hook_ju
 $(BUILD)/bin/vmseal-hook: $(HOOK_FRONT) lib/hookop.c lib/hookop.h $(HOOK_JUDGE)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CCLD    $@")
-	$(Q)$(call hook_front,$@,$(abspath $(HOOK_JUDGE)))
+	$(Q)$(call hook_front,$@,$(abspath $(HOOK_JUDGE)),$(abspath $(BUILD))/run/hook.sock)
 
 $(BUILD)/testbin/vmseal-hook: $(HOOK_FRONT) lib/hookop.c lib/hookop.h $(TEST_HOOK_JUDGE)
 	@mkdir -p $(dir $@)
@@ -269,7 +277,7 @@ install: programs man
 		$(DESTDIR)$(COMPDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(LIBEXECDIR)/vmseal
 	install -m 0755 $(filter-out $(BUILD)/bin/vmseal-hook,$(PROGS)) $(DESTDIR)$(BINDIR)
 	@mkdir -p $(BUILD)/install
-	$(call hook_front,$(BUILD)/install/vmseal-hook,$(LIBEXECDIR)/vmseal/vmseal-hook-judge.so)
+	$(call hook_front,$(BUILD)/install/vmseal-hook,$(LIBEXECDIR)/vmseal/vmseal-hook-judge.so,$(HOOK_SOCKET))
 	install -m 0755 $(BUILD)/install/vmseal-hook $(DESTDIR)$(BINDIR)/vmseal-hook
 	install -m 0644 $(HOOK_JUDGE) $(DESTDIR)$(LIBEXECDIR)/vmseal/vmseal-hook-judge.so
 	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1
@@ -296,7 +304,7 @@ install-hook: $(BUILD)/bin/vmseal-hook
 	install -d -m 0755 $(DESTDIR)$(HOOK_DIR) $(DESTDIR)$(LIBEXECDIR)/vmseal
 	install -m 0644 $(HOOK_OWNER) $(HOOK_JUDGE) $(DESTDIR)$(LIBEXECDIR)/vmseal/vmseal-hook-judge.so
 	@mkdir -p $(BUILD)/install
-	$(call hook_front,$(BUILD)/install/vmseal-hook,$(LIBEXECDIR)/vmseal/vmseal-hook-judge.so)
+	$(call hook_front,$(BUILD)/install/vmseal-hook,$(LIBEXECDIR)/vmseal/vmseal-hook-judge.so,$(HOOK_SOCKET))
 	install -m 0755 $(HOOK_OWNER) $(BUILD)/install/vmseal-hook $(DESTDIR)$(HOOK_DIR)/vmseal
 	install -d -m 0755 $(DESTDIR)/etc/vmseal
 	install -d -m 0700 $(DESTDIR)/var/cache/vmseal $(DESTDIR)/var/log/vmseal

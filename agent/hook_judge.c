@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
+#include "agent/hook_serve.h"
 #include "lib/audit.h"
 #include "lib/cli.h"
 #include "lib/diskcheck.h"
@@ -36,6 +37,8 @@
 #define DEFAULT_STATE_DIR "/var/lib/vmseal"
 #define DEFAULT_AUDIT_HEAD "/var/lib/vmseal/audit.head"
 #define DEFAULT_QEMU_PID_DIR "/run/libvirt/qemu"
+/* The judge server's socket: the installed first stage's VMSEAL_HOOK_SOCKET (Makefile). */
+#define DEFAULT_SOCKET "/run/vmseal/hook.sock"
 
 struct hook_config {
 	char path[VS_MAX_PATH_BYTES];      /* this file */
@@ -57,6 +60,7 @@ static void usage(FILE *f)
 "Usage: vmseal DOMAIN OPERATION SUB-OPERATION EXTRA   (as libvirt runs it, XML on stdin)\n"
 "       vmseal-hook [--config FILE] [--policy FILE] [--audit-log FILE] [--no-cache]\n"
 "                   DOMAIN OPERATION SUB-OPERATION [EXTRA]\n"
+"       vmseal-hook --serve [--socket PATH]   (the judge server; vmseal-hook.service)\n"
 "\n"
 "libvirt's qemu hook (install as /etc/libvirt/hooks/qemu.d/vmseal, e.g. `make install-hook`).\n"
 "At \"prepare begin\", \"start begin\", \"restore begin\" and \"migrate begin\" it reads the domain\n"
@@ -99,6 +103,10 @@ static void usage(FILE *f)
 "  --policy FILE     policy (default " DEFAULT_POLICY ", or policy= in the file)\n"
 "  --audit-log FILE  audit log (default: the policy's audit_log, else " DEFAULT_AUDIT_LOG ")\n"
 "  --no-cache        judge every image afresh; neither read nor write the allow-cache\n"
+"  --serve           run as the judge server: load the judge once, listen on the socket and\n"
+"                    serve each call in a child of its own (man vmseal-hook, JUDGE SERVER)\n"
+"  --socket PATH     the server's socket (default " DEFAULT_SOCKET ", where the installed\n"
+"                    hook looks; its directory must be the server user's, writable by no other)\n"
 "  -h, --help        this text\n"
 "  --version         print the version\n"
 "\n"
@@ -130,6 +138,13 @@ static void usage(FILE *f)
 "would-deny. If the event cannot be written, the start is refused. The head of the chain is\n"
 "kept in audit_head (root-only, rewritten on every decision); a log cut short or replaced\n"
 "refuses every start (\"audit log truncated or replaced\") until vmseal-audit acknowledge.\n"
+"\n"
+"Judge server: every judged call loads libxml2, OpenSSL and jansson (about half of a cached\n"
+"start begin). When a server of the same user listens on the socket compiled into the hook,\n"
+"the hook hands the call over with its stdin, stdout, stderr and working directory: a child\n"
+"of the server judges it exactly as the hook's own process would, and the hook exits with its\n"
+"status. No server: the hook judges in its own process. A server that does not take the call\n"
+"in 5 s, or ends without a verdict, refuses it (exit 2).\n"
 "\n"
 "Exit status:\n"
 "  0  allowed (or an operation the hook does not judge; or enforce is false: would-deny)\n"
@@ -753,14 +768,15 @@ int vmseal_hook_judge_main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'}, {"policy", required_argument, NULL, 'p'},
 		{"audit-log", required_argument, NULL, 'a'}, {"no-cache", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+		{"serve", no_argument, NULL, 'S'}, {"socket", required_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
 	struct hook_config cfg = {.policy = DEFAULT_POLICY, .cache_dir = DEFAULT_CACHE_DIR,
 				  .qemu_pid_dir = DEFAULT_QEMU_PID_DIR, .qemu_uid = FILETRUST_NO_UID};
-	const char *config = NULL, *opt_policy = NULL, *opt_audit = NULL;
+	const char *config = NULL, *opt_policy = NULL, *opt_audit = NULL, *opt_socket = NULL;
 	struct run run = {0};
 	struct vs_error err = {0};
-	int opt_no_cache = 0, explicit_config = 0, c;
+	int opt_no_cache = 0, explicit_config = 0, opt_serve = 0, c;
 	char **pos;
 
 	/* libvirt's exact call (4 arguments, the last "-") is never parsed for options, so that a
@@ -776,9 +792,18 @@ int vmseal_hook_judge_main(int argc, char **argv)
 			case 'n': opt_no_cache = 1; break;
 			case 'h': usage(stdout); return 0;
 			case 'V': return cli_version("vmseal-hook");
+			case 'S': opt_serve = 1; break;
+			case 's': opt_socket = optarg; break;
 			default:
 				return cli_usage_error(PROG, "bad option %s", cli_bad_option(argv));
 			}
+		}
+		if (opt_serve || opt_socket) {
+			if (hook_serve_in_child())
+				return cli_usage_error(PROG, "--serve: not in a call the judge server serves");
+			if (!opt_serve || config || opt_policy || opt_audit || opt_no_cache || optind != argc)
+				return cli_usage_error(PROG, "usage: vmseal-hook --serve [--socket PATH]");
+			return hook_serve(opt_socket ? opt_socket : DEFAULT_SOCKET, vmseal_hook_judge_main);
 		}
 		if (argc - optind < 3 || argc - optind > 4)
 			return cli_usage_error(PROG, "usage: vmseal DOMAIN OPERATION SUB-OPERATION -");

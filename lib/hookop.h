@@ -19,4 +19,35 @@ int hook_argv_is_libvirt(int argc, char *const *argv);
 #define HOOK_JUDGE_ENTRY "vmseal_hook_judge_main"
 int vmseal_hook_judge_main(int argc, char **argv);
 
+/*
+ * The judge server (`vmseal-hook --serve`, agent/hook_serve.c): a process that has loaded the
+ * judge and its libraries once and forks a child per call, which runs the judge exactly as the
+ * first stage would have, on the caller's own stdin, stdout, stderr and working directory
+ * (passed as descriptors). The first stage sends one request on a SOCK_SEQPACKET connection:
+ *
+ *   "VSHOOK1\0" | umask (u32, little-endian) | argc (u32) | argc NUL-terminated strings
+ *
+ * with exactly HOOK_SERVE_NFDS descriptors in one SCM_RIGHTS message (stdin, stdout, stderr,
+ * the working directory). The server's child answers HOOK_SERVE_ACK as soon as it holds the
+ * request, then, when the judge has returned, one byte: the exit status.
+ */
+#define HOOK_SERVE_MAGIC "VSHOOK1"
+#define HOOK_SERVE_MAGIC_BYTES 8 /* with its NUL */
+#define HOOK_SERVE_NFDS 4
+#define HOOK_SERVE_MAX_ARGS 64
+#define HOOK_SERVE_MAX_BYTES 65536
+#define HOOK_SERVE_ACK 'A'
+/* How long the first stage waits for HOOK_SERVE_ACK before it refuses the call (exit 2). */
+#define HOOK_SERVE_ACK_MS 5000
+
+/* Writes the request for (umask, argc, argv) to buf; returns its length, 0 if it does not fit
+ * in cap (or in HOOK_SERVE_MAX_BYTES) or argc is not 1..HOOK_SERVE_MAX_ARGS. */
+unsigned hook_request_encode(char *buf, unsigned cap, unsigned umask_bits, int argc, char *const *argv);
+
+/* Parses a request of len bytes in buf, in place: argv[0..argc-1] point into buf, argv[argc] is
+ * NULL (argv holds HOOK_SERVE_MAX_ARGS + 1). Returns 0, or -1 for anything but an exact
+ * request: wrong magic, argc 0 or too large, a string count other than argc, bytes after the
+ * last string, an empty argv[0], a umask above 0777. */
+int hook_request_decode(char *buf, unsigned len, unsigned *umask_bits, int *argc, char **argv);
+
 #endif

@@ -34,6 +34,7 @@ grep -qx '/usr/libexec/vmseal/vmseal-hook-judge.so' contents \
 grep -qx '/usr/share/doc/vmseal/examples/policy.json' contents && pass "example policy in the docs" || fail "no example policy"
 grep -qx '/usr/share/bash-completion/completions/vmseal' contents && pass "bash completion" || fail "no completion"
 grep -q '^/lib/systemd/system/vmseal-gateway.service$' contents && pass "systemd unit" || fail "no unit"
+grep -q '^/lib/systemd/system/vmseal-hook.service$' contents && pass "systemd unit of the hook's judge server" || fail "no hook unit"
 ! grep -q '^/etc/vmseal/policy.json' contents && pass "no /etc/vmseal/policy.json in the package" || fail "ships a policy"
 dpkg-deb -e "$deb" ctl
 [ "$(sort ctl/conffiles | tr '\n' ' ')" = "/etc/logrotate.d/vmseal /etc/vmseal/gateway.conf " ] \
@@ -43,15 +44,17 @@ grep -qxE '/etc/vmseal/gateway.conf.d/?' contents && ! grep -q '^/etc/vmseal/gat
 # Life cycle: an upgrade restarts the gateway only if it was running; removal stops it.
 grep -q "deb-systemd-invoke try-restart 'vmseal-gateway.service'" ctl/postinst \
 	&& pass "postinst: upgrade try-restarts the gateway (restarts it only if it was running)" || fail "postinst: no try-restart"
-! grep -qE 'deb-systemd-invoke (start|restart) ' ctl/postinst && pass "postinst never starts a stopped gateway" || fail "postinst starts it"
+! grep -qE "deb-systemd-invoke (start|restart) 'vmseal-gateway" ctl/postinst && pass "postinst never starts a stopped gateway" || fail "postinst starts it"
+grep -qE "deb-systemd-invoke (start|restart) 'vmseal-hook.service'" ctl/postinst && grep -q "enable 'vmseal-hook.service'" ctl/postinst \
+	&& pass "postinst enables and starts the hook's judge server" || fail "postinst: hook server: $(grep vmseal-hook ctl/postinst | head -3)"
 awk '/remove/ && /deconfigure/ {on=1} on && /deb-systemd-invoke stop vmseal-gateway.service/ {found=1} END {exit !found}' ctl/prerm \
 	&& pass "prerm: removal stops the gateway" || fail "prerm: $(cat ctl/prerm)"
 grep -q 'policy.json.lock' ctl/postrm && pass "postrm: purge removes vmseal-policy's lock" || fail "postrm: no lock removal"
 
 # --- what exists before, to compare after the purge
 watch="/etc/vmseal /etc/libvirt/hooks/qemu.d /var/cache/vmseal /var/log/vmseal /var/log/vmseal-gateway /var/lib/vmseal
-/usr/share/doc/vmseal /lib/systemd/system/vmseal-gateway.service /usr/share/bash-completion/completions/vmseal
-/etc/logrotate.d/vmseal /usr/libexec/vmseal"
+/usr/share/doc/vmseal /lib/systemd/system/vmseal-gateway.service /lib/systemd/system/vmseal-hook.service
+/usr/share/bash-completion/completions/vmseal /etc/logrotate.d/vmseal /usr/libexec/vmseal"
 snapshot() { for p in $watch /usr/bin/vmseal-*; do [ -e "$p" ] || [ -L "$p" ] && find "$p" -printf '%p %m %u %g\n'; done 2>/dev/null | sort; }
 # Directories an administrator made before (empty /etc/vmseal, libvirt's hooks directory): dpkg
 # removes a package's empty directories on purge, so they are put back as they were.
@@ -110,6 +113,9 @@ uid=$(cut -d: -f3 <<<"$u")
 	|| fail "user vmseal: $u"
 [ ! -e /etc/vmseal/policy.json ] && pass "no policy installed by the package" || fail "a policy appeared"
 MANPAGER=cat man vmseal-hook 2>/dev/null | grep -q 'qemu.d/vmseal' && pass "man vmseal-hook" || fail "man vmseal-hook"
+grep -qa '/run/vmseal/hook.sock' /usr/bin/vmseal-hook && grep -qa '/usr/libexec/vmseal/vmseal-hook-judge.so' /usr/bin/vmseal-hook \
+	&& pass "the installed hook looks for its judge server on /run/vmseal/hook.sock, its judge in /usr/libexec/vmseal" \
+	|| fail "installed hook: compiled paths"
 bash -c 'source /usr/share/bash-completion/completions/vmseal && complete -p vmseal-key' 2>/dev/null | grep -q _vmseal \
 	&& pass "installed completion registers vmseal-key" || fail "installed completion"
 
@@ -150,6 +156,12 @@ if command -v systemd-analyze >/dev/null; then
 		pass "systemd-analyze verify: clean"
 	else
 		fail "systemd-analyze verify: $(head -c 600 verify.log)"
+	fi
+	hunit=/lib/systemd/system/vmseal-hook.service
+	if SYSTEMD_LOG_LEVEL=warning systemd-analyze verify "$hunit" >hverify.log 2>&1 && ! grep -v '^$' hverify.log | grep -q .; then
+		pass "systemd-analyze verify vmseal-hook.service: clean"
+	else
+		fail "systemd-analyze verify vmseal-hook.service: $(head -c 600 hverify.log)"
 	fi
 	if systemd-analyze security --offline=true "$unit" >security.log 2>&1; then
 		score=$(grep -oE 'Overall exposure level for [^:]*: [0-9.]+ [A-Z]+' security.log | sed 's/.*: //')
