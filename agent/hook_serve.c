@@ -170,6 +170,10 @@ static void serve_one(int c, int (*judge)(int, char **))
 	ssize_t n;
 	char ans;
 
+	/* Here for the call: only now does the caller send it, with its descriptors. */
+	ans = HOOK_SERVE_ACK;
+	if (send(c, &ans, 1, MSG_NOSIGNAL) != 1)
+		_exit(2);
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	do
 		n = recvmsg(c, &msg, MSG_CMSG_CLOEXEC);
@@ -191,9 +195,6 @@ static void serve_one(int c, int (*judge)(int, char **))
 		fprintf(stderr, "%s: refused a malformed call (%zd bytes, %d descriptors)\n", PROG, n, nfds);
 		_exit(2);
 	}
-	ans = HOOK_SERVE_ACK;
-	if (send(c, &ans, 1, MSG_NOSIGNAL) != 1)
-		_exit(2);
 	/* The caller's process, as far as the judge can tell: its descriptors, directory, umask;
 	 * signals as a new process has them. */
 	for (int sig = 1; sig < NSIG; sig++)

@@ -35,8 +35,9 @@
  *   absent from the test build), the call goes there: the server, a process of the same user
  *   that loaded the judge once, forks a child that runs it on this process's stdin, stdout,
  *   stderr and working directory, and returns its exit status, which this process exits with.
- *   A server that does not take the call within HOOK_SERVE_ACK_MS, or ends without a verdict,
- *   refuses the call (exit 2); one of another user is never used.
+ *   A server whose child for the call is not there within HOOK_SERVE_ACK_MS (nothing is sent
+ *   before), or that ends without a verdict, refuses the call (exit 2); a server of another
+ *   user is never used.
  * - Otherwise (no server: nothing listens, or no socket) the judge is loaded into this process
  *   and entered with the same arguments, stdin and environment. If it cannot be loaded, the
  *   call is refused (exit 2). The judge is linked with -z now, so a symbol it lacks fails the
@@ -78,6 +79,9 @@ static int served(int argc, char **argv)
 
 	if (sizeof(VMSEAL_HOOK_SOCKET) > sizeof(sa.sun_path))
 		return SERVED_NONE;
+	for (int i = 0; i < 3; i++)
+		if (fcntl(fds[i], F_GETFD) < 0)
+			return SERVED_NONE; /* stdin, stdout or stderr closed: nothing to pass */
 	memcpy(sa.sun_path, VMSEAL_HOOK_SOCKET, sizeof(VMSEAL_HOOK_SOCKET));
 	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
@@ -91,20 +95,25 @@ static int served(int argc, char **argv)
 		close(s);
 		return refuse("belongs to another user");
 	}
+	/* Nothing of this process goes over before the server's child for this call exists: a
+	 * request queued at a server that does not accept would hold libvirt's pipes open (libvirt
+	 * waits for their end) after this process gave up. */
+	pfd.fd = s;
+	pfd.events = POLLIN;
+	do
+		rc = poll(&pfd, 1, HOOK_SERVE_ACK_MS);
+	while (rc < 0 && errno == EINTR);
+	if (rc <= 0 || recv(s, &ans, 1, 0) != 1 || ans != HOOK_SERVE_ACK) {
+		close(s);
+		return refuse(rc == 0 ? "did not take the call in time" : "did not take the call");
+	}
 	mask = umask(077);
 	umask(mask);
 	len = hook_request_encode(req, sizeof(req), (unsigned)mask, argc, argv);
-	for (int i = 0; i < 3; i++)
-		if (fcntl(fds[i], F_GETFD) < 0) {
-			close(s);
-			return SERVED_NONE; /* stdin, stdout or stderr closed: nothing to pass */
-		}
-	fds[3] = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (!len || fds[3] < 0) {
+	fds[3] = len ? open(".", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (fds[3] < 0) {
 		close(s);
-		if (fds[3] >= 0)
-			close(fds[3]);
-		return SERVED_NONE;
+		return refuse("cannot be given this call (its arguments, descriptors or directory)");
 	}
 	iov.iov_base = req;
 	iov.iov_len = len;
@@ -124,15 +133,6 @@ static int served(int argc, char **argv)
 	if (n != (ssize_t)len) {
 		close(s);
 		return refuse("did not take the call");
-	}
-	pfd.fd = s;
-	pfd.events = POLLIN;
-	do
-		rc = poll(&pfd, 1, HOOK_SERVE_ACK_MS);
-	while (rc < 0 && errno == EINTR);
-	if (rc <= 0 || recv(s, &ans, 1, 0) != 1 || ans != HOOK_SERVE_ACK) {
-		close(s);
-		return refuse(rc == 0 ? "did not take the call in time" : "did not take the call");
 	}
 	do
 		n = recv(s, &ans, 1, 0);

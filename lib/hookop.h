@@ -23,13 +23,14 @@ int vmseal_hook_judge_main(int argc, char **argv);
  * The judge server (`vmseal-hook --serve`, agent/hook_serve.c): a process that has loaded the
  * judge and its libraries once and forks a child per call, which runs the judge exactly as the
  * first stage would have, on the caller's own stdin, stdout, stderr and working directory
- * (passed as descriptors). The first stage sends one request on a SOCK_SEQPACKET connection:
+ * (passed as descriptors). On a SOCK_SEQPACKET connection, the server's child for the call
+ * first sends HOOK_SERVE_ACK; only then does the first stage send its one request,
  *
  *   "VSHOOK1\0" | umask (u32, little-endian) | argc (u32) | argc NUL-terminated strings
  *
- * with exactly HOOK_SERVE_NFDS descriptors in one SCM_RIGHTS message (stdin, stdout, stderr,
- * the working directory). The server's child answers HOOK_SERVE_ACK as soon as it holds the
- * request, then, when the judge has returned, one byte: the exit status.
+ * with exactly HOOK_SERVE_NFDS descriptors in its SCM_RIGHTS message (stdin, stdout, stderr,
+ * the working directory); when the judge has returned, the child answers one byte: the exit
+ * status.
  */
 #define HOOK_SERVE_MAGIC "VSHOOK1"
 #define HOOK_SERVE_MAGIC_BYTES 8 /* with its NUL */
@@ -37,7 +38,8 @@ int vmseal_hook_judge_main(int argc, char **argv);
 #define HOOK_SERVE_MAX_ARGS 64
 #define HOOK_SERVE_MAX_BYTES 65536
 #define HOOK_SERVE_ACK 'A'
-/* How long the first stage waits for HOOK_SERVE_ACK before it refuses the call (exit 2). */
+/* How long the first stage waits for HOOK_SERVE_ACK before it refuses the call (exit 2), and
+ * the server's child for the request after its HOOK_SERVE_ACK. */
 #define HOOK_SERVE_ACK_MS 5000
 
 /* Writes the request for (umask, argc, argv) to buf; returns its length, 0 if it does not fit

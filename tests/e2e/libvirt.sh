@@ -110,3 +110,31 @@ cp policy.good.json policy.json
 start_ok "template restored: overlay starts again" "$RUN/img/overlay.qcow2"
 vmseal-audit verify audit.jsonl >/dev/null 2>&1 && pass "audit chain written by the hook verifies" \
 	|| fail "audit chain: $(vmseal-audit verify audit.jsonl 2>&1)"
+
+# --- the same with the hook's judge server running (vmseal-hook --serve, as the package runs
+# it): libvirt's calls are served by its children, virsh still shows our reason.
+srvsock=$(dirname "$BIN")/run/hook.sock
+mkdir -p "$(dirname "$srvsock")" && chmod 0700 "$(dirname "$srvsock")"
+"$BIN/vmseal-hook" --serve --socket "$srvsock" 2> server.log &
+srv=$!
+cleanup_hooks+=("kill $srv 2>/dev/null")
+for _ in $(seq 100); do grep -q listening server.log && break; sleep 0.05; done
+ev0=$(wc -l < audit.jsonl)
+start_ok "served: the overlay on the signed template starts (prepare, start, started begin served)" "$RUN/img/overlay.qcow2"
+grep -c '"event":"hook.started"' audit.jsonl >/dev/null && [ "$(wc -l < audit.jsonl)" -ge $((ev0 + 3)) ] \
+	&& pass "served: prepare, start and started begin audited" || fail "served: audit grew by $(( $(wc -l < audit.jsonl) - ev0 ))"
+"$PY" -c "
+f=open('img/template.qcow2','r+b'); f.seek(-4096, 2); b=f.read(1); f.seek(-4096, 2); f.write(bytes([b[0]^1]))"
+start_refused "served: one byte of the template changed: refused, virsh shows our reason" \
+	"vmseal: denied: domain $DOMPFX-[0-9]+ disk vda $RUN/img/overlay.qcow2: $RUN/img/template.qcow2: digest mismatch" \
+	"$RUN/img/overlay.qcow2"
+cp img/template.orig img/template.qcow2
+# the calls are the server's: stopped, it takes none, and the start is refused (not judged here)
+kill -STOP "$srv"
+start_refused "served: a stopped server refuses the start (the hook does not judge it twice)" \
+	"did not take the call in time" "$RUN/img/overlay.qcow2"
+kill -CONT "$srv"
+kill -TERM "$srv"; wait "$srv" 2>/dev/null
+start_ok "server stopped: the hook judges in its own process again" "$RUN/img/overlay.qcow2"
+vmseal-audit verify audit.jsonl >/dev/null 2>&1 && pass "audit chain verifies after the served calls" \
+	|| fail "audit chain: $(vmseal-audit verify audit.jsonl 2>&1)"

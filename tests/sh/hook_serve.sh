@@ -82,6 +82,14 @@ t0=$SECONDS
 expect_err "a stopped server: the first stage refuses (not judged twice)" "did not take the call in time" \
 	hook web1 start begin - < dom.xml
 [ $((SECONDS - t0)) -le 8 ] && pass "… after its 5 s wait" || fail "waited $((SECONDS - t0)) s"
+# … and leaves nothing of the caller's queued there: its stdout and stderr (libvirt's pipes,
+# read to their end) close when it exits, though the server is still stopped.
+t0=$SECONDS
+timeout 20 bash -c '"$0" --config "$1" web1 start begin - < "$2" 2>&1; echo "rc=$?"' "$BIN/vmseal-hook" \
+	"$T/hook.conf" "$T/dom.xml" | cat > piped.out
+grep -q "rc=2" piped.out && [ $((SECONDS - t0)) -le 8 ] \
+	&& pass "a stopped server holds none of the caller's descriptors (its pipe ends with it, in $((SECONDS - t0)) s)" \
+	|| fail "pipe held after the refusal ($((SECONDS - t0)) s): $(cat piped.out)"
 kill -CONT "$server_pid"
 
 # --- a served call whose child ends without a verdict (killed while it reads its stdin)
@@ -106,6 +114,14 @@ def req(argv, mask=0o22, magic=b"VSHOOK1\0"):
     return magic + struct.pack("<II", mask, len(argv)) + b"".join(a.encode() + b"\0" for a in argv)
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(path)
+s.settimeout(10)
+try:
+    ack = s.recv(1)  # the server's child for this call is there: only now the request
+except OSError:
+    ack = b""
+if not ack:
+    print("closed")
+    sys.exit(0)
 cwd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
 fds = [0, 1, 2, cwd]
 if mode == "garbage":
@@ -119,10 +135,9 @@ else:
 try:
     s.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
 except OSError:
-    print("closed")
+    print(ack.hex())
     sys.exit(0)
-s.settimeout(10)
-out = b""
+out = ack
 try:
     while True:
         b = s.recv(1)
@@ -133,9 +148,9 @@ except OSError:
     pass
 print(out.hex() or "closed")
 PY
-[ "$("$PY" client.py "$sock" garbage)" = closed ] && grep -q "refused a malformed call" server.log \
+[ "$("$PY" client.py "$sock" garbage)" = 41 ] && grep -q "refused a malformed call" server.log \
 	&& pass "a malformed request: closed unanswered, logged" || fail "garbage: $(tail -2 server.log)"
-[ "$("$PY" client.py "$sock" threefds)" = closed ] && pass "a request without its working directory: closed unanswered" \
+[ "$("$PY" client.py "$sock" threefds)" = 41 ] && pass "a request without its working directory: closed unanswered" \
 	|| fail "three descriptors answered"
 out=$("$PY" client.py "$sock" serve 2>serve.err)
 [ "$out" = 4102 ] && [ ! -e x.sock ] && grep -q "not in a call the judge server serves" serve.err \
