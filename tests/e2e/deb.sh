@@ -45,7 +45,7 @@ grep -qxE '/etc/vmseal/gateway.conf.d/?' contents && ! grep -q '^/etc/vmseal/gat
 grep -q "deb-systemd-invoke try-restart 'vmseal-gateway.service'" ctl/postinst \
 	&& pass "postinst: upgrade try-restarts the gateway (restarts it only if it was running)" || fail "postinst: no try-restart"
 ! grep -qE "deb-systemd-invoke (start|restart) 'vmseal-gateway" ctl/postinst && pass "postinst never starts a stopped gateway" || fail "postinst starts it"
-grep -qE "deb-systemd-invoke (start|restart) 'vmseal-hook.service'" ctl/postinst && grep -q "enable 'vmseal-hook.service'" ctl/postinst \
+grep -qE "deb-systemd-invoke (start|restart|\\\$_dh_action) 'vmseal-hook.service'" ctl/postinst && grep -q "enable 'vmseal-hook.service'" ctl/postinst \
 	&& pass "postinst enables and starts the hook's judge server" || fail "postinst: hook server: $(grep vmseal-hook ctl/postinst | head -3)"
 awk '/remove/ && /deconfigure/ {on=1} on && /deb-systemd-invoke stop vmseal-gateway.service/ {found=1} END {exit !found}' ctl/prerm \
 	&& pass "prerm: removal stops the gateway" || fail "prerm: $(cat ctl/prerm)"
