@@ -79,13 +79,15 @@ start_refused() {
 	fi
 }
 
+# flip_template: one bit of the signed template changed (img/template.orig restores it)
+flip_template() { flip_byte img/template.qcow2 $(( $(stat -c %s img/template.qcow2) - 4096 )); }
+
 start_ok "signed template starts" "$RUN/img/template.qcow2" readonly
 start_ok "writable overlay on the signed template starts" "$RUN/img/overlay.qcow2"
 grep -q '"event":"hook.start".*overlay.qcow2.*"decision":"allow"' audit.jsonl \
 	&& pass "audit log has the hook's start-begin allow" || fail "no hook.start allow in the audit log"
 
-"$PY" -c "
-f=open('img/template.qcow2','r+b'); f.seek(-4096, 2); b=f.read(1); f.seek(-4096, 2); f.write(bytes([b[0]^1]))"
+flip_template
 start_refused "one byte of the template changed: refused, virsh shows our reason" \
 	"vmseal: denied: domain $DOMPFX-[0-9]+ disk vda $RUN/img/overlay.qcow2: $RUN/img/template.qcow2: digest mismatch" \
 	"$RUN/img/overlay.qcow2"
@@ -123,8 +125,7 @@ ev0=$(wc -l < audit.jsonl)
 start_ok "served: the overlay on the signed template starts (prepare, start, started begin served)" "$RUN/img/overlay.qcow2"
 grep -c '"event":"hook.started"' audit.jsonl >/dev/null && [ "$(wc -l < audit.jsonl)" -ge $((ev0 + 3)) ] \
 	&& pass "served: prepare, start and started begin audited" || fail "served: audit grew by $(( $(wc -l < audit.jsonl) - ev0 ))"
-"$PY" -c "
-f=open('img/template.qcow2','r+b'); f.seek(-4096, 2); b=f.read(1); f.seek(-4096, 2); f.write(bytes([b[0]^1]))"
+flip_template
 start_refused "served: one byte of the template changed: refused, virsh shows our reason" \
 	"vmseal: denied: domain $DOMPFX-[0-9]+ disk vda $RUN/img/overlay.qcow2: $RUN/img/template.qcow2: digest mismatch" \
 	"$RUN/img/overlay.qcow2"
