@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -218,6 +219,7 @@ static void serve_one(int c, int (*judge)(int, char **))
 int hook_serve(const char *path, int (*judge)(int, char **))
 {
 	struct sigaction sa = {0};
+	sigset_t block, waiting;
 	struct ucred cred;
 	socklen_t credlen;
 	int s, c, live = 0;
@@ -231,7 +233,18 @@ int hook_serve(const char *path, int (*judge)(int, char **))
 	if (s < 0)
 		return 2;
 	prewarm();
-	sa.sa_handler = on_stop; /* no SA_RESTART: accept() returns */
+	/* The signals are blocked but while ppoll waits: one that came between the loop's test
+	 * and the wait would otherwise be lost (and the server stay in accept). */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &waiting);
+	sigdelset(&waiting, SIGTERM);
+	sigdelset(&waiting, SIGINT);
+	sigdelset(&waiting, SIGCHLD);
+	fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK); /* ready, then aborted: accept fails */
+	sa.sa_handler = on_stop; /* no SA_RESTART: ppoll() returns */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = on_child;
@@ -240,6 +253,8 @@ int hook_serve(const char *path, int (*judge)(int, char **))
 	signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr, "%s: judge server listening on %s (pid %d)\n", PROG, path, (int)getpid());
 	while (!stop_signal) {
+		struct pollfd pfd = {.fd = s, .events = POLLIN};
+
 		while (live > 0 && waitpid(-1, NULL, WNOHANG) > 0)
 			live--;
 		if (live >= MAX_CHILDREN) {
@@ -247,9 +262,11 @@ int hook_serve(const char *path, int (*judge)(int, char **))
 				live--;
 			continue;
 		}
+		if (ppoll(&pfd, 1, NULL, &waiting) <= 0)
+			continue; /* a signal: the loop's test decides */
 		c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0) {
-			if (errno != EINTR && errno != ECONNABORTED)
+			if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
 				usleep(10000); /* EMFILE, ENOBUFS...: the queue keeps the caller */
 			continue;
 		}
