@@ -2,6 +2,8 @@
 /* vmseal-hook's judge: libvirt's qemu hook proper, a shared object that the first stage
  * (agent/vmseal-hook.c) loads for the operations it judges; refuses to start a domain whose
  * disks are not attested. */
+#define _GNU_SOURCE 1 /* dladdr */
+#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
@@ -38,7 +40,8 @@
 #define DEFAULT_AUDIT_HEAD "/var/lib/vmseal/audit.head"
 #define DEFAULT_QEMU_PID_DIR "/run/libvirt/qemu"
 /* The judge server's socket: the installed first stage's VMSEAL_HOOK_SOCKET (Makefile). */
-#define DEFAULT_SOCKET "/run/vmseal/hook.sock"
+#define HOOK_SERVE_DIR "/run/vmseal"
+#define DEFAULT_SOCKET HOOK_SERVE_DIR "/hook.sock"
 
 struct hook_config {
 	char path[VS_MAX_PATH_BYTES];      /* this file */
@@ -484,7 +487,21 @@ static int protect_paths(const struct hook_config *cfg, const struct run *run,
 	if (domallow_protect_add(pr, root, "trust state", err) < 0)
 		return -1;
 	state_dir_path(cfg, root, sizeof(root));
-	return domallow_protect_add(pr, root, "hook state directory", err);
+	if (domallow_protect_add(pr, root, "hook state directory", err) < 0)
+		return -1;
+	/* what runs the judge: libvirt's hooks (the first stage among them) and configuration, this
+	 * judge, the judge server's socket (a socket bound over it would answer for the server) */
+	if (domallow_protect_add(pr, "/etc/libvirt", "libvirt configuration and hooks", err) < 0 ||
+	    domallow_protect_add(pr, HOOK_SERVE_DIR, "judge server directory", err) < 0)
+		return -1;
+	{
+		Dl_info self;
+
+		if (dladdr((void *)protect_paths, &self) && self.dli_fname && self.dli_fname[0] == '/' &&
+		    domallow_protect_add(pr, self.dli_fname, "hook judge", err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* The whole domain against the allow-list (lib/domallow): -1 when denied (printed and audited,

@@ -31,7 +31,20 @@ struct domallow_walk {
 	struct vs_error *err;
 	char path[VS_MAX_XML_WALK_PATH_BYTES]; /* the element being judged, "devices/disk/source" */
 	const struct domallow_entry *cur;   /* its entry */
+	char dom_id[16];                    /* <domain id>: set by libvirt once the domain runs */
+	char dom_name[VS_MAX_NAME_BYTES];   /* <name> */
+	/* What gives the firmware a boot device (QEMU's bootindex, with libvirt's -boot strict=on):
+	 * without one it falls back to every device, a NIC's PXE ROM among them. */
+	unsigned disk_devs;                 /* BOOTDEV_*: the disks' device kinds */
+	unsigned os_boot_devs;              /* BOOTDEV_*: <os><boot dev> */
+	int device_boot;                    /* a <boot order> on a device that is not an interface */
+	int nics_with_rom;                  /* interfaces whose option ROM is not disabled */
+	int nic_rom_open;                   /* the interface being walked counts in nics_with_rom */
 };
+
+#define BOOTDEV_HD 1u
+#define BOOTDEV_CDROM 2u
+#define BOOTDEV_FD 4u
 
 static const struct policy_launch no_launch;
 
@@ -389,6 +402,35 @@ static int file_trusted(struct domallow_walk *w, const char *shown, const char *
 	return 0;
 }
 
+/* What QEMU loads without the XML naming it (the BIOS when there is no <loader>, the VGA BIOS,
+ * each NIC's option ROM, linuxboot for a <kernel>) it finds by name in its firmware search path,
+ * which Debian's QEMU takes relative to its binary: BINDIR/../share/qemu, ../share/seabios,
+ * ../lib/ipxe/qemu (`qemu-system-x86_64 -L help`). Trusted like the emulator: only root can
+ * change them (lib/filetrust). Pin or sign a file and name it in <os><loader> to judge its bytes. */
+static int firmware_dirs_trusted(struct domallow_walk *w, const char *emulator_real)
+{
+	static const char *const rel[] = {"share/qemu", "share/seabios", "lib/ipxe/qemu"};
+	const struct filetrust_opts fo = {.qemu_uid = FILETRUST_NO_UID, .allow_remote_fs = 0};
+	char prefix[VS_MAX_PATH_BYTES], dir[VS_MAX_PATH_BYTES + 16];
+	char *slash;
+
+	snprintf(prefix, sizeof(prefix), "%s", emulator_real);
+	for (int up = 0; up < 2; up++) {
+		slash = strrchr(prefix, '/');
+		if (!slash)
+			return deny(w, emulator_real, "cannot tell QEMU's firmware directories");
+		*slash = '\0';
+	}
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		struct vs_error e = {0};
+
+		snprintf(dir, sizeof(dir), "%s/%s", prefix, rel[i]);
+		if (filetrust_search_dir(dir, &fo, &e) < 0)
+			return deny(w, e.object, "%s", e.reason);
+	}
+	return 0;
+}
+
 /* ---- rules ---------------------------------------------------------------------------------- */
 
 static int need_optin(struct domallow_walk *w, const char *value, unsigned bit, const char *why)
@@ -422,7 +464,7 @@ static int rule_emulator(struct domallow_walk *w, xmlNode *n)
 	if (!ok_text || !ok_real)
 		return deny(w, text, "%s is not one of the policy's emulators (launch.emulators%s)",
 			    ok_text ? real : "an emulator that", l->nemulators ? "" : ", default " POLICY_LAUNCH_DEFAULT_EMULATOR);
-	if (file_trusted(w, text, text) < 0)
+	if (file_trusted(w, text, text) < 0 || firmware_dirs_trusted(w, real) < 0)
 		return -1;
 	snprintf(w->r->emulator, sizeof(w->r->emulator), "%s", text);
 	return 0;
@@ -488,7 +530,7 @@ static int chardev_type(struct domallow_walk *w, const char *type)
 	static const char *const harmless = "pty unix null vc spicevmc spiceport qemu-vdagent tcp udp dbus file";
 
 	if (!type[0] || domallow_has_word(harmless, type))
-		return 0; /* libvirt's default is pty; file output is judged at its <source> */
+		return 0; /* libvirt's default is pty; files and sockets are judged at their <source> */
 	if (!strcmp(type, "pipe") || !strcmp(type, "dev"))
 		return need_optin(w, type, LAUNCH_ALLOW_HOST_CHARDEV,
 				  "a chardev on a host pipe or device reads and writes host files");
@@ -504,14 +546,60 @@ static int rule_chardev(struct domallow_walk *w, xmlNode *n)
 	return chardev_type(w, type);
 }
 
+/* The socket libvirt makes for a channel given without a path, and passes to the hook from
+ * "start begin" on: LIBVIRT_CHANNEL_DIR/domain-ID-SHORTNAME/TARGET, SHORTNAME the first 20
+ * characters of the domain's name. ID is this running domain's, so the directory is its own. */
+#define LIBVIRT_CHANNEL_DIR "/var/lib/libvirt/qemu/channel/target"
+
+static int libvirt_channel_socket(const struct domallow_walk *w, const char *path)
+{
+	static const char base[] = LIBVIRT_CHANNEL_DIR "/domain-";
+	char c[VS_MAX_PATH_BYTES];
+	const char *p = c, *slash;
+	size_t l = strlen(w->dom_id);
+
+	if (!l || !w->dom_name[0] || canon(path, c) < 0 || strncmp(p, base, sizeof(base) - 1))
+		return 0;
+	p += sizeof(base) - 1;
+	if (strncmp(p, w->dom_id, l) || p[l] != '-')
+		return 0;
+	p += l + 1;
+	slash = strchr(p, '/');
+	if (!slash || slash == p || !slash[1] || strchr(slash + 1, '/'))
+		return 0;
+	return (size_t)(slash - p) <= strlen(w->dom_name) && !strncmp(p, w->dom_name, (size_t)(slash - p));
+}
+
+/* A chardev's <source>: a file is guest output (below log_dir); a socket reaches the host. libvirt
+ * (root) unlinks a bind path and binds it itself, so a bound socket replaces any file it names;
+ * a connected one talks to whatever host service listens there (libvirt's own socket, Redis).
+ * Allowed without opt-in: libvirt's own channel socket of this domain, a TCP listener. */
 static int rule_chardev_source(struct domallow_walk *w, xmlNode *n)
 {
-	char type[32], path[VS_MAX_PATH_BYTES];
+	char type[32], path[VS_MAX_PATH_BYTES], mode[16];
+	struct stat st;
 
-	if (parent_prop(w, n, "type", type, sizeof(type)) < 0 || prop(w, n, "path", path, sizeof(path)) < 0)
+	if (parent_prop(w, n, "type", type, sizeof(type)) < 0 || prop(w, n, "path", path, sizeof(path)) < 0 ||
+	    prop(w, n, "mode", mode, sizeof(mode)) < 0)
 		return -1;
 	if (!strcmp(type, "file"))
 		return under_log_dir(w, path[0] ? path : "(no path)");
+	if (!strcmp(type, "unix")) {
+		if (!path[0] || (!strcmp(mode, "bind") && libvirt_channel_socket(w, path)))
+			return 0;
+		if (need_optin(w, path, LAUNCH_ALLOW_HOST_CHARDEV, strcmp(mode, "bind") ?
+			       "a unix socket chardev connects to a host service" :
+			       "a unix socket chardev outside libvirt's channel directory of this domain is bound over a host path (libvirt unlinks what is there)") < 0)
+			return -1;
+		if (!strcmp(mode, "bind") && lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+			return deny(w, path, "binding a socket here would replace an existing file");
+		return 0;
+	}
+	if (!strcmp(type, "tcp") && !strcmp(mode, "bind"))
+		return 0; /* a listener on a host port: the guest's console, reached by who connects */
+	if (!strcmp(type, "tcp") || !strcmp(type, "udp"))
+		return need_optin(w, type, LAUNCH_ALLOW_HOST_CHARDEV,
+				  "a tcp or udp chardev that is not a listener sends to a host or network service");
 	return 0;
 }
 
@@ -530,6 +618,8 @@ static int rule_interface(struct domallow_walk *w, xmlNode *n)
 
 	if (prop(w, n, "type", type, sizeof(type)) < 0)
 		return -1;
+	w->nics_with_rom++; /* until its <rom enabled='no'/> */
+	w->nic_rom_open = 1;
 	if (!strcmp(type, "user") || !strcmp(type, "network") || !strcmp(type, "bridge"))
 		return 0;
 	if (!strcmp(type, "hostdev"))
@@ -540,10 +630,14 @@ static int rule_interface(struct domallow_walk *w, xmlNode *n)
 
 static int rule_rom(struct domallow_walk *w, xmlNode *n)
 {
-	char file[VS_MAX_PATH_BYTES];
+	char file[VS_MAX_PATH_BYTES], enabled[8];
 
-	if (prop(w, n, "file", file, sizeof(file)) < 0)
+	if (prop(w, n, "file", file, sizeof(file)) < 0 || prop(w, n, "enabled", enabled, sizeof(enabled)) < 0)
 		return -1;
+	if (!strcmp(enabled, "no") && !strncmp(w->path, "devices/interface/", 18) && w->nic_rom_open) {
+		w->nics_with_rom--; /* no ROM: libvirt passes romfile="" */
+		w->nic_rom_open = 0;
+	}
 	if (!file[0])
 		return 0;
 	return need_optin(w, file, LAUNCH_ALLOW_OPTION_ROM,
@@ -658,7 +752,57 @@ static int rule_device_boot(struct domallow_walk *w, xmlNode *n)
 	(void)n;
 	if (!strncmp(w->path, "devices/interface/", 18))
 		return need_optin(w, "", LAUNCH_ALLOW_NETWORK_BOOT, net_boot_why);
+	w->device_boot = 1;
 	return 0;
+}
+
+static unsigned bootdev_bit(const char *dev)
+{
+	if (!strcmp(dev, "hd"))
+		return BOOTDEV_HD;
+	if (!strcmp(dev, "cdrom"))
+		return BOOTDEV_CDROM;
+	return !strcmp(dev, "fd") ? BOOTDEV_FD : 0;
+}
+
+/* <os><boot dev>: libvirt gives the first disk of that kind the boot index. */
+static int rule_os_boot(struct domallow_walk *w, xmlNode *n)
+{
+	char dev[16];
+
+	if (prop(w, n, "dev", dev, sizeof(dev)) < 0)
+		return -1;
+	w->os_boot_devs |= bootdev_bit(dev);
+	return 0;
+}
+
+static int rule_disk(struct domallow_walk *w, xmlNode *n)
+{
+	char device[16];
+
+	if (prop(w, n, "device", device, sizeof(device)) < 0)
+		return -1;
+	w->disk_devs |= bootdev_bit(!device[0] || !strcmp(device, "disk") ? "hd" :
+				    !strcmp(device, "floppy") ? "fd" : device);
+	return 0;
+}
+
+/* libvirt runs QEMU with -boot strict=on, but QEMU ends the firmware's boot list ("HALT")
+ * only when some device has a boot index; without one SeaBIOS and OVMF try every device,
+ * and a NIC's option ROM boots whatever the network serves. */
+static int boot_device_check(struct domallow_walk *w)
+{
+	int kernel = 0;
+
+	for (size_t i = 0; i < w->r->nboot; i++)
+		kernel |= w->r->boot[i].kind == BOOT_KIND_KERNEL;
+	if (w->nics_with_rom <= 0 || (w->launch->allow & LAUNCH_ALLOW_NETWORK_BOOT) || kernel || w->device_boot ||
+	    (w->os_boot_devs & w->disk_devs))
+		return 0;
+	return vs_fail(w->err, VS_ERR_DENIED, "<devices><interface>",
+		       "no disk or kernel is the boot device, so the firmware would fall back to a network (PXE) boot "
+		       "through the interface's option ROM; give the boot disk <boot order='1'/> or <os><boot dev='hd'/>, "
+		       "or the interface <rom enabled='no'/>");
 }
 
 static int rule_disk_source(struct domallow_walk *w, xmlNode *n)
@@ -807,7 +951,7 @@ static const struct domallow_entry table[] = {
 	/* <os>: boot files are signed like disks */
 	H("os", "firmware", NULL),
 	H("os/type", "arch machine", NULL),
-	HV("os/boot", "dev", NULL, boot_devs),
+	{"os/boot", DOMALLOW_HARMLESS, "dev", NULL, 0, 0, rule_os_boot, NULL, &boot_devs},
 	H("os/bootmenu", "enable timeout", NULL),
 	H("os/smbios", "mode", NULL),
 	H("os/bios", "useserial rebootTimeout", NULL),
@@ -832,7 +976,7 @@ static const struct domallow_entry table[] = {
 	HR("devices/emulator", "", "#text", rule_emulator),
 
 	/* disks: structure here, images in lib/diskcheck */
-	H("devices/disk", "type device snapshot model rawio sgio", NULL),
+	HR("devices/disk", "type device snapshot model rawio sgio", NULL, rule_disk),
 	HR("devices/disk/source", "index startupPolicy protocol name query pool volume mode tls fdgroup",
 	   "file dev dir path", rule_disk_source),
 	H("devices/disk/source/host", "name port transport", "socket"),
@@ -1197,6 +1341,16 @@ int domallow_check(const char *xml, size_t len, const struct domallow_opts *o,
 		return -1;
 	root = xmlDocGetRootElement(doc);
 	w.cur = domallow_lookup("");
+	if (prop(&w, root, "id", w.dom_id, sizeof(w.dom_id)) < 0)
+		goto out;
+	if (strspn(w.dom_id, "0123456789") != strlen(w.dom_id))
+		w.dom_id[0] = '\0';
+	for (xmlNode *c = root->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && !c->ns && !strcmp((const char *)c->name, "name")) {
+			if (text_of(&w, c, w.dom_name, sizeof(w.dom_name)) < 0)
+				goto out;
+			break;
+		}
 	if (o->hits)
 		o->hits[entry_index(w.cur)]++;
 	if (judge_attrs(&w, root, w.cur, 0) < 0 || walk_children(&w, root, 0, 0) < 0)
@@ -1208,6 +1362,8 @@ int domallow_check(const char *xml, size_t len, const struct domallow_opts *o,
 			"missing: the emulator must be named so that it can be checked");
 		goto out;
 	}
+	if (boot_device_check(&w) < 0)
+		goto out;
 	if (w.launch->require_rng && !r->has_rng) {
 		vs_fail(err, VS_ERR_DENIED, "<devices><rng>",
 			"missing: the policy requires a virtio rng fed by /dev/urandom or /dev/random");

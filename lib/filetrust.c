@@ -3,10 +3,12 @@
  * hook's decision and QEMU's open only root (or QEMU's own user) could swap or rewrite it. */
 #include "filetrust.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -342,5 +344,125 @@ int filetrust_output_dir(const char *path, const struct filetrust_opts *o, struc
 		r = fs_check(fd, "its directory", path, o, err) < 0 || walk(dir, &st, o, err) < 0 ? -1 : 0;
 	}
 	close(fd);
+	return r;
+}
+
+/* A path that does not exist: only root can create it, that is the deepest directory of it
+ * that exists passes filetrust_output_dir's rule. */
+static int root_creates_only(const char *path, const struct filetrust_opts *o, struct vs_error *err)
+{
+	char p[VS_MAX_PATH_BYTES + 2];
+	struct stat st;
+	char *slash;
+
+	if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p) - 2)
+		return vs_fail(err, VS_ERR_DENIED, path, "path too long");
+	while ((slash = strrchr(p, '/')) && slash != p) {
+		char real[PATH_MAX], child[PATH_MAX + 4];
+
+		*slash = '\0';
+		if (stat(p, &st) == 0 && realpath(p, real)) {
+			if (!strcmp(real, "/"))
+				return 0;
+			snprintf(child, sizeof(child), "%s/x", real);
+			return filetrust_output_dir(child, o, err);
+		}
+	}
+	return 0; /* up to "/", root's */
+}
+
+/* One entry of a search directory (dfd): a subdirectory is not a file QEMU loads by name. */
+static int search_entry(int dfd, const char *dir, const char *name, const struct filetrust_opts *o,
+			struct vs_error *err)
+{
+	char path[VS_MAX_PATH_BYTES], target[VS_MAX_PATH_BYTES];
+	struct stat st;
+	ssize_t n;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return vs_fail(err, VS_ERR_DENIED, dir, "an entry's path is too long");
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return vs_fail(err, VS_ERR_IO, path, "cannot stat: %s", strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return 0;
+	if (S_ISLNK(st.st_mode)) {
+		if (stat(path, &st) == 0) {
+			if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+				return vs_fail(err, VS_ERR_DENIED, path, "QEMU loads the files of its firmware directory by name: this one is not a regular file");
+			if (S_ISDIR(st.st_mode))
+				return 0;
+			if (st.st_uid != 0 || (st.st_mode & 022))
+				goto loose;
+			return walk(path, &st, o, err);
+		}
+		/* dangling: whoever may create its target decides what QEMU loads */
+		n = readlinkat(dfd, name, target, sizeof(target) - 1);
+		if (n < 0)
+			return vs_fail(err, VS_ERR_IO, path, "cannot read the symlink: %s", strerror(errno));
+		target[n] = '\0';
+		if (target[0] != '/') {
+			char abs[VS_MAX_PATH_BYTES];
+
+			if (snprintf(abs, sizeof(abs), "%s/%s", dir, target) >= (int)sizeof(abs))
+				return vs_fail(err, VS_ERR_DENIED, path, "the symlink's target is too long");
+			return root_creates_only(abs, o, err);
+		}
+		return root_creates_only(target, o, err);
+	}
+	if (!S_ISREG(st.st_mode))
+		return vs_fail(err, VS_ERR_DENIED, path, "QEMU loads the files of its firmware directory by name: this one is not a regular file");
+	if (st.st_uid == 0 && !(st.st_mode & 022))
+		return 0;
+loose:
+	return vs_fail(err, VS_ERR_DENIED, path,
+		       "owned by uid %u with mode %04o: QEMU loads it into guests without the domain XML naming it (firmware, option ROMs), so it must be root's and not writable by group or other",
+		       (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+}
+
+int filetrust_search_dir(const char *dir, const struct filetrust_opts *o, struct vs_error *err)
+{
+	struct stat st;
+	struct dirent *e;
+	DIR *d;
+	int fd, r;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return root_creates_only(dir, o, err);
+		return vs_fail(err, VS_ERR_DENIED, dir, "cannot open QEMU's firmware directory: %s", strerror(errno));
+	}
+	if (fstat(fd, &st) < 0) {
+		r = vs_fail(err, VS_ERR_IO, dir, "cannot stat: %s", strerror(errno));
+		close(fd);
+		return r;
+	}
+	if (st.st_uid != 0 || (st.st_mode & 022)) {
+		close(fd);
+		return vs_fail(err, VS_ERR_DENIED, dir,
+			       "QEMU's firmware directory is owned by uid %u with mode %04o: it must be root's and not writable by group or other (sticky is not enough: QEMU loads its files by name)",
+			       (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+	}
+	if (fs_check(fd, "QEMU's firmware directory", dir, o, err) < 0 || walk(dir, &st, o, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		r = vs_fail(err, VS_ERR_IO, dir, "cannot read: %s", strerror(errno));
+		close(fd);
+		return r;
+	}
+	r = 0;
+	errno = 0;
+	while (r == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		r = search_entry(dirfd(d), dir, e->d_name, o, err);
+		errno = 0;
+	}
+	if (r == 0 && errno)
+		r = vs_fail(err, VS_ERR_IO, dir, "cannot read: %s", strerror(errno));
+	closedir(d);
 	return r;
 }

@@ -44,6 +44,16 @@ int filetrust_output_dir(const char *path, const struct filetrust_opts *opts, st
 const char *filetrust_fs_name(long f_type);
 
 /* 1 when f_type is a local file system (on this host's disks or memory), else 0. */
+/* A directory QEMU loads files from by name, without the domain XML naming them (its firmware
+ * search path: the BIOS, VGA BIOS, NIC option ROMs, linuxboot): only root can change what it
+ * finds there. The directory is root's and not writable by group or other (sticky is not
+ * enough), passes filetrust_fd's rule for directories up to /, and is on a local file system
+ * unless allow_remote_fs; every entry but a subdirectory is a regular file owned by root and not
+ * writable by group or other (a symlink: its target, and the directories leading to it; a
+ * dangling one: the directory its target would be created in passes filetrust_output_dir).
+ * A directory that does not exist: its parent passes filetrust_output_dir's rule. */
+int filetrust_search_dir(const char *dir, const struct filetrust_opts *opts, struct vs_error *err);
+
 int filetrust_fs_is_local(long f_type);
 
 #endif

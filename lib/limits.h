@@ -62,7 +62,7 @@
 #define VS_MAX_SSH_HOST_VALIDITY_S (366 * 86400)    /* hard cap on a host certificate's validity */
 #define VS_MAX_XML_DEPTH 24                 /* element nesting judged in a domain XML */
 #define VS_MAX_BOOT_FILES 16                /* boot files (loader, kernel, ACPI tables…) per domain */
-#define VS_MAX_PROTECTED_PATHS 16           /* vmseal's own paths the domain XML may not name */
+#define VS_MAX_PROTECTED_PATHS 24           /* vmseal's own paths the domain XML may not name */
 
 /* Front ends and single modules */
 #define VS_MAX_KEY_LIST_ENTRIES 4096        /* vmseal-key list: keys listed from one directory */

@@ -35,6 +35,13 @@ grep -qx '/usr/share/doc/vmseal/examples/policy.json' contents && pass "example 
 grep -qx '/usr/share/bash-completion/completions/vmseal' contents && pass "bash completion" || fail "no completion"
 grep -q '^/lib/systemd/system/vmseal-gateway.service$' contents && pass "systemd unit" || fail "no unit"
 grep -q '^/lib/systemd/system/vmseal-hook.service$' contents && pass "systemd unit of the hook's judge server" || fail "no hook unit"
+for u in libvirtd virtqemud; do
+	grep -qx "/lib/systemd/system/$u.service.d/vmseal.conf" contents \
+		&& pass "drop-in: $u sees the hook and /etc/vmseal read-only" || fail "no $u drop-in: $(grep service.d contents)"
+done
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./lib/systemd/system/libvirtd.service.d/vmseal.conf 2>/dev/null \
+	| grep -qx 'ReadOnlyPaths=-/etc/libvirt/hooks -/etc/vmseal -/usr/bin/vmseal-hook -/usr/libexec/vmseal -/run/vmseal' \
+	&& pass "drop-in: ReadOnlyPaths the hook, its judge, its socket and /etc/vmseal" || fail "drop-in content"
 ! grep -q '^/etc/vmseal/policy.json' contents && pass "no /etc/vmseal/policy.json in the package" || fail "ships a policy"
 dpkg-deb -e "$deb" ctl
 [ "$(sort ctl/conffiles | tr '\n' ' ')" = "/etc/logrotate.d/vmseal /etc/vmseal/gateway.conf " ] \
@@ -54,7 +61,8 @@ grep -q 'policy.json.lock' ctl/postrm && pass "postrm: purge removes vmseal-poli
 # --- what exists before, to compare after the purge
 watch="/etc/vmseal /etc/libvirt/hooks/qemu.d /var/cache/vmseal /var/log/vmseal /var/log/vmseal-gateway /var/lib/vmseal
 /usr/share/doc/vmseal /lib/systemd/system/vmseal-gateway.service /lib/systemd/system/vmseal-hook.service
-/usr/share/bash-completion/completions/vmseal /etc/logrotate.d/vmseal /usr/libexec/vmseal"
+/usr/share/bash-completion/completions/vmseal /etc/logrotate.d/vmseal /usr/libexec/vmseal
+/lib/systemd/system/libvirtd.service.d /lib/systemd/system/virtqemud.service.d"
 snapshot() { for p in $watch /usr/bin/vmseal-*; do [ -e "$p" ] || [ -L "$p" ] && find "$p" -printf '%p %m %u %g\n'; done 2>/dev/null | sort; }
 # Directories an administrator made before (empty /etc/vmseal, libvirt's hooks directory): dpkg
 # removes a package's empty directories on purge, so they are put back as they were.

@@ -132,6 +132,18 @@ start_refused() {
 	fi
 }
 
+# xml_refused WHAT PATTERN: virsh create of dom$n.xml (domain $dom) fails showing PATTERN.
+xml_refused() {
+	if $V create "dom$n.xml" >"out$n" 2>"err$n"; then
+		fail "$1: the domain started"
+		$V destroy "$dom" >/dev/null 2>&1 || true
+	elif grep -q -- "$2" "err$n"; then
+		pass "$1"
+	else
+		fail "$1: virsh said: $(tr '\n' ' ' < "err$n" | head -c 600)"
+	fi
+}
+
 # start_evil WHAT EXTRA_DEVICES [EXTRA_TOP] [EMULATOR]: with the check off (audit-only or
 # opted in) the attack runs: EVIL appears on COM1. Proves the refusal above refused a real attack.
 start_evil() {
@@ -218,18 +230,69 @@ start_refused "static DAC label of root refused (domallow: rule_seclabel)" \
 	"<seclabel> \+0:\+0: a DAC label of uid or gid 0 runs QEMU as root" \
 	"" "<seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>"
 
+# sockets (domallow: rule_chardev_source): libvirtd (root) unlinks a bind path and binds it
+# itself, so one allowed start would delete the hook and every later start would run unjudged.
+hook_ino=$(stat -c %i /etc/libvirt/hooks/qemu.d/vmseal)
+start_refused "unix serial bound over the hook refused (domallow: no vmseal path)" \
+	"<devices><serial><source> /etc/libvirt/hooks/qemu.d/vmseal: names a vmseal path \(libvirt configuration and hooks /etc/libvirt\)" \
+	"<serial type='unix'><source mode='bind' path='/etc/libvirt/hooks/qemu.d/vmseal'/><target port='1'/></serial>"
+# libvirtd unlinks a bind path when the refused domain is cleaned up: the hook survives
+# because libvirtd sees it read-only (debian/vmseal-libvirt.conf, applied by lv_start)
+[ "$(stat -c %i /etc/libvirt/hooks/qemu.d/vmseal 2>/dev/null)" = "$hook_ino" ] \
+	&& pass "the hook is still in place, same inode (libvirtd sees it read-only)" || fail "the hook was replaced or removed"
+# (never name a host file here: libvirtd unlinks it at the cleanup of the refused start)
+echo victim > "$RUN/img/victim0"
+start_refused "unix serial bound elsewhere refused (domallow: socket chardevs)" \
+	"<devices><serial><source> $RUN/img/victim0: a unix socket chardev outside libvirt's channel directory of this domain is bound over a host path \(libvirt unlinks what is there\); refused unless the policy sets launch.allow.host_chardev" \
+	"<serial type='unix'><source mode='bind' path='$RUN/img/victim0'/><target port='1'/></serial>"
+start_refused "unix serial connected to libvirtd's socket refused (domallow: socket chardevs)" \
+	"<devices><serial><source> /run/libvirt/libvirt-sock: a unix socket chardev connects to a host service; refused unless the policy sets launch.allow.host_chardev" \
+	"<serial type='unix'><source mode='connect' path='/run/libvirt/libvirt-sock'/><target port='1'/></serial>"
+start_refused "tcp serial connected to a host service refused (domallow: socket chardevs)" \
+	"<devices><serial><source> tcp: a tcp or udp chardev that is not a listener sends to a host or network service" \
+	"<serial type='tcp'><source mode='connect' host='127.0.0.1' service='6379'/><target port='1'/></serial>"
+# the attack is real: audit-only, the bind replaces a file
+echo victim > "$RUN/img/victim"
+cp policy.audit.json policy.json
+n=$((n + 1)); dom="$DOMPFX-$n"
+domxml "$dom" "$RUN/logs/com1-$n.log" "<serial type='unix'><source mode='bind' path='$RUN/img/victim'/><target port='1'/></serial>" > "dom$n.xml"
+if $V create "dom$n.xml" >"out$n" 2>"err$n"; then
+	[ -S "$RUN/img/victim" ] && pass "audit-only: the bind replaced a regular file by a socket (the attack is real)" \
+		|| fail "audit-only bind: $RUN/img/victim is still $(stat -c %F "$RUN/img/victim" 2>&1)"
+	$V destroy "$dom" >/dev/null 2>&1 || true
+else
+	fail "audit-only bind: did not start: $(tr '\n' ' ' < "err$n" | head -c 600)"
+fi
+cp policy.good.json policy.json
+
+# boot devices (domallow: boot_device_check): no boot index anywhere, and SeaBIOS falls back to
+# the NIC's iPXE ROM, which boots whatever the network serves.
+pxe_xml() { # NAME LOG: no disk, the interface's ROM on, SeaBIOS on COM1
+	domxml "$1" "$2" "" "" | sed -e '/<disk /,/<\/disk>/d' -e "s|<rom enabled='no'/>||" \
+		-e "s|<boot dev='hd'/>|<bios useserial='yes'/>|"
+}
+n=$((n + 1)); dom="$DOMPFX-$n"
+pxe_xml "$dom" "$RUN/logs/com1-$n.log" > "dom$n.xml"
+xml_refused "a domain with no boot device and a NIC's option ROM refused (PXE fallback)" \
+	"vmseal: denied: domain $dom: <devices><interface>: no disk or kernel is the boot device, so the firmware would fall back to a network (PXE) boot"
+cp policy.audit.json policy.json
+n=$((n + 1)); dom="$DOMPFX-$n"
+pxe_xml "$dom" "$RUN/logs/com1-$n.log" > "dom$n.xml"
+if $V create "dom$n.xml" >"out$n" 2>"err$n"; then
+	wait_marker "$RUN/logs/com1-$n.log" iPXE && pass "audit-only: the firmware fell back to iPXE (the attack is real)" \
+		|| fail "audit-only PXE fallback: COM1 says: $(head -c 300 "$RUN/logs/com1-$n.log" 2>/dev/null | tr -d '\0')"
+	$V destroy "$dom" >/dev/null 2>&1 || true
+else
+	fail "audit-only PXE fallback: did not start: $(tr '\n' ' ' < "err$n" | head -c 600)"
+fi
+cp policy.good.json policy.json
+
 # launch.require_rng (domallow_check)
 cp policy.rng.json policy.json
 n=$((n + 1)); dom="$DOMPFX-$n"
 domxml "$dom" "$RUN/logs/com1-$n.log" "" | grep -v "<rng " > "dom$n.xml"
-if $V create "dom$n.xml" >"out$n" 2>"err$n"; then
-	fail "require_rng: a domain without an rng started"
-	$V destroy "$dom" >/dev/null 2>&1 || true
-elif grep -q "vmseal: denied: domain $dom: <devices><rng>: missing: the policy requires a virtio rng fed by /dev/urandom or /dev/random" "err$n"; then
-	pass "launch.require_rng: a domain without a virtio rng refused"
-else
-	fail "require_rng: virsh said: $(tr '\n' ' ' < "err$n" | head -c 600)"
-fi
+xml_refused "launch.require_rng: a domain without a virtio rng refused" \
+	"vmseal: denied: domain $dom: <devices><rng>: missing: the policy requires a virtio rng fed by /dev/urandom or /dev/random"
 cp policy.good.json policy.json
 
 # restore of a save image (domallow_operation_check)

@@ -126,9 +126,28 @@ lv_hook_remove() {
 	rm -f /etc/libvirt/hooks/qemu.d/vmseal
 }
 
+LV_DROPIN="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/debian/vmseal-libvirt.conf"
+
+# The paths the package's drop-in for libvirtd.service (debian/vmseal-libvirt.conf) makes
+# read-only, one per line, those that exist.
+lv_readonly_paths() {
+	local p
+	for p in $(sed -n 's/^ReadOnlyPaths=//p' "$LV_DROPIN"); do
+		p=${p#-}
+		[ -e "$p" ] && echo "$p"
+	done
+}
+
+# Starts libvirtd as the package's units run it: in its own mount namespace with the drop-in's
+# ReadOnlyPaths (systemd does that; no systemd here), so what libvirtd writes or unlinks for
+# its clients cannot reach the hook. (exec keeps the pid: LV_PID is libvirtd's.)
 lv_start() {
-	local i
-	/usr/sbin/libvirtd -f "$LV_RUN/libvirtd.conf" -p "$LV_RUN/libvirtd.pid" >"$LV_RUN/libvirtd.out" 2>&1 &
+	local i ro=
+	for i in $(lv_readonly_paths); do
+		ro="$ro mount --bind '$i' '$i' && mount -o remount,bind,ro '$i' &&"
+	done
+	unshare --mount --propagation private sh -c "$ro exec /usr/sbin/libvirtd -f '$LV_RUN/libvirtd.conf' -p '$LV_RUN/libvirtd.pid'" \
+		>"$LV_RUN/libvirtd.out" 2>&1 &
 	LV_PID=$!
 	for i in $(seq 75); do
 		kill -0 "$LV_PID" 2>/dev/null || break

@@ -64,7 +64,7 @@ static char *subst(const char *s)
 
 static char *case_xml(const struct dcase *c)
 {
-	const char *fmt = "<domain type='qemu'><name>t</name><memory unit='MiB'>64</memory>%s<devices>"
+	const char *fmt = "<domain type='qemu' id='7'><name>t</name><memory unit='MiB'>64</memory>%s<devices>"
 			  "<emulator>%s</emulator>%s</devices></domain>";
 	const char *top = c->top ? c->top : "<os><type arch='x86_64' machine='pc'>hvm</type></os>";
 	const char *dev = c->devices ? c->devices : "";
@@ -223,6 +223,9 @@ static void run_case(const struct dcase *c)
 
 /* ---- the cases ------------------------------------------------------------------------------- */
 
+/* a disk with the boot index: the firmware boots it or nothing (libvirt's -boot strict=on) */
+#define BOOT_DISK "<disk type='file'><source file='@T@/img/boot.raw'/><target dev='vdz'/><boot order='1'/></disk>"
+
 #define A_ALL (LAUNCH_ALLOW_HOSTDEV | LAUNCH_ALLOW_REDIRDEV | LAUNCH_ALLOW_SMARTCARD_DB | \
 	       LAUNCH_ALLOW_SHMEM | LAUNCH_ALLOW_TPM_PASSTHROUGH | LAUNCH_ALLOW_FILESYSTEM | \
 	       LAUNCH_ALLOW_NVDIMM | LAUNCH_ALLOW_FWCFG | LAUNCH_ALLOW_OPTION_ROM | \
@@ -291,7 +294,7 @@ static const char dev_all[] =
 	"<interface type='bridge'><source bridge='br0'/></interface>"
 	"<serial type='pty'><target type='isa-serial' port='0'><model name='isa-serial'/></target></serial>"
 	"<console type='pty'><target type='serial' port='0'/></console>"
-	"<channel type='unix'><source mode='bind' path='/var/lib/libvirt/qemu/channel/target/d/org.qemu.guest_agent.0'/>"
+	"<channel type='unix'><source mode='bind' path='/var/lib/libvirt/qemu/channel/target/domain-7-t/org.qemu.guest_agent.0'/>"
 	"<target type='virtio' name='org.qemu.guest_agent.0' state='connected'/>"
 	"<address type='virtio-serial' controller='0' bus='0' port='1'/></channel>"
 	"<channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/></channel>"
@@ -317,7 +320,7 @@ static const char dev_all[] =
 	"<tpm model='tpm-crb'><backend type='emulator' version='2.0'><encryption secret='5fb18672-63df-4b26-a4b4-7a17d16d386d'/>"
 	"<active_pcr_banks><sha256/></active_pcr_banks></backend></tpm>"
 	"<smartcard mode='host'/>"
-	"<smartcard mode='passthrough' type='tcp'><source mode='connect' host='127.0.0.1' service='2001'/>"
+	"<smartcard mode='passthrough' type='tcp'><source mode='bind' host='127.0.0.1' service='2001'/>"
 	"<protocol type='raw'/></smartcard>"
 	"<memory model='dimm'><source><pagesize unit='KiB'>2048</pagesize><nodemask>0</nodemask></source>"
 	"<target><size unit='MiB'>128</size><node>0</node></target></memory>";
@@ -371,7 +374,7 @@ static const struct dcase cases[] = {
 	{"network backing store, passt port forward, chardev logs", NULL,
 	 "<disk type='file'><source file='@T@/img/o.qcow2'/><backingStore type='network'><format type='raw'/>"
 	 "<source protocol='rbd' name='p/i'><host name='mon'/><auth username='u'><secret type='ceph' usage='c'/></auth>"
-	 "<config file='@T@/ceph.conf'/></source></backingStore><target dev='vda'/></disk>"
+	 "<config file='@T@/ceph.conf'/></source></backingStore><target dev='vda'/><boot order='1'/></disk>"
 	 "<interface type='user'><portForward proto='tcp' address='127.0.0.1'><range start='2022' to='22'/></portForward></interface>"
 	 "<rng model='virtio'><backend model='egd' type='pty'><log file='@T@/logs/rng.log'/></backend></rng>"
 	 "<smartcard mode='passthrough' type='pty'><log file='@T@/logs/sc.log'/></smartcard>",
@@ -419,6 +422,9 @@ static const struct dcase cases[] = {
 
 	/* emulator */
 	{"emulator wrapper script", NULL, NULL, 0, 0, "is not one of the policy's emulators", "@T@/qemu-wrap"},
+	{"emulator whose firmware directory holds a ROM others may write", NULL, NULL, 0, 0,
+	 "<devices><emulator> @T@/usr/share/seabios/bios-256k.bin: owned by uid 0 with mode 0666: QEMU loads it into guests "
+	 "without the domain XML naming it", "@T@/usr/bin/qemu-system-x86_64", "@T@/usr/bin/qemu-system-*"},
 	{"emulator listed but writable by others", NULL, NULL, 0, 0, "mode 0777: a verified file must be owned by root and not writable by group or other",
 	 "@T@/qemu-open", "@T@/qemu-open"},
 	{"emulator symlink out of the allowed set", NULL, NULL, 0, 0, "is not one of the policy's emulators",
@@ -448,7 +454,7 @@ static const struct dcase cases[] = {
 	{"interface option ROM file", NULL, "<interface type='user'><rom file='@T@/evil.rom'/></interface>", 0, 0,
 	 "<devices><interface><rom> @T@/evil.rom: an option ROM file runs in the guest before the signed boot disk; "
 	 "refused unless the policy sets launch.allow.option_rom"},
-	{"interface option ROM file opted in", NULL, "<interface type='user'><rom file='@T@/evil.rom'/></interface>",
+	{"interface option ROM file opted in", NULL, BOOT_DISK "<interface type='user'><rom file='@T@/evil.rom'/></interface>",
 	 LAUNCH_ALLOW_OPTION_ROM},
 	{"option ROM file is the policy", NULL, "<interface type='user'><rom file='@T@/policy.json'/></interface>",
 	 LAUNCH_ALLOW_OPTION_ROM, 0, "names a vmseal path"},
@@ -488,9 +494,91 @@ static const struct dcase cases[] = {
 	{"chardev type stdio", NULL, "<serial type='stdio'/>", A_ALL, 0, "chardev type \"stdio\" is not allowed"},
 	{"parallel on a device", NULL, "<parallel type='dev'><source path='/dev/parport0'/></parallel>", 0, 0, "host_chardev"},
 	{"chardev target model protocol", NULL, "<parallel type='pty'><target port='0'><model name='x'/></target></parallel>"
-	 "<console type='tcp'><source mode='connect' host='h' service='1'/><protocol type='raw'/><target><model name='y'/></target></console>"
+	 "<console type='tcp'><source mode='bind' host='h' service='1'/><protocol type='raw'/><target><model name='y'/></target></console>"
 	 "<channel type='tcp'><source mode='connect' host='h' service='1'/><protocol type='raw'/><target type='guestfwd'><model name='z'/></target></channel>"
-	 "<serial type='tcp'><source mode='connect' host='h' service='1'/><protocol type='telnet'/></serial>"},
+	 "<serial type='tcp'><source mode='connect' host='h' service='1'/><protocol type='telnet'/></serial>", LAUNCH_ALLOW_HOST_CHARDEV},
+
+	/* sockets: libvirt (root) unlinks a bind path and binds it; a connected one reaches a host
+	 * service. Only libvirt's own channel socket of this domain (id 7, "t") and TCP listeners
+	 * go without launch.allow.host_chardev. */
+	{"tcp listener console", NULL, "<console type='tcp'><source mode='bind' host='127.0.0.1' service='4444'/>"
+	 "<protocol type='telnet'/></console>"},
+	{"tcp serial connecting to a host service", NULL, "<serial type='tcp'><source mode='connect' host='127.0.0.1' "
+	 "service='6379'/></serial>", 0, 0,
+	 "<devices><serial><source> tcp: a tcp or udp chardev that is not a listener sends to a host or network service; "
+	 "refused unless the policy sets launch.allow.host_chardev"},
+	{"tcp serial without a mode connects", NULL, "<serial type='tcp'><source host='127.0.0.1' service='6379'/></serial>",
+	 0, 0, "not a listener"},
+	{"guestfwd channel to a host service", NULL, "<channel type='tcp'><source mode='connect' host='127.0.0.1' "
+	 "service='6379'/><target type='guestfwd' address='10.0.2.1' port='4600'/></channel>", 0, 0, "launch.allow.host_chardev"},
+	{"udp serial", NULL, "<serial type='udp'><source mode='bind' host='127.0.0.1' service='1'/>"
+	 "<source mode='connect' host='127.0.0.1' service='2'/></serial>", 0, 0, "launch.allow.host_chardev"},
+	{"smartcard passthrough to a host service", NULL, "<smartcard mode='passthrough' type='tcp'>"
+	 "<source mode='connect' host='127.0.0.1' service='2001'/></smartcard>", 0, 0, "launch.allow.host_chardev"},
+	{"unix channel bound over the hook", NULL, "<channel type='unix'><source mode='bind' "
+	 "path='/etc/libvirt/hooks/qemu.d/vmseal'/><target type='virtio' name='x'/></channel>", 0, 0,
+	 "<devices><channel><source> /etc/libvirt/hooks/qemu.d/vmseal: a unix socket chardev outside libvirt's channel "
+	 "directory of this domain is bound over a host path (libvirt unlinks what is there); refused unless the policy "
+	 "sets launch.allow.host_chardev"},
+	{"unix serial bound over a host file", NULL, "<serial type='unix'><source mode='bind' path='/etc/passwd'/></serial>",
+	 0, 0, "bound over a host path"},
+	{"unix serial bound over a host file, opted in", NULL, "<serial type='unix'><source mode='bind' path='/etc/passwd'/>"
+	 "</serial>", LAUNCH_ALLOW_HOST_CHARDEV, 0, "/etc/passwd: binding a socket here would replace an existing file"},
+	{"unix serial bound to a new path, opted in", NULL, "<serial type='unix'><source mode='bind' path='@T@/new.sock'/>"
+	 "</serial>", LAUNCH_ALLOW_HOST_CHARDEV},
+	{"unix serial connecting to libvirt's socket", NULL, "<serial type='unix'><source mode='connect' "
+	 "path='/run/libvirt/libvirt-sock'/></serial>", 0, 0,
+	 "/run/libvirt/libvirt-sock: a unix socket chardev connects to a host service; refused unless the policy sets "
+	 "launch.allow.host_chardev"},
+	{"unix serial without a mode connects", NULL, "<serial type='unix'><source path='/run/libvirt/libvirt-sock'/></serial>",
+	 0, 0, "connects to a host service"},
+	{"unix connect opted in", NULL, "<serial type='unix'><source mode='connect' path='/run/x.sock'/></serial>",
+	 LAUNCH_ALLOW_HOST_CHARDEV},
+	{"unix channel without a path: libvirt makes its own", NULL, "<channel type='unix'><target type='virtio' "
+	 "name='org.qemu.guest_agent.0'/></channel>"},
+	{"channel socket of another domain id", NULL, "<channel type='unix'><source mode='bind' "
+	 "path='/var/lib/libvirt/qemu/channel/target/domain-8-t/org.qemu.guest_agent.0'/><target type='virtio' name='x'/>"
+	 "</channel>", 0, 0, "outside libvirt's channel directory of this domain"},
+	{"channel socket of another domain name", NULL, "<channel type='unix'><source mode='bind' "
+	 "path='/var/lib/libvirt/qemu/channel/target/domain-7-tx/org.qemu.guest_agent.0'/><target type='virtio' name='x'/>"
+	 "</channel>", 0, 0, "outside libvirt's channel directory"},
+	{"channel socket below the domain's directory", NULL, "<channel type='unix'><source mode='bind' "
+	 "path='/var/lib/libvirt/qemu/channel/target/domain-7-t/a/b'/><target type='virtio' name='x'/></channel>", 0, 0,
+	 "outside libvirt's channel directory"},
+	{"channel socket escaping the domain's directory", NULL, "<channel type='unix'><source mode='bind' "
+	 "path='/var/lib/libvirt/qemu/channel/target/domain-7-t/../../../../../../../etc/passwd'/>"
+	 "<target type='virtio' name='x'/></channel>", 0, 0, "cannot be resolved"},
+	{"connecting to the domain's channel directory", NULL, "<channel type='unix'><source mode='connect' "
+	 "path='/var/lib/libvirt/qemu/channel/target/domain-7-t/x'/><target type='virtio' name='x'/></channel>", 0, 0,
+	 "connects to a host service"},
+	{"channel socket in a domain without an id", "<os><type arch='x86_64' machine='pc'>hvm</type></os>",
+	 "<channel type='unix'><source mode='bind' path='/var/lib/libvirt/qemu/channel/target/domain--t/x'/>"
+	 "<target type='virtio' name='x'/></channel>", 0, 0, "outside libvirt's channel directory"},
+
+	/* boot devices: without a boot index the firmware falls back to a NIC's PXE ROM */
+	{"interface and no disk", NULL, "<interface type='user'/>", 0, 0,
+	 "<devices><interface>: no disk or kernel is the boot device, so the firmware would fall back to a network (PXE) boot "
+	 "through the interface's option ROM; give the boot disk <boot order='1'/> or <os><boot dev='hd'/>, "
+	 "or the interface <rom enabled='no'/>"},
+	{"interface, a disk and no boot device", NULL, "<disk type='file'><source file='@T@/img/a.raw'/><target dev='vda'/>"
+	 "</disk><interface type='user'/>", 0, 0, "fall back to a network (PXE) boot"},
+	{"interface, a disk and a floppy boot device", "<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='fd'/></os>",
+	 "<disk type='file'><source file='@T@/img/a.raw'/><target dev='vda'/></disk><interface type='user'/>", 0, 0,
+	 "fall back to a network (PXE) boot"},
+	{"interface, a cdrom and a hd boot device", "<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>",
+	 "<disk type='file' device='cdrom'><source file='@T@/img/a.raw'/><target dev='hdc'/></disk><interface type='user'/>",
+	 0, 0, "fall back to a network (PXE) boot"},
+	{"interface with its ROM disabled", NULL, "<interface type='user'><rom enabled='no'/></interface>"},
+	{"interface with its ROM bar off still boots", NULL, "<interface type='user'><rom bar='off'/></interface>", 0, 0,
+	 "fall back to a network (PXE) boot"},
+	{"two interfaces, one ROM disabled", NULL, "<interface type='user'><rom enabled='no'/></interface>"
+	 "<interface type='user'/>", 0, 0, "fall back to a network (PXE) boot"},
+	{"interface with a disk boot order", NULL, BOOT_DISK "<interface type='user'/>"},
+	{"interface with a hd boot device", "<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>",
+	 "<disk type='file' device='disk'><source file='@T@/img/a.raw'/><target dev='vda'/></disk><interface type='user'/>"},
+	{"interface with a cdrom boot device", "<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='cdrom'/><boot dev='hd'/></os>",
+	 "<disk type='file' device='cdrom'><source file='@T@/img/a.raw'/><target dev='hdc'/></disk><interface type='user'/>"},
+	{"interface and a network boot opted in", NULL, "<interface type='user'/>", LAUNCH_ALLOW_NETWORK_BOOT},
 
 	/* interfaces */
 	{"ethernet interface", NULL, "<interface type='ethernet'/>", 0, 0,
@@ -499,7 +587,7 @@ static const struct dcase cases[] = {
 	{"host interfaces opted in", NULL, "<interface type='udp'><source address='127.0.0.1' port='1234'>"
 	 "<local address='127.0.0.1' port='1235'/></source></interface>"
 	 "<interface type='vhostuser'><source type='unix' path='@T@/vhu.sock' mode='server'/></interface>"
-	 "<interface type='hostdev'/>", LAUNCH_ALLOW_HOST_INTERFACE | LAUNCH_ALLOW_HOSTDEV},
+	 "<interface type='hostdev'/>" BOOT_DISK, LAUNCH_ALLOW_HOST_INTERFACE | LAUNCH_ALLOW_HOSTDEV},
 	{"vhostuser socket in the cache", NULL, "<interface type='vhostuser'><source type='unix' path='@T@/cache/s' mode='server'/>"
 	 "</interface>", LAUNCH_ALLOW_HOST_INTERFACE, 0, "names a vmseal path"},
 
@@ -1222,6 +1310,21 @@ static void setup(void)
 		fclose(f);
 	}
 	chmod(p, 0777);
+	/* an emulator whose firmware directory (../share/seabios) holds a ROM others may write */
+	mkdir(MK("usr"), 0755);
+	mkdir(MK("usr/bin"), 0755);
+	mkdir(MK("usr/share"), 0755);
+	mkdir(MK("usr/share/seabios"), 0755);
+	f = fopen(MK("usr/bin/qemu-system-x86_64"), "w");
+	if (f) {
+		fputs("#!/bin/sh\nexec " QEMU " \"$@\"\n", f);
+		fclose(f);
+	}
+	chmod(p, 0755);
+	f = fopen(MK("usr/share/seabios/bios-256k.bin"), "w");
+	if (f)
+		fclose(f);
+	chmod(p, 0666);
 	memset(&prot, 0, sizeof(prot));
 	domallow_protect_add(&prot, MK("policy.json"), "policy", &e);
 	domallow_protect_add(&prot, MK("cache"), "cache directory", &e);

@@ -30,6 +30,15 @@ static const char *mkfile(const char *name, unsigned mode)
 	return path;
 }
 
+/* DIR/NAME in a static buffer (one at a time) */
+static const char *TMPNAME(const char *dir, const char *name)
+{
+	static char p[1024];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return p;
+}
+
 static int check(const char *path, const struct filetrust_opts *o, struct vs_error *err)
 {
 	vs_error_clear(err);
@@ -180,6 +189,65 @@ static void test_fs_types(void)
 	CU_ASSERT_STRING_EQUAL(filetrust_fs_name(0x12345678), "unknown");
 }
 
+/* QEMU's firmware search path: each file it may load by name, root's alone. */
+static void test_search_dir(void)
+{
+	struct vs_error err = {0};
+	char fw[700], f[800], l[800], miss[800], open_dir[700];
+
+	setup();
+	if (!root())
+		return;
+	snprintf(fw, sizeof(fw), "%s/fw", base);
+	snprintf(f, sizeof(f), "%s/bios-256k.bin", fw);
+	CU_ASSERT(mkdir(fw, 0755) == 0);
+	CU_ASSERT(file_write_atomic(f, "bios", 4, 0644, 0, &err) == 0);
+	CU_ASSERT(mkdir(TMPNAME(fw, "keymaps"), 0777) == 0); /* subdirectories: not loaded by name */
+	CU_ASSERT_EQUAL(filetrust_search_dir(fw, &rootonly, &err), 0);
+	CU_ASSERT(chmod(f, 0664) == 0);
+	CU_ASSERT_EQUAL(filetrust_search_dir(fw, &rootonly, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
+	CU_ASSERT_STRING_EQUAL(err.object, f);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "owned by uid 0 with mode 0664: QEMU loads it into guests"));
+	CU_ASSERT(chmod(f, 0644) == 0);
+	CU_ASSERT(chown(f, 65534, 0) == 0);
+	CU_ASSERT_EQUAL(filetrust_search_dir(fw, &rootonly, &err), -1);
+	CU_ASSERT(chown(f, 0, 0) == 0);
+	/* the directory: sticky is not enough, anyone could add the file QEMU looks for */
+	CU_ASSERT(chmod(fw, 01777) == 0);
+	CU_ASSERT_EQUAL(filetrust_search_dir(fw, &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "QEMU's firmware directory is owned by uid 0 with mode 1777"));
+	CU_ASSERT(chmod(fw, 0755) == 0);
+	/* a symlink to a file in a directory others may write */
+	snprintf(open_dir, sizeof(open_dir), "%s/open", base);
+	CU_ASSERT(mkdir(open_dir, 0755) == 0 && chmod(open_dir, 0777) == 0);
+	CU_ASSERT(file_write_atomic(TMPNAME(open_dir, "rom"), "rom", 3, 0644, 0, &err) == 0);
+	snprintf(l, sizeof(l), "%s/efi-virtio.rom", fw);
+	CU_ASSERT(symlink(TMPNAME(open_dir, "rom"), l) == 0);
+	CU_ASSERT_EQUAL(filetrust_search_dir(fw, &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "mode 0777"));
+	CU_ASSERT(unlink(l) == 0);
+	/* dangling: the directory its target would be made in decides */
+	CU_ASSERT(symlink(TMPNAME(open_dir, "nothing"), l) == 0);
+	CU_ASSERT_EQUAL(filetrust_search_dir(fw, &rootonly, &err), -1);
+	CU_ASSERT(unlink(l) == 0);
+	CU_ASSERT(symlink("../ovmf/OVMF.fd", l) == 0); /* base/ovmf may be made by root only */
+	CU_ASSERT_EQUAL(filetrust_search_dir(fw, &rootonly, &err), 0);
+	CU_ASSERT(unlink(l) == 0);
+	/* a FIFO where QEMU expects a ROM */
+	CU_ASSERT(mkfifo(l, 0644) == 0);
+	CU_ASSERT_EQUAL(filetrust_search_dir(fw, &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "not a regular file"));
+	CU_ASSERT(unlink(l) == 0);
+	/* missing: only root may create it */
+	snprintf(miss, sizeof(miss), "%s/none", fw);
+	CU_ASSERT_EQUAL(filetrust_search_dir(miss, &rootonly, &err), 0);
+	snprintf(miss, sizeof(miss), "%s/none", open_dir);
+	CU_ASSERT_EQUAL(filetrust_search_dir(miss, &rootonly, &err), -1);
+	/* the distribution's own */
+	CU_ASSERT_EQUAL(filetrust_search_dir("/usr/share/qemu", &rootonly, &err), 0);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -188,6 +256,7 @@ int main(void)
 		{"path replaced after the open", test_replaced_path},
 		{"open for writing by another process", test_writers},
 		{"local file systems only (allow-list)", test_fs_types},
+		{"QEMU's firmware search directories", test_search_dir},
 		{NULL, NULL},
 	};
 	return run_suite("filetrust", cases);
