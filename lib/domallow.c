@@ -682,6 +682,22 @@ static const struct domallow_values input_types = {
 	"type", "input type", "mouse tablet keyboard",
 	{{"passthrough evdev", LAUNCH_ALLOW_HOSTDEV, "a host input device in the guest"}}};
 
+/* <video><driver name='vhostuser'/>: libvirt starts a host program (vhost-user-gpu) that the
+ * guest's GPU commands reach. */
+static int rule_video_driver(struct domallow_walk *w, xmlNode *n)
+{
+	char name[32];
+
+	if (prop(w, n, "name", name, sizeof(name)) < 0)
+		return -1;
+	if (!name[0] || !strcmp(name, "qemu"))
+		return 0;
+	if (!strcmp(name, "vhostuser"))
+		return need_optin(w, name, LAUNCH_ALLOW_HOST_INTERFACE,
+				  "a vhost-user GPU: libvirt runs a host program the guest's GPU commands reach");
+	return deny(w, name, "video driver \"%s\" is not allowed", name);
+}
+
 static int rule_rng_backend(struct domallow_walk *w, xmlNode *n)
 {
 	char model[32], rngmodel[64], text[VS_MAX_PATH_BYTES], c[VS_MAX_PATH_BYTES];
@@ -1129,6 +1145,8 @@ static const struct domallow_entry table[] = {
 	HS("*/address", "type domain bus slot function multifunction controller target unit port reg cssid ssid devno iobase irq base"),
 	HR("*/boot", "order loadparm", NULL, rule_device_boot),
 	H("*/acpi", "index", NULL),
+	{"devices/video/driver", DOMALLOW_HARMLESS, "name vgaconf iommu ats packed page_per_vq", NULL, 0, 0,
+	 rule_video_driver, NULL, NULL},
 	HS("*/driver", "name type cache error_policy rerror_policy io ioeventfd event_idx copy_on_read discard iothread detect_zeroes queues queue_size iommu ats packed page_per_vq txmode tx_queue_size rx_queue_size rss rss_hash_report vgaconf cmd_per_lun max_sectors intremap caching_mode eim iotlb aw_bits"),
 
 	/* raw QEMU passthrough: no entry can judge what it attaches */

@@ -591,7 +591,13 @@ static const struct dcase cases[] = {
 	{"vhostuser socket in the cache", NULL, "<interface type='vhostuser'><source type='unix' path='@T@/cache/s' mode='server'/>"
 	 "</interface>", LAUNCH_ALLOW_HOST_INTERFACE, 0, "names a vmseal path"},
 
-	/* graphics, input, audio */
+	/* graphics, video, input, audio */
+	{"video driver vhostuser", NULL, "<video><model type='virtio'/><driver name='vhostuser'/></video>", 0, 0,
+	 "<devices><video><driver> vhostuser: a vhost-user GPU: libvirt runs a host program the guest's GPU commands reach; "
+	 "refused unless the policy sets launch.allow.host_interface"},
+	{"video driver vhostuser opted in", NULL, "<video><model type='virtio'/><driver name='vhostuser'/></video>",
+	 LAUNCH_ALLOW_HOST_INTERFACE},
+	{"video driver unknown", NULL, "<video><driver name='x'/></video>", A_ALL, 0, "video driver \"x\" is not allowed"},
 	{"sdl graphics", NULL, "<graphics type='sdl'/>", A_ALL, 0, "graphics type \"sdl\" is not allowed"},
 	{"vnc socket in the cache", NULL, "<graphics type='vnc' socket='@T@/cache/vnc'/>", 0, 0, "names a vmseal path"},
 	{"spice listen socket on the policy", NULL, "<graphics type='spice'><listen type='socket' socket='@T@/policy.json'/></graphics>",
