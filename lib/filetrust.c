@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -270,6 +271,141 @@ static int no_writers(int fd, const char *path, struct vs_error *err)
 	return 0;
 }
 
+/* A line of a sysfs file, without its newline; "" when unreadable. */
+static void sysfs_read(const char *file, char *out, size_t outlen)
+{
+	ssize_t n = -1;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, out, outlen - 1);
+		close(fd);
+	}
+	out[n > 0 ? n : 0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
+
+static int has_prefix(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+/* Whether every controller of the NVMe subsystem directory sub reaches its disks over PCIe. */
+static int nvme_subsystem_local(const char *sub)
+{
+	char f[PATH_MAX + 64], t[32];
+	struct dirent *e;
+	DIR *d = opendir(sub);
+	int n = 0, ok = 1;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (has_prefix(e->d_name, "nvme") && e->d_name[4] &&
+		    strspn(e->d_name + 4, "0123456789") == strlen(e->d_name + 4)) { /* a controller */
+			snprintf(f, sizeof(f), "%s/%s/transport", sub, e->d_name);
+			sysfs_read(f, t, sizeof(t));
+			n++;
+			ok &= !strcmp(t, "pcie");
+		}
+	closedir(d);
+	return ok && n > 0;
+}
+
+/* The data of block device rdev lives on this host: a disk of a local bus (PCI, ATA, USB, MMC:
+ * not an iSCSI session), a RAM or zram disk, a loop device backed by a file on a local file
+ * system, an NVMe namespace whose controllers are all PCIe, or a device-mapper or md device
+ * all of whose slaves are local. Anything else (nbd, rbd, iSCSI, NVMe over fabrics, drbd, ...)
+ * can change its bytes from elsewhere after they were hashed: refused unless allow_remote_fs. */
+static int blockdev_local(const char *sys, dev_t rdev, const char *path, int depth,
+			  const struct filetrust_opts *o, struct vs_error *err)
+{
+	char link[PATH_MAX], d[PATH_MAX], f[PATH_MAX + 64], v[PATH_MAX];
+	const char *name, *rel;
+	struct stat st;
+	size_t ls = strlen(sys);
+
+	if (o->allow_remote_fs)
+		return 0;
+	if (depth > 8)
+		return vs_fail(err, VS_ERR_DENIED, path, "block devices stacked deeper than 8");
+	snprintf(link, sizeof(link), "%s/dev/block/%u:%u", sys, major(rdev), minor(rdev));
+	if (!realpath(link, d) || strncmp(d, sys, ls) || d[ls] != '/')
+		return vs_fail(err, VS_ERR_DENIED, path, "cannot tell where the data of block device %u:%u lives (%s: %s)",
+			       major(rdev), minor(rdev), link, strerror(errno));
+	snprintf(f, sizeof(f), "%s/partition", d);
+	if (stat(f, &st) == 0)
+		*strrchr(d, '/') = '\0'; /* a partition: its disk decides */
+	name = strrchr(d, '/') + 1;
+	rel = d + ls; /* "/devices/..." */
+	if (has_prefix(rel, "/devices/virtual/block/")) {
+		if (has_prefix(name, "ram") || has_prefix(name, "zram"))
+			return 0;
+		if (has_prefix(name, "loop")) {
+			struct statfs sf;
+
+			snprintf(f, sizeof(f), "%s/loop/backing_file", d);
+			sysfs_read(f, v, sizeof(v));
+			if (!v[0] || statfs(v, &sf) < 0)
+				return vs_fail(err, VS_ERR_DENIED, path, "loop device %s: cannot read its backing file", name);
+			if (!filetrust_fs_is_local((long)sf.f_type))
+				return vs_fail(err, VS_ERR_DENIED, path,
+					       "loop device %s is backed by %s on a %s file system, not a local one; set \"allow_remote_fs\" in the policy to accept it",
+					       name, v, filetrust_fs_name((long)sf.f_type));
+			return 0;
+		}
+		if (has_prefix(name, "dm-") || has_prefix(name, "md")) {
+			struct dirent *e;
+			DIR *sl;
+			int n = 0, r = 0;
+
+			snprintf(f, sizeof(f), "%s/slaves", d);
+			sl = opendir(f);
+			if (!sl)
+				return vs_fail(err, VS_ERR_DENIED, path, "%s: cannot read its slaves", name);
+			while (r == 0 && (e = readdir(sl))) {
+				unsigned ma, mi;
+				char dev[32];
+
+				if (e->d_name[0] == '.')
+					continue;
+				snprintf(f, sizeof(f), "%s/slaves/%s/dev", d, e->d_name);
+				sysfs_read(f, dev, sizeof(dev));
+				if (sscanf(dev, "%u:%u", &ma, &mi) != 2)
+					r = vs_fail(err, VS_ERR_DENIED, path, "%s: cannot read the device of its slave %s", name, e->d_name);
+				else
+					r = blockdev_local(sys, makedev(ma, mi), path, depth + 1, o, err);
+				n++;
+			}
+			closedir(sl);
+			if (r == 0 && n == 0)
+				r = vs_fail(err, VS_ERR_DENIED, path, "%s has no slaves: its data does not come from a local disk", name);
+			return r;
+		}
+		return vs_fail(err, VS_ERR_DENIED, path,
+			       "block device %s is not a local disk (its data can change from elsewhere after it was hashed); set \"allow_remote_fs\" in the policy to accept it",
+			       name);
+	}
+	if (has_prefix(rel, "/devices/virtual/nvme-subsystem/")) {
+		snprintf(v, sizeof(v), "%s", d);
+		*strrchr(v, '/') = '\0';
+		if (nvme_subsystem_local(v))
+			return 0;
+	} else if (has_prefix(rel, "/devices/") && !has_prefix(rel, "/devices/virtual/") && !strstr(rel, "/session") &&
+		   !strstr(rel, "/rbd/")) {
+		return 0;
+	}
+	return vs_fail(err, VS_ERR_DENIED, path,
+		       "block device %s (%s) is not a local disk (its data can change from elsewhere after it was hashed); set \"allow_remote_fs\" in the policy to accept it",
+		       name, rel);
+}
+
+int filetrust_blockdev_local(const char *sysfs, dev_t rdev, const char *path, const struct filetrust_opts *o,
+			     struct vs_error *err)
+{
+	return blockdev_local(sysfs, rdev, path, 0, o, err);
+}
+
 int filetrust_fd(int fd, const char *path, const struct filetrust_opts *o, struct vs_error *err)
 {
 	struct stat st;
@@ -292,8 +428,8 @@ int filetrust_fd(int fd, const char *path, const struct filetrust_opts *o, struc
 	}
 	if (fs_check(fd, "the file", path, o, err) < 0 || walk(path, &st, o, err) < 0)
 		return -1;
-	if (!S_ISREG(st.st_mode))
-		return 0;
+	if (S_ISBLK(st.st_mode))
+		return blockdev_local("/sys", st.st_rdev, path, 0, o, err);
 	/* Leases exist on local file systems only; a remote one was accepted by the policy. */
 	if (fstatfs(fd, &sf) == 0 && !filetrust_fs_is_local((long)sf.f_type))
 		return 0;

@@ -54,6 +54,16 @@ const char *filetrust_fs_name(long f_type);
  * A directory that does not exist: its parent passes filetrust_output_dir's rule. */
 int filetrust_search_dir(const char *dir, const struct filetrust_opts *opts, struct vs_error *err);
 
+/* For a block device rdev (path for errors), filetrust_fd's rule that its data lives on this
+ * host, read from the sysfs tree at sysfs ("/sys"; a test passes its own tree): a disk of a
+ * local bus (not an iSCSI session or rbd), a RAM or zram disk, a loop device backed by a file
+ * on a local file system, an NVMe namespace whose controllers are all PCIe, a device-mapper or
+ * md device whose slaves all are local. nbd, rbd, iSCSI, NVMe over fabrics, drbd and anything
+ * else can change their bytes from elsewhere after they were hashed: VS_ERR_DENIED unless
+ * allow_remote_fs. */
+int filetrust_blockdev_local(const char *sysfs, dev_t rdev, const char *path, const struct filetrust_opts *o,
+			     struct vs_error *err);
+
 int filetrust_fs_is_local(long f_type);
 
 #endif

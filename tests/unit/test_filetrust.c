@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common_cunit.h"
@@ -248,6 +249,105 @@ static void test_search_dir(void)
 	CU_ASSERT_EQUAL(filetrust_search_dir("/usr/share/qemu", &rootonly, &err), 0);
 }
 
+/* sys/REL: a directory, with FILE holding TEXT when given */
+static void sysmk(const char *sys, const char *rel, const char *file, const char *text)
+{
+	char p[1024], cmd[1200];
+	struct vs_error err = {0};
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s'", sys, rel);
+	CU_ASSERT(system(cmd) == 0);
+	if (file) {
+		snprintf(p, sizeof(p), "%s/%s/%s", sys, rel, file);
+		CU_ASSERT(file_write_atomic(p, text, strlen(text), 0644, 0, &err) == 0);
+	}
+}
+
+static void syslink(const char *sys, const char *devno, const char *rel)
+{
+	char l[1024], t[1024];
+
+	snprintf(l, sizeof(l), "%s/dev/block/%s", sys, devno);
+	snprintf(t, sizeof(t), "../../%s", rel);
+	CU_ASSERT(symlink(t, l) == 0);
+}
+
+/* Where a block device's bytes live, read from a sysfs tree made here. */
+static void test_blockdev(void)
+{
+	const struct filetrust_opts remote = {.qemu_uid = FILETRUST_NO_UID, .allow_remote_fs = 1};
+	struct vs_error err = {0};
+	char sys[700], back[800];
+
+	setup();
+	snprintf(sys, sizeof(sys), "%s/sys", base);
+	snprintf(back, sizeof(back), "%s/backing.img\n", base);
+	sysmk(sys, "dev/block", NULL, NULL);
+	sysmk(sys, "devices/virtual/block/loop0/loop", "backing_file", back);
+	syslink(sys, "7:0", "devices/virtual/block/loop0");
+	sysmk(sys, "devices/virtual/block/nbd0", NULL, NULL);
+	syslink(sys, "43:0", "devices/virtual/block/nbd0");
+	sysmk(sys, "devices/platform/host3/session1/target3:0:0/3:0:0:0/block/sda", NULL, NULL);
+	syslink(sys, "8:0", "devices/platform/host3/session1/target3:0:0/3:0:0:0/block/sda");
+	sysmk(sys, "devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1", "partition", "1\n");
+	syslink(sys, "8:16", "devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sdb");
+	syslink(sys, "8:17", "devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1");
+	sysmk(sys, "devices/virtual/block/dm-0/slaves/loop0", "dev", "7:0\n");
+	syslink(sys, "254:0", "devices/virtual/block/dm-0");
+	sysmk(sys, "devices/virtual/block/dm-1/slaves/sdb1", "dev", "8:17\n");
+	sysmk(sys, "devices/virtual/block/dm-1/slaves/nbd0", "dev", "43:0\n");
+	syslink(sys, "254:1", "devices/virtual/block/dm-1");
+	sysmk(sys, "devices/virtual/block/dm-2/slaves", NULL, NULL);
+	syslink(sys, "254:2", "devices/virtual/block/dm-2");
+	sysmk(sys, "devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1", NULL, NULL);
+	sysmk(sys, "devices/virtual/nvme-subsystem/nvme-subsys0/nvme0", "transport", "pcie\n");
+	syslink(sys, "259:0", "devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1");
+	sysmk(sys, "devices/virtual/nvme-subsystem/nvme-subsys1/nvme1n1", NULL, NULL);
+	sysmk(sys, "devices/virtual/nvme-subsystem/nvme-subsys1/nvme1", "transport", "pcie\n");
+	sysmk(sys, "devices/virtual/nvme-subsystem/nvme-subsys1/nvme2", "transport", "tcp\n");
+	syslink(sys, "259:1", "devices/virtual/nvme-subsystem/nvme-subsys1/nvme1n1");
+	mkfile("backing.img", 0644);
+
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(7, 0), "/dev/loop0", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(43, 0), "/dev/nbd0", &rootonly, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
+	CU_ASSERT_STRING_EQUAL(err.object, "/dev/nbd0");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "block device nbd0 is not a local disk"));
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(43, 0), "/dev/nbd0", &remote, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 0), "/dev/sda", &rootonly, &err), -1); /* iSCSI */
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "session1"));
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 16), "/dev/sdb", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 17), "/dev/sdb1", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(254, 0), "/dev/dm-0", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(254, 1), "/dev/dm-1", &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "nbd0"));
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(254, 2), "/dev/dm-2", &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "has no slaves"));
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(259, 0), "/dev/nvme0n1", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(259, 1), "/dev/nvme1n1", &rootonly, &err), -1);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1, 99), "/dev/x", &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "cannot tell where the data of block device 1:99 lives"));
+	/* this machine's own: a loop device on a file here */
+	if (root() && system("command -v losetup >/dev/null") == 0) {
+		char cmd[1200], dev[64] = "";
+		FILE *f;
+
+		snprintf(cmd, sizeof(cmd), "losetup --find --show '%s/backing.img' 2>/dev/null", base);
+		f = popen(cmd, "r");
+		if (f && fgets(dev, sizeof(dev), f))
+			dev[strcspn(dev, "\n")] = '\0';
+		if (f)
+			pclose(f);
+		if (dev[0]) {
+			CU_ASSERT_EQUAL(check(dev, &rootonly, &err), 0);
+			if (err.reason[0])
+				fprintf(stderr, "  %s: %s\n", err.object, err.reason);
+			snprintf(cmd, sizeof(cmd), "losetup -d '%s'", dev);
+			CU_ASSERT(system(cmd) == 0);
+		}
+	}
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -257,6 +357,7 @@ int main(void)
 		{"open for writing by another process", test_writers},
 		{"local file systems only (allow-list)", test_fs_types},
 		{"QEMU's firmware search directories", test_search_dir},
+		{"block devices: local disks only (allow-list)", test_blockdev},
 		{NULL, NULL},
 	};
 	return run_suite("filetrust", cases);
