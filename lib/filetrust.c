@@ -352,7 +352,14 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 				return vs_fail(err, VS_ERR_DENIED, path,
 					       "loop device %s is backed by %s on a %s file system, not a local one; set \"allow_remote_fs\" in the policy to accept it",
 					       name, v, filetrust_fs_name((long)sf.f_type));
-			return 0;
+			/* whoever may write the backing file rewrites the device */
+			if (stat(v, &st) < 0)
+				return vs_fail(err, VS_ERR_DENIED, path, "loop device %s: cannot stat its backing file %s", name, v);
+			if (st.st_uid != 0 || (st.st_mode & 022))
+				return vs_fail(err, VS_ERR_DENIED, path,
+					       "loop device %s is backed by %s, owned by uid %u with mode %04o: it must be root's and not writable by group or other",
+					       name, v, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+			return walk(v, &st, o, err);
 		}
 		if (has_prefix(name, "dm-") || has_prefix(name, "md")) {
 			struct dirent *e;

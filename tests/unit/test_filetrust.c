@@ -309,6 +309,10 @@ static void test_blockdev(void)
 	mkfile("backing.img", 0644);
 
 	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(7, 0), "/dev/loop0", &rootonly, &err), 0);
+	mkfile("backing.img", 0666);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(7, 0), "/dev/loop0", &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "with mode 0666: it must be root's"));
+	mkfile("backing.img", 0644);
 	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(43, 0), "/dev/nbd0", &rootonly, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
 	CU_ASSERT_STRING_EQUAL(err.object, "/dev/nbd0");
