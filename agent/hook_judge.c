@@ -796,6 +796,9 @@ int vmseal_hook_judge_main(int argc, char **argv)
 	int opt_no_cache = 0, explicit_config = 0, opt_serve = 0, c;
 	char **pos;
 
+	/* The host secret (the allow-cache's and the records' MAC key) is loaded below: no core
+	 * dump of this process, no ptrace by other root-less processes. */
+	secrets_protect_process();
 	/* libvirt's exact call (4 arguments, the last "-") is never parsed for options, so that a
 	 * domain name starting with '-' cannot be taken for one. */
 	if (hook_argv_is_libvirt(argc, argv)) {

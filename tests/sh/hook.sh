@@ -522,3 +522,19 @@ for fmt in 'vmseal-evalcache 1\ntemplate debian-data\nversion 3\nvalid_until 0\n
 		"disk vdz $T/forged.raw: digest mismatch" hook web1 prepare begin forged.xml
 done
 expect_rc "audit chain still verifies" 0 vmseal-audit verify audit.jsonl
+
+# No core dump of a process that holds the host secret: one killed by SIGQUIT while it waits
+# for the domain XML leaves none (the first stage, which holds nothing, is what waits when
+# served: in-process only). A shell killed the same way shows that this machine writes cores.
+if [ "${HOOK_SERVED:-0}" != 1 ] && [ "$(cat /proc/sys/kernel/core_pattern)" = core ]; then
+	mkdir -p cores/sh cores/hook
+	(cd cores/sh && ulimit -c unlimited && { sleep 3 | sh -c 'read x'; } & sleep 0.3; pkill -QUIT -f "^sh -c read x$"; wait) 2>/dev/null
+	if ls cores/sh | grep -q .; then
+		(cd cores/hook && ulimit -c unlimited && { sleep 3 | "$BIN/vmseal-hook" --config "$T/hook.conf" web1 prepare begin - >/dev/null 2>&1; } &
+		 sleep 0.5; pkill -QUIT -f "vmseal-hook --config $T/hook.conf web1 prepare begin -$"; wait) 2>/dev/null
+		! ls cores/hook | grep -q . && pass "the hook killed by SIGQUIT leaves no core dump (it holds the host secret)" \
+			|| fail "the hook dumped core: $(ls cores/hook)"
+	else
+		skip "no core dump of a shell here either: the hook's cannot be checked"
+	fi
+fi
