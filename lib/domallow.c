@@ -405,11 +405,20 @@ static int file_trusted(struct domallow_walk *w, const char *shown, const char *
 /* What QEMU loads without the XML naming it (the BIOS when there is no <loader>, the VGA BIOS,
  * each NIC's option ROM, linuxboot for a <kernel>) it finds by name in its firmware search path,
  * which Debian's QEMU takes relative to its binary: BINDIR/../share/qemu, ../share/seabios,
- * ../lib/ipxe/qemu (`qemu-system-x86_64 -L help`). Trusted like the emulator: only root can
- * change them (lib/filetrust). Pin or sign a file and name it in <os><loader> to judge its bytes. */
+ * ../lib/ipxe/qemu (`qemu-system-x86_64 -L help`); the code it dlopens on demand (the TCG
+ * accelerator, display, audio and block drivers) from its module directory
+ * ../lib/MULTIARCH/qemu; its helpers (qemu-bridge-helper, virtiofsd) live in ../lib/qemu.
+ * Trusted like the emulator: only root can change them (lib/filetrust). Pin or sign a firmware
+ * file and name it in <os><loader> to judge its bytes. */
 static int firmware_dirs_trusted(struct domallow_walk *w, const char *emulator_real)
 {
-	static const char *const rel[] = {"share/qemu", "share/seabios", "lib/ipxe/qemu"};
+	static const char *const rel[] = {"share/qemu", "share/seabios", "lib/ipxe/qemu", "lib/qemu",
+#if defined(__x86_64__)
+					  "lib/x86_64-linux-gnu/qemu",
+#elif defined(__aarch64__)
+					  "lib/aarch64-linux-gnu/qemu",
+#endif
+	};
 	const struct filetrust_opts fo = {.qemu_uid = FILETRUST_NO_UID, .allow_remote_fs = 0};
 	char prefix[VS_MAX_PATH_BYTES], dir[VS_MAX_PATH_BYTES + 16];
 	char *slash;

@@ -425,6 +425,11 @@ static const struct dcase cases[] = {
 	{"emulator whose firmware directory holds a ROM others may write", NULL, NULL, 0, 0,
 	 "<devices><emulator> @T@/usr/share/seabios/bios-256k.bin: owned by uid 0 with mode 0666: QEMU loads it into guests "
 	 "without the domain XML naming it", "@T@/usr/bin/qemu-system-x86_64", "@T@/usr/bin/qemu-system-*"},
+#if defined(__x86_64__)
+	{"emulator whose module directory holds a module others may write", NULL, NULL, 0, 0,
+	 "<devices><emulator> @T@/usr2/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so: owned by uid 0 with mode 0664",
+	 "@T@/usr2/bin/qemu-system-x86_64", "@T@/usr2/bin/qemu-system-*"},
+#endif
 	{"emulator listed but writable by others", NULL, NULL, 0, 0, "mode 0777: a verified file must be owned by root and not writable by group or other",
 	 "@T@/qemu-open", "@T@/qemu-open"},
 	{"emulator symlink out of the allowed set", NULL, NULL, 0, 0, "is not one of the policy's emulators",
@@ -1331,6 +1336,22 @@ static void setup(void)
 	if (f)
 		fclose(f);
 	chmod(p, 0666);
+	/* one whose module directory holds a TCG accelerator others may write */
+	mkdir(MK("usr2"), 0755);
+	mkdir(MK("usr2/bin"), 0755);
+	mkdir(MK("usr2/lib"), 0755);
+	mkdir(MK("usr2/lib/x86_64-linux-gnu"), 0755);
+	mkdir(MK("usr2/lib/x86_64-linux-gnu/qemu"), 0755);
+	f = fopen(MK("usr2/bin/qemu-system-x86_64"), "w");
+	if (f) {
+		fputs("#!/bin/sh\nexec " QEMU " \"$@\"\n", f);
+		fclose(f);
+	}
+	chmod(p, 0755);
+	f = fopen(MK("usr2/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so"), "w");
+	if (f)
+		fclose(f);
+	chmod(p, 0664);
 	memset(&prot, 0, sizeof(prot));
 	domallow_protect_add(&prot, MK("policy.json"), "policy", &e);
 	domallow_protect_add(&prot, MK("cache"), "cache directory", &e);
