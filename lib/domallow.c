@@ -16,11 +16,13 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include "bootfile.h"
 #include "domxml.h"
 #include "filetrust.h"
+#include "util.h"
 
 #define QEMU_NS_HREF "http://libvirt.org/schemas/domain/qemu/1.0"
 
@@ -621,6 +623,108 @@ static int rule_log(struct domallow_walk *w, xmlNode *n)
 	return file[0] ? under_log_dir(w, file) : 0;
 }
 
+/* ---- libvirt networks: <interface type='network'> is whatever its network forwards to ------ */
+
+int domallow_network_judge(const char *xml, size_t len, const char *name, unsigned *need, char *what,
+			   size_t whatlen, struct vs_error *err)
+{
+	xmlDoc *doc;
+	xmlNode *root, *net = NULL, *fwd = NULL;
+	int r = -1;
+
+	*need = 0;
+	snprintf(what, whatlen, "isolated");
+	if (len > VS_MAX_XML_BYTES)
+		return vs_fail(err, VS_ERR_INPUT, name, "network status larger than %d bytes", VS_MAX_XML_BYTES);
+	doc = xmlReadMemory(xml, (int)len, "network.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA);
+	if (!doc)
+		return vs_fail(err, VS_ERR_INPUT, name, "not well-formed XML");
+	root = xmlDocGetRootElement(doc);
+	if (doc->intSubset || doc->extSubset || !root) {
+		vs_fail(err, VS_ERR_INPUT, name, "a document type or no root element");
+		goto out;
+	}
+	if (!strcmp((const char *)root->name, "network"))
+		net = root;
+	for (xmlNode *c = root->children; !net && c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && !strcmp((const char *)c->name, "network"))
+			net = c;
+	if (!net) {
+		vs_fail(err, VS_ERR_INPUT, name, "no <network> element");
+		goto out;
+	}
+	for (xmlNode *c = net->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && !strcmp((const char *)c->name, "forward")) {
+			if (fwd) {
+				vs_fail(err, VS_ERR_INPUT, name, "more than one <forward>");
+				goto out;
+			}
+			fwd = c;
+		}
+	if (fwd) {
+		xmlChar *m = xmlGetProp(fwd, (const xmlChar *)"mode");
+		const char *mode = m ? (const char *)m : "nat";
+		int devs = 0;
+
+		for (xmlNode *c = fwd->children; c; c = c->next)
+			devs |= c->type == XML_ELEMENT_NODE && (!strcmp((const char *)c->name, "interface") ||
+								 !strcmp((const char *)c->name, "pf") ||
+								 !strcmp((const char *)c->name, "address"));
+		snprintf(what, whatlen, "forward mode %.32s%s", mode, devs ? " over host devices" : "");
+		if (!strcmp(mode, "nat") || !strcmp(mode, "route") || !strcmp(mode, "open"))
+			*need = 0;
+		else if (!strcmp(mode, "bridge") && !devs)
+			*need = 0; /* a host bridge, as <interface type='bridge'> */
+		else if (!strcmp(mode, "hostdev"))
+			*need = LAUNCH_ALLOW_HOSTDEV;
+		else if (!strcmp(mode, "bridge") || !strcmp(mode, "private") || !strcmp(mode, "vepa") ||
+			 !strcmp(mode, "passthrough"))
+			*need = LAUNCH_ALLOW_HOST_INTERFACE;
+		else {
+			vs_fail(err, VS_ERR_DENIED, name, "forward mode \"%.32s\" is not known", mode);
+			xmlFree(m);
+			goto out;
+		}
+		xmlFree(m);
+	}
+	r = 0;
+out:
+	xmlFreeDoc(doc);
+	return r;
+}
+
+/* <interface type='network'>: libvirt gives the hook the network's name, not what the port
+ * became (a macvtap on a host NIC, a host PCI function): read the running network's status. */
+static int rule_network_source(struct domallow_walk *w, xmlNode *n)
+{
+	char type[32], net[VS_MAX_NAME_BYTES], path[VS_MAX_PATH_BYTES + VS_MAX_NAME_BYTES], what[96];
+	const char *dir = w->o->network_dir ? w->o->network_dir : DOMALLOW_NETWORK_DIR;
+	struct vs_error e = {0};
+	unsigned need;
+	size_t len;
+	char *xml;
+	int rc;
+
+	if (parent_prop(w, n, "type", type, sizeof(type)) < 0 || strcmp(type, "network"))
+		return 0;
+	if (prop(w, n, "network", net, sizeof(net)) < 0)
+		return -1;
+	if (!net[0] || strchr(net, '/') || net[0] == '.')
+		return deny(w, net, "a network name must be a plain name");
+	snprintf(path, sizeof(path), "%s/%s.xml", dir, net);
+	if (file_read_all(path, VS_MAX_XML_BYTES, &xml, &len, &e) < 0)
+		return deny(w, net, "cannot tell what the network connects the guest to (%s: %s)", path, e.reason);
+	rc = domallow_network_judge(xml, len, path, &need, what, sizeof(what), &e);
+	free(xml);
+	if (rc < 0)
+		return deny(w, net, "%s: %s", path, e.reason);
+	if (need)
+		return need_optin(w, net, need, need == LAUNCH_ALLOW_HOSTDEV ?
+				  "the network hands the guest a host PCI device" :
+				  "the network connects the guest to a host device (macvtap)");
+	return 0;
+}
+
 static int rule_interface(struct domallow_walk *w, xmlNode *n)
 {
 	char type[32];
@@ -1048,8 +1152,8 @@ static const struct domallow_entry table[] = {
 	HR("devices/interface", "type trustGuestRxFilters", NULL, rule_interface),
 	H("devices/interface/mac", "address type check", NULL),
 	H("devices/interface/model", "type", NULL),
-	H("devices/interface/source", "network bridge portgroup portid dev mode type address port",
-	  "path"),
+	HR("devices/interface/source", "network bridge portgroup portid dev mode type address port",
+	   "path", rule_network_source),
 	H("devices/interface/source/local", "address port", NULL),
 	H("devices/interface/target", "dev managed", NULL),
 	H("devices/interface/link", "state", NULL),

@@ -52,7 +52,19 @@ struct domallow_opts {
 	const struct policy_launch *launch;     /* NULL: the defaults (no opt-ins) */
 	const struct domallow_protect *protect; /* NULL: nothing protected */
 	unsigned *hits;                         /* tests: per table entry, elements matched; or NULL */
+	const char *network_dir;                /* running networks' status; NULL: DOMALLOW_NETWORK_DIR */
 };
+
+/* Where libvirt keeps the status XML of each running network (NAME.xml). */
+#define DOMALLOW_NETWORK_DIR "/run/libvirt/network"
+
+/* What a libvirt network's status (or definition) XML lets an <interface type='network'> reach:
+ * *need is the launch.allow bit it needs, 0 for none (isolated, nat, route, open, a host
+ * bridge), LAUNCH_ALLOW_HOSTDEV for mode hostdev, LAUNCH_ALLOW_HOST_INTERFACE for macvtap modes
+ * (bridge over host devices, private, vepa, passthrough); what says which, for messages. An
+ * unknown mode is VS_ERR_DENIED, a malformed document VS_ERR_INPUT; name is for errors. */
+int domallow_network_judge(const char *xml, size_t len, const char *name, unsigned *need, char *what,
+			   size_t whatlen, struct vs_error *err);
 
 struct domallow_result {
 	char emulator[VS_MAX_PATH_BYTES];   /* <devices><emulator>, checked */

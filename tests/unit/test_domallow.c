@@ -99,8 +99,10 @@ static void case_launch(const struct dcase *c, struct policy_launch *l)
 static int run_xml(const char *xml, const struct policy_launch *l, unsigned *hits,
 		   struct domallow_result *r, struct vs_error *err)
 {
-	struct domallow_opts o = {.launch = l, .protect = &prot, .hits = hits};
+	static char netdir[600];
+	struct domallow_opts o = {.launch = l, .protect = &prot, .hits = hits, .network_dir = netdir};
 
+	snprintf(netdir, sizeof(netdir), "%s/net", T);
 	memset(hits, 0, ntable * sizeof(*hits));
 	vs_error_clear(err);
 	return domallow_check(xml, strlen(xml), &o, r, err);
@@ -595,6 +597,29 @@ static const struct dcase cases[] = {
 	 "<interface type='hostdev'/>" BOOT_DISK, LAUNCH_ALLOW_HOST_INTERFACE | LAUNCH_ALLOW_HOSTDEV},
 	{"vhostuser socket in the cache", NULL, "<interface type='vhostuser'><source type='unix' path='@T@/cache/s' mode='server'/>"
 	 "</interface>", LAUNCH_ALLOW_HOST_INTERFACE, 0, "names a vmseal path"},
+
+	/* networks: what the port of <interface type='network'> became */
+	{"nat, isolated and host-bridge networks", NULL, BOOT_DISK "<interface type='network'><source network='default'/></interface>"
+	 "<interface type='network'><source network='isolated'/></interface>"
+	 "<interface type='network'><source network='hostbridge'/></interface>"},
+	{"macvtap network", NULL, BOOT_DISK "<interface type='network'><source network='macvtap'/></interface>", 0, 0,
+	 "<devices><interface><source> macvtap: the network connects the guest to a host device (macvtap); refused unless "
+	 "the policy sets launch.allow.host_interface"},
+	{"macvtap network opted in", NULL, BOOT_DISK "<interface type='network'><source network='macvtap'/></interface>",
+	 LAUNCH_ALLOW_HOST_INTERFACE},
+	{"hostdev network", NULL, BOOT_DISK "<interface type='network'><source network='vfpool'/></interface>",
+	 LAUNCH_ALLOW_HOST_INTERFACE, 0, "vfpool: the network hands the guest a host PCI device; refused unless the policy sets "
+	 "launch.allow.hostdev"},
+	{"unknown forward mode", NULL, BOOT_DISK "<interface type='network'><source network='weird'/></interface>", A_ALL, 0,
+	 "forward mode \"vdpa\" is not known"},
+	{"malformed network status", NULL, BOOT_DISK "<interface type='network'><source network='broken'/></interface>",
+	 A_ALL, 0, "not well-formed XML"},
+	{"network status with a DTD", NULL, BOOT_DISK "<interface type='network'><source network='dtd'/></interface>",
+	 A_ALL, 0, "a document type"},
+	{"network not running", NULL, BOOT_DISK "<interface type='network'><source network='nosuch'/></interface>", A_ALL, 0,
+	 "nosuch: cannot tell what the network connects the guest to"},
+	{"network name with a slash", NULL, BOOT_DISK "<interface type='network'><source network='../x'/></interface>", A_ALL, 0,
+	 "a network name must be a plain name"},
 
 	/* graphics, video, input, audio */
 	{"video driver vhostuser", NULL, "<video><model type='virtio'/><driver name='vhostuser'/></video>", 0, 0,
@@ -1352,6 +1377,34 @@ static void setup(void)
 	if (f)
 		fclose(f);
 	chmod(p, 0664);
+	/* running networks' status, as libvirt keeps them in /run/libvirt/network */
+	mkdir(MK("net"), 0755);
+	{
+		static const char *const nets[][2] = {
+			{"default", "<networkstatus><class_id bitmap='0-2'/><network><name>default</name>"
+				    "<forward mode='nat'><nat><port start='1024' end='65535'/></nat></forward>"
+				    "<bridge name='virbr0'/></network></networkstatus>"},
+			{"isolated", "<network><name>isolated</name><bridge name='virbr9'/></network>"},
+			{"hostbridge", "<networkstatus><network><forward mode='bridge'/><bridge name='br0'/></network></networkstatus>"},
+			{"macvtap", "<networkstatus><network><forward mode='bridge'><interface dev='eth0'/></forward>"
+				    "</network></networkstatus>"},
+			{"vfpool", "<networkstatus><network><forward mode='hostdev' managed='yes'><pf dev='eth1'/></forward>"
+				   "</network></networkstatus>"},
+			{"weird", "<networkstatus><network><forward mode='vdpa'/></network></networkstatus>"},
+			{"broken", "<networkstatus><network>"},
+			{"dtd", "<!DOCTYPE network [<!ENTITY x 'y'>]><network><forward mode='&x;'/></network>"},
+		};
+		for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "net/%s.xml", nets[i][0]);
+			f = fopen(MK(name), "w");
+			if (f) {
+				fputs(nets[i][1], f);
+				fclose(f);
+			}
+		}
+	}
 	memset(&prot, 0, sizeof(prot));
 	domallow_protect_add(&prot, MK("policy.json"), "policy", &e);
 	domallow_protect_add(&prot, MK("cache"), "cache directory", &e);
