@@ -15,6 +15,7 @@
 #include "attest.h"
 #include "evalcache.h"
 #include "overlayreg.h"
+#include "policyindex.h"
 #include "qcow2.h"
 #include "util.h"
 
@@ -33,6 +34,7 @@ struct layer {
 	enum image_format fmt;          /* the format QEMU will open it with */
 	int fd;
 	struct stat st;
+	int64_t opened_ns;              /* policy_index_now_ns() before it was opened */
 	struct qcow2_info hdr;
 	/* the inode this layer's header names as backing file, to match the next layer */
 	int expect_set;
@@ -134,6 +136,7 @@ static int layer_open(const struct diskcheck *c, struct layer *l, const char *pa
 	if (strlen(path) >= sizeof(l->path))
 		return vs_fail(e, VS_ERR_INPUT, "disk", "path is longer than %zu bytes", sizeof(l->path) - 1);
 	strcpy(l->path, path);
+	l->opened_ns = policy_index_now_ns();
 	if (vs_open_input(path, VS_INPUT_REG | VS_INPUT_BLK, NULL, &l->fd, &l->st, e) < 0) {
 		if (e->kind == VS_ERR_INPUT) /* a FIFO, socket, device or directory: a verdict */
 			e->kind = VS_ERR_DENIED;
@@ -347,8 +350,12 @@ static int layer_eval(struct diskcheck *c, struct layer *l, struct disk_result *
 		why->kind = VS_ERR_DENIED;
 		snprintf(why->object, sizeof(why->object), "%s", l->path);
 	}
-	/* Cache only an allow for exactly the bytes hashed: unchanged since the key was taken. */
+	/* Cache only an allow for exactly the bytes hashed: unchanged since the key was taken, and
+	 * changed last a whole tick before the image was opened (evalcache_settled: a write in the
+	 * tick of its last change, during or after the hash, would keep the key's ctime). The
+	 * attestation was opened later still. */
 	if (v.decision == DECISION_ALLOW && c->cache_dir && c->secret && S_ISREG(l->st.st_mode) &&
+	    evalcache_settled(l->fd, &l->st, l->opened_ns) && evalcache_settled(a.fd, &a.st, l->opened_ns) &&
 	    fstat(l->fd, &after) == 0 && after.st_ctim.tv_sec == l->st.st_ctim.tv_sec &&
 	    after.st_ctim.tv_nsec == l->st.st_ctim.tv_nsec && after.st_size == l->st.st_size) {
 		struct vs_error ignored;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 
+#include "policyindex.h"
 #include "util.h"
 
 #define ENTRY_MAGIC "vmseal-evalcache 2"
@@ -44,6 +45,11 @@ void evalcache_key(const struct stat *image, const struct stat *attestation,
 		return;
 	}
 	hex_encode(md, 32, out);
+}
+
+int evalcache_settled(int fd, const struct stat *st, int64_t checked_ns)
+{
+	return policy_index_fs_keeps_ctime(fd) && policy_index_settled(ns(&st->st_ctim), checked_ns);
 }
 
 static int key_valid(const char *key)

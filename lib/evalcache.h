@@ -27,6 +27,16 @@ struct evalcache_entry {
 void evalcache_key(const struct stat *image, const struct stat *attestation,
 		   const char *policy_digest, char out[static EVALCACHE_KEY_HEX]);
 
+/* Whether an allow for the file open on fd, whose status st was taken after checked_ns
+ * (policy_index_now_ns, read before the file was opened), may be stored: its file system
+ * stamps ctime from the kernel's clock (policy_index_fs_keeps_ctime) and st's ctime lies a
+ * whole time stamp tick before checked_ns (policy_index_settled). Only then does every write
+ * from checked_ns on give the file another ctime, and so another key: a write in the tick of
+ * the last change (1 s on ext3 with small inodes, 2 s on vfat, a jiffy on Linux 6.1's ext4,
+ * XFS and tmpfs) keeps the ctime, and an entry stored for the bytes before it would allow the
+ * bytes after it. */
+int evalcache_settled(int fd, const struct stat *st, int64_t checked_ns);
+
 /* Makes sure dir exists (created 0700 if missing; its parent must exist) and is a real
  * directory owned by the effective user with no group or other permissions. A cache directory
  * anyone else could write would let them plant allow decisions. */

@@ -521,6 +521,45 @@ for fmt in 'vmseal-evalcache 1\ntemplate debian-data\nversion 3\nvalid_until 0\n
 	expect_deny "forged cache entry (root-owned 0600, right format, no valid MAC) allows nothing: $(head -1 "cache/$key")" \
 		"disk vdz $T/forged.raw: digest mismatch" hook web1 prepare begin forged.xml
 done
+
+# A file system with whole-second time stamps (ext4 with 128-byte inodes, like ext3): a write in
+# the second of the image's last change keeps its ctime, so the allow-cache's key. An allow
+# hashed in that second must not be cached, or the rewritten bytes would start from it.
+coarse_fs() {
+	[ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null && truncate -s 32M coarse.img &&
+		mkfs.ext4 -q -F -I 128 coarse.img >/dev/null 2>&1 && mkdir -p -m 0755 coarse &&
+		mount -o loop coarse.img coarse 2>/dev/null
+}
+if coarse_fs; then
+	cleanup_hooks=("umount $T/coarse 2>/dev/null" "${cleanup_hooks[@]}")
+	cp data.raw coarse/d.raw && cp data.raw.intoto.json coarse/d.raw.intoto.json && cp data.raw coarse/d.orig
+	chmod 0644 coarse/d.raw coarse/d.raw.intoto.json
+	sed "s|<devices>|<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$T/coarse/d.raw'/><target dev='vdz'/><readonly/></disk>|" \
+		web1-prepare-begin.xml > coarse.xml
+	same=
+	for _ in 1 2 3 4 5; do
+		"$PY" -c 'import time; time.sleep(1.02 - time.time() % 1)' # early in a second
+		cp coarse/d.orig coarse/d.raw; c0=$(stat -c %Y.%Z coarse/d.raw) # written: mtime and ctime
+		expect_rc "whole-second time stamps: the image allowed in the second it changed" 0 hook web1 prepare begin coarse.xml
+		flip_byte coarse/d.raw 4096
+		[ "$(stat -c %Y.%Z coarse/d.raw)" = "$c0" ] && { same=1; break; } # else the second ended between: again
+	done
+	if [ -n "$same" ]; then
+		expect_deny "rewritten in the same second (mtime and ctime unchanged): denied, no allow was cached for that second" \
+			"disk vdz $T/coarse/d.raw: digest mismatch" hook web1 prepare begin coarse.xml
+	else
+		fail "whole-second time stamps: no check and rewrite fell within one second in 5 tries"
+	fi
+	cp coarse/d.orig coarse/d.raw
+	"$PY" -c 'import os, time; c = os.stat("coarse/d.raw").st_ctime; time.sleep(max(0, c + 2.1 - time.time()))'
+	expect_rc "two seconds later: allowed and cached" 0 hook web1 prepare begin coarse.xml
+	expect_rc "allowed again" 0 hook web1 prepare begin coarse.xml
+	tail -4 audit.jsonl | grep -q 'd.raw: template \\"debian-data\\" version 3 (cached)' \
+		&& pass "a settled image is cached on whole-second time stamps too" || fail "not cached: $(tail -1 audit.jsonl)"
+	umount coarse
+else
+	skip "whole-second time stamps: needs root, mkfs.ext4 and a loop mount"
+fi
 expect_rc "audit chain still verifies" 0 vmseal-audit verify audit.jsonl
 
 # No core dump of a process that holds the host secret: one killed by SIGQUIT while it waits

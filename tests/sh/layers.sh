@@ -13,9 +13,9 @@ cd "$T"
 # 3: policy; 4: decisions and clients built on the policy or on RFC 9421.
 LAYERS="
 0 error limits util jsonx cli replay
-1 sf key p11 merkle progress qcow2 domxml audit evalcache shamir sshbuf truststate hostsecret filetrust denyagg
+1 sf key p11 merkle progress qcow2 domxml audit shamir sshbuf truststate hostsecret filetrust denyagg
 2 httpsig dsse statement keymeta shred gwnames sshkey sshcert sshkrl started overlayreg auditcp
-3 bundle policy gwbody gwwire sshpolicy sshstore
+3 bundle policy gwbody gwwire sshpolicy sshstore evalcache
 4 attest diskcheck policyedit gwclient bootfile domallow
 "
 

@@ -3,6 +3,7 @@
  * attestation entry point): signed allowed; tampered, unsigned, wrong key, oversized or FIFO
  * attestation, a writable signed layer denied; enforce false turns verdicts (never errors) into
  * audit-only; the allow-cache never allows a file changed since. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "lib/hostsecret.h"
 #include "lib/merkle.h"
 #include "lib/policy.h"
+#include "lib/policyindex.h"
 #include "lib/statement.h"
 #include "lib/util.h"
 
@@ -255,6 +257,38 @@ static void test_audit_only(void)
 	policy_free(p);
 }
 
+/* Waits until path and its attestation were changed last a whole time stamp tick ago
+ * (evalcache_settled): only then may an allow for them be stored. */
+static void wait_settled(const char *path)
+{
+	char apath[VS_PATH_TMP_MAX];
+	struct vs_error err = {0};
+
+	CU_ASSERT_EQUAL_FATAL(attest_default_path(path, apath, sizeof(apath), &err), 0);
+	for (const char *f = path; f; f = f == path ? apath : NULL) {
+		struct stat st;
+		int fd = open(f, O_RDONLY);
+
+		CU_ASSERT_FATAL(fd >= 0 && fstat(fd, &st) == 0);
+		while (!evalcache_settled(fd, &st, policy_index_now_ns()))
+			usleep(2000);
+		close(fd);
+	}
+}
+
+static size_t cache_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 /* The allow-cache: a second check answers from it; a file changed since is evaluated again and
  * denied, however fresh the entry. */
 static void test_cache_never_allows_a_changed_file(void)
@@ -271,6 +305,7 @@ static void test_cache_never_allows_a_changed_file(void)
 	CU_ASSERT_EQUAL_FATAL(evalcache_dir_check(cache, &err), 0);
 	memset(secret, 0x5a, sizeof(secret));
 	sign_image(img, ksign);
+	wait_settled(img);
 	CU_ASSERT_EQUAL(judge(p, img, 0, cache, secret, &r), 0);
 	CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
 	CU_ASSERT_EQUAL(r.cached, 0);
@@ -289,6 +324,7 @@ static void test_cache_never_allows_a_changed_file(void)
 	CU_ASSERT_EQUAL(r.cached, 0);
 	/* another host secret: the entry's MAC fails, the file is hashed again */
 	sign_image(img, ksign);
+	wait_settled(img);
 	CU_ASSERT_EQUAL(judge(p, img, 0, cache, secret, &r), 0);
 	secret[0] ^= 1;
 	CU_ASSERT_EQUAL(judge(p, img, 0, cache, secret, &r), 0);
@@ -312,6 +348,57 @@ static void test_cache_never_allows_a_changed_file(void)
 		CU_ASSERT_EQUAL(r.cached, 0);
 		policy_free(q);
 	}
+	policy_free(p);
+}
+
+/* A file changed in the tick its check begins: no allow is stored for it. On a file system
+ * with coarse time stamps (1 s on ext3, a jiffy on Linux 6.1's ext4 and tmpfs) a write in the
+ * same tick, after the hash, keeps the ctime and so the key: a stored entry would allow the
+ * new bytes. Once settled, the allow is stored and used. */
+static void test_cache_skips_a_file_changed_in_its_tick(void)
+{
+	struct policy *p = mkpolicy(1);
+	struct disk_result r;
+	const char *img = mkimage("racy.raw", 11);
+	char cache[300];
+	uint8_t secret[HOSTSECRET_BYTES];
+	struct vs_error err = {0};
+	int unsettled = 0;
+
+	snprintf(cache, sizeof(cache), "%s/racy-cache", test_tmpdir());
+	CU_ASSERT_EQUAL_FATAL(evalcache_dir_check(cache, &err), 0);
+	memset(secret, 0x5a, sizeof(secret));
+	sign_image(img, ksign);
+	wait_settled(img);
+	/* the image changed (a chmod: its ctime) right before the check; on a slow run the check
+	 * may begin a tick later, so it is tried until one began within the tick */
+	for (int i = 0; i < 50 && !unsettled; i++) {
+		struct stat st;
+		int64_t before;
+
+		CU_ASSERT_EQUAL_FATAL(chmod(img, 0644), 0);
+		CU_ASSERT_EQUAL(judge(p, img, 0, cache, secret, &r), 0);
+		CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
+		CU_ASSERT_EQUAL(r.evaluated, 1);
+		before = policy_index_now_ns();
+		CU_ASSERT_EQUAL_FATAL(stat(img, &st), 0);
+		if (before - vs_timespec_ns(&st.st_ctim) < 10000000) { /* within policy_index_settled's margin */
+			unsettled = 1;
+			CU_ASSERT_EQUAL(cache_entries(cache), 0);
+		}
+		wait_settled(img);
+		CU_ASSERT_EQUAL(judge(p, img, 0, cache, secret, &r), 0); /* settled: stored */
+		CU_ASSERT_EQUAL(r.cached, 0);
+		CU_ASSERT_EQUAL(cache_entries(cache), 1);
+		CU_ASSERT_EQUAL(judge(p, img, 0, cache, secret, &r), 0);
+		CU_ASSERT_EQUAL(r.cached, 1);
+		CU_ASSERT_EQUAL(r.evaluated, 0);
+		for (DIR *d = opendir(cache); d; closedir(d), d = NULL)
+			for (struct dirent *e; (e = readdir(d));)
+				if (e->d_name[0] != '.')
+					CU_ASSERT_EQUAL(unlinkat(dirfd(d), e->d_name, 0), 0);
+	}
+	CU_ASSERT(unsettled);
 	policy_free(p);
 }
 
@@ -359,6 +446,7 @@ int main(void)
 		 test_refusals},
 		{"enforce false: verdicts audit-only, errors still deny", test_audit_only},
 		{"cache hit never allows a changed file", test_cache_never_allows_a_changed_file},
+		{"no allow cached for a file changed in its check's tick", test_cache_skips_a_file_changed_in_its_tick},
 		{"attest_eval_image: one entry point, missing is a denial", test_attest_entry_point},
 		{NULL, NULL},
 	};

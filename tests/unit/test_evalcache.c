@@ -10,6 +10,7 @@
 #include "common_cunit.h"
 #include "lib/evalcache.h"
 #include "lib/hostsecret.h"
+#include "lib/policyindex.h"
 
 static const uint8_t SECRET[HOSTSECRET_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 static const uint8_t OTHER_SECRET[HOSTSECRET_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11};
@@ -208,6 +209,49 @@ static void test_bad_entries_miss(void)
 	CU_ASSERT_EQUAL(evalcache_lookup(d, SECRET, key, 100, &got), 0); /* not hex */
 }
 
+/* An allow is stored only for a file changed last a whole time stamp tick before it was opened
+ * for hashing, on a file system that stamps ctime from the kernel's clock: a write in the tick
+ * of the last change keeps the ctime, and so the key. */
+static void test_settled(void)
+{
+	const int64_t sec = 1700000100LL * 1000000000LL, t = sec + 500000123; /* when it was opened */
+	struct stat st;
+	int fd = open(test_tmpdir(), O_RDONLY | O_DIRECTORY), procfd = open("/proc/self/status", O_RDONLY);
+	const struct {
+		int64_t ctime_ns;
+		int settled;
+	} rows[] = {
+		{t - 5000000000LL, 1},      /* changed seconds before */
+		{t - 20000000, 1},          /* two jiffies before (ns time stamps: the kernel's coarse clock) */
+		{t - 1000001, 0},           /* a millisecond before: the same jiffy at HZ 100 */
+		{t - 1, 0},                 /* the same tick */
+		{t, 0},
+		{t + 3000000000LL, 0},      /* ahead of the clock */
+		{sec - 1000000000LL, 0},    /* whole seconds (ext3, vfat): 1.5 s before, within two */
+		{sec - 2000000000LL, 1},
+	};
+
+	CU_ASSERT_FATAL(fd >= 0 && procfd >= 0);
+	if (!policy_index_fs_keeps_ctime(fd)) {
+		fprintf(stderr, "  (the test directory's file system keeps no kernel ctime: rows skipped)\n");
+	} else {
+		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+			memset(&st, 0, sizeof(st));
+			st.st_ctim.tv_sec = rows[i].ctime_ns / 1000000000;
+			st.st_ctim.tv_nsec = rows[i].ctime_ns % 1000000000;
+			CU_ASSERT_EQUAL(evalcache_settled(fd, &st, t), rows[i].settled);
+			if (evalcache_settled(fd, &st, t) != rows[i].settled)
+				fprintf(stderr, "  row %zu: want %d\n", i, rows[i].settled);
+		}
+	}
+	/* a file system whose ctime is not the kernel's clock (here /proc): never settled */
+	memset(&st, 0, sizeof(st));
+	st.st_ctim.tv_sec = 1000;
+	CU_ASSERT_EQUAL(evalcache_settled(procfd, &st, t), 0);
+	close(fd);
+	close(procfd);
+}
+
 /* The secret is made once, 0600, and a secret others could read or plant is refused. */
 static void test_host_secret(void)
 {
@@ -248,6 +292,7 @@ int main(void)
 		{"store, lookup, expiry", test_store_lookup},
 		{"malformed, foreign, forged or odd entries miss", test_bad_entries_miss},
 		{"host secret: made once, private", test_host_secret},
+		{"an allow is stored only for a file settled before it was opened", test_settled},
 		{NULL, NULL},
 	};
 	return run_suite("evalcache", cases);
