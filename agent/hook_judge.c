@@ -97,8 +97,10 @@ static void usage(FILE *f)
 "rewrite it before QEMU opens it (see vmseal-hook(8), OWNERSHIP RULE).\n"
 "\n"
 "Started check: at \"started begin\" the files QEMU holds open (/proc/PID/fd, PID from\n"
-"qemu_pid_dir/DOMAIN.pid) must be those start begin verified (kept MAC'd in state_dir); a\n"
-"file swapped in between exits 1 (audited as a swap) and libvirt kills the domain. The\n"
+"qemu_pid_dir/DOMAIN.pid) must be those start begin verified (kept MAC'd in state_dir), and\n"
+"the boot files it read at its start (kernel, initrd, loader...) still the inodes verified,\n"
+"with the same size and mtime; a file swapped in between exits 1 (audited as a swap) and\n"
+"libvirt kills the domain. The\n"
 "record also holds start begin's enforce and audit log: this check reads no policy.\n"
 "\n"
 "Options (for manual runs; libvirt passes none, use the config file):\n"
@@ -505,16 +507,18 @@ static int protect_paths(const struct hook_config *cfg, const struct run *run,
 }
 
 /* The whole domain against the allow-list (lib/domallow): -1 when denied (printed and audited,
- * run->denied_rc set); a refusal with enforce false becomes a would-deny (*would). */
+ * run->denied_rc set); a refusal with enforce false becomes a would-deny (*would). rec
+ * non-NULL: the boot files allowed are added to it. */
 static int judge_whole_domain(struct run *run, const struct hook_config *cfg, const struct policy *policy,
-			      const char *xml, size_t xmllen, int *would)
+			      const char *xml, size_t xmllen, int *would, struct started_record *rec)
 {
 	struct domallow_protect *pr = calloc(1, sizeof(*pr));
 	struct domallow_result *res = calloc(1, sizeof(*res));
 	struct domallow_opts o = {.launch = &policy->launch, .protect = pr};
-	/* boot files pass the same ownership rule as disk layers (lib/filetrust.h) */
+	/* boot files pass the same ownership rule as disk layers (lib/filetrust.h); at start
+	 * begin the inodes judged are kept for started begin, as the disks' are */
 	const struct filetrust_opts trust = {.qemu_uid = cfg->qemu_uid,
-					     .allow_remote_fs = policy->allow_remote_fs};
+					     .allow_remote_fs = policy->allow_remote_fs, .record = rec};
 	struct vs_error err = {0};
 	int r = -1;
 
@@ -598,7 +602,7 @@ static int judge_domain(struct run *run, struct hook_config *cfg, const char *ar
 		rc = deny_domain(run, &err);
 		goto out;
 	}
-	if (judge_whole_domain(run, cfg, policy, xml, xmllen, &would) < 0) {
+	if (judge_whole_domain(run, cfg, policy, xml, xmllen, &would, keep ? &rec : NULL) < 0) {
 		rc = run->denied_rc;
 		goto out;
 	}
@@ -760,8 +764,19 @@ static int check_started(struct run *run, struct hook_config *cfg, const char *a
 		rc = !strcmp(decision, "would-deny") ? 0 : err.kind == VS_ERR_DENIED ? 1 : 2;
 		goto out;
 	}
-	snprintf(reason, sizeof(reason), "QEMU (pid %d) holds the %zu files start begin verified", (int)pid,
-		 rec.nfiles);
+	{
+		size_t nboot = 0;
+
+		for (size_t i = 0; i < rec.nfiles; i++)
+			nboot += rec.files[i].kind == STARTED_BOOT;
+		if (nboot)
+			snprintf(reason, sizeof(reason),
+				 "QEMU (pid %d) holds the %zu files start begin verified; the %zu boot files it read are unchanged",
+				 (int)pid, rec.nfiles - nboot, nboot);
+		else
+			snprintf(reason, sizeof(reason), "QEMU (pid %d) holds the %zu files start begin verified",
+				 (int)pid, rec.nfiles);
+	}
 	if (run_audit(run, object, "allow", reason, &err) < 0 || run_sync(run, &err) < 0) {
 		fprintf(stderr, "%s: denied: %s: cannot write the audit log: %s: %s\n", PROG, object, err.object,
 			err.reason);

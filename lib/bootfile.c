@@ -15,6 +15,7 @@
 #include "attest.h"
 #include "dsse.h"
 #include "merkle.h"
+#include "started.h"
 #include "util.h"
 
 /* Opens path with the one safe open (lib/util.c: never blocks on a FIFO, no controlling tty,
@@ -213,6 +214,20 @@ out:
 	return ret;
 }
 
+/* Adds an allowed boot file with status st (as judged) to trust->record. A file of kind nvram
+ * is either an NVRAM template, which libvirt copies and QEMU never opens, or the VM's NVRAM
+ * file, which QEMU holds while it runs (and writes: its times change): bootfile_check_nvram
+ * adds that one, as held. The others QEMU reads at its start. */
+static int record_judged(const struct filetrust_opts *trust, enum boot_kind kind, const struct stat *st,
+			 const char *path, struct vs_error *err)
+{
+	if (!trust || !trust->record)
+		return 0;
+	if (kind == BOOT_KIND_NVRAM)
+		return started_record_add(trust->record, st->st_dev, st->st_ino, path, err);
+	return started_record_add_boot(trust->record, st, path, err);
+}
+
 int bootfile_check(const struct policy *p, enum boot_kind kind, const char *path, const char *cmdline,
 		   int64_t now, const struct filetrust_opts *trust, struct bootfile_result *r,
 		   struct vs_error *err)
@@ -250,10 +265,13 @@ int bootfile_check(const struct policy *p, enum boot_kind kind, const char *path
 	if (!pinned && check_attestation(p, kind, fd, path, cmdline, now, r, err) < 0)
 		goto out;
 verdict:
-	if (r->decision == DECISION_ALLOW)
+	if (r->decision == DECISION_ALLOW) {
 		vs_error_clear(&r->why);
-	else
+		if (kind != BOOT_KIND_NVRAM && record_judged(trust, kind, &st, path, err) < 0)
+			goto out;
+	} else {
 		r->decision = policy_denial(p);
+	}
 	ret = 0;
 out:
 	if (fd >= 0)
@@ -261,12 +279,13 @@ out:
 	return ret;
 }
 
-/* 1 when the files at a and b have the same size and Merkle digest, 0 when not, -1 on error. */
-static int same_content(const char *a, const char *b, struct vs_error *err)
+/* 1 when the file open on fd and the file at b have the same size and Merkle digest, 0 when
+ * not, -1 on error. */
+static int same_content(int fd, const char *a, const char *b, struct vs_error *err)
 {
 	struct merkle_result ma, mb;
 
-	if (merkle_root_path(a, NULL, &ma, err) < 0 || merkle_root_path(b, NULL, &mb, err) < 0)
+	if (merkle_root_fd(fd, a, NULL, &ma, err) < 0 || merkle_root_path(b, NULL, &mb, err) < 0)
 		return -1;
 	return ma.size == mb.size && !memcmp(ma.root, mb.root, sizeof(ma.root));
 }
@@ -276,7 +295,7 @@ int bootfile_check_nvram(const struct policy *p, const char *path, const char *t
 			 struct vs_error *err)
 {
 	struct stat st;
-	int same;
+	int same, fd, missing;
 
 	if (template_path) {
 		if (bootfile_check(p, BOOT_KIND_NVRAM, template_path, NULL, now, trust, r, err) < 0)
@@ -306,18 +325,33 @@ int bootfile_check_nvram(const struct policy *p, const char *path, const char *t
 	}
 	if (bootfile_check(p, BOOT_KIND_NVRAM, path, NULL, now, trust, r, err) < 0)
 		return -1;
+	if (r->decision == DECISION_ALLOW) {
+		st.st_dev = r->dev;
+		st.st_ino = r->ino;
+		return record_judged(trust, BOOT_KIND_NVRAM, &st, path, err);
+	}
 	/* Only a file refused for being neither pinned nor signed may be a fresh copy: one that
 	 * failed the ownership rule or carries a bad attestation stays refused. */
-	if (r->decision == DECISION_ALLOW || !template_path || !r->unsigned_file)
+	if (!template_path || !r->unsigned_file)
 		return 0;
-	same = same_content(path, template_path, err);
+	fd = open_regular(path, "nvram", &st, &missing, err);
+	if (fd < 0)
+		return -1;
+	if (st.st_dev != r->dev || st.st_ino != r->ino) { /* not the inode the ownership rule passed */
+		close(fd);
+		return vs_fail(err, VS_ERR_DENIED, path, "NVRAM file replaced while it was checked");
+	}
+	same = same_content(fd, path, template_path, err);
+	close(fd);
 	if (same < 0)
 		return -1;
 	if (same) {
 		memset(r, 0, sizeof(*r));
 		r->decision = DECISION_ALLOW;
+		r->dev = st.st_dev;
+		r->ino = st.st_ino;
 		snprintf(r->summary, sizeof(r->summary), "a fresh copy of the allowed template %s", template_path);
-		return 0;
+		return record_judged(trust, BOOT_KIND_NVRAM, &st, path, err);
 	}
 	vs_fail(&r->why, VS_ERR_DENIED, path,
 		"NVRAM file differs from its template %s and is neither pinned nor signed: saved UEFI "

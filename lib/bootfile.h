@@ -44,7 +44,9 @@ struct bootfile_result {
  * For a kernel, cmdline (NULL: the domain has no <cmdline>, taken as "") must be exactly one of
  * the Statement's (or the pin's) command lines. Revoked digests are refused even when pinned.
  * Returns 0 when a verdict was reached (r->decision, r->why), -1 on a runtime error (err:
- * the file cannot be opened or read), which callers treat as a denial. */
+ * the file cannot be opened or read), which callers treat as a denial. With trust->record
+ * (start begin), an allowed file of any kind but nvram is added to it as judged (STARTED_BOOT:
+ * QEMU reads it at its start); an nvram file may be a template, which QEMU never opens. */
 int bootfile_check(const struct policy *p, enum boot_kind kind, const char *path, const char *cmdline,
 		   int64_t now, const struct filetrust_opts *trust, struct bootfile_result *r,
 		   struct vs_error *err);
@@ -58,7 +60,8 @@ int bootfile_check(const struct policy *p, enum boot_kind kind, const char *path
  * copy of the template: the same size and vmseal-merkle-sha256. Anything else is refused: a
  * VM's saved UEFI variables (boot entries, Secure Boot keys) cannot be verified; `virsh start
  * --reset-nvram` recreates the file from the template. Returns as bootfile_check; r->why's
- * object is the file that failed (the template or the NVRAM file). */
+ * object is the file that failed (the template or the NVRAM file). With trust->record, the
+ * NVRAM file allowed (not the template) is added to it as judged, as a file QEMU holds. */
 int bootfile_check_nvram(const struct policy *p, const char *path, const char *template_path,
 			 int64_t now, const struct filetrust_opts *trust, struct bootfile_result *r,
 			 struct vs_error *err);

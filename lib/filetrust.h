@@ -8,6 +8,8 @@
 #include "error.h"
 
 #define FILETRUST_NO_UID ((uid_t)-1)
+
+struct started_record;
 #define FILETRUST_MAX_SYMLINKS 40 /* as the kernel's path walk (ELOOP) */
 
 struct filetrust_opts {
@@ -15,6 +17,10 @@ struct filetrust_opts {
 	 * chowns images to with dynamic_ownership (hook.conf qemu_user). FILETRUST_NO_UID: root only. */
 	uid_t qemu_uid;
 	int allow_remote_fs; /* the policy's allow_remote_fs: NFS, CIFS, FUSE, 9p... accepted */
+	/* The second half of the rule, what was checked is what QEMU opens: non-NULL, each boot
+	 * file bootfile_check() allows is added here with the inode it judged (lib/started.h),
+	 * for the started begin check. Read by lib/bootfile.c alone. */
+	struct started_record *record;
 };
 
 /* Checks that only root (or opts->qemu_uid) can change the file open on fd, reached through

@@ -44,8 +44,53 @@ int started_record_add(struct started_record *r, uint64_t dev, uint64_t ino, con
 	r->files[r->nfiles].path = strdup(canon);
 	if (!r->files[r->nfiles].path)
 		return vs_fail(err, VS_ERR_INTERNAL, path, "out of memory");
+	r->files[r->nfiles].kind = STARTED_HELD;
 	r->files[r->nfiles].dev = dev;
 	r->files[r->nfiles].ino = ino;
+	r->files[r->nfiles].size = r->files[r->nfiles].mtime_ns = 0;
+	r->nfiles++;
+	return 0;
+}
+
+static int record_grow(struct started_record *r)
+{
+	if (r->nfiles == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 8;
+		struct started_file *nf = realloc(r->files, cap * sizeof(*nf));
+
+		if (!nf)
+			return -1;
+		r->files = nf;
+		r->cap = cap;
+	}
+	return 0;
+}
+
+int started_record_add_boot(struct started_record *r, const struct stat *st, const char *path,
+			    struct vs_error *err)
+{
+	struct started_file *f;
+
+	for (size_t i = 0; i < r->nfiles; i++)
+		if (r->files[i].kind == STARTED_BOOT && r->files[i].dev == (uint64_t)st->st_dev &&
+		    r->files[i].ino == (uint64_t)st->st_ino && !strcmp(r->files[i].path, path))
+			return 0;
+	if (r->nfiles >= STARTED_MAX_FILES)
+		return vs_fail(err, VS_ERR_INPUT, path, "more than %d verified files", STARTED_MAX_FILES);
+	if (path[0] != '/' || strlen(path) >= VS_MAX_PATH_BYTES)
+		return vs_fail(err, VS_ERR_INPUT, path, "a boot file's path must be absolute and shorter than %d bytes",
+			       VS_MAX_PATH_BYTES);
+	if (record_grow(r) < 0)
+		return vs_fail(err, VS_ERR_INTERNAL, path, "out of memory");
+	f = &r->files[r->nfiles];
+	f->path = strdup(path);
+	if (!f->path)
+		return vs_fail(err, VS_ERR_INTERNAL, path, "out of memory");
+	f->kind = STARTED_BOOT;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->size = st->st_size;
+	f->mtime_ns = vs_timespec_ns(&st->st_mtim);
 	r->nfiles++;
 	return 0;
 }
@@ -105,9 +150,16 @@ int started_record_write(const char *state_dir, const uint8_t secret[static HOST
 		n += (size_t)snprintf(buf + n, STARTED_MAX_RECORD_BYTES - n, "audit %s\n", dhex);
 	}
 	for (size_t i = 0; i < r->nfiles; i++) {
-		hex_encode((const uint8_t *)r->files[i].path, strlen(r->files[i].path), dhex);
-		n += (size_t)snprintf(buf + n, STARTED_MAX_RECORD_BYTES - n, "file %" PRIu64 " %" PRIu64 " %s\n",
-				      r->files[i].dev, r->files[i].ino, dhex);
+		const struct started_file *f = &r->files[i];
+
+		hex_encode((const uint8_t *)f->path, strlen(f->path), dhex);
+		if (f->kind == STARTED_BOOT)
+			n += (size_t)snprintf(buf + n, STARTED_MAX_RECORD_BYTES - n,
+					      "boot %" PRIu64 " %" PRIu64 " %" PRId64 " %" PRId64 " %s\n",
+					      f->dev, f->ino, f->size, f->mtime_ns, dhex);
+		else
+			n += (size_t)snprintf(buf + n, STARTED_MAX_RECORD_BYTES - n, "file %" PRIu64 " %" PRIu64 " %s\n",
+					      f->dev, f->ino, dhex);
 	}
 	hostsecret_mac(secret, RECORD_MAC_LABEL, buf, n, mac);
 	n += (size_t)snprintf(buf + n, STARTED_MAX_RECORD_BYTES - n, "mac %s\n", mac);
@@ -167,7 +219,10 @@ int started_record_read(const char *state_dir, const uint8_t secret[static HOSTS
 	macline[1] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save), nl++) {
 		uint64_t dev, ino;
+		int64_t size = 0, mtime_ns = 0;
+		enum started_kind kind = STARTED_HELD;
 		char hex[2 * VS_MAX_PATH_BYTES + 1];
+		int used = 0;
 
 		if (nl == 0) {
 			if (strcmp(line, RECORD_MAGIC))
@@ -185,25 +240,26 @@ int started_record_read(const char *state_dir, const uint8_t secret[static HOSTS
 			if (hex_text(line + 6, r->audit_log, sizeof(r->audit_log)) < 0 || r->audit_log[0] != '/')
 				goto bad;
 		} else {
-			if (sscanf(line, "file %" SCNu64 " %" SCNu64 " %8192s", &dev, &ino, hex) != 3 ||
-			    hex_text(hex, text, sizeof(text)) < 0 || text[0] != '/')
-				goto bad;
-			if (r->nfiles >= STARTED_MAX_FILES)
-				goto bad;
-			if (r->nfiles == r->cap) {
-				size_t cap = r->cap ? r->cap * 2 : 8;
-				struct started_file *nf = realloc(r->files, cap * sizeof(*nf));
-
-				if (!nf)
+			if (!strncmp(line, "boot ", 5)) {
+				kind = STARTED_BOOT;
+				if (sscanf(line, "boot %" SCNu64 " %" SCNu64 " %" SCNd64 " %" SCNd64 " %8192s%n",
+					   &dev, &ino, &size, &mtime_ns, hex, &used) != 5 || size < 0)
 					goto bad;
-				r->files = nf;
-				r->cap = cap;
+			} else if (sscanf(line, "file %" SCNu64 " %" SCNu64 " %8192s%n", &dev, &ino, hex, &used) != 3) {
+				goto bad;
 			}
+			if (line[used] || hex_text(hex, text, sizeof(text)) < 0 || text[0] != '/')
+				goto bad;
+			if (r->nfiles >= STARTED_MAX_FILES || record_grow(r) < 0)
+				goto bad;
 			r->files[r->nfiles].path = strdup(text);
 			if (!r->files[r->nfiles].path)
 				goto bad;
+			r->files[r->nfiles].kind = kind;
 			r->files[r->nfiles].dev = dev;
 			r->files[r->nfiles].ino = ino;
+			r->files[r->nfiles].size = size;
+			r->files[r->nfiles].mtime_ns = mtime_ns;
 			r->nfiles++;
 		}
 	}
@@ -247,6 +303,26 @@ struct held {
 	uint64_t dev, ino;
 	char path[PATH_MAX];
 };
+
+/* A boot file QEMU read at its start: its path names the judged inode, unchanged. */
+static int boot_unchanged(const struct started_file *f, struct vs_error *err)
+{
+	struct stat st;
+
+	if (stat(f->path, &st) < 0)
+		return vs_fail(err, VS_ERR_DENIED, f->path, "swapped after start begin: %s (start begin verified inode %" PRIu64 ")",
+			       strerror(errno), f->ino);
+	if ((uint64_t)st.st_dev != f->dev || (uint64_t)st.st_ino != f->ino)
+		return vs_fail(err, VS_ERR_DENIED, f->path,
+			       "swapped after start begin: the path names device %" PRIu64 " inode %" PRIu64
+			       ", start begin verified inode %" PRIu64,
+			       (uint64_t)st.st_dev, (uint64_t)st.st_ino, f->ino);
+	if (st.st_size != f->size || vs_timespec_ns(&st.st_mtim) != f->mtime_ns)
+		return vs_fail(err, VS_ERR_DENIED, f->path,
+			       "rewritten after start begin: its size or mtime is not the one verified (size %jd, verified %jd)",
+			       (intmax_t)st.st_size, (intmax_t)f->size);
+	return 0;
+}
 
 int started_check_pid(const struct started_record *r, const char *proc_root, pid_t pid,
 		      struct vs_error *err)
@@ -296,6 +372,11 @@ int started_check_pid(const struct started_record *r, const char *proc_root, pid
 		const struct started_file *f = &r->files[i];
 		int held = 0;
 
+		if (f->kind == STARTED_BOOT) {
+			if (boot_unchanged(f, err) < 0)
+				goto out;
+			continue;
+		}
 		for (size_t j = 0; j < nh; j++) {
 			if (h[j].dev == f->dev && h[j].ino == f->ino)
 				held = 1;

@@ -6,7 +6,8 @@
 # <loader>, <nvram template>, <dtb> or <acpi><table>, and the signed kernel with init=/bin/sh
 # are refused with one line naming the element and the file; the distribution's SeaBIOS starts
 # when pinned by digest and is refused when the pin's digest is wrong; firmware='efi' is judged on
-# the OVMF files libvirt picks (pinned: starts; not pinned: refused at start begin).
+# the OVMF files libvirt picks (pinned: starts; not pinned: refused at start begin); a kernel
+# swapped in after start begin, before QEMU read it, is killed at started begin.
 # Needs root; /etc changes are restored and processes stopped by pid (tests/e2e/libvirtd.bash).
 source "$(dirname "$0")/../sh/lib.sh"
 source "$(dirname "$0")/libvirtd.bash"
@@ -161,6 +162,15 @@ EOF
 }
 KERNEL="<kernel>$RUN/boot/vmlinuz</kernel><initrd>$RUN/boot/initrd.img</initrd><cmdline>$CMDLINE</cmdline>"
 
+# The attacker's hook (run after qemu.d/vmseal, as root, so in the window every time): when
+# armed, an unsigned kernel is renamed over the signed one after start begin, before QEMU reads it.
+cat > /etc/libvirt/hooks/qemu.d/zz-swap <<EOF
+#!/bin/sh
+[ "\$2 \$3" = "start begin" ] && [ -e "$RUN/armed" ] && mv -f "$RUN/boot/swap-vmlinuz" "$RUN/boot/vmlinuz"
+exit 0
+EOF
+chmod 0755 /etc/libvirt/hooks/qemu.d/zz-swap
+
 if ! lv_start > "$T/start.out"; then
 	fail "$E2E_NAME: $(cat "$T/start.out")"
 	exit 1
@@ -225,6 +235,29 @@ grep -q "\"event\":\"hook.start\",\"object\":\"domain $DOMPFX-1 <os><kernel> $RU
 	|| fail "no hook.start allow of the kernel in the audit log: $(grep "$DOMPFX-1 " audit.jsonl | tail -3)"
 grep -q "\"object\":\"domain $DOMPFX-1 <os><initrd> $RUN/boot/initrd.img\",\"decision\":\"allow\"" audit.jsonl \
 	&& pass "audit log names the initrd" || fail "no allow of the initrd in the audit log"
+grep -q "\"event\":\"hook.started\",\"object\":\"domain $DOMPFX-1\",\"decision\":\"allow\",\"reason\":\"QEMU (pid [0-9]*) holds the 0 files start begin verified; the 2 boot files it read are unchanged" audit.jsonl \
+	&& pass "started begin checked the kernel and initrd QEMU read" \
+	|| fail "started begin of $DOMPFX-1: $(grep "hook.started.*$DOMPFX-1\"" audit.jsonl | tail -1)"
+
+# The kernel swapped after start begin, before QEMU read it (qemu.d/zz-swap): it booted, as the
+# started record held disk layers only. Now started begin finds another inode at the path.
+cp -p boot/vmlinuz boot/vmlinuz.keep && cp -p boot/evil-vmlinuz boot/swap-vmlinuz
+touch armed
+n=$((n + 1))
+domxml "$DOMPFX-$n" "$KERNEL" "" > "dom$n.xml"
+if $V create "dom$n.xml" >"out$n" 2>"err$n"; then
+	fail "kernel swapped after start begin: the domain is running"
+	$V destroy "$DOMPFX-$n" >/dev/null 2>&1 || true
+elif grep -qE "vmseal: denied: domain $DOMPFX-$n: swap: $RUN/boot/vmlinuz: swapped after start begin: the path names device" "err$n"; then
+	pass "kernel swapped after start begin (root, in the window): the domain is killed at started begin"
+	grep -oE -- "vmseal: denied: .*" "err$n" | sed 's/^/    virsh: /'
+else
+	fail "kernel swap: virsh said: $(tr '\n' ' ' < "err$n" | head -c 600)"
+fi
+rm -f armed
+$V domstate "$DOMPFX-$n" >/dev/null 2>&1 && fail "the domain with the swapped kernel is still there" \
+	|| pass "the domain with the swapped kernel does not run"
+mv -f boot/vmlinuz.keep boot/vmlinuz
 
 start_refused "unsigned kernel refused" \
 	"$D<os><kernel> $RUN/boot/evil-vmlinuz: unsigned kernel: no attestation" \

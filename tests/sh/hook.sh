@@ -109,6 +109,44 @@ expect_rc "started begin reads no policy" 0 hook_nopolicy web1 started begin web
 unholder
 grep -q '"event":"hook.start".*base.qcow2: template \\"debian-12\\" version 3 (cached)' audit.jsonl \
 	&& pass "second decision comes from the allow-cache" || fail "no cached decision in audit"
+
+# --- started begin: the boot files QEMU read (and closed) at its start are the ones start begin
+# verified. A kernel swapped or rewritten between start begin and QEMU's open went unnoticed:
+# the record held only disk layers.
+vmseal-key generate --out bk --no-passphrase >/dev/null || fail "keygen bk"
+vmseal-key policy-entry bk.pub --owner boot --usage boot > bk.entry
+mkp pol_boot.json "$RULES" '{"boot": {"rules": [{"match": "web-*", "kinds": ["kernel", "initrd"], "keys": ["@bk"]}]}}' \
+	a=a.entry bk=bk.entry
+head -c 100000 /dev/urandom > vmlinuz; head -c 50000 /dev/urandom > initrd.img
+vmseal-sign --key bk.key --kind kernel --name web-kernel --boot-version 1 --cmdline 'console=ttyS0' vmlinuz >/dev/null \
+	|| fail "sign kernel"
+vmseal-sign --key bk.key --kind initrd --name web-initrd --boot-version 1 initrd.img >/dev/null || fail "sign initrd"
+cp vmlinuz vmlinuz.keep
+sed "s|<boot dev='hd'/>|<kernel>$T/vmlinuz</kernel><initrd>$T/initrd.img</initrd><cmdline>console=ttyS0</cmdline>|" \
+	web1-start-begin.xml > kernel.xml
+hook_boot() { HOOK_POLICY=$T/pol_boot.json hook "$@"; }
+expect_rc "start begin: signed kernel and initrd" 0 hook_boot web1 start begin kernel.xml
+holder "$T/top.qcow2" "$T/base.qcow2" "$T/data.raw"
+expect_rc "started begin: the boot files QEMU read are unchanged" 0 hook_boot web1 started begin kernel.xml
+tail -1 audit.jsonl | grep -q 'holds the 3 files start begin verified; the 2 boot files it read are unchanged' \
+	&& pass "started check audits the boot files" || fail "started audit: $(tail -1 audit.jsonl)"
+head -c 100000 /dev/urandom > evil-vmlinuz; mv evil-vmlinuz vmlinuz
+expect_deny "started begin: a kernel renamed over its path after start begin denied (swap)" \
+	"^vmseal: denied: domain web1: swap: $T/vmlinuz: swapped after start begin: the path names device [0-9]+ inode [0-9]+, start begin verified inode [0-9]+" \
+	hook_boot web1 started begin kernel.xml
+cp vmlinuz.keep vmlinuz
+expect_rc "start begin again with the signed kernel" 0 hook_boot web1 start begin kernel.xml
+flip_byte vmlinuz 5000
+expect_deny "started begin: the kernel rewritten in place after start begin denied" \
+	"^vmseal: denied: domain web1: swap: $T/vmlinuz: rewritten after start begin" hook_boot web1 started begin kernel.xml
+cp vmlinuz.keep vmlinuz
+expect_rc "start begin again" 0 hook_boot web1 start begin kernel.xml
+mv initrd.img initrd.keep
+expect_deny "started begin: the initrd gone after start begin denied" \
+	"swap: $T/initrd.img: swapped after start begin: No such file" hook_boot web1 started begin kernel.xml
+mv initrd.keep initrd.img
+unholder
+expect_rc "start begin of the disk-only domain again" 0 hook web1 start begin web1-start-begin.xml
 expect_deny "restore begin: denied (the saved RAM cannot be verified)" \
 	"^vmseal: denied: domain web1: restore: a saved image's RAM cannot be verified; refused unless the policy sets launch.allow.restore" \
 	hook web1 restore begin web1-restore-begin.xml

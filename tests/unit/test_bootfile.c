@@ -14,6 +14,7 @@
 #include "lib/dsse.h"
 #include "lib/merkle.h"
 #include "lib/policy.h"
+#include "lib/started.h"
 #include "lib/statement.h"
 #include "lib/util.h"
 
@@ -511,6 +512,33 @@ static void test_ownership_rule(void)
 		CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
 		if (r.decision != DECISION_ALLOW)
 			fprintf(stderr, "ownership rule as root: %s\n", r.why.reason);
+		/* at start begin the inodes judged are kept for started begin: the kernel as read at
+		 * QEMU's start, the NVRAM copy as held by QEMU; not the template (libvirt copied it) */
+		{
+			struct started_record rec = {0};
+			struct stat sk, sv;
+
+			trust.record = &rec;
+			CU_ASSERT_EQUAL(bootfile_check(p, BOOT_KIND_KERNEL, test_path("vmlinuz-trust"), NULL, NOW, &trust, &r, &err), 0);
+			CU_ASSERT_EQUAL(bootfile_check_nvram(p, test_path("copy_VARS.fd"), test_path("T_VARS.fd"), NOW, &trust, &r, &err), 0);
+			CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
+			/* the template on its own (<nvram template>): allowed, never recorded */
+			CU_ASSERT_EQUAL(bootfile_check(p, BOOT_KIND_NVRAM, test_path("T_VARS.fd"), NULL, NOW, &trust, &r, &err), 0);
+			CU_ASSERT_EQUAL(r.decision, DECISION_ALLOW);
+			CU_ASSERT_EQUAL(chmod(test_path("vmlinuz-trust"), 0666), 0); /* denied: not recorded */
+			CU_ASSERT_EQUAL(bootfile_check(p, BOOT_KIND_KERNEL, test_path("vmlinuz-trust"), NULL, NOW, &trust, &r, &err), 0);
+			CU_ASSERT_EQUAL(r.decision, DECISION_DENY);
+			CU_ASSERT_EQUAL(chmod(test_path("vmlinuz-trust"), 0644), 0);
+			CU_ASSERT_EQUAL_FATAL(rec.nfiles, 2);
+			CU_ASSERT(stat(test_path("vmlinuz-trust"), &sk) == 0 && stat(test_path("copy_VARS.fd"), &sv) == 0);
+			CU_ASSERT_EQUAL(rec.files[0].kind, STARTED_BOOT);
+			CU_ASSERT_EQUAL(rec.files[0].ino, (uint64_t)sk.st_ino);
+			CU_ASSERT_STRING_EQUAL(rec.files[0].path, test_path("vmlinuz-trust"));
+			CU_ASSERT_EQUAL(rec.files[1].kind, STARTED_HELD);
+			CU_ASSERT_EQUAL(rec.files[1].ino, (uint64_t)sv.st_ino);
+			started_record_free(&rec);
+			trust.record = NULL;
+		}
 	}
 	policy_free(p);
 }

@@ -97,6 +97,62 @@ static void test_check_held(void)
 	started_record_free(&r);
 }
 
+/* Boot files QEMU read at its start and closed: their path must name the inode judged, with
+ * the size and mtime judged. A kernel renamed over the path, rewritten in place or removed
+ * after start begin is refused; the record keeps it through a write and a read. */
+static void test_check_boot(void)
+{
+	struct started_record r = {0}, got;
+	struct vs_error err = {0};
+	char k[512], evil[512], state[512];
+	struct stat sk;
+
+	path_of(k, sizeof(k), "vmlinuz");
+	path_of(evil, sizeof(evil), "evil-vmlinuz");
+	path_of(state, sizeof(state), "boot-state");
+	CU_ASSERT(mkdir(state, 0700) == 0);
+	CU_ASSERT(file_write_atomic(k, "kernel", 6, 0644, 1, &err) == 0);
+	CU_ASSERT(stat(k, &sk) == 0);
+	snprintf(r.domain, sizeof(r.domain), "web1");
+	CU_ASSERT_EQUAL(started_record_add_boot(&r, &sk, k, &err), 0);
+	CU_ASSERT_EQUAL(started_record_add_boot(&r, &sk, k, &err), 0); /* once */
+	CU_ASSERT_EQUAL(r.nfiles, 1);
+	CU_ASSERT_EQUAL(started_record_add_boot(&r, &sk, "vmlinuz", &err), -1); /* relative */
+	CU_ASSERT_EQUAL_FATAL(started_record_write(state, SECRET, &r, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(started_record_read(state, SECRET, "web1", &got, &err), 0);
+	CU_ASSERT_EQUAL(got.nfiles, 1);
+	CU_ASSERT_EQUAL(got.files[0].kind, STARTED_BOOT);
+	CU_ASSERT_EQUAL(got.files[0].size, 6);
+	CU_ASSERT_EQUAL(got.files[0].mtime_ns, vs_timespec_ns(&sk.st_mtim));
+	CU_ASSERT_STRING_EQUAL(got.files[0].path, k);
+	/* not held by "QEMU" (it closed it): still allowed, unchanged */
+	CU_ASSERT_EQUAL(started_check_pid(&got, "/proc", getpid(), &err), 0);
+	/* a chown (libvirt's DAC driver at the start) changes the ctime only */
+	CU_ASSERT_EQUAL(chown(k, 0, 0), 0);
+	CU_ASSERT_EQUAL(started_check_pid(&got, "/proc", getpid(), &err), 0);
+	/* rewritten in place: same inode, another mtime */
+	{
+		struct timespec ts[2] = {{0, UTIME_OMIT}, {sk.st_mtim.tv_sec + 1, sk.st_mtim.tv_nsec}};
+		int fd = open(k, O_WRONLY);
+
+		CU_ASSERT_FATAL(fd >= 0 && pwrite(fd, "K", 1, 0) == 1 && futimens(fd, ts) == 0);
+		close(fd);
+	}
+	CU_ASSERT_EQUAL(started_check_pid(&got, "/proc", getpid(), &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "rewritten after start begin"));
+	/* swapped: another file renamed over the path */
+	CU_ASSERT(file_write_atomic(evil, "kernel", 6, 0644, 1, &err) == 0);
+	CU_ASSERT(rename(evil, k) == 0);
+	CU_ASSERT_EQUAL(started_check_pid(&got, "/proc", getpid(), &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "swapped after start begin: the path names device"));
+	CU_ASSERT_STRING_EQUAL(err.object, k);
+	CU_ASSERT(unlink(k) == 0);
+	CU_ASSERT_EQUAL(started_check_pid(&got, "/proc", getpid(), &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "swapped after start begin: No such file"));
+	started_record_free(&got);
+	started_record_free(&r);
+}
+
 static void test_pid_file(void)
 {
 	struct vs_error err = {0};
@@ -121,6 +177,7 @@ int main(void)
 	static const struct test_case cases[] = {
 		{"record round trip, MAC and domain bound", test_record_round_trip},
 		{"held files: missing and swapped refused", test_check_held},
+		{"boot files: swapped, rewritten or gone refused", test_check_boot},
 		{"pid file", test_pid_file},
 		{NULL, NULL},
 	};
