@@ -26,6 +26,7 @@
 #include "lib/hookop.h"
 #include "lib/hostsecret.h"
 #include "lib/limits.h"
+#include "lib/overlayreg.h"
 #include "lib/policy.h"
 #include "lib/truststate.h"
 #include "lib/started.h"
@@ -70,7 +71,8 @@ static void usage(FILE *f)
 "XML from stdin and refuses the start unless every disk's whole backing chain is covered by\n"
 "valid attestations (IMAGE.intoto.json next to each image) under the host policy. A writable\n"
 "top overlay needs none when its backing template's policy rule has allow_overlay and the hook\n"
-"saw it born empty (no data clusters) at its first start. Every other\n"
+"saw it born empty (no data clusters) at its first start, and changed since only by runs of its\n"
+"domain (\"release end\" records what a run left). Every other\n"
 "operation exits 0 at once. It prints nothing on stdout (libvirt keeps the XML of the filter\n"
 "operations restore and migrate unchanged), never calls libvirt and starts no process.\n"
 "\n"
@@ -574,8 +576,8 @@ static int judge_domain(struct run *run, struct hook_config *cfg, const char *ar
 	const char *cache_dir = NULL;
 	char dobj[VS_MAX_NAME_BYTES + 16];
 	uint8_t secret[HOSTSECRET_BYTES];
-	struct started_record rec = {0};
-	int rc, would = 0, have_secret = 0, keep = !strcmp(run->op, "start");
+	struct started_record rec = {0}, prev = {0};
+	int rc, would = 0, have_secret = 0, have_prev = 0, keep = !strcmp(run->op, "start");
 
 	diskcheck_init(&dc, NULL, vs_now(), NULL);
 	if (fd_read_all(STDIN_FILENO, "domain XML on stdin", VS_MAX_XML_BYTES, &xml, &xmllen, &err) < 0 ||
@@ -617,7 +619,14 @@ static int judge_domain(struct run *run, struct hook_config *cfg, const char *ar
 		if (have_secret && !cfg->no_cache && evalcache_dir_check(cfg->cache_dir, &serr) == 0)
 			cache_dir = cfg->cache_dir;
 	}
+	/* A record of the domain's last allowed start still there: its run saw no release end */
+	if (have_secret) {
+		struct vs_error rerr;
+
+		have_prev = started_record_read(cfg->state_dir, secret, argv_domain, &prev, &rerr) == 0;
+	}
 	diskcheck_init(&dc, policy, vs_now(), cache_dir);
+	dc.unstopped = have_prev ? &prev : NULL;
 	dc.secret = cache_dir ? secret : NULL;
 	dc.state_dir = cfg->state_dir;
 	dc.state_secret = have_secret ? secret : NULL;
@@ -698,6 +707,7 @@ static int judge_domain(struct run *run, struct hook_config *cfg, const char *ar
 out:
 	hostsecret_wipe(secret);
 	started_record_free(&rec);
+	started_record_free(&prev);
 	if (run->log)
 		audit_close(run->log);
 	diskcheck_free(&dc);
@@ -793,6 +803,55 @@ out:
 	return rc;
 }
 
+/* release end: the run that start begin allowed is over. Each registered overlay its record
+ * lists gets the state the run left (its guest's writes), and the record goes: an overlay
+ * written after this, while the domain is off, is no longer exempt (lib/diskcheck.c). Nothing
+ * to do without a record (a start refused, or a domain not started through the hook). */
+static int release_domain(struct hook_config *cfg, const char *argv_domain)
+{
+	struct started_record rec = {0};
+	struct vs_error err = {0};
+	uint8_t secret[HOSTSECRET_BYTES];
+	int rc = 0;
+
+	memset(secret, 0, sizeof(secret));
+	if (state_dir_ready(cfg, &err) < 0 || hostsecret_load(cfg->state_dir, 0, secret, &err) < 0 ||
+	    started_record_read(cfg->state_dir, secret, argv_domain, &rec, &err) < 0)
+		goto out; /* no state, no secret or no record: no registration to carry on */
+	for (size_t i = 0; i < rec.nfiles; i++) {
+		const struct started_file *f = &rec.files[i];
+		struct overlay_id id;
+		struct overlay_state was, now;
+		struct stat st;
+		int fd;
+
+		if (f->kind != STARTED_HELD ||
+		    vs_open_input(f->path, VS_INPUT_REG, NULL, &fd, &st, NULL) < 0)
+			continue; /* gone: nothing to carry on */
+		overlay_state_of(&st, &now);
+		if ((uint64_t)st.st_dev == f->dev && (uint64_t)st.st_ino == f->ino &&
+		    overlay_id_of(fd, f->path, &id, NULL) == 0 &&
+		    overlayreg_lookup(cfg->state_dir, secret, &id, argv_domain, &was) &&
+		    overlayreg_add(cfg->state_dir, secret, &id, argv_domain, &now, &err) < 0) {
+			close(fd);
+			goto fail;
+		}
+		close(fd);
+	}
+	if (started_record_remove(cfg->state_dir, argv_domain, &err) < 0)
+		goto fail;
+	goto out;
+fail:
+	/* libvirt logs a failed release hook and goes on; the record stays, so the next start
+	 * takes the overlay as the guest left it (as after a crash) */
+	fprintf(stderr, "%s: domain %s: release: %s: %s\n", PROG, argv_domain, err.object, err.reason);
+	rc = 2;
+out:
+	hostsecret_wipe(secret);
+	started_record_free(&rec);
+	return rc;
+}
+
 /* The hook proper (lib/hookop.h): argv as libvirt, or a user, gave it to the first stage. */
 int vmseal_hook_judge_main(int argc, char **argv)
 {
@@ -872,5 +931,7 @@ int vmseal_hook_judge_main(int argc, char **argv)
 		snprintf(run.audit_path, sizeof(run.audit_path), "%s", cfg.audit_log);
 	if (!strcmp(run.op, "started"))
 		return check_started(&run, &cfg, pos[0]);
+	if (!strcmp(run.op, "release"))
+		return release_domain(&cfg, pos[0]);
 	return judge_domain(&run, &cfg, pos[0]);
 }

@@ -168,7 +168,7 @@ read -r prep_med prep_max prep_cpu < <(timeit "$CACHED" prepare.xml 0 "$HOOK" --
 read -r nocache_med nocache_max nocache_cpu < <(timeit "$COLD" start.xml 0 "$HOOK" --config "$work/hook.conf" --no-cache bench4 start begin -)
 read -r other_med other_max other_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" --config "$work/hook.conf" bench4 started begin -)
 # libvirt's exact call (no options: the first stage decides from argv alone, reads no configuration)
-read -r noop_med noop_max noop_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" bench4 release end -)
+read -r noop_med noop_max noop_cpu < <(timeit "$CACHED" start.xml 0 "$HOOK" bench4 stopped end -)
 read -r true_med true_max true_cpu < <(timeit "$CACHED" start.xml 0 /bin/true)
 # Experiment: the same hook's judge linked statically (no dynamic loading of libxml2, ICU, OpenSSL).
 static_note=
@@ -322,7 +322,7 @@ verdict() { awk -v v="$1" -v l="$2" 'BEGIN {print (v + 0 <= l + 0) ? "**PASS**" 
 	echo "| hook \`start begin\`, cached | $start_med | $start_max | $start_cpu | $CACHED | ≤ 8 |"
 	echo "| hook \`prepare begin\` (follows headers), cached | $prep_med | $prep_max | $prep_cpu | $CACHED | ≤ 20 |"
 	echo "| hook \`started begin\` check (QEMU's /proc/PID/fd against the 5 files start begin verified) | $other_med | $other_max | $other_cpu | $CACHED | |"
-	echo "| hook, an operation it does not judge (\`release end\`: the first stage alone, libc only) | $noop_med | $noop_max | $noop_cpu | $CACHED | ≤ 2 |"
+	echo "| hook, an operation it does not judge (\`stopped end\`: the first stage alone, libc only) | $noop_med | $noop_max | $noop_cpu | $CACHED | ≤ 2 |"
 	echo "| \`started begin\` check's own cost (the two rows above, difference of medians) | $(awk -v a="$other_med" -v b="$noop_med" 'BEGIN {printf "%.1f", a - b}') | | $(awk -v a="$other_cpu" -v b="$noop_cpu" 'BEGIN {printf "%.1f", a - b}') | | ≤ 5 |"
 	echo "| \`/bin/true\` (process start on this machine now) | $true_med | $true_max | $true_cpu | $CACHED | |"
 	echo "| fdatasync of a 200-byte append here, before the hook runs / after the virsh runs (3 per judged call) | $fsync_med / $fsync2_med | $fsync_max / $fsync2_max | | 21 | |"

@@ -373,29 +373,67 @@ out:
 	return ret;
 }
 
-/* allow_overlay exempts an overlay only if the hook saw it born empty: registered (device,
- * inode, birth time, domain) when it was, or empty now (then registered at start begin). An
- * overlay holding a whole other disk (qemu-img convert -B) would otherwise run unsigned. */
+/* Whether the overlay of status st is listed in the record of the domain's last allowed start
+ * whose run saw no release end (c->unstopped). */
+static int overlay_unstopped(const struct diskcheck *c, const struct stat *st)
+{
+	for (size_t i = 0; c->unstopped && i < c->unstopped->nfiles; i++)
+		if (c->unstopped->files[i].kind == STARTED_HELD && c->unstopped->files[i].dev == (uint64_t)st->st_dev &&
+		    c->unstopped->files[i].ino == (uint64_t)st->st_ino)
+			return 1;
+	return 0;
+}
+
+/* allow_overlay exempts an overlay only while it holds nothing but what its own guest wrote:
+ * the hook saw it born empty (registered then: device, inode, birth time, domain and its size,
+ * mtime and ctime), and every change since was made while its domain ran (release end records
+ * the state its run left). An overlay holding a whole other disk (qemu-img convert -B), or a
+ * registered one written while its domain was off (qemu-img convert -n into it), would
+ * otherwise run unsigned: those are judged as any unregistered overlay, empty or denied. An
+ * overlay empty now is registered at start begin. */
 static int overlay_born_empty(struct diskcheck *c, struct layer *l, const struct layer *tpl,
 			      struct vs_error *e)
 {
 	struct overlay_id id;
-	int has_data;
+	struct overlay_state now, was;
+	struct vs_error ide = {0};
+	int has_data, have_id = 0, reg = 0;
 
-	if (c->state_secret && c->domain && overlay_id_of(l->fd, l->path, &id, e) == 0 &&
-	    overlayreg_lookup(c->state_dir, c->state_secret, &id, c->domain))
+	overlay_state_of(&l->st, &now);
+	if (c->state_secret && c->domain) {
+		have_id = overlay_id_of(l->fd, l->path, &id, &ide) == 0;
+		if (have_id)
+			reg = overlayreg_lookup(c->state_dir, c->state_secret, &id, c->domain, &was);
+	}
+	if (reg == 1 && overlay_state_equal(&was, &now))
 		return 0;
+	/* An older hook's registration (it kept no state), or a run of the domain that ended
+	 * without release end (the host or libvirtd went down under it): what the overlay holds
+	 * now is taken as its guest's. */
+	if (reg && (reg == OVERLAYREG_LEGACY || overlay_unstopped(c, &l->st))) {
+		if (c->register_overlays && overlayreg_add(c->state_dir, c->state_secret, &id, c->domain, &now, e) < 0)
+			return -1;
+		return 0;
+	}
 	vs_error_clear(e);
 	if (qcow2_has_data(l->fd, l->path, &l->hdr, &has_data, e) < 0)
 		return -1;
+	if (has_data && reg)
+		return vs_fail(e, VS_ERR_DENIED, l->path,
+			       "writable overlay changed since its domain last stopped (size, mtime or ctime): allow_overlay exempts only what its guest wrote while it ran; create it afresh: qemu-img create -f qcow2 -F %s -b %s %s",
+			       image_format_name(tpl->fmt), tpl->path, l->path);
 	if (has_data)
 		return vs_fail(e, VS_ERR_DENIED, l->path,
 			       "writable overlay holds data the hook never saw it born empty (allow_overlay exempts only those); create it afresh: qemu-img create -f qcow2 -F %s -b %s %s",
 			       image_format_name(tpl->fmt), tpl->path, l->path);
-	if (c->register_overlays && c->state_secret && c->domain &&
-	    (overlay_id_of(l->fd, l->path, &id, e) < 0 ||
-	     overlayreg_add(c->state_dir, c->state_secret, &id, c->domain, e) < 0))
-		return -1;
+	if (c->register_overlays && c->state_secret && c->domain) {
+		if (!have_id) {
+			*e = ide;
+			return -1;
+		}
+		if (overlayreg_add(c->state_dir, c->state_secret, &id, c->domain, &now, e) < 0)
+			return -1;
+	}
 	return 0;
 }
 

@@ -30,6 +30,10 @@ struct diskcheck {
 	const uint8_t *state_secret;
 	const char *domain;
 	int register_overlays;
+	/* The record of the domain's last allowed start begin when its run saw no release end
+	 * (lib/started.h; NULL: none): a registered overlay it lists that changed since its
+	 * registration was written by that run's guest. */
+	const struct started_record *unstopped;
 	struct diskcheck_memo *memo;
 	size_t nmemo, capmemo;
 };
@@ -59,7 +63,8 @@ void diskcheck_free(struct diskcheck *c);
  * volume and other disk types, and any layer without an attestation that policy_eval_image()
  * allows (a missing, oversized or non-regular one is a verdict, lib/attest) — except a writable top overlay whose backing layer's template rule has
  * allow_overlay and that the hook saw born empty (no L1 entries, no snapshots: now, or
- * registered for this domain when it was). With enforce false, denials of kind VS_ERR_DENIED become ALLOW_AUDIT_ONLY;
+ * registered for this domain when it was, and unchanged since its domain last stopped or
+ * changed by its domain's unstopped run). With enforce false, denials of kind VS_ERR_DENIED become ALLOW_AUDIT_ONLY;
  * errors (I/O, hostile headers) still deny. Returns 0 when the disk may start (ALLOW or
  * ALLOW_AUDIT_ONLY), -1 when denied; r->why says why in both non-ALLOW cases. */
 int diskcheck_disk(struct diskcheck *c, const struct domain_disk *d, struct disk_result *r);

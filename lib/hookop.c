@@ -8,6 +8,8 @@ int hook_op_judged(const char *op, const char *subop)
 {
 	static const char *const ops[] = {"prepare", "start", "restore", "migrate", "started", NULL};
 
+	if (op && subop && !strcmp(op, "release") && !strcmp(subop, "end"))
+		return 1; /* not a decision: the end of a run the hook allowed (overlay registry) */
 	if (!op || !subop || strcmp(subop, "begin"))
 		return 0;
 	for (const char *const *o = ops; *o; o++)

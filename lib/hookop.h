@@ -4,7 +4,8 @@
 #define VMSEAL_HOOKOP_H
 
 /* 1 when the hook judges libvirt's call "OPERATION SUB-OPERATION": prepare, start, restore,
- * migrate and started, each at "begin"; 0 for every other pair, which the hook lets pass
+ * migrate and started, each at "begin", and "release end" (where the hook records what a run
+ * it allowed left in its overlays); 0 for every other pair, which the hook lets pass
  * (exit 0) without reading its input. Depends on nothing but libc: agent/vmseal-hook.c, the
  * first stage that runs for every call, links this file alone. */
 int hook_op_judged(const char *op, const char *subop);

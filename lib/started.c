@@ -275,6 +275,17 @@ out:
 	return ret;
 }
 
+int started_record_remove(const char *state_dir, const char *domain, struct vs_error *err)
+{
+	char path[VS_PATH_TMP_MAX];
+
+	if (record_path(state_dir, domain, path, sizeof(path), err) < 0)
+		return -1;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return vs_fail(err, VS_ERR_IO, path, "cannot remove: %s", strerror(errno));
+	return 0;
+}
+
 int started_read_pid(const char *pid_dir, const char *domain, pid_t *pid, struct vs_error *err)
 {
 	char path[VS_PATH_TMP_MAX], *buf = NULL, *end;

@@ -65,6 +65,9 @@ int started_record_write(const char *state_dir, const uint8_t secret[static HOST
 int started_record_read(const char *state_dir, const uint8_t secret[static HOSTSECRET_BYTES],
 			const char *domain, struct started_record *r, struct vs_error *err);
 
+/* Removes the record of domain (release end: the run it describes is over); none is no error. */
+int started_record_remove(const char *state_dir, const char *domain, struct vs_error *err);
+
 /* Reads the pid libvirt wrote for domain into pid_dir/DOMAIN.pid. */
 int started_read_pid(const char *pid_dir, const char *domain, pid_t *pid, struct vs_error *err);
 

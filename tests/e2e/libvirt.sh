@@ -139,3 +139,39 @@ kill -TERM "$srv"; wait "$srv" 2>/dev/null
 start_ok "server stopped: the hook judges in its own process again" "$RUN/img/overlay.qcow2"
 vmseal-audit verify audit.jsonl >/dev/null 2>&1 && pass "audit chain verifies after the served calls" \
 	|| fail "audit chain: $(vmseal-audit verify audit.jsonl 2>&1)"
+
+# --- one domain's overlay over several runs: what its guest writes while it runs (here QEMU's own
+# qemu-io on the disk, as a guest's writes land) starts again; the overlay rewritten while the
+# domain is off (qemu-img convert -n into its inode) is refused: a registry hit exempted it.
+qemu-img create -q -f qcow2 -F qcow2 -b "$RUN/img/template.qcow2" img/own.qcow2
+ovdom=$DOMPFX-own
+domxml "$ovdom" "$RUN/img/own.qcow2" > own.xml
+if $V create own.xml >own.out 2>own.err; then
+	pass "own overlay: first start (registered born empty)"
+	for c in "write -P 0x5a 0 1M" flush; do
+		$V qemu-monitor-command "$ovdom" --hmp "qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend \"$c\"" >>own.io 2>&1
+	done
+	$V destroy "$ovdom" >/dev/null 2>&1
+	qemu-img map --output=json img/own.qcow2 | "$PY" -c 'import json, sys
+sys.exit(0 if any(e["depth"] == 0 and e["data"] for e in json.load(sys.stdin)) else 1)' \
+		&& pass "own overlay: the run wrote into it" || fail "own overlay: no data written: $(cat own.io)"
+	if $V create own.xml >own.out 2>own.err; then
+		pass "own overlay: what the run wrote starts again (release end recorded it)"
+		$V destroy "$ovdom" >/dev/null 2>&1
+	else
+		fail "own overlay second start: $(tr '\n' ' ' < own.err | head -c 600)"
+	fi
+	head -c 1048576 /dev/urandom > img/other.raw
+	qemu-img convert -q -n -f raw -O qcow2 img/other.raw img/own.qcow2 || fail "qemu-img convert -n"
+	if $V create own.xml >own.out 2>own.err; then
+		fail "own overlay rewritten while the domain was off: the domain started"
+		$V destroy "$ovdom" >/dev/null 2>&1
+	elif grep -qE "vmseal: denied: domain $ovdom disk vda $RUN/img/own.qcow2: writable overlay changed since its domain last stopped" own.err; then
+		pass "own overlay rewritten while the domain was off (qemu-img convert -n): refused"
+		sed 's/^/    virsh: /' own.err
+	else
+		fail "own overlay rewritten: virsh said: $(tr '\n' ' ' < own.err | head -c 600)"
+	fi
+else
+	fail "own overlay first start: $(tr '\n' ' ' < own.err | head -c 600)"
+fi

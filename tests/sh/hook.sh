@@ -160,32 +160,32 @@ expect_rc "migrate begin (filter) with launch.allow.migrate: allowed" 0 \
 	env HOOK_POLICY=$T/pol_migrate.json vmseal-hook web1 migrate begin - < web1-start-begin.xml
 [ ! -s "$T/out" ] && pass "migrate filter prints nothing on stdout" || fail "migrate stdout"
 n=$(wc -l < audit.jsonl)
-expect_rc "release end is not judged, even without a policy and with garbage input" 0 \
-	env HOOK_POLICY=/nonexistent vmseal-hook web1 release end - <<< "not xml"
+expect_rc "stopped end is not judged, even without a policy and with garbage input" 0 \
+	env HOOK_POLICY=/nonexistent vmseal-hook web1 stopped end - <<< "not xml"
 expect_rc "prepare end is not judged" 0 env HOOK_POLICY=/nonexistent vmseal-hook web1 prepare end - < /dev/null
 [ "$(wc -l < audit.jsonl)" = "$n" ] && pass "operations not judged write no audit event" || fail "audit grew"
 # The first stage (agent/vmseal-hook.c): libvirt's exact call of an operation it does not judge
 # ends there, before any library but libc is loaded; the dynamic loader's trace shows what was.
-LD_DEBUG=libs "$BIN/vmseal-hook" web1 release end - <<< "not xml" >ld.out 2>ld.err
+LD_DEBUG=libs "$BIN/vmseal-hook" web1 stopped end - <<< "not xml" >ld.out 2>ld.err
 rc=$?
 [ $rc = 0 ] && ! grep -qE 'libcrypto|libxml2|libjansson' ld.err && grep -q 'libc.so' ld.err \
-	&& pass "first stage: release end exits 0 with libc alone loaded" \
-	|| fail "first stage: release end: exit $rc, loaded: $(grep -oE 'lib[a-z0-9+_-]+\.so' ld.err | sort -u | tr '\n' ' ')"
+	&& pass "first stage: stopped end exits 0 with libc alone loaded" \
+	|| fail "first stage: stopped end: exit $rc, loaded: $(grep -oE 'lib[a-z0-9+_-]+\.so' ld.err | sort -u | tr '\n' ' ')"
 # ... and whatever it does not decide from argv alone (options here) is the judge's, with libxml2
 # and OpenSSL: the same answer as before.
 : > empty.conf
-LD_DEBUG=libs "$BIN/vmseal-hook" --config "$T/empty.conf" web1 release end - >ld.out 2>ld.err
+LD_DEBUG=libs "$BIN/vmseal-hook" --config "$T/empty.conf" web1 stopped end - >ld.out 2>ld.err
 rc=$?
 # (tests/sh/hook_serve.sh runs this file with the judge server up, HOOK_SERVED=1: then the call
 # is the server's, and this process loads nothing but libc.)
 if [ "${HOOK_SERVED:-0}" = 1 ]; then
 	[ $rc = 0 ] && ! grep -qE 'libcrypto|libxml2' ld.err \
 		&& pass "first stage: a call with options goes to the judge server (nothing loaded here)" \
-		|| fail "first stage (served): --config ... release end: exit $rc, loaded: $(grep -oE 'lib[a-z0-9+_-]+\.so' ld.err | sort -u | tr '\n' ' ')"
+		|| fail "first stage (served): --config ... stopped end: exit $rc, loaded: $(grep -oE 'lib[a-z0-9+_-]+\.so' ld.err | sort -u | tr '\n' ' ')"
 else
 	[ $rc = 0 ] && grep -q 'libcrypto' ld.err && grep -q 'libxml2' ld.err \
 		&& pass "first stage: a call with options runs the judge" \
-		|| fail "first stage: --config ... release end: exit $rc, loaded: $(grep -oE 'lib[a-z0-9+_-]+\.so' ld.err | sort -u | tr '\n' ' ')"
+		|| fail "first stage: --config ... stopped end: exit $rc, loaded: $(grep -oE 'lib[a-z0-9+_-]+\.so' ld.err | sort -u | tr '\n' ' ')"
 fi
 expect_err "first stage: a judged call reaches the judge (policy missing: refused)" "nonexistent" \
 	"$BIN/vmseal-hook" --config "$T/empty.conf" --policy "$T/nonexistent.json" --audit-log "$T/first-stage.jsonl" \
@@ -215,8 +215,8 @@ if command -v cc >/dev/null; then
 			fail "cc first stage"
 		expect_err "first stage whose judge is $what: start begin refused (exit 2)" \
 			"cannot run the hook's judge $j" "$T/front" web1 start begin - < web1-start-begin.xml
-		expect_rc "first stage whose judge is $what: release end still exits 0" 0 \
-			"$T/front" web1 release end - < /dev/null
+		expect_rc "first stage whose judge is $what: stopped end still exits 0" 0 \
+			"$T/front" web1 stopped end - < /dev/null
 	done
 else
 	skip "first stage without its judge: no C compiler"
@@ -507,7 +507,12 @@ ov_xml born.qcow2 > born.xml
 expect_rc "fresh overlay: allowed at its first start and registered" 0 hook web1 start begin born.xml
 ls hook-state/overlays/ | grep -q "^[0-9]*-$(stat -c %i born.qcow2)$" && pass "registry names the overlay's device and inode" \
 	|| fail "registry: $(ls hook-state/overlays)"
+# its guest writes while it runs; libvirt's release end, once QEMU is gone, records what the run
+# left and retires start begin's record
 qemu-io -f qcow2 -c 'write -P 0x5a 0 1M' born.qcow2 >/dev/null || fail "qemu-io write"
+started_rec=hook-state/started/$(printf '%s' web1 | sha256sum | cut -d' ' -f1)
+expect_rc "release end: what the run left in its overlay recorded" 0 hook web1 release end born.xml
+[ ! -e "$started_rec" ] && pass "release end removes start begin's record" || fail "record still there after release end"
 expect_rc "the guest's own writes later: the registered overlay still starts" 0 hook web1 start begin born.xml
 expect_deny "the registered overlay under another domain denied" "born.qcow2: writable overlay holds data" \
 	hook web2 start begin <(sed "s|<name>web1</name>|<name>web2</name>|" born.xml)
@@ -522,6 +527,28 @@ expect_deny "a registry record without a valid MAC registers nothing" "born.qcow
 	hook web1 start begin born.xml
 cp reg.keep "$reg"
 expect_rc "record restored: allowed" 0 hook web1 start begin born.xml
+expect_rc "release end" 0 hook web1 release end born.xml
+# A registered overlay rewritten while its domain is off: a hit of the registry exempted it
+# whatever it then held (the whole other disk that qemu-img convert -B could not plant).
+qemu-img convert -q -n -f raw -O qcow2 other.raw born.qcow2 || fail "qemu-img convert -n"
+expect_deny "a registered overlay rewritten while its domain was off (qemu-img convert -n into it): denied" \
+	"disk vda $T/born.qcow2: writable overlay changed since its domain last stopped .*create it afresh: qemu-img create -f qcow2 -F qcow2 -b $T/base.qcow2 $T/born.qcow2" \
+	hook web1 start begin born.xml
+expect_rc "release end of the refused start" 0 hook web1 release end born.xml
+expect_deny "still denied after the refused start's release end (no run was allowed)" \
+	"born.qcow2: writable overlay changed since its domain last stopped" hook web1 start begin born.xml
+expect_deny "prepare begin denies it too" "born.qcow2: writable overlay changed since its domain last stopped" \
+	hook web1 prepare begin born.xml
+# A run that never saw its release end (the host went down under it): what its guest wrote is
+# taken as the guest's at the next start (the record of that start is still there).
+qemu-img create -q -f qcow2 -F qcow2 -b "$T/base.qcow2" crash.qcow2
+ov_xml crash.qcow2 > crash.xml
+expect_rc "fresh overlay registered" 0 hook web1 start begin crash.xml
+qemu-io -f qcow2 -c 'write -P 0x5a 0 1M' crash.qcow2 >/dev/null || fail "qemu-io write"
+expect_rc "after a run without release end (a crash), its guest's writes start" 0 hook web1 start begin crash.xml
+expect_rc "release end" 0 hook web1 release end crash.xml
+expect_rc "and start again" 0 hook web1 start begin crash.xml
+expect_rc "release end" 0 hook web1 release end crash.xml
 
 # --- cache hygiene
 rm -rf cache; mkdir -m 0777 cache

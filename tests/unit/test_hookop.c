@@ -8,16 +8,18 @@
 
 static void test_judged(void)
 {
-	/* the calls that start a guest or bring one in: judged */
+	/* the calls that start a guest or bring one in: judged; and the end of a run (release
+	 * end: the overlay registry records what the run left) */
 	static const char *const judged[][2] = {
 		{"prepare", "begin"}, {"start", "begin"}, {"started", "begin"}, {"restore", "begin"},
-		{"migrate", "begin"},
+		{"migrate", "begin"}, {"release", "end"},
 	};
 	/* everything else passes unjudged, exactly as the one-stage hook let it (a start's "end"
-	 * steps, stop, release, libvirtd's reconnect, look-alikes of judged names) */
+	 * steps, stop, libvirtd's reconnect, look-alikes of judged names) */
 	static const char *const passed[][2] = {
 		{"prepare", "end"}, {"start", "end"}, {"started", "end"}, {"stopped", "end"},
-		{"release", "end"}, {"reconnect", "begin"}, {"attach", "begin"}, {"Start", "begin"},
+		{"release", "begin"}, {"Release", "end"}, {"release", "End"},
+		{"reconnect", "begin"}, {"attach", "begin"}, {"Start", "begin"},
 		{"start", "Begin"}, {"start ", "begin"}, {"start", "begin "}, {"", "begin"},
 		{"start", ""}, {"startx", "begin"}, {"star", "begin"}, {"begin", "start"},
 	};
