@@ -1289,6 +1289,30 @@ static void test_schema(void)
 	free(g);
 }
 
+
+/* T/TOP/bin/qemu-system-x86_64 (a wrapper of the real one) and T/TOP/DIR/FILE with mode. */
+static void fake_emulator(const char *top, const char *dir, const char *file, mode_t mode)
+{
+	char p[1024], cmd[1200];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s/bin' '%s/%s/%s'", T, top, T, top, dir);
+	if (system(cmd) != 0)
+		perror("mkdir");
+	snprintf(p, sizeof(p), "%s/%s/bin/qemu-system-x86_64", T, top);
+	f = fopen(p, "w");
+	if (f) {
+		fputs("#!/bin/sh\nexec " QEMU " \"$@\"\n", f);
+		fclose(f);
+	}
+	chmod(p, 0755);
+	snprintf(p, sizeof(p), "%s/%s/%s/%s", T, top, dir, file);
+	f = fopen(p, "w");
+	if (f)
+		fclose(f);
+	chmod(p, mode);
+}
+
 static void setup(void)
 {
 	char p[1024], q[1024];
@@ -1346,37 +1370,9 @@ static void setup(void)
 		fclose(f);
 	}
 	chmod(p, 0777);
-	/* an emulator whose firmware directory (../share/seabios) holds a ROM others may write */
-	mkdir(MK("usr"), 0755);
-	mkdir(MK("usr/bin"), 0755);
-	mkdir(MK("usr/share"), 0755);
-	mkdir(MK("usr/share/seabios"), 0755);
-	f = fopen(MK("usr/bin/qemu-system-x86_64"), "w");
-	if (f) {
-		fputs("#!/bin/sh\nexec " QEMU " \"$@\"\n", f);
-		fclose(f);
-	}
-	chmod(p, 0755);
-	f = fopen(MK("usr/share/seabios/bios-256k.bin"), "w");
-	if (f)
-		fclose(f);
-	chmod(p, 0666);
-	/* one whose module directory holds a TCG accelerator others may write */
-	mkdir(MK("usr2"), 0755);
-	mkdir(MK("usr2/bin"), 0755);
-	mkdir(MK("usr2/lib"), 0755);
-	mkdir(MK("usr2/lib/x86_64-linux-gnu"), 0755);
-	mkdir(MK("usr2/lib/x86_64-linux-gnu/qemu"), 0755);
-	f = fopen(MK("usr2/bin/qemu-system-x86_64"), "w");
-	if (f) {
-		fputs("#!/bin/sh\nexec " QEMU " \"$@\"\n", f);
-		fclose(f);
-	}
-	chmod(p, 0755);
-	f = fopen(MK("usr2/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so"), "w");
-	if (f)
-		fclose(f);
-	chmod(p, 0664);
+	/* emulators whose firmware (../share/seabios) or module directory holds a file others may write */
+	fake_emulator("usr", "share/seabios", "bios-256k.bin", 0666);
+	fake_emulator("usr2", "lib/x86_64-linux-gnu/qemu", "accel-tcg-x86_64.so", 0664);
 	/* running networks' status, as libvirt keeps them in /run/libvirt/network */
 	mkdir(MK("net"), 0755);
 	{
