@@ -40,8 +40,7 @@ struct domallow_walk {
 	unsigned disk_devs;                 /* BOOTDEV_*: the disks' device kinds */
 	unsigned os_boot_devs;              /* BOOTDEV_*: <os><boot dev> */
 	int device_boot;                    /* a <boot order> on a device that is not an interface */
-	int nics_with_rom;                  /* interfaces whose option ROM is not disabled */
-	int nic_rom_open;                   /* the interface being walked counts in nics_with_rom */
+	int nics;                           /* network interfaces */
 };
 
 #define BOOTDEV_HD 1u
@@ -731,8 +730,7 @@ static int rule_interface(struct domallow_walk *w, xmlNode *n)
 
 	if (prop(w, n, "type", type, sizeof(type)) < 0)
 		return -1;
-	w->nics_with_rom++; /* until its <rom enabled='no'/> */
-	w->nic_rom_open = 1;
+	w->nics++;
 	if (!strcmp(type, "user") || !strcmp(type, "network") || !strcmp(type, "bridge"))
 		return 0;
 	if (!strcmp(type, "hostdev"))
@@ -743,14 +741,10 @@ static int rule_interface(struct domallow_walk *w, xmlNode *n)
 
 static int rule_rom(struct domallow_walk *w, xmlNode *n)
 {
-	char file[VS_MAX_PATH_BYTES], enabled[8];
+	char file[VS_MAX_PATH_BYTES];
 
-	if (prop(w, n, "file", file, sizeof(file)) < 0 || prop(w, n, "enabled", enabled, sizeof(enabled)) < 0)
+	if (prop(w, n, "file", file, sizeof(file)) < 0)
 		return -1;
-	if (!strcmp(enabled, "no") && !strncmp(w->path, "devices/interface/", 18) && w->nic_rom_open) {
-		w->nics_with_rom--; /* no ROM: libvirt passes romfile="" */
-		w->nic_rom_open = 0;
-	}
 	if (!file[0])
 		return 0;
 	return need_optin(w, file, LAUNCH_ALLOW_OPTION_ROM,
@@ -917,21 +911,22 @@ static int rule_disk(struct domallow_walk *w, xmlNode *n)
 }
 
 /* libvirt runs QEMU with -boot strict=on, but QEMU ends the firmware's boot list ("HALT")
- * only when some device has a boot index; without one SeaBIOS and OVMF try every device,
- * and a NIC's option ROM boots whatever the network serves. */
+ * only when some device has a boot index; without one SeaBIOS and OVMF try every device, and
+ * boot whatever the network serves: SeaBIOS through a NIC's option ROM, OVMF through its own
+ * network drivers and PXE/HTTP boot even when the NIC's ROM is off (<rom enabled='no'/>). */
 static int boot_device_check(struct domallow_walk *w)
 {
 	int kernel = 0;
 
 	for (size_t i = 0; i < w->r->nboot; i++)
 		kernel |= w->r->boot[i].kind == BOOT_KIND_KERNEL;
-	if (w->nics_with_rom <= 0 || (w->launch->allow & LAUNCH_ALLOW_NETWORK_BOOT) || kernel || w->device_boot ||
+	if (w->nics <= 0 || (w->launch->allow & LAUNCH_ALLOW_NETWORK_BOOT) || kernel || w->device_boot ||
 	    (w->os_boot_devs & w->disk_devs))
 		return 0;
 	return vs_fail(w->err, VS_ERR_DENIED, "<devices><interface>",
 		       "no disk or kernel is the boot device, so the firmware would fall back to a network (PXE) boot "
-		       "through the interface's option ROM; give the boot disk <boot order='1'/> or <os><boot dev='hd'/>, "
-		       "or the interface <rom enabled='no'/>");
+		       "through the interface (SeaBIOS by its option ROM, OVMF by its own drivers even with the ROM off); "
+		       "give the boot disk <boot order='1'/> or <os><boot dev='hd'/>");
 }
 
 static int rule_disk_source(struct domallow_walk *w, xmlNode *n)

@@ -565,8 +565,8 @@ static const struct dcase cases[] = {
 	/* boot devices: without a boot index the firmware falls back to a NIC's PXE ROM */
 	{"interface and no disk", NULL, "<interface type='user'/>", 0, 0,
 	 "<devices><interface>: no disk or kernel is the boot device, so the firmware would fall back to a network (PXE) boot "
-	 "through the interface's option ROM; give the boot disk <boot order='1'/> or <os><boot dev='hd'/>, "
-	 "or the interface <rom enabled='no'/>"},
+	 "through the interface (SeaBIOS by its option ROM, OVMF by its own drivers even with the ROM off); "
+	 "give the boot disk <boot order='1'/> or <os><boot dev='hd'/>"},
 	{"interface, a disk and no boot device", NULL, "<disk type='file'><source file='@T@/img/a.raw'/><target dev='vda'/>"
 	 "</disk><interface type='user'/>", 0, 0, "fall back to a network (PXE) boot"},
 	{"interface, a disk and a floppy boot device", "<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='fd'/></os>",
@@ -575,11 +575,12 @@ static const struct dcase cases[] = {
 	{"interface, a cdrom and a hd boot device", "<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>",
 	 "<disk type='file' device='cdrom'><source file='@T@/img/a.raw'/><target dev='hdc'/></disk><interface type='user'/>",
 	 0, 0, "fall back to a network (PXE) boot"},
-	{"interface with its ROM disabled", NULL, "<interface type='user'><rom enabled='no'/></interface>"},
+	{"interface with its ROM disabled (OVMF boots it over its own drivers)", NULL,
+	 "<interface type='user'><rom enabled='no'/></interface>", 0, 0, "fall back to a network (PXE) boot"},
 	{"interface with its ROM bar off still boots", NULL, "<interface type='user'><rom bar='off'/></interface>", 0, 0,
 	 "fall back to a network (PXE) boot"},
-	{"two interfaces, one ROM disabled", NULL, "<interface type='user'><rom enabled='no'/></interface>"
-	 "<interface type='user'/>", 0, 0, "fall back to a network (PXE) boot"},
+	{"two interfaces, one ROM disabled, a kernel", "<os><type arch='x86_64' machine='pc'>hvm</type><kernel>@T@/kern</kernel></os>",
+	 "<interface type='user'><rom enabled='no'/></interface><interface type='user'/>"},
 	{"interface with a disk boot order", NULL, BOOT_DISK "<interface type='user'/>"},
 	{"interface with a hd boot device", "<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>",
 	 "<disk type='file' device='disk'><source file='@T@/img/a.raw'/><target dev='vda'/></disk><interface type='user'/>"},
