@@ -312,6 +312,24 @@ static int nvme_subsystem_local(const char *sub)
 	return ok && n > 0;
 }
 
+/* The node of a device under another (a partition's disk, a dm/md slave, a loop's backing
+ * device): whoever may write it rewrites the device above. udev's /dev/block/MAJ:MIN names it;
+ * absent, only root could make one (mknod). */
+static int under_node_ok(dev_t dev, const char *what, const char *path, struct vs_error *err)
+{
+	char node[64];
+	struct stat st;
+
+	snprintf(node, sizeof(node), "/dev/block/%u:%u", major(dev), minor(dev));
+	if (stat(node, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != dev)
+		return 0;
+	if (st.st_uid == 0 && !(st.st_mode & 022))
+		return 0;
+	return vs_fail(err, VS_ERR_DENIED, path,
+		       "%s (block device %u:%u) is owned by uid %u with mode %04o: whoever may write it rewrites this device; it must be root's and not writable by group or other",
+		       what, major(dev), minor(dev), (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+}
+
 /* The data of block device rdev lives on this host: a disk of a local bus (PCI, ATA, USB, MMC:
  * not an iSCSI session), a RAM or zram disk, a loop device backed by a file on a local file
  * system, an NVMe namespace whose controllers are all PCIe, or a device-mapper or md device
@@ -334,8 +352,15 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 		return vs_fail(err, VS_ERR_DENIED, path, "cannot tell where the data of block device %u:%u lives (%s: %s)",
 			       major(rdev), minor(rdev), link, strerror(errno));
 	snprintf(f, sizeof(f), "%s/partition", d);
-	if (stat(f, &st) == 0)
+	if (stat(f, &st) == 0) {
+		unsigned ma, mi;
+
 		*strrchr(d, '/') = '\0'; /* a partition: its disk decides */
+		snprintf(f, sizeof(f), "%s/dev", d);
+		sysfs_read(f, v, sizeof(v));
+		if (sscanf(v, "%u:%u", &ma, &mi) == 2 && under_node_ok(makedev(ma, mi), "its disk", path, err) < 0)
+			return -1;
+	}
 	name = strrchr(d, '/') + 1;
 	rel = d + ls; /* "/devices/..." */
 	if (has_prefix(rel, "/devices/virtual/block/")) {
@@ -355,6 +380,13 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 			/* whoever may write the backing file rewrites the device */
 			if (stat(v, &st) < 0)
 				return vs_fail(err, VS_ERR_DENIED, path, "loop device %s: cannot stat its backing file %s", name, v);
+			if (S_ISBLK(st.st_mode)) { /* a loop over a block device: that one's rule too */
+				if (st.st_uid != 0 || (st.st_mode & 022))
+					return vs_fail(err, VS_ERR_DENIED, path,
+						       "loop device %s is backed by block device %s, owned by uid %u with mode %04o: it must be root's and not writable by group or other",
+						       name, v, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+				return blockdev_local(sys, st.st_rdev, path, depth + 1, o, err);
+			}
 			if (st.st_uid != 0 || (st.st_mode & 022))
 				return vs_fail(err, VS_ERR_DENIED, path,
 					       "loop device %s is backed by %s, owned by uid %u with mode %04o: it must be root's and not writable by group or other",
@@ -380,7 +412,7 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 				sysfs_read(f, dev, sizeof(dev));
 				if (sscanf(dev, "%u:%u", &ma, &mi) != 2)
 					r = vs_fail(err, VS_ERR_DENIED, path, "%s: cannot read the device of its slave %s", name, e->d_name);
-				else
+				else if ((r = under_node_ok(makedev(ma, mi), e->d_name, path, err)) == 0)
 					r = blockdev_local(sys, makedev(ma, mi), path, depth + 1, o, err);
 				n++;
 			}

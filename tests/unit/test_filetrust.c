@@ -349,6 +349,34 @@ static void test_blockdev(void)
 			CU_ASSERT(stat(dev, &was) == 0 && chmod(dev, 0600) == 0);
 			CU_ASSERT_EQUAL(check(dev, &rootonly, &err), 0);
 			CU_ASSERT(chmod(dev, was.st_mode & 07777) == 0);
+			/* a loop over that loop device: the lower one's rule too */
+			{
+				char dev2[64] = "";
+
+				snprintf(cmd, sizeof(cmd), "losetup --find --show '%s' 2>/dev/null", dev);
+				f = popen(cmd, "r");
+				if (f && fgets(dev2, sizeof(dev2), f))
+					dev2[strcspn(dev2, "\n")] = '\0';
+				if (f)
+					pclose(f);
+				if (dev2[0]) {
+					struct stat was2;
+
+					CU_ASSERT(stat(dev2, &was2) == 0 && chmod(dev2, 0600) == 0);
+					CU_ASSERT(chmod(dev, 0600) == 0);
+					CU_ASSERT_EQUAL(check(dev2, &rootonly, &err), 0);
+					mkfile("backing.img", 0666);
+					CU_ASSERT_EQUAL(check(dev2, &rootonly, &err), -1);
+					CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "backing.img, owned by uid 0 with mode 0666"));
+					mkfile("backing.img", 0644);
+					CU_ASSERT(chmod(dev, 0660) == 0);
+					CU_ASSERT_EQUAL(check(dev2, &rootonly, &err), -1);
+					CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "with mode 0660"));
+					CU_ASSERT(chmod(dev, was.st_mode & 07777) == 0 && chmod(dev2, was2.st_mode & 07777) == 0);
+					snprintf(cmd, sizeof(cmd), "losetup -d '%s'", dev2);
+					CU_ASSERT(system(cmd) == 0);
+				}
+			}
 			if (err.reason[0])
 				fprintf(stderr, "  %s: %s\n", err.object, err.reason);
 			snprintf(cmd, sizeof(cmd), "losetup -d '%s'", dev);
