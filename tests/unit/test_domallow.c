@@ -304,7 +304,7 @@ static const char dev_all[] =
 	"<target port='0'/></parallel>"
 	"<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1' keymap='en-us' sharePolicy='allow-exclusive' "
 	"passwd='x' websocket='-1'><listen type='address' address='127.0.0.1'/></graphics>"
-	"<graphics type='spice' autoport='yes' defaultMode='any'><listen type='socket' socket='@T@/spice.sock'/>"
+	"<graphics type='spice' autoport='yes' defaultMode='any'><listen type='socket' socket='/var/lib/libvirt/qemu/domain-7-t/spice.sock'/>"
 	"<channel name='main' mode='secure'/><image compression='auto_glz'/><jpeg compression='auto'/>"
 	"<zlib compression='auto'/><playback compression='on'/><streaming mode='filter'/>"
 	"<clipboard copypaste='yes'/><mouse mode='client'/><filetransfer enable='no'/>"
@@ -630,6 +630,14 @@ static const struct dcase cases[] = {
 	 LAUNCH_ALLOW_HOST_INTERFACE},
 	{"video driver unknown", NULL, "<video><driver name='x'/></video>", A_ALL, 0, "video driver \"x\" is not allowed"},
 	{"sdl graphics", NULL, "<graphics type='sdl'/>", A_ALL, 0, "graphics type \"sdl\" is not allowed"},
+	{"vnc socket of libvirt's own", NULL, "<graphics type='vnc' socket='/var/lib/libvirt/qemu/domain-7-t/vnc.sock'/>"},
+	{"vnc socket over a host file", NULL, "<graphics type='vnc' socket='/etc/passwd'/>", 0, 0,
+	 "<devices><graphics> /etc/passwd: a graphics socket outside libvirt's directory of this domain is bound over a host "
+	 "path (QEMU unlinks what is there); refused unless the policy sets launch.allow.host_chardev"},
+	{"spice listen socket over a host file, opted in", NULL, "<graphics type='spice'><listen type='socket' "
+	 "socket='/etc/passwd'/></graphics>", LAUNCH_ALLOW_HOST_CHARDEV, 0, "/etc/passwd: binding a socket here would replace an existing file"},
+	{"vnc socket of another domain", NULL, "<graphics type='vnc' socket='/var/lib/libvirt/qemu/domain-8-t/vnc.sock'/>", 0, 0,
+	 "outside libvirt's directory of this domain"},
 	{"vnc socket in the cache", NULL, "<graphics type='vnc' socket='@T@/cache/vnc'/>", 0, 0, "names a vmseal path"},
 	{"spice listen socket on the policy", NULL, "<graphics type='spice'><listen type='socket' socket='@T@/policy.json'/></graphics>",
 	 0, 0, "<devices><graphics><listen> @T@/policy.json: names a vmseal path"},
