@@ -431,10 +431,15 @@ static int firmware_dirs_trusted(struct domallow_walk *w, const char *emulator_r
 			return deny(w, emulator_real, "cannot tell QEMU's firmware directories");
 		*slash = '\0';
 	}
-	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+	for (size_t i = 0; i <= sizeof(rel) / sizeof(rel[0]); i++) {
 		struct vs_error e = {0};
 
-		snprintf(dir, sizeof(dir), "%s/%s", prefix, rel[i]);
+		/* last: Debian's QEMU (CONFIG_MODULE_UPGRADES) also loads modules from
+		 * /var/run/qemu/VERSION/, where its package keeps those of the version it replaced */
+		if (i == sizeof(rel) / sizeof(rel[0]))
+			snprintf(dir, sizeof(dir), "/run/qemu");
+		else
+			snprintf(dir, sizeof(dir), "%s/%s", prefix, rel[i]);
 		if (filetrust_search_dir(dir, &fo, &e) < 0)
 			return deny(w, e.object, "%s", e.reason);
 	}

@@ -546,8 +546,11 @@ static int root_creates_only(const char *path, const struct filetrust_opts *o, s
 	return 0; /* up to "/", root's */
 }
 
-/* One entry of a search directory (dfd): a subdirectory is not a file QEMU loads by name. */
-static int search_entry(int dfd, const char *dir, const char *name, const struct filetrust_opts *o,
+static int search_dir(const char *dir, int depth, const struct filetrust_opts *o, struct vs_error *err);
+
+/* One entry of a search directory (dfd); a subdirectory is searched in turn (QEMU's module
+ * upgrade directory keeps one per version; libvirt reads firmware descriptors below share/qemu). */
+static int search_entry(int dfd, const char *dir, const char *name, int depth, const struct filetrust_opts *o,
 			struct vs_error *err)
 {
 	char path[VS_MAX_PATH_BYTES], target[VS_MAX_PATH_BYTES];
@@ -559,13 +562,13 @@ static int search_entry(int dfd, const char *dir, const char *name, const struct
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return vs_fail(err, VS_ERR_IO, path, "cannot stat: %s", strerror(errno));
 	if (S_ISDIR(st.st_mode))
-		return 0;
+		return search_dir(path, depth + 1, o, err);
 	if (S_ISLNK(st.st_mode)) {
 		if (stat(path, &st) == 0) {
 			if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 				return vs_fail(err, VS_ERR_DENIED, path, "QEMU loads the files of its firmware directory by name: this one is not a regular file");
 			if (S_ISDIR(st.st_mode))
-				return 0;
+				return search_dir(path, depth + 1, o, err);
 			if (st.st_uid != 0 || (st.st_mode & 022))
 				goto loose;
 			return walk(path, &st, o, err);
@@ -596,11 +599,18 @@ loose:
 
 int filetrust_search_dir(const char *dir, const struct filetrust_opts *o, struct vs_error *err)
 {
+	return search_dir(dir, 0, o, err);
+}
+
+static int search_dir(const char *dir, int depth, const struct filetrust_opts *o, struct vs_error *err)
+{
 	struct stat st;
 	struct dirent *e;
 	DIR *d;
 	int fd, r;
 
+	if (depth > 4)
+		return vs_fail(err, VS_ERR_DENIED, dir, "QEMU's firmware directory nests deeper than 4");
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -633,7 +643,7 @@ int filetrust_search_dir(const char *dir, const struct filetrust_opts *o, struct
 	while (r == 0 && (e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		r = search_entry(dirfd(d), dir, e->d_name, o, err);
+		r = search_entry(dirfd(d), dir, e->d_name, depth, o, err);
 		errno = 0;
 	}
 	if (r == 0 && errno)

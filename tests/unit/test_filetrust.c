@@ -203,7 +203,15 @@ static void test_search_dir(void)
 	snprintf(f, sizeof(f), "%s/bios-256k.bin", fw);
 	CU_ASSERT(mkdir(fw, 0755) == 0);
 	CU_ASSERT(file_write_atomic(f, "bios", 4, 0644, 0, &err) == 0);
-	CU_ASSERT(mkdir(TMPNAME(fw, "keymaps"), 0777) == 0); /* subdirectories: not loaded by name */
+	CU_ASSERT(mkdir(TMPNAME(fw, "7.2"), 0755) == 0); /* subdirectories are searched too */
+	CU_ASSERT_EQUAL(filetrust_search_dir(fw, &rootonly, &err), 0);
+	CU_ASSERT(chmod(TMPNAME(fw, "7.2"), 0777) == 0);
+	CU_ASSERT_EQUAL(filetrust_search_dir(fw, &rootonly, &err), -1);
+	CU_ASSERT(chmod(TMPNAME(fw, "7.2"), 0755) == 0);
+	CU_ASSERT(file_write_atomic(TMPNAME(fw, "7.2/accel-tcg-x86_64.so"), "so", 2, 0664, 0, &err) == 0);
+	CU_ASSERT_EQUAL(filetrust_search_dir(fw, &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.object, "7.2/accel-tcg-x86_64.so"));
+	CU_ASSERT(chmod(TMPNAME(fw, "7.2/accel-tcg-x86_64.so"), 0644) == 0);
 	CU_ASSERT_EQUAL(filetrust_search_dir(fw, &rootonly, &err), 0);
 	CU_ASSERT(chmod(f, 0664) == 0);
 	CU_ASSERT_EQUAL(filetrust_search_dir(fw, &rootonly, &err), -1);
