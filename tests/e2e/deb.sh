@@ -40,8 +40,11 @@ for u in libvirtd virtqemud; do
 		&& pass "drop-in: $u sees the hook and /etc/vmseal read-only" || fail "no $u drop-in: $(grep service.d contents)"
 done
 dpkg-deb --fsys-tarfile "$deb" | tar -xO ./lib/systemd/system/libvirtd.service.d/vmseal.conf 2>/dev/null \
-	| grep -qx 'ReadOnlyPaths=-/etc/libvirt/hooks -/etc/vmseal -/usr/bin/vmseal-hook -/usr/libexec/vmseal -/run/vmseal' \
-	&& pass "drop-in: ReadOnlyPaths the hook, its judge, its socket and /etc/vmseal" || fail "drop-in content"
+	> dropin.conf
+grep -qx 'ProtectSystem=full' dropin.conf && grep -qx 'ReadWritePaths=/etc/libvirt' dropin.conf \
+	&& grep -qx 'ReadOnlyPaths=-/etc/libvirt/hooks -/etc/vmseal -/usr/bin/vmseal-hook -/usr/libexec/vmseal -/run/vmseal' dropin.conf \
+	&& grep -q '^InaccessiblePaths=.*-/var/lib/vmseal/hook .*-/var/log/vmseal' dropin.conf \
+	&& pass "drop-in: the system read-only, the hook read-only, its secret, cache and logs inaccessible" || fail "drop-in content: $(cat dropin.conf)"
 ! grep -q '^/etc/vmseal/policy.json' contents && pass "no /etc/vmseal/policy.json in the package" || fail "ships a policy"
 dpkg-deb -e "$deb" ctl
 [ "$(sort ctl/conffiles | tr '\n' ' ')" = "/etc/logrotate.d/vmseal /etc/vmseal/gateway.conf " ] \

@@ -43,6 +43,17 @@ EOF
 chmod 0755 img/qemu-wrap
 echo '{"ignition":{"version":"3.0.0"}}' > img/ign.json
 
+# The hook's secret where the package keeps it (made here if absent, removed at the end): a
+# libvirt client must not read it through libvirtd's storage API (the drop-in hides it).
+state_made=
+if [ ! -e /var/lib/vmseal/hook/host.key ]; then
+	for d in /var/lib/vmseal /var/lib/vmseal/hook /var/lib/vmseal/hook/host.key; do
+		[ -e "$d" ] || { state_made=$d; break; }
+	done
+	mkdir -p /var/lib/vmseal/hook && chmod 0700 /var/lib/vmseal/hook
+	head -c 32 /dev/urandom > /var/lib/vmseal/hook/host.key && chmod 0600 /var/lib/vmseal/hook/host.key
+	cleanup_hooks+=("rm -rf $state_made")
+fi
 if ! lv_start > "$T/start.out"; then
 	fail "$E2E_NAME: $(cat "$T/start.out")"
 	exit 1
@@ -286,6 +297,27 @@ else
 	fail "audit-only PXE fallback: did not start: $(tr '\n' ' ' < "err$n" | head -c 600)"
 fi
 cp policy.good.json policy.json
+
+# libvirtd's storage API reads and writes any file as root for its clients: a pool on the
+# hook's state directory must not show its secret, one on QEMU's firmware directory must not
+# take a new file (libvirtd runs as the package's drop-in sets it up, tests/e2e/libvirtd.bash).
+if $V pool-create-as vmseal-atk-state dir --target /var/lib/vmseal/hook >/dev/null 2>"$T/pool1.err"; then
+	$V vol-download --pool vmseal-atk-state host.key "$T/stolen.key" >/dev/null 2>&1
+	! cmp -s "$T/stolen.key" /var/lib/vmseal/hook/host.key \
+		&& pass "storage API: a pool on the hook's state directory does not reach its secret" \
+		|| fail "storage API: the host secret was downloaded"
+	$V pool-destroy vmseal-atk-state >/dev/null 2>&1
+else
+	pass "storage API: no pool on the hook's state directory ($(head -c 120 "$T/pool1.err" | tr '\n' ' '))"
+fi
+if $V pool-create-as vmseal-atk-fw dir --target /usr/share/seabios >/dev/null 2>"$T/pool2.err"; then
+	$V vol-create-as vmseal-atk-fw vmseal-atk.bin 4K --format raw >/dev/null 2>"$T/vol2.err"
+	[ ! -e /usr/share/seabios/vmseal-atk.bin ] && pass "storage API: no file written into QEMU's firmware directory (read-only for libvirtd)" \
+		|| { fail "storage API: wrote /usr/share/seabios/vmseal-atk.bin"; rm -f /usr/share/seabios/vmseal-atk.bin; }
+	$V pool-destroy vmseal-atk-fw >/dev/null 2>&1
+else
+	pass "storage API: no pool on QEMU's firmware directory"
+fi
 
 # launch.require_rng (domallow_check)
 cp policy.rng.json policy.json

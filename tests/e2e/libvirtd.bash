@@ -128,23 +128,41 @@ lv_hook_remove() {
 
 LV_DROPIN="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/debian/vmseal-libvirt.conf"
 
-# The paths the package's drop-in for libvirtd.service (debian/vmseal-libvirt.conf) makes
-# read-only, one per line, those that exist.
-lv_readonly_paths() {
+# The paths the package's drop-in for libvirtd.service (debian/vmseal-libvirt.conf) names under
+# KEY (ReadWritePaths, ReadOnlyPaths, InaccessiblePaths), one per line, those that exist.
+lv_dropin_paths() {
 	local p
-	for p in $(sed -n 's/^ReadOnlyPaths=//p' "$LV_DROPIN"); do
+	for p in $(sed -n "s/^$1=//p" "$LV_DROPIN"); do
 		p=${p#-}
 		[ -e "$p" ] && echo "$p"
 	done
 }
 
 # Starts libvirtd as the package's units run it: in its own mount namespace with the drop-in's
-# ReadOnlyPaths (systemd does that; no systemd here), so what libvirtd writes or unlinks for
-# its clients cannot reach the hook. (exec keeps the pid: LV_PID is libvirtd's.)
+# settings (systemd does that; no systemd here), so what libvirtd reads, writes or unlinks for
+# its clients cannot reach what the hook trusts: ProtectSystem=full (/usr, /boot, /efi, /etc
+# read-only), then ReadWritePaths, ReadOnlyPaths, InaccessiblePaths (an empty read-only tmpfs
+# over a directory, an empty mode-0 file over a file). (exec keeps the pid: LV_PID is libvirtd's.)
 lv_start() {
 	local i ro=
-	for i in $(lv_readonly_paths); do
+	grep -qx 'ProtectSystem=full' "$LV_DROPIN" || { echo "lv_start: $LV_DROPIN: expected ProtectSystem=full"; return 1; }
+	: > "$LV_RUN/inaccessible"
+	chmod 0 "$LV_RUN/inaccessible"
+	for i in /usr /boot /efi /etc; do
+		[ -d "$i" ] && ro="$ro mount --rbind '$i' '$i' && mount -o remount,bind,ro '$i' &&"
+	done
+	for i in $(lv_dropin_paths ReadWritePaths); do
+		ro="$ro mount --bind '$i' '$i' && mount -o remount,bind,rw '$i' &&"
+	done
+	for i in $(lv_dropin_paths ReadOnlyPaths); do
 		ro="$ro mount --bind '$i' '$i' && mount -o remount,bind,ro '$i' &&"
+	done
+	for i in $(lv_dropin_paths InaccessiblePaths); do
+		if [ -d "$i" ]; then
+			ro="$ro mount -t tmpfs -o ro,mode=000,size=4k none '$i' &&"
+		else
+			ro="$ro mount --bind '$LV_RUN/inaccessible' '$i' && mount -o remount,bind,ro '$i' &&"
+		fi
 	done
 	unshare --mount --propagation private sh -c "$ro exec /usr/sbin/libvirtd -f '$LV_RUN/libvirtd.conf' -p '$LV_RUN/libvirtd.pid'" \
 		>"$LV_RUN/libvirtd.out" 2>&1 &
