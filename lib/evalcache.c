@@ -30,8 +30,9 @@ void evalcache_key(const struct stat *image, const struct stat *attestation,
 	unsigned mdlen = 0;
 	int n;
 
+	/* v2: entries stored before the settle rule (evalcache_settled) are never looked up again */
 	n = snprintf(buf, sizeof(buf),
-		     "v1 image %ju %ju %jd %" PRId64 " %" PRId64 " att %ju %ju %jd %" PRId64 " %" PRId64
+		     "v2 image %ju %ju %jd %" PRId64 " %" PRId64 " att %ju %ju %jd %" PRId64 " %" PRId64
 		     " policy %s",
 		     (uintmax_t)image->st_dev, (uintmax_t)image->st_ino, (intmax_t)image->st_size,
 		     ns(&image->st_mtim), ns(&image->st_ctim), (uintmax_t)attestation->st_dev,

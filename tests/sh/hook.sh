@@ -579,7 +579,7 @@ import hashlib, os
 i = os.stat('$T/forged.raw'); a = os.stat('$T/forged.raw.intoto.json')
 pol = hashlib.sha256(open('$T/pol.json', 'rb').read()).hexdigest()
 f = lambda s: '%d %d %d %d %d' % (s.st_dev, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
-print(hashlib.sha256(('v1 image %s att %s policy %s' % (f(i), f(a), pol)).encode()).hexdigest())")
+print(hashlib.sha256(('v2 image %s att %s policy %s' % (f(i), f(a), pol)).encode()).hexdigest())")
 for fmt in 'vmseal-evalcache 1\ntemplate debian-data\nversion 3\nvalid_until 0\n' \
 	   'vmseal-evalcache 2\ntemplate debian-data\nversion 3\nvalid_until 0\nmac %064d\n'; do
 	(umask 077; printf "$fmt" 0 > "cache/$key")
