@@ -72,7 +72,7 @@ out:
 }
 
 const struct route sign_routes[] = {
-	{"POST", "/v1/sign", ROLE_SIGNER | ROLE_ADMIN, ROUTE_CHANGES_STATE | ROUTE_ANSWER_ONLY,
+	{"POST", "/v1/sign", POLICY_SIGN_ROLES, ROUTE_CHANGES_STATE | ROUTE_ANSWER_ONLY,
 	 QUORUM_NONE, "gateway.sign", sign_route},
 };
 const size_t sign_nroutes = sizeof(sign_routes) / sizeof(sign_routes[0]);

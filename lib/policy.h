@@ -339,11 +339,17 @@ int policy_eval_image_opts(const struct policy *p, int fd, const char *image_nam
 			   const char *envelope, size_t envelope_len, int64_t now,
 			   const struct merkle_opts *mo, struct image_verdict *v, struct vs_error *err);
 
+/* The roles that let a key ask POST /v1/sign for a signature (the route's roles). */
+#define POLICY_SIGN_ROLES (ROLE_SIGNER | ROLE_ADMIN)
+
 /* POST /v1/sign's rule (issue 15 item 5): may the verified keys[0..n) have template name at
- * version signed, valid for validity_s seconds? Every key must have a gateway.signers entry
- * that allows it (a template glob matches, version <= max_version, validity_s <=
- * max_validity_s), and the distinct owners among them must reach the largest quorum of their
- * entries. 0 when allowed; -1 with err (VS_ERR_DENIED) naming the key and the bound. */
+ * version signed, valid for validity_s seconds? Only keys holding one of POLICY_SIGN_ROLES
+ * count; each of them must have a gateway.signers entry that allows it (a template glob
+ * matches, version <= max_version, validity_s <= max_validity_s), and their distinct owners
+ * (policy_owners_with_role, the rule of every gateway quorum) must reach the largest quorum of
+ * their entries. A key without those roles counts for nothing, even with an entry. 0 when
+ * allowed; -1 with err (VS_ERR_DENIED) naming the key and the bound, or the key that did not
+ * count when the quorum falls short. */
 int policy_sign_check(const struct policy *p, const struct policy_key *const *keys, size_t n,
 		      const char *name, int64_t version, int64_t validity_s, struct vs_error *err);
 

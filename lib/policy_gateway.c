@@ -31,9 +31,7 @@ int policy_admin_key(const struct policy *p, const char *keyid, int64_t now,
 	return 0;
 }
 
-enum policy_call_verdict policy_call_check(const struct policy *p, const struct policy_key *const *keys,
-					   size_t n, unsigned roles, enum policy_quorum q,
-					   size_t *with_role, unsigned *need)
+size_t policy_owners_with_role(const struct policy_key *const *keys, size_t n, unsigned roles)
 {
 	const char *owners[VS_MAX_SIGNATURES];
 	size_t nowners = 0;
@@ -50,11 +48,18 @@ enum policy_call_verdict policy_call_check(const struct policy *p, const struct 
 		if (j == nowners && nowners < VS_MAX_SIGNATURES)
 			owners[nowners++] = owner;
 	}
-	*with_role = nowners;
+	return nowners;
+}
+
+enum policy_call_verdict policy_call_check(const struct policy *p, const struct policy_key *const *keys,
+					   size_t n, unsigned roles, enum policy_quorum q,
+					   size_t *with_role, unsigned *need)
+{
+	*with_role = policy_owners_with_role(keys, n, roles);
 	*need = policy_quorum_needed(p, q);
-	if (nowners == 0)
+	if (*with_role == 0)
 		return POLICY_CALL_NO_ROLE;
-	if (nowners < *need)
+	if (*with_role < *need)
 		return POLICY_CALL_NO_QUORUM;
 	return POLICY_CALL_ALLOW;
 }

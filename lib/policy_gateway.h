@@ -22,6 +22,12 @@ unsigned policy_quorum_needed(const struct policy *p, enum policy_quorum q);
 int policy_admin_key(const struct policy *p, const char *keyid, int64_t now,
 		     const struct policy_key **out, struct vs_error *err);
 
+/* The one rule by which every gateway quorum counts (policy_call_check, policy_sign_check):
+ * the distinct owners among keys[0..n) that hold one of roles (a role bit set). A key given
+ * twice, or two keys of one owner, count once; a NULL key, or one without any of roles, counts
+ * for nothing, whatever else the policy says about it. */
+size_t policy_owners_with_role(const struct policy_key *const *keys, size_t n, unsigned roles);
+
 enum policy_call_verdict {
 	POLICY_CALL_ALLOW = 0,
 	POLICY_CALL_NO_ROLE,    /* no signer holds one of the route's roles (403 forbidden) */

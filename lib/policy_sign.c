@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "jsonx.h"
+#include "policy_gateway.h"
 
 
 void policy_signers_free(struct policy_signers *s)
@@ -117,17 +118,24 @@ static const struct policy_signer *signer_rule(const struct policy *p, const cha
 int policy_sign_check(const struct policy *p, const struct policy_key *const *keys, size_t n,
 		      const char *name, int64_t version, int64_t validity_s, struct vs_error *err)
 {
-	const char *owners[VS_MAX_SIGN_QUORUM];
-	size_t nowners = 0;
+	const struct policy_key *idle = NULL; /* the first key that counts for nothing */
+	size_t nowners;
 	unsigned need = 1;
 
 	if (n == 0)
 		return vs_fail(err, VS_ERR_DENIED, "POST /v1/sign", "no signer");
 	for (size_t i = 0; i < n; i++) {
-		const struct policy_signer *r = signer_rule(p, keys[i]->id);
-		const char *owner = policy_key_owner(keys[i]);
-		size_t j, t;
+		const struct policy_signer *r;
+		size_t t;
 
+		/* A key whose roles do not allow signing vouches for nothing: its entry neither
+		 * bounds the request nor counts toward a quorum (the quorum rule of every route). */
+		if (!(keys[i]->roles & POLICY_SIGN_ROLES)) {
+			if (!idle)
+				idle = keys[i];
+			continue;
+		}
+		r = signer_rule(p, keys[i]->id);
 		if (!r)
 			return vs_fail(err, VS_ERR_DENIED, keys[i]->id,
 				       "key %.16s has no gateway.signers entry: it may have nothing "
@@ -148,11 +156,13 @@ int policy_sign_check(const struct policy *p, const struct policy_key *const *ke
 				       (long long)validity_s, keys[i]->id, (long long)r->max_validity_s);
 		if (r->quorum > need)
 			need = r->quorum;
-		for (j = 0; j < nowners && strcmp(owners[j], owner); j++)
-			;
-		if (j == nowners && nowners < VS_MAX_SIGN_QUORUM)
-			owners[nowners++] = owner;
 	}
+	nowners = policy_owners_with_role(keys, n, POLICY_SIGN_ROLES);
+	if (nowners < need && idle)
+		return vs_fail(err, VS_ERR_DENIED, idle->id,
+			       "needs signer signatures of %u distinct owners, got %zu: key %.16s "
+			       "does not count, it has neither the signer nor the admin role",
+			       need, nowners, idle->id);
 	if (nowners < need)
 		return vs_fail(err, VS_ERR_DENIED, "POST /v1/sign",
 			       "needs signer signatures of %u distinct owners, got %zu", need, nowners);

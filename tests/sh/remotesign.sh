@@ -8,7 +8,7 @@ for tool in openssl; do
 done
 cd "$T"
 umask 077
-for k in signer viewer admin gwresp svc other retired nosign qa qb; do
+for k in signer viewer admin gwresp svc other retired nosign qa qb qv; do
 	vmseal-key generate --out $k --no-passphrase >/dev/null || fail "generate $k"
 done
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key -out tls.crt \
@@ -21,12 +21,15 @@ write_policy() { # $1: status of the service key in the gateway host's policy
 		vmseal-key policy-entry nosign.pub --owner nobody --usage admin --role signer; echo ,
 		vmseal-key policy-entry qa.pub --owner quinn --usage admin --role signer; echo ,
 		vmseal-key policy-entry qb.pub --owner quentin --usage admin --role signer; echo ,
+		# qv has a signers entry but only the viewer role: it must not make up a quorum
+		vmseal-key policy-entry qv.pub --owner quincy --usage admin --role viewer; echo ,
 		vmseal-key policy-entry svc.pub --owner signing-service --usage template --status "$1"
 		printf '], "templates": [{"match": "debian-*", "keys": ["%s"]}],\n' "$(vmseal-key id svc.pub)"
 		# each signer key is bounded (issue 15 item 5); nosign has no entry, so signs nothing
 		printf ' "gateway": {"signers": [{"key": "%s", "templates": ["debian-*"], "max_validity_s": 31536000, "max_version": 100},\n' "$(vmseal-key id signer.pub)"
 		printf '   {"key": "%s", "templates": ["secure-*"], "max_validity_s": 86400, "max_version": 10, "quorum": 2},\n' "$(vmseal-key id qa.pub)"
-		printf '   {"key": "%s", "templates": ["secure-*"], "max_validity_s": 86400, "max_version": 10, "quorum": 2}]}}\n' "$(vmseal-key id qb.pub)"
+		printf '   {"key": "%s", "templates": ["secure-*"], "max_validity_s": 86400, "max_version": 10, "quorum": 2},\n' "$(vmseal-key id qb.pub)"
+		printf '   {"key": "%s", "templates": ["secure-*"], "max_validity_s": 86400, "max_version": 10, "quorum": 2}]}}\n' "$(vmseal-key id qv.pub)"
 	} > policy.json
 }
 write_policy active
@@ -114,6 +117,10 @@ expect_rc "a quorum-2 template signed by two signers of distinct owners: 200" 0 
 grep '"event":"gateway.sign"' audit.jsonl | grep '"decision":"info"' | tail -1 |
 	grep -q "signers=$(vmseal-key id qa.pub),$(vmseal-key id qb.pub);" && pass "audit: both signers of the quorum named" ||
 	fail "quorum audit: $(grep '"event":"gateway.sign"' audit.jsonl | tail -1)"
+expect_rc "a quorum made up with a key without the signer role: 403" 1 qcall --key qa.key --key qv.key POST /v1/sign "$qbody"
+grep -q '"error":"sign_denied"' out && grep -q "distinct owners, got 1: key $(vmseal-key id qv.pub | cut -c1-16) does not count, it has neither the signer nor the admin role" out &&
+	pass "sign_denied names the key that lacks the role" || fail "role quorum: $(cat out)"
+[ "$(grep -c 'does not count' out)" = 1 ] && pass "one line of reason" || fail "reason lines: $(cat out)"
 expect_rc "a quorum signer outside its own patterns: 403" 1 qcall --key qa.key --key qb.key POST /v1/sign \
 	"{\"digest\":\"$D\",\"size\":1,\"template\":\"debian-12\",\"version\":2,\"expires\":\"1d\"}"
 expect_rc "remote signing over an unknown CA fails" 2 vmseal-sign --remote "$URL" --key signer.key --template t --template-version 1 -o u.json debian-12.qcow2

@@ -11,6 +11,7 @@
 #include "lib/dsse.h"
 #include "lib/merkle.h"
 #include "lib/policy.h"
+#include "lib/policy_gateway.h"
 #include "lib/statement.h"
 #include "lib/util.h"
 
@@ -483,6 +484,23 @@ static void test_lint(void)
 	}
 }
 
+/* policy_json with roles[i] (a JSON array, or NULL for none) on key i. */
+static char *policy_json_roles(const char *extra_top, const char *r1, const char *r2)
+{
+	char *j = policy_json("active", "", extra_top), *s;
+	const char *roles[2] = {r1, r2};
+	json_t *root = json_loads(j, 0, NULL);
+
+	for (size_t i = 0; i < 2; i++)
+		if (roles[i])
+			json_object_set_new(json_array_get(json_object_get(root, "keys"), i), "roles",
+					    json_loads(roles[i], 0, NULL));
+	s = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	free(j);
+	return s;
+}
+
 /* Issue 15 item 5: POST /v1/sign is bounded per signer key. */
 static void test_sign_bounds(void)
 {
@@ -496,7 +514,7 @@ static void test_sign_bounds(void)
 		 "\"max_validity_s\":100,\"max_version\":5},{\"key\":\"%s\",\"templates\":[\"debian-*\"],"
 		 "\"max_validity_s\":100,\"max_version\":5,\"quorum\":2}]}}",
 		 key_id(k1), key_id(k2));
-	j = policy_json("active", "", top);
+	j = policy_json_roles(top, "[\"signer\"]", "[\"admin\"]");
 	CU_ASSERT_EQUAL_FATAL(policy_parse(j, strlen(j), "p", &p, &err), 0);
 	free(j);
 	a[0] = policy_find_key(p, key_id(k1));
@@ -520,8 +538,43 @@ static void test_sign_bounds(void)
 	CU_ASSERT_EQUAL(policy_sign_check(p, ab, 0, "x", 1, 1, &err), -1);
 	policy_free(p);
 
+	/* the attack: a key with an entry but without the signer (or admin) role makes up a
+	 * quorum; it counts for nothing, and the refusal names it */
+	j = policy_json_roles(top, "[\"viewer\"]", "[\"signer\"]");
+	CU_ASSERT_EQUAL_FATAL(policy_parse(j, strlen(j), "p", &p, &err), 0);
+	free(j);
+	ab[0] = policy_find_key(p, key_id(k1));
+	ab[1] = policy_find_key(p, key_id(k2));
+	memset(&err, 0, sizeof(err));
+	CU_ASSERT_EQUAL(policy_sign_check(p, ab, 2, "debian-12", 1, 1, &err), -1);
+	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "distinct owners, got 1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "neither the signer nor the admin role"));
+	CU_ASSERT_EQUAL(strncmp(err.object, key_id(k1), 16), 0);
+	{
+		char want[32];
+
+		snprintf(want, sizeof(want), "key %.16s", key_id(k1));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, want));
+	}
+	a[0] = ab[0];
+	CU_ASSERT_EQUAL(policy_sign_check(p, a, 1, "x", 1, 1, &err), -1); /* alone: nothing */
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "neither the signer nor the admin role"));
+	/* the same quorum rule as every route: only role holders count */
+	CU_ASSERT_EQUAL(policy_owners_with_role(ab, 2, POLICY_SIGN_ROLES), 1u);
+	CU_ASSERT_EQUAL(policy_owners_with_role(ab, 2, ROLE_VIEWER | ROLE_SIGNER), 2u);
+	policy_free(p);
+	/* a key without roles but with an entry adds nothing to a quorum-1 signer: allowed */
+	j = policy_json_roles(top, "[\"signer\"]", NULL);
+	CU_ASSERT_EQUAL_FATAL(policy_parse(j, strlen(j), "p", &p, &err), 0);
+	free(j);
+	ab[0] = policy_find_key(p, key_id(k1));
+	ab[1] = policy_find_key(p, key_id(k2));
+	CU_ASSERT_EQUAL(policy_sign_check(p, ab, 2, "x", 1, 1, &err), 0); /* k2's rule: no x, ignored */
+	policy_free(p);
+
 	/* a key without an entry signs nothing; bad entries are refused */
-	j = policy_json("active", "", NULL);
+	j = policy_json_roles(NULL, "[\"signer\"]", NULL);
 	CU_ASSERT_EQUAL_FATAL(policy_parse(j, strlen(j), "p", &p, &err), 0);
 	free(j);
 	a[0] = policy_find_key(p, key_id(k1));
