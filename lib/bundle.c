@@ -20,6 +20,11 @@ void root_free(struct root_of_trust *r)
 	free(r);
 }
 
+static const char *root_key_owner(const struct root_key *k)
+{
+	return k->owner[0] ? k->owner : k->id;
+}
+
 int root_parse(const char *json, size_t len, const char *object, struct root_of_trust **out,
 	       struct vs_error *err)
 {
@@ -55,12 +60,25 @@ int root_parse(const char *json, size_t len, const char *object, struct root_of_
 		goto out;
 	}
 	json_array_foreach(keys, i, e) {
+		/* Only what is understood: a misspelt "Owner" would leave the owner unset, so
+		 * that one person's keys counted as distinct owners toward the threshold. */
+		static const char *const key_fields[] = {"id", "public_key", "owner", "comment", NULL};
 		json_t *id = json_object_get(e, "id"), *pem = json_object_get(e, "public_key"),
 		       *owner = json_object_get(e, "owner");
+		char where[32];
 
-		if (!json_is_object(e) || !json_is_string(id) || !json_is_string(pem) ||
-		    (owner && !json_is_string(owner))) {
+		snprintf(where, sizeof(where), "root of trust keys[%zu]", i);
+		if (!json_is_object(e) || !json_is_string(id) || !json_is_string(pem)) {
 			vs_fail(err, VS_ERR_INPUT, object, "keys[%zu] needs string id and public_key", i);
+			goto out;
+		}
+		if (json_check_fields(e, key_fields, where, object, err) < 0)
+			goto out;
+		if (owner && (!json_is_string(owner) ||
+			      json_string_length(owner) >= sizeof(r->keys[i].owner))) {
+			vs_fail(err, VS_ERR_INPUT, object,
+				"keys[%zu]: owner must be a string of at most %zu bytes", i,
+				sizeof(r->keys[i].owner) - 1);
 			goto out;
 		}
 		if (key_from_public_pem(json_string_value(pem), json_string_length(pem), object,
@@ -90,6 +108,25 @@ int root_parse(const char *json, size_t len, const char *object, struct root_of_
 		goto out;
 	}
 	r->threshold = (unsigned)json_integer_value(v);
+	{
+		/* A threshold above the distinct owners could never be met (signatures of one
+		 * owner count once): such a root would accept no bundle and no successor. */
+		unsigned nowners = 0;
+
+		for (size_t k = 0; k < r->nkeys; k++) {
+			size_t j;
+
+			for (j = 0; j < k && strcmp(root_key_owner(&r->keys[j]), root_key_owner(&r->keys[k])); j++)
+				;
+			nowners += j == k;
+		}
+		if (r->threshold > nowners) {
+			vs_fail(err, VS_ERR_INPUT, object,
+				"threshold %u is above the %u distinct owners of the keys: it could never be met",
+				r->threshold, nowners);
+			goto out;
+		}
+	}
 	r->version = json_integer_value(json_object_get(root, "version"));
 	*out = r;
 	r = NULL;
@@ -120,11 +157,6 @@ int bundle_is_envelope(const char *json, size_t len)
 
 	json_decref(root);
 	return r;
-}
-
-static const char *root_key_owner(const struct root_key *k)
-{
-	return k->owner[0] ? k->owner : k->id;
 }
 
 /* Valid signatures in env by keys of root, counted once per owner (the keyid when the owner

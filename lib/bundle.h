@@ -20,7 +20,8 @@ struct root_key {
 	char owner[VS_MAX_NAME_BYTES];
 };
 
-/* root.json: {"version": 1, "threshold": K, "keys": [{"id", "public_key", "owner"}…]}. */
+/* root.json: {"version": 1, "threshold": K, "keys": [{"id", "public_key", "owner"}…]}; a key
+ * entry may also hold "comment", and any other field is refused. */
 struct root_of_trust {
 	struct root_key keys[VS_MAX_ROOT_KEYS];
 	size_t nkeys;

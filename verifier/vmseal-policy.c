@@ -36,10 +36,11 @@ static void usage(FILE *f)
 		"bundle signed by at least `threshold` distinct root keys.\n"
 		"\n"
 		"Commands:\n"
-		"  root --threshold K -o ROOT PUB...\n"
+		"  root --threshold K -o ROOT [--owner NAME] PUB...\n"
 		"        write the first root of trust (version 1) from public keys (NAME.pub or\n"
 		"        pkcs11: URIs); the same key twice, in any encoding, is refused\n"
-		"  root --previous OLD --key KEY [--passphrase-file F] --threshold K -o NEW PUB...\n"
+		"  root --previous OLD --key KEY [--passphrase-file F] --threshold K -o NEW\n"
+		"       [--owner NAME] PUB...\n"
 		"        write root of trust version OLD+1, signed by KEY; countersign it with\n"
 		"        'sign --append' until a threshold of OLD's keys and of its own keys signed\n"
 		"  install-root [--policy DEST] [--trust-state F] ROOT\n"
@@ -79,6 +80,8 @@ static void usage(FILE *f)
 		"  --threshold K        root: distinct root signatures a bundle needs\n"
 		"  -o, --output FILE    root: the root of trust to write; sign: the bundle to write\n"
 		"  --previous OLD       root: the root of trust the new one follows\n"
+		"  --owner NAME         root: the person or team holding the next PUB; keys of one\n"
+		"                       owner count once toward the threshold (none: the keyid)\n"
 		"  --key KEY            sign, root --previous: signing key (NAME.key or pkcs11: URI)\n"
 		"  --passphrase-file F  sign, root: passphrase of an encrypted key\n"
 		"  --expires DURATION   sign: bundle lifetime (Nd, Nh, Nm, Ns or seconds)\n"
@@ -94,7 +97,8 @@ static void usage(FILE *f)
 		"2 usage or runtime error.\n"
 		"\n"
 		"Example (release host, then every hypervisor):\n"
-		"  vmseal-policy root --threshold 2 -o root.json sec1.pub sec2.pub sec3.pub\n"
+		"  vmseal-policy root --threshold 2 -o root.json --owner alice sec1.pub \\\n"
+		"      --owner bob sec2.pub --owner carol sec3.pub\n"
 		"  vmseal-policy sign --key sec1.key policy.json && vmseal-policy sign --key sec2.key --append policy.json.bundle\n"
 		"  vmseal-policy install policy.json.bundle\n");
 }
@@ -107,10 +111,13 @@ static int cmd_root(int argc, char **argv)
 		{"previous", required_argument, NULL, 'P'},
 		{"key", required_argument, NULL, 'k'},
 		{"passphrase-file", required_argument, NULL, 'p'},
+		{"owner", required_argument, NULL, 'O'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *out = NULL, *previous = NULL, *keyspec = NULL, *passfile = NULL;
+	const char *out = NULL, *previous = NULL, *keyspec = NULL, *passfile = NULL, *owner = NULL;
+	const char *pubs[VS_MAX_ROOT_KEYS], *owners[VS_MAX_ROOT_KEYS];
+	size_t npubs = 0;
 	long threshold = 0;
 	json_t *root = json_object(), *keys = json_array();
 	struct root_of_trust *prev = NULL;
@@ -121,8 +128,26 @@ static int cmd_root(int argc, char **argv)
 	int64_t version = 1;
 	int c, rc = 2;
 
-	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+	/* "-": PUBs come in order (case 1), so that --owner names the owner of the PUB after it */
+	while ((c = getopt_long(argc, argv, "-ho:", opts, NULL)) != -1) {
 		switch (c) {
+		case 1:
+			if (npubs == VS_MAX_ROOT_KEYS) {
+				rc = cli_usage_error(prog, "root takes at most %d public keys", VS_MAX_ROOT_KEYS);
+				goto done;
+			}
+			owners[npubs] = owner;
+			pubs[npubs++] = optarg;
+			owner = NULL;
+			break;
+		case 'O':
+			if (owner || !optarg[0] || strlen(optarg) >= VS_MAX_NAME_BYTES) {
+				rc = cli_usage_error(prog, owner ? "--owner \"%.64s\" follows another --owner: each names the PUB after it"
+								 : "--owner \"%.64s\" must be 1 to 255 bytes", optarg);
+				goto done;
+			}
+			owner = optarg;
+			break;
 		case 't': {
 			uint64_t t;
 
@@ -142,11 +167,24 @@ static int cmd_root(int argc, char **argv)
 		default: rc = cli_usage_error(prog, "bad option \"%s\" (unknown, or missing its value)", cli_bad_option(argv)); goto done;
 		}
 	}
-	if (!out || optind >= argc) {
+	for (; optind < argc; optind++) { /* after "--" */
+		if (npubs == VS_MAX_ROOT_KEYS) {
+			rc = cli_usage_error(prog, "root takes at most %d public keys", VS_MAX_ROOT_KEYS);
+			goto done;
+		}
+		owners[npubs] = owner;
+		pubs[npubs++] = argv[optind];
+		owner = NULL;
+	}
+	if (owner) {
+		rc = cli_usage_error(prog, "--owner \"%.64s\" names no public key: put it before its PUB", owner);
+		goto done;
+	}
+	if (!out || npubs == 0) {
 		rc = cli_usage_error(prog, "root needs -o ROOT and at least one public key");
 		goto done;
 	}
-	if (threshold < 1 || threshold > argc - optind) {
+	if (threshold < 1 || threshold > (long)npubs) {
 		rc = cli_usage_error(prog, "--threshold must be between 1 and the number of keys");
 		goto done;
 	}
@@ -159,15 +197,20 @@ static int cmd_root(int argc, char **argv)
 			goto fail;
 		version = prev->version + 1;
 	}
-	for (int i = optind; i < argc; i++) {
+	for (size_t i = 0; i < npubs; i++) {
 		struct vs_key *k = NULL;
+		json_t *e;
 		char *pem;
 
-		if (key_load_public(argv[i], &k, &err) < 0)
+		if (key_load_public(pubs[i], &k, &err) < 0)
 			goto fail;
 		pem = key_public_pem(k);
-		json_array_append_new(keys, json_pack("{s:s, s:s, s:s}", "id", key_id(k), "public_key",
-						      pem ? pem : "", "owner", argv[i]));
+		/* The owner is who holds the key (a person or team, as in the policy), never the
+		 * file it was read from: the threshold counts distinct owners. */
+		e = json_pack("{s:s, s:s}", "id", key_id(k), "public_key", pem ? pem : "");
+		if (e && owners[i])
+			json_object_set_new(e, "owner", json_string(owners[i]));
+		json_array_append_new(keys, e);
 		free(pem);
 		key_free(k);
 	}

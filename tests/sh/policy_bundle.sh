@@ -80,3 +80,46 @@ expect_rc "policy after concurrent installs verifies" 0 vmseal-verify --policy e
 ls etc | grep -q tmp && fail "temp files left: $(ls etc)" || pass "no temp files left"
 (VMSEAL_FAULT=policy-install-before-write "$TESTBIN/vmseal-policy" install --policy etc/policy.json c12.json >/dev/null 2>&1) 2>/dev/null
 expect_rc "policy intact after a crash during install" 0 vmseal-verify --policy etc/policy.json img
+
+# root.json key entries hold only what is understood: a misspelt "Owner" left the owner unset,
+# so one person's two keys counted as two owners and met a threshold of 2 alone.
+"$PY" - <<'PYEOF'
+import json
+keys = [{"id": k["id"], "public_key": k["public_key"], "Owner": "alice"}
+        for k in json.load(open("root.json"))["keys"][:2]]
+json.dump({"version": 1, "threshold": 2, "keys": keys}, open("root_typo.json", "w"))
+PYEOF
+mkdir typo && cp root_typo.json typo/root.json && cp b2.json typo/policy.json
+expect_err "a root key entry with an unknown field (\"Owner\") is refused" \
+	'root of trust keys\[0\]: unknown field "Owner"' vmseal-policy verify --root root_typo.json b2.json
+[ "$(wc -l < err)" = 1 ] && pass "one line names the field" || fail "lines: $(cat err)"
+expect_err "vmseal-verify refuses it too (no policy under such a root)" 'unknown field "Owner"' \
+	vmseal-verify --policy typo/policy.json img
+mkdir typo2
+expect_err "install-root refuses it" 'unknown field "Owner"' \
+	vmseal-policy install-root --policy typo2/policy.json root_typo.json
+[ ! -e typo2/root.json ] && pass "nothing installed from a refused root" || fail "typo2/root.json written"
+
+# vmseal-policy root writes who holds each key (--owner), never the file it was read from
+expect_rc "root with --owner per key" 0 vmseal-policy root --threshold 2 -o root_own.json \
+	--owner alice r1.pub --owner bob r2.pub r3.pub
+"$PY" - <<'PYEOF' && pass "owners are the named holders; none given: no owner (the keyid counts)" || fail "owners: $(cat root_own.json)"
+import json
+keys = json.load(open("root_own.json"))["keys"]
+assert [k.get("owner") for k in keys] == ["alice", "bob", None], keys
+PYEOF
+expect_rc "root without --owner writes no owner" 0 vmseal-policy root --threshold 1 -o root_noown.json r1.pub
+! grep -q '"owner"' root_noown.json && ! grep -q 'r1.pub' root_noown.json && pass "no file path as owner" ||
+	fail "owner written: $(cat root_noown.json)"
+expect_err "a threshold above the distinct owners is refused" "threshold 2 is above the 1 distinct owners" \
+	vmseal-policy root --threshold 2 -o root_one.json --owner alice r1.pub --owner alice r2.pub
+[ ! -e root_one.json ] && pass "no unmeetable root written" || fail "root_one.json written"
+expect_err "--owner with no PUB after it is a usage error" "names no public key" \
+	vmseal-policy root --threshold 1 -o root_x.json r1.pub --owner alice
+# one owner's two keys count once: alice signs with both, a threshold of 2 is not met
+vmseal-policy sign --key r1.key -o bown.json pol2.json >/dev/null
+vmseal-policy sign --key r2.key --append bown.json >/dev/null
+expect_rc "two owners meet the threshold of 2" 0 vmseal-policy verify --root root_own.json bown.json
+vmseal-policy root --threshold 2 -o root_al.json --owner alice r1.pub --owner alice r2.pub --owner carol r3.pub >/dev/null
+expect_deny "one owner's two root keys count once" "1 valid root signature, root of trust requires 2" \
+	vmseal-policy verify --root root_al.json bown.json
