@@ -421,8 +421,11 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 		struct replay_item items[HTTPSIG_MAX_SIGS];
 
 		for (size_t i = 0; i < res.n; i++) {
-			items[i] = (struct replay_item){res.sigs[i].keyid, res.sigs[i].nonce,
-							res.sigs[i].expires};
+			/* held for the signature's whole window plus skew on the monotonic
+			 * clock too: a fast wall clock set back later frees no claim early */
+			items[i] = replay_item_of(res.sigs[i].keyid, res.sigs[i].nonce,
+						  res.sigs[i].created, res.sigs[i].expires,
+						  gw->policy->gateway.max_skew_s, o.now);
 			snprintf(claims->label[i], sizeof(claims->label[i]), "%s", res.sigs[i].label);
 			snprintf(claims->nonce[i], sizeof(claims->nonce[i]), "%.64s", res.sigs[i].nonce);
 			snprintf(claims->keyid[i], sizeof(claims->keyid[i]), "%.64s", res.sigs[i].keyid);

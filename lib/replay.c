@@ -4,6 +4,7 @@
 #include "replay_priv.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -141,10 +142,38 @@ static int keyed_digest(const struct memstore *m, const char *keyid, const char 
 	return ok ? 0 : -1;
 }
 
-static enum replay_result mem_claim(struct replay_store *s, const char *keyid, const char *nonce,
-				    int64_t expires, int64_t now)
+struct replay_item replay_item_of(const char *keyid, const char *nonce, int64_t created,
+				  int64_t expires, int64_t skew_s, int64_t now)
+{
+	int64_t from = created > 0 && created < now ? created : now;
+	struct replay_item it = {keyid, nonce, expires, 0};
+
+	if (skew_s < 0)
+		skew_s = 0;
+	/* saturating: a claim held too long only costs room, one held too short is a replay */
+	it.hold_s = expires > from ? expires - from : 0;
+	it.hold_s = it.hold_s > INT64_MAX / 1000 - skew_s ? INT64_MAX / 1000 : it.hold_s + skew_s;
+	return it;
+}
+
+/* The monotonic moment (ms) until which a claim made at wall now and monotonic mono is held. */
+static int64_t hold_until(const struct replay_item *it, int64_t now, int64_t mono)
+{
+	int64_t left = it->expires > now ? it->expires - now : 0;
+
+	if (it->hold_s > left)
+		left = it->hold_s;
+	if (left > (INT64_MAX - mono) / 1000)
+		return INT64_MAX;
+	return mono + left * 1000;
+}
+
+static enum replay_result mem_claim(struct replay_store *s, const struct replay_item *item,
+				    int64_t now)
 {
 	struct memstore *m = (struct memstore *)s;
+	const char *keyid = item->keyid, *nonce = item->nonce;
+	int64_t expires = item->expires;
 	uint8_t id[32], kh[32];
 	struct shard *sh;
 	uint32_t b, i, limit = __atomic_load_n(&m->key_limit, __ATOMIC_RELAXED);
@@ -167,7 +196,7 @@ static enum replay_result mem_claim(struct replay_store *s, const char *keyid, c
 			} else {
 				/* expired claim of the same pair: renew it */
 				n->expires = expires;
-				n->mono_exp = mono + (expires > now ? expires - now : 0) * 1000;
+				n->mono_exp = hold_until(item, now, mono);
 			}
 			goto out;
 		}
@@ -191,7 +220,7 @@ static enum replay_result mem_claim(struct replay_store *s, const char *keyid, c
 	sh->free_head = sh->nodes[i].next;
 	memcpy(sh->nodes[i].id, id, 32);
 	sh->nodes[i].expires = expires;
-	sh->nodes[i].mono_exp = mono + (expires > now ? expires - now : 0) * 1000;
+	sh->nodes[i].mono_exp = hold_until(item, now, mono);
 	sh->nodes[i].keyslot = (uint16_t)slot;
 	sh->nodes[i].next = sh->buckets[b];
 	sh->buckets[b] = i;
@@ -214,7 +243,7 @@ void replay_claim_start(struct replay_store *s, const struct replay_item *items,
 		return;
 	}
 	for (size_t i = 0; i < b->n; i++) {
-		b->res[i] = s->claim(s, items[i].keyid, items[i].nonce, items[i].expires, now);
+		b->res[i] = s->claim(s, &items[i], now);
 		if (b->res[i] != REPLAY_OK)
 			break;
 	}

@@ -22,12 +22,25 @@ enum replay_result {
  */
 struct replay_item {
 	const char *keyid, *nonce;
-	int64_t expires;
+	int64_t expires; /* wall clock: the claim is kept at least until this has passed */
+	/* monotonic clock: the claim is kept at least this many seconds from the claim as well
+	 * (0: expires - now, as the wall clock saw it; replay_item_of computes the safe span) */
+	int64_t hold_s;
 };
 
+/* The claim of a signature with created and expires, verified at wall time now under a skew
+ * of skew_s: kept until expires has passed on the wall clock (the verifier refuses it from
+ * then on) AND, on the monotonic clock, for expires - min(created, now) + skew_s seconds from
+ * now (a store that has a monotonic clock: the memory store). The monotonic span does
+ * not take the wall clock's word for how long the signature has left: a wall clock that was
+ * up to skew_s fast at the claim (and is set back later) frees the claim no earlier than the
+ * signature's true expiry, for every signature created at most skew_s ahead of true time. */
+struct replay_item replay_item_of(const char *keyid, const char *nonce, int64_t created,
+				  int64_t expires, int64_t skew_s, int64_t now);
+
 struct replay_store {
-	enum replay_result (*claim)(struct replay_store *s, const char *keyid, const char *nonce,
-				    int64_t expires, int64_t now);
+	enum replay_result (*claim)(struct replay_store *s, const struct replay_item *item,
+				    int64_t now);
 	void (*destroy)(struct replay_store *s);
 	/* Optional, for a remote store: sends the claims of items without waiting for the answers
 	 * and returns what finish needs (NULL: res[] is already filled in); finish waits for the
@@ -57,10 +70,19 @@ void replay_claim_start(struct replay_store *s, const struct replay_item *items,
 /* Waits for the answers; returns the index of the first claim that is not REPLAY_OK, or n. */
 size_t replay_claim_finish(struct replay_store *s, struct replay_batch *b);
 
+/* Claims (keyid, nonce) until expires (hold_s 0). */
 static inline enum replay_result replay_claim(struct replay_store *s, const char *keyid,
 					      const char *nonce, int64_t expires, int64_t now)
 {
-	return s->claim(s, keyid, nonce, expires, now);
+	struct replay_item item = {keyid, nonce, expires, 0};
+
+	return s->claim(s, &item, now);
+}
+
+static inline enum replay_result replay_claim_item(struct replay_store *s,
+						   const struct replay_item *item, int64_t now)
+{
+	return s->claim(s, item, now);
 }
 
 static inline void replay_destroy(struct replay_store *s)
@@ -70,8 +92,9 @@ static inline void replay_destroy(struct replay_store *s)
 }
 
 /* In-process store holding at most capacity live claims (capacity ≥ 1). A claim is kept until
- * its expires has passed on the wall clock AND as long again on the monotonic clock as it had
- * left when it was made, so a clock step neither way frees a claim early. Shards and buckets
+ * its expires has passed on the wall clock AND its hold_s (at least the expires - now it had
+ * left when it was made) on the monotonic clock, so a clock step neither way frees a claim
+ * early. Shards and buckets
  * are chosen by a keyed hash (a random secret per store), so clients cannot aim their nonces at
  * one shard. Expired claims are swept when room is needed. NULL when out of memory. */
 struct replay_store *replay_memory_new(size_t capacity);

@@ -407,7 +407,9 @@ static void *redis_start(struct replay_store *base, const struct replay_item *it
 		p->noncelen[i] = (size_t)len;
 		off += (size_t)len + 1;
 		/* The claim must outlive the signature's validity on every replica (the script
-		 * refuses a gateway whose clock is further off Redis's than the margin). */
+		 * refuses a gateway whose clock is further off Redis's than the margin). Redis has
+		 * only its wall clock: hold_s, a span on this process's monotonic clock, cannot be
+		 * kept there (the margin bounds how far the two wall clocks may disagree). */
 		p->until_ms[i] = ((long long)items[i].expires + VS_REPLAY_CLOCK_MARGIN_S) * 1000;
 	}
 	p->c = take(s, &p->reused);
@@ -463,12 +465,11 @@ static void redis_finish(struct replay_store *base, void *pending, enum replay_r
 	free(p);
 }
 
-static enum replay_result redis_claim(struct replay_store *base, const char *keyid, const char *nonce,
-				      int64_t expires, int64_t now)
+static enum replay_result redis_claim(struct replay_store *base, const struct replay_item *item,
+				      int64_t now)
 {
-	struct replay_item item = {keyid, nonce, expires};
 	enum replay_result res = REPLAY_UNAVAILABLE;
-	void *p = redis_start(base, &item, 1, now, &res);
+	void *p = redis_start(base, item, 1, now, &res);
 
 	if (p)
 		redis_finish(base, p, &res);

@@ -142,7 +142,7 @@ static void test_threads_claim_each_once(void)
 static void test_start_finish_memory(void)
 {
 	struct replay_store *s = replay_memory_new(100);
-	struct replay_item items[3] = {{"k", "a", 200}, {"k", "b", 200}, {"k", "c", 200}};
+	struct replay_item items[3] = {{"k", "a", 200, 0}, {"k", "b", 200, 0}, {"k", "c", 200, 0}};
 	struct replay_batch b;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
@@ -180,6 +180,57 @@ static void test_clock_steps(void)
 	/* expired on both clocks: the pair may be claimed again (its signature is refused anyway) */
 	CU_ASSERT_EQUAL(replay_claim(s, "k", "captured", 1200, 1061), REPLAY_OK);
 	replay_destroy(s);
+}
+
+/* The wall clock 100 s fast when a call is accepted, then set back: the claim's monotonic
+ * span came from the fast clock (expires - now), so it ran out 100 s before the signature did,
+ * a sweep under the still-fast clock freed it, and once the clock was set back the captured call
+ * was valid again and accepted a second time. replay_item_of holds it for the signature's whole
+ * window plus skew on the monotonic clock. */
+static void test_fast_wall_set_back(void)
+{
+	/* true time 1000 at monotonic 0; the signature: created 1000, expires 1300; skew 300 */
+	struct replay_item it = replay_item_of("k", "captured", 1000, 1300, 300, 1100);
+	struct replay_item other;
+	struct replay_store *s = fake_store(100), *old = fake_store(100);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(old);
+	CU_ASSERT_EQUAL(it.expires, 1300);      /* the wall clock refuses the signature from then */
+	CU_ASSERT_EQUAL(it.hold_s, 300 + 300);  /* expires - created + skew, not expires - now */
+	fake_ms = 0;
+	CU_ASSERT_EQUAL(replay_claim_item(s, &it, 1100), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_claim(old, "k", "captured", 1300, 1100), REPLAY_OK); /* the old rule */
+	/* 200 s later the fast clock reads 1300 (past expires) and another claim sweeps */
+	fake_ms = 200 * 1000;
+	other = replay_item_of("k", "other", 1300, 1500, 300, 1301);
+	CU_ASSERT_EQUAL(replay_claim_item(s, &other, 1301), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_claim(old, "k", "other", 1500, 1301), REPLAY_OK);
+	/* the clock is set back 100 s to true time 1200: the signature verifies again */
+	it = replay_item_of("k", "captured", 1000, 1300, 300, 1201);
+	CU_ASSERT_EQUAL(replay_claim_item(s, &it, 1201), REPLAY_SEEN);
+	CU_ASSERT_EQUAL(replay_claim(old, "k", "captured", 1300, 1201), REPLAY_OK); /* was a replay */
+	/* and set fast again by 1000 s at true time 1299: still held on the monotonic clock */
+	fake_ms = 299 * 1000;
+	other = replay_item_of("k", "other2", 2290, 2300, 300, 2299);
+	CU_ASSERT_EQUAL(replay_claim_item(s, &other, 2299), REPLAY_OK);
+	fake_ms = 299 * 1000 + 1;
+	it = replay_item_of("k", "captured", 1000, 1300, 300, 1299);
+	CU_ASSERT_EQUAL(replay_claim_item(s, &it, 1299), REPLAY_SEEN);
+	/* gone only when both bounds passed: wall 1300 and monotonic 600 s */
+	fake_ms = 600 * 1000 - 1;
+	CU_ASSERT_EQUAL(replay_claim_item(s, &it, 1300), REPLAY_SEEN);
+	fake_ms = 600 * 1000;
+	CU_ASSERT_EQUAL(replay_claim_item(s, &it, 1299), REPLAY_SEEN);
+	CU_ASSERT_EQUAL(replay_claim_item(s, &it, 1300), REPLAY_OK);
+	/* no overflow at the ends of the range */
+	it = replay_item_of("k", "x", 1, INT64_MAX, 300, 10);
+	CU_ASSERT_EQUAL(it.expires, INT64_MAX);
+	CU_ASSERT(it.hold_s > 0);
+	CU_ASSERT_EQUAL(replay_claim_item(s, &it, 10), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_claim_item(s, &it, 11), REPLAY_SEEN);
+	replay_destroy(s);
+	replay_destroy(old);
 }
 
 /* Issue 15 item 2: one key holds a bounded number of live claims; others are not starved. */
@@ -248,6 +299,7 @@ int main(void)
 		{"threads racing claim each pair once", test_threads_claim_each_once},
 		{"two-step claims stop at the first refusal", test_start_finish_memory},
 		{"wall-clock steps free no live claim", test_clock_steps},
+		{"a fast wall clock set back frees no live claim", test_fast_wall_set_back},
 		{"live claims bounded per key", test_key_limit},
 		{"shards cannot be aimed at", test_shards_not_aimable},
 		{NULL, NULL},

@@ -109,7 +109,7 @@ static void test_start_finish(void)
 	struct replay_store *a = replay_redis_new(url, 1, &err);
 	int64_t now = time(NULL);
 	char n1[32], n2[32], n3[32];
-	struct replay_item items[3] = {{"k", n1, now + 60}, {"k", n2, now + 60}, {"k", n3, now + 60}};
+	struct replay_item items[3] = {{"k", n1, now + 60, 0}, {"k", n2, now + 60, 0}, {"k", n3, now + 60, 0}};
 	struct replay_batch b;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
@@ -138,7 +138,7 @@ static void test_start_finish_restart(void)
 	struct vs_error err = {0};
 	struct replay_store *a = replay_redis_new(url, 1, &err);
 	int64_t now = time(NULL);
-	struct replay_item items[2] = {{"k", "r1", now + 60}, {"k", "r2", now + 60}};
+	struct replay_item items[2] = {{"k", "r1", now + 60, 0}, {"k", "r2", now + 60, 0}};
 	struct replay_batch b;
 
 	CU_ASSERT_EQUAL(replay_claim(a, "k", "warm", now + 60, now), REPLAY_OK);
@@ -159,7 +159,7 @@ static void test_start_finish_restart(void)
 	 * a request parsed on the stack of the function that started the claim) */
 	{
 		char keyid[16] = "kn", nonce[16] = "r3";
-		struct replay_item again[1] = {{keyid, nonce, now + 60}};
+		struct replay_item again[1] = {{keyid, nonce, now + 60, 0}};
 		redisReply *r;
 
 		replay_set_key_limit(a, 100);
