@@ -378,17 +378,36 @@ int gateway_core_start(struct gateway *gw, int64_t t_start, struct vs_error *err
 		return -1;
 	/*
 	 * The in-process replay cache starts empty, so a call accepted before a restart must fail
-	 * otherwise: one created up to t_start + max_future_skew_s may have been, so the gateway
-	 * refuses those (signature_predates_start) and listens only once calls created now are
-	 * later than that (a wait of at most max_future_skew_s + 1 s, mostly spent loading).
+	 * otherwise: one created up to t_start + max_future_skew_s may have been, and one created
+	 * up to the start mark the previous runs left (their skew may have been larger, their
+	 * clock ahead of ours), so the gateway refuses those (signature_predates_start) and
+	 * listens only once calls created now are later than that (usually a wait of at most
+	 * max_future_skew_s + STARTMARK_LEASE_S + 1 s, mostly spent loading).
 	 */
-	gw->started = t_start + gw->policy->gateway.max_future_skew_s + 1;
+	{
+		char path[VS_MAX_PATH_BYTES];
+		int64_t prev = 0;
+
+		if (snprintf(path, sizeof(path), "%s.start", gw->audit_path) >= (int)sizeof(path))
+			return vs_fail(err, VS_ERR_USAGE, gw->audit_path, "path too long");
+		if (startmark_open(path, t_start, &gw->mark, &prev, err) < 0)
+			return -1;
+		gw->started = startmark_not_before(prev, t_start, gw->policy->gateway.max_future_skew_s);
+		if (gw->started > t_start + gw->policy->gateway.max_future_skew_s + 1)
+			fprintf(stderr, PROG ": %s: a previous run may have accepted calls created until "
+				"%lld (its skew larger or its clock ahead): refusing those, for %lld s\n",
+				path, (long long)prev, (long long)(gw->started - vs_now()));
+	}
 	replay_set_key_limit(gw->replay, (size_t)gw->policy->gateway.max_claims_per_key);
 	return 0;
 }
 
 void gateway_wait_start(const struct gateway *gw)
 {
+	/* A long wait (a previous run's clock was ahead) is spent listening, refusing calls
+	 * created before gw->started (signature_predates_start): a service manager sees it up. */
+	if (gw->started - vs_now() > gw->policy->gateway.max_future_skew_s + STARTMARK_LEASE_S + 2)
+		return;
 	while (vs_now() < gw->started)
 		usleep(50000);
 }
@@ -410,6 +429,7 @@ void gateway_core_free(struct gateway *gw)
 	}
 	audit_close(gw->audit);
 	replay_destroy(gw->replay);
+	startmark_close(&gw->mark);
 	tmplcache_free(gw->tmpl_cache);
 	key_free(gw->resp_key);
 	key_free(gw->sign_key);

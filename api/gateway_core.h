@@ -34,6 +34,7 @@
 #include "lib/policy.h"
 #include "lib/policy_gateway.h"
 #include "lib/replay.h"
+#include "lib/startmark.h"
 
 struct gateway_config {
 	const char *listen;       /* "127.0.0.1:8443" */
@@ -79,6 +80,9 @@ struct gateway {
 	struct audit_group *group;
 	char audit_path[VS_MAX_PATH_BYTES];
 	struct replay_store *replay;
+	/* Beside the audit log: the latest created any accepted call may carry, so that a
+	 * restart (an empty in-process cache) refuses every call accepted before it. */
+	struct startmark mark;
 	int replay_is_redis; /* --replay-store: refusals can say why Redis was not used */
 	int64_t started; /* signatures created before this are refused */
 	uint64_t audit_events; /* appended since the start (atomic), for --checkpoint-every */

@@ -415,6 +415,12 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 			    rt->pattern, need, with_role);
 		return -1;
 	}
+	/* A call is accepted only once the start mark covers it: a restart refuses it then. */
+	if (startmark_cover(&gw->mark, o.now, gw->policy->gateway.max_future_skew_s, &err) < 0) {
+		snprintf(why, whylen, "start mark: %s", err.reason);
+		reply_error(rep, 503, "start_mark_unavailable", "%s", err.reason);
+		return -1;
+	}
 	/* Only an authorized call takes replay slots: a key without the role for a route cannot
 	 * fill the cache with calls that are refused anyway. */
 	{

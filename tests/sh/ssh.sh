@@ -225,7 +225,9 @@ sshd_said "sshd: 127.0.0.1 is not in the certificate's source-address" "source.a
 # valid for ten minutes then; it ended fifty minutes ago. The restart also shows serials
 # survive: the next serial is above every earlier one.
 stop_gateway
-FAKE=-1h start_gateway gw-past.log --ssh-ca-key ca.key
+# (its own audit log: the start mark beside the shared one is ahead of a clock an hour back,
+# and a gateway started with that clock refuses every call until then)
+FAKE=-1h start_gateway gw-past.log --ssh-ca-key ca.key --audit-log "$T/audit-past.jsonl"
 FAKE=-1h expect_rc "ssh-cert an hour ago" 0 cert --key alice.key --ssh-key u/id_ed25519.pub \
 	--principal admin --validity 10m --out u/old-cert.pub
 serial3=$(ssh-keygen -L -f u/old-cert.pub | sed -n 's/^ *Serial: //p')

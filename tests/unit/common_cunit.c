@@ -43,6 +43,15 @@ const char *test_path(const char *name)
 	return path[i];
 }
 
+void test_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+}
+
 int run_suite(const char *suite, const struct test_case *cases)
 {
 	CU_pSuite s;

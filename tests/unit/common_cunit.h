@@ -19,4 +19,7 @@ const char *test_tmpdir(void);
 /* test_tmpdir()/name, in one of four rotating static buffers (four may be live at once). */
 const char *test_path(const char *name);
 
+/* Writes text to path (created or truncated), asserting (fatally) that it opens. */
+void test_write_file(const char *path, const char *text);
+
 #endif

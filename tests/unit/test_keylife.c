@@ -281,15 +281,6 @@ static void test_policyedit(void)
 	key_free(b);
 }
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* destroy's refusals: each case must be refused before a byte is written. */
 static void test_shred_refusals(void)
 {
@@ -302,8 +293,8 @@ static void test_shred_refusals(void)
 	snprintf(link2, sizeof(link2), "%s/shred.link", test_tmpdir());
 	snprintf(sym, sizeof(sym), "%s/shred.sym", test_tmpdir());
 	snprintf(notkey, sizeof(notkey), "%s/notkey.key", test_tmpdir());
-	write_file(key, pem);
-	write_file(notkey, "{\"version\": 1}\n");
+	test_write_file(key, pem);
+	test_write_file(notkey, "{\"version\": 1}\n");
 	CU_ASSERT_EQUAL(link(key, link2), 0);
 	CU_ASSERT_EQUAL(symlink(key, sym), 0);
 
