@@ -398,8 +398,33 @@ int gateway_core_start(struct gateway *gw, int64_t t_start, struct vs_error *err
 				"%lld (its skew larger or its clock ahead): refusing those, for %lld s\n",
 				path, (long long)prev, (long long)(gw->started - vs_now()));
 	}
+	if (gw->replay_is_redis) {
+		/* a Redis that lost (or never had) the claims: refuse what may have been claimed */
+		int64_t nb = replay_redis_not_before(gw->replay, gw->policy->gateway.max_future_skew_s,
+						     &gw->redis_losses_seen);
+
+		if (nb > gw->started)
+			gw->started = nb;
+	}
 	replay_set_key_limit(gw->replay, (size_t)gw->policy->gateway.max_claims_per_key);
 	return 0;
+}
+
+int64_t gateway_not_before(struct gateway *gw, int64_t future_skew_s)
+{
+	uint64_t losses, seen;
+	int64_t nb;
+
+	if (!gw->replay_is_redis)
+		return gw->started;
+	nb = replay_redis_not_before(gw->replay, future_skew_s, &losses);
+	seen = __atomic_load_n(&gw->redis_losses_seen, __ATOMIC_ACQUIRE);
+	if (losses != seen &&
+	    __atomic_compare_exchange_n(&gw->redis_losses_seen, &seen, losses, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE))
+		fprintf(stderr, PROG ": --replay-store: Redis lost the replay claims (restart, failover "
+			"or flush): refusing signatures created before %lld\n", (long long)nb);
+	return nb > gw->started ? nb : gw->started;
 }
 
 void gateway_wait_start(const struct gateway *gw)

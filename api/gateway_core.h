@@ -84,6 +84,7 @@ struct gateway {
 	 * restart (an empty in-process cache) refuses every call accepted before it. */
 	struct startmark mark;
 	int replay_is_redis; /* --replay-store: refusals can say why Redis was not used */
+	uint64_t redis_losses_seen; /* losses of Redis's claims already logged (atomic) */
 	int64_t started; /* signatures created before this are refused */
 	uint64_t audit_events; /* appended since the start (atomic), for --checkpoint-every */
 	char *tls_cert_pem, *tls_key_pem, *client_ca_pem;
@@ -183,6 +184,11 @@ struct route {
 int gateway_core_start(struct gateway *gw, int64_t t_start, struct vs_error *err);
 /* Returns once a call created now is newer than every call accepted before the start. */
 void gateway_wait_start(const struct gateway *gw);
+
+/* The first created a call may carry now: gw->started, or later when the shared replay store
+ * lost its claims since (replay_redis_not_before with future_skew_s; a new loss is logged in
+ * one line). */
+int64_t gateway_not_before(struct gateway *gw, int64_t future_skew_s);
 void gateway_core_free(struct gateway *gw);
 /* SIGHUP: loads the policy again and swaps it in under the write lock (or keeps the old one,
  * audited, when the new one does not load). */

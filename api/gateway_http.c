@@ -280,10 +280,20 @@ static int policy_key_lookup(void *ctx, const char *keyid, const struct vs_key *
 struct claims {
 	struct replay_batch b;
 	int started;
+	uint64_t losses; /* Redis's losses of claims known before the signatures were checked */
 	char label[HTTPSIG_MAX_SIGS][HTTPSIG_MAX_LABEL + 1];
 	char nonce[HTTPSIG_MAX_SIGS][VS_AUDIT_PARAM_BYTES]; /* for the audit reason */
 	char keyid[HTTPSIG_MAX_SIGS][VS_AUDIT_PARAM_BYTES];
 };
+
+/* How many times the shared replay store was found to have lost its claims. */
+static uint64_t redis_losses(struct gateway *gw)
+{
+	uint64_t n = 0;
+
+	replay_redis_not_before(gw->replay, 0, &n);
+	return n;
+}
 
 /* Waits for the claims; returns 1 with rep and why filled (401 replay, 503 store) when one of
  * them was refused, 0 when all were granted (or none was started). */
@@ -297,9 +307,14 @@ static int claims_refused(struct gateway *gw, struct claims *c, struct reply *re
 		return 0;
 	c->started = 0;
 	i = replay_claim_finish(gw->replay, &c->b);
-	if (i == c->b.n)
+	/* Redis lost its claims after the signatures were checked against the moment of the last
+	 * loss: granted in the new epoch, the call may be one claimed before it (a replay) */
+	if (i == c->b.n && gw->replay_is_redis && redis_losses(gw) != c->losses)
+		rr = REPLAY_UNAVAILABLE;
+	else if (i == c->b.n)
 		return 0;
-	rr = c->b.res[i];
+	else
+		rr = c->b.res[i];
 	json_decref(rep->body);
 	rep->body = NULL;
 	if (rr == REPLAY_SEEN) {
@@ -335,7 +350,8 @@ static struct httpsig_verify_opts verify_opts(struct gateway *gw, struct req *r)
 		.nrequired = GWWIRE_CALL_NREQUIRED, .require_created = 1, .require_expires = 1, .require_nonce = 1,
 		.require_keyid = 1, .now = vs_now(), .max_skew_s = gw->policy->gateway.max_skew_s,
 		.max_future_skew_s = gw->policy->gateway.max_future_skew_s,
-		.max_validity_s = gw->policy->gateway.max_validity_s, .not_before = gw->started,
+		.max_validity_s = gw->policy->gateway.max_validity_s,
+		.not_before = gateway_not_before(gw, gw->policy->gateway.max_future_skew_s),
 		.check_authority = 1, .authorities = gw->name_ptrs,
 		.nauthorities = __atomic_load_n(&gw->nnames, __ATOMIC_ACQUIRE),
 		.body = (const uint8_t *)r->body, .body_len = r->len, .digest_if_body = 1,
@@ -356,6 +372,9 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 		     char *why, size_t whylen, int *accept_sig, struct claims *claims,
 		     struct callctx *cx, struct caller *who)
 {
+	/* first the losses, then the not-before they give: a loss in between is caught after
+	 * the claims (claims_refused) */
+	uint64_t losses = gw->replay_is_redis ? redis_losses(gw) : 0;
 	struct httpsig_verify_opts o = verify_opts(gw, r);
 	struct httpsig_result res;
 	struct vs_error err = {0};
@@ -436,6 +455,7 @@ static int authorize(struct gateway *gw, const struct route *rt, const struct re
 			snprintf(claims->nonce[i], sizeof(claims->nonce[i]), "%.64s", res.sigs[i].nonce);
 			snprintf(claims->keyid[i], sizeof(claims->keyid[i]), "%.64s", res.sigs[i].keyid);
 		}
+		claims->losses = losses;
 		replay_claim_start(gw->replay, items, res.n, o.now, &claims->b);
 		claims->started = 1;
 	}

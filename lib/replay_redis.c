@@ -4,6 +4,7 @@
 #include "replay_redis.h"
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,6 +19,8 @@
 #include "limits.h"
 
 #define REDIS_RETRY_MS 250
+#define EPOCH_KEY "vmseal:epoch" /* never expires: it goes only with the claims */
+#define EPOCH_HEX 32
 #define REDIS_TIMEOUT_MS 500
 
 struct redis_store {
@@ -35,6 +38,12 @@ struct redis_store {
 	size_t key_limit; /* live claims per keyid in this Redis; 0: no bound (read atomically) */
 	char claim_sha[41]; /* SHA-1 of CLAIM_SCRIPT as Redis named it (set under lock) */
 	int clock_refused; /* refused says this gateway's clock is off Redis's */
+	/* The epoch this Redis's claims belong to (EPOCH_KEY, under lock); when a connection
+	 * finds another or none, the claims were lost (a restart without persistence, a
+	 * failover to a replica behind, FLUSHALL): lost_at and losses are set (read atomically). */
+	char epoch[EPOCH_HEX + 1];
+	int64_t lost_at;
+	uint64_t losses;
 };
 
 /*
@@ -42,7 +51,9 @@ struct redis_store {
  * live claims (a sorted set: nonce scored by its expiry in Redis milliseconds); ARGV[1] the
  * signature's expires plus the clock margin (Unix ms), ARGV[2] the bound (0: none), ARGV[3]
  * the nonce, ARGV[4] the second the claiming gateway verified the signature in (Unix ms: its
- * clock lies in [ARGV[4], ARGV[4] + 1000)), ARGV[5] the margin (ms).
+ * clock lies in [ARGV[4], ARGV[4] + 1000)), ARGV[5] the margin (ms); KEYS[3] EPOCH_KEY and
+ * ARGV[6] the epoch the gateway knows: 4 when they differ (the claims were lost, nothing
+ * written).
  * Answers 1 claimed, 0 a replay, 2 the keyid holds its bound of live claims (the claim is taken
  * back: nobody sees it, a script runs alone), 3 the gateway's clock is more than the margin
  * off Redis's (nothing written).
@@ -57,6 +68,7 @@ struct redis_store {
  * misses a claim.
  */
 #define CLAIM_SCRIPT                                                                             \
+	"if redis.call('GET', KEYS[3]) ~= ARGV[6] then return 4 end\n"                          \
 	"local deadline, bound = tonumber(ARGV[1]), tonumber(ARGV[2])\n"                         \
 	"local t = redis.call('TIME')\n"                                                         \
 	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"                \
@@ -198,6 +210,62 @@ static int load_claim_script(struct redis_store *s, redisContext *c)
 	return ok ? 0 : -1;
 }
 
+/*
+ * Every connection reads EPOCH_KEY, made (SET NX, a random value) by the first gateway that
+ * finds none. A value other than the one this store knew, or none at all, means this Redis no
+ * longer holds the claims made before: the loss is recorded (lost_at, this process's wall
+ * clock) so that the gateway refuses every signature that may have been claimed before it.
+ * The first connection of a process counts a missing key as a loss too (it cannot know what
+ * the claims were), and a key it finds as the epoch it joins. -1 when Redis does not answer.
+ */
+static int check_epoch(struct redis_store *s, redisContext *c)
+{
+	unsigned char rnd[EPOCH_HEX / 2];
+	char mine[EPOCH_HEX + 1];
+	redisReply *r;
+	int found, lost;
+
+	r = redisCommand(c, "GET %s", EPOCH_KEY);
+	if (!r || (r->type != REDIS_REPLY_NIL && r->type != REDIS_REPLY_STRING)) {
+		if (r)
+			freeReplyObject(r);
+		return -1;
+	}
+	found = r->type == REDIS_REPLY_STRING;
+	freeReplyObject(r);
+	if (!found) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return -1;
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			snprintf(mine + 2 * i, 3, "%02x", rnd[i]);
+		r = redisCommand(c, "SET %s %s NX", EPOCH_KEY, mine);
+		if (!r || r->type == REDIS_REPLY_ERROR) {
+			if (r)
+				freeReplyObject(r);
+			return -1;
+		}
+		freeReplyObject(r);
+	}
+	/* whoever set it first: every gateway ends with the same epoch */
+	r = redisCommand(c, "GET %s", EPOCH_KEY);
+	if (!r || r->type != REDIS_REPLY_STRING || r->len != EPOCH_HEX) {
+		if (r)
+			freeReplyObject(r);
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	lost = !found || (s->epoch[0] && strcmp(s->epoch, r->str));
+	memcpy(s->epoch, r->str, EPOCH_HEX);
+	s->epoch[EPOCH_HEX] = '\0';
+	if (lost) {
+		__atomic_store_n(&s->lost_at, (int64_t)time(NULL), __ATOMIC_RELEASE);
+		__atomic_add_fetch(&s->losses, 1, __ATOMIC_ACQ_REL);
+	}
+	pthread_mutex_unlock(&s->lock);
+	freeReplyObject(r);
+	return 0;
+}
+
 static redisContext *connect_one(struct redis_store *s)
 {
 	struct timeval tv = {REDIS_TIMEOUT_MS / 1000, (REDIS_TIMEOUT_MS % 1000) * 1000};
@@ -217,7 +285,7 @@ static redisContext *connect_one(struct redis_store *s)
 		pthread_mutex_unlock(&s->lock);
 		goto fail;
 	}
-	if (load_claim_script(s, c) < 0)
+	if (load_claim_script(s, c) < 0 || check_epoch(s, c) < 0)
 		goto fail;
 	pthread_mutex_lock(&s->lock);
 	s->refused[0] = '\0';
@@ -228,6 +296,21 @@ fail:
 	if (c)
 		redisFree(c);
 	return NULL;
+}
+
+int64_t replay_redis_not_before(struct replay_store *base, int64_t future_skew_s, uint64_t *losses)
+{
+	struct redis_store *s = (struct redis_store *)base;
+	uint64_t n = __atomic_load_n(&s->losses, __ATOMIC_ACQUIRE);
+	int64_t at = __atomic_load_n(&s->lost_at, __ATOMIC_ACQUIRE);
+
+	if (losses)
+		*losses = n;
+	if (!n)
+		return 0;
+	/* a call claimed before the loss, by any gateway (each within the margin of Redis's
+	 * clock), was created at most future_skew_s after it */
+	return at + (future_skew_s > 0 ? future_skew_s : 0) + VS_REPLAY_CLOCK_MARGIN_S + 1;
 }
 
 int replay_redis_refused(struct replay_store *base, char *why, size_t whylen)
@@ -310,10 +393,12 @@ struct pending {
 	size_t n;
 	size_t limit;
 	char sha[41];
+	char epoch[EPOCH_HEX + 1];
 	size_t keylen[REPLAY_MAX_BATCH], livelen[REPLAY_MAX_BATCH], noncelen[REPLAY_MAX_BATCH];
 	long long until_ms[REPLAY_MAX_BATCH]; /* the claim's end, Unix ms on Redis's clock */
 	long long now_ms;                     /* the caller's now (Unix ms, whole seconds) */
 	int clock_off;                        /* a claim was refused: this clock is off Redis's */
+	int epoch_lost;                       /* Redis's epoch is not the one sent: no retry */
 	/* Into keys: copies, since a claim that found its pooled connection dead is sent again from
 	 * redis_finish, when the caller's strings (a request's parsed signature, on the stack of
 	 * the function that started the claim) may be gone. */
@@ -330,10 +415,11 @@ static int send_claims(struct pending *p)
 	int done = 0;
 
 	for (size_t i = 0; i < p->n; i++)
-		if (redisAppendCommand(p->c, "EVALSHA %s 2 %b %b %lld %lld %b %lld %lld", p->sha,
-				       p->key[i], p->keylen[i], p->live[i], p->livelen[i], p->until_ms[i],
-				       (long long)p->limit, p->nonce[i], p->noncelen[i], p->now_ms,
-				       (long long)VS_REPLAY_CLOCK_MARGIN_S * 1000) != REDIS_OK)
+		if (redisAppendCommand(p->c, "EVALSHA %s 3 %b %b %s %lld %lld %b %lld %lld %s", p->sha,
+				       p->key[i], p->keylen[i], p->live[i], p->livelen[i], EPOCH_KEY,
+				       p->until_ms[i], (long long)p->limit, p->nonce[i], p->noncelen[i],
+				       p->now_ms, (long long)VS_REPLAY_CLOCK_MARGIN_S * 1000,
+				       p->epoch) != REDIS_OK)
 			return -1;
 	while (!done)
 		if (redisBufferWrite(p->c, &done) != REDIS_OK)
@@ -359,6 +445,12 @@ static size_t read_claims(struct pending *p, enum replay_result *res)
 		else if (r->type == REDIS_REPLY_INTEGER && r->integer == 3) {
 			res[i] = REPLAY_UNAVAILABLE; /* nothing written: fail closed */
 			p->clock_off = 1;
+		} else if (r->type == REDIS_REPLY_INTEGER && r->integer == 4) {
+			/* the claims this Redis held are gone: nothing written, the connection is
+			 * dropped, and its next connect records the loss */
+			res[i] = REPLAY_UNAVAILABLE;
+			p->epoch_lost = 1;
+			ok = 0;
 		} else
 			ok = 0; /* an error reply (OOM, read-only replica, NOSCRIPT...): fail closed */
 		freeReplyObject(r);
@@ -390,6 +482,7 @@ static void *redis_start(struct replay_store *base, const struct replay_item *it
 	p->n = n;
 	p->limit = __atomic_load_n(&s->key_limit, __ATOMIC_RELAXED);
 	p->clock_off = 0;
+	p->epoch_lost = 0;
 	p->now_ms = (long long)now * 1000; /* the clock the caller verified the signature with */
 	for (size_t i = 0; i < n; i++) {
 		int len;
@@ -415,6 +508,7 @@ static void *redis_start(struct replay_store *base, const struct replay_item *it
 	p->c = take(s, &p->reused);
 	pthread_mutex_lock(&s->lock);
 	memcpy(p->sha, s->claim_sha, sizeof(p->sha)); /* set by the connect that made p->c */
+	memcpy(p->epoch, s->epoch, sizeof(p->epoch));
 	pthread_mutex_unlock(&s->lock);
 	if (p->c && send_claims(p) < 0 && !p->reused) {
 		give_back(s, p->c, 1);
@@ -438,7 +532,7 @@ static void redis_finish(struct replay_store *base, void *pending, enum replay_r
 		/* A pooled connection may have died with a Redis restart: when it answered nothing,
 		 * the claims go once more on a fresh one. Claims left without an answer stay
 		 * UNAVAILABLE: their SET may or may not have happened; the caller fails closed. */
-		if (!broken || answered || !p->reused)
+		if (!broken || answered || !p->reused || p->epoch_lost)
 			break;
 		p->c = take(s, &p->reused);
 		if (p->c && send_claims(p) < 0) {

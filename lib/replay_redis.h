@@ -20,6 +20,16 @@ struct replay_store *replay_redis_new(const char *url, unsigned connections, str
  * returns 1 with the reason. */
 int replay_redis_refused(struct replay_store *s, char *why, size_t whylen);
 
+/* Every connection, and every claim, checks that this Redis still holds the claims it held
+ * (a sentinel key, vmseal:epoch, made once with a random value; a restart without persistence,
+ * a failover to a replica behind, or FLUSHALL takes it away). A claim that finds it gone or
+ * changed answers REPLAY_UNAVAILABLE (its connection is dropped, never retried), and the next
+ * connection records the loss. Returns the first created a call may carry after the last loss
+ * (the loss's moment on this process's wall clock + future_skew_s + the clock margin + 1; any
+ * call claimed before it was created earlier), 0 when none was seen; *losses (may be NULL)
+ * counts the losses seen. A process's first connection counts a missing sentinel as a loss. */
+int64_t replay_redis_not_before(struct replay_store *s, int64_t future_skew_s, uint64_t *losses);
+
 /* Connects once now: -1 with err when Redis answers but fails the eviction check (refuse to
  * start), 0 when it passes or cannot be reached (claims fail closed until it can). */
 int replay_redis_check(struct replay_store *s, struct vs_error *err);

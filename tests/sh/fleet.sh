@@ -102,6 +102,11 @@ curl -s --cacert tls.crt -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port
 	pass "Redis down: /healthz still answers" || fail "healthz"
 start_redis || fail "redis restart"
 sleep 0.4
+# Redis came back without its claims (no persistence): the gateway notices the loss and
+# refuses, for max_future_skew_s + 2 s, what may have been claimed before it
+vmseal-call --url "https://127.0.0.1:$port_a" --cacert tls.crt --gateway-pub gwresp.pub --key viewer.key \
+	GET /v1/domains >/dev/null 2>&1
+sleep 4.2
 expect_rc "Redis back: signed call served" 0 vmseal-call --url "https://127.0.0.1:$port_a" --cacert tls.crt \
 	--gateway-pub gwresp.pub --key viewer.key GET /v1/domains
 expect_err "malformed --replay-store refused at start" "redis://" vmseal-gateway --listen 127.0.0.1:0 \

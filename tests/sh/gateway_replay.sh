@@ -399,6 +399,33 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 	code=$(signed viewer.key GET /v1/domains)
 	[ "$code" = 503 ] && pass "Redis full: a new claim fails closed (503)" || fail "Redis full ($code): $(cat body)"
 	redis-cli -p $rport -n 2 flushdb >/dev/null
+	# ---- Redis loses its claims (FLUSHDB, a restart without persistence): the gateway notices
+	# (its sentinel vmseal:epoch is gone) and refuses every signature that may have been claimed
+	# before; it used to carry on with an empty cache and serve a captured call again.
+	code=$(signed viewer.key GET /v1/domains)
+	[ "$code" = 503 ] && grep -q replay_cache_unavailable body &&
+		pass "Redis flushed: the next claim finds its epoch gone and fails closed (503)" ||
+		fail "claim after FLUSHDB ($code): $(cat body)"
+	sleep 4.2 # past the loss + max_future_skew_s + the clock margin
+	capture viewer.key GET /v1/domains
+	lost=("${hdrs[@]}")
+	code=$(send GET /v1/domains)
+	[ "$code" = 200 ] && pass "after the loss window a fresh call is served" || fail "after FLUSHDB ($code): $(cat body)"
+	stop_redis
+	start_redis noeviction || fail "redis-server did not restart"
+	hdrs=("${lost[@]}")
+	code=$(send GET /v1/domains)
+	code2=$(send GET /v1/domains)
+	{ [ "$code" = 503 ] || [ "$code" = 401 ]; } && [ "$code2" = 401 ] &&
+		grep -q '"error":"signature_predates_start"' body &&
+		pass "Redis restarted without its claims: the captured call is not served again ($code, then 401 signature_predates_start)" ||
+		fail "replay after a Redis restart ($code, $code2): $(cat body)"
+	[ "$(grep -c 'Redis lost the replay claims' gwr.log)" = 2 ] &&
+		pass "each loss of Redis's claims is logged in one line" || fail "loss log: $(cat gwr.log)"
+	sleep 4.2
+	code=$(signed viewer.key GET /v1/domains)
+	[ "$code" = 200 ] && pass "after the restart's loss window a fresh call is served" || fail "after the restart ($code): $(cat body)"
+	redis-cli -p $rport -n 2 flushdb >/dev/null
 	# Redis comes back with an evicting policy: the gateway's reconnect refuses it
 	stop_redis
 	start_redis allkeys-lru || fail "redis-server did not restart"

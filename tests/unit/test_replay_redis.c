@@ -12,6 +12,7 @@
 #include <hiredis/hiredis.h>
 
 #include "common_cunit.h"
+#include "lib/limits.h"
 #include "lib/replay_redis.h"
 
 extern char **environ;
@@ -132,7 +133,8 @@ static void test_start_finish(void)
 }
 
 /* A Redis restart between two calls: the claims sent on the dead pooled connection get no answer
- * and go again on a fresh one; while Redis is down, every claim is refused. */
+ * and go again on a fresh one (only if Redis kept its claims); while Redis is down, every claim
+ * is refused. */
 static void test_start_finish_restart(void)
 {
 	struct vs_error err = {0};
@@ -152,8 +154,37 @@ static void test_start_finish_restart(void)
 	replay_claim_start(a, items, 2, now, &b);
 	CU_ASSERT_EQUAL(replay_claim_finish(a, &b), 2);
 	CU_ASSERT_EQUAL(replay_claim(a, "k", "warm2", now + 60, now), REPLAY_OK);
+	/* a restart without persistence lost the claims: the retry on a fresh connection finds
+	 * the sentinel gone and claims nothing (warm2 would be claimable again: a replay) */
 	stop_redis();
 	CU_ASSERT_EQUAL_FATAL(start_redis(), 0);
+	{
+		struct replay_item w2[1] = {{"k", "warm2", now + 60, 0}};
+
+		replay_claim_start(a, w2, 1, now, &b);
+		CU_ASSERT_EQUAL(replay_claim_finish(a, &b), 0);
+		CU_ASSERT_EQUAL(b.res[0], REPLAY_UNAVAILABLE);
+	}
+	CU_ASSERT_EQUAL(replay_claim(a, "k", "warm3", now + 60, now), REPLAY_OK);
+	{
+		/* a Redis that comes back with its data (persistence): its sentinel is the same */
+		redisReply *r = replay_redis_command(a, "GET vmseal:epoch");
+		char epoch[64] = "";
+		redisContext *c;
+
+		CU_ASSERT_FATAL(r && r->type == REDIS_REPLY_STRING && r->len < sizeof(epoch));
+		memcpy(epoch, r->str, r->len);
+		freeReplyObject(r);
+		stop_redis();
+		CU_ASSERT_EQUAL_FATAL(start_redis(), 0);
+		c = redisConnect("127.0.0.1", redis_port);
+		CU_ASSERT_FATAL(c && !c->err);
+		r = redisCommand(c, "SET vmseal:epoch %s", epoch);
+		CU_ASSERT(r && r->type == REDIS_REPLY_STATUS);
+		if (r)
+			freeReplyObject(r);
+		redisFree(c);
+	}
 	/* the pooled connection is stale now: the retry on a fresh one answers, and it claims what
 	 * was started, though the caller's strings are gone by then (the gateway's nonce lives in
 	 * a request parsed on the stack of the function that started the claim) */
@@ -261,6 +292,46 @@ static void test_bad_urls(void)
 	}
 }
 
+/* Redis loses its claims (FLUSHDB here; a restart without persistence, a failover to a replica
+ * behind): the store notices at the next claim and connection, and tells when calls are safe. */
+static void test_loss_noticed(void)
+{
+	struct vs_error err = {0};
+	struct replay_store *a = replay_redis_new(url, 1, &err), *b = replay_redis_new(url, 1, &err);
+	int64_t now = time(NULL), nb;
+	uint64_t la0 = 0, la = 0, lb0 = 0, lb = 0;
+	struct redisReply *r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(replay_claim(a, "kl", "before", now + 60, now), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_claim(b, "kl", "b-warm", now + 60, now), REPLAY_OK);
+	replay_redis_not_before(a, 2, &la0);
+	replay_redis_not_before(b, 2, &lb0);
+	r = replay_redis_command(a, "FLUSHDB");
+	CU_ASSERT_PTR_NOT_NULL(r);
+	if (r)
+		freeReplyObject(r);
+	/* the claim finds the sentinel gone: nothing written, refused */
+	CU_ASSERT_EQUAL(replay_claim(a, "kl", "before", now + 60, now), REPLAY_UNAVAILABLE);
+	/* the next connection records the loss; the claim made before is refused by the gateway
+	 * through the not-before, and a new one is claimed in the new epoch */
+	CU_ASSERT_EQUAL(replay_claim(a, "kl", "after", now + 60, now), REPLAY_OK);
+	nb = replay_redis_not_before(a, 2, &la);
+	CU_ASSERT_EQUAL(la, la0 + 1);
+	CU_ASSERT(nb >= now + 2 + VS_REPLAY_CLOCK_MARGIN_S + 1);
+	/* the other store sees that its epoch changed: a loss for it too, counted once */
+	CU_ASSERT_EQUAL(replay_claim(b, "kl", "b-after", now + 60, now), REPLAY_UNAVAILABLE);
+	CU_ASSERT_EQUAL(replay_claim(b, "kl", "b-after", now + 60, now), REPLAY_OK);
+	replay_redis_not_before(b, 2, &lb);
+	CU_ASSERT_EQUAL(lb, lb0 + 1);
+	CU_ASSERT_EQUAL(replay_claim(b, "kl", "after", now + 60, now), REPLAY_SEEN);
+	replay_redis_not_before(a, 2, &la0);
+	CU_ASSERT_EQUAL(la0, la); /* no loss without one */
+	replay_destroy(a);
+	replay_destroy(b);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -272,6 +343,7 @@ int main(void)
 		{"two-step claims across a Redis restart", test_start_finish_restart},
 		{"live claims bounded per key, shared by stores", test_key_limit},
 		{"a caller whose clock is off Redis's: claims refused, nothing written, the clock named", test_clock_off},
+		{"Redis losing its claims is noticed by every store", test_loss_noticed},
 		{NULL, NULL},
 	};
 	int rc;
