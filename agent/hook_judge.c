@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
@@ -872,7 +873,7 @@ int vmseal_hook_judge_main(int argc, char **argv)
 
 	/* The host secret (the allow-cache's and the records' MAC key) is loaded below: no core
 	 * dump of this process, no ptrace by other root-less processes. */
-	secrets_protect_process();
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* no secure heap: the secret is a wiped stack buffer */
 	/* libvirt's exact call (4 arguments, the last "-") is never parsed for options, so that a
 	 * domain name starting with '-' cannot be taken for one. */
 	if (hook_argv_is_libvirt(argc, argv)) {
