@@ -15,22 +15,21 @@
 #define STARTMARK_FORMAT "vmseal-gateway-start-v1"
 #define STARTMARK_MAX_BYTES 64
 
-/* Reads the file's mark: 1 with *out set, 0 when empty, -2 when not a mark, -1 on I/O error. */
-static int read_mark(int fd, int64_t *out)
+int startmark_parse(const char *text, size_t n, int64_t *out)
 {
 	static const char prefix[] = STARTMARK_FORMAT " ";
 	char buf[STARTMARK_MAX_BYTES + 1], *end;
-	ssize_t n = pread(fd, buf, STARTMARK_MAX_BYTES, 0);
 	const char *digits = buf + sizeof(prefix) - 1;
 	long long v;
 
-	if (n < 0)
-		return -1;
 	if (n == 0)
 		return 0;
+	if (n > STARTMARK_MAX_BYTES || n < sizeof(prefix) + 1)
+		return -2;
+	memcpy(buf, text, n);
 	buf[n] = '\0';
-	if ((size_t)n < sizeof(prefix) + 1 || memcmp(buf, prefix, sizeof(prefix) - 1) ||
-	    *digits < '0' || *digits > '9')
+	if (memcmp(buf, prefix, sizeof(prefix) - 1) || *digits < '0' || *digits > '9' ||
+	    (digits[0] == '0' && digits[1] != '\n')) /* one spelling: no leading zeros */
 		return -2;
 	errno = 0;
 	v = strtoll(digits, &end, 10);
@@ -38,6 +37,18 @@ static int read_mark(int fd, int64_t *out)
 		return -2;
 	*out = v;
 	return 1;
+}
+
+/* Reads the file's mark (startmark_parse), -1 on I/O error. A file longer than a mark is not
+ * one: one byte more than the longest mark is read to tell. */
+static int read_mark(int fd, int64_t *out)
+{
+	char buf[STARTMARK_MAX_BYTES + 1];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+
+	if (n < 0)
+		return -1;
+	return startmark_parse(buf, (size_t)n, out);
 }
 
 int startmark_open(const char *path, int64_t t_start, struct startmark *m, int64_t *prev,

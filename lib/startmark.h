@@ -5,6 +5,7 @@
 #define VMSEAL_STARTMARK_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -30,6 +31,11 @@ struct startmark {
 	int64_t mark; /* as last written or read (read atomically without the lock) */
 	char path[4096];
 };
+
+/* Parses a start mark file's text (n bytes, not NUL-terminated): 1 with *out set to M, 0 when
+ * n is 0, -2 when it is not exactly one mark line (too long, another format, a sign, a leading
+ * zero, spaces or anything after the digits, a value past INT64_MAX). *out is written only on 1. */
+int startmark_parse(const char *text, size_t n, int64_t *out);
 
 /* Opens path (created mode 0600, O_NOFOLLOW) and reads the previous runs' mark into *prev: 0
  * when the file is new or empty, t_start + STARTMARK_LEASE_S + STARTMARK_UNKNOWN_SKEW_S when its

@@ -22,6 +22,22 @@ static void test_not_before(void)
 	CU_ASSERT_EQUAL(startmark_not_before(0, 1000, -5), 1001);
 }
 
+static void test_parse(void)
+{
+	static const char mark[] = "vmseal-gateway-start-v1 1780000012\n";
+	int64_t v = -1;
+
+	CU_ASSERT_EQUAL(startmark_parse(mark, strlen(mark), &v), 1);
+	CU_ASSERT_EQUAL(v, 1780000012);
+	CU_ASSERT_EQUAL(startmark_parse("vmseal-gateway-start-v1 0\n", 26, &v), 1);
+	CU_ASSERT_EQUAL(v, 0);
+	v = -1;
+	CU_ASSERT_EQUAL(startmark_parse(mark, 0, &v), 0);
+	CU_ASSERT_EQUAL(startmark_parse(mark, strlen(mark) - 1, &v), -2); /* no newline: torn */
+	CU_ASSERT_EQUAL(startmark_parse("vmseal-gateway-start-v1 07\n", 27, &v), -2);
+	CU_ASSERT_EQUAL(v, -1); /* a refusal writes nothing */
+}
+
 static void test_cover_and_restart(void)
 {
 	const char *path = test_path("gw.start");
@@ -71,7 +87,10 @@ static void test_refusals(void)
 	static const char *const torn[] = {
 		"vmseal-gateway-start-v1 12", "vmseal-gateway-start-v1 \n", "vmseal-gateway-start-v2 5\n",
 		"vmseal-gateway-start-v1 -5\n", "vmseal-gateway-start-v1 5\nx", "\n", "vmseal-gateway-",
-		"vmseal-gateway-start-v1 99999999999999999999999\n",
+		"vmseal-gateway-start-v1 99999999999999999999999\n", "vmseal-gateway-start-v1 0012\n",
+		"vmseal-gateway-start-v1  12\n", "vmseal-gateway-start-v1 +12\n",
+		/* one byte longer than any mark (the reader takes one more than the longest) */
+		"vmseal-gateway-start-v1 1234567890123456789\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n",
 	};
 	const char *path = test_path("gw2.start");
 	struct startmark m;
@@ -101,6 +120,7 @@ int main(void)
 {
 	static const struct test_case cases[] = {
 		{"the first created a restart accepts", test_not_before},
+		{"the mark's one spelling", test_parse},
 		{"covering calls; the restart after them", test_cover_and_restart},
 		{"torn marks, others' files, symlinks", test_refusals},
 		{NULL, NULL},
