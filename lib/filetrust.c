@@ -312,6 +312,44 @@ static int nvme_subsystem_local(const char *sub)
 	return ok && n > 0;
 }
 
+/* Why the physical block device at sysfs path rel (under sys) has its data elsewhere, or NULL:
+ * a SCSI disk whose host is an initiator of a network transport (iSCSI, iSER: a session;
+ * Fibre Channel and FCoE: a remote port, an fc_host; SRP over InfiniBand: an srp_host), a USB
+ * disk behind USB/IP's virtual host controller (vhci_hcd), a Ceph rbd device. Every SCSI
+ * transport class that reaches across a network registers one of these in sysfs. */
+static const char *scsi_remote(const char *sys, const char *rel)
+{
+	static const struct { const char *marker, *what; } in_path[] = {
+		{"/session", "iSCSI (a session)"}, {"/rport-", "Fibre Channel (a remote port)"},
+		{"/vhci_hcd", "USB/IP (a virtual host controller)"}, {"/infiniband_srp/", "SRP over InfiniBand"},
+		{"/rbd/", "Ceph rbd"}, {".fcoe/", "FCoE"},
+	};
+	static const struct { const char *class, *what; } host_class[] = {
+		{"iscsi_host", "iSCSI"}, {"fc_host", "Fibre Channel"}, {"srp_host", "SRP"},
+	};
+	char f[PATH_MAX + 64];
+	struct stat st;
+	const char *h, *c;
+
+	for (size_t i = 0; i < sizeof(in_path) / sizeof(in_path[0]); i++)
+		if (strstr(rel, in_path[i].marker))
+			return in_path[i].what;
+	/* each SCSI host on the way (".../hostN/targetN:C:T/..."): its transport classes */
+	for (h = rel; (h = strstr(h, "/host")); h += 5) {
+		size_t nd = strspn(h + 5, "0123456789");
+
+		if (!nd || (h[5 + nd] != '/' && h[5 + nd] != '\0'))
+			continue;
+		for (size_t i = 0; i < sizeof(host_class) / sizeof(host_class[0]); i++) {
+			c = host_class[i].class;
+			snprintf(f, sizeof(f), "%s%.*s/%s", sys, (int)(h + 5 + nd - rel), rel, c);
+			if (stat(f, &st) == 0)
+				return host_class[i].what;
+		}
+	}
+	return NULL;
+}
+
 /* The node of a device under another (a partition's disk, a dm/md slave, a loop's backing
  * device): whoever may write it rewrites the device above. udev's /dev/block/MAJ:MIN names it;
  * absent, only root could make one (mknod). */
@@ -334,7 +372,8 @@ static int under_node_ok(dev_t dev, const char *what, const char *path, struct v
  * not an iSCSI session), a RAM or zram disk, a loop device backed by a file on a local file
  * system, an NVMe namespace whose controllers are all PCIe, or a device-mapper or md device
  * all of whose slaves are local. Anything else (nbd, rbd, iSCSI, NVMe over fabrics, drbd, ...)
- * can change its bytes from elsewhere after they were hashed: refused unless allow_remote_fs. */
+ * can change its bytes from elsewhere after they were hashed: refused unless allow_remote_fs.
+ * A physical device is judged by the network SCSI transports Linux registers (scsi_remote). */
 static int blockdev_local(const char *sys, dev_t rdev, const char *path, int depth,
 			  const struct filetrust_opts *o, struct vs_error *err)
 {
@@ -430,9 +469,14 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 		*strrchr(v, '/') = '\0';
 		if (nvme_subsystem_local(v))
 			return 0;
-	} else if (has_prefix(rel, "/devices/") && !has_prefix(rel, "/devices/virtual/") && !strstr(rel, "/session") &&
-		   !strstr(rel, "/rbd/")) {
-		return 0;
+	} else if (has_prefix(rel, "/devices/") && !has_prefix(rel, "/devices/virtual/")) {
+		const char *why = scsi_remote(sys, rel);
+
+		if (!why)
+			return 0;
+		return vs_fail(err, VS_ERR_DENIED, path,
+			       "block device %s (%s) is reached over %s: its data can change from elsewhere after it was hashed; set \"allow_remote_fs\" in the policy to accept it",
+			       name, rel, why);
 	}
 	return vs_fail(err, VS_ERR_DENIED, path,
 		       "block device %s (%s) is not a local disk (its data can change from elsewhere after it was hashed); set \"allow_remote_fs\" in the policy to accept it",

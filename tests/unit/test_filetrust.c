@@ -314,8 +314,39 @@ static void test_blockdev(void)
 	sysmk(sys, "devices/virtual/nvme-subsystem/nvme-subsys1/nvme1", "transport", "pcie\n");
 	sysmk(sys, "devices/virtual/nvme-subsystem/nvme-subsys1/nvme2", "transport", "tcp\n");
 	syslink(sys, "259:1", "devices/virtual/nvme-subsystem/nvme-subsys1/nvme1n1");
+	/* SCSI and USB disks reached over a network: Fibre Channel (a remote port; a host of the
+	 * fc_host class), SRP (srp_host), USB/IP (vhci_hcd); a local USB disk beside them */
+#define FC "devices/pci0000:00/0000:00:03.0/host4/rport-4:0-1/target4:0:0/4:0:0:0/block/sdc"
+#define FCH "devices/pci0000:00/0000:00:04.0/host5"
+#define SRP "devices/pci0000:00/0000:00:05.0/host6"
+#define USBIP "devices/platform/vhci_hcd.0/usb3/3-1/3-1:1.0/host7/target7:0:0/7:0:0:0/block/sdf"
+#define USB "devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0/host8"
+	sysmk(sys, FC, NULL, NULL);
+	syslink(sys, "8:32", FC);
+	sysmk(sys, FCH "/fc_host/host5", NULL, NULL);
+	sysmk(sys, FCH "/target5:0:0/5:0:0:0/block/sdd", NULL, NULL);
+	syslink(sys, "8:48", FCH "/target5:0:0/5:0:0:0/block/sdd");
+	sysmk(sys, SRP "/srp_host/host6", NULL, NULL);
+	sysmk(sys, SRP "/target6:0:0/6:0:0:0/block/sde", NULL, NULL);
+	syslink(sys, "8:64", SRP "/target6:0:0/6:0:0:0/block/sde");
+	sysmk(sys, USBIP, NULL, NULL);
+	syslink(sys, "8:80", USBIP);
+	sysmk(sys, USB "/scsi_host/host8", NULL, NULL);
+	sysmk(sys, USB "/target8:0:0/8:0:0:0/block/sdg", NULL, NULL);
+	syslink(sys, "8:96", USB "/target8:0:0/8:0:0:0/block/sdg");
+	sysmk(sys, "devices/pci0000:00/0000:00:1f.2/ata1/host0/scsi_host/host0", NULL, NULL);
 	mkfile("backing.img", 0644);
 
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 32), "/dev/sdc", &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "is reached over Fibre Channel"));
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 48), "/dev/sdd", &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "is reached over Fibre Channel"));
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 64), "/dev/sde", &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "is reached over SRP"));
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 80), "/dev/sdf", &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "is reached over USB/IP"));
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 80), "/dev/sdf", &remote, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 96), "/dev/sdg", &rootonly, &err), 0);
 	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(7, 0), "/dev/loop0", &rootonly, &err), 0);
 	mkfile("backing.img", 0666);
 	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(7, 0), "/dev/loop0", &rootonly, &err), -1);
