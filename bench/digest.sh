@@ -175,8 +175,10 @@ ok = lambda c: ("**met**" if c else "**MISSED**") + (" (disturbed run: no verdic
 ok_mem = lambda c: "**met**" if c else "**MISSED**"  # memory does not depend on contention
 print("| target | measured | |")
 print("|---|---:|---|")
-print(f"| vmseal-digest ≥ 1.8 × `openssl dgst -sha256` throughput | {r1:.2f} × | {ok(r1 >= 1.8)} |")
-print(f"| vmseal-digest ≥ 0.85 × 2 × one-core SHA-256 ({2 * one_core:.2f} GB/s) | {r2:.2f} × | {ok(r2 >= 0.85)} |")
+# issue #18 item 4: ≥ 2 × openssl dgst, ≥ 0.8 × the two-core limit (goal 0.85)
+print(f"| vmseal-digest ≥ 2 × `openssl dgst -sha256` throughput | {r1:.2f} × | {ok(r1 >= 2)} |")
+print(f"| vmseal-digest ≥ 0.8 × 2 × one-core SHA-256 ({2 * one_core:.2f} GB/s) | {r2:.2f} × | {ok(r2 >= 0.8)} |")
+print(f"| goal: vmseal-digest ≥ 0.85 × 2 × one-core SHA-256 | {r2:.2f} × | {ok(r2 >= 0.85)} |")
 r3 = med["vmseal-verify"] / med["vmseal-digest"]
 print(f"| vmseal-verify ≤ 1.1 × vmseal-digest time | {r3:.2f} × | {ok(r3 <= 1.1)} |")
 for label, kb in (("vmseal-digest", rss), ("vmseal-digest --sha256", rss_sha)):
