@@ -434,7 +434,7 @@ static int run_sync(struct run *run, struct vs_error *err)
 
 			audit_log_head(run->log, &h);
 			audit_mkdir_parent(run->head_path, 0755);
-			r = audit_head_save(run->head_path, run->audit_path, &h, err);
+			r = audit_head_advance(run->head_path, run->audit_path, &h, err);
 		}
 		audit_close(run->log);
 		run->log = NULL;

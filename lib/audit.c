@@ -1618,8 +1618,8 @@ int audit_head_load(const char *path, char *log_path, size_t log_len, struct aud
 	return ret;
 }
 
-int audit_head_save(const char *path, const char *log_path, const struct audit_head *h,
-		    struct vs_error *err)
+static int head_write(const char *path, const char *log_path, const struct audit_head *h, int may_lag,
+		      struct vs_error *err)
 {
 	char hex[HEX_LEN + 1], *s;
 	json_t *o;
@@ -1632,9 +1632,22 @@ int audit_head_save(const char *path, const char *log_path, const struct audit_h
 	json_decref(o);
 	if (!s)
 		return vs_fail(err, VS_ERR_INTERNAL, path, "cannot encode the audit head");
-	ret = file_write_atomic(path, s, strlen(s), 0600, 1, err);
+	ret = may_lag ? file_replace_may_lag(path, s, strlen(s), 0600, err)
+		      : file_write_atomic(path, s, strlen(s), 0600, 1, err);
 	free(s);
 	return ret;
+}
+
+int audit_head_save(const char *path, const char *log_path, const struct audit_head *h,
+		    struct vs_error *err)
+{
+	return head_write(path, log_path, h, 0, err);
+}
+
+int audit_head_advance(const char *path, const char *log_path, const struct audit_head *h,
+		       struct vs_error *err)
+{
+	return head_write(path, log_path, h, 1, err);
 }
 
 int audit_rotate(const char *path, const char *rotated, const char *actor, struct audit_head *seal,

@@ -202,6 +202,12 @@ int audit_head_load(const char *path, char *log_path, size_t log_len, struct aud
 		    struct vs_error *err);
 int audit_head_save(const char *path, const char *log_path, const struct audit_head *h,
 		    struct vs_error *err);
+/* The hook's move of the head onto entries already durable in the log: as save, but the rename
+ * is not made durable (file_replace_may_lag): a crash may leave the previous head, whole, which
+ * names an earlier entry of the same durable log and so still holds; never a head ahead of the
+ * log or a partial one. One disk flush instead of two on every judged call. */
+int audit_head_advance(const char *path, const char *log_path, const struct audit_head *h,
+		       struct vs_error *err);
 
 /* Rotates the log at path to rotated (which must not exist): under the log's lock, appends the
  * seal (AUDIT_EVENT_ROTATE, object rotated), writes the new file at path starting with an

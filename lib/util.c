@@ -360,7 +360,12 @@ static int temp_name_random(unsigned char *buf, size_t n)
 	return r == (ssize_t)n ? 0 : -1;
 }
 
-/* durable: fsync the file before it is linked into place, and the directory after. */
+/* How durable write_atomic makes what it writes: */
+enum {
+	WA_SYNC_DATA = 1, /* fsync the file before it is linked into place */
+	WA_SYNC_NAME = 2, /* and the directory after: the new name survives a crash */
+};
+
 static int write_atomic(const char *path, const void *data, size_t len, unsigned mode, int replace,
 			int durable, struct vs_error *err)
 {
@@ -387,7 +392,7 @@ static int write_atomic(const char *path, const void *data, size_t len, unsigned
 	}
 	if (fd < 0)
 		return vs_fail(err, VS_ERR_IO, path, "cannot create file: %s", strerror(errno));
-	if (fchmod(fd, mode) < 0 || write_full(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
+	if (fchmod(fd, mode) < 0 || write_full(fd, data, len) < 0 || ((durable & WA_SYNC_DATA) && fsync(fd) < 0)) {
 		saved = errno;
 		close(fd);
 		if (!unnamed)
@@ -427,7 +432,7 @@ static int write_atomic(const char *path, const void *data, size_t len, unsigned
 		}
 		unlink(tmp);
 	}
-	if (durable && fsync_dir_of(path) < 0)
+	if ((durable & WA_SYNC_NAME) && fsync_dir_of(path) < 0)
 		return vs_fail(err, VS_ERR_IO, path, "cannot fsync directory: %s", strerror(errno));
 	return 0;
 }
@@ -435,7 +440,13 @@ static int write_atomic(const char *path, const void *data, size_t len, unsigned
 int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, int replace,
 		      struct vs_error *err)
 {
-	return write_atomic(path, data, len, mode, replace, 1, err);
+	return write_atomic(path, data, len, mode, replace, WA_SYNC_DATA | WA_SYNC_NAME, err);
+}
+
+int file_replace_may_lag(const char *path, const void *data, size_t len, unsigned mode,
+			 struct vs_error *err)
+{
+	return write_atomic(path, data, len, mode, 1, WA_SYNC_DATA, err);
 }
 
 int file_replace_until_reboot(const char *path, const void *data, size_t len, unsigned mode,

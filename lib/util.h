@@ -71,6 +71,14 @@ int fd_pread_full(int fd, void *buf, size_t len, off_t off);
 int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, int replace,
 		      struct vs_error *err);
 
+/* Like file_write_atomic with replace, without the directory's fsync: the new file's content is
+ * durable before its name points to it, but the rename itself may be lost in a crash, which
+ * then leaves the previous file, whole. For state that may fall behind but must never be
+ * partial (the hook's audit head: an older head names an entry the durable log still holds);
+ * one disk flush per write instead of two. */
+int file_replace_may_lag(const char *path, const void *data, size_t len, unsigned mode,
+			 struct vs_error *err);
+
 /* Like file_write_atomic with replace, without either fsync: readers in this boot see the old
  * file or the new one, never a mix; after a crash the file may also be empty or partial. Only
  * for state that lives no longer than what it describes (the hook's started-check record: a

@@ -186,8 +186,10 @@ static void test_atomic_write_never_overwrites(void)
 	CU_ASSERT_EQUAL(err.kind, VS_ERR_INPUT);
 }
 
-/* The started-check record's writer: replaces in place with the mode asked, leaves no temp. */
-static void test_replace_until_reboot(void)
+/* The replacing writers that skip a flush (the started-check record's, the audit head's):
+ * replace in place with the mode asked, leave no temp, refuse a missing directory. */
+static void check_replace_writer(const char *sub, int (*wr)(const char *, const void *, size_t, unsigned,
+							   struct vs_error *))
 {
 	char dir[256], path[300];
 	struct vs_error err = {0};
@@ -198,11 +200,11 @@ static void test_replace_until_reboot(void)
 	struct dirent *e;
 	int entries = 0;
 
-	snprintf(dir, sizeof(dir), "%s/rur", test_tmpdir());
+	snprintf(dir, sizeof(dir), "%s/%s", test_tmpdir(), sub);
 	snprintf(path, sizeof(path), "%s/rec", dir);
 	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
-	CU_ASSERT_EQUAL(file_replace_until_reboot(path, "one", 3, 0600, &err), 0);
-	CU_ASSERT_EQUAL(file_replace_until_reboot(path, "second", 6, 0600, &err), 0);
+	CU_ASSERT_EQUAL(wr(path, "one", 3, 0600, &err), 0);
+	CU_ASSERT_EQUAL(wr(path, "second", 6, 0600, &err), 0);
 	CU_ASSERT_EQUAL(stat(path, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
 	CU_ASSERT_EQUAL(file_read_all(path, 100, &data, &len, &err), 0);
@@ -216,8 +218,18 @@ static void test_replace_until_reboot(void)
 	closedir(d);
 	CU_ASSERT_EQUAL(entries, 1);
 	snprintf(path, sizeof(path), "%s/no-such-dir/rec", dir);
-	CU_ASSERT_EQUAL(file_replace_until_reboot(path, "x", 1, 0600, &err), -1);
+	CU_ASSERT_EQUAL(wr(path, "x", 1, 0600, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, VS_ERR_IO);
+}
+
+static void test_replace_until_reboot(void)
+{
+	check_replace_writer("rur", file_replace_until_reboot);
+}
+
+static void test_replace_may_lag(void)
+{
+	check_replace_writer("rml", file_replace_may_lag);
 }
 
 /* A FIFO without a writer would block open(); one with a writer would block read(). */
@@ -357,6 +369,7 @@ int main(void)
 		{"RFC 3339 strictly: calendar, offsets, fractions, refusals", test_time_table},
 		{"atomic write never overwrites", test_atomic_write_never_overwrites},
 		{"replace until reboot: in place, mode kept, no temp left", test_replace_until_reboot},
+		{"replace, name may lag: in place, mode kept, no temp left", test_replace_may_lag},
 		{"open input refuses FIFOs, devices, directories", test_open_input_types},
 		{"errors strip control characters", test_error_sanitizes},
 		{"secret files: modes and owners as ssh has them", test_secret_file_modes},
