@@ -2,10 +2,10 @@
 /* The hook's judge server: a process that has paid once for what every judged call pays
  * otherwise (loading libxml2, ICU, libstdc++, OpenSSL and jansson, OpenSSL's configuration and
  * algorithm tables, libxml2's initialisation: about half of a cached start begin here), and
- * forks a child per call that runs the judge exactly as the first stage would have run it in its
- * own process. The child starts from this process's state before any call (nothing a call
- * reads or decides survives it), on the caller's stdin, stdout, stderr, working directory and
- * umask; the first stage waits for it and exits with its status. See lib/hookop.h (the request)
+ * forks a child per call (ahead of it: a spare waits for the next call) that runs the judge
+ * exactly as the first stage would have run it in its own process. The child starts from this
+ * process's state before any call (nothing a call reads or decides survives it), on the
+ * caller's stdin, stdout, stderr, working directory and umask; the first stage waits for it and exits with its status. See lib/hookop.h (the request)
  * and agent/vmseal-hook.c (the caller). */
 #include "agent/hook_serve.h"
 
@@ -51,7 +51,7 @@ static void on_stop(int sig)
 
 static void on_child(int sig)
 {
-	(void)sig; /* only interrupts accept(), so that finished children are reaped */
+	(void)sig; /* only interrupts the server's wait, so that finished children are reaped */
 }
 
 /* What the first judged call of a process would do, done once here: OpenSSL's configuration
@@ -211,59 +211,46 @@ static void serve_one(int c, int (*judge)(int, char **))
 	optind = 0; /* getopt starts afresh (glibc) */
 	rc = judge(argc, argv);
 	fflush(NULL);
+	/* The caller's pipes closed before the verdict: libvirt reads the hook's stdout and stderr
+	 * to their end, which then comes with the first stage's exit, not after this child's
+	 * teardown (its copy of the server's memory unmapped). */
+	close(STDIN_FILENO);
+	close(STDOUT_FILENO);
+	close(STDERR_FILENO);
 	ans = (char)(rc >= 0 && rc <= 255 ? rc : 2);
 	send(c, &ans, 1, MSG_NOSIGNAL);
 	_exit(0);
 }
 
-int hook_serve(const char *path, int (*judge)(int, char **))
+/* The spare: a child forked before its call, so that a call does not wait for a fork. It takes
+ * the next connection itself, tells the server on link ('T') and serves it; it ends without a
+ * call when the server closes its end of link (it stops, or it died). */
+static void spare_main(int s, int link, int (*judge)(int, char **))
 {
-	struct sigaction sa = {0};
-	sigset_t block, waiting;
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	struct ucred cred;
 	socklen_t credlen;
-	int s, c, live = 0;
-	pid_t pid;
+	sigset_t none;
+	char t = 'T';
+	int c;
 
-	/* Descriptors 0-2 open (/dev/null if not), so that a received descriptor never lands there. */
-	for (int fd = 0; fd < 3; fd++)
-		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
-			return 2;
-	s = listen_on(path);
-	if (s < 0)
-		return 2;
-	prewarm();
-	/* The signals are blocked but while ppoll waits: one that came between the loop's test
-	 * and the wait would otherwise be lost (and the server stay in accept). */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &block, &waiting);
-	sigdelset(&waiting, SIGTERM);
-	sigdelset(&waiting, SIGINT);
-	sigdelset(&waiting, SIGCHLD);
-	fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK); /* ready, then aborted: accept fails */
-	sa.sa_handler = on_stop; /* no SA_RESTART: ppoll() returns */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_child;
-	sa.sa_flags = SA_NOCLDSTOP;
-	sigaction(SIGCHLD, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	fprintf(stderr, "%s: judge server listening on %s (pid %d)\n", PROG, path, (int)getpid());
-	while (!stop_signal) {
-		struct pollfd pfd = {.fd = s, .events = POLLIN};
+	sigaction(SIGTERM, &dfl, NULL);
+	sigaction(SIGINT, &dfl, NULL);
+	sigaction(SIGCHLD, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (;;) {
+		struct pollfd pfd[2] = {{.fd = link, .events = POLLIN}, {.fd = s, .events = POLLIN}};
 
-		while (live > 0 && waitpid(-1, NULL, WNOHANG) > 0)
-			live--;
-		if (live >= MAX_CHILDREN) {
-			if (waitpid(-1, NULL, 0) > 0)
-				live--;
-			continue;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(2);
 		}
-		if (ppoll(&pfd, 1, NULL, &waiting) <= 0)
-			continue; /* a signal: the loop's test decides */
+		if (pfd[0].revents)
+			_exit(0); /* the server is gone or stops: no call taken */
+		if (!(pfd[1].revents & POLLIN))
+			continue;
 		c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0) {
 			if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
@@ -278,17 +265,112 @@ int hook_serve(const char *path, int (*judge)(int, char **))
 			close(c);
 			continue;
 		}
-		fflush(NULL);
-		pid = fork();
-		if (pid == 0) {
-			close(s);
-			serve_one(c, judge);
+		break;
+	}
+	/* A call: the server forks the next spare; this one is no longer its to end. */
+	send(link, &t, 1, MSG_NOSIGNAL);
+	close(link);
+	close(s);
+	serve_one(c, judge);
+}
+
+/* Forks the next spare; its link's server end, or -1 (fork failed: said on stderr). */
+static int spare_fork(int s, int (*judge)(int, char **), pid_t *spare)
+{
+	pid_t pid;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		fprintf(stderr, "%s: cannot make a spare for the next call: %s\n", PROG, strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		spare_main(s, sv[1], judge);
+	}
+	close(sv[1]);
+	*spare = pid;
+	if (pid < 0) {
+		fprintf(stderr, "%s: cannot fork a spare for the next call: %s\n", PROG, strerror(errno));
+		close(sv[0]);
+		return -1;
+	}
+	return sv[0];
+}
+
+int hook_serve(const char *path, int (*judge)(int, char **))
+{
+	struct sigaction sa = {0};
+	sigset_t block, waiting;
+	struct timespec retry = {.tv_nsec = 100 * 1000 * 1000};
+	int s, link = -1, live = 0, failed = 0;
+	pid_t spare = -1;
+
+	/* Descriptors 0-2 open (/dev/null if not), so that a received descriptor never lands there. */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			return 2;
+	s = listen_on(path);
+	if (s < 0)
+		return 2;
+	prewarm();
+	/* The signals are blocked but while ppoll waits: one that came between the loop's test
+	 * and the wait would otherwise be lost (and the server stay in its wait). */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &waiting);
+	sigdelset(&waiting, SIGTERM);
+	sigdelset(&waiting, SIGINT);
+	sigdelset(&waiting, SIGCHLD);
+	fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK); /* ready, then taken by another: accept fails */
+	sa.sa_handler = on_stop; /* no SA_RESTART: ppoll() returns */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fprintf(stderr, "%s: judge server listening on %s (pid %d)\n", PROG, path, (int)getpid());
+	/* The server itself never accepts: its spare child (one at a time, forked ahead) does, and
+	 * says so; the server then forks the next. At most MAX_CHILDREN children, the spare
+	 * included; a caller beyond waits in the listen queue. */
+	while (!stop_signal) {
+		struct pollfd pfd = {.fd = link, .events = POLLIN};
+		pid_t pid;
+
+		while (live > 0 && (pid = waitpid(-1, NULL, WNOHANG)) > 0)
+			live--;
+		if (link < 0 && live < MAX_CHILDREN) {
+			link = spare_fork(s, judge, &spare);
+			if (link >= 0)
+				live++;
+			failed = link < 0;
 		}
-		if (pid < 0)
-			fprintf(stderr, "%s: cannot fork for a call: %s\n", PROG, strerror(errno));
-		else
-			live++;
-		close(c); /* a failed fork: the caller sees the connection end and refuses (exit 2) */
+		/* a fork that failed is tried again after a pause, not in a loop */
+		if (ppoll(&pfd, link >= 0, failed ? &retry : NULL, &waiting) <= 0 || !(pfd.revents & (POLLIN | POLLHUP)))
+			continue; /* a signal (or the pause): the loop's test decides */
+		{
+			char t = 0;
+			ssize_t n = recv(link, &t, 1, MSG_DONTWAIT);
+
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			close(link);
+			link = -1;
+			if (n != 1 || t != 'T')
+				/* the spare ended without a call (killed?): the next one after a pause */
+				nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+		}
+	}
+	if (link >= 0) {
+		/* the spare ends (unless it just took a call): reaped here, within a second */
+		close(link);
+		for (int i = 0; i < 100 && waitpid(spare, NULL, WNOHANG) == 0; i++)
+			nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
 	}
 	close(s);
 	unlink(path);

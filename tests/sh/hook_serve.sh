@@ -24,6 +24,9 @@ start_server() { # start_server LOG [SOCKET]
 	for _ in $(seq 100); do grep -q listening "$1" 2>/dev/null && return 0; sleep 0.05; done
 	return 1
 }
+running() { # running PID: PID is there and not a zombie (one the server's end left to init)
+	[ -e "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" != Z ]
+}
 stop_server() {
 	[ -n "$server_pid" ] || return 0
 	kill -CONT "$server_pid" 2>/dev/null
@@ -77,7 +80,9 @@ expect_deny "served: an unsigned disk is denied (exit 1)" "unsigned.raw" hook we
 "$BIN/vmseal-hook" --help > help.out 2>&1 && grep -q -- "--serve" help.out && pass "served: --help on the caller's stdout" \
 	|| fail "--help: $(head -3 help.out)"
 
-kill -STOP "$server_pid"
+# the server and its spare (the child that takes the next call) stopped
+spare_stopped=$(pgrep -P "$server_pid")
+kill -STOP "$server_pid" $spare_stopped
 t0=$SECONDS
 expect_err "a stopped server: the first stage refuses (not judged twice)" "did not take the call in time" \
 	hook web1 start begin - < dom.xml
@@ -90,7 +95,7 @@ timeout 20 bash -c '"$0" --config "$1" web1 start begin - < "$2" 2>&1; echo "rc=
 grep -q "rc=2" piped.out && [ $((SECONDS - t0)) -le 8 ] \
 	&& pass "a stopped server holds none of the caller's descriptors (its pipe ends with it, in $((SECONDS - t0)) s)" \
 	|| fail "pipe held after the refusal ($((SECONDS - t0)) s): $(cat piped.out)"
-kill -CONT "$server_pid"
+kill -CONT "$server_pid" $spare_stopped
 
 # --- a served call whose child ends without a verdict (killed while it reads its stdin)
 mkfifo slow.fifo
@@ -98,7 +103,14 @@ hook web1 start begin - < slow.fifo > /dev/null 2> killed.err &
 caller=$!
 exec 7> slow.fifo
 child=
-for _ in $(seq 100); do child=$(pgrep -P "$server_pid" | head -1); [ -n "$child" ] && break; sleep 0.05; done
+# the server's child serving this call: the one reading the FIFO (not the next spare)
+for _ in $(seq 100); do
+	for p in $(pgrep -P "$server_pid"); do
+		[ "$(readlink "/proc/$p/fd/0" 2>/dev/null)" = "$T/slow.fifo" ] && child=$p
+	done
+	[ -n "$child" ] && break
+	sleep 0.05
+done
 [ -n "$child" ] && kill -KILL "$child"
 exec 7>&-
 wait "$caller"; rc=$?
@@ -173,7 +185,21 @@ expect_err "a socket directory writable by others is refused" "writable by nobod
 	"$BIN/vmseal-hook" --serve --socket "$T/open/hook.sock"
 expect_err "--serve with a relative socket" "absolute path" "$BIN/vmseal-hook" --serve --socket rel.sock
 expect_err "--serve with another option" "usage: vmseal-hook --serve" "$BIN/vmseal-hook" --serve --no-cache
+# the spare (the child that takes the next call) killed: the server forks another, calls go on
+spare=$(pgrep -P "$server_pid" | head -1)
+if [ -n "$spare" ]; then
+	kill -KILL "$spare"
+	next=
+	for _ in $(seq 100); do next=$(pgrep -P "$server_pid" | head -1); [ -n "$next" ] && [ "$next" != "$spare" ] && break; sleep 0.05; done
+	[ -n "$next" ] && [ "$next" != "$spare" ] && hook web1 start begin - < dom.xml \
+		&& pass "a killed spare is replaced, the next call served" || fail "spare $spare killed: next '$next'"
+else
+	fail "the server has no spare child"
+fi
+spare=$(pgrep -P "$server_pid" | head -1)
 stop_server
+[ -n "$spare" ] && ! running "$spare" && pass "SIGTERM: the spare ends with the server" \
+	|| fail "the spare $spare outlived the server"
 [ ! -e "$sock" ] && grep -q "stopped (signal 15)" server.log && pass "SIGTERM: the server stops and removes its socket" \
 	|| fail "after SIGTERM: $(ls -l "$sock" 2>&1) $(tail -1 server.log)"
 expect_rc "no server: the judge runs in the caller's process" 0 hook web1 start begin - < dom.xml
@@ -193,7 +219,13 @@ else
 	skip "server of another user: no nobody or setpriv"
 fi
 # a stale socket (its server killed) is replaced at the next start
-start_server server2.log && kill -KILL "$server_pid" && wait "$server_pid" 2>/dev/null; server_pid=
+start_server server2.log
+for _ in $(seq 100); do spare=$(pgrep -P "$server_pid" | head -1); [ -n "$spare" ] && break; sleep 0.05; done
+kill -KILL "$server_pid" && wait "$server_pid" 2>/dev/null; server_pid=
+# its spare ends with it (its link to the server closed), and nothing listens any more
+for _ in $(seq 100); do running "$spare" || break; sleep 0.05; done
+[ -n "$spare" ] && ! running "$spare" && pass "a killed server's spare ends with it" \
+	|| fail "the spare $spare outlived its killed server"
 [ -S "$sock" ] && expect_rc "a stale socket: the first stage judges in its own process" 0 hook web1 start begin - < dom.xml
 start_server server3.log && pass "a stale socket is replaced by the next server" || fail "restart: $(cat server3.log)"
 expect_rc "served again" 0 hook web1 start begin - < dom.xml
