@@ -242,12 +242,19 @@ else
 	else
 		mkdir -p "$LV_RUN"
 		lv_setup
+		# libvirtd logs each command it runs, the hook too, when it starts it ("About to run")
+		# and when it has its result (util.command at debug level, the rest as before): the
+		# hook's time inside each start, as libvirt waits for it, without QEMU's spread.
+		sed -i 's/^log_outputs = "3:/log_outputs = "1:/' "$LV_RUN/libvirtd.conf"
+		echo 'log_filters = "1:util.command"' >> "$LV_RUN/libvirtd.conf"
 		n=0
-		# virsh_times N: prints the wall time of N `virsh create` runs (each then destroyed).
+		# virsh_times N [TAG]: prints the wall time of N `virsh create` runs (each then
+		# destroyed); TAG: the domains' names go to $work/TAG.names.
 		virsh_times() {
 			local i t0 t1
 			for i in $(seq "$1"); do
 				n=$((n + 1))
+				[ -n "${2:-}" ] && echo "$LV_DOMPFX-$n" >> "$work/$2.names"
 				lv_domxml "$LV_DOMPFX-$n" "$work"/img/disk-{a,b,c,d}.qcow2 > "$work/dom.xml"
 				t0=$EPOCHREALTIME
 				"${prio[@]}" $LV_V create "$work/dom.xml" > /dev/null 2> "$work/virsh.err" || {
@@ -279,18 +286,18 @@ else
 		for i in $(seq "$STARTS"); do
 			mv /etc/libvirt/hooks/qemu.d/vmseal "$work/hook.off"
 			ev0=$(wc -l < "$work/audit.jsonl")
-			virsh_times 1 >> "$work/plain.ms"
+			virsh_times 1 plain >> "$work/plain.ms"
 			cp "$work/trivial-hook" /etc/libvirt/hooks/qemu.d/vmseal
-			virsh_times 1 >> "$work/trivial.ms"
+			virsh_times 1 trivial >> "$work/trivial.ms"
 			[ "$(wc -l < "$work/audit.jsonl")" = "$ev0" ] || {
 				echo "hook bench: libvirt ran the removed hook" >&2; exit 1; }
 			mv "$work/hook.off" /etc/libvirt/hooks/qemu.d/vmseal
-			virsh_times 1 >> "$work/hooked.ms"
+			virsh_times 1 hooked >> "$work/hooked.ms"
 			[ "$(wc -l < "$work/audit.jsonl")" -gt "$ev0" ] || {
 				echo "hook bench: libvirt did not run the hook" >&2; exit 1; }
 			server_start
 			c0=$(server_cpu); ev1=$(wc -l < "$work/audit.jsonl")
-			virsh_times 1 >> "$work/served.ms"
+			virsh_times 1 served >> "$work/served.ms"
 			c1=$(server_cpu)
 			server_stop
 			[ "$(wc -l < "$work/audit.jsonl")" -gt "$ev1" ] || {
@@ -302,6 +309,45 @@ else
 		read -r trivial_med trivial_max < <(stats < "$work/trivial.ms")
 		read -r served_med served_max < <(stats < "$work/served.ms")
 		served_cpu=$(awk '{t += $1} END {printf "%.1f", t / NR}' "$work/served-cpu.ms")
+		# hook_in_libvirt TAG: "mean median calls" of the time libvirtd spent running the hook
+		# per start of TAG's domains (its calls in the start: prepare, start and started begin;
+		# destroy's come after the timing), from "About to run …/qemu.d/vmseal NAME OP SUB -" to that
+		# thread's next "Result status"; the log's millisecond stamps, so each call is ±1 ms and
+		# the mean of 3 × STARTS calls is what counts), and how many calls per start.
+		hook_in_libvirt() {
+			"$PY" - "$LV_RUN/libvirtd.log" "$work/$1.names" <<'PY'
+import datetime, re, statistics, sys
+names = set(open(sys.argv[2]).read().split())
+line_re = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})\+0000: (\d+): debug : (virCommand\w+):\d+ : (.*)$")
+run_re = re.compile(r"About to run .*/hooks/qemu\.d/vmseal (\S+) (\S+) (\S+) -$")
+open_calls, per_start, calls = {}, {}, {}
+for line in open(sys.argv[1], errors="replace"):
+    m = line_re.match(line.rstrip("\n"))
+    if not m:
+        continue
+    t = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp() * 1000
+    thread, fn, text = m.group(2), m.group(3), m.group(4)
+    r = run_re.search(text)
+    if r and fn == "virCommandRunAsync":
+        judged_op = r.group(2) in ("prepare", "start", "started") and r.group(3) == "begin"
+        open_calls[thread] = (r.group(1), t) if r.group(1) in names and judged_op else None
+    elif fn == "virCommandRun" and text.startswith("Result status") and open_calls.get(thread):
+        name, t0 = open_calls.pop(thread)
+        per_start[name] = per_start.get(name, 0) + (t - t0)
+        calls[name] = calls.get(name, 0) + 1
+    elif fn == "virCommandRun" and text.startswith("Result status"):
+        open_calls.pop(thread, None)
+if len(per_start) != len(names):
+    sys.exit("hook bench: libvirtd's log lacks hook calls of %d of %d starts" % (len(names) - len(per_start), len(names)))
+v = list(per_start.values())
+print("%.1f %.1f %.1f" % (statistics.mean(v), statistics.median(v), statistics.mean(calls.values())))
+PY
+		}
+		read -r lvt_trivial lvt_trivial_med lvt_trivial_calls < <(hook_in_libvirt trivial)
+		read -r lvt_hooked lvt_hooked_med lvt_hooked_calls < <(hook_in_libvirt hooked)
+		read -r lvt_served lvt_served_med lvt_served_calls < <(hook_in_libvirt served)
+		[ -n "${lvt_trivial:-}" ] && [ -n "${lvt_hooked:-}" ] && [ -n "${lvt_served:-}" ] || {
+			echo "hook bench: libvirtd's log of hook calls unreadable" >&2; exit 1; }
 		lv_cleanup
 		[ -n "$plain_med" ] && [ -n "$hook_med" ] || { echo "hook bench: a virsh run failed" >&2; exit 1; }
 		overhead=$(awk -v a="$plain_med" -v b="$hook_med" 'BEGIN {printf "%+.1f", (b - a) * 100 / a}')
@@ -313,6 +359,11 @@ else
 		# fork/exec included): a sum of medians of 40 runs, which the spread of QEMU's start
 		# times (tens of ms from one start to the next) does not blur.
 		served_sum=$(awk -v a="$plain_med" -v p="$vprep_med" -v s="$vstart_med" -v o="$vother_med" 'BEGIN {printf "%+.1f", (p + s + o) * 100 / a}')
+		# … and as libvirtd waited for it inside each start (its log), over virsh create without it
+		lv_pct() { awk -v a="$plain_med" -v b="$1" 'BEGIN {printf "%+.1f", b * 100 / a}'; }
+		lv_served=$(lv_pct "$lvt_served")
+		lv_hooked=$(lv_pct "$lvt_hooked")
+		lv_trivial=$(lv_pct "$lvt_trivial")
 		inproc_sum=$(awk -v a="$plain_med" -v p="$prep_med" -v s="$start_med" -v o="$other_med" 'BEGIN {printf "%+.1f", (p + s + o) * 100 / a}')
 	fi
 fi
@@ -347,6 +398,9 @@ verdict() { awk -v v="$1" -v l="$2" 'BEGIN {print (v + 0 <= l + 0) ? "**PASS**" 
 		echo "| \`virsh create\` 4-disk domain, a hook that only reads its input (\`exec cat\`) in its place | $trivial_med | $trivial_max | | $STARTS | |"
 		echo "| \`virsh create\` 4-disk domain, hook installed, cached, judged in the hook's process | $hook_med | $hook_max | | $STARTS | |"
 		echo "| \`virsh create\` 4-disk domain, hook installed, cached, its judge server running (as the package installs it) | $served_med | $served_max | $served_cpu (server) | $STARTS | ≤ +5% |"
+		echo "| libvirtd's time running the hook inside each \`virsh create\` (its log: prepare + start + started begin, ${lvt_served_calls} calls per start), served: mean / median per start | $lvt_served / $lvt_served_med | | | $STARTS | |"
+		echo "| … judged in the hook's own process | $lvt_hooked / $lvt_hooked_med | | | $STARTS | |"
+		echo "| … the do-nothing hook (\`exec cat\`) | $lvt_trivial / $lvt_trivial_med | | | $STARTS | |"
 	fi
 	echo
 	echo "| target (issue #18 item 3, same run) | measured | |"
@@ -357,12 +411,16 @@ verdict() { awk -v v="$1" -v l="$2" 'BEGIN {print (v + 0 <= l + 0) ? "**PASS**" 
 	[ -z "$virsh_note" ] && echo "| \`virsh create\` with the hook ≤ +5 %, served | $served_overhead % | $(verdict "$served_overhead" 5) |"
 	[ -z "$virsh_note" ] && echo "| … vmseal's own share, served (over the do-nothing hook) | $served_own % | $(verdict "$served_own" 5) |"
 	[ -z "$virsh_note" ] && echo "| … judged in the hook's own process (no server) | $overhead % | $(verdict "$overhead" 5) |"
+	[ -z "$virsh_note" ] && echo "| … the time libvirtd spent running the hook inside each start (its log, mean of $STARTS starts), served, over \`virsh create\` without it | $lv_served % | $(verdict "$lv_served" 5) |"
+	[ -z "$virsh_note" ] && echo "| … the same, judged in the hook's own process | $lv_hooked % | $(verdict "$lv_hooked" 5) |"
+	[ -z "$virsh_note" ] && echo "| … the same for a hook that does nothing (\`exec cat\`): what any hook costs | $lv_trivial % | |"
 	[ -z "$virsh_note" ] && echo "| … the hook's 3 calls per start summed (served: prepare $vprep_med + start $vstart_med + started $vother_med ms) over \`virsh create\` without it | $served_sum % | $(verdict "$served_sum" 5) |"
 	[ -z "$virsh_note" ] && echo "| … the same, judged in the hook's own process ($prep_med + $start_med + $other_med ms) | $inproc_sum % | $(verdict "$inproc_sum" 5) |"
 	echo
 	[ -n "$virsh_note" ] && echo "virsh create: $virsh_note." && echo
 	[ -n "$static_note" ] && echo "Static experiment: $static_note." && echo
 	[ -z "$virsh_note" ] && echo "Hook overhead on \`virsh create\` (medians): **$overhead %** (same libvirtd, the hook file removed, replaced by the trivial hook and restored between starts, $STARTS starts each, interleaved; libvirt runs the hook 3 times per start: prepare and start begin are judged, started begin checks what QEMU holds). Of it, libvirt's running of a hook that does nothing costs $trivial_overhead %; vmseal's own work $own_overhead %. With the judge server running (started and stopped between starts, the same hook file): **$served_overhead %**, of which vmseal's own $served_own %." && echo
+	[ -z "$virsh_note" ] && echo "The hook's share of \`virsh create\` measured where it is spent: libvirt runs each hook call synchronously in the start job and waits for its result, and its log (util.command at debug level) stamps each call's start (\"About to run\", before the fork) and end (\"Result status\", after the wait); the sum over a start's three calls, averaged over $STARTS starts, is the time the hook added to that start: fork, exec, the judge, the audit's fsyncs, as libvirtd saw them. It is not blurred by the spread of QEMU's own start (the virsh samples below), which the medians of $STARTS starts do not resolve to 5 %." && echo
 	[ -z "$virsh_note" ] && echo "virsh samples, ms, in the order run (the spread is libvirtd's and QEMU's; the medians compare): no hook $(paste -sd' ' "$work/plain.ms"); do-nothing hook $(paste -sd' ' "$work/trivial.ms"); in-process $(paste -sd' ' "$work/hooked.ms"); served $(paste -sd' ' "$work/served.ms")." && echo
 	echo "Command: \`bench/run.sh hook\`. Wall time around each process as a parent sees it (fork/exec included; Python \`subprocess\`, bash \`\$EPOCHREALTIME\` for virsh), CPU time from \`getrusage(RUSAGE_CHILDREN)\`, timed commands at nice $NICE, audit log and cache on the same file system (fsync included). QEMU under $([ -r /dev/kvm ] && echo KVM || echo TCG). Machine $idle_start% idle when the hook runs began (waits up to 120 s for 90%); load average before $load_before, after $load_after."
 } > "$RESULT"
