@@ -315,14 +315,15 @@ static int nvme_subsystem_local(const char *sub)
 /* Why the physical block device at sysfs path rel (under sys) has its data elsewhere, or NULL:
  * a SCSI disk whose host is an initiator of a network transport (iSCSI, iSER: a session;
  * Fibre Channel and FCoE: a remote port, an fc_host; SRP over InfiniBand: an srp_host), a USB
- * disk behind USB/IP's virtual host controller (vhci_hcd), a Ceph rbd device. Every SCSI
- * transport class that reaches across a network registers one of these in sysfs. */
+ * disk behind USB/IP's virtual host controller (vhci_hcd). Every SCSI transport class that
+ * reaches across a network registers one of these in sysfs. (Ceph rbd, nbd and other network
+ * block drivers are virtual devices, refused before this is asked.) */
 static const char *scsi_remote(const char *sys, const char *rel)
 {
 	static const struct { const char *marker, *what; } in_path[] = {
 		{"/session", "iSCSI (a session)"}, {"/rport-", "Fibre Channel (a remote port)"},
 		{"/vhci_hcd", "USB/IP (a virtual host controller)"}, {"/infiniband_srp/", "SRP over InfiniBand"},
-		{"/rbd/", "Ceph rbd"}, {".fcoe/", "FCoE"},
+		{".fcoe/", "FCoE"},
 	};
 	static const struct { const char *class, *what; } host_class[] = {
 		{"iscsi_host", "iSCSI"}, {"fc_host", "Fibre Channel"}, {"srp_host", "SRP"},
@@ -368,8 +369,8 @@ static int under_node_ok(dev_t dev, const char *what, const char *path, struct v
 		       what, major(dev), minor(dev), (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 }
 
-/* The data of block device rdev lives on this host: a disk of a local bus (PCI, ATA, USB, MMC:
- * not an iSCSI session), a RAM or zram disk, a loop device backed by a file on a local file
+/* The data of block device rdev lives on this host: a physical disk not reached over a network
+ * SCSI transport (iSCSI/iSER, Fibre Channel/FCoE, SRP) or USB/IP, a RAM or zram disk, a loop device backed by a file on a local file
  * system, an NVMe namespace whose controllers are all PCIe, or a device-mapper or md device
  * all of whose slaves are local. Anything else (nbd, rbd, iSCSI, NVMe over fabrics, drbd, ...)
  * can change its bytes from elsewhere after they were hashed: refused unless allow_remote_fs.

@@ -82,6 +82,7 @@
 #define VS_MAX_SIGN_QUORUM 4                /* policy "sign": signers one signing needs (<= 4) */
 #define VS_MAX_SIGN_TEMPLATES 64            /* policy "sign": template patterns of one rule */
 #define VS_MAX_XML_WALK_PATH_BYTES 512      /* a domain XML element's path, "devices/disk/source" */
+#define VS_MAX_STARTMARK_BYTES 64           /* the gateway's start mark file (AUDIT_LOG.start), one line */
 
 /* Text of fixed-size values, NUL included: a buffer of these is char[VS_..._BYTES] */
 #define VS_SHA256_HEX_BYTES 65              /* a SHA-256 in lowercase hex: digest, keyid, chain head */

@@ -12,19 +12,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "limits.h"
+
 #define STARTMARK_FORMAT "vmseal-gateway-start-v1"
-#define STARTMARK_MAX_BYTES 64
 
 int startmark_parse(const char *text, size_t n, int64_t *out)
 {
 	static const char prefix[] = STARTMARK_FORMAT " ";
-	char buf[STARTMARK_MAX_BYTES + 1], *end;
+	char buf[VS_MAX_STARTMARK_BYTES + 1], *end;
 	const char *digits = buf + sizeof(prefix) - 1;
 	long long v;
 
 	if (n == 0)
 		return 0;
-	if (n > STARTMARK_MAX_BYTES || n < sizeof(prefix) + 1)
+	if (n > VS_MAX_STARTMARK_BYTES || n < sizeof(prefix) + 1)
 		return -2;
 	memcpy(buf, text, n);
 	buf[n] = '\0';
@@ -43,7 +44,7 @@ int startmark_parse(const char *text, size_t n, int64_t *out)
  * one: one byte more than the longest mark is read to tell. */
 static int read_mark(int fd, int64_t *out)
 {
-	char buf[STARTMARK_MAX_BYTES + 1];
+	char buf[VS_MAX_STARTMARK_BYTES + 1];
 	ssize_t n = pread(fd, buf, sizeof(buf), 0);
 
 	if (n < 0)
@@ -106,7 +107,7 @@ int64_t startmark_not_before(int64_t prev, int64_t t_start, int64_t fs)
 int startmark_cover(struct startmark *m, int64_t now, int64_t fs, struct vs_error *err)
 {
 	int64_t need = now + (fs > 0 ? fs : 0), file = 0, want;
-	char line[STARTMARK_MAX_BYTES];
+	char line[VS_MAX_STARTMARK_BYTES];
 	int len, r, ret = -1;
 
 	if (need + STARTMARK_LEASE_S / 2 <= __atomic_load_n(&m->mark, __ATOMIC_ACQUIRE))
