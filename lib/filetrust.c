@@ -351,6 +351,35 @@ static const char *scsi_remote(const char *sys, const char *rel)
 	return NULL;
 }
 
+/* Whether the physical device at sysfs path rel sits on a bus whose disks are in this host:
+ * under a PCI root bus (a component "pciDDDD:BB", x86's /devices/pci0000:00/... or an ARM
+ * PCIe controller's /devices/platform/X.pcie/pci0000:00/...: SATA/SAS HBAs, NVMe, virtio, USB
+ * host controllers), a platform (SoC) ATA or MMC controller, or a virtio-mmio device (a
+ * microVM's disk, as local as virtio over PCI). Any other bus (a platform
+ * SCSI host of a software transport, Xen's vbd, Hyper-V's vmbus, s390's ccw, one Linux gains
+ * later) is not known to be local: refused, not assumed. Network transports on a local bus
+ * (an FC or SRP HBA, an iSCSI offload) are scsi_remote's. */
+static int local_bus(const char *rel)
+{
+	for (const char *c = strchr(rel, '/'); c; c = strchr(c + 1, '/')) {
+		const char *x = c + 1;
+		size_t nd;
+
+		if (has_prefix(x, "pci") && strspn(x + 3, "0123456789abcdef") == 4 && x[7] == ':' &&
+		    strspn(x + 8, "0123456789abcdef") == 2 && (x[10] == '/' || x[10] == '\0'))
+			return 1;
+		if (!has_prefix(rel, "/devices/platform/") && !has_prefix(rel, "/devices/virtio-mmio-cmdline/"))
+			continue;
+		nd = has_prefix(x, "ata") ? strspn(x + 3, "0123456789") : 0;
+		if ((nd && (x[3 + nd] == '/' || x[3 + nd] == '\0')) || has_prefix(x, "mmc_host/"))
+			return 1;
+		nd = has_prefix(x, "virtio-mmio.") ? strspn(x + 12, "0123456789") : 0;
+		if (nd && x[12 + nd] == '/' && has_prefix(x + 13 + nd, "virtio"))
+			return 1;
+	}
+	return 0;
+}
+
 /* The node of a device under another (a partition's disk, a dm/md slave, a loop's backing
  * device): whoever may write it rewrites the device above. udev's /dev/block/MAJ:MIN names it;
  * absent, only root could make one (mknod). */
@@ -369,12 +398,12 @@ static int under_node_ok(dev_t dev, const char *what, const char *path, struct v
 		       what, major(dev), minor(dev), (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 }
 
-/* The data of block device rdev lives on this host: a physical disk not reached over a network
- * SCSI transport (iSCSI/iSER, Fibre Channel/FCoE, SRP) or USB/IP, a RAM or zram disk, a loop device backed by a file on a local file
+/* The data of block device rdev lives on this host: a physical disk on a local bus (local_bus:
+ * PCI or PCIe, a platform ATA or MMC controller) not reached over a network SCSI transport
+ * (scsi_remote: iSCSI/iSER, Fibre Channel/FCoE, SRP), a RAM or zram disk, a loop device backed by a file on a local file
  * system, an NVMe namespace whose controllers are all PCIe, or a device-mapper or md device
  * all of whose slaves are local. Anything else (nbd, rbd, iSCSI, NVMe over fabrics, drbd, ...)
- * can change its bytes from elsewhere after they were hashed: refused unless allow_remote_fs.
- * A physical device is judged by the network SCSI transports Linux registers (scsi_remote). */
+ * can change its bytes from elsewhere after they were hashed: refused unless allow_remote_fs. */
 static int blockdev_local(const char *sys, dev_t rdev, const char *path, int depth,
 			  const struct filetrust_opts *o, struct vs_error *err)
 {
@@ -473,11 +502,15 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 	} else if (has_prefix(rel, "/devices/") && !has_prefix(rel, "/devices/virtual/")) {
 		const char *why = scsi_remote(sys, rel);
 
-		if (!why)
+		if (why)
+			return vs_fail(err, VS_ERR_DENIED, path,
+				       "block device %s (%s) is reached over %s: its data can change from elsewhere after it was hashed; set \"allow_remote_fs\" in the policy to accept it",
+				       name, rel, why);
+		if (local_bus(rel))
 			return 0;
 		return vs_fail(err, VS_ERR_DENIED, path,
-			       "block device %s (%s) is reached over %s: its data can change from elsewhere after it was hashed; set \"allow_remote_fs\" in the policy to accept it",
-			       name, rel, why);
+			       "block device %s (%s) is not on a bus known to keep its disks in this host (PCI or PCIe, a platform ATA or MMC controller, virtio-mmio): its data may change from elsewhere after it was hashed; set \"allow_remote_fs\" in the policy to accept it",
+			       name, rel);
 	}
 	return vs_fail(err, VS_ERR_DENIED, path,
 		       "block device %s (%s) is not a local disk (its data can change from elsewhere after it was hashed); set \"allow_remote_fs\" in the policy to accept it",

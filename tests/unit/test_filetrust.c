@@ -335,7 +335,46 @@ static void test_blockdev(void)
 	sysmk(sys, USB "/target8:0:0/8:0:0:0/block/sdg", NULL, NULL);
 	syslink(sys, "8:96", USB "/target8:0:0/8:0:0:0/block/sdg");
 	sysmk(sys, "devices/pci0000:00/0000:00:1f.2/ata1/host0/scsi_host/host0", NULL, NULL);
+	/* buses: only those known to keep their disks in this host (PCI, platform ATA and MMC) */
+#define XEN "devices/vbd-51712/block/xvda"
+#define PLATSCSI "devices/platform/netdisk.0/host9/target9:0:0/9:0:0:0/block/sdh"
+#define ARMPCIE "devices/platform/40000000.pcie/pci0000:00/0000:00:00.0/0000:01:00.0/nvme/nvme3/nvme3n1"
+#define PLATATA "devices/platform/soc/1c18000.sata/ata2/host1/target1:0:0/1:0:0:0/block/sdi"
+#define PLATMMC "devices/platform/soc/fe340000.mmc/mmc_host/mmc0/mmc0:0001/block/mmcblk0"
+#define FAKEPCI "devices/platform/pci-ish/pcie0000:00/host10/target10:0:0/10:0:0:0/block/sdj"
+	sysmk(sys, XEN, NULL, NULL);
+	syslink(sys, "202:0", XEN);
+	sysmk(sys, PLATSCSI, NULL, NULL);
+	syslink(sys, "8:112", PLATSCSI);
+	sysmk(sys, ARMPCIE, NULL, NULL);
+	syslink(sys, "259:3", ARMPCIE);
+	sysmk(sys, PLATATA, NULL, NULL);
+	syslink(sys, "8:128", PLATATA);
+	sysmk(sys, PLATMMC, NULL, NULL);
+	syslink(sys, "179:0", PLATMMC);
+#define MMIO "devices/platform/virtio-mmio.0/virtio0/block/vdb"
+#define MMIOCMD "devices/virtio-mmio-cmdline/virtio-mmio.1/virtio1/block/vdc"
+	sysmk(sys, MMIO, NULL, NULL);
+	syslink(sys, "254:16", MMIO);
+	sysmk(sys, MMIOCMD, NULL, NULL);
+	syslink(sys, "254:32", MMIOCMD);
+	sysmk(sys, FAKEPCI, NULL, NULL);
+	syslink(sys, "8:144", FAKEPCI);
 	mkfile("backing.img", 0644);
+
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(202, 0), "/dev/xvda", &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "is not on a bus known to keep its disks in this host"));
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(202, 0), "/dev/xvda", &remote, &err), 0);
+	/* a SCSI host of a transport vmseal does not know: not assumed local */
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 112), "/dev/sdh", &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "is not on a bus known to keep its disks in this host"));
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(259, 3), "/dev/nvme3n1", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 128), "/dev/sdi", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(179, 0), "/dev/mmcblk0", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(254, 16), "/dev/vdb", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(254, 32), "/dev/vdc", &rootonly, &err), 0);
+	/* "pcie0000:00" is not a PCI root bus's name */
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 144), "/dev/sdj", &rootonly, &err), -1);
 
 	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 32), "/dev/sdc", &rootonly, &err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "is reached over Fibre Channel"));
