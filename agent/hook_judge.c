@@ -430,11 +430,8 @@ static int run_sync(struct run *run, struct vs_error *err)
 	if (run->log) {
 		r = audit_sync(run->log, err);
 		if (r == 0 && run->head_ok) {
-			struct audit_head h;
-
-			audit_log_head(run->log, &h);
 			audit_mkdir_parent(run->head_path, 0755);
-			r = audit_head_advance(run->head_path, run->audit_path, &h, err);
+			r = audit_head_advance(run->head_path, run->log, run->audit_path, err);
 		}
 		audit_close(run->log);
 		run->log = NULL;

@@ -1644,10 +1644,49 @@ int audit_head_save(const char *path, const char *log_path, const struct audit_h
 	return head_write(path, log_path, h, 0, err);
 }
 
-int audit_head_advance(const char *path, const char *log_path, const struct audit_head *h,
+/* The device of the directory path is in (its file system), or (dev_t)-1. */
+static dev_t dir_dev(const char *path)
+{
+	char dir[VS_MAX_PATH_BYTES];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	return stat(dir, &st) == 0 ? st.st_dev : (dev_t)-1;
+}
+
+int audit_head_advance(const char *path, struct audit_log *log, const char *log_path,
 		       struct vs_error *err)
 {
-	return head_write(path, log_path, h, 1, err);
+	char cur_log[VS_MAX_PATH_BYTES];
+	struct audit_head h, cur;
+	struct vs_error lerr = {0};
+	struct stat st;
+	int exists = 0, ret = 0;
+
+	while (flock(log->fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return vs_fail(err, VS_ERR_IO, log_path, "cannot lock: %s", strerror(errno));
+	/* Under the log's lock, which a rotation holds while it moves the path on: the head is
+	 * this handle's to move only while log_path still names the file it wrote. */
+	if (stat(log_path, &st) < 0 || st.st_dev != log->dev || st.st_ino != log->ino)
+		goto out;
+	audit_log_head(log, &h);
+	/* Forward only: another writer's later head (or one this process cannot read, which the
+	 * next head check reports) stays. */
+	if (audit_head_load(path, cur_log, sizeof(cur_log), &cur, &exists, &lerr) < 0 ||
+	    (exists && !strcmp(cur_log, log_path) && cur.seq >= h.seq))
+		goto out;
+	/* One flush (the rename left to the file system) only when the head lives on the log's
+	 * file system, whose next commit, at the log's next fdatasync on a journaling one, takes
+	 * the rename with it; the first head file, or one elsewhere: made durable now. */
+	ret = head_write(path, log_path, &h, exists && dir_dev(path) == st.st_dev, err);
+out:
+	flock(log->fd, LOCK_UN);
+	return ret;
 }
 
 int audit_rotate(const char *path, const char *rotated, const char *actor, struct audit_head *seal,

@@ -202,11 +202,16 @@ int audit_head_load(const char *path, char *log_path, size_t log_len, struct aud
 		    struct vs_error *err);
 int audit_head_save(const char *path, const char *log_path, const struct audit_head *h,
 		    struct vs_error *err);
-/* The hook's move of the head onto entries already durable in the log: as save, but the rename
- * is not made durable (file_replace_may_lag): a crash may leave the previous head, whole, which
- * names an earlier entry of the same durable log and so still holds; never a head ahead of the
- * log or a partial one. One disk flush instead of two on every judged call. */
-int audit_head_advance(const char *path, const char *log_path, const struct audit_head *h,
+/* The hook's move of the head file at path to log's head (audit_log_head), once what log wrote
+ * is durable (audit_sync): under log's flock, only while log_path still names log's file (after
+ * a rotation the head is the rotation's) and only forward (a later head of the same log, or a
+ * head file that cannot be read, is left as it is: 0). When the head file exists and lives on
+ * the log's file system, its rename is not made durable (file_replace_may_lag, one disk flush
+ * instead of two): a crash may leave the previous head, whole, which names an earlier entry of
+ * the same durable log and so still holds, never a head ahead of the log or a partial one; on
+ * a journaling file system the log's next fdatasync commits the rename too. The first head
+ * file, or one on another file system, is saved durably. */
+int audit_head_advance(const char *path, struct audit_log *log, const char *log_path,
 		       struct vs_error *err);
 
 /* Rotates the log at path to rotated (which must not exist): under the log's lock, appends the

@@ -602,6 +602,51 @@ static void test_rotate_seal_and_continue(void)
 	audit_close(log);
 }
 
+/* The hook's head moves forward only, only while the log's path names the file it wrote, and
+ * never over a head file it cannot read. */
+static void test_head_advance(void)
+{
+	char *p = tmp_path("adv.log"), *old = tmp_path("adv.log.1"), *hp = tmp_path("adv.head");
+	struct audit_log *a = NULL, *b = NULL;
+	struct vs_error err = {0};
+	struct audit_event ev = {"hook", "hook.start", "x", "allow", NULL};
+	struct audit_head h, seal, cont;
+	char logp[512], *text = NULL;
+	size_t len;
+	int exists;
+
+	CU_ASSERT_EQUAL_FATAL(audit_open(p, &a, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(audit_open(p, &b, &err), 0);
+	CU_ASSERT_EQUAL(audit_append(a, &ev, &err), 0);
+	CU_ASSERT_EQUAL(audit_append(a, &ev, &err), 0);
+	CU_ASSERT_EQUAL(audit_head_advance(hp, a, p, &err), 0); /* the first head file */
+	CU_ASSERT_EQUAL(audit_head_load(hp, logp, sizeof(logp), &h, &exists, &err), 0);
+	CU_ASSERT(exists && h.seq == 2 && !strcmp(logp, p));
+	CU_ASSERT_EQUAL(audit_append(b, &ev, &err), 0);
+	CU_ASSERT_EQUAL(audit_head_advance(hp, b, p, &err), 0);
+	/* a's own head (seq 2) is behind the file's: the head stays at b's */
+	CU_ASSERT_EQUAL(audit_head_advance(hp, a, p, &err), 0);
+	CU_ASSERT_EQUAL(audit_head_load(hp, logp, sizeof(logp), &h, &exists, &err), 0);
+	CU_ASSERT_EQUAL(h.seq, 3);
+	CU_ASSERT_EQUAL(audit_head_check(p, &h, &err), 0);
+	/* rotated under a's feet: the path names the new file, the head is the rotation's */
+	CU_ASSERT_EQUAL_FATAL(audit_rotate(p, old, "test", &seal, &cont, &err), 0);
+	CU_ASSERT_EQUAL(audit_head_save(hp, p, &cont, &err), 0);
+	CU_ASSERT_EQUAL(audit_head_advance(hp, a, p, &err), 0);
+	CU_ASSERT_EQUAL(audit_head_load(hp, logp, sizeof(logp), &h, &exists, &err), 0);
+	CU_ASSERT_EQUAL(h.seq, cont.seq);
+	CU_ASSERT_EQUAL(audit_head_check(p, &h, &err), 0);
+	/* a head file that does not parse is left for the next head check to report */
+	CU_ASSERT_EQUAL(file_write_atomic(hp, "junk", 4, 0600, 1, &err), 0);
+	CU_ASSERT_EQUAL(audit_append(b, &ev, &err), 0);
+	CU_ASSERT_EQUAL(audit_head_advance(hp, b, p, &err), 0);
+	CU_ASSERT_EQUAL(file_read_all(hp, 100, &text, &len, &err), 0);
+	CU_ASSERT(len == 4 && !memcmp(text, "junk", 4));
+	free(text);
+	audit_close(a);
+	audit_close(b);
+}
+
 /* Heads anchor the chain: one at a seq the log has with another hash, or past its end, fails. */
 static void test_verify_heads(void)
 {
@@ -1226,6 +1271,7 @@ int main(void)
 		{"append N, verify ok, format checked independently", test_chain_ok},
 		{"rotate: seal, continuation, held handle follows, head check", test_rotate_seal_and_continue},
 		{"heads: another hash or past the end fails", test_verify_heads},
+		{"head advance: forward only, not past a rotation, not over an unreadable head", test_head_advance},
 		{"a file that is not an audit log is never appended to", test_refuses_non_audit_file},
 		{"empty log ok, missing log is an I/O error", test_empty_and_missing},
 		{"one byte edited names its seq", test_tamper_one_byte},
