@@ -247,11 +247,14 @@ static void spare_main(int s, int link, int (*judge)(int, char **))
 				continue;
 			_exit(2);
 		}
-		if (pfd[0].revents)
-			_exit(0); /* the server is gone or stops: no call taken */
+		/* the server is gone or stops: a call already queued is still taken, then no more */
+		if (pfd[0].revents && !(pfd[1].revents & POLLIN))
+			_exit(0);
 		if (!(pfd[1].revents & POLLIN))
 			continue;
 		c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0 && pfd[0].revents)
+			_exit(0);
 		if (c < 0) {
 			if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
 				usleep(10000); /* EMFILE, ENOBUFS...: the queue keeps the caller */
@@ -263,6 +266,8 @@ static void spare_main(int s, int link, int (*judge)(int, char **))
 				credlen == sizeof(cred) ? (int)cred.uid : -1, credlen == sizeof(cred) ? (int)cred.pid : -1,
 				(unsigned)geteuid());
 			close(c);
+			if (pfd[0].revents)
+				_exit(0);
 			continue;
 		}
 		break;
@@ -274,14 +279,18 @@ static void spare_main(int s, int link, int (*judge)(int, char **))
 	serve_one(c, judge);
 }
 
-/* Forks the next spare; its link's server end, or -1 (fork failed: said on stderr). */
+/* Forks the next spare; its link's server end, or -1 (fork failed: said on stderr, once for a
+ * run of failures, which are retried every 100 ms). */
 static int spare_fork(int s, int (*judge)(int, char **), pid_t *spare)
 {
+	static int failing;
 	pid_t pid;
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		fprintf(stderr, "%s: cannot make a spare for the next call: %s\n", PROG, strerror(errno));
+		if (!failing++)
+			fprintf(stderr, "%s: cannot make a spare for the next call (retried): %s\n", PROG,
+				strerror(errno));
 		return -1;
 	}
 	fflush(NULL);
@@ -293,10 +302,15 @@ static int spare_fork(int s, int (*judge)(int, char **), pid_t *spare)
 	close(sv[1]);
 	*spare = pid;
 	if (pid < 0) {
-		fprintf(stderr, "%s: cannot fork a spare for the next call: %s\n", PROG, strerror(errno));
+		if (!failing++)
+			fprintf(stderr, "%s: cannot fork a spare for the next call (retried): %s\n", PROG,
+				strerror(errno));
 		close(sv[0]);
 		return -1;
 	}
+	if (failing)
+		fprintf(stderr, "%s: a spare for the next call again (after %d failures)\n", PROG, failing);
+	failing = 0;
 	return sv[0];
 }
 
@@ -308,7 +322,9 @@ int hook_serve(const char *path, int (*judge)(int, char **))
 	int s, link = -1, live = 0, failed = 0;
 	pid_t spare = -1;
 
-	/* Descriptors 0-2 open (/dev/null if not), so that a received descriptor never lands there. */
+	/* Nothing its starter left open beyond 0-2 reaches a call's judge; 0-2 open (/dev/null if
+	 * not), so that a received descriptor never lands there. */
+	close_range(3, ~0U, 0);
 	for (int fd = 0; fd < 3; fd++)
 		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
 			return 2;
@@ -366,14 +382,15 @@ int hook_serve(const char *path, int (*judge)(int, char **))
 				nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
 		}
 	}
+	/* No new caller finds the socket (they judge in their own process); the spare takes a call
+	 * already queued, if any, then ends: reaped here, within a second. */
+	unlink(path);
 	if (link >= 0) {
-		/* the spare ends (unless it just took a call): reaped here, within a second */
 		close(link);
 		for (int i = 0; i < 100 && waitpid(spare, NULL, WNOHANG) == 0; i++)
 			nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
 	}
 	close(s);
-	unlink(path);
 	fprintf(stderr, "%s: judge server on %s stopped (signal %d)\n", PROG, path, (int)stop_signal);
 	return 0;
 }

@@ -143,8 +143,8 @@ quiet_wait() {
 }
 
 # fsync_probe: "median max" ms of 21 fdatasyncs of a 200-byte append in the work directory.
-# Each judged call makes three (audit log, its head file, the head's directory), so the disk's
-# latency at the moment is part of every judged row and, nine times over, of the virsh rows.
+# Each judged call makes two (the audit log, then its head file), so the disk's latency at the
+# moment is part of every judged row and, six times over, of the virsh rows.
 fsync_probe() {
 	"$PY" -c "
 import os, statistics, time
@@ -325,10 +325,12 @@ for line in open(sys.argv[1], errors="replace"):
     m = line_re.match(line.rstrip("\n"))
     if not m:
         continue
-    t = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp() * 1000
+    t = datetime.datetime.strptime(m.group(1) + "+0000", "%Y-%m-%d %H:%M:%S.%f%z").timestamp() * 1000
     thread, fn, text = m.group(2), m.group(3), m.group(4)
     r = run_re.search(text)
     if r and fn == "virCommandRunAsync":
+        if open_calls.get(thread):
+            sys.exit("hook bench: libvirtd's log: a hook call without its result (thread %s)" % thread)
         judged_op = r.group(2) in ("prepare", "start", "started") and r.group(3) == "begin"
         open_calls[thread] = (r.group(1), t) if r.group(1) in names and judged_op else None
     elif fn == "virCommandRun" and text.startswith("Result status") and open_calls.get(thread):
@@ -337,8 +339,9 @@ for line in open(sys.argv[1], errors="replace"):
         calls[name] = calls.get(name, 0) + 1
     elif fn == "virCommandRun" and text.startswith("Result status"):
         open_calls.pop(thread, None)
-if len(per_start) != len(names):
-    sys.exit("hook bench: libvirtd's log lacks hook calls of %d of %d starts" % (len(names) - len(per_start), len(names)))
+if len(per_start) != len(names) or any(n != 3 for n in calls.values()):
+    sys.exit("hook bench: libvirtd's log: %d of %d starts, calls per start %s (3 each expected)"
+             % (len(per_start), len(names), sorted(set(calls.values()))))
 v = list(per_start.values())
 print("%.1f %.1f %.1f" % (statistics.mean(v), statistics.median(v), statistics.mean(calls.values())))
 PY
@@ -385,7 +388,7 @@ verdict() { awk -v v="$1" -v l="$2" 'BEGIN {print (v + 0 <= l + 0) ? "**PASS**" 
 	echo "| hook, an operation it does not judge (\`stopped end\`: the first stage alone, libc only) | $noop_med | $noop_max | $noop_cpu | $CACHED | ≤ 2 |"
 	echo "| \`started begin\` check's own cost (the two rows above, difference of medians) | $(awk -v a="$other_med" -v b="$noop_med" 'BEGIN {printf "%.1f", a - b}') | | $(awk -v a="$other_cpu" -v b="$noop_cpu" 'BEGIN {printf "%.1f", a - b}') | | ≤ 5 |"
 	echo "| \`/bin/true\` (process start on this machine now) | $true_med | $true_max | $true_cpu | $CACHED | |"
-	echo "| fdatasync of a 200-byte append here, before the hook runs / after the virsh runs (3 per judged call) | $fsync_med / $fsync2_med | $fsync_max / $fsync2_max | | 21 | |"
+	echo "| fdatasync of a 200-byte append here, before the hook runs / after the virsh runs (2 per judged call) | $fsync_med / $fsync2_med | $fsync_max / $fsync2_max | | 21 | |"
 	echo "| served (\`vmseal-hook --serve\` running): hook \`start begin\`, cached | $vstart_med | $vstart_max | $vstart_cpu | $CACHED | ≤ 8 |"
 	echo "| served: hook \`prepare begin\`, cached | $vprep_med | $vprep_max | $vprep_cpu | $CACHED | ≤ 20 |"
 	echo "| served: hook \`started begin\` check | $vother_med | $vother_max | $vother_cpu | $CACHED | |"
@@ -420,7 +423,7 @@ verdict() { awk -v v="$1" -v l="$2" 'BEGIN {print (v + 0 <= l + 0) ? "**PASS**" 
 	[ -n "$virsh_note" ] && echo "virsh create: $virsh_note." && echo
 	[ -n "$static_note" ] && echo "Static experiment: $static_note." && echo
 	[ -z "$virsh_note" ] && echo "Hook overhead on \`virsh create\` (medians): **$overhead %** (same libvirtd, the hook file removed, replaced by the trivial hook and restored between starts, $STARTS starts each, interleaved; libvirt runs the hook 3 times per start: prepare and start begin are judged, started begin checks what QEMU holds). Of it, libvirt's running of a hook that does nothing costs $trivial_overhead %; vmseal's own work $own_overhead %. With the judge server running (started and stopped between starts, the same hook file): **$served_overhead %**, of which vmseal's own $served_own %." && echo
-	[ -z "$virsh_note" ] && echo "The hook's share of \`virsh create\` measured where it is spent: libvirt runs each hook call synchronously in the start job and waits for its result, and its log (util.command at debug level) stamps each call's start (\"About to run\", before the fork) and end (\"Result status\", after the wait); the sum over a start's three calls, averaged over $STARTS starts, is the time the hook added to that start: fork, exec, the judge, the audit's fsyncs, as libvirtd saw them. It is not blurred by the spread of QEMU's own start (the virsh samples below), which the medians of $STARTS starts do not resolve to 5 %." && echo
+	[ -z "$virsh_note" ] && echo "The hook's share of \`virsh create\` measured where it is spent: libvirt runs each hook call synchronously in the start job and waits for its result, and its log (util.command at debug level) stamps each call's start (\"About to run\", before the fork) and end (\"Result status\", after the wait); the sum over a start's three calls, averaged over $STARTS starts, is the time the hook added to that start: fork, exec, the judge, the audit's fsyncs, as libvirtd saw them. Those milliseconds are not blurred by the spread of QEMU's own start (the virsh samples below), which the medians of $STARTS starts do not resolve to 5 %; the percentage divides them by the median \`virsh create\` without the hook, which is (its median moves by ~10 % between runs here)." && echo
 	[ -z "$virsh_note" ] && echo "virsh samples, ms, in the order run (the spread is libvirtd's and QEMU's; the medians compare): no hook $(paste -sd' ' "$work/plain.ms"); do-nothing hook $(paste -sd' ' "$work/trivial.ms"); in-process $(paste -sd' ' "$work/hooked.ms"); served $(paste -sd' ' "$work/served.ms")." && echo
 	echo "Command: \`bench/run.sh hook\`. Wall time around each process as a parent sees it (fork/exec included; Python \`subprocess\`, bash \`\$EPOCHREALTIME\` for virsh), CPU time from \`getrusage(RUSAGE_CHILDREN)\`, timed commands at nice $NICE, audit log and cache on the same file system (fsync included). QEMU under $([ -r /dev/kvm ] && echo KVM || echo TCG). Machine $idle_start% idle when the hook runs began (waits up to 120 s for 90%); load average before $load_before, after $load_after."
 } > "$RESULT"

@@ -18,8 +18,8 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(sys.argv[1])
 	exit 1
 fi
 server_pid=
-start_server() { # start_server LOG [SOCKET]
-	"$BIN/vmseal-hook" --serve --socket "${2:-$sock}" 2>"$1" &
+start_server() { # start_server LOG [SOCKET]; the server is left a descriptor of its starter's (8)
+	"$BIN/vmseal-hook" --serve --socket "${2:-$sock}" 2>"$1" 8<"$BIN/vmseal-hook" &
 	server_pid=$!
 	for _ in $(seq 100); do grep -q listening "$1" 2>/dev/null && return 0; sleep 0.05; done
 	return 1
@@ -111,6 +111,17 @@ for _ in $(seq 100); do
 	[ -n "$child" ] && break
 	sleep 0.05
 done
+# what the judge holds: the caller's stdin, stdout, stderr and its connection, nothing the
+# server's starter left open (this script's descriptors)
+if [ -n "$child" ]; then
+	extra=$(for f in /proc/"$child"/fd/*; do
+		n=${f##*/}; [ "$n" -le 2 ] && continue
+		case $(readlink "$f") in socket:*) ;; *) echo "$n:$(readlink "$f")" ;; esac
+	done)
+	nsock=$(for f in /proc/"$child"/fd/*; do readlink "$f"; done | grep -c '^socket:')
+	[ -z "$extra" ] && [ "$nsock" = 1 ] && pass "a served call's judge holds only the caller's descriptors and its connection" \
+		|| fail "the judge holds more: $extra ($nsock sockets)"
+fi
 [ -n "$child" ] && kill -KILL "$child"
 exec 7>&-
 wait "$caller"; rc=$?
@@ -178,8 +189,9 @@ else
 fi
 
 # --- a second server on the same socket; an unsafe directory; a server of another user
+# (under timeout: were the first server gone, this one would listen and never end)
 expect_err "a second server on a live socket is refused" "another judge server listens there" \
-	"$BIN/vmseal-hook" --serve --socket "$sock"
+	timeout 10 "$BIN/vmseal-hook" --serve --socket "$sock"
 mkdir -p open && chmod 0777 open
 expect_err "a socket directory writable by others is refused" "writable by nobody else" \
 	"$BIN/vmseal-hook" --serve --socket "$T/open/hook.sock"
