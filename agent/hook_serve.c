@@ -35,6 +35,9 @@
 #define MAX_CHILDREN 32
 /* How long a child waits for its caller's request after the connection was accepted. */
 #define REQUEST_TIMEOUT_S 5
+/* How long a stopping server waits for the calls in progress (under systemd's default stop
+ * timeout of 90 s; the unit's KillMode=mixed signals the server alone). */
+#define STOP_WAIT_S 60
 
 static volatile sig_atomic_t stop_signal;
 static int in_child;
@@ -281,7 +284,7 @@ static void spare_main(int s, int link, int (*judge)(int, char **))
 
 /* Forks the next spare; its link's server end, or -1 (fork failed: said on stderr, once for a
  * run of failures, which are retried every 100 ms). */
-static int spare_fork(int s, int (*judge)(int, char **), pid_t *spare)
+static int spare_fork(int s, int (*judge)(int, char **))
 {
 	static int failing;
 	pid_t pid;
@@ -300,7 +303,6 @@ static int spare_fork(int s, int (*judge)(int, char **), pid_t *spare)
 		spare_main(s, sv[1], judge);
 	}
 	close(sv[1]);
-	*spare = pid;
 	if (pid < 0) {
 		if (!failing++)
 			fprintf(stderr, "%s: cannot fork a spare for the next call (retried): %s\n", PROG,
@@ -320,7 +322,7 @@ int hook_serve(const char *path, int (*judge)(int, char **))
 	sigset_t block, waiting;
 	struct timespec retry = {.tv_nsec = 100 * 1000 * 1000};
 	int s, link = -1, live = 0, failed = 0;
-	pid_t spare = -1;
+	pid_t pid;
 
 	/* Nothing its starter left open beyond 0-2 reaches a call's judge; 0-2 open (/dev/null if
 	 * not), so that a received descriptor never lands there. */
@@ -356,12 +358,11 @@ int hook_serve(const char *path, int (*judge)(int, char **))
 	 * included; a caller beyond waits in the listen queue. */
 	while (!stop_signal) {
 		struct pollfd pfd = {.fd = link, .events = POLLIN};
-		pid_t pid;
 
 		while (live > 0 && (pid = waitpid(-1, NULL, WNOHANG)) > 0)
 			live--;
 		if (link < 0 && live < MAX_CHILDREN) {
-			link = spare_fork(s, judge, &spare);
+			link = spare_fork(s, judge);
 			if (link >= 0)
 				live++;
 			failed = link < 0;
@@ -383,14 +384,26 @@ int hook_serve(const char *path, int (*judge)(int, char **))
 		}
 	}
 	/* No new caller finds the socket (they judge in their own process); the spare takes a call
-	 * already queued, if any, then ends: reaped here, within a second. */
+	 * already queued, if any, then ends; calls in progress finish (libvirt waits for them): all
+	 * reaped here, within STOP_WAIT_S. */
 	unlink(path);
-	if (link >= 0) {
+	if (link >= 0)
 		close(link);
-		for (int i = 0; i < 100 && waitpid(spare, NULL, WNOHANG) == 0; i++)
+	close(s);
+	while (live > 0 && (pid = waitpid(-1, NULL, WNOHANG)) > 0)
+		live--;
+	if (live > 0)
+		fprintf(stderr, "%s: waiting for %d call%s in progress\n", PROG, live, live == 1 ? "" : "s");
+	for (int i = 0; live > 0 && i < STOP_WAIT_S * 100; i++) {
+		pid = waitpid(-1, NULL, WNOHANG);
+		if (pid > 0)
+			live--;
+		else if (pid < 0)
+			break;
+		else
 			nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
 	}
-	close(s);
-	fprintf(stderr, "%s: judge server on %s stopped (signal %d)\n", PROG, path, (int)stop_signal);
+	fprintf(stderr, "%s: judge server on %s stopped (signal %d)%s\n", PROG, path, (int)stop_signal,
+		live > 0 ? ", calls still in progress left" : "");
 	return 0;
 }

@@ -241,4 +241,30 @@ for _ in $(seq 100); do running "$spare" || break; sleep 0.05; done
 [ -S "$sock" ] && expect_rc "a stale socket: the first stage judges in its own process" 0 hook web1 start begin - < dom.xml
 start_server server3.log && pass "a stale socket is replaced by the next server" || fail "restart: $(cat server3.log)"
 expect_rc "served again" 0 hook web1 start begin - < dom.xml
-stop_server
+# a stop (an upgrade's restart) while a call is in progress: no new call finds the socket, the
+# one in progress gets its verdict, then the server ends
+mkfifo inflight.fifo
+hook web1 start begin - < inflight.fifo > /dev/null 2> inflight.err &
+caller=$!
+exec 7> inflight.fifo
+child=
+for _ in $(seq 100); do
+	for p in $(pgrep -P "$server_pid"); do
+		[ "$(readlink "/proc/$p/fd/0" 2>/dev/null)" = "$T/inflight.fifo" ] && child=$p
+	done
+	[ -n "$child" ] && break
+	sleep 0.05
+done
+kill -TERM "$server_pid"
+for _ in $(seq 100); do [ -e "$sock" ] || break; sleep 0.05; done
+sleep 0.3
+[ -n "$child" ] && [ ! -e "$sock" ] && running "$server_pid" && grep -q "waiting for 1 call in progress" server3.log \
+	&& pass "SIGTERM with a call in progress: the socket goes, the server waits for the call" \
+	|| fail "stop with a call in progress: child '$child', $(ls -l "$sock" 2>&1), $(tail -2 server3.log)"
+cat dom.xml >&7
+exec 7>&-
+wait "$caller"; rc=$?
+[ "$rc" = 0 ] && pass "… and the call in progress gets its verdict (allowed)" || fail "call in progress: exit $rc, $(cat inflight.err)"
+wait "$server_pid" 2>/dev/null
+grep -q "stopped (signal 15)$" server3.log && pass "… then the server ends" || fail "after the call: $(tail -2 server3.log)"
+server_pid=
