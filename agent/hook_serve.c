@@ -35,9 +35,6 @@
 #define MAX_CHILDREN 32
 /* How long a child waits for its caller's request after the connection was accepted. */
 #define REQUEST_TIMEOUT_S 5
-/* How long a stopping server waits for the calls in progress (under systemd's default stop
- * timeout of 90 s; the unit's KillMode=mixed signals the server alone). */
-#define STOP_WAIT_S 60
 
 static volatile sig_atomic_t stop_signal;
 static int in_child;
@@ -225,14 +222,28 @@ static void serve_one(int c, int (*judge)(int, char **))
 	_exit(0);
 }
 
+/* 1 when the caller on connection c is of this process's user; else 0, c closed, logged. */
+static int peer_ok(int c)
+{
+	struct ucred cred;
+	socklen_t credlen = sizeof(cred);
+
+	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0 && credlen == sizeof(cred) &&
+	    cred.uid == geteuid())
+		return 1;
+	fprintf(stderr, "%s: refused a call from uid %d (pid %d): only uid %u is served\n", PROG,
+		credlen == sizeof(cred) ? (int)cred.uid : -1, credlen == sizeof(cred) ? (int)cred.pid : -1,
+		(unsigned)geteuid());
+	close(c);
+	return 0;
+}
+
 /* The spare: a child forked before its call, so that a call does not wait for a fork. It takes
  * the next connection itself, tells the server on link ('T') and serves it; it ends without a
  * call when the server closes its end of link (it stops, or it died). */
 static void spare_main(int s, int link, int (*judge)(int, char **))
 {
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	struct ucred cred;
-	socklen_t credlen;
 	sigset_t none;
 	char t = 'T';
 	int c;
@@ -263,12 +274,7 @@ static void spare_main(int s, int link, int (*judge)(int, char **))
 				usleep(10000); /* EMFILE, ENOBUFS...: the queue keeps the caller */
 			continue;
 		}
-		credlen = sizeof(cred);
-		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0 || cred.uid != geteuid()) {
-			fprintf(stderr, "%s: refused a call from uid %d (pid %d): only uid %u is served\n", PROG,
-				credlen == sizeof(cred) ? (int)cred.uid : -1, credlen == sizeof(cred) ? (int)cred.pid : -1,
-				(unsigned)geteuid());
-			close(c);
+		if (!peer_ok(c)) {
 			if (pfd[0].revents)
 				_exit(0);
 			continue;
@@ -321,7 +327,7 @@ int hook_serve(const char *path, int (*judge)(int, char **))
 	struct sigaction sa = {0};
 	sigset_t block, waiting;
 	struct timespec retry = {.tv_nsec = 100 * 1000 * 1000};
-	int s, link = -1, live = 0, failed = 0;
+	int s, c, link = -1, live = 0, failed = 0;
 	pid_t pid;
 
 	/* Nothing its starter left open beyond 0-2 reaches a call's judge; 0-2 open (/dev/null if
@@ -383,27 +389,34 @@ int hook_serve(const char *path, int (*judge)(int, char **))
 				nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
 		}
 	}
-	/* No new caller finds the socket (they judge in their own process); the spare takes a call
-	 * already queued, if any, then ends; calls in progress finish (libvirt waits for them): all
-	 * reaped here, within STOP_WAIT_S. */
+	/* No new caller finds the socket; the calls already queued are served (the spare takes
+	 * one, the server forks for the others), then the socket closes. Calls in progress finish
+	 * on their own (the package's unit leaves them: KillMode=process), and the next server
+	 * starts at once. */
 	unlink(path);
-	if (link >= 0)
-		close(link);
-	close(s);
-	while (live > 0 && (pid = waitpid(-1, NULL, WNOHANG)) > 0)
-		live--;
-	if (live > 0)
-		fprintf(stderr, "%s: waiting for %d call%s in progress\n", PROG, live, live == 1 ? "" : "s");
-	for (int i = 0; live > 0 && i < STOP_WAIT_S * 100; i++) {
-		pid = waitpid(-1, NULL, WNOHANG);
-		if (pid > 0)
-			live--;
-		else if (pid < 0)
+	for (;;) {
+		c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0 && (errno == EINTR || errno == ECONNABORTED))
+			continue;
+		if (c < 0)
 			break;
-		else
-			nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+		if (!peer_ok(c))
+			continue;
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0) {
+			if (link >= 0)
+				close(link);
+			close(s);
+			serve_one(c, judge);
+		}
+		if (pid < 0)
+			fprintf(stderr, "%s: cannot fork for a queued call: %s\n", PROG, strerror(errno));
+		close(c); /* a failed fork: the caller sees the connection end and refuses (exit 2) */
 	}
-	fprintf(stderr, "%s: judge server on %s stopped (signal %d)%s\n", PROG, path, (int)stop_signal,
-		live > 0 ? ", calls still in progress left" : "");
+	if (link >= 0)
+		close(link); /* the spare ends, unless it took a call */
+	close(s);
+	fprintf(stderr, "%s: judge server on %s stopped (signal %d)\n", PROG, path, (int)stop_signal);
 	return 0;
 }

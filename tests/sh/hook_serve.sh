@@ -242,7 +242,7 @@ for _ in $(seq 100); do running "$spare" || break; sleep 0.05; done
 start_server server3.log && pass "a stale socket is replaced by the next server" || fail "restart: $(cat server3.log)"
 expect_rc "served again" 0 hook web1 start begin - < dom.xml
 # a stop (an upgrade's restart) while a call is in progress: no new call finds the socket, the
-# one in progress gets its verdict, then the server ends
+# server ends at once (the next one can start), the call in progress still gets its verdict
 mkfifo inflight.fifo
 hook web1 start begin - < inflight.fifo > /dev/null 2> inflight.err &
 caller=$!
@@ -256,15 +256,29 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 kill -TERM "$server_pid"
-for _ in $(seq 100); do [ -e "$sock" ] || break; sleep 0.05; done
-sleep 0.3
-[ -n "$child" ] && [ ! -e "$sock" ] && running "$server_pid" && grep -q "waiting for 1 call in progress" server3.log \
-	&& pass "SIGTERM with a call in progress: the socket goes, the server waits for the call" \
+timeout 5 tail --pid="$server_pid" -f /dev/null
+[ -n "$child" ] && [ ! -e "$sock" ] && ! running "$server_pid" && grep -q "stopped (signal 15)$" server3.log \
+	&& pass "SIGTERM with a call in progress: the socket goes, the server ends at once" \
 	|| fail "stop with a call in progress: child '$child', $(ls -l "$sock" 2>&1), $(tail -2 server3.log)"
 cat dom.xml >&7
 exec 7>&-
 wait "$caller"; rc=$?
-[ "$rc" = 0 ] && pass "… and the call in progress gets its verdict (allowed)" || fail "call in progress: exit $rc, $(cat inflight.err)"
+[ "$rc" = 0 ] && pass "… and the call in progress still gets its verdict (allowed)" || fail "call in progress: exit $rc, $(cat inflight.err)"
 wait "$server_pid" 2>/dev/null
-grep -q "stopped (signal 15)$" server3.log && pass "… then the server ends" || fail "after the call: $(tail -2 server3.log)"
+server_pid=
+# calls queued when the server stops (its spare stopped, so none is taken before): each one is
+# still served, none refused
+start_server server4.log || fail "restart: $(cat server4.log)"
+spare=
+for _ in $(seq 100); do spare=$(pgrep -P "$server_pid" | head -1); [ -n "$spare" ] && break; sleep 0.05; done
+kill -STOP "$spare"
+for i in 1 2 3; do hook web1 start begin - < dom.xml > /dev/null 2> "queued$i.err" & eval "q$i=\$!"; done
+sleep 0.5
+kill -TERM "$server_pid"
+kill -CONT "$spare"
+qok=0
+for i in 1 2 3; do eval "wait \$q$i" && qok=$((qok + 1)); done
+[ "$qok" = 3 ] && pass "calls queued at a stop are all served (3 of 3 allowed)" \
+	|| fail "queued at a stop: $qok of 3 allowed: $(cat queued1.err queued2.err queued3.err)"
+wait "$server_pid" 2>/dev/null
 server_pid=
