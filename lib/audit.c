@@ -1667,14 +1667,26 @@ int audit_head_advance(const char *path, struct audit_log *log, const char *log_
 	struct stat st;
 	int exists = 0, ret = 0;
 
+	struct stat fst;
+
+	/* The handle's mutex, then the log's lock (as an append takes them), which a rotation
+	 * holds while it moves the path on. */
+	pthread_mutex_lock(&log->mu);
 	while (flock(log->fd, LOCK_EX) < 0)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			pthread_mutex_unlock(&log->mu);
 			return vs_fail(err, VS_ERR_IO, log_path, "cannot lock: %s", strerror(errno));
-	/* Under the log's lock, which a rotation holds while it moves the path on: the head is
-	 * this handle's to move only while log_path still names the file it wrote. */
+		}
+	/* The head is this handle's to move only while log_path still names the file it wrote,
+	 * and only to an entry the file still holds (not one a truncation, acknowledged since,
+	 * took away). */
 	if (stat(log_path, &st) < 0 || st.st_dev != log->dev || st.st_ino != log->ino)
 		goto out;
-	audit_log_head(log, &h);
+	h.seq = log->last_seq;
+	memcpy(h.hash, log->last_hash, HASH_LEN);
+	h.end = log->cached_end > 0 ? (uint64_t)log->cached_end : 0;
+	if (fstat(log->fd, &fst) < 0 || h.end == 0 || (uint64_t)fst.st_size < h.end)
+		goto out;
 	/* Forward only: another writer's later head (or one this process cannot read, which the
 	 * next head check reports) stays. */
 	if (audit_head_load(path, cur_log, sizeof(cur_log), &cur, &exists, &lerr) < 0 ||
@@ -1686,6 +1698,7 @@ int audit_head_advance(const char *path, struct audit_log *log, const char *log_
 	ret = head_write(path, log_path, &h, exists && dir_dev(path) == st.st_dev, err);
 out:
 	flock(log->fd, LOCK_UN);
+	pthread_mutex_unlock(&log->mu);
 	return ret;
 }
 

@@ -636,6 +636,23 @@ static void test_head_advance(void)
 	CU_ASSERT_EQUAL(audit_head_load(hp, logp, sizeof(logp), &h, &exists, &err), 0);
 	CU_ASSERT_EQUAL(h.seq, cont.seq);
 	CU_ASSERT_EQUAL(audit_head_check(p, &h, &err), 0);
+	/* a's entries cut from the file (a truncation acknowledged since): a's head is not recorded */
+	{
+		struct audit_log *c = NULL;
+		struct audit_head before;
+		struct stat st;
+
+		CU_ASSERT_EQUAL_FATAL(audit_open(p, &c, &err), 0);
+		CU_ASSERT_EQUAL(audit_append(c, &ev, &err), 0);
+		CU_ASSERT_EQUAL(audit_head_load(hp, logp, sizeof(logp), &before, &exists, &err), 0);
+		CU_ASSERT_EQUAL(stat(p, &st), 0);
+		CU_ASSERT_EQUAL(truncate(p, st.st_size - 1), 0);
+		CU_ASSERT_EQUAL(audit_head_advance(hp, c, p, &err), 0);
+		CU_ASSERT_EQUAL(audit_head_load(hp, logp, sizeof(logp), &h, &exists, &err), 0);
+		CU_ASSERT_EQUAL(h.seq, before.seq);
+		audit_close(c);
+		CU_ASSERT_EQUAL(truncate(p, st.st_size), 0);
+	}
 	/* a head file that does not parse is left for the next head check to report */
 	CU_ASSERT_EQUAL(file_write_atomic(hp, "junk", 4, 0600, 1, &err), 0);
 	CU_ASSERT_EQUAL(audit_append(b, &ev, &err), 0);
