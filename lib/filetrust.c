@@ -354,27 +354,50 @@ static const char *scsi_remote(const char *sys, const char *rel)
 /* Whether the physical device at sysfs path rel sits on a bus whose disks are in this host:
  * under a PCI root bus (a component "pciDDDD:BB", x86's /devices/pci0000:00/... or an ARM
  * PCIe controller's /devices/platform/X.pcie/pci0000:00/...: SATA/SAS HBAs, NVMe, virtio, USB
- * host controllers), a platform (SoC) ATA or MMC controller, or a virtio-mmio device (a
- * microVM's disk, as local as virtio over PCI). Any other bus (a platform
+ * host controllers), a platform (SoC) ATA, MMC or USB host controller, a virtio-mmio device (a
+ * microVM's disk, as local as virtio over PCI), or persistent memory (an NVDIMM bus). Any
+ * other bus (a platform
  * SCSI host of a software transport, Xen's vbd, Hyper-V's vmbus, s390's ccw, one Linux gains
  * later) is not known to be local: refused, not assumed. Network transports on a local bus
  * (an FC or SRP HBA, an iSCSI offload) are scsi_remote's. */
+/* x is the name "PREFIX<digits>", ending at '/' or the string's end */
+static int numbered(const char *x, const char *prefix)
+{
+	size_t np = strlen(prefix), nd;
+
+	if (strncmp(x, prefix, np))
+		return 0;
+	nd = strspn(x + np, "0123456789");
+	return nd > 0 && (x[np + nd] == '/' || x[np + nd] == '\0');
+}
+
 static int local_bus(const char *rel)
 {
-	for (const char *c = strchr(rel, '/'); c; c = strchr(c + 1, '/')) {
+	int platform = has_prefix(rel, "/devices/platform/") || has_prefix(rel, "/devices/virtio-mmio-cmdline/");
+	const char *prev = NULL;
+
+	for (const char *c = strchr(rel, '/'); c; prev = c + 1, c = strchr(c + 1, '/')) {
 		const char *x = c + 1;
-		size_t nd;
+		size_t plen = prev ? (size_t)(c - prev) : 0;
 
 		if (has_prefix(x, "pci") && strspn(x + 3, "0123456789abcdef") == 4 && x[7] == ':' &&
 		    strspn(x + 8, "0123456789abcdef") == 2 && (x[10] == '/' || x[10] == '\0'))
 			return 1;
-		if (!has_prefix(rel, "/devices/platform/") && !has_prefix(rel, "/devices/virtio-mmio-cmdline/"))
-			continue;
-		nd = has_prefix(x, "ata") ? strspn(x + 3, "0123456789") : 0;
-		if ((nd && (x[3 + nd] == '/' || x[3 + nd] == '\0')) || has_prefix(x, "mmc_host/"))
+		/* persistent memory (NVDIMM, e820 pmem): the host's own memory */
+		if (numbered(x, "ndbus"))
 			return 1;
-		nd = has_prefix(x, "virtio-mmio.") ? strspn(x + 12, "0123456789") : 0;
-		if (nd && x[12 + nd] == '/' && has_prefix(x + 13 + nd, "virtio"))
+		if (!platform || !prev)
+			continue;
+		if (numbered(x, "ata") || has_prefix(x, "mmc_host/"))
+			return 1;
+		/* a SoC's own USB host controller's root hub (not USB/IP's virtual one) */
+		if (numbered(x, "usb") && strncmp(prev, "vhci_hcd", 8))
+			return 1;
+		/* virtio-mmio, as device tree ("X.virtio_mmio"), ACPI ("LNRO0005:N") or the kernel
+		 * command line ("virtio-mmio.N") names it: the device under it is "virtioN" */
+		if (numbered(x, "virtio") &&
+		    ((plen > 12 && !strncmp(c - 12, ".virtio_mmio", 12)) || !strncmp(prev, "LNRO0005:", 9) ||
+		     !strncmp(prev, "virtio-mmio.", 12)))
 			return 1;
 	}
 	return 0;
@@ -509,7 +532,7 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 		if (local_bus(rel))
 			return 0;
 		return vs_fail(err, VS_ERR_DENIED, path,
-			       "block device %s (%s) is not on a bus known to keep its disks in this host (PCI or PCIe, a platform ATA or MMC controller, virtio-mmio): its data may change from elsewhere after it was hashed; set \"allow_remote_fs\" in the policy to accept it",
+			       "block device %s (%s) is not on a bus known to keep its disks in this host (PCI or PCIe, a platform ATA, MMC or USB controller, virtio-mmio, NVDIMM): its data may change from elsewhere after it was hashed; set \"allow_remote_fs\" in the policy to accept it",
 			       name, rel);
 	}
 	return vs_fail(err, VS_ERR_DENIED, path,

@@ -352,7 +352,19 @@ static void test_blockdev(void)
 	syslink(sys, "8:128", PLATATA);
 	sysmk(sys, PLATMMC, NULL, NULL);
 	syslink(sys, "179:0", PLATMMC);
-#define MMIO "devices/platform/virtio-mmio.0/virtio0/block/vdb"
+#define MMIO "devices/platform/a003e00.virtio_mmio/virtio0/block/vdb"
+#define MMIOACPI "devices/platform/LNRO0005:00/virtio2/block/vdd"
+#define PMEM "devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0012:00/ndbus0/region0/namespace0.0/block/pmem0"
+#define SOCUSB "devices/platform/soc/3100000.usb/xhci-hcd.0.auto/usb1/1-1/1-1:1.0/host2/target2:0:0/2:0:0:0/block/sdk"
+#define NOTMMIO "devices/platform/virtio_mmio/virtio3/block/vde"
+	sysmk(sys, MMIOACPI, NULL, NULL);
+	syslink(sys, "254:48", MMIOACPI);
+	sysmk(sys, PMEM, NULL, NULL);
+	syslink(sys, "259:8", PMEM);
+	sysmk(sys, SOCUSB, NULL, NULL);
+	syslink(sys, "8:160", SOCUSB);
+	sysmk(sys, NOTMMIO, NULL, NULL);
+	syslink(sys, "254:64", NOTMMIO);
 #define MMIOCMD "devices/virtio-mmio-cmdline/virtio-mmio.1/virtio1/block/vdc"
 	sysmk(sys, MMIO, NULL, NULL);
 	syslink(sys, "254:16", MMIO);
@@ -373,6 +385,10 @@ static void test_blockdev(void)
 	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(179, 0), "/dev/mmcblk0", &rootonly, &err), 0);
 	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(254, 16), "/dev/vdb", &rootonly, &err), 0);
 	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(254, 32), "/dev/vdc", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(254, 48), "/dev/vdd", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(259, 8), "/dev/pmem0", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 160), "/dev/sdk", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(254, 64), "/dev/vde", &rootonly, &err), -1);
 	/* "pcie0000:00" is not a PCI root bus's name */
 	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 144), "/dev/sdj", &rootonly, &err), -1);
 
