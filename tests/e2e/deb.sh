@@ -35,6 +35,9 @@ grep -qx '/usr/share/doc/vmseal/examples/policy.json' contents && pass "example 
 grep -qx '/usr/share/bash-completion/completions/vmseal' contents && pass "bash completion" || fail "no completion"
 grep -q '^/lib/systemd/system/vmseal-gateway.service$' contents && pass "systemd unit" || fail "no unit"
 grep -q '^/lib/systemd/system/vmseal-hook.service$' contents && pass "systemd unit of the hook's judge server" || fail "no hook unit"
+grep -qx '/usr/lib/tmpfiles.d/vmseal.conf' contents && dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/tmpfiles.d/vmseal.conf |
+	grep -qx 'd /run/vmseal 0700 root root -' && pass "tmpfiles.d: /run/vmseal made at boot, 0700 root (before libvirtd)" \
+	|| fail "no tmpfiles.d entry for /run/vmseal: $(grep tmpfiles contents)"
 for u in libvirtd virtqemud; do
 	grep -qx "/lib/systemd/system/$u.service.d/vmseal.conf" contents \
 		&& pass "drop-in: $u sees the hook and /etc/vmseal read-only" || fail "no $u drop-in: $(grep service.d contents)"
@@ -94,6 +97,9 @@ restore_saved() {
 	done
 }
 had_user=0; getent passwd vmseal >/dev/null && had_user=1
+# /run/vmseal (tmpfiles.d): made by the installation when absent before, removed at the end then
+had_run=1; [ -e /run/vmseal ] || had_run=0
+[ "$had_run" = 1 ] || cleanup_hooks+=("rm -rf /run/vmseal")
 cleanup_hooks+=("[ -f $T/gw.pid ] && kill \$(cat $T/gw.pid) 2>/dev/null; dpkg -P vmseal >/dev/null 2>&1; [ $had_user = 1 ] || deluser --system --quiet vmseal >/dev/null 2>&1; rm -f /etc/vmseal/policy.json /etc/vmseal/gateway.conf.d/local.conf; rmdir /etc/vmseal/gateway.conf.d /etc/vmseal 2>/dev/null; rm -rf /var/log/vmseal /var/log/vmseal-gateway /var/cache/vmseal /var/lib/vmseal; restore_saved; restore_dirs")
 snapshot >before
 
@@ -116,6 +122,10 @@ hook=/etc/libvirt/hooks/qemu.d/vmseal
 for d in /var/cache/vmseal /var/log/vmseal; do
 	[ "$(stat -c '%a %U' $d)" = "700 root" ] && pass "$d is 0700 root" || fail "$d: $(stat -c '%a %U' $d)"
 done
+if command -v systemd-tmpfiles >/dev/null && [ "$had_run" = 0 ]; then
+	[ "$(stat -c '%a %U %G' /run/vmseal 2>&1)" = "700 root root" ] && pass "/run/vmseal made at installation, 0700 root" \
+		|| fail "/run/vmseal: $(stat -c '%a %U %G' /run/vmseal 2>&1)"
+fi
 [ "$(stat -c '%a %U %G' /var/lib/vmseal/templates)" = "751 root vmseal" ] \
 	&& pass "/var/lib/vmseal/templates is root:vmseal 0751" || fail "templates dir: $(stat -c '%a %U %G' /var/lib/vmseal/templates)"
 u=$(getent passwd vmseal)
