@@ -28,6 +28,7 @@
 #include <openssl/hmac.h>
 
 #include "lib/hookop.h"
+#include "lib/util.h"
 
 #define PROG "vmseal-hook"
 /* Calls served at once; a caller beyond waits in the listen queue (libvirt runs one hook per
@@ -332,7 +333,11 @@ int hook_serve(const char *path, int (*judge)(int, char **))
 
 	/* Nothing its starter left open beyond 0-2 reaches a call's judge; 0-2 open (/dev/null if
 	 * not), so that a received descriptor never lands there. */
-	close_range(3, ~0U, 0);
+	if (fd_close_from(3) < 0) {
+		fprintf(stderr, "%s: cannot close the descriptors this server was started with: %s\n", PROG,
+			strerror(errno));
+		return 2;
+	}
 	for (int fd = 0; fd < 3; fd++)
 		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
 			return 2;

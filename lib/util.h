@@ -59,6 +59,13 @@ int file_read_all(const char *path, size_t max, char **out, size_t *len, struct 
 #define VS_PREFAULT_MIN_BYTES (256u << 10)
 void vs_prefault(void *p, size_t len);
 
+/* Closes every descriptor from lowfd up (a server's start: nothing its starter left open may
+ * reach what it runs). close_range(2) where the kernel has it (Linux 5.9); else, or where it
+ * fails, each descriptor /proc/self/fd lists, else every number below RLIMIT_NOFILE. 0 when
+ * none is left open, else -1 with errno. fd_close_from_listing is the fallback alone (tests). */
+int fd_close_from(int lowfd);
+int fd_close_from_listing(int lowfd);
+
 int fd_read_all(int fd, const char *name, size_t max, char **out, size_t *len, struct vs_error *err);
 
 /* pread of exactly len bytes at off (EINTR and short reads retried): 1, or 0 when the file ends

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common_cunit.h"
@@ -359,6 +360,33 @@ static void test_secret_file_modes(void)
 	}
 }
 
+/* In a child (the test's own descriptors stay): fds 3, 40 and 200 open, close_from(10); exit 0
+ * when 3 is still open and 40 and 200 are closed. */
+static int close_from_in_child(int (*close_from)(int))
+{
+	int st, fd3;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		fd3 = open("/dev/null", O_RDONLY);
+		if (fd3 < 0 || dup2(fd3, 40) != 40 || dup2(fd3, 200) != 200 || close_from(10) != 0)
+			_exit(3);
+		_exit(fcntl(fd3, F_GETFD) >= 0 && fd3 < 10 && fcntl(40, F_GETFD) < 0 && fcntl(200, F_GETFD) < 0
+			      ? 0
+			      : 1);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static void test_close_from(void)
+{
+	CU_ASSERT_EQUAL(close_from_in_child(fd_close_from), 0);
+	CU_ASSERT_EQUAL(close_from_in_child(fd_close_from_listing), 0);
+	CU_ASSERT_EQUAL(fd_close_from(-1), -1);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -374,6 +402,7 @@ int main(void)
 		{"errors strip control characters", test_error_sanitizes},
 		{"secret files: modes and owners as ssh has them", test_secret_file_modes},
 		{"strict decimal numbers", test_parse_uint_strict},
+		{"close from a descriptor up: close_range, and /proc/self/fd where it is missing", test_close_from},
 		{NULL, NULL},
 	};
 	return run_suite("util", cases);
