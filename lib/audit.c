@@ -1475,12 +1475,18 @@ int audit_foreach(const char *path, uint64_t since, audit_entry_fn fn, audit_bad
 
 /* ---- heads, head files, rotation ---- */
 
-void audit_log_head(struct audit_log *log, struct audit_head *h)
+/* The head of what log wrote, its mutex held by the caller. */
+static void head_of(const struct audit_log *log, struct audit_head *h)
 {
-	pthread_mutex_lock(&log->mu);
 	h->seq = log->last_seq;
 	memcpy(h->hash, log->last_hash, HASH_LEN);
 	h->end = log->cached_end > 0 ? (uint64_t)log->cached_end : 0;
+}
+
+void audit_log_head(struct audit_log *log, struct audit_head *h)
+{
+	pthread_mutex_lock(&log->mu);
+	head_of(log, h);
 	pthread_mutex_unlock(&log->mu);
 }
 
@@ -1647,15 +1653,10 @@ int audit_head_save(const char *path, const char *log_path, const struct audit_h
 /* The device of the directory path is in (its file system), or (dev_t)-1. */
 static dev_t dir_dev(const char *path)
 {
-	char dir[VS_MAX_PATH_BYTES];
-	const char *slash = strrchr(path, '/');
+	char dir[VS_PATH_TMP_MAX];
 	struct stat st;
 
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-	return stat(dir, &st) == 0 ? st.st_dev : (dev_t)-1;
+	return vs_path_dir(path, dir, sizeof(dir)) == 0 && stat(dir, &st) == 0 ? st.st_dev : (dev_t)-1;
 }
 
 int audit_head_advance(const char *path, struct audit_log *log, const char *log_path,
@@ -1682,9 +1683,7 @@ int audit_head_advance(const char *path, struct audit_log *log, const char *log_
 	 * took away). */
 	if (stat(log_path, &st) < 0 || st.st_dev != log->dev || st.st_ino != log->ino)
 		goto out;
-	h.seq = log->last_seq;
-	memcpy(h.hash, log->last_hash, HASH_LEN);
-	h.end = log->cached_end > 0 ? (uint64_t)log->cached_end : 0;
+	head_of(log, &h);
 	if (fstat(log->fd, &fst) < 0 || h.end == 0 || (uint64_t)fst.st_size < h.end)
 		goto out;
 	/* Forward only: another writer's later head (or one this process cannot read, which the

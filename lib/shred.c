@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -106,9 +105,8 @@ int file_shred_check(const char *path, enum shred_kind kind, struct vs_error *er
 
 int file_shred(const char *path, enum shred_kind kind, struct vs_error *err)
 {
-	char *copy = NULL;
 	off_t size = 0;
-	int fd, dfd, r = -1;
+	int fd, r = -1;
 
 	fd = shred_open(path, kind, &size, err);
 	if (fd < 0)
@@ -121,17 +119,9 @@ int file_shred(const char *path, enum shred_kind kind, struct vs_error *err)
 		vs_fail(err, VS_ERR_IO, path, "overwritten but cannot unlink: %s", strerror(errno));
 		goto out;
 	}
-	copy = strdup(path);
-	if (copy) {
-		dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-	}
+	(void)vs_fsync_dir_of(path); /* the name's removal durable, where it can be */
 	r = 0;
 out:
-	free(copy);
 	close(fd);
 	return r;
 }

@@ -109,15 +109,13 @@ char *trust_state_encode(const struct trust_state *st)
 
 int trust_state_save(const char *path, const struct trust_state *st, struct vs_error *err)
 {
-	char dir[VS_MAX_PATH_BYTES], *s;
-	const char *slash = strrchr(path, '/');
+	char dir[VS_PATH_TMP_MAX], *s;
 	int r;
 
-	if (slash && slash != path) {
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return vs_fail(err, VS_ERR_IO, dir, "cannot create: %s", strerror(errno));
-	}
+	if (vs_path_dir(path, dir, sizeof(dir)) < 0)
+		return vs_fail(err, VS_ERR_INPUT, path, "path too long");
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return vs_fail(err, VS_ERR_IO, dir, "cannot create: %s", strerror(errno));
 	s = trust_state_encode(st);
 	if (!s)
 		return vs_fail(err, VS_ERR_INTERNAL, path, "cannot encode trust state");

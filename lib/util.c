@@ -327,19 +327,34 @@ static int write_full(int fd, const void *data, size_t len)
 	return 0;
 }
 
-static int fsync_dir_of(const char *path)
+int vs_path_dir(const char *path, char *out, size_t cap)
 {
-	char *copy = strdup(path);
-	int fd, r = -1;
+	size_t n = strlen(path);
+	const char *d;
 
-	if (!copy)
+	if (n >= cap || cap < 2) {
+		errno = ENAMETOOLONG;
 		return -1;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		r = fsync(fd);
-		close(fd);
 	}
-	free(copy);
+	memcpy(out, path, n + 1);
+	d = dirname(out); /* out itself, or a static "." or "/" */
+	if (d != out)
+		memmove(out, d, strlen(d) + 1);
+	return 0;
+}
+
+int vs_fsync_dir_of(const char *path)
+{
+	char dir[VS_PATH_TMP_MAX];
+	int fd, r;
+
+	if (vs_path_dir(path, dir, sizeof(dir)) < 0)
+		return -1;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	close(fd);
 	return r;
 }
 
@@ -347,14 +362,11 @@ static int fsync_dir_of(const char *path)
  * nothing behind. -1 with errno when the file system cannot. */
 static int open_unnamed(const char *path, unsigned mode)
 {
-	char *copy = strdup(path);
-	int fd;
+	char dir[VS_PATH_TMP_MAX];
 
-	if (!copy)
+	if (vs_path_dir(path, dir, sizeof(dir)) < 0)
 		return -1;
-	fd = open(dirname(copy), O_WRONLY | O_TMPFILE | O_CLOEXEC, mode);
-	free(copy);
-	return fd;
+	return open(dir, O_WRONLY | O_TMPFILE | O_CLOEXEC, mode);
 }
 
 static int link_unnamed(int fd, const char *dst)
@@ -378,11 +390,12 @@ static void remove_stale_temps(const char *path)
 	size_t bl;
 	DIR *d;
 
-	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	if (vs_path_dir(path, dirbuf, sizeof(dirbuf)) < 0)
+		return;
 	snprintf(basebuf, sizeof(basebuf), "%s", path);
 	base = basename(basebuf);
 	bl = strlen(base);
-	d = opendir(dirname(dirbuf));
+	d = opendir(dirbuf);
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
@@ -481,7 +494,7 @@ static int write_atomic(const char *path, const void *data, size_t len, unsigned
 		}
 		unlink(tmp);
 	}
-	if ((durable & WA_SYNC_NAME) && fsync_dir_of(path) < 0)
+	if ((durable & WA_SYNC_NAME) && vs_fsync_dir_of(path) < 0)
 		return vs_fail(err, VS_ERR_IO, path, "cannot fsync directory: %s", strerror(errno));
 	return 0;
 }

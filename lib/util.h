@@ -59,6 +59,12 @@ int file_read_all(const char *path, size_t max, char **out, size_t *len, struct 
 #define VS_PREFAULT_MIN_BYTES (256u << 10)
 void vs_prefault(void *p, size_t len);
 
+/* path's directory as dirname(3) names it ("." for a bare name, "/" for /name), into out of
+ * cap bytes; -1 (ENAMETOOLONG) when it does not fit. */
+int vs_path_dir(const char *path, char *out, size_t cap);
+/* fsync(2) of path's directory (a name made or removed there survives a crash): 0, or -1. */
+int vs_fsync_dir_of(const char *path);
+
 /* Closes every descriptor from lowfd up (a server's start: nothing its starter left open may
  * reach what it runs). close_range(2) where the kernel has it (Linux 5.9); else, or where it
  * fails, each descriptor /proc/self/fd lists, else every number below RLIMIT_NOFILE. 0 when

@@ -2,7 +2,6 @@
 /* vmseal-key backup: Shamir k-of-n split of a key file into self-describing share files. */
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,11 +106,11 @@ int cmd_backup(int argc, char **argv)
 		vs_fail(&err, VS_ERR_USAGE, keyfile, "a pkcs11 key never leaves its token: back up the token instead");
 		goto out;
 	}
-	/* dirname() may return its argument or a static string: copy the result, since dirbuf
-	 * is reused for the key file's name below. */
 	if (!outdir) {
-		snprintf(dirbuf, sizeof(dirbuf), "%s", base);
-		snprintf(keydir, sizeof(keydir), "%s", dirname(dirbuf));
+		if (vs_path_dir(base, keydir, sizeof(keydir)) < 0) {
+			vs_fail(&err, VS_ERR_INPUT, keyfile, "path too long");
+			goto out;
+		}
 		outdir = keydir;
 	}
 	snprintf(dirbuf, sizeof(dirbuf), "%s.key", base);

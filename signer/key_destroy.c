@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,8 +87,9 @@ static void warn_shares(const char *base, const char *name)
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(dirbuf, sizeof(dirbuf), "%s", base);
-	dir = dirname(dirbuf);
+	if (vs_path_dir(base, dirbuf, sizeof(dirbuf)) < 0)
+		return;
+	dir = dirbuf;
 	d = opendir(dir);
 	if (!d)
 		return;

@@ -360,6 +360,23 @@ static void test_secret_file_modes(void)
 	}
 }
 
+static void test_path_dir(void)
+{
+	static const struct { const char *in, *out; } v[] = {
+		{"/a/b/c", "/a/b"}, {"/a", "/"}, {"a", "."}, {"a/b", "a"}, {"/", "/"}, {"", "."},
+		{"a/b/", "a"},
+	};
+	char out[16], tiny[4];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		CU_ASSERT_EQUAL(vs_path_dir(v[i].in, out, sizeof(out)), 0);
+		CU_ASSERT_STRING_EQUAL(out, v[i].out);
+	}
+	CU_ASSERT_EQUAL(vs_path_dir("/abcd/e", tiny, sizeof(tiny)), -1); /* does not fit: refused */
+	CU_ASSERT_EQUAL(vs_path_dir("a", tiny, sizeof(tiny)), 0);
+	CU_ASSERT_STRING_EQUAL(tiny, ".");
+}
+
 /* In a child (the test's own descriptors stay): fds 3, 40 and 200 open, close_from(10); exit 0
  * when 3 is still open and 40 and 200 are closed. */
 static int close_from_in_child(int (*close_from)(int))
@@ -402,6 +419,7 @@ int main(void)
 		{"errors strip control characters", test_error_sanitizes},
 		{"secret files: modes and owners as ssh has them", test_secret_file_modes},
 		{"strict decimal numbers", test_parse_uint_strict},
+		{"a path's directory, as dirname names it", test_path_dir},
 		{"close from a descriptor up: close_range, and /proc/self/fd where it is missing", test_close_from},
 		{NULL, NULL},
 	};
