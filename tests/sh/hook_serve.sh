@@ -35,6 +35,17 @@ stop_server() {
 	server_pid=
 }
 cleanup_hooks+=("stop_server")
+# call_child FIFO: the pid of the server's child serving a call whose stdin is FIFO (not the
+# next spare), once it has one (up to 5 s); nothing if none
+call_child() {
+	local p
+	for _ in $(seq 100); do
+		for p in $(pgrep -P "$server_pid"); do
+			[ "$(readlink "/proc/$p/fd/0" 2>/dev/null)" = "$1" ] && { echo "$p"; return; }
+		done
+		sleep 0.05
+	done
+}
 
 start_server server.log && pass "server starts and listens on $sock" || { fail "server: $(cat server.log)"; exit 1; }
 [ "$(stat -c %a "$sock")" = 600 ] && pass "its socket is 0600" || fail "socket mode $(stat -c %a "$sock")"
@@ -102,15 +113,7 @@ mkfifo slow.fifo
 hook web1 start begin - < slow.fifo > /dev/null 2> killed.err &
 caller=$!
 exec 7> slow.fifo
-child=
-# the server's child serving this call: the one reading the FIFO (not the next spare)
-for _ in $(seq 100); do
-	for p in $(pgrep -P "$server_pid"); do
-		[ "$(readlink "/proc/$p/fd/0" 2>/dev/null)" = "$T/slow.fifo" ] && child=$p
-	done
-	[ -n "$child" ] && break
-	sleep 0.05
-done
+child=$(call_child "$T/slow.fifo")
 # what the judge holds: the caller's stdin, stdout, stderr and its connection, nothing the
 # server's starter left open (this script's descriptors)
 if [ -n "$child" ]; then
@@ -247,14 +250,7 @@ mkfifo inflight.fifo
 hook web1 start begin - < inflight.fifo > /dev/null 2> inflight.err &
 caller=$!
 exec 7> inflight.fifo
-child=
-for _ in $(seq 100); do
-	for p in $(pgrep -P "$server_pid"); do
-		[ "$(readlink "/proc/$p/fd/0" 2>/dev/null)" = "$T/inflight.fifo" ] && child=$p
-	done
-	[ -n "$child" ] && break
-	sleep 0.05
-done
+child=$(call_child "$T/inflight.fifo")
 kill -TERM "$server_pid"
 timeout 5 tail --pid="$server_pid" -f /dev/null
 [ -n "$child" ] && [ ! -e "$sock" ] && ! running "$server_pid" && grep -q "stopped (signal 15)$" server3.log \
