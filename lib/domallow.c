@@ -391,10 +391,11 @@ static int under_log_dir(struct domallow_walk *w, const char *value)
 }
 
 /* The emulator can be changed by root only: lib/filetrust's rule for verified files (root's,
- * not writable by group or other, root-owned directories, a local file system, no writer). */
+ * not writable by group or other, root-owned directories, a local file system type, no
+ * writer); a file of the host's system, wherever the host's root file system lives. */
 static int file_trusted(struct domallow_walk *w, const char *shown, const char *path)
 {
-	const struct filetrust_opts fo = {.qemu_uid = FILETRUST_NO_UID, .allow_remote_fs = 0};
+	const struct filetrust_opts fo = {.qemu_uid = FILETRUST_NO_UID, .allow_remote_fs = 0, .host_file = 1};
 	struct vs_error e = {0};
 
 	if (filetrust_path(path, &fo, &e) < 0)

@@ -427,7 +427,7 @@ static int under_node_ok(dev_t dev, const char *what, const char *path, struct v
  * system, an NVMe namespace whose controllers are all PCIe, or a device-mapper or md device
  * all of whose slaves are local. Anything else (nbd, rbd, iSCSI, NVMe over fabrics, drbd, ...)
  * can change its bytes from elsewhere after they were hashed: refused unless allow_remote_fs. */
-static int blockdev_local(const char *sys, dev_t rdev, const char *path, int depth,
+static int blockdev_local(const char *sys, dev_t rdev, const char *path, int depth, int fsdev,
 			  const struct filetrust_opts *o, struct vs_error *err)
 {
 	char link[PATH_MAX], d[PATH_MAX], f[PATH_MAX + 64], v[PATH_MAX];
@@ -450,7 +450,8 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 		*strrchr(d, '/') = '\0'; /* a partition: its disk decides */
 		snprintf(f, sizeof(f), "%s/dev", d);
 		sysfs_read(f, v, sizeof(v));
-		if (sscanf(v, "%u:%u", &ma, &mi) == 2 && under_node_ok(makedev(ma, mi), "its disk", path, err) < 0)
+		if (!fsdev && sscanf(v, "%u:%u", &ma, &mi) == 2 &&
+		    under_node_ok(makedev(ma, mi), "its disk", path, err) < 0)
 			return -1;
 	}
 	name = strrchr(d, '/') + 1;
@@ -477,13 +478,16 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 					return vs_fail(err, VS_ERR_DENIED, path,
 						       "loop device %s is backed by block device %s, owned by uid %u with mode %04o: it must be root's and not writable by group or other",
 						       name, v, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-				return blockdev_local(sys, st.st_rdev, path, depth + 1, o, err);
+				return blockdev_local(sys, st.st_rdev, path, depth + 1, fsdev, o, err);
 			}
 			if (st.st_uid != 0 || (st.st_mode & 022))
 				return vs_fail(err, VS_ERR_DENIED, path,
 					       "loop device %s is backed by %s, owned by uid %u with mode %04o: it must be root's and not writable by group or other",
 					       name, v, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-			return walk(v, &st, o, err);
+			/* the backing file's own file system: as local as its device */
+			if (walk(v, &st, o, err) < 0)
+				return -1;
+			return major(st.st_dev) ? blockdev_local(sys, st.st_dev, path, depth + 1, 1, o, err) : 0;
 		}
 		if (has_prefix(name, "dm-") || has_prefix(name, "md")) {
 			struct dirent *e;
@@ -504,8 +508,8 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 				sysfs_read(f, dev, sizeof(dev));
 				if (sscanf(dev, "%u:%u", &ma, &mi) != 2)
 					r = vs_fail(err, VS_ERR_DENIED, path, "%s: cannot read the device of its slave %s", name, e->d_name);
-				else if ((r = under_node_ok(makedev(ma, mi), e->d_name, path, err)) == 0)
-					r = blockdev_local(sys, makedev(ma, mi), path, depth + 1, o, err);
+				else if (fsdev || (r = under_node_ok(makedev(ma, mi), e->d_name, path, err)) == 0)
+					r = blockdev_local(sys, makedev(ma, mi), path, depth + 1, fsdev, o, err);
 				n++;
 			}
 			closedir(sl);
@@ -543,7 +547,19 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 int filetrust_blockdev_local(const char *sysfs, dev_t rdev, const char *path, const struct filetrust_opts *o,
 			     struct vs_error *err)
 {
-	return blockdev_local(sysfs, rdev, path, 0, o, err);
+	return blockdev_local(sysfs, rdev, path, 0, 0, o, err);
+}
+
+int filetrust_fsdev_local(const char *sysfs, dev_t dev, const char *path, const struct filetrust_opts *o,
+			  struct vs_error *err)
+{
+	char was[VS_ERR_REASON_MAX];
+
+	/* no device (major 0): tmpfs, overlayfs, btrfs's and FUSE's own numbers; the type decides */
+	if (!major(dev) || blockdev_local(sysfs, dev, path, 0, 1, o, err) == 0)
+		return 0;
+	snprintf(was, sizeof(was), "%s", err ? err->reason : "");
+	return vs_fail(err, err ? err->kind : VS_ERR_DENIED, path, "its file system's device: %s", was);
 }
 
 int filetrust_fd(int fd, const char *path, const struct filetrust_opts *o, struct vs_error *err)
@@ -569,7 +585,11 @@ int filetrust_fd(int fd, const char *path, const struct filetrust_opts *o, struc
 	if (fs_check(fd, "the file", path, o, err) < 0 || walk(path, &st, o, err) < 0)
 		return -1;
 	if (S_ISBLK(st.st_mode))
-		return blockdev_local("/sys", st.st_rdev, path, 0, o, err);
+		return blockdev_local(o->sysfs ? o->sysfs : "/sys", st.st_rdev, path, 0, 0, o, err);
+	/* ext4 on an iSCSI LUN, an nbd export, a loop device over someone's file: the bytes of a
+	 * file are where its file system's device keeps them */
+	if (!o->host_file && filetrust_fsdev_local(o->sysfs ? o->sysfs : "/sys", st.st_dev, path, o, err) < 0)
+		return -1;
 	/* Leases exist on local file systems only; a remote one was accepted by the policy. */
 	if (fstatfs(fd, &sf) == 0 && !filetrust_fs_is_local((long)sf.f_type))
 		return 0;

@@ -17,6 +17,11 @@ struct filetrust_opts {
 	 * chowns images to with dynamic_ownership (hook.conf qemu_user). FILETRUST_NO_UID: root only. */
 	uid_t qemu_uid;
 	int allow_remote_fs; /* the policy's allow_remote_fs: NFS, CIFS, FUSE, 9p... accepted */
+	/* A file of the host's own system (QEMU): the device its file system is on is not judged
+	 * (filetrust_fsdev_local), since the host, vmseal and libvirt run from there too (a host
+	 * booted from a SAN); its file system's type, owners and directories still are. */
+	int host_file;
+	const char *sysfs; /* where sysfs is: NULL for /sys (a test gives a tree of its own) */
 	/* The second half of the rule, what was checked is what QEMU opens: non-NULL, each boot
 	 * file bootfile_check() allows is added here with the inode it judged (lib/started.h),
 	 * for the started begin check. Read by lib/bootfile.c alone. */
@@ -69,6 +74,15 @@ int filetrust_search_dir(const char *dir, const struct filetrust_opts *opts, str
  * allow_remote_fs. */
 int filetrust_blockdev_local(const char *sysfs, dev_t rdev, const char *path, const struct filetrust_opts *o,
 			     struct vs_error *err);
+
+/* The device of a file system (st_dev of a file on it) under sysfs keeps its data in this host,
+ * by blockdev_local's rules but for the device nodes' owners (root's group "disk" writes every
+ * disk): a file on ext4 over an iSCSI LUN, an nbd export or a loop device backed by a file others
+ * may write is refused, unless allow_remote_fs. A file system without a device (major 0:
+ * tmpfs, overlayfs, btrfs, FUSE) is left to its type (filetrust_fs_is_local). 0, or -1 with
+ * err (VS_ERR_DENIED, "its file system's device: block device ..."). */
+int filetrust_fsdev_local(const char *sysfs, dev_t dev, const char *path, const struct filetrust_opts *o,
+			  struct vs_error *err);
 
 int filetrust_fs_is_local(long f_type);
 

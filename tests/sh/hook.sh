@@ -621,6 +621,13 @@ if coarse_fs; then
 	expect_rc "allowed again" 0 hook web1 prepare begin coarse.xml
 	tail -4 audit.jsonl | grep -q 'd.raw: template \\"debian-data\\" version 3 (cached)' \
 		&& pass "a settled image is cached on whole-second time stamps too" || fail "not cached: $(tail -1 audit.jsonl)"
+	# the file system's device: a loop device over a file others may write (they rewrite the
+	# image's blocks under it, its inode unchanged, the allow-cache's key too)
+	chmod 0666 coarse.img
+	expect_deny "a file on a file system whose loop device's backing file others may write: denied (cached or not)" \
+		"disk vdz $T/coarse/d.raw: its file system's device: loop device loop" hook web1 prepare begin coarse.xml
+	chmod 0644 coarse.img
+	expect_rc "… its backing file root's again: allowed" 0 hook web1 prepare begin coarse.xml
 	umount coarse
 else
 	skip "whole-second time stamps: needs root, mkfs.ext4 and a loop mount"

@@ -280,27 +280,29 @@ static void syslink(const char *sys, const char *devno, const char *rel)
 	CU_ASSERT(symlink(t, l) == 0);
 }
 
-/* Disks of one bus each (sysfs path under /sys, device number): local or not by the bus alone. */
+/* Disks of one bus each (sysfs path under /sys, device number): local or not by the bus alone.
+ * The made tree's device numbers have majors above 1000, which no real device has: the files of
+ * this test (on this machine's own disk, added to the tree as a PCI disk) never meet one. */
 static const struct {
 	const char *rel;
 	unsigned major, minor;
 	int local;
 } buses[] = {
-	{"devices/vbd-51712/block/xvda", 202, 0, 0}, /* Xen's vbd */
+	{"devices/vbd-51712/block/xvda", 1202, 0, 0}, /* Xen's vbd */
 	/* a SCSI host of a transport vmseal does not know: not assumed local */
-	{"devices/platform/netdisk.0/host9/target9:0:0/9:0:0:0/block/sdh", 8, 112, 0},
-	{"devices/platform/40000000.pcie/pci0000:00/0000:00:00.0/0000:01:00.0/nvme/nvme3/nvme3n1", 259, 3, 1},
-	{"devices/platform/soc/1c18000.sata/ata2/host1/target1:0:0/1:0:0:0/block/sdi", 8, 128, 1},
-	{"devices/platform/soc/fe340000.mmc/mmc_host/mmc0/mmc0:0001/block/mmcblk0", 179, 0, 1},
+	{"devices/platform/netdisk.0/host9/target9:0:0/9:0:0:0/block/sdh", 1008, 112, 0},
+	{"devices/platform/40000000.pcie/pci0000:00/0000:00:00.0/0000:01:00.0/nvme/nvme3/nvme3n1", 1259, 3, 1},
+	{"devices/platform/soc/1c18000.sata/ata2/host1/target1:0:0/1:0:0:0/block/sdi", 1008, 128, 1},
+	{"devices/platform/soc/fe340000.mmc/mmc_host/mmc0/mmc0:0001/block/mmcblk0", 1179, 0, 1},
 	/* virtio-mmio as device tree, the kernel command line and ACPI name it */
-	{"devices/platform/a003e00.virtio_mmio/virtio0/block/vdb", 254, 16, 1},
-	{"devices/virtio-mmio-cmdline/virtio-mmio.1/virtio1/block/vdc", 254, 32, 1},
-	{"devices/platform/LNRO0005:00/virtio2/block/vdd", 254, 48, 1},
-	{"devices/platform/virtio_mmio/virtio3/block/vde", 254, 64, 0}, /* a look-alike */
-	{"devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0012:00/ndbus0/region0/namespace0.0/block/pmem0", 259, 8, 1},
-	{"devices/platform/soc/3100000.usb/xhci-hcd.0.auto/usb1/1-1/1-1:1.0/host2/target2:0:0/2:0:0:0/block/sdk", 8, 160, 1},
+	{"devices/platform/a003e00.virtio_mmio/virtio0/block/vdb", 1254, 16, 1},
+	{"devices/virtio-mmio-cmdline/virtio-mmio.1/virtio1/block/vdc", 1254, 32, 1},
+	{"devices/platform/LNRO0005:00/virtio2/block/vdd", 1254, 48, 1},
+	{"devices/platform/virtio_mmio/virtio3/block/vde", 1254, 64, 0}, /* a look-alike */
+	{"devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0012:00/ndbus0/region0/namespace0.0/block/pmem0", 1259, 8, 1},
+	{"devices/platform/soc/3100000.usb/xhci-hcd.0.auto/usb1/1-1/1-1:1.0/host2/target2:0:0/2:0:0:0/block/sdk", 1008, 160, 1},
 	/* "pcie0000:00" is not a PCI root bus's name */
-	{"devices/platform/pci-ish/pcie0000:00/host10/target10:0:0/10:0:0:0/block/sdj", 8, 144, 0},
+	{"devices/platform/pci-ish/pcie0000:00/host10/target10:0:0/10:0:0:0/block/sdj", 1008, 144, 0},
 };
 
 /* Where a block device's bytes live, read from a sysfs tree made here. */
@@ -314,29 +316,41 @@ static void test_blockdev(void)
 	snprintf(sys, sizeof(sys), "%s/sys", base);
 	snprintf(back, sizeof(back), "%s/backing.img\n", base);
 	sysmk(sys, "dev/block", NULL, NULL);
+	/* this machine's own disk, which holds base (the loop's backing file): a PCI disk here */
+	{
+		struct stat bst;
+		char devno[32];
+
+		CU_ASSERT_FATAL(stat(base, &bst) == 0);
+		if (major(bst.st_dev)) {
+			snprintf(devno, sizeof(devno), "%u:%u", major(bst.st_dev), minor(bst.st_dev));
+			sysmk(sys, "devices/pci0000:00/0000:00:1f.7/virtio9/block/here", NULL, NULL);
+			syslink(sys, devno, "devices/pci0000:00/0000:00:1f.7/virtio9/block/here");
+		}
+	}
 	sysmk(sys, "devices/virtual/block/loop0/loop", "backing_file", back);
-	syslink(sys, "7:0", "devices/virtual/block/loop0");
+	syslink(sys, "1007:0", "devices/virtual/block/loop0");
 	sysmk(sys, "devices/virtual/block/nbd0", NULL, NULL);
-	syslink(sys, "43:0", "devices/virtual/block/nbd0");
+	syslink(sys, "1043:0", "devices/virtual/block/nbd0");
 	sysmk(sys, "devices/platform/host3/session1/target3:0:0/3:0:0:0/block/sda", NULL, NULL);
-	syslink(sys, "8:0", "devices/platform/host3/session1/target3:0:0/3:0:0:0/block/sda");
+	syslink(sys, "1008:0", "devices/platform/host3/session1/target3:0:0/3:0:0:0/block/sda");
 	sysmk(sys, "devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1", "partition", "1\n");
-	syslink(sys, "8:16", "devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sdb");
-	syslink(sys, "8:17", "devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1");
-	sysmk(sys, "devices/virtual/block/dm-0/slaves/loop0", "dev", "7:0\n");
-	syslink(sys, "254:0", "devices/virtual/block/dm-0");
-	sysmk(sys, "devices/virtual/block/dm-1/slaves/sdb1", "dev", "8:17\n");
-	sysmk(sys, "devices/virtual/block/dm-1/slaves/nbd0", "dev", "43:0\n");
-	syslink(sys, "254:1", "devices/virtual/block/dm-1");
+	syslink(sys, "1008:16", "devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sdb");
+	syslink(sys, "1008:17", "devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sdb/sdb1");
+	sysmk(sys, "devices/virtual/block/dm-0/slaves/loop0", "dev", "1007:0\n");
+	syslink(sys, "1254:0", "devices/virtual/block/dm-0");
+	sysmk(sys, "devices/virtual/block/dm-1/slaves/sdb1", "dev", "1008:17\n");
+	sysmk(sys, "devices/virtual/block/dm-1/slaves/nbd0", "dev", "1043:0\n");
+	syslink(sys, "1254:1", "devices/virtual/block/dm-1");
 	sysmk(sys, "devices/virtual/block/dm-2/slaves", NULL, NULL);
-	syslink(sys, "254:2", "devices/virtual/block/dm-2");
+	syslink(sys, "1254:2", "devices/virtual/block/dm-2");
 	sysmk(sys, "devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1", NULL, NULL);
 	sysmk(sys, "devices/virtual/nvme-subsystem/nvme-subsys0/nvme0", "transport", "pcie\n");
-	syslink(sys, "259:0", "devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1");
+	syslink(sys, "1259:0", "devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1");
 	sysmk(sys, "devices/virtual/nvme-subsystem/nvme-subsys1/nvme1n1", NULL, NULL);
 	sysmk(sys, "devices/virtual/nvme-subsystem/nvme-subsys1/nvme1", "transport", "pcie\n");
 	sysmk(sys, "devices/virtual/nvme-subsystem/nvme-subsys1/nvme2", "transport", "tcp\n");
-	syslink(sys, "259:1", "devices/virtual/nvme-subsystem/nvme-subsys1/nvme1n1");
+	syslink(sys, "1259:1", "devices/virtual/nvme-subsystem/nvme-subsys1/nvme1n1");
 	/* SCSI and USB disks reached over a network: Fibre Channel (a remote port; a host of the
 	 * fc_host class), SRP (srp_host), USB/IP (vhci_hcd); a local USB disk beside them */
 #define FC "devices/pci0000:00/0000:00:03.0/host4/rport-4:0-1/target4:0:0/4:0:0:0/block/sdc"
@@ -345,18 +359,18 @@ static void test_blockdev(void)
 #define USBIP "devices/platform/vhci_hcd.0/usb3/3-1/3-1:1.0/host7/target7:0:0/7:0:0:0/block/sdf"
 #define USB "devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0/host8"
 	sysmk(sys, FC, NULL, NULL);
-	syslink(sys, "8:32", FC);
+	syslink(sys, "1008:32", FC);
 	sysmk(sys, FCH "/fc_host/host5", NULL, NULL);
 	sysmk(sys, FCH "/target5:0:0/5:0:0:0/block/sdd", NULL, NULL);
-	syslink(sys, "8:48", FCH "/target5:0:0/5:0:0:0/block/sdd");
+	syslink(sys, "1008:48", FCH "/target5:0:0/5:0:0:0/block/sdd");
 	sysmk(sys, SRP "/srp_host/host6", NULL, NULL);
 	sysmk(sys, SRP "/target6:0:0/6:0:0:0/block/sde", NULL, NULL);
-	syslink(sys, "8:64", SRP "/target6:0:0/6:0:0:0/block/sde");
+	syslink(sys, "1008:64", SRP "/target6:0:0/6:0:0:0/block/sde");
 	sysmk(sys, USBIP, NULL, NULL);
-	syslink(sys, "8:80", USBIP);
+	syslink(sys, "1008:80", USBIP);
 	sysmk(sys, USB "/scsi_host/host8", NULL, NULL);
 	sysmk(sys, USB "/target8:0:0/8:0:0:0/block/sdg", NULL, NULL);
-	syslink(sys, "8:96", USB "/target8:0:0/8:0:0:0/block/sdg");
+	syslink(sys, "1008:96", USB "/target8:0:0/8:0:0:0/block/sdg");
 	sysmk(sys, "devices/pci0000:00/0000:00:1f.2/ata1/host0/scsi_host/host0", NULL, NULL);
 	/* buses: only those known to keep their disks in this host; each a disk of its own */
 	for (size_t i = 0; i < sizeof(buses) / sizeof(buses[0]); i++) {
@@ -386,39 +400,87 @@ static void test_blockdev(void)
 								 &remote, &err), 0);
 		}
 	}
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 32), "/dev/sdc", &rootonly, &err), -1);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 32), "/dev/sdc", &rootonly, &err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "is reached over Fibre Channel"));
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 48), "/dev/sdd", &rootonly, &err), -1);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 48), "/dev/sdd", &rootonly, &err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "is reached over Fibre Channel"));
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 64), "/dev/sde", &rootonly, &err), -1);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 64), "/dev/sde", &rootonly, &err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "is reached over SRP"));
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 80), "/dev/sdf", &rootonly, &err), -1);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 80), "/dev/sdf", &rootonly, &err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "is reached over USB/IP"));
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 80), "/dev/sdf", &remote, &err), 0);
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 96), "/dev/sdg", &rootonly, &err), 0);
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(7, 0), "/dev/loop0", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 80), "/dev/sdf", &remote, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 96), "/dev/sdg", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1007, 0), "/dev/loop0", &rootonly, &err), 0);
 	mkfile("backing.img", 0666);
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(7, 0), "/dev/loop0", &rootonly, &err), -1);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1007, 0), "/dev/loop0", &rootonly, &err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "with mode 0666: it must be root's"));
 	mkfile("backing.img", 0644);
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(43, 0), "/dev/nbd0", &rootonly, &err), -1);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1043, 0), "/dev/nbd0", &rootonly, &err), -1);
 	CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
 	CU_ASSERT_STRING_EQUAL(err.object, "/dev/nbd0");
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "block device nbd0 is not a local disk"));
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(43, 0), "/dev/nbd0", &remote, &err), 0);
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 0), "/dev/sda", &rootonly, &err), -1); /* iSCSI */
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1043, 0), "/dev/nbd0", &remote, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 0), "/dev/sda", &rootonly, &err), -1); /* iSCSI */
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "session1"));
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 16), "/dev/sdb", &rootonly, &err), 0);
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(8, 17), "/dev/sdb1", &rootonly, &err), 0);
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(254, 0), "/dev/dm-0", &rootonly, &err), 0);
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(254, 1), "/dev/dm-1", &rootonly, &err), -1);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 16), "/dev/sdb", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 17), "/dev/sdb1", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1254, 0), "/dev/dm-0", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1254, 1), "/dev/dm-1", &rootonly, &err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "nbd0"));
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(254, 2), "/dev/dm-2", &rootonly, &err), -1);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1254, 2), "/dev/dm-2", &rootonly, &err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "has no slaves"));
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(259, 0), "/dev/nvme0n1", &rootonly, &err), 0);
-	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(259, 1), "/dev/nvme1n1", &rootonly, &err), -1);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1259, 0), "/dev/nvme0n1", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1259, 1), "/dev/nvme1n1", &rootonly, &err), -1);
 	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1, 99), "/dev/x", &rootonly, &err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "cannot tell where the data of block device 1:99 lives"));
+
+	/* a file's file system: as local as its device, the owners of device nodes aside */
+	CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(1043, 0), "/srv/t.raw", &rootonly, &err), -1);
+	CU_ASSERT_STRING_EQUAL(err.object, "/srv/t.raw");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "its file system's device: block device nbd0 is not a local disk"));
+	CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(1043, 0), "/srv/t.raw", &remote, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(1008, 0), "/srv/t.raw", &rootonly, &err), -1); /* iSCSI */
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "session1"));
+	CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(1254, 1), "/srv/t.raw", &rootonly, &err), -1); /* dm over nbd */
+	CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(1202, 0), "/srv/t.raw", &rootonly, &err), -1); /* Xen vbd */
+	CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(1008, 17), "/srv/t.raw", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(1254, 0), "/srv/t.raw", &rootonly, &err), 0); /* dm over loop */
+	CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(1259, 0), "/srv/t.raw", &rootonly, &err), 0);
+	CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(0, 42), "/srv/t.raw", &rootonly, &err), 0); /* tmpfs... */
+	CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(1, 99), "/srv/t.raw", &rootonly, &err), -1);
+	/* a loop device over a file others may write: whoever may rewrites the file system */
+	mkfile("backing.img", 0666);
+	CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(1007, 0), "/srv/t.raw", &rootonly, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "with mode 0666: it must be root's"));
+	mkfile("backing.img", 0644);
+	CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(1007, 0), "/srv/t.raw", &rootonly, &err), 0);
+	/* a real file here, its file system's device as the made trees say: a PCI disk in sys, an
+	 * nbd export in sys2 (refused, but for the host's own files and with allow_remote_fs) */
+	{
+		struct stat bst;
+		char sys2[720], devno[32];
+		const char *img = mkfile("img.raw", 0644);
+
+		CU_ASSERT_FATAL(stat(base, &bst) == 0);
+		if (root() && major(bst.st_dev)) {
+			const struct filetrust_opts here = {.qemu_uid = FILETRUST_NO_UID, .sysfs = sys};
+			const struct filetrust_opts far = {.qemu_uid = FILETRUST_NO_UID, .sysfs = sys2};
+			const struct filetrust_opts far_host = {.qemu_uid = FILETRUST_NO_UID, .sysfs = sys2, .host_file = 1};
+			const struct filetrust_opts far_ok = {.qemu_uid = FILETRUST_NO_UID, .sysfs = sys2, .allow_remote_fs = 1};
+
+			snprintf(sys2, sizeof(sys2), "%s/sys2", base);
+			snprintf(devno, sizeof(devno), "%u:%u", major(bst.st_dev), minor(bst.st_dev));
+			sysmk(sys2, "dev/block", NULL, NULL);
+			sysmk(sys2, "devices/virtual/block/nbd9", NULL, NULL);
+			syslink(sys2, devno, "devices/virtual/block/nbd9");
+			CU_ASSERT_EQUAL(check(img, &here, &err), 0);
+			CU_ASSERT_EQUAL(check(img, &far, &err), -1);
+			CU_ASSERT_STRING_EQUAL(err.object, img);
+			CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "its file system's device: block device nbd9 is not a local disk"));
+			CU_ASSERT_EQUAL(check(img, &far_host, &err), 0);
+			CU_ASSERT_EQUAL(check(img, &far_ok, &err), 0);
+		}
+	}
 	/* this machine's own: a loop device on a file here */
 	if (root() && system("command -v losetup >/dev/null") == 0) {
 		char cmd[1200], dev[64] = "";
