@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
@@ -427,6 +428,9 @@ static int under_node_ok(dev_t dev, const char *what, const char *path, struct v
  * system, an NVMe namespace whose controllers are all PCIe, or a device-mapper or md device
  * all of whose slaves are local. Anything else (nbd, rbd, iSCSI, NVMe over fabrics, drbd, ...)
  * can change its bytes from elsewhere after they were hashed: refused unless allow_remote_fs. */
+static int fs_devices_local(int fd, const struct stat *st, const char *sys, const char *path, int depth,
+			    const struct filetrust_opts *o, struct vs_error *err);
+
 static int blockdev_local(const char *sys, dev_t rdev, const char *path, int depth, int fsdev,
 			  const struct filetrust_opts *o, struct vs_error *err)
 {
@@ -484,10 +488,22 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 				return vs_fail(err, VS_ERR_DENIED, path,
 					       "loop device %s is backed by %s, owned by uid %u with mode %04o: it must be root's and not writable by group or other",
 					       name, v, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-			/* the backing file's own file system: as local as its device */
+			/* the backing file's own file system: as local as its devices */
 			if (walk(v, &st, o, err) < 0)
 				return -1;
-			return major(st.st_dev) ? blockdev_local(sys, st.st_dev, path, depth + 1, 1, o, err) : 0;
+			{
+				int bfd = open(v, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), r;
+				struct stat bst;
+
+				if (bfd < 0 || fstat(bfd, &bst) < 0 || bst.st_dev != st.st_dev || bst.st_ino != st.st_ino) {
+					if (bfd >= 0)
+						close(bfd);
+					return vs_fail(err, VS_ERR_DENIED, path, "loop device %s: cannot open its backing file %s", name, v);
+				}
+				r = fs_devices_local(bfd, &bst, sys, path, depth + 1, o, err);
+				close(bfd);
+				return r;
+			}
 		}
 		if (has_prefix(name, "dm-") || has_prefix(name, "md")) {
 			struct dirent *e;
@@ -550,16 +566,83 @@ int filetrust_blockdev_local(const char *sysfs, dev_t rdev, const char *path, co
 	return blockdev_local(sysfs, rdev, path, 0, 0, o, err);
 }
 
-int filetrust_fsdev_local(const char *sysfs, dev_t dev, const char *path, const struct filetrust_opts *o,
-			  struct vs_error *err)
+/* "its file system's device: " before what denied (a -1 of the rule on a file system's device) */
+static int as_fs_device(const char *path, struct vs_error *err)
 {
 	char was[VS_ERR_REASON_MAX];
 
+	snprintf(was, sizeof(was), "%s", err ? err->reason : "");
+	return vs_fail(err, err ? err->kind : VS_ERR_DENIED, path, "its file system's device: %s", was);
+}
+
+int filetrust_fsdev_local(const char *sysfs, dev_t dev, const char *path, const struct filetrust_opts *o,
+			  struct vs_error *err)
+{
 	/* no device (major 0): tmpfs, overlayfs, btrfs's and FUSE's own numbers; the type decides */
 	if (!major(dev) || blockdev_local(sysfs, dev, path, 0, 1, o, err) == 0)
 		return 0;
-	snprintf(was, sizeof(was), "%s", err ? err->reason : "");
-	return vs_fail(err, err ? err->kind : VS_ERR_DENIED, path, "its file system's device: %s", was);
+	return as_fs_device(path, err);
+}
+
+#define BTRFS_SUPER_MAGIC_ 0x9123683E
+/* BTRFS_IOC_FS_INFO's argument (linux/btrfs.h), its first fields */
+struct btrfs_fs_info_args_ {
+	uint64_t max_id, num_devices;
+	uint8_t fsid[16];
+	uint8_t rest[1024 - 32];
+};
+#define BTRFS_IOC_FS_INFO_ _IOR(0x94, 31, struct btrfs_fs_info_args_)
+
+/* The devices of the file system of the file open on fd (st its status) keep its data in this
+ * host: st_dev's device, or for btrfs (whose st_dev is a number of its own) each device
+ * /sys/fs/btrfs/FSID/devices lists; a file system with neither (tmpfs, overlayfs, FUSE) is left
+ * to its type. */
+static int fs_devices_local(int fd, const struct stat *st, const char *sys, const char *path, int depth,
+			    const struct filetrust_opts *o, struct vs_error *err)
+{
+	struct btrfs_fs_info_args_ fi;
+	char dir[PATH_MAX], f[PATH_MAX + 2 * NAME_MAX], v[64];
+	struct statfs sf;
+	struct dirent *e;
+	DIR *d;
+	int n = 0, r = 0;
+
+	if (o->allow_remote_fs)
+		return 0;
+	if (major(st->st_dev))
+		return blockdev_local(sys, st->st_dev, path, depth, 1, o, err);
+	if (fstatfs(fd, &sf) < 0 || (unsigned long)sf.f_type != BTRFS_SUPER_MAGIC_)
+		return 0;
+	memset(&fi, 0, sizeof(fi));
+	if (ioctl(fd, BTRFS_IOC_FS_INFO_, &fi) < 0)
+		return vs_fail(err, VS_ERR_DENIED, path, "cannot list the devices of its btrfs file system: %s",
+			       strerror(errno));
+	snprintf(dir, sizeof(dir),
+		 "%s/fs/btrfs/%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x/devices", sys,
+		 fi.fsid[0], fi.fsid[1], fi.fsid[2], fi.fsid[3], fi.fsid[4], fi.fsid[5], fi.fsid[6], fi.fsid[7],
+		 fi.fsid[8], fi.fsid[9], fi.fsid[10], fi.fsid[11], fi.fsid[12], fi.fsid[13], fi.fsid[14], fi.fsid[15]);
+	d = opendir(dir);
+	if (!d)
+		return vs_fail(err, VS_ERR_DENIED, path, "cannot list the devices of its btrfs file system (%s: %s)", dir,
+			       strerror(errno));
+	while (r == 0 && (e = readdir(d))) {
+		unsigned ma, mi;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(f, sizeof(f), "%s/%s/dev", dir, e->d_name);
+		sysfs_read(f, v, sizeof(v));
+		if (sscanf(v, "%u:%u", &ma, &mi) != 2)
+			r = vs_fail(err, VS_ERR_DENIED, path, "btrfs device %s: cannot read its device number", e->d_name);
+		else
+			r = blockdev_local(sys, makedev(ma, mi), path, depth + 1, 1, o, err);
+		n++;
+	}
+	closedir(d);
+	if (r == 0 && (uint64_t)n != fi.num_devices)
+		r = vs_fail(err, VS_ERR_DENIED, path, "its btrfs file system has %llu devices, %d listed in %s",
+			    (unsigned long long)fi.num_devices, n, dir);
+	return r;
 }
 
 int filetrust_fd(int fd, const char *path, const struct filetrust_opts *o, struct vs_error *err)
@@ -588,8 +671,8 @@ int filetrust_fd(int fd, const char *path, const struct filetrust_opts *o, struc
 		return blockdev_local(o->sysfs ? o->sysfs : "/sys", st.st_rdev, path, 0, 0, o, err);
 	/* ext4 on an iSCSI LUN, an nbd export, a loop device over someone's file: the bytes of a
 	 * file are where its file system's device keeps them */
-	if (!o->host_file && filetrust_fsdev_local(o->sysfs ? o->sysfs : "/sys", st.st_dev, path, o, err) < 0)
-		return -1;
+	if (!o->host_file && fs_devices_local(fd, &st, o->sysfs ? o->sysfs : "/sys", path, 0, o, err) < 0)
+		return as_fs_device(path, err);
 	/* Leases exist on local file systems only; a remote one was accepted by the policy. */
 	if (fstatfs(fd, &sf) == 0 && !filetrust_fs_is_local((long)sf.f_type))
 		return 0;

@@ -34,7 +34,9 @@ struct filetrust_opts {
  * symlinks as the kernel, and so QEMU, does) is owned by root and not writable by group or
  * other unless sticky, and then the entry looked up in it is root's; each is on a local file
  * system (an allow-list of kernel file system types) unless allow_remote_fs; the path still
- * names the inode open on fd; and no process holds the file open for writing (a read lease
+ * names the inode open on fd; a block device keeps its data in this host, and so do the devices
+ * of a regular file's file system (filetrust_fsdev_local; not for opts->host_file), unless
+ * allow_remote_fs; and no process holds the file open for writing (a read lease
  * can be taken: a writable fd or shared mapping opened before the check, by whoever could
  * then, would rewrite the bytes after they were hashed). Denials are VS_ERR_DENIED and name
  * the path, its owner (uid) and mode. */
@@ -79,7 +81,8 @@ int filetrust_blockdev_local(const char *sysfs, dev_t rdev, const char *path, co
  * by blockdev_local's rules but for the device nodes' owners (root's group "disk" writes every
  * disk): a file on ext4 over an iSCSI LUN, an nbd export or a loop device backed by a file others
  * may write is refused, unless allow_remote_fs. A file system without a device (major 0:
- * tmpfs, overlayfs, btrfs, FUSE) is left to its type (filetrust_fs_is_local). 0, or -1 with
+ * tmpfs, overlayfs, FUSE; btrfs's numbers are its own, filetrust_fd asks btrfs for its devices)
+ * is left to its type (filetrust_fs_is_local). 0, or -1 with
  * err (VS_ERR_DENIED, "its file system's device: block device ..."). */
 int filetrust_fsdev_local(const char *sysfs, dev_t dev, const char *path, const struct filetrust_opts *o,
 			  struct vs_error *err);

@@ -9,7 +9,7 @@ libcunit1-dev libxml2-dev libcurl4-openssl-dev libgfshare-dev libgnutls28-dev li
 scdoc"
 TEST_PKGS="openssl python3 python3-cryptography qemu-utils curl time gnutls-bin softhsm2
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 redis-server valgrind
-faketime openssh-server openssh-client logrotate ovmf"
+faketime openssh-server openssh-client logrotate ovmf btrfs-progs"
 PKGS="$BUILD_PKGS $TEST_PKGS ${VMSEAL_EXTRA_PKGS:-}"
 
 # pkcs11-provider (OpenSSL 3 provider for PKCS#11 keys) exists for bookworm only in

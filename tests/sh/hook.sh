@@ -587,6 +587,18 @@ for fmt in 'vmseal-evalcache 1\ntemplate debian-data\nversion 3\nvalid_until 0\n
 		"disk vdz $T/forged.raw: digest mismatch" hook web1 prepare begin forged.xml
 done
 
+# loopfs_backing_check WHAT IMG XML FILE: FILE (disk vdz of XML) lies on a file system mounted
+# from IMG through a loop device: denied while others may write IMG (they would rewrite its
+# blocks under the file's unchanged inode, and so under the allow-cache's key), allowed once
+# IMG is root's again
+loopfs_backing_check() {
+	chmod 0666 "$2"
+	expect_deny "$1: a file whose file system's loop device has a backing file others may write: denied" \
+		"disk vdz $4: its file system's device: loop device loop" hook web1 prepare begin "$3"
+	chmod 0644 "$2"
+	expect_rc "$1: the backing file root's again: allowed" 0 hook web1 prepare begin "$3"
+}
+
 # A file system with whole-second time stamps (ext4 with 128-byte inodes, like ext3): a write in
 # the second of the image's last change keeps its ctime, so the allow-cache's key. An allow
 # hashed in that second must not be cached, or the rewritten bytes would start from it.
@@ -621,16 +633,25 @@ if coarse_fs; then
 	expect_rc "allowed again" 0 hook web1 prepare begin coarse.xml
 	tail -4 audit.jsonl | grep -q 'd.raw: template \\"debian-data\\" version 3 (cached)' \
 		&& pass "a settled image is cached on whole-second time stamps too" || fail "not cached: $(tail -1 audit.jsonl)"
-	# the file system's device: a loop device over a file others may write (they rewrite the
-	# image's blocks under it, its inode unchanged, the allow-cache's key too)
-	chmod 0666 coarse.img
-	expect_deny "a file on a file system whose loop device's backing file others may write: denied (cached or not)" \
-		"disk vdz $T/coarse/d.raw: its file system's device: loop device loop" hook web1 prepare begin coarse.xml
-	chmod 0644 coarse.img
-	expect_rc "… its backing file root's again: allowed" 0 hook web1 prepare begin coarse.xml
+	loopfs_backing_check "ext4, cached" coarse.img coarse.xml "$T/coarse/d.raw"
 	umount coarse
 else
 	skip "whole-second time stamps: needs root, mkfs.ext4 and a loop mount"
+fi
+# btrfs (its files' st_dev is a number of its own): the devices it lists in sysfs decide, here
+# a loop device whose backing file is made writable by others, then root's again
+if [ "$(id -u)" = 0 ] && command -v mkfs.btrfs >/dev/null && truncate -s 128M btrfs.img &&
+	mkfs.btrfs -q btrfs.img >/dev/null 2>&1 && mkdir -p -m 0755 bfs && mount -o loop btrfs.img bfs 2>/dev/null; then
+	cleanup_hooks=("umount $T/bfs 2>/dev/null" "${cleanup_hooks[@]}")
+	chmod 0755 bfs && cp data.raw bfs/d.raw && cp data.raw.intoto.json bfs/d.raw.intoto.json
+	chmod 0644 bfs/d.raw bfs/d.raw.intoto.json
+	sed "s|<devices>|<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$T/bfs/d.raw'/><target dev='vdz'/><readonly/></disk>|" \
+		web1-prepare-begin.xml > btrfs.xml
+	expect_rc "btrfs on a loop device over root's file: allowed" 0 hook web1 prepare begin btrfs.xml
+	loopfs_backing_check btrfs btrfs.img btrfs.xml "$T/bfs/d.raw"
+	umount bfs
+else
+	skip "btrfs devices: needs root, mkfs.btrfs (btrfs-progs) and a loop mount"
 fi
 expect_rc "audit chain still verifies" 0 vmseal-audit verify audit.jsonl
 

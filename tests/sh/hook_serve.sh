@@ -35,6 +35,16 @@ stop_server() {
 	server_pid=
 }
 cleanup_hooks+=("stop_server")
+# spare_child: the pid of a child of the server when no call is in progress (its spare), once
+# there is one (up to 5 s); nothing if none
+spare_child() {
+	local p
+	for _ in $(seq 100); do
+		p=$(pgrep -P "$server_pid" | head -1)
+		[ -n "$p" ] && { echo "$p"; return; }
+		sleep 0.05
+	done
+}
 # call_child FIFO: the pid of the server's child serving a call whose stdin is FIFO (not the
 # next spare), once it has one (up to 5 s); nothing if none
 call_child() {
@@ -92,7 +102,7 @@ expect_deny "served: an unsigned disk is denied (exit 1)" "unsigned.raw" hook we
 	|| fail "--help: $(head -3 help.out)"
 
 # the server and its spare (the child that takes the next call) stopped
-spare_stopped=$(pgrep -P "$server_pid")
+spare_stopped=$(spare_child)
 kill -STOP "$server_pid" $spare_stopped
 t0=$SECONDS
 expect_err "a stopped server: the first stage refuses (not judged twice)" "did not take the call in time" \
@@ -201,7 +211,7 @@ expect_err "a socket directory writable by others is refused" "writable by nobod
 expect_err "--serve with a relative socket" "absolute path" "$BIN/vmseal-hook" --serve --socket rel.sock
 expect_err "--serve with another option" "usage: vmseal-hook --serve" "$BIN/vmseal-hook" --serve --no-cache
 # the spare (the child that takes the next call) killed: the server forks another, calls go on
-spare=$(pgrep -P "$server_pid" | head -1)
+spare=$(spare_child)
 if [ -n "$spare" ]; then
 	kill -KILL "$spare"
 	next=
@@ -211,8 +221,10 @@ if [ -n "$spare" ]; then
 else
 	fail "the server has no spare child"
 fi
-spare=$(pgrep -P "$server_pid" | head -1)
+# (the next spare is forked once the call is taken: it may not be there yet)
+spare=$(spare_child)
 stop_server
+for _ in $(seq 100); do [ -n "$spare" ] && running "$spare" || break; sleep 0.05; done # it sees its link end
 [ -n "$spare" ] && ! running "$spare" && pass "SIGTERM: the spare ends with the server" \
 	|| fail "the spare $spare outlived the server"
 [ ! -e "$sock" ] && grep -q "stopped (signal 15)" server.log && pass "SIGTERM: the server stops and removes its socket" \
@@ -235,7 +247,7 @@ else
 fi
 # a stale socket (its server killed) is replaced at the next start
 start_server server2.log
-for _ in $(seq 100); do spare=$(pgrep -P "$server_pid" | head -1); [ -n "$spare" ] && break; sleep 0.05; done
+spare=$(spare_child)
 kill -KILL "$server_pid" && wait "$server_pid" 2>/dev/null; server_pid=
 # its spare ends with it (its link to the server closed), and nothing listens any more
 for _ in $(seq 100); do running "$spare" || break; sleep 0.05; done
@@ -265,8 +277,7 @@ server_pid=
 # calls queued when the server stops (its spare stopped, so none is taken before): each one is
 # still served, none refused
 start_server server4.log || fail "restart: $(cat server4.log)"
-spare=
-for _ in $(seq 100); do spare=$(pgrep -P "$server_pid" | head -1); [ -n "$spare" ] && break; sleep 0.05; done
+spare=$(spare_child)
 kill -STOP "$spare"
 for i in 1 2 3; do hook web1 start begin - < dom.xml > /dev/null 2> "queued$i.err" & eval "q$i=\$!"; done
 sleep 0.5
