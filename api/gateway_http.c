@@ -1158,6 +1158,19 @@ static void deny_stop(struct gateway *gw)
 	gw->denials = NULL;
 }
 
+/* The listen address reaches this host alone (127.0.0.0/8, ::1, or an IPv4-mapped 127.x). */
+static int listen_is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return 0;
+}
+
 int gateway_http_start(struct gateway *gw, struct vs_error *err)
 {
 	struct sockaddr_storage ss;
@@ -1228,7 +1241,7 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 		gateway_http_stop(gw);
 		return -1;
 	}
-	if (!gw->names.n && gwnames_add_cert(&gw->names, gw->tls_cert_pem, port, err) < 0) {
+	if (!gw->names.n && gwnames_add_cert(&gw->names, gw->tls_cert_pem, port, listen_is_loopback(&ss), err) < 0) {
 		gateway_http_stop(gw);
 		return -1;
 	}

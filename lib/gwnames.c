@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -95,14 +96,47 @@ static int add_with_port(struct gwnames *g, const char *host, int v6, unsigned p
 	return gwnames_add(g, hp, err);
 }
 
-int gwnames_add_cert(struct gwnames *g, const char *cert_pem, unsigned port,
+int gwnames_everyones(const char *host)
+{
+	static const char *const names[] = {"localhost", "localhost.localdomain", "ip6-localhost",
+					    "ip6-loopback"};
+	unsigned char a[16];
+	size_t n = strlen(host);
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(host, names[i]) ||
+		    (!strncasecmp(host, names[i], strlen(names[i])) && !strcmp(host + strlen(names[i]), ".")))
+			return 1;
+	if (n >= 10 && !strcasecmp(host + n - 10, ".localhost"))
+		return 1;
+	if (n >= 11 && !strcasecmp(host + n - 11, ".localhost."))
+		return 1;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127 || (a[0] == 169 && a[1] == 254) || !(a[0] | a[1] | a[2] | a[3]);
+	if (inet_pton(AF_INET6, host, a) == 1) {
+		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		int zero = 1;
+
+		for (int i = 0; i < 15; i++)
+			zero &= a[i] == 0;
+		if (zero && (a[15] == 0 || a[15] == 1))
+			return 1; /* :: and ::1 */
+		if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+			return 1; /* fe80::/10 */
+		if (!memcmp(a, mapped, sizeof(mapped)))
+			return a[12] == 127 || (a[12] == 169 && a[13] == 254) || !(a[12] | a[13] | a[14] | a[15]);
+	}
+	return 0;
+}
+
+int gwnames_add_cert(struct gwnames *g, const char *cert_pem, unsigned port, int local_only,
 		     struct vs_error *err)
 {
 	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
 	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
 	GENERAL_NAMES *gens = x ? X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL) : NULL;
 	size_t before = g->n;
-	int r = -1;
+	int r = -1, skipped = 0;
 
 	if (!x) {
 		vs_fail_ssl(err, VS_ERR_INPUT, "--tls-cert", "not a PEM certificate");
@@ -122,6 +156,10 @@ int gwnames_add_cert(struct gwnames *g, const char *cert_pem, unsigned port,
 				continue;
 			memcpy(host, ASN1_STRING_get0_data(s), (size_t)n);
 			host[n] = '\0';
+			if (!local_only && gwnames_everyones(host)) {
+				skipped++;
+				continue;
+			}
 			if (add_with_port(g, host, 0, port, err) < 0)
 				goto out;
 		} else if (gn->type == GEN_IPADD) {
@@ -132,14 +170,25 @@ int gwnames_add_cert(struct gwnames *g, const char *cert_pem, unsigned port,
 			    !inet_ntop(n == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(s), host,
 				       sizeof(host)))
 				continue;
+			if (!local_only && gwnames_everyones(host)) {
+				skipped++;
+				continue;
+			}
 			if (add_with_port(g, host, n == 16, port, err) < 0)
 				goto out;
 		}
 	}
 	if (g->n == before) {
-		vs_fail(err, VS_ERR_USAGE, "--tls-cert",
-			"the certificate has no DNS or IP subjectAltName to take the gateway's names "
-			"from: give --authority HOST[:PORT]");
+		if (skipped)
+			vs_fail(err, VS_ERR_USAGE, "--tls-cert",
+				"the certificate names only what every host is (localhost, loopback or "
+				"link-local addresses), which a gateway listening beyond this host does "
+				"not answer to: give --authority HOST[:PORT], or a certificate with this "
+				"host's own name");
+		else
+			vs_fail(err, VS_ERR_USAGE, "--tls-cert",
+				"the certificate has no DNS or IP subjectAltName to take the gateway's names "
+				"from: give --authority HOST[:PORT]");
 		goto out;
 	}
 	r = 0;

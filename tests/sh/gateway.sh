@@ -370,6 +370,41 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout nos
 expect_err "a certificate without subjectAltName and no --authority: refused at start" "no DNS or IP subjectAltName" \
 	timeout 10 vmseal-gateway --listen 127.0.0.1:0 --tls-cert nosan.crt --tls-key nosan.key --policy policy.json \
 	--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit2.jsonl"
+# Names every host has (127.0.0.1, localhost): from the certificate only for a gateway on a
+# loopback address. On any other, a call signed for them at one host would be good at all.
+expect_err "listening beyond this host with a certificate of loopback names only: refused at start" \
+	"names only what every host is" timeout 10 vmseal-gateway --listen 0.0.0.0:0 --tls-cert tls.crt --tls-key tls.key \
+	--policy policy.json --libvirt test:///default --response-key gwresp.key --audit-log "$T/audit2.jsonl"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout own.key -out own.crt \
+	-days 1 -subj /CN=gw.test -addext subjectAltName=DNS:gw.test,IP:127.0.0.1,DNS:localhost 2>/dev/null
+vmseal-gateway --listen 0.0.0.0:0 --tls-cert own.crt --tls-key own.key --policy policy.json \
+	--libvirt test:///default --response-key gwresp.key --audit-log "$T/audit-own.jsonl" >/dev/null 2>gwown.log &
+ownpid=$!
+cleanup_hooks+=("kill $ownpid 2>/dev/null; wait $ownpid 2>/dev/null")
+for _ in $(seq 300); do grep -q 'listening on' gwown.log 2>/dev/null && break; sleep 0.05; done
+portown=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' gwown.log)
+grep -q "calls must be signed for one of: gw.test:$portown$" gwown.log &&
+	pass "listening on 0.0.0.0: the certificate's own name only, not 127.0.0.1 or localhost" ||
+	fail "names on 0.0.0.0: $(grep 'signed for' gwown.log)"
+# own_call AUTHORITY: an independent client's GET /v1/domains signed for AUTHORITY, with that Host
+own_call() {
+	local c kid p
+	c=$(date +%s); kid=$(vmseal-key id viewer.pub)
+	p="(\"@method\" \"@authority\" \"@path\" \"@query\");created=$c;expires=$((c + 60));nonce=\"own-$RANDOM$RANDOM\";keyid=\"$kid\""
+	printf '"@method": GET\n"@authority": %s\n"@path": /v1/domains\n"@query": ?\n"@signature-params": %s' "$1" "$p" >base.txt
+	curl -s --cacert own.crt -o body -w '%{http_code}' -H "Host: $1" -H "Signature-Input: sig1=$p" \
+		-H "Signature: sig1=:$(openssl pkeyutl -sign -inkey viewer.key -rawin -in base.txt | base64 -w0):" \
+		"https://127.0.0.1:$portown/v1/domains"
+}
+code=$(own_call "127.0.0.1:$portown")
+[ "$code" = 401 ] && grep -q '"error":"wrong_authority"' body &&
+	pass "a call signed for 127.0.0.1 at a gateway on 0.0.0.0: 401 wrong_authority (any host's call would do)" ||
+	fail "127.0.0.1 on 0.0.0.0 ($code): $(cat body)"
+code=$(own_call "localhost:$portown")
+[ "$code" = 401 ] && pass "… for localhost: 401" || fail "localhost on 0.0.0.0 ($code): $(cat body)"
+code=$(own_call "gw.test:$portown")
+[ "$code" = 200 ] && pass "… for its own name gw.test: served" || fail "gw.test on 0.0.0.0 ($code): $(cat body)"
+kill $ownpid; wait $ownpid 2>/dev/null
 
 # ---- HTTP framing (RFC 9112 §6.3; issue 15 item 9): a signed call with an ambiguous length ----
 # raw_send FILE: sends FILE's bytes over TLS to the gateway, prints the status of the first answer
