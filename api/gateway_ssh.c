@@ -206,17 +206,22 @@ static void ssh_host_certs_route(const struct call *c)
 		reply_error(out, 403, "forbidden", "no signer has the operator role");
 		goto out;
 	}
-	/* Only a domain this gateway knows gets a certificate for its name. */
+	/* A name the policy lets the CA vouch for (ssh.host_names), first: whoever may create a
+	 * domain may give it any name. */
+	if (ssh_decide_host_cert(gw->policy->ssh, req.domain, vs_now(), &cert, &err) < 0) {
+		if (err.kind == VS_ERR_DENIED)
+			reply_error(out, 403, "forbidden", "%s", err.reason);
+		else
+			reply_error(out, 400, "bad_request", "%s", err.reason);
+		goto out;
+	}
+	/* And only a domain this gateway knows gets a certificate for its name. */
 	dom = gw->conn ? virDomainLookupByName(gw->conn, req.domain) : NULL;
 	if (!dom) {
 		reply_error(out, 404, "not_found", "domain \"%s\" does not exist", req.domain);
 		goto out;
 	}
 	virDomainFree(dom);
-	if (ssh_decide_host_cert(gw->policy->ssh, req.domain, vs_now(), &cert, &err) < 0) {
-		reply_error(out, 400, "bad_request", "%s", err.reason);
-		goto out;
-	}
 	cert.key = req.key;
 	issue(gw, who, &cert, who->keys[i]->id, who->nonce[i], out);
 out:

@@ -57,6 +57,7 @@
 #define VS_MAX_SSH_REVOKED 65536             /* revoked serials or keys kept for the KRL */
 #define VS_MAX_SSH_RULES 256                 /* policy "ssh": per-key rules */
 #define VS_MAX_SSH_HOST_SUFFIXES 8           /* policy "ssh": host name suffixes */
+#define VS_MAX_SSH_HOST_NAMES 32             /* policy "ssh": patterns of domains that get host certificates */
 #define VS_MAX_SSH_QUORUM 4                  /* distinct signers an issuance may require */
 #define VS_DEFAULT_SSH_HOST_VALIDITY_S (30 * 86400) /* a host certificate's, when the policy names none */
 #define VS_MAX_SSH_HOST_VALIDITY_S (366 * 86400)    /* hard cap on a host certificate's validity */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The policy's ssh section, the gateway's ssh request bodies, and the certificate decisions. */
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,7 +156,7 @@ static int parse_rule(json_t *o, size_t idx, const struct ssh_policy *p, struct 
 int ssh_policy_parse(json_t *o, const char *object, struct ssh_policy **out, struct vs_error *err)
 {
 	static const char *const fields[] = {"max_validity_s", "host_validity_s", "host_suffixes",
-					     "keys", "comment", NULL};
+					     "host_names", "keys", "comment", NULL};
 	struct ssh_policy *p = calloc(1, sizeof(*p));
 	json_t *v, *e;
 	size_t i;
@@ -194,6 +195,30 @@ int ssh_policy_parse(json_t *o, const char *object, struct ssh_policy **out, str
 			}
 			snprintf(p->host_suffixes[i], sizeof(p->host_suffixes[i]), "%s", s);
 			p->nhost_suffixes = i + 1;
+		}
+	}
+	v = json_object_get(o, "host_names");
+	if (v) {
+		if (!json_is_array(v) || json_array_size(v) > VS_MAX_SSH_HOST_NAMES) {
+			vs_fail(err, VS_ERR_INPUT, object, "ssh.host_names must be an array of at most %u",
+				VS_MAX_SSH_HOST_NAMES);
+			goto fail;
+		}
+		json_array_foreach(v, i, e) {
+			const char *s = json_is_string(e) ? json_string_value(e) : "";
+			size_t n = strlen(s);
+
+			/* a name's characters, and the pattern's own */
+			if (!n || n >= sizeof(p->host_names[0]) ||
+			    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-*?[]!") != n ||
+			    !strcmp(s, "*")) {
+				vs_fail(err, VS_ERR_INPUT, object,
+					"ssh.host_names[%zu] must be a domain name pattern (letters, digits, "
+					". _ - and * ? [ ]), not \"*\" alone", i);
+				goto fail;
+			}
+			memcpy(p->host_names[i], s, n + 1);
+			p->nhost_names = i + 1;
 		}
 	}
 	v = json_object_get(o, "keys");
@@ -393,8 +418,16 @@ int ssh_decide_user_cert(const struct ssh_policy *p, const char *requester, size
 int ssh_decide_host_cert(const struct ssh_policy *p, const char *domain, int64_t now,
 			 struct sshcert *c, struct vs_error *err)
 {
+	size_t i;
+
 	if (!gwbody_name_ok(domain))
 		return vs_fail(err, VS_ERR_INPUT, "domain", "\"%.64s\" is not a name", domain);
+	for (i = 0; i < p->nhost_names; i++)
+		if (fnmatch(p->host_names[i], domain, 0) == 0)
+			break;
+	if (i == p->nhost_names)
+		return vs_fail(err, VS_ERR_DENIED, "domain",
+			       "\"%s\" matches none of the policy's ssh.host_names: no host certificate for it", domain);
 	c->type = SSHCERT_HOST;
 	snprintf(c->principals[0], sizeof(c->principals[0]), "%s", domain);
 	c->nprincipals = 1;

@@ -24,7 +24,8 @@ struct ssh_rule {
 	unsigned quorum;                                  /* distinct signers needed, >= 1 */
 };
 
-/* "ssh": {"max_validity_s": 900, "host_validity_s": 2592000, "host_suffixes": [".vm.example"],
+/* "ssh": {"max_validity_s": 900, "host_validity_s": 2592000, "host_names": ["vm-*"],
+ *         "host_suffixes": [".vm.example"],
  *         "keys": [{"id": KEYID, "principals": [...], "max_validity_s": 600,
  *                   "source_address": "10.0.0.0/8", "force_command": "...",
  *                   "extensions": ["permit-pty"], "quorum": 2}]} */
@@ -33,6 +34,10 @@ struct ssh_policy {
 	int64_t host_validity_s; /* host certificates' validity */
 	char host_suffixes[VS_MAX_SSH_HOST_SUFFIXES][VS_MAX_NAME_BYTES];
 	size_t nhost_suffixes;
+	/* the domains whose names a host certificate may carry: name patterns (fnmatch * ? [..]);
+	 * none: no host certificates (a CA vouches for a name to every client that trusts it) */
+	char host_names[VS_MAX_SSH_HOST_NAMES][VS_MAX_NAME_BYTES];
+	size_t nhost_names;
 	struct ssh_rule *rules;
 	size_t nrules;
 };
@@ -86,8 +91,10 @@ int ssh_decide_user_cert(const struct ssh_policy *p, const char *requester, size
 			 const struct ssh_cert_request *r, int64_t now, struct sshcert *c,
 			 int *no_quorum, struct vs_error *err);
 
-/* The host certificate decision: principals are the domain's name and name+suffix for each
- * host suffix; validity host_validity_s. */
+/* The host certificate decision: the domain's name must match one of the policy's host_names
+ * (else VS_ERR_DENIED: an operator may create a domain of any name, and a host certificate is
+ * a name every client trusting the CA believes); principals are the domain's name and
+ * name+suffix for each host suffix; validity host_validity_s. */
 int ssh_decide_host_cert(const struct ssh_policy *p, const char *domain, int64_t now,
 			 struct sshcert *c, struct vs_error *err);
 

@@ -62,7 +62,7 @@ ssh-keygen -q -t ed25519 -N '' -C otherca -f otherca
 	vmseal-key policy-entry erin.pub --owner erin --usage admin --role ssh; echo ,
 	vmseal-key policy-entry oper.pub --owner oper --usage admin --role operator; echo ,
 	vmseal-key policy-entry boss.pub --owner boss --usage admin --role admin
-	printf '],\n "ssh": {"max_validity_s": 900, "keys": [\n'
+	printf '],\n "ssh": {"max_validity_s": 900, "host_names": ["test*"], "keys": [\n'
 	printf '  {"id": "%s", "principals": ["admin", "ops"], "extensions": ["permit-pty", "permit-port-forwarding"]},\n' "$(id alice)"
 	printf '  {"id": "%s", "principals": ["admin"], "quorum": 2, "max_validity_s": 300},\n' "$(id bob)"
 	printf '  {"id": "%s", "principals": ["admin"]},\n' "$(id carol)"
@@ -351,8 +351,13 @@ fi
 hostbody="{\"domain\":\"test\",\"host_public_key\":\"$(cat hostkey.pub)\"}"
 expect_403 "host certificates need role operator" forbidden call --key alice.key POST /v1/ssh/host-certs "$hostbody"
 expect_rc "an unknown domain gets no host certificate" 2 call --key oper.key POST /v1/ssh/host-certs \
-	"{\"domain\":\"nosuch\",\"host_public_key\":\"$(cat hostkey.pub)\"}"
+	"{\"domain\":\"test-nosuch\",\"host_public_key\":\"$(cat hostkey.pub)\"}"
 grep -q '"not_found"' out && pass "404 for the unknown domain" || fail "unknown domain: $(cat out)"
+# a name the policy's ssh.host_names does not allow: an operator may create a domain of any
+# name, and a host certificate is believed by every client that trusts the CA
+expect_403 "a domain name outside ssh.host_names gets no host certificate" forbidden call --key oper.key \
+	POST /v1/ssh/host-certs "{\"domain\":\"bastion\",\"host_public_key\":\"$(cat hostkey.pub)\"}"
+cat out err 2>/dev/null | grep -q "matches none of the policy's ssh.host_names" && pass "… and says why" || fail "host_names: $(cat out)"
 expect_rc "POST /v1/ssh/host-certs (operator)" 0 call --key oper.key POST /v1/ssh/host-certs "$hostbody"
 "$PY" -c "import json; print(json.load(open('out'))['certificate'], end='')" > hostkey-cert.pub
 ssh-keygen -L -f hostkey-cert.pub | grep -q "host certificate" && ssh-keygen -L -f hostkey-cert.pub | grep -qx ' *test' &&

@@ -443,6 +443,11 @@ static void test_policy(void)
 		"{\"keys\": [{\"id\": \"" KID "\", \"principals\": [\"a\"]}, {\"id\": \"" KID "\", \"principals\": [\"b\"]}]}",
 		"{\"keys\": [{\"id\": \"3FA2\", \"principals\": [\"a\"]}]}",
 		"{\"host_suffixes\": [\"example\"]}",
+		"{\"host_names\": [\"*\"]}",
+		"{\"host_names\": [\"a/b\"]}",
+		"{\"host_names\": [\"\"]}",
+		"{\"host_names\": \"web*\"}",
+		"{\"host_names\": [1]}",
 		"{\"hosts\": 1}",
 		"[]",
 	};
@@ -464,7 +469,7 @@ static void test_policy(void)
 	CU_ASSERT_EQUAL(p->nrules, 0);
 	CU_ASSERT_EQUAL(p->max_validity_s, 900);
 	ssh_policy_free(p);
-	p = policy_of("{\"max_validity_s\": 600, \"host_suffixes\": [\".vm.example\"], \"keys\": [{\"id\": \"" KID
+	p = policy_of("{\"max_validity_s\": 600, \"host_suffixes\": [\".vm.example\"], \"host_names\": [\"web*\", \"db-[0-9]\"], \"keys\": [{\"id\": \"" KID
 		      "\", \"principals\": [\"admin\", \"ops\"], \"quorum\": 2, \"source_address\": \"10.0.0.0/8\"}]}", &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	r = ssh_policy_rule(p, KID);
@@ -506,6 +511,23 @@ static void test_policy(void)
 		CU_ASSERT_EQUAL(c.nprincipals, 2);
 		CU_ASSERT_STRING_EQUAL(c.principals[1], "web1.vm.example");
 		CU_ASSERT_EQUAL(ssh_decide_host_cert(p, "../x", 1800000000, &c, &err), -1);
+		/* only the names ssh.host_names allows: an operator may create a domain of any name */
+		CU_ASSERT_EQUAL(ssh_decide_host_cert(p, "db-7", 1800000000, &c, &err), 0);
+		CU_ASSERT_EQUAL(ssh_decide_host_cert(p, "bastion", 1800000000, &c, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "matches none of the policy's ssh.host_names"));
+		CU_ASSERT_EQUAL(ssh_decide_host_cert(p, "db-77", 1800000000, &c, &err), -1);
+	}
+	ssh_policy_free(p);
+	/* no host_names: no host certificate at all */
+	p = policy_of("{\"host_suffixes\": [\".vm.example\"]}", &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	{
+		struct sshcert c;
+
+		memset(&c, 0, sizeof(c));
+		CU_ASSERT_EQUAL(ssh_decide_host_cert(p, "web1", 1800000000, &c, &err), -1);
+		CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
 	}
 	ssh_policy_free(p);
 }
