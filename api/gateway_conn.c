@@ -16,9 +16,10 @@
 #include <microhttpd.h>
 
 #include "api/gateway_conn.h"
+#include "lib/denyagg.h"
 
 #define REAP_TICK_MS 200
-#define CUTS_PER_TICK 64 /* audited one by one; more in one tick are audited as a count */
+#define CUTS_PER_TICK 64 /* said one by one with --verbose; more in one tick as a count */
 
 /* libmicrohttpd's idle timeout restarts with every byte, so a client that trickles a header
  * byte every few seconds would hold its slot for ever. Each connection is tracked from
@@ -37,6 +38,7 @@ struct conn_entry {
 	int served;       /* at least one request completed on this connection */
 	int cut;
 	char peer[INET6_ADDRSTRLEN + 8];
+	char host[INET6_ADDRSTRLEN]; /* the peer's address alone: cuts are counted per address */
 };
 
 struct conn_guard {
@@ -68,21 +70,21 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void peer_name(const struct sockaddr *sa, char *out, size_t outlen)
+static void peer_name(const struct sockaddr *sa, char *out, size_t outlen, char host[INET6_ADDRSTRLEN])
 {
-	char host[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
 
+	snprintf(host, INET6_ADDRSTRLEN, "unknown");
 	if (sa && sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
 
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		inet_ntop(AF_INET, &in->sin_addr, host, INET6_ADDRSTRLEN);
 		port = ntohs(in->sin_port);
 		snprintf(out, outlen, "%s:%u", host, port);
 	} else if (sa && sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, INET6_ADDRSTRLEN);
 		port = ntohs(in6->sin6_port);
 		snprintf(out, outlen, "[%s]:%u", host, port);
 	} else {
@@ -116,6 +118,12 @@ static void *reaper_main(void *arg)
 			 * ends; every other cut is a client that did not deliver a request. */
 			if (e->served && !e->seen_uri)
 				continue;
+			/* Counted, per client address and reason: one audit event per interval
+			 * (gateway_http.c deny_log), however many connections a client opens. */
+			denyagg_note(g->gw->denials, e->host,
+				     e->seen_uri ? DENYAGG_CUT_UNFINISHED : DENYAGG_CUT_NO_REQUEST, NULL);
+			if (!g->gw->cfg.verbose)
+				continue;
 			if (ncut < CUTS_PER_TICK) {
 				memcpy(cuts[ncut].peer, e->peer, sizeof(cuts[ncut].peer));
 				cuts[ncut++].seen_uri = e->seen_uri;
@@ -128,19 +136,11 @@ static void *reaper_main(void *arg)
 			snprintf(reason, sizeof(reason), "no complete request within %u s (%s)",
 				 g->timeout_s, cuts[i].seen_uri ? "headers or body unfinished"
 								: "no request line");
-			gateway_audit(g->gw, "anonymous", "gateway.connection.cut", cuts[i].peer, "deny",
-				      reason, 0);
-			if (g->gw->cfg.verbose)
-				fprintf(stderr, "vmseal-gateway: %s: connection cut: %s\n", cuts[i].peer,
-					reason);
+			fprintf(stderr, "vmseal-gateway: %s: connection cut: %s\n", cuts[i].peer, reason);
 		}
-		if (more) {
-			char what[64];
-
-			snprintf(what, sizeof(what), "%zu more connections", more);
-			snprintf(reason, sizeof(reason), "no complete request within %u s", g->timeout_s);
-			gateway_audit(g->gw, "anonymous", "gateway.connection.cut", what, "deny", reason, 0);
-		}
+		if (more)
+			fprintf(stderr, "vmseal-gateway: %zu more connections cut: no complete request within %u s\n",
+				more, g->timeout_s);
 		pthread_mutex_lock(&g->lock);
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += REAP_TICK_MS * 1000000L;
@@ -368,7 +368,7 @@ void conn_guard_notify(struct gateway *gw, struct MHD_Connection *conn, void **s
 		if (!fd || !(e = calloc(1, sizeof(*e))))
 			return; /* untracked: only the idle timeout applies */
 		e->fd = fd->connect_fd;
-		peer_name(ad ? ad->client_addr : NULL, e->peer, sizeof(e->peer));
+		peer_name(ad ? ad->client_addr : NULL, e->peer, sizeof(e->peer), e->host);
 		pthread_mutex_lock(&g->lock);
 		e->ready_ms = mono_ms();
 		e->next = g->head.next;

@@ -1092,8 +1092,17 @@ static void deny_log(void *ctx, const struct denyagg_entry *e)
 {
 	struct gateway *gw = ctx;
 	char object[DENYAGG_CLIENT_BYTES + 8], reason[256];
+	int unfinished = !strcmp(e->code, DENYAGG_CUT_UNFINISHED);
 
 	snprintf(object, sizeof(object), "client %s", e->client);
+	if (unfinished || !strcmp(e->code, DENYAGG_CUT_NO_REQUEST)) {
+		snprintf(reason, sizeof(reason),
+			 "%llu connection%s cut: no complete request within %u s (%s), within %u s",
+			 (unsigned long long)e->count, e->count == 1 ? "" : "s", gw->cfg.request_timeout_s,
+			 unfinished ? "headers or body unfinished" : "no request line", VS_DENY_AGG_INTERVAL_S);
+		gateway_audit(gw, "anonymous", "gateway.connection.cut", object, "deny", reason, 0);
+		return;
+	}
 	snprintf(reason, sizeof(reason), "%s: %llu request%s without a valid signature within %u s%s%s",
 		 e->code, (unsigned long long)e->count, e->count == 1 ? "" : "s",
 		 VS_DENY_AGG_INTERVAL_S, e->keyid[0] ? "; claimed_keyid=" : "", e->keyid);
@@ -1192,8 +1201,9 @@ int gateway_http_start(struct gateway *gw, struct vs_error *err)
 	pthread_cond_init(&gw->held_cond, NULL);
 	gw->nheld = 0;
 	gw->held_closed = 0;
-	if (conn_guard_start(gw, err) < 0 || conn_accept_listen(gw, &ss, &port, err) < 0 ||
-	    deny_start(gw, err) < 0 || defer_start(gw, err) < 0)
+	/* the counts first: the guard's reaper counts the connections it cuts there */
+	if (deny_start(gw, err) < 0 || conn_guard_start(gw, err) < 0 ||
+	    conn_accept_listen(gw, &ss, &port, err) < 0 || defer_start(gw, err) < 0)
 		return -1;
 	/* The acceptor keeps the total to --max-connections; each worker may take all of them, so
 	 * that libmicrohttpd never drops a connection the acceptor counted (fd-number spreading

@@ -12,6 +12,9 @@
 #define DENYAGG_CODE_BYTES 32      /* a reason code: "signature_invalid" */
 #define DENYAGG_CLIENT_BYTES 48    /* an IPv6 address in text */
 #define DENYAGG_KEYID_BYTES 65     /* a policy keyid in hex */
+/* Codes of connections the gateway cut (--request-timeout), counted like refused requests */
+#define DENYAGG_CUT_NO_REQUEST "cut_no_request_line"
+#define DENYAGG_CUT_UNFINISHED "cut_unfinished"
 
 struct denyagg;
 
