@@ -2,6 +2,7 @@
 /* In-memory replay store: sharded hash tables with a fixed node pool, swept by expiry. */
 #include "replay.h"
 #include "replay_priv.h"
+#include "limits.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -13,14 +14,15 @@
 
 #define SHARDS 16
 #define NIL UINT32_MAX
-#define KEYS_PER_SHARD 512 /* distinct keyids with claims in one shard (a policy has <= 256) */
+/* distinct keyids with live claims at once: a policy's keys, twice (a reload's new ones too) */
+#define KEY_SLOTS (2 * VS_MAX_POLICY_KEYS)
 
 struct node {
 	uint8_t id[32];    /* SHA-256(secret, keyid NUL nonce): fixed size, not chosen by clients */
 	int64_t expires;   /* the signature's expires, wall clock */
 	int64_t mono_exp;  /* the same moment on the monotonic clock (ms), as seen at the claim */
 	uint32_t next;
-	uint16_t keyslot;  /* its keyid's entry in the shard's keys[] */
+	uint16_t keyslot;  /* its keyid's entry in the store's keys[] */
 };
 
 /* Live claims of one keyid in one shard. */
@@ -35,7 +37,13 @@ struct shard {
 	uint32_t *buckets;
 	uint32_t nbuckets, cap, used, free_head;
 	int64_t last_sweep;
-	struct keycount keys[KEYS_PER_SHARD];
+};
+
+/* Live claims per keyid, over all shards (a key's claims spread over them): the bound per key
+ * is exact. Its lock is taken inside a shard's, never the other way round. */
+struct keytable {
+	pthread_mutex_t lock;
+	struct keycount keys[KEY_SLOTS];
 	uint32_t nkeys;
 };
 
@@ -44,7 +52,8 @@ struct memstore {
 	struct shard shards[SHARDS];
 	int nshards; /* 1 for small stores, so that a store of n claims holds exactly n */
 	uint8_t secret[32]; /* keys the shard and bucket choice: a client cannot aim at one shard */
-	uint32_t key_limit; /* live claims per keyid per shard; 0: no bound (read atomically) */
+	uint32_t key_limit; /* live claims per keyid; 0: no bound (read atomically) */
+	struct keytable *kt;
 	int64_t (*mono_ms)(void *ctx);
 	void *mono_ctx;
 };
@@ -73,8 +82,10 @@ static int node_expired(const struct node *n, int64_t now, int64_t mono)
 }
 
 /* Frees every expired node of one shard. Caller holds the lock. */
-static void sweep(struct shard *sh, int64_t now, int64_t mono)
+static void sweep(struct memstore *m, struct shard *sh, int64_t now, int64_t mono)
 {
+	int locked = 0;
+
 	for (uint32_t b = 0; b < sh->nbuckets; b++) {
 		uint32_t *link = &sh->buckets[b];
 
@@ -85,7 +96,11 @@ static void sweep(struct shard *sh, int64_t now, int64_t mono)
 				uint32_t idx = *link;
 
 				*link = n->next;
-				sh->keys[n->keyslot].live--;
+				if (!locked) {
+					pthread_mutex_lock(&m->kt->lock);
+					locked = 1;
+				}
+				m->kt->keys[n->keyslot].live--;
 				n->next = sh->free_head;
 				sh->free_head = idx;
 				sh->used--;
@@ -94,26 +109,29 @@ static void sweep(struct shard *sh, int64_t now, int64_t mono)
 			}
 		}
 	}
+	if (locked)
+		pthread_mutex_unlock(&m->kt->lock);
 	sh->last_sweep = now;
 }
 
 /* The entry counting kh's claims in sh (reusing one with none live), or -1 when the table is
  * full of other keys' live claims. Caller holds the lock. */
-static int keyslot_find(struct shard *sh, const uint8_t kh[static 16])
+/* kt's entry for kh (made, or one without live claims reused), its lock held; -1 when full. */
+static int keyslot_find(struct keytable *kt, const uint8_t kh[static 16])
 {
 	int reuse = -1;
 
-	for (uint32_t i = 0; i < sh->nkeys; i++) {
-		if (memcmp(sh->keys[i].kh, kh, 16) == 0)
+	for (uint32_t i = 0; i < kt->nkeys; i++) {
+		if (memcmp(kt->keys[i].kh, kh, 16) == 0)
 			return (int)i;
-		if (reuse < 0 && sh->keys[i].live == 0)
+		if (reuse < 0 && kt->keys[i].live == 0)
 			reuse = (int)i;
 	}
-	if (reuse < 0 && sh->nkeys < KEYS_PER_SHARD)
-		reuse = (int)sh->nkeys++;
+	if (reuse < 0 && kt->nkeys < KEY_SLOTS)
+		reuse = (int)kt->nkeys++;
 	if (reuse >= 0) {
-		memcpy(sh->keys[reuse].kh, kh, 16);
-		sh->keys[reuse].live = 0;
+		memcpy(kt->keys[reuse].kh, kh, 16);
+		kt->keys[reuse].live = 0;
 	}
 	return reuse;
 }
@@ -168,10 +186,38 @@ static int64_t hold_until(const struct replay_item *it, int64_t now, int64_t mon
 	return mono + left * 1000;
 }
 
+static enum replay_result claim_once(struct memstore *m, const struct replay_item *item, int64_t now);
+
+/* A key at its bound may hold claims that expired in shards no claim has swept since: those
+ * are swept (each shard at most once a second, as a claim sweeps it) and the claim tried again. */
 static enum replay_result mem_claim(struct replay_store *s, const struct replay_item *item,
 				    int64_t now)
 {
 	struct memstore *m = (struct memstore *)s;
+	enum replay_result r = claim_once(m, item, now);
+
+	if (r == REPLAY_KEY_FULL && m->nshards > 1) {
+		int64_t mono = m->mono_ms(m->mono_ctx);
+		int swept = 0;
+
+		for (int k = 0; k < m->nshards; k++) {
+			struct shard *sh = &m->shards[k];
+
+			pthread_mutex_lock(&sh->lock);
+			if (now > sh->last_sweep + 1) {
+				sweep(m, sh, now, mono);
+				swept = 1;
+			}
+			pthread_mutex_unlock(&sh->lock);
+		}
+		if (swept)
+			r = claim_once(m, item, now);
+	}
+	return r;
+}
+
+static enum replay_result claim_once(struct memstore *m, const struct replay_item *item, int64_t now)
+{
 	const char *keyid = item->keyid, *nonce = item->nonce;
 	int64_t expires = item->expires;
 	uint8_t id[32], kh[32];
@@ -202,20 +248,23 @@ static enum replay_result mem_claim(struct replay_store *s, const struct replay_
 		}
 	}
 	if (sh->free_head == NIL || now > sh->last_sweep + 1)
-		sweep(sh, now, mono);
-	slot = keyslot_find(sh, kh);
-	if (slot < 0) {
-		r = REPLAY_FULL;
-		goto out;
-	}
-	if (limit && sh->keys[slot].live >= limit) {
-		r = REPLAY_KEY_FULL;
-		goto out;
-	}
+		sweep(m, sh, now, mono);
 	if (sh->free_head == NIL) {
 		r = REPLAY_FULL;
 		goto out;
 	}
+	/* the key's count, over every shard, takes this claim or refuses it */
+	pthread_mutex_lock(&m->kt->lock);
+	slot = keyslot_find(m->kt, kh);
+	if (slot < 0)
+		r = REPLAY_FULL;
+	else if (limit && m->kt->keys[slot].live >= limit)
+		r = REPLAY_KEY_FULL;
+	else
+		m->kt->keys[slot].live++;
+	pthread_mutex_unlock(&m->kt->lock);
+	if (r != REPLAY_OK)
+		goto out;
 	i = sh->free_head;
 	sh->free_head = sh->nodes[i].next;
 	memcpy(sh->nodes[i].id, id, 32);
@@ -224,7 +273,6 @@ static enum replay_result mem_claim(struct replay_store *s, const struct replay_
 	sh->nodes[i].keyslot = (uint16_t)slot;
 	sh->nodes[i].next = sh->buckets[b];
 	sh->buckets[b] = i;
-	sh->keys[slot].live++;
 	sh->used++;
 out:
 	pthread_mutex_unlock(&sh->lock);
@@ -270,6 +318,9 @@ static void mem_destroy(struct replay_store *s)
 		free(m->shards[k].nodes);
 		free(m->shards[k].buckets);
 	}
+	if (m->kt)
+		pthread_mutex_destroy(&m->kt->lock);
+	free(m->kt);
 	free(m);
 }
 
@@ -295,10 +346,8 @@ void replay_set_key_limit(struct replay_store *s, size_t per_key)
 static void mem_set_key_limit(struct replay_store *s, size_t per_key)
 {
 	struct memstore *m = (struct memstore *)s;
-	/* Claims spread evenly over the shards (keyed hash): each takes its share, rounded up. */
-	size_t share = per_key ? (per_key + (size_t)m->nshards - 1) / (size_t)m->nshards : 0;
 
-	__atomic_store_n(&m->key_limit, share > UINT32_MAX ? UINT32_MAX : (uint32_t)share,
+	__atomic_store_n(&m->key_limit, per_key > UINT32_MAX ? UINT32_MAX : (uint32_t)per_key,
 			 __ATOMIC_RELAXED);
 }
 
@@ -322,10 +371,13 @@ struct replay_store *replay_memory_new_clock(size_t capacity, int64_t (*mono_ms)
 	m->base.set_key_limit = mem_set_key_limit;
 	m->mono_ms = mono_ms;
 	m->mono_ctx = ctx;
-	if (RAND_bytes(m->secret, sizeof(m->secret)) != 1) {
+	m->kt = calloc(1, sizeof(*m->kt));
+	if (!m->kt || RAND_bytes(m->secret, sizeof(m->secret)) != 1) {
+		free(m->kt);
 		free(m);
 		return NULL;
 	}
+	pthread_mutex_init(&m->kt->lock, NULL);
 	m->nshards = capacity >= 64 * SHARDS ? SHARDS : 1;
 	for (int k = 0; k < m->nshards; k++) {
 		struct shard *sh = &m->shards[k];

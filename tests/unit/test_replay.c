@@ -260,6 +260,38 @@ static void test_key_limit(void)
 	replay_destroy(s);
 }
 
+/* The bound holds for the store as a whole, however its claims spread over shards (a store of
+ * 100000 claims has 16): exactly the limit, not a share of it per shard. */
+static void test_key_limit_sharded(void)
+{
+	struct replay_store *s = fake_store(100000);
+	char nonce[16];
+	int ok = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	replay_set_key_limit(s, 5);
+	for (int i = 0; i < 200; i++) {
+		snprintf(nonce, sizeof(nonce), "n%d", i);
+		ok += claim_at(s, "flooder", nonce, 200, 100) == REPLAY_OK;
+	}
+	CU_ASSERT_EQUAL(ok, 5);
+	snprintf(nonce, sizeof(nonce), "m0");
+	CU_ASSERT_EQUAL(claim_at(s, "flooder", nonce, 200, 100), REPLAY_KEY_FULL);
+	for (int i = 0; i < 5; i++) {
+		snprintf(nonce, sizeof(nonce), "a%d", i);
+		CU_ASSERT_EQUAL(claim_at(s, "admin", nonce, 200, 100), REPLAY_OK);
+	}
+	/* expired, wherever they lie: the key may claim its 5 again at once */
+	ok = 0;
+	for (int i = 0; i < 5; i++) {
+		snprintf(nonce, sizeof(nonce), "later%d", i);
+		ok += claim_at(s, "flooder", nonce, 400, 300) == REPLAY_OK;
+	}
+	CU_ASSERT_EQUAL(ok, 5);
+	CU_ASSERT_EQUAL(claim_at(s, "flooder", "later5", 400, 300), REPLAY_KEY_FULL);
+	replay_destroy(s);
+}
+
 /* Issue 15 item 2: nonces chosen to share one shard under a public hash do not fill a shard
  * (the shard is picked by a keyed hash). 1024 claims in 16 shards of 64: 200 nonces that all
  * fall in shard 0 by SHA-256(keyid NUL nonce) fill only a share of each. */
@@ -301,6 +333,7 @@ int main(void)
 		{"wall-clock steps free no live claim", test_clock_steps},
 		{"a fast wall clock set back frees no live claim", test_fast_wall_set_back},
 		{"live claims bounded per key", test_key_limit},
+		{"the bound per key is exact over 16 shards", test_key_limit_sharded},
 		{"shards cannot be aimed at", test_shards_not_aimable},
 		{NULL, NULL},
 	};
