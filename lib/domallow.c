@@ -41,6 +41,13 @@ struct domallow_walk {
 	unsigned os_boot_devs;              /* BOOTDEV_*: <os><boot dev> */
 	int device_boot;                    /* a <boot order> on a device that is not an interface */
 	int nics;                           /* network interfaces */
+	/* What lets a console user choose what boots: a boot menu, a firmware other than the
+	 * default SeaBIOS (OVMF's boot manager and UEFI shell load and run any file); and the
+	 * first console anyone who connects may type on (a TCP listener, vnc or spice on a TCP
+	 * port without a password), "" for none. */
+	int bootmenu;
+	int own_firmware;                   /* <os firmware>, <loader> */
+	char open_console[64];
 };
 
 #define BOOTDEV_HD 1u
@@ -615,13 +622,25 @@ static int rule_chardev_source(struct domallow_walk *w, xmlNode *n)
 			return deny(w, path, "binding a socket here would replace an existing file");
 		return 0;
 	}
-	if (!strcmp(type, "tcp") && !strcmp(mode, "bind"))
-		return 0; /* a listener on a host port: the guest's console, reached by who connects */
+	if (!strcmp(type, "tcp") && !strcmp(mode, "bind")) {
+		/* a listener on a host port: the guest's console, typed on by whoever connects */
+		const char *dev = !strncmp(w->path, "devices/", 8) ? w->path + 8 : "chardev";
+
+		if (!w->open_console[0])
+			snprintf(w->open_console, sizeof(w->open_console), "<devices><%.*s type='tcp'>",
+				 (int)strcspn(dev, "/"), dev);
+		return 0;
+	}
 	if (!strcmp(type, "tcp") || !strcmp(type, "udp"))
 		return need_optin(w, type, LAUNCH_ALLOW_HOST_CHARDEV,
 				  "a tcp or udp chardev that is not a listener sends to a host or network service");
 	return 0;
 }
+
+/* <graphics type='vnc|spice'>: a TCP port anyone who connects may type on, unless a password
+ * guards it (passwd) — a listen address, a <listen type='address|network'>, or neither a socket
+ * nor a <listen> (libvirt's default: vnc_listen / spice_listen, an address). */
+static int rule_graphics(struct domallow_walk *w, xmlNode *n);
 
 /* A socket QEMU binds for vnc or spice (<graphics socket>, <listen type='socket' socket>): QEMU
  * unlinks what the path names first. libvirt's own one of this domain, or opted in and not over
@@ -892,6 +911,35 @@ static int rule_audio(struct domallow_walk *w, xmlNode *n)
 	return deny(w, type, "audio type \"%s\" uses a host sound device or server", type);
 }
 
+static int rule_graphics(struct domallow_walk *w, xmlNode *n)
+{
+	char type[16], passwd[1024], listen[VS_MAX_PATH_BYTES], sock[VS_MAX_PATH_BYTES];
+	int tcp, listens = 0;
+
+	if (rule_graphics_socket(w, n) < 0 || prop(w, n, "type", type, sizeof(type)) < 0 ||
+	    prop(w, n, "passwd", passwd, sizeof(passwd)) < 0 || prop(w, n, "listen", listen, sizeof(listen)) < 0 ||
+	    prop(w, n, "socket", sock, sizeof(sock)) < 0)
+		return -1;
+	if ((strcmp(type, "vnc") && strcmp(type, "spice")) || passwd[0])
+		return 0;
+	tcp = listen[0] != '\0';
+	for (xmlNode *c = n->children; c; c = c->next) {
+		char lt[16];
+
+		if (c->type != XML_ELEMENT_NODE || c->ns || strcmp((const char *)c->name, "listen"))
+			continue;
+		listens++;
+		if (prop(w, c, "type", lt, sizeof(lt)) < 0)
+			return -1;
+		tcp |= !strcmp(lt, "address") || !strcmp(lt, "network");
+	}
+	if (!listens && !sock[0])
+		tcp = 1;
+	if (tcp && !w->open_console[0])
+		snprintf(w->open_console, sizeof(w->open_console), "<devices><graphics type='%s'>", type);
+	return 0;
+}
+
 /* Boot devices: a network boot runs whatever a DHCP/TFTP server on the guest's network hands
  * out (through the NIC's PXE ROM), which no signature covers. */
 static const char net_boot_why[] = "a network (PXE) boot runs code from the network, not the signed boot disk";
@@ -929,14 +977,43 @@ static int rule_os_boot(struct domallow_walk *w, xmlNode *n)
 	return 0;
 }
 
+/* A disk is a boot device of its kind when it has media: an empty cdrom or floppy drive
+ * boots nothing, and the firmware goes on to what comes next (OVMF: its UEFI shell). */
 static int rule_disk(struct domallow_walk *w, xmlNode *n)
 {
 	char device[16];
+	int media = 0;
 
 	if (prop(w, n, "device", device, sizeof(device)) < 0)
 		return -1;
-	w->disk_devs |= bootdev_bit(!device[0] || !strcmp(device, "disk") ? "hd" :
-				    !strcmp(device, "floppy") ? "fd" : device);
+	for (xmlNode *c = n->children; c; c = c->next)
+		media |= c->type == XML_ELEMENT_NODE && !c->ns && !strcmp((const char *)c->name, "source");
+	if (media)
+		w->disk_devs |= bootdev_bit(!device[0] || !strcmp(device, "disk") ? "hd" :
+					    !strcmp(device, "floppy") ? "fd" : device);
+	return 0;
+}
+
+/* <os firmware='efi'>: OVMF, whose boot manager and UEFI shell a console user may steer. */
+static int rule_os(struct domallow_walk *w, xmlNode *n)
+{
+	char fw[16];
+
+	if (prop(w, n, "firmware", fw, sizeof(fw)) < 0)
+		return -1;
+	w->own_firmware |= fw[0] != '\0';
+	for (xmlNode *c = n->children; c; c = c->next)
+		w->own_firmware |= c->type == XML_ELEMENT_NODE && !c->ns && !strcmp((const char *)c->name, "loader");
+	return 0;
+}
+
+static int rule_bootmenu(struct domallow_walk *w, xmlNode *n)
+{
+	char en[8];
+
+	if (prop(w, n, "enable", en, sizeof(en)) < 0)
+		return -1;
+	w->bootmenu |= !strcmp(en, "yes");
 	return 0;
 }
 
@@ -950,8 +1027,25 @@ static int boot_device_check(struct domallow_walk *w)
 
 	for (size_t i = 0; i < w->r->nboot; i++)
 		kernel |= w->r->boot[i].kind == BOOT_KIND_KERNEL;
-	if (w->nics <= 0 || (w->launch->allow & LAUNCH_ALLOW_NETWORK_BOOT) || kernel || w->device_boot ||
-	    (w->os_boot_devs & w->disk_devs))
+	/* A console anyone may type on, with a firmware that lets its user choose what runs:
+	 * OVMF's boot manager and UEFI shell (which loads, edits and runs any file), a boot
+	 * menu. Only the default SeaBIOS without a menu offers no choice. */
+	if (w->open_console[0] && (w->own_firmware || w->bootmenu) &&
+	    !(w->launch->allow & LAUNCH_ALLOW_OPEN_CONSOLE))
+		return vs_fail(w->err, VS_ERR_DENIED, w->open_console,
+			       "a console anyone who connects may type on (no password), with %s: they can "
+			       "steer it to code no signature covers; refused unless the policy sets "
+			       "launch.allow.open_console (or give it a passwd, a unix socket, or a pty)",
+			       w->own_firmware ? "a firmware other than the default SeaBIOS (OVMF's boot manager and UEFI shell)"
+					       : "a boot menu");
+	if (w->nics <= 0 || (w->launch->allow & LAUNCH_ALLOW_NETWORK_BOOT))
+		return 0;
+	/* The boot menu lists every NIC's boot ROM (SeaBIOS), OVMF's network boot entries. */
+	if (w->bootmenu)
+		return vs_fail(w->err, VS_ERR_DENIED, "<os><bootmenu>",
+			       "a boot menu lets a console user boot from the network through the interface "
+			       "(PXE: %s); refused unless the policy sets launch.allow.network_boot", net_boot_why);
+	if (kernel || w->device_boot || (w->os_boot_devs & w->disk_devs))
 		return 0;
 	return vs_fail(w->err, VS_ERR_DENIED, "<devices><interface>",
 		       "no disk or kernel is the boot device, so the firmware would fall back to a network (PXE) boot "
@@ -1103,10 +1197,10 @@ static const struct domallow_entry table[] = {
 	H("sysinfo/entry", "name", "file"),
 
 	/* <os>: boot files are signed like disks */
-	H("os", "firmware", NULL),
+	HR("os", "firmware", NULL, rule_os),
 	H("os/type", "arch machine", NULL),
 	{"os/boot", DOMALLOW_HARMLESS, "dev", NULL, 0, 0, rule_os_boot, NULL, &boot_devs},
-	H("os/bootmenu", "enable timeout", NULL),
+	HR("os/bootmenu", "enable timeout", NULL, rule_bootmenu),
 	H("os/smbios", "mode", NULL),
 	H("os/bios", "useserial rebootTimeout", NULL),
 	H("os/firmware", "", NULL),
@@ -1208,7 +1302,7 @@ static const struct domallow_entry table[] = {
 
 	/* graphics, video, input, sound */
 	{"devices/graphics", DOMALLOW_HARMLESS, "type port autoport websocket listen passwd passwdValidTo connected keymap sharePolicy tlsPort defaultMode powerControl",
-	 "socket", 0, 0, rule_graphics_socket, NULL, &graphics_types},
+	 "socket", 0, 0, rule_graphics, NULL, &graphics_types},
 	HR("devices/graphics/listen", "type address network autoGenerated", "socket", rule_graphics_socket),
 	H("devices/graphics/channel", "name mode", NULL),
 	H("devices/graphics/image", "compression", NULL),

@@ -23,6 +23,7 @@ static const struct { const char *name; unsigned bit; } optins[] = {
 	{"network_boot", LAUNCH_ALLOW_NETWORK_BOOT},
 	{"smbios", LAUNCH_ALLOW_SMBIOS},
 	{"migrate", LAUNCH_ALLOW_MIGRATE},
+	{"open_console", LAUNCH_ALLOW_OPEN_CONSOLE},
 };
 
 const char *launch_optin_name(unsigned bit)

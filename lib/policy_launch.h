@@ -26,6 +26,8 @@ enum launch_optin {
 	LAUNCH_ALLOW_NETWORK_BOOT = 1u << 13,  /* boot from the network (PXE): unsigned code */
 	LAUNCH_ALLOW_SMBIOS = 1u << 14,        /* <sysinfo type='smbios'>: strings guests run as config */
 	LAUNCH_ALLOW_MIGRATE = 1u << 15,       /* an incoming migration (its RAM is unverified) */
+	LAUNCH_ALLOW_OPEN_CONSOLE = 1u << 16,  /* a console anyone who connects may type on, with
+						* a firmware they can steer (UEFI, a boot menu) */
 };
 
 #define POLICY_LAUNCH_MAX_EMULATORS 16

@@ -276,6 +276,23 @@ else
 fi
 cp policy.good.json policy.json
 
+# A boot menu lists every NIC's boot ROM: a console user boots the network at a keypress (an
+# independent review booted iPXE through SeaBIOS's menu over a TCP serial listener).
+n=$((n + 1)); dom="$DOMPFX-$n"
+domxml "$dom" "$RUN/logs/com1-$n.log" "" "" | sed -e "s|<boot dev='hd'/>|<boot dev='hd'/><bootmenu enable='yes' timeout='3000'/>|" \
+	-e "/<graphics /d" > "dom$n.xml" # (vnc without a password is a console of its own: below)
+xml_refused "a boot menu with a network interface refused (a network boot at a keypress)" \
+	"vmseal: denied: domain $dom: <os><bootmenu>: a boot menu lets a console user boot from the network through the interface"
+n=$((n + 1)); dom="$DOMPFX-$n"
+domxml "$dom" "$RUN/logs/com1-$n.log" "<serial type='tcp'><source mode='bind' host='127.0.0.1' service='24555'/><target port='1'/></serial>" "" |
+	sed "s|<boot dev='hd'/>|<boot dev='hd'/><bootmenu enable='yes'/>|" > "dom$n.xml"
+xml_refused "a TCP serial listener with a boot menu refused (anyone who connects chooses what boots)" \
+	"vmseal: denied: domain $dom: <devices><serial type='tcp'>: a console anyone who connects may type on (no password), with a boot menu"
+n=$((n + 1)); dom="$DOMPFX-$n"
+domxml "$dom" "$RUN/logs/com1-$n.log" "" "" | sed "s|<boot dev='hd'/>|<boot dev='hd'/><bootmenu enable='yes'/>|" > "dom$n.xml"
+xml_refused "vnc without a password with a boot menu refused" \
+	"vmseal: denied: domain $dom: <devices><graphics type='vnc'>: a console anyone who connects may type on (no password), with a boot menu"
+
 # boot devices (domallow: boot_device_check): no boot index anywhere, and SeaBIOS falls back to
 # the NIC's iPXE ROM, which boots whatever the network serves.
 pxe_xml() { # NAME LOG: no disk, the interface's ROM on, SeaBIOS on COM1

@@ -779,6 +779,47 @@ static const struct dcase cases[] = {
 	{"os boot network", "<os><type>hvm</type><boot dev='network'/><boot dev='hd'/></os>", NULL, 0, 0,
 	 "<os><boot> network: a network (PXE) boot runs code from the network, not the signed boot disk; refused unless the policy sets launch.allow.network_boot"},
 	{"os boot network opted in", "<os><type>hvm</type><boot dev='network'/></os>", NULL, LAUNCH_ALLOW_NETWORK_BOOT},
+	/* a console anyone may type on, with a firmware its user can steer (OVMF's boot manager
+	 * and UEFI shell, a boot menu): refused unless opted in; SeaBIOS without a menu offers none */
+	{"tcp serial listener with OVMF", "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>",
+	 "<serial type='tcp'><source mode='bind' host='127.0.0.1' service='24555'/></serial>", 0, 0,
+	 "<devices><serial type='tcp'>: a console anyone who connects may type on (no password), with a firmware other than "
+	 "the default SeaBIOS (OVMF's boot manager and UEFI shell): they can steer it to code no signature covers; refused "
+	 "unless the policy sets launch.allow.open_console"},
+	{"tcp serial listener with OVMF, opted in", "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>",
+	 "<serial type='tcp'><source mode='bind' host='127.0.0.1' service='24555'/></serial>", LAUNCH_ALLOW_OPEN_CONSOLE},
+	{"tcp serial listener with SeaBIOS, no menu", NULL,
+	 "<serial type='tcp'><source mode='bind' host='127.0.0.1' service='24555'/></serial>"},
+	{"vnc on 127.0.0.1 with OVMF", "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>",
+	 "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'><listen type='address' address='127.0.0.1'/></graphics>",
+	 0, 0, "<devices><graphics type='vnc'>: a console anyone who connects may type on"},
+	{"spice, libvirt's default listen, with a loader", "<os><type arch='x86_64' machine='q35'>hvm</type>"
+	 "<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader></os>",
+	 "<graphics type='spice' autoport='yes'/>", 0, 0, "<devices><graphics type='spice'>: a console"},
+	{"vnc with a password, OVMF", "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>",
+	 "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1' passwd='s3cret'/>"},
+	{"vnc on libvirt's socket, OVMF", "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>",
+	 "<graphics type='vnc'><listen type='socket' socket='/var/lib/libvirt/qemu/domain-7-t/vnc.sock'/></graphics>"},
+	{"spice without a listener, OVMF", "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>",
+	 "<graphics type='spice'><listen type='none'/></graphics>"},
+	{"vnc on 127.0.0.1 and a boot menu", "<os><type>hvm</type><boot dev='hd'/><bootmenu enable='yes'/></os>",
+	 "<graphics type='vnc' listen='127.0.0.1'/>", 0, 0, "a console anyone who connects may type on (no password), with a boot menu"},
+	/* a boot menu lists the NICs' boot ROMs: a network boot, at a keypress */
+	{"boot menu and an interface", "<os><type>hvm</type><boot dev='hd'/><bootmenu enable='yes' timeout='3000'/></os>",
+	 "<disk type='file' device='disk'><source file='@T@/a.raw'/><target dev='vda'/></disk><interface type='user'/>", 0, 0,
+	 "<os><bootmenu>: a boot menu lets a console user boot from the network through the interface"},
+	{"boot menu and an interface, network boot opted in", "<os><type>hvm</type><boot dev='hd'/><bootmenu enable='yes'/></os>",
+	 "<disk type='file' device='disk'><source file='@T@/a.raw'/><target dev='vda'/></disk><interface type='user'/>",
+	 LAUNCH_ALLOW_NETWORK_BOOT},
+	{"boot menu without an interface", "<os><type>hvm</type><boot dev='hd'/><bootmenu enable='yes'/></os>",
+	 "<disk type='file' device='disk'><source file='@T@/a.raw'/><target dev='vda'/></disk>"},
+	/* an empty drive boots nothing: the firmware goes on (to the network, to OVMF's shell) */
+	{"empty cdrom as the boot device, an interface", "<os><type>hvm</type><boot dev='cdrom'/></os>",
+	 "<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk><interface type='user'/>", 0, 0,
+	 "<devices><interface>: no disk or kernel is the boot device"},
+	{"cdrom with media as the boot device, an interface", "<os><type>hvm</type><boot dev='cdrom'/></os>",
+	 "<disk type='file' device='cdrom'><source file='@T@/a.iso'/><target dev='hdc' bus='ide'/><readonly/></disk>"
+	 "<interface type='user'/>"},
 	{"os boot unknown device", "<os><type>hvm</type><boot dev='usb'/></os>", NULL, A_ALL, 0,
 	 "<os><boot> usb: boot device \"usb\" is not allowed"},
 	{"interface boot order", NULL, "<interface type='network'><source network='default'/><boot order='1'/></interface>",
