@@ -913,16 +913,16 @@ static int rule_audio(struct domallow_walk *w, xmlNode *n)
 
 static int rule_graphics(struct domallow_walk *w, xmlNode *n)
 {
-	char type[16], passwd[1024], listen[VS_MAX_PATH_BYTES], sock[VS_MAX_PATH_BYTES];
+	char type[16], passwd[1024], listen[VS_MAX_PATH_BYTES], sock[VS_MAX_PATH_BYTES], ws[16];
 	int tcp, listens = 0;
 
 	if (rule_graphics_socket(w, n) < 0 || prop(w, n, "type", type, sizeof(type)) < 0 ||
 	    prop(w, n, "passwd", passwd, sizeof(passwd)) < 0 || prop(w, n, "listen", listen, sizeof(listen)) < 0 ||
-	    prop(w, n, "socket", sock, sizeof(sock)) < 0)
+	    prop(w, n, "socket", sock, sizeof(sock)) < 0 || prop(w, n, "websocket", ws, sizeof(ws)) < 0)
 		return -1;
 	if ((strcmp(type, "vnc") && strcmp(type, "spice")) || passwd[0])
 		return 0;
-	tcp = listen[0] != '\0';
+	tcp = listen[0] != '\0' || ws[0] != '\0'; /* a websocket is a TCP port of its own */
 	for (xmlNode *c = n->children; c; c = c->next) {
 		char lt[16];
 

@@ -802,6 +802,9 @@ static const struct dcase cases[] = {
 	 "<graphics type='vnc'><listen type='socket' socket='/var/lib/libvirt/qemu/domain-7-t/vnc.sock'/></graphics>"},
 	{"spice without a listener, OVMF", "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>",
 	 "<graphics type='spice'><listen type='none'/></graphics>"},
+	{"vnc on libvirt's socket with a websocket port, OVMF", "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>",
+	 "<graphics type='vnc' websocket='5700'><listen type='socket' socket='/var/lib/libvirt/qemu/domain-7-t/vnc.sock'/></graphics>",
+	 0, 0, "<devices><graphics type='vnc'>: a console anyone who connects may type on"},
 	{"vnc on 127.0.0.1 and a boot menu", "<os><type>hvm</type><boot dev='hd'/><bootmenu enable='yes'/></os>",
 	 "<graphics type='vnc' listen='127.0.0.1'/>", 0, 0, "a console anyone who connects may type on (no password), with a boot menu"},
 	/* a boot menu lists the NICs' boot ROMs: a network boot, at a keypress */
