@@ -284,6 +284,7 @@ struct claims {
 	char label[HTTPSIG_MAX_SIGS][HTTPSIG_MAX_LABEL + 1];
 	char nonce[HTTPSIG_MAX_SIGS][VS_AUDIT_PARAM_BYTES]; /* for the audit reason */
 	char keyid[HTTPSIG_MAX_SIGS][VS_AUDIT_PARAM_BYTES];
+	int replayed; /* refused as a replay: 1 + the signature's index */
 };
 
 /* How many times the shared replay store was found to have lost its claims. */
@@ -320,7 +321,11 @@ static int claims_refused(struct gateway *gw, struct claims *c, struct reply *re
 	if (rr == REPLAY_SEEN) {
 		snprintf(why, whylen, "replay: signature %s nonce \"%s\" already used", c->label[i],
 			 c->nonce[i]);
-		reply_error(rep, 401, "replay", "signature %s: nonce already used", c->label[i]);
+		reply_error(rep, 401, "replay",
+			    "signature %s: nonce already used: this exact signed call reached the gateway "
+			    "before, and this copy changed nothing (what the first one did is in its own "
+			    "answer and the audit log)", c->label[i]);
+		c->replayed = (int)i + 1;
 		*accept_sig = 1;
 	} else if (rr == REPLAY_KEY_FULL) {
 		snprintf(why, whylen, "too many live claims: key %s holds %lld",
@@ -831,7 +836,11 @@ static enum MHD_Result handle(struct gateway *gw, struct MHD_Connection *conn, s
 	goto send;
 deny:
 	claims_refused(gw, &claims, &rep, why, sizeof(why), &accept_sig); /* never left pending */
-	if (!cx.unauthenticated)
+	/* A replay is anyone's who holds a copy of the signed call: counted per client, reason
+	 * and key (one event per interval), not one event each under the key holder's name. */
+	if (claims.replayed)
+		denyagg_note(gw->denials, cx.host, DENYAGG_REPLAY, claims.keyid[claims.replayed - 1]);
+	else if (!cx.unauthenticated)
 		audit_call(gw, actor, rt->event, object, "deny", why, &cx, 0);
 	gateway_policy_done(gw);
 send:
@@ -1095,6 +1104,14 @@ static void deny_log(void *ctx, const struct denyagg_entry *e)
 	int unfinished = !strcmp(e->code, DENYAGG_CUT_UNFINISHED);
 
 	snprintf(object, sizeof(object), "client %s", e->client);
+	if (!strcmp(e->code, DENYAGG_REPLAY)) {
+		snprintf(reason, sizeof(reason),
+			 "replay: %llu cop%s of signed calls already accepted, within %u s%s%s",
+			 (unsigned long long)e->count, e->count == 1 ? "y" : "ies", VS_DENY_AGG_INTERVAL_S,
+			 e->keyid[0] ? "; keyid=" : "", e->keyid);
+		gateway_audit(gw, "anonymous", "gateway.replay", object, "deny", reason, 0);
+		return;
+	}
 	if (unfinished || !strcmp(e->code, DENYAGG_CUT_NO_REQUEST)) {
 		snprintf(reason, sizeof(reason),
 			 "%llu connection%s cut: no complete request within %u s (%s), within %u s",

@@ -15,6 +15,8 @@
 /* Codes of connections the gateway cut (--request-timeout), counted like refused requests */
 #define DENYAGG_CUT_NO_REQUEST "cut_no_request_line"
 #define DENYAGG_CUT_UNFINISHED "cut_unfinished"
+/* a copy of a signed call already accepted (its nonce claimed): anyone holding the copy */
+#define DENYAGG_REPLAY "replay"
 
 struct denyagg;
 

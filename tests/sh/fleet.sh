@@ -83,8 +83,11 @@ grep -q '"domains"' body && fail "the replay's 401 leaks the domain list: $(cat 
 	pass "the replay's 401 carries no domain data"
 grep '"event":"gateway.domains.list"' audit-b.jsonl | grep -q '"decision":"allow"' &&
 	fail "replica B logged the replay as allowed" || pass "replica B did not log the replay as allowed"
-grep '"event":"gateway.domains.list"' audit-b.jsonl | grep '"decision":"deny"' | grep -q 'already used' &&
-	pass "replica B logged the replay as denied (nonce already used)" || fail "no deny event: $(cat audit-b.jsonl)"
+# counted, per client and key: one gateway.replay event per interval (10 s), not one per copy
+for _ in $(seq 130); do grep -q '"event":"gateway.replay"' audit-b.jsonl && break; sleep 0.1; done
+grep '"event":"gateway.replay"' audit-b.jsonl | grep '"decision":"deny"' |
+	grep -q "\"actor\":\"anonymous\".*replay: 1 copy of signed calls already accepted, within 10 s; keyid=$(vmseal-key id viewer.pub)" &&
+	pass "replica B counted the replay as denied (one copy, its key named, not as its actor)" || fail "no replay event: $(cat audit-b.jsonl)"
 code=$(send $port_a)
 [ "$code" = 401 ] && pass "replayed to replica A again: 401" || fail "replay to A ($code)"
 [ "$(redis-cli -p $rport -n 3 --scan --pattern 'vmseal:replay:*' | wc -l)" -ge 1 ] &&

@@ -274,6 +274,15 @@ code=$(curl -s --cacert tls.crt -o body -w '%{http_code}' "${hdrs[@]}" --data-bi
 code=$(curl -s --cacert tls.crt -o body -w '%{http_code}' "${hdrs[@]}" --data-binary "$body" "$URL/v1/domains")
 [ "$code" = 401 ] && grep -q '"error":"replay"' body && pass "curl replay of a captured request: 401" ||
 	fail "captured replay ($code): $(cat body)"
+grep -q 'reached the gateway before, and this copy changed nothing' body &&
+	pass "… saying the call reached the gateway before and this copy changed nothing" || fail "replay detail: $(cat body)"
+# 20 more copies: counted (one gateway.replay event per interval), not an audit line each
+lines=$(wc -l < "$T/audit.jsonl")
+for _ in $(seq 20); do
+	curl -s --cacert tls.crt -o /dev/null "${hdrs[@]}" --data-binary "$body" "$URL/v1/domains"
+done
+[ "$(wc -l < "$T/audit.jsonl")" -le $((lines + 1)) ] && pass "20 copies of a captured call add no audit line each" ||
+	fail "replays logged one by one: $(tail -3 "$T/audit.jsonl")"
 code=$(curl -s --cacert tls.crt -o body -w '%{http_code}' -H 'Signature-Input: sig1=("@method", "@path")' \
 	-H 'Signature: sig1=:AAAA:' "$URL/v1/domains")
 [ "$code" = 401 ] && grep -q '"error":"signature_malformed"' body && pass "malformed Signature-Input: 401" ||
