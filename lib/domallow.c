@@ -981,10 +981,22 @@ static int rule_os_boot(struct domallow_walk *w, xmlNode *n)
  * boots nothing, and the firmware goes on to what comes next (OVMF: its UEFI shell). */
 static int rule_disk(struct domallow_walk *w, xmlNode *n)
 {
-	char device[16];
+	char device[16], rawio[8], sgio[16];
 	int media = 0;
 
-	if (prop(w, n, "device", device, sizeof(device)) < 0)
+	if (prop(w, n, "device", device, sizeof(device)) < 0 || prop(w, n, "rawio", rawio, sizeof(rawio)) < 0 ||
+	    prop(w, n, "sgio", sgio, sizeof(sgio)) < 0)
+		return -1;
+	/* <disk device='lun'>: the guest's SCSI commands go to the device. rawio='yes' gives QEMU
+	 * CAP_SYS_RAWIO and sgio='unfiltered' lifts the kernel's command filter: writes to a
+	 * readonly disk, the whole disk behind a partition — bytes the hook never hashed. */
+	if (!strcmp(rawio, "yes") &&
+	    need_optin(w, "rawio='yes'", LAUNCH_ALLOW_HOSTDEV,
+		       "raw SCSI commands with CAP_SYS_RAWIO reach the whole device, past a partition and past readonly") < 0)
+		return -1;
+	if (!strcmp(sgio, "unfiltered") &&
+	    need_optin(w, "sgio='unfiltered'", LAUNCH_ALLOW_HOSTDEV,
+		       "unfiltered SCSI commands write to the device whatever the domain says (readonly)") < 0)
 		return -1;
 	for (xmlNode *c = n->children; c; c = c->next)
 		media |= c->type == XML_ELEMENT_NODE && !c->ns && !strcmp((const char *)c->name, "source");

@@ -820,6 +820,14 @@ static const struct dcase cases[] = {
 	{"empty cdrom as the boot device, an interface", "<os><type>hvm</type><boot dev='cdrom'/></os>",
 	 "<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk><interface type='user'/>", 0, 0,
 	 "<devices><interface>: no disk or kernel is the boot device"},
+	{"lun with rawio", NULL, "<disk type='block' device='lun' rawio='yes'><source dev='/dev/sdb1'/><target dev='sda' bus='scsi'/></disk>",
+	 0, 0, "<devices><disk> rawio='yes': raw SCSI commands with CAP_SYS_RAWIO reach the whole device, past a partition and "
+	 "past readonly; refused unless the policy sets launch.allow.hostdev"},
+	{"lun with rawio, hostdev opted in", NULL, "<disk type='block' device='lun' rawio='yes'><source dev='/dev/sdb'/><target dev='sda' bus='scsi'/></disk>",
+	 LAUNCH_ALLOW_HOSTDEV},
+	{"lun unfiltered", NULL, "<disk type='block' device='lun' sgio='unfiltered'><source dev='/dev/sdb'/><target dev='sda' bus='scsi'/></disk>",
+	 0, 0, "sgio='unfiltered': unfiltered SCSI commands write to the device"},
+	{"lun filtered", NULL, "<disk type='block' device='lun' sgio='filtered'><source dev='/dev/sdb'/><target dev='sda' bus='scsi'/></disk>"},
 	{"cdrom with media as the boot device, an interface", "<os><type>hvm</type><boot dev='cdrom'/></os>",
 	 "<disk type='file' device='cdrom'><source file='@T@/a.iso'/><target dev='hdc' bus='ide'/><readonly/></disk>"
 	 "<interface type='user'/>"},
