@@ -95,8 +95,9 @@ static void usage(FILE *f)
 "\n"
 "Ownership rule: every layer must be a regular file or block device owned by root (or\n"
 "qemu_user), not writable by group or other, reached through root-owned directories not\n"
-"writable by others (sticky ones excepted), on a local file system (unless the policy has\n"
-"\"allow_remote_fs\": true), and open for writing by no process; so nobody else can swap or\n"
+"writable by others (sticky ones excepted), on a local file system and disk (unless the\n"
+"policy has \"allow_remote_fs\": true; \"allow_san_disks\": true accepts a SAN's disks), and\n"
+"open for writing by no process; so nobody else can swap or\n"
 "rewrite it before QEMU opens it (see vmseal-hook(8), OWNERSHIP RULE).\n"
 "\n"
 "Started check: at \"started begin\" the files QEMU holds open (/proc/PID/fd, PID from\n"
@@ -518,7 +519,8 @@ static int judge_whole_domain(struct run *run, const struct hook_config *cfg, co
 	/* boot files pass the same ownership rule as disk layers (lib/filetrust.h); at start
 	 * begin the inodes judged are kept for started begin, as the disks' are */
 	const struct filetrust_opts trust = {.qemu_uid = cfg->qemu_uid,
-					     .allow_remote_fs = policy->allow_remote_fs, .record = rec};
+					     .allow_remote_fs = policy->allow_remote_fs,
+					     .allow_san = policy->allow_san_disks, .record = rec};
 	struct vs_error err = {0};
 	int r = -1;
 

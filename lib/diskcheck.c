@@ -57,6 +57,7 @@ void diskcheck_init(struct diskcheck *c, const struct policy *p, int64_t now, co
 	c->cache_dir = cache_dir;
 	c->trust.qemu_uid = FILETRUST_NO_UID;
 	c->trust.allow_remote_fs = p ? p->allow_remote_fs : 0;
+	c->trust.allow_san = p ? p->allow_san_disks : 0;
 }
 
 void diskcheck_free(struct diskcheck *c)

@@ -292,7 +292,9 @@ static int has_prefix(const char *s, const char *p)
 }
 
 /* Whether every controller of the NVMe subsystem directory sub reaches its disks over PCIe. */
-static int nvme_subsystem_local(const char *sub)
+/* Every controller of the NVMe subsystem at sub is PCIe (san: or a fabric of a storage
+ * network: FC, RDMA, TCP). */
+static int nvme_subsystem_local(const char *sub, int san)
 {
 	char f[PATH_MAX + 64], t[32];
 	struct dirent *e;
@@ -307,7 +309,8 @@ static int nvme_subsystem_local(const char *sub)
 			snprintf(f, sizeof(f), "%s/%s/transport", sub, e->d_name);
 			sysfs_read(f, t, sizeof(t));
 			n++;
-			ok &= !strcmp(t, "pcie");
+			ok &= !strcmp(t, "pcie") ||
+			      (san && (!strcmp(t, "fc") || !strcmp(t, "rdma") || !strcmp(t, "tcp")));
 		}
 	closedir(d);
 	return ok && n > 0;
@@ -319,15 +322,18 @@ static int nvme_subsystem_local(const char *sub)
  * disk behind USB/IP's virtual host controller (vhci_hcd). Every SCSI transport class that
  * reaches across a network registers one of these in sysfs. (Ceph rbd, nbd and other network
  * block drivers are virtual devices, refused before this is asked.) */
+/* scsi_remote's answers for a storage network's own transports (allow_san) start with it */
+#define SAN_MARK "\001"
+
 static const char *scsi_remote(const char *sys, const char *rel)
 {
 	static const struct { const char *marker, *what; } in_path[] = {
-		{"/session", "iSCSI (a session)"}, {"/rport-", "Fibre Channel (a remote port)"},
-		{"/vhci_hcd", "USB/IP (a virtual host controller)"}, {"/infiniband_srp/", "SRP over InfiniBand"},
-		{".fcoe/", "FCoE"},
+		{"/session", SAN_MARK "iSCSI (a session)"}, {"/rport-", SAN_MARK "Fibre Channel (a remote port)"},
+		{"/vhci_hcd", "USB/IP (a virtual host controller)"}, {"/infiniband_srp/", SAN_MARK "SRP over InfiniBand"},
+		{".fcoe/", SAN_MARK "FCoE"},
 	};
 	static const struct { const char *class, *what; } host_class[] = {
-		{"iscsi_host", "iSCSI"}, {"fc_host", "Fibre Channel"}, {"srp_host", "SRP"},
+		{"iscsi_host", SAN_MARK "iSCSI"}, {"fc_host", SAN_MARK "Fibre Channel"}, {"srp_host", SAN_MARK "SRP"},
 	};
 	char f[PATH_MAX + 64];
 	struct stat st;
@@ -540,15 +546,21 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 	if (has_prefix(rel, "/devices/virtual/nvme-subsystem/")) {
 		snprintf(v, sizeof(v), "%s", d);
 		*strrchr(v, '/') = '\0';
-		if (nvme_subsystem_local(v))
+		if (nvme_subsystem_local(v, o->allow_san))
 			return 0;
+		return vs_fail(err, VS_ERR_DENIED, path,
+			       "block device %s is an NVMe namespace with a controller that is not PCIe (NVMe over a fabric): its data can change from elsewhere after it was hashed; set \"allow_san_disks\" (FC, RDMA, TCP) or \"allow_remote_fs\" in the policy to accept it",
+			       name);
 	} else if (has_prefix(rel, "/devices/") && !has_prefix(rel, "/devices/virtual/")) {
 		const char *why = scsi_remote(sys, rel);
 
+		if (why && why[0] == SAN_MARK[0] && o->allow_san)
+			return 0; /* the policy trusts its storage network */
 		if (why)
 			return vs_fail(err, VS_ERR_DENIED, path,
-				       "block device %s (%s) is reached over %s: its data can change from elsewhere after it was hashed; set \"allow_remote_fs\" in the policy to accept it",
-				       name, rel, why);
+				       "block device %s (%s) is reached over %s: its data can change from elsewhere after it was hashed; set \"%s\" in the policy to accept it",
+				       name, rel, why + (why[0] == SAN_MARK[0]),
+				       why[0] == SAN_MARK[0] ? "allow_san_disks" : "allow_remote_fs");
 		if (local_bus(rel))
 			return 0;
 		return vs_fail(err, VS_ERR_DENIED, path,

@@ -17,6 +17,10 @@ struct filetrust_opts {
 	 * chowns images to with dynamic_ownership (hook.conf qemu_user). FILETRUST_NO_UID: root only. */
 	uid_t qemu_uid;
 	int allow_remote_fs; /* the policy's allow_remote_fs: NFS, CIFS, FUSE, 9p... accepted */
+	/* the policy's allow_san_disks: disks reached over a storage network's own transport (Fibre
+	 * Channel, FCoE, iSCSI, iSER, SRP, NVMe over FC, RDMA or TCP) are accepted, raw or under a
+	 * file system; other network disks (nbd, rbd, USB/IP) and file systems still are not */
+	int allow_san;
 	/* A file of the host's own system (QEMU): the device its file system is on is not judged
 	 * (filetrust_fsdev_local), since the host, vmseal and libvirt run from there too (a host
 	 * booted from a SAN); its file system's type, owners and directories still are. */

@@ -743,7 +743,7 @@ static int parse_text_ix(const char *json, size_t len, char **take, const char *
 {
 	static const char *const fields[] = {"version", "enforce", "keys", "templates",
 					     "revoked_digests", "gateway", "audit_log",
-					     "allow_network_disks", "allow_remote_fs", "comment", "boot",
+					     "allow_network_disks", "allow_remote_fs", "allow_san_disks", "comment", "boot",
 					     "launch", "ssh", "expires", NULL};
 	struct jsonscan_index ix = {0};
 	struct policy *p = NULL;
@@ -807,7 +807,8 @@ static int parse_text_ix(const char *json, size_t len, char **take, const char *
 		goto out;
 	if (opt_bool(root, "enforce", 1, &p->enforce, "policy", object, err) < 0 ||
 	    opt_bool(root, "allow_network_disks", 0, &p->allow_network_disks, "policy", object, err) < 0 ||
-	    opt_bool(root, "allow_remote_fs", 0, &p->allow_remote_fs, "policy", object, err) < 0)
+	    opt_bool(root, "allow_remote_fs", 0, &p->allow_remote_fs, "policy", object, err) < 0 ||
+	    opt_bool(root, "allow_san_disks", 0, &p->allow_san_disks, "policy", object, err) < 0)
 		goto out;
 	v = json_object_get(root, "audit_log");
 	if (v) {

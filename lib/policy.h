@@ -129,6 +129,7 @@ struct policy {
 	int enforce;
 	int allow_network_disks;
 	int allow_remote_fs; /* verified files may lie on NFS, CIFS, FUSE, 9p... (lib/filetrust.h) */
+	int allow_san_disks; /* ...or on disks of a SAN: FC, FCoE, iSCSI, iSER, SRP, NVMe over fabrics */
 	struct policy_key *keys;
 	size_t nkeys;
 	struct policy_template *templates;

@@ -434,6 +434,28 @@ static void test_blockdev(void)
 	CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1, 99), "/dev/x", &rootonly, &err), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "cannot tell where the data of block device 1:99 lives"));
 
+	/* allow_san_disks: a storage network's own transports, and nothing else */
+	{
+		const struct filetrust_opts san = {.qemu_uid = FILETRUST_NO_UID, .allow_san = 1};
+
+		CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 32), "/dev/sdc", &rootonly, &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "set \"allow_san_disks\""));
+		CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 32), "/dev/sdc", &san, &err), 0); /* FC */
+		CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 48), "/dev/sdd", &san, &err), 0); /* fc_host */
+		CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 64), "/dev/sde", &san, &err), 0); /* SRP */
+		CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 0), "/dev/sda", &san, &err), 0);  /* iSCSI */
+		CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1259, 1), "/dev/nvme1n1", &rootonly, &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "NVMe over a fabric"));
+		CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1259, 1), "/dev/nvme1n1", &san, &err), 0); /* NVMe/TCP */
+		CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(1008, 0), "/srv/t.raw", &san, &err), 0);
+		/* not a SAN: USB/IP, nbd, a bus vmseal does not know */
+		CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1008, 80), "/dev/sdf", &san, &err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "set \"allow_remote_fs\""));
+		CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1043, 0), "/dev/nbd0", &san, &err), -1);
+		CU_ASSERT_EQUAL(filetrust_blockdev_local(sys, makedev(1202, 0), "/dev/xvda", &san, &err), -1);
+		CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(1043, 0), "/srv/t.raw", &san, &err), -1);
+	}
+
 	/* a file's file system: as local as its device, the owners of device nodes aside */
 	CU_ASSERT_EQUAL(filetrust_fsdev_local(sys, makedev(1043, 0), "/srv/t.raw", &rootonly, &err), -1);
 	CU_ASSERT_STRING_EQUAL(err.object, "/srv/t.raw");

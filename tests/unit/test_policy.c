@@ -73,6 +73,7 @@ static void test_parse_rejects(void)
 		{",\"threshhold\":1", NULL, "unknown field \"threshhold\""},
 		{",\"min_version\":\"3\"", NULL, "min_version"},
 		{"", "{\"enforce\":\"no\"}", "enforce is not true or false"},
+		{"", "{\"allow_san_disks\":1}", "allow_san_disks is not true or false"},
 		{"", "{\"version\":0}", "version"},
 		{"", "{\"revoked_digests\":[\"ABC\"]}", "revoked_digests[0]"},
 		{"", "{\"gateway\":{\"max_skew_s\":-1}}", "max_skew_s"},
