@@ -284,7 +284,7 @@ struct claims {
 	char label[HTTPSIG_MAX_SIGS][HTTPSIG_MAX_LABEL + 1];
 	char nonce[HTTPSIG_MAX_SIGS][VS_AUDIT_PARAM_BYTES]; /* for the audit reason */
 	char keyid[HTTPSIG_MAX_SIGS][VS_AUDIT_PARAM_BYTES];
-	int replayed; /* refused as a replay: 1 + the signature's index */
+	int replayed; /* a copy of a call of one signature, refused as a replay */
 };
 
 /* How many times the shared replay store was found to have lost its claims. */
@@ -321,11 +321,18 @@ static int claims_refused(struct gateway *gw, struct claims *c, struct reply *re
 	if (rr == REPLAY_SEEN) {
 		snprintf(why, whylen, "replay: signature %s nonce \"%s\" already used", c->label[i],
 			 c->nonce[i]);
-		reply_error(rep, 401, "replay",
-			    "signature %s: nonce already used: this exact signed call reached the gateway "
-			    "before, and this copy changed nothing (what the first one did is in its own "
-			    "answer and the audit log)", c->label[i]);
-		c->replayed = (int)i + 1;
+		/* A copy of a call of one signature: anyone's who holds it. With more signatures,
+		 * some may be fresh (a captured approval beside a new one): the signers' call. */
+		if (c->b.n == 1) {
+			reply_error(rep, 401, "replay",
+				    "signature %s: nonce already used: this exact signed call reached the "
+				    "gateway before, and this copy changed nothing (what the first one did is "
+				    "in its own answer and the audit log)", c->label[i]);
+			c->replayed = 1;
+		} else {
+			reply_error(rep, 401, "replay", "signature %s: nonce already used; nothing was done",
+				    c->label[i]);
+		}
 		*accept_sig = 1;
 	} else if (rr == REPLAY_KEY_FULL) {
 		snprintf(why, whylen, "too many live claims: key %s holds %lld",
@@ -839,7 +846,7 @@ deny:
 	/* A replay is anyone's who holds a copy of the signed call: counted per client, reason
 	 * and key (one event per interval), not one event each under the key holder's name. */
 	if (claims.replayed)
-		denyagg_note(gw->denials, cx.host, DENYAGG_REPLAY, claims.keyid[claims.replayed - 1]);
+		denyagg_note(gw->denials, cx.host, DENYAGG_REPLAY, claims.keyid[0]);
 	else if (!cx.unauthenticated)
 		audit_call(gw, actor, rt->event, object, "deny", why, &cx, 0);
 	gateway_policy_done(gw);
@@ -1110,6 +1117,13 @@ static void deny_log(void *ctx, const struct denyagg_entry *e)
 			 (unsigned long long)e->count, e->count == 1 ? "y" : "ies", VS_DENY_AGG_INTERVAL_S,
 			 e->keyid[0] ? "; keyid=" : "", e->keyid);
 		gateway_audit(gw, "anonymous", "gateway.replay", object, "deny", reason, 0);
+		return;
+	}
+	if (!strcmp(e->code, "various")) { /* the table was full: of every kind */
+		snprintf(reason, sizeof(reason),
+			 "%llu more refusals (requests without a valid signature, replays, cut connections) within %u s",
+			 (unsigned long long)e->count, VS_DENY_AGG_INTERVAL_S);
+		gateway_audit(gw, "anonymous", "gateway.unauthenticated", object, "deny", reason, 0);
 		return;
 	}
 	if (unfinished || !strcmp(e->code, DENYAGG_CUT_NO_REQUEST)) {

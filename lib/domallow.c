@@ -637,9 +637,10 @@ static int rule_chardev_source(struct domallow_walk *w, xmlNode *n)
 	return 0;
 }
 
-/* <graphics type='vnc|spice'>: a TCP port anyone who connects may type on, unless a password
- * guards it (passwd) — a listen address, a <listen type='address|network'>, or neither a socket
- * nor a <listen> (libvirt's default: vnc_listen / spice_listen, an address). */
+/* <graphics type='vnc|spice'>: a TCP port anyone who connects may type on — a listen address,
+ * a <listen type='address|network'>, a websocket, or neither a socket nor a <listen>
+ * (libvirt's default: vnc_listen / spice_listen, an address). A password does not show:
+ * libvirt gives the hook the domain without its secrets (no passwd attribute). */
 static int rule_graphics(struct domallow_walk *w, xmlNode *n);
 
 /* A socket QEMU binds for vnc or spice (<graphics socket>, <listen type='socket' socket>): QEMU
@@ -913,14 +914,14 @@ static int rule_audio(struct domallow_walk *w, xmlNode *n)
 
 static int rule_graphics(struct domallow_walk *w, xmlNode *n)
 {
-	char type[16], passwd[1024], listen[VS_MAX_PATH_BYTES], sock[VS_MAX_PATH_BYTES], ws[16];
+	char type[16], listen[VS_MAX_PATH_BYTES], sock[VS_MAX_PATH_BYTES], ws[16];
 	int tcp, listens = 0;
 
 	if (rule_graphics_socket(w, n) < 0 || prop(w, n, "type", type, sizeof(type)) < 0 ||
-	    prop(w, n, "passwd", passwd, sizeof(passwd)) < 0 || prop(w, n, "listen", listen, sizeof(listen)) < 0 ||
-	    prop(w, n, "socket", sock, sizeof(sock)) < 0 || prop(w, n, "websocket", ws, sizeof(ws)) < 0)
+	    prop(w, n, "listen", listen, sizeof(listen)) < 0 || prop(w, n, "socket", sock, sizeof(sock)) < 0 ||
+	    prop(w, n, "websocket", ws, sizeof(ws)) < 0)
 		return -1;
-	if ((strcmp(type, "vnc") && strcmp(type, "spice")) || passwd[0])
+	if (strcmp(type, "vnc") && strcmp(type, "spice"))
 		return 0;
 	tcp = listen[0] != '\0' || ws[0] != '\0'; /* a websocket is a TCP port of its own */
 	for (xmlNode *c = n->children; c; c = c->next) {
@@ -948,12 +949,15 @@ static const struct domallow_values boot_devs = {
 	"dev", "boot device", "hd cdrom fd", {{"network", LAUNCH_ALLOW_NETWORK_BOOT, net_boot_why}}};
 
 /* <boot order> of one device: on a network interface it is a network boot. */
+static int disk_has_media(xmlNode *disk);
+
 static int rule_device_boot(struct domallow_walk *w, xmlNode *n)
 {
-	(void)n;
 	if (!strncmp(w->path, "devices/interface/", 18))
 		return need_optin(w, "", LAUNCH_ALLOW_NETWORK_BOOT, net_boot_why);
-	w->device_boot = 1;
+	/* an empty drive with the boot index boots nothing either */
+	if (strncmp(w->path, "devices/disk/", 13) || disk_has_media(n->parent))
+		w->device_boot = 1;
 	return 0;
 }
 
@@ -977,12 +981,33 @@ static int rule_os_boot(struct domallow_walk *w, xmlNode *n)
 	return 0;
 }
 
+/* The disk has media: a <source> naming a file, a device, a volume or a network image (an
+ * empty drive has none, or a <source/> naming nothing, as libvirt writes an optional one). */
+static int disk_has_media(xmlNode *disk)
+{
+	static const char *const names[] = {"file", "dev", "volume", "name", "pool", "dir"};
+
+	for (xmlNode *c = disk ? disk->children : NULL; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE || c->ns || strcmp((const char *)c->name, "source"))
+			continue;
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			xmlChar *v = xmlGetProp(c, (const xmlChar *)names[i]);
+			int named = v && v[0];
+
+			xmlFree(v);
+			if (named)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 /* A disk is a boot device of its kind when it has media: an empty cdrom or floppy drive
  * boots nothing, and the firmware goes on to what comes next (OVMF: its UEFI shell). */
 static int rule_disk(struct domallow_walk *w, xmlNode *n)
 {
 	char device[16], rawio[8], sgio[16];
-	int media = 0;
+	int media = disk_has_media(n);
 
 	if (prop(w, n, "device", device, sizeof(device)) < 0 || prop(w, n, "rawio", rawio, sizeof(rawio)) < 0 ||
 	    prop(w, n, "sgio", sgio, sizeof(sgio)) < 0)
@@ -998,8 +1023,6 @@ static int rule_disk(struct domallow_walk *w, xmlNode *n)
 	    need_optin(w, "sgio='unfiltered'", LAUNCH_ALLOW_HOSTDEV,
 		       "unfiltered SCSI commands write to the device whatever the domain says (readonly)") < 0)
 		return -1;
-	for (xmlNode *c = n->children; c; c = c->next)
-		media |= c->type == XML_ELEMENT_NODE && !c->ns && !strcmp((const char *)c->name, "source");
 	if (media)
 		w->disk_devs |= bootdev_bit(!device[0] || !strcmp(device, "disk") ? "hd" :
 					    !strcmp(device, "floppy") ? "fd" : device);
@@ -1013,7 +1036,7 @@ static int rule_os(struct domallow_walk *w, xmlNode *n)
 
 	if (prop(w, n, "firmware", fw, sizeof(fw)) < 0)
 		return -1;
-	w->own_firmware |= fw[0] != '\0';
+	w->own_firmware |= fw[0] && strcmp(fw, "bios"); /* "bios": the default SeaBIOS */
 	for (xmlNode *c = n->children; c; c = c->next)
 		w->own_firmware |= c->type == XML_ELEMENT_NODE && !c->ns && !strcmp((const char *)c->name, "loader");
 	return 0;
@@ -1045,9 +1068,9 @@ static int boot_device_check(struct domallow_walk *w)
 	if (w->open_console[0] && (w->own_firmware || w->bootmenu) &&
 	    !(w->launch->allow & LAUNCH_ALLOW_OPEN_CONSOLE))
 		return vs_fail(w->err, VS_ERR_DENIED, w->open_console,
-			       "a console anyone who connects may type on (no password), with %s: they can "
-			       "steer it to code no signature covers; refused unless the policy sets "
-			       "launch.allow.open_console (or give it a passwd, a unix socket, or a pty)",
+			       "a console anyone who connects may type on, with %s: they can steer it to code "
+			       "no signature covers; refused unless the policy sets launch.allow.open_console "
+			       "(or give it libvirt's unix socket, <listen type='none'/>, or a pty)",
 			       w->own_firmware ? "a firmware other than the default SeaBIOS (OVMF's boot manager and UEFI shell)"
 					       : "a boot menu");
 	if (w->nics <= 0 || (w->launch->allow & LAUNCH_ALLOW_NETWORK_BOOT))

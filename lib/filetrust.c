@@ -484,7 +484,7 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 			if (stat(v, &st) < 0)
 				return vs_fail(err, VS_ERR_DENIED, path, "loop device %s: cannot stat its backing file %s", name, v);
 			if (S_ISBLK(st.st_mode)) { /* a loop over a block device: that one's rule too */
-				if (st.st_uid != 0 || (st.st_mode & 022))
+				if (!fsdev && (st.st_uid != 0 || (st.st_mode & 022)))
 					return vs_fail(err, VS_ERR_DENIED, path,
 						       "loop device %s is backed by block device %s, owned by uid %u with mode %04o: it must be root's and not writable by group or other",
 						       name, v, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
@@ -597,6 +597,9 @@ int filetrust_fsdev_local(const char *sysfs, dev_t dev, const char *path, const 
 }
 
 #define BTRFS_SUPER_MAGIC_ 0x9123683E
+#define TMPFS_MAGIC_ 0x01021994
+#define RAMFS_MAGIC_ 0x858458f6
+#define ZFS_MAGIC_ 0x2FC12FC1
 /* BTRFS_IOC_FS_INFO's argument (linux/btrfs.h), its first fields */
 struct btrfs_fs_info_args_ {
 	uint64_t max_id, num_devices;
@@ -623,8 +626,19 @@ static int fs_devices_local(int fd, const struct stat *st, const char *sys, cons
 		return 0;
 	if (major(st->st_dev))
 		return blockdev_local(sys, st->st_dev, path, depth, 1, o, err);
-	if (fstatfs(fd, &sf) < 0 || (unsigned long)sf.f_type != BTRFS_SUPER_MAGIC_)
+	if (fstatfs(fd, &sf) < 0)
+		return vs_fail(err, VS_ERR_IO, path, "cannot statfs: %s", strerror(errno));
+	/* Without a device of its own: memory (tmpfs, ramfs), btrfs (below), ZFS (its pool's
+	 * disks cannot be named from here: judged by its type). Anything else stacks on what it
+	 * does not show (overlayfs's layers, erofs or another mounted straight from a file, FUSE):
+	 * refused, not assumed local. */
+	if ((unsigned long)sf.f_type == TMPFS_MAGIC_ || (unsigned long)sf.f_type == RAMFS_MAGIC_ ||
+	    (unsigned long)sf.f_type == ZFS_MAGIC_)
 		return 0;
+	if ((unsigned long)sf.f_type != BTRFS_SUPER_MAGIC_)
+		return vs_fail(err, VS_ERR_DENIED, path,
+			       "none: %s has no device of its own, and what it is stacked on (layers, an image file) is not judged; set \"allow_remote_fs\" in the policy to accept it",
+			       filetrust_fs_name((long)sf.f_type));
 	memset(&fi, 0, sizeof(fi));
 	if (ioctl(fd, BTRFS_IOC_FS_INFO_, &fi) < 0)
 		return vs_fail(err, VS_ERR_DENIED, path, "cannot list the devices of its btrfs file system: %s",

@@ -84,9 +84,9 @@ int filetrust_blockdev_local(const char *sysfs, dev_t rdev, const char *path, co
 /* The device of a file system (st_dev of a file on it) under sysfs keeps its data in this host,
  * by blockdev_local's rules but for the device nodes' owners (root's group "disk" writes every
  * disk): a file on ext4 over an iSCSI LUN, an nbd export or a loop device backed by a file others
- * may write is refused, unless allow_remote_fs. A file system without a device (major 0:
- * tmpfs, overlayfs, FUSE; btrfs's numbers are its own, filetrust_fd asks btrfs for its devices)
- * is left to its type (filetrust_fs_is_local). 0, or -1 with
+ * may write is refused, unless allow_remote_fs. A file system without a device (major 0) is
+ * left to filetrust_fd, which asks btrfs for its devices, takes tmpfs, ramfs and ZFS by type
+ * and refuses the rest (overlayfs, a file-backed erofs). 0, or -1 with
  * err (VS_ERR_DENIED, "its file system's device: block device ..."). */
 int filetrust_fsdev_local(const char *sysfs, dev_t dev, const char *path, const struct filetrust_opts *o,
 			  struct vs_error *err);

@@ -111,8 +111,15 @@ int gwnames_everyones(const char *host)
 		return 1;
 	if (n >= 11 && !strcasecmp(host + n - 11, ".localhost."))
 		return 1;
-	if (inet_pton(AF_INET, host, a) == 1)
-		return a[0] == 127 || (a[0] == 169 && a[1] == 254) || !(a[0] | a[1] | a[2] | a[3]);
+	/* inet_aton reads what a resolver would take too: 127.1, 2130706433, 0x7f.1, 0 */
+	{
+		struct in_addr in;
+
+		if (inet_aton(host, &in) == 1) {
+			memcpy(a, &in.s_addr, 4);
+			return a[0] == 127 || (a[0] == 169 && a[1] == 254) || !(a[0] | a[1] | a[2] | a[3]);
+		}
+	}
 	if (inet_pton(AF_INET6, host, a) == 1) {
 		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 		int zero = 1;

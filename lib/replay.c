@@ -84,8 +84,6 @@ static int node_expired(const struct node *n, int64_t now, int64_t mono)
 /* Frees every expired node of one shard. Caller holds the lock. */
 static void sweep(struct memstore *m, struct shard *sh, int64_t now, int64_t mono)
 {
-	int locked = 0;
-
 	for (uint32_t b = 0; b < sh->nbuckets; b++) {
 		uint32_t *link = &sh->buckets[b];
 
@@ -96,11 +94,10 @@ static void sweep(struct memstore *m, struct shard *sh, int64_t now, int64_t mon
 				uint32_t idx = *link;
 
 				*link = n->next;
-				if (!locked) {
-					pthread_mutex_lock(&m->kt->lock);
-					locked = 1;
-				}
+				/* the table's lock for one decrement: other shards' claims go on */
+				pthread_mutex_lock(&m->kt->lock);
 				m->kt->keys[n->keyslot].live--;
+				pthread_mutex_unlock(&m->kt->lock);
 				n->next = sh->free_head;
 				sh->free_head = idx;
 				sh->used--;
@@ -109,8 +106,6 @@ static void sweep(struct memstore *m, struct shard *sh, int64_t now, int64_t mon
 			}
 		}
 	}
-	if (locked)
-		pthread_mutex_unlock(&m->kt->lock);
 	sh->last_sweep = now;
 }
 

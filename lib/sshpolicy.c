@@ -208,13 +208,14 @@ int ssh_policy_parse(json_t *o, const char *object, struct ssh_policy **out, str
 			const char *s = json_is_string(e) ? json_string_value(e) : "";
 			size_t n = strlen(s);
 
-			/* a name's characters, and the pattern's own */
+			/* a name's characters, and the pattern's own; some literal character, so that
+			 * it names some names, not every one */
 			if (!n || n >= sizeof(p->host_names[0]) ||
 			    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-*?[]!") != n ||
-			    !strcmp(s, "*")) {
+			    strspn(s, "*?") == n || strchr(s, '[')) {
 				vs_fail(err, VS_ERR_INPUT, object,
 					"ssh.host_names[%zu] must be a domain name pattern (letters, digits, "
-					". _ - and * ? [ ]), not \"*\" alone", i);
+					". _ - and * ?, with at least one letter, digit or . _ -)", i);
 				goto fail;
 			}
 			memcpy(p->host_names[i], s, n + 1);
@@ -415,6 +416,38 @@ int ssh_decide_user_cert(const struct ssh_policy *p, const char *requester, size
 	return 0;
 }
 
+static size_t count_dots(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '.';
+	return n;
+}
+
+/* Each dot-separated label of name matches the pattern's label at the same place. */
+static int labels_match(const char *pattern, const char *name)
+{
+	char pl[VS_MAX_NAME_BYTES], nl[VS_MAX_NAME_BYTES];
+
+	for (;;) {
+		size_t a = strcspn(pattern, "."), b = strcspn(name, ".");
+
+		if (a >= sizeof(pl) || b >= sizeof(nl))
+			return 0;
+		memcpy(pl, pattern, a);
+		pl[a] = '\0';
+		memcpy(nl, name, b);
+		nl[b] = '\0';
+		if (fnmatch(pl, nl, 0) != 0)
+			return 0;
+		if (!pattern[a] || !name[b])
+			return !pattern[a] && !name[b];
+		pattern += a + 1;
+		name += b + 1;
+	}
+}
+
 int ssh_decide_host_cert(const struct ssh_policy *p, const char *domain, int64_t now,
 			 struct sshcert *c, struct vs_error *err)
 {
@@ -422,8 +455,10 @@ int ssh_decide_host_cert(const struct ssh_policy *p, const char *domain, int64_t
 
 	if (!gwbody_name_ok(domain))
 		return vs_fail(err, VS_ERR_INPUT, "domain", "\"%.64s\" is not a name", domain);
+	/* label by label: a * or ? never crosses a dot (vm-* is not vm-1.corp.example.com) */
 	for (i = 0; i < p->nhost_names; i++)
-		if (fnmatch(p->host_names[i], domain, 0) == 0)
+		if (fnmatch(p->host_names[i], domain, 0) == 0 &&
+		    count_dots(p->host_names[i]) == count_dots(domain) && labels_match(p->host_names[i], domain))
 			break;
 	if (i == p->nhost_names)
 		return vs_fail(err, VS_ERR_DENIED, "domain",

@@ -64,12 +64,16 @@ int fd_close_from_listing(int lowfd)
 		closedir(d);
 		return 0;
 	}
-	/* no /proc: every number the limit allows (bounded, as the limit is) */
+	/* no /proc: every number the hard limit allows (a descriptor opened before the soft
+	 * limit was lowered lies above it); a limit past the kernel's own (nr_open, at most 2^30
+	 * here) cannot be walked: refused */
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return -1;
-	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 20))
-		rl.rlim_cur = 1u << 20;
-	for (rlim_t fd = (rlim_t)lowfd; fd < rl.rlim_cur; fd++)
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 30)) {
+		errno = EMFILE;
+		return -1;
+	}
+	for (rlim_t fd = (rlim_t)lowfd; fd < rl.rlim_max; fd++)
 		close((int)fd);
 	return 0;
 }

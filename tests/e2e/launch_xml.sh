@@ -287,11 +287,11 @@ n=$((n + 1)); dom="$DOMPFX-$n"
 domxml "$dom" "$RUN/logs/com1-$n.log" "<serial type='tcp'><source mode='bind' host='127.0.0.1' service='24555'/><target port='1'/></serial>" "" |
 	sed "s|<boot dev='hd'/>|<boot dev='hd'/><bootmenu enable='yes'/>|" > "dom$n.xml"
 xml_refused "a TCP serial listener with a boot menu refused (anyone who connects chooses what boots)" \
-	"vmseal: denied: domain $dom: <devices><serial type='tcp'>: a console anyone who connects may type on (no password), with a boot menu"
+	"vmseal: denied: domain $dom: <devices><serial type='tcp'>: a console anyone who connects may type on, with a boot menu"
 n=$((n + 1)); dom="$DOMPFX-$n"
 domxml "$dom" "$RUN/logs/com1-$n.log" "" "" | sed "s|<boot dev='hd'/>|<boot dev='hd'/><bootmenu enable='yes'/>|" > "dom$n.xml"
-xml_refused "vnc without a password with a boot menu refused" \
-	"vmseal: denied: domain $dom: <devices><graphics type='vnc'>: a console anyone who connects may type on (no password), with a boot menu"
+xml_refused "vnc on a TCP port with a boot menu refused" \
+	"vmseal: denied: domain $dom: <devices><graphics type='vnc'>: a console anyone who connects may type on, with a boot menu"
 
 # boot devices (domallow: boot_device_check): no boot index anywhere, and SeaBIOS falls back to
 # the NIC's iPXE ROM, which boots whatever the network serves.

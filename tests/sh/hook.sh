@@ -653,6 +653,20 @@ if [ "$(id -u)" = 0 ] && command -v mkfs.btrfs >/dev/null && truncate -s 128M bt
 else
 	skip "btrfs devices: needs root, mkfs.btrfs (btrfs-progs) and a loop mount"
 fi
+# overlayfs has no device of its own, and its layers may lie anywhere: refused, not assumed local
+if [ "$(id -u)" = 0 ] && mkdir -p -m 0755 ovl-low ovl-up ovl-work ovl &&
+	mount -t overlay overlay -o lowerdir="$T/ovl-low",upperdir="$T/ovl-up",workdir="$T/ovl-work" ovl 2>/dev/null; then
+	cleanup_hooks=("umount $T/ovl 2>/dev/null" "${cleanup_hooks[@]}")
+	chmod 0755 ovl && cp data.raw ovl/d.raw && cp data.raw.intoto.json ovl/d.raw.intoto.json
+	chmod 0644 ovl/d.raw ovl/d.raw.intoto.json
+	sed "s|<devices>|<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$T/ovl/d.raw'/><target dev='vdz'/><readonly/></disk>|" \
+		web1-prepare-begin.xml > ovl.xml
+	expect_deny "a file on overlayfs (no device; its layers not judged): denied" \
+		"disk vdz $T/ovl/d.raw: its file system's device: none: overlayfs has no device of its own" hook web1 prepare begin ovl.xml
+	umount ovl
+else
+	skip "overlayfs: needs root and an overlay mount"
+fi
 expect_rc "audit chain still verifies" 0 vmseal-audit verify audit.jsonl
 
 # No core dump of a process that holds the host secret: one killed by SIGQUIT while it waits

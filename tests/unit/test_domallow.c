@@ -783,7 +783,7 @@ static const struct dcase cases[] = {
 	 * and UEFI shell, a boot menu): refused unless opted in; SeaBIOS without a menu offers none */
 	{"tcp serial listener with OVMF", "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>",
 	 "<serial type='tcp'><source mode='bind' host='127.0.0.1' service='24555'/></serial>", 0, 0,
-	 "<devices><serial type='tcp'>: a console anyone who connects may type on (no password), with a firmware other than "
+	 "<devices><serial type='tcp'>: a console anyone who connects may type on, with a firmware other than "
 	 "the default SeaBIOS (OVMF's boot manager and UEFI shell): they can steer it to code no signature covers; refused "
 	 "unless the policy sets launch.allow.open_console"},
 	{"tcp serial listener with OVMF, opted in", "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>",
@@ -796,8 +796,12 @@ static const struct dcase cases[] = {
 	{"spice, libvirt's default listen, with a loader", "<os><type arch='x86_64' machine='q35'>hvm</type>"
 	 "<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader></os>",
 	 "<graphics type='spice' autoport='yes'/>", 0, 0, "<devices><graphics type='spice'>: a console"},
+	/* libvirt gives the hook no secrets: a passwd never shows, and is not taken on trust */
 	{"vnc with a password, OVMF", "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>",
-	 "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1' passwd='s3cret'/>"},
+	 "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1' passwd='s3cret'/>", 0, 0,
+	 "<devices><graphics type='vnc'>: a console anyone who connects may type on"},
+	{"vnc on 127.0.0.1, firmware='bios' (SeaBIOS)", "<os firmware='bios'><type arch='x86_64' machine='pc'>hvm</type></os>",
+	 "<graphics type='vnc' listen='127.0.0.1'/>"},
 	{"vnc on libvirt's socket, OVMF", "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>",
 	 "<graphics type='vnc'><listen type='socket' socket='/var/lib/libvirt/qemu/domain-7-t/vnc.sock'/></graphics>"},
 	{"spice without a listener, OVMF", "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type></os>",
@@ -806,7 +810,7 @@ static const struct dcase cases[] = {
 	 "<graphics type='vnc' websocket='5700'><listen type='socket' socket='/var/lib/libvirt/qemu/domain-7-t/vnc.sock'/></graphics>",
 	 0, 0, "<devices><graphics type='vnc'>: a console anyone who connects may type on"},
 	{"vnc on 127.0.0.1 and a boot menu", "<os><type>hvm</type><boot dev='hd'/><bootmenu enable='yes'/></os>",
-	 "<graphics type='vnc' listen='127.0.0.1'/>", 0, 0, "a console anyone who connects may type on (no password), with a boot menu"},
+	 "<graphics type='vnc' listen='127.0.0.1'/>", 0, 0, "a console anyone who connects may type on, with a boot menu"},
 	/* a boot menu lists the NICs' boot ROMs: a network boot, at a keypress */
 	{"boot menu and an interface", "<os><type>hvm</type><boot dev='hd'/><bootmenu enable='yes' timeout='3000'/></os>",
 	 "<disk type='file' device='disk'><source file='@T@/a.raw'/><target dev='vda'/></disk><interface type='user'/>", 0, 0,
@@ -828,6 +832,18 @@ static const struct dcase cases[] = {
 	{"lun unfiltered", NULL, "<disk type='block' device='lun' sgio='unfiltered'><source dev='/dev/sdb'/><target dev='sda' bus='scsi'/></disk>",
 	 0, 0, "sgio='unfiltered': unfiltered SCSI commands write to the device"},
 	{"lun filtered", NULL, "<disk type='block' device='lun' sgio='filtered'><source dev='/dev/sdb'/><target dev='sda' bus='scsi'/></disk>"},
+	{"cdrom with an empty <source/> as the boot device, an interface", "<os><type>hvm</type><boot dev='cdrom'/></os>",
+	 "<disk type='file' device='cdrom'><source startupPolicy='optional'/><target dev='hdc' bus='ide'/><readonly/></disk>"
+	 "<interface type='user'/>", 0, 0, "<devices><interface>: no disk or kernel is the boot device"},
+	{"cdrom with source file='' as the boot device, an interface", "<os><type>hvm</type><boot dev='cdrom'/></os>",
+	 "<disk type='file' device='cdrom'><source file=''/><target dev='hdc' bus='ide'/><readonly/></disk>"
+	 "<interface type='user'/>", 0, 0, "<devices><interface>: no disk or kernel is the boot device"},
+	{"empty cdrom with the boot index, an interface", NULL,
+	 "<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/><boot order='1'/></disk>"
+	 "<interface type='user'/>", 0, 0, "<devices><interface>: no disk or kernel is the boot device"},
+	{"cdrom with media and the boot index, an interface", NULL,
+	 "<disk type='file' device='cdrom'><source file='@T@/a.iso'/><target dev='hdc' bus='ide'/><readonly/><boot order='1'/></disk>"
+	 "<interface type='user'/>"},
 	{"cdrom with media as the boot device, an interface", "<os><type>hvm</type><boot dev='cdrom'/></os>",
 	 "<disk type='file' device='cdrom'><source file='@T@/a.iso'/><target dev='hdc' bus='ide'/><readonly/></disk>"
 	 "<interface type='user'/>"},

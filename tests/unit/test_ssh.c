@@ -444,6 +444,9 @@ static void test_policy(void)
 		"{\"keys\": [{\"id\": \"3FA2\", \"principals\": [\"a\"]}]}",
 		"{\"host_suffixes\": [\"example\"]}",
 		"{\"host_names\": [\"*\"]}",
+		"{\"host_names\": [\"?*\"]}",
+		"{\"host_names\": [\"**\"]}",
+		"{\"host_names\": [\"[a-z]*\"]}",
 		"{\"host_names\": [\"a/b\"]}",
 		"{\"host_names\": [\"\"]}",
 		"{\"host_names\": \"web*\"}",
@@ -469,7 +472,7 @@ static void test_policy(void)
 	CU_ASSERT_EQUAL(p->nrules, 0);
 	CU_ASSERT_EQUAL(p->max_validity_s, 900);
 	ssh_policy_free(p);
-	p = policy_of("{\"max_validity_s\": 600, \"host_suffixes\": [\".vm.example\"], \"host_names\": [\"web*\", \"db-[0-9]\"], \"keys\": [{\"id\": \"" KID
+	p = policy_of("{\"max_validity_s\": 600, \"host_suffixes\": [\".vm.example\"], \"host_names\": [\"web*\", \"db-?\"], \"keys\": [{\"id\": \"" KID
 		      "\", \"principals\": [\"admin\", \"ops\"], \"quorum\": 2, \"source_address\": \"10.0.0.0/8\"}]}", &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	r = ssh_policy_rule(p, KID);
@@ -517,6 +520,8 @@ static void test_policy(void)
 		CU_ASSERT_EQUAL(err.kind, VS_ERR_DENIED);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err.reason, "matches none of the policy's ssh.host_names"));
 		CU_ASSERT_EQUAL(ssh_decide_host_cert(p, "db-77", 1800000000, &c, &err), -1);
+		/* a * never crosses a dot: web* is not web1.corp.example.com */
+		CU_ASSERT_EQUAL(ssh_decide_host_cert(p, "web1.corp.example.com", 1800000000, &c, &err), -1);
 	}
 	ssh_policy_free(p);
 	/* no host_names: no host certificate at all */
