@@ -74,13 +74,17 @@ int filetrust_fs_is_local(long f_type)
 	return 0;
 }
 
+/* fd's file system is of a local type (or the policy accepts remote ones); *type (if given)
+ * its type, for the caller's further rules. */
 static int fs_check(int fd, const char *what, const char *path, const struct filetrust_opts *o,
-		    struct vs_error *err)
+		    long *type, struct vs_error *err)
 {
 	struct statfs sf;
 
 	if (fstatfs(fd, &sf) < 0)
 		return vs_fail(err, VS_ERR_IO, path, "cannot statfs %s: %s", what, strerror(errno));
+	if (type)
+		*type = (long)sf.f_type;
 	if (filetrust_fs_is_local((long)sf.f_type) || o->allow_remote_fs)
 		return 0;
 	return vs_fail(err, VS_ERR_DENIED, path,
@@ -101,7 +105,7 @@ static int dir_check(int dfd, const char *dir, const char *path, const struct fi
 		return vs_fail(err, VS_ERR_DENIED, path,
 			       "directory %s is owned by uid %u with mode %04o: the directories of a verified file must be root's and not writable by group or other (unless sticky)",
 			       dir, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
-	return fs_check(dfd, "directory", path, o, err);
+	return fs_check(dfd, "directory", path, o, NULL, err);
 }
 
 static void dir_append(char *cur, size_t cap, const char *comp)
@@ -434,8 +438,8 @@ static int under_node_ok(dev_t dev, const char *what, const char *path, struct v
  * system, an NVMe namespace whose controllers are all PCIe, or a device-mapper or md device
  * all of whose slaves are local. Anything else (nbd, rbd, iSCSI, NVMe over fabrics, drbd, ...)
  * can change its bytes from elsewhere after they were hashed: refused unless allow_remote_fs. */
-static int fs_devices_local(int fd, const struct stat *st, const char *sys, const char *path, int depth,
-			    const struct filetrust_opts *o, struct vs_error *err);
+static int fs_devices_local(int fd, const struct stat *st, long f_type, const char *sys, const char *path,
+			    int depth, const struct filetrust_opts *o, struct vs_error *err);
 
 static int blockdev_local(const char *sys, dev_t rdev, const char *path, int depth, int fsdev,
 			  const struct filetrust_opts *o, struct vs_error *err)
@@ -506,7 +510,7 @@ static int blockdev_local(const char *sys, dev_t rdev, const char *path, int dep
 						close(bfd);
 					return vs_fail(err, VS_ERR_DENIED, path, "loop device %s: cannot open its backing file %s", name, v);
 				}
-				r = fs_devices_local(bfd, &bst, sys, path, depth + 1, o, err);
+				r = fs_devices_local(bfd, &bst, (long)sf.f_type, sys, path, depth + 1, o, err);
 				close(bfd);
 				return r;
 			}
@@ -612,12 +616,12 @@ struct btrfs_fs_info_args_ {
  * host: st_dev's device, or for btrfs (whose st_dev is a number of its own) each device
  * /sys/fs/btrfs/FSID/devices lists; a file system with neither (tmpfs, overlayfs, FUSE) is left
  * to its type. */
-static int fs_devices_local(int fd, const struct stat *st, const char *sys, const char *path, int depth,
-			    const struct filetrust_opts *o, struct vs_error *err)
+static int fs_devices_local(int fd, const struct stat *st, long f_type, const char *sys, const char *path,
+			    int depth, const struct filetrust_opts *o, struct vs_error *err)
 {
 	struct btrfs_fs_info_args_ fi;
 	char dir[PATH_MAX], f[PATH_MAX + 2 * NAME_MAX], v[64];
-	struct statfs sf;
+	unsigned long type = (unsigned long)f_type;
 	struct dirent *e;
 	DIR *d;
 	int n = 0, r = 0;
@@ -626,19 +630,16 @@ static int fs_devices_local(int fd, const struct stat *st, const char *sys, cons
 		return 0;
 	if (major(st->st_dev))
 		return blockdev_local(sys, st->st_dev, path, depth, 1, o, err);
-	if (fstatfs(fd, &sf) < 0)
-		return vs_fail(err, VS_ERR_IO, path, "cannot statfs: %s", strerror(errno));
 	/* Without a device of its own: memory (tmpfs, ramfs), btrfs (below), ZFS (its pool's
 	 * disks cannot be named from here: judged by its type). Anything else stacks on what it
 	 * does not show (overlayfs's layers, erofs or another mounted straight from a file, FUSE):
 	 * refused, not assumed local. */
-	if ((unsigned long)sf.f_type == TMPFS_MAGIC_ || (unsigned long)sf.f_type == RAMFS_MAGIC_ ||
-	    (unsigned long)sf.f_type == ZFS_MAGIC_)
+	if (type == TMPFS_MAGIC_ || type == RAMFS_MAGIC_ || type == ZFS_MAGIC_)
 		return 0;
-	if ((unsigned long)sf.f_type != BTRFS_SUPER_MAGIC_)
+	if (type != BTRFS_SUPER_MAGIC_)
 		return vs_fail(err, VS_ERR_DENIED, path,
 			       "none: %s has no device of its own, and what it is stacked on (layers, an image file) is not judged; set \"allow_remote_fs\" in the policy to accept it",
-			       filetrust_fs_name((long)sf.f_type));
+			       filetrust_fs_name(f_type));
 	memset(&fi, 0, sizeof(fi));
 	if (ioctl(fd, BTRFS_IOC_FS_INFO_, &fi) < 0)
 		return vs_fail(err, VS_ERR_DENIED, path, "cannot list the devices of its btrfs file system: %s",
@@ -674,7 +675,7 @@ static int fs_devices_local(int fd, const struct stat *st, const char *sys, cons
 int filetrust_fd(int fd, const char *path, const struct filetrust_opts *o, struct vs_error *err)
 {
 	struct stat st;
-	struct statfs sf;
+	long type = 0;
 
 	if (fstat(fd, &st) < 0)
 		return vs_fail(err, VS_ERR_IO, path, "cannot stat: %s", strerror(errno));
@@ -691,16 +692,16 @@ int filetrust_fd(int fd, const char *path, const struct filetrust_opts *o, struc
 			       "owned by uid %u with mode %04o: a verified file must be owned by root%s and not writable by group or other",
 			       (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), also);
 	}
-	if (fs_check(fd, "the file", path, o, err) < 0 || walk(path, &st, o, err) < 0)
+	if (fs_check(fd, "the file", path, o, &type, err) < 0 || walk(path, &st, o, err) < 0)
 		return -1;
 	if (S_ISBLK(st.st_mode))
 		return blockdev_local(o->sysfs ? o->sysfs : "/sys", st.st_rdev, path, 0, 0, o, err);
 	/* ext4 on an iSCSI LUN, an nbd export, a loop device over someone's file: the bytes of a
 	 * file are where its file system's device keeps them */
-	if (!o->host_file && fs_devices_local(fd, &st, o->sysfs ? o->sysfs : "/sys", path, 0, o, err) < 0)
+	if (!o->host_file && fs_devices_local(fd, &st, type, o->sysfs ? o->sysfs : "/sys", path, 0, o, err) < 0)
 		return as_fs_device(path, err);
 	/* Leases exist on local file systems only; a remote one was accepted by the policy. */
-	if (fstatfs(fd, &sf) == 0 && !filetrust_fs_is_local((long)sf.f_type))
+	if (!filetrust_fs_is_local(type))
 		return 0;
 	return no_writers(fd, path, err);
 }
@@ -746,7 +747,7 @@ int filetrust_output_dir(const char *path, const struct filetrust_opts *o, struc
 			    "directory %s is owned by uid %u with mode %04o: the directory of a file QEMU writes must be root's and not writable by group or other (else the file is swapped for a symlink once checked)",
 			    dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 	} else {
-		r = fs_check(fd, "its directory", path, o, err) < 0 || walk(dir, &st, o, err) < 0 ? -1 : 0;
+		r = fs_check(fd, "its directory", path, o, NULL, err) < 0 || walk(dir, &st, o, err) < 0 ? -1 : 0;
 	}
 	close(fd);
 	return r;
@@ -858,7 +859,7 @@ static int search_dir(const char *dir, int depth, const struct filetrust_opts *o
 			       "QEMU's firmware directory is owned by uid %u with mode %04o: it must be root's and not writable by group or other (sticky is not enough: QEMU loads its files by name)",
 			       (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 	}
-	if (fs_check(fd, "QEMU's firmware directory", dir, o, err) < 0 || walk(dir, &st, o, err) < 0) {
+	if (fs_check(fd, "QEMU's firmware directory", dir, o, NULL, err) < 0 || walk(dir, &st, o, err) < 0) {
 		close(fd);
 		return -1;
 	}

@@ -308,14 +308,15 @@ code=$(curl -s --cacert tls.crt -o body -w '%{http_code}' -H "Signature-Input: s
 	fail "independent client ($code): $(cat body)"
 
 # ---- @authority: a call is good for the gateway it was signed for (issue 15 item 1) ----
-# indep_call AUTHORITY HOST_HEADER PORT: an independent client's GET /v1/domains signed for
-# AUTHORITY (normalised: lowercase, no :443), sent to 127.0.0.1:PORT with Host: HOST_HEADER; prints the HTTP status.
+# indep_call AUTHORITY HOST_HEADER PORT [CA]: an independent client's GET /v1/domains signed for
+# AUTHORITY (normalised: lowercase, no :443), sent to 127.0.0.1:PORT with Host: HOST_HEADER,
+# trusting CA (default tls.crt); prints the HTTP status.
 indep_call() {
 	local c kid p
 	c=$(date +%s); kid=$(vmseal-key id viewer.pub)
 	p="(\"@method\" \"@authority\" \"@path\" \"@query\");created=$c;expires=$((c + 60));nonce=\"auth-$RANDOM$RANDOM\";keyid=\"$kid\""
 	printf '"@method": GET\n"@authority": %s\n"@path": /v1/domains\n"@query": ?\n"@signature-params": %s' "$1" "$p" >base.txt
-	curl -s --cacert tls.crt -o body -w '%{http_code}' -H "Host: $2" -H "Signature-Input: sig1=$p" \
+	curl -s --cacert "${4:-tls.crt}" -o body -w '%{http_code}' -H "Host: $2" -H "Signature-Input: sig1=$p" \
 		-H "Signature: sig1=:$(openssl pkeyutl -sign -inkey viewer.key -rawin -in base.txt | base64 -w0):" \
 		"https://127.0.0.1:$3/v1/domains"
 }
@@ -395,16 +396,8 @@ portown=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' gwown.log)
 grep -q "calls must be signed for one of: gw.test:$portown$" gwown.log &&
 	pass "listening on 0.0.0.0: the certificate's own name only, not 127.0.0.1 or localhost" ||
 	fail "names on 0.0.0.0: $(grep 'signed for' gwown.log)"
-# own_call AUTHORITY: an independent client's GET /v1/domains signed for AUTHORITY, with that Host
-own_call() {
-	local c kid p
-	c=$(date +%s); kid=$(vmseal-key id viewer.pub)
-	p="(\"@method\" \"@authority\" \"@path\" \"@query\");created=$c;expires=$((c + 60));nonce=\"own-$RANDOM$RANDOM\";keyid=\"$kid\""
-	printf '"@method": GET\n"@authority": %s\n"@path": /v1/domains\n"@query": ?\n"@signature-params": %s' "$1" "$p" >base.txt
-	curl -s --cacert own.crt -o body -w '%{http_code}' -H "Host: $1" -H "Signature-Input: sig1=$p" \
-		-H "Signature: sig1=:$(openssl pkeyutl -sign -inkey viewer.key -rawin -in base.txt | base64 -w0):" \
-		"https://127.0.0.1:$portown/v1/domains"
-}
+# own_call AUTHORITY: the same, for AUTHORITY with that Host, at the gateway on 0.0.0.0
+own_call() { indep_call "$1" "$1" "$portown" own.crt; }
 code=$(own_call "127.0.0.1:$portown")
 [ "$code" = 401 ] && grep -q '"error":"wrong_authority"' body &&
 	pass "a call signed for 127.0.0.1 at a gateway on 0.0.0.0: 401 wrong_authority (any host's call would do)" ||
